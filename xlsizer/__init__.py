@@ -1,0 +1,38 @@
+"""xlsizer: LLM-inference capacity planning, from Python and from Excel.
+
+    >>> import xlsizer
+    >>> r = xlsizer.size(concurrent_users=200, target_tpot_ms=40)   # doctest: +SKIP
+    >>> r.burst.total_gpus, r.headline                              # doctest: +SKIP
+"""
+
+from xlsizer.api import size
+from xlsizer.catalog import GpuSpec, ModelSpec, load_catalog
+from xlsizer.errors import (
+    InfeasibleError,
+    InputError,
+    UnknownIdError,
+    UnsupportedPrecisionError,
+    XlsizerError,
+)
+from xlsizer.inputs import SizingInputs, make_inputs
+from xlsizer.precision import Precision
+from xlsizer.results import Scenario, SizingResult, Step
+
+__all__ = [
+    "GpuSpec",
+    "InfeasibleError",
+    "InputError",
+    "ModelSpec",
+    "Precision",
+    "Scenario",
+    "SizingInputs",
+    "SizingResult",
+    "Step",
+    "UnknownIdError",
+    "UnsupportedPrecisionError",
+    "XlsizerError",
+    "load_catalog",
+    "make_inputs",
+    "size",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""python -m xlsizer"""
+
+import sys
+
+from xlsizer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,21 @@
+"""The public library API: what scripts, the Excel cells and the reports call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsizer.engine.pipeline import size as _size
+from xlsizer.inputs import SizingInputs, make_inputs
+from xlsizer.results import SizingResult
+
+
+def size(inputs: SizingInputs | dict[str, Any] | None = None, **overrides: Any) -> SizingResult:
+    """Size a deployment. Accepts ``SizingInputs``, a dict of fields, or keyword fields.
+
+    >>> size(concurrent_users=200).burst.total_gpus  # doctest: +SKIP
+    """
+    if isinstance(inputs, SizingInputs) and not overrides:
+        return _size(inputs)
+    if isinstance(inputs, SizingInputs):
+        inputs = inputs.model_dump(exclude_unset=True)
+    return _size(make_inputs(inputs or {}, **overrides))

@@ -1,0 +1,118 @@
+"""Command line: a thin front over library functions (each command is a few lines).
+
+    xlsizer size [--inputs FILE.json] [--set field=value ...] [--json]
+    xlsizer validate --data FILE.csv [--json]
+
+Expected failures print one line to stderr and exit 2; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from xlsizer.errors import XlsizerError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
+        self.exit(2, f"xlsizer: error: {message}\n")
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+    """``field=value`` pairs to a dict; values stay text and are converted by the inputs model."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise XlsizerError(f"--set expects field=value, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = _coerce(v.strip())
+    return out
+
+
+def _coerce(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    if low in ("", "none", "null"):
+        return None
+    return text
+
+
+def load_inputs_file(path: str) -> dict[str, Any]:
+    """Read a JSON object of inputs (either the inputs alone or a ``size --json`` output)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise XlsizerError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XlsizerError(f"{path}: not a readable JSON file ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("inputs"), dict):
+        data = data["inputs"]
+    if not isinstance(data, dict):
+        raise XlsizerError(f"{path}: expected a JSON object of input fields")
+    return data
+
+
+def _cmd_size(args: argparse.Namespace) -> int:
+    from xlsizer.api import size
+    from xlsizer.inputs import make_inputs
+    from xlsizer.textout import result_table
+
+    data = load_inputs_file(args.inputs) if args.inputs else {}
+    data.update(parse_assignments(args.set or []))
+    result = size(make_inputs(data))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        print(result_table(result))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from xlsizer.validation import validate_command
+
+    text, code = validate_command(args.data, args.json)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="xlsizer", description="LLM-inference capacity planner (the aisle Sizer, in Excel).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("size", help="size one deployment and print the three scenarios")
+    s.add_argument("--inputs", metavar="FILE.json", help="JSON object of input fields")
+    s.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=_cmd_size)
+
+    v = sub.add_parser("validate", help="predict published measurements and print the error")
+    v.add_argument("--data", metavar="FILE.csv", default=None,
+                   help="measurements in calibration.csv format (default: the shipped calibration set)")
+    v.add_argument("--json", action="store_true", help="print JSON")
+    v.set_defaults(func=_cmd_validate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except XlsizerError as exc:
+        print(f"xlsizer: error: {exc.short()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("xlsizer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

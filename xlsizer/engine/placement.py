@@ -1,0 +1,141 @@
+"""Placement: which GPU, how many per replica, how many replicas, how many servers
+(course.md §10.3 steps 9, 10, 12, 13).
+
+GPU pick (course step 9, with the precision gate the course describes but its code lacks):
+    candidates in catalog search order (cheapest first) × n in (1, 2, 4, 8) GPUs;
+    first with n × memory ≥ VRAM and n × bandwidth ≥ 1.3 × need (retry at 1.0×);
+    a GPU without tensor cores for the compute precision is never a candidate;
+    PCIe-only cards are skipped when weights exceed 30 GB;
+    nothing fits in 8 → the largest-memory candidate, 8 per node, pipeline stages across nodes.
+Replicas (step 12): active = ceil(demand ÷ throughput); total = active + spares, where
+    N+2 in the resilient scenario also pairs failure domains: max(a + 2, 2 × ceil(a / 2)).
+Servers (step 13): replicas that fit a node share it (⌊GPUs per node ÷ GPUs per replica⌋, as
+    the course's worked example packs 4 two-GPU replicas per HGX); larger replicas span
+    ceil(n ÷ GPUs per node) servers; at least 1/2/3 servers for N/N+1/N+2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from xlsizer.catalog.schema import GpuSpec
+from xlsizer.precision import Precision
+
+
+@dataclass(frozen=True, slots=True)
+class GpuChoice:
+    gpu: GpuSpec
+    gpus_per_replica: int
+    tp: int
+    pp: int
+    bandwidth_margin: float
+    """1.3 when the preferred margin was met, 1.0 on the retry, 0 when nothing met it."""
+    fits_one_node: bool
+
+
+def parallelism(n: int, gpus_per_node: int) -> tuple[int, int]:
+    """(TP, PP) for n GPUs: tensor parallel inside a node, pipeline stages across nodes."""
+    if n <= gpus_per_node:
+        return n, 1
+    pp = math.ceil(n / gpus_per_node)
+    return gpus_per_node, pp
+
+
+def pick_gpu(
+    candidates: list[GpuSpec],
+    precision: Precision,
+    vram_bytes: float,
+    bandwidth_need_bytes_per_s: float,
+    weights_bytes: float,
+    *,
+    sizes: tuple[int, ...] = (1, 2, 4, 8),
+    margin: float = 1.3,
+    pcie_max_weights_bytes: float = 30e9,
+) -> GpuChoice | None:
+    """The course's first-fit search over (GPU, n); None when no candidate supports the precision."""
+    eligible = [
+        g for g in candidates
+        if g.supports(precision) and not (g.form_factor == "pcie" and weights_bytes > pcie_max_weights_bytes)
+    ]
+    if not eligible:
+        return None
+    for m in (margin, 1.0):
+        for g in eligible:
+            for n in sizes:
+                if n > g.gpus_per_node:
+                    continue
+                if n * g.memory_bytes >= vram_bytes and n * g.memory_bandwidth_bytes_per_s >= m * bandwidth_need_bytes_per_s:
+                    tp, pp = parallelism(n, g.gpus_per_node)
+                    return GpuChoice(g, n, tp, pp, m, True)
+    # nothing fits one node: largest-memory candidate, whole nodes, pipeline across them
+    g = max(eligible, key=lambda x: (x.memory_bytes, x.memory_bandwidth_bytes_per_s))
+    return fixed_gpu(g, vram_bytes, bandwidth_need_bytes_per_s, sizes=sizes)
+
+
+def fixed_gpu(
+    g: GpuSpec, vram_bytes: float, bandwidth_need_bytes_per_s: float, *, sizes: tuple[int, ...] = (1, 2, 4, 8)
+) -> GpuChoice:
+    """GPUs per replica for a GPU the user chose: the smallest n (power of two within a node,
+    whole nodes beyond) whose memory holds the VRAM need and whose bandwidth meets the need."""
+    per_node = g.gpus_per_node
+    for n in sizes:
+        if n <= per_node and n * g.memory_bytes >= vram_bytes and n * g.memory_bandwidth_bytes_per_s >= bandwidth_need_bytes_per_s:
+            return GpuChoice(g, n, n, 1, 1.0, True)
+    by_mem = math.ceil(vram_bytes / g.memory_bytes)
+    by_bw = math.ceil(bandwidth_need_bytes_per_s / g.memory_bandwidth_bytes_per_s)
+    n = max(by_mem, by_bw, 1)
+    if n <= per_node:
+        n = next((s for s in sizes if s >= n and s <= per_node), per_node)
+        tp, pp = parallelism(n, per_node)
+        return GpuChoice(g, n, tp, pp, 1.0, True)
+    nodes = math.ceil(n / per_node)
+    n = nodes * per_node
+    tp, pp = parallelism(n, per_node)
+    return GpuChoice(g, n, tp, pp, 1.0, False)
+
+
+def replica_count(active: int, offset: int, paired_failure_domains: bool) -> int:
+    """Total replicas from active ones and spares (course step 12)."""
+    total = active + offset
+    if paired_failure_domains:
+        total = max(total, 2 * math.ceil(active / 2))
+    return total
+
+
+def active_replicas(demand_tok_s: float, throughput_per_replica_tok_s: float) -> int:
+    """Replicas needed to serve the demand, at least one."""
+    if throughput_per_replica_tok_s <= 0:
+        raise ValueError("throughput per replica must be positive")
+    return max(1, math.ceil(demand_tok_s / throughput_per_replica_tok_s - 1e-9))
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLayout:
+    servers: int
+    replicas_per_server: int
+    servers_per_replica: int
+    gpus_per_server: int
+    """GPUs installed in each server (whole HGX/OAM boards come with all their GPUs)."""
+
+
+def consolidate(
+    replicas: int, gpus_per_replica: int, gpu: GpuSpec, min_servers: int
+) -> ServerLayout:
+    """Servers for the replicas (course step 13, packing whole replicas into each node)."""
+    per_node = gpu.gpus_per_node
+    if gpus_per_replica <= per_node:
+        rps = per_node // gpus_per_replica
+        servers = max(math.ceil(replicas / rps), min_servers)
+        spr = 1
+    else:
+        rps = 1
+        spr = math.ceil(gpus_per_replica / per_node)
+        servers = max(replicas * spr, min_servers)
+    if gpu.form_factor in ("sxm", "oam", "superchip"):
+        installed = per_node  # baseboards ship fully populated
+    elif spr == 1:
+        installed = math.ceil(replicas / servers) * gpus_per_replica  # PCIe: only the cards needed
+    else:
+        installed = per_node
+    return ServerLayout(servers, rps, spr, installed)

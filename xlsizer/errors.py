@@ -1,0 +1,84 @@
+"""Expected failures, kept apart from bugs so callers (CLI, Excel cells, batch reports)
+can report them in one short line.
+
+Anything that is not an ``XlsizerError`` is a defect in xlsizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class XlsizerError(Exception):
+    """Base class of every expected, user-facing error."""
+
+    def short(self) -> str:
+        """One line suitable for an Excel cell or a batch log."""
+        return str(self).splitlines()[0] if str(self) else type(self).__name__
+
+
+class InputError(XlsizerError, ValueError):
+    """An input value is outside what the model accepts.
+
+    Carries the field, the value and the allowed range so that every front end can show the
+    same message: ``target_tpot_ms must be between 5 and 1000, got -3``.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, detail: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        msg = f"{field} must be {allowed}, got {value!r}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class UnknownIdError(XlsizerError, KeyError):
+    """A model or GPU id is not in the catalog; names the closest ids."""
+
+    def __init__(self, kind: str, value: str, suggestions: Iterable[str]):
+        self.kind = kind
+        self.value = value
+        self.suggestions = list(suggestions)
+        hint = f"; closest: {', '.join(self.suggestions)}" if self.suggestions else ""
+        super().__init__(f"unknown {kind} {value!r}{hint}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class UnsupportedPrecisionError(XlsizerError):
+    """The GPU has no hardware support for the requested compute precision.
+
+    The catalog marks support by the presence of a dense-FLOPS figure; xlsizer never
+    extrapolates one precision's FLOPS from another's.
+    """
+
+    def __init__(self, gpu_id: str, precision: str):
+        self.gpu_id = gpu_id
+        self.precision = precision
+        super().__init__(f"{gpu_id} has no {precision} support (no dense {precision} FLOPS in the catalog)")
+
+
+class InfeasibleError(XlsizerError):
+    """No configuration in the catalog satisfies the inputs (memory, bandwidth, SLO)."""
+
+
+class CatalogError(XlsizerError):
+    """The packaged catalog data is inconsistent (a defect in the data, caught at load)."""
+
+
+class ProjectFileError(XlsizerError):
+    """A project workbook could not be read: names the file, sheet, cell and problem."""
+
+    def __init__(self, path: str, problem: str, sheet: str | None = None, cell: str | None = None):
+        self.path = path
+        self.sheet = sheet
+        self.cell = cell
+        self.problem = problem
+        where = path
+        if sheet:
+            where += f" [{sheet}" + (f"!{cell}" if cell else "") + "]"
+        super().__init__(f"{where}: {problem}")

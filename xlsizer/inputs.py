@@ -1,0 +1,329 @@
+"""The Sizer's inputs (course.md §10.1) as one validated, frozen pydantic model.
+
+Field metadata (``json_schema_extra``) carries what the template and the docs show: the
+wizard step, the unit, who owns the decision (course.md §7) and what the input moves.
+Defaults are the course Sizer's; where xlsizer departs from one, the field says why.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from xlsizer.catalog.loader import read_data_file
+from xlsizer.errors import InputError
+from xlsizer.precision import Precision, parse_precision
+
+APP = "Application owner"
+AI = "AI team"
+IT = "IT team"
+FIN = "Finance"
+
+
+class WorkloadType(StrEnum):
+    INTERACTIVE_CHAT = "interactive_chat"
+    CODE_COMPLETION = "code_completion"
+    RAG = "rag"
+    BATCH = "batch"
+    AGENTIC = "agentic"
+
+
+class Redundancy(StrEnum):
+    N = "N"
+    N1 = "N+1"
+    N2 = "N+2"
+
+    @property
+    def offset(self) -> int:
+        return {"N": 0, "N+1": 1, "N+2": 2}[self.value]
+
+
+class Engine(StrEnum):
+    VLLM = "vllm"
+    TRT_LLM = "trt-llm"
+    TRITON = "triton"
+    SGLANG = "sglang"
+
+
+class ThroughputSource(StrEnum):
+    ROOFLINE = "roofline"
+    COURSE_TABLE = "course-table"
+
+
+_ENGINE_ALIASES = {"tensorrt-llm": "trt-llm", "tensorrt": "trt-llm", "trtllm": "trt-llm", "trt": "trt-llm"}
+
+
+def _meta(step: str, unit: str, owner: str, moves: str, **extra: Any) -> dict[str, Any]:
+    return {"step": step, "unit": unit, "owner": owner, "moves": moves, **extra}
+
+
+def F(default: Any, description: str, *, step: str, unit: str = "", owner: str, moves: str, **kw: Any) -> Any:  # noqa: N802
+    """A Field with the template metadata attached."""
+    return Field(default, description=description, json_schema_extra=_meta(step, unit, owner, moves), **kw)
+
+
+class SizingInputs(BaseModel):
+    """Everything the Sizer needs. Unknown fields are rejected; values are range-checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    # --- Step 1: workload ---------------------------------------------------------------
+    workload_type: WorkloadType = F(
+        WorkloadType.RAG, "Kind of application; its preset fills the TTFT/TPOT targets left empty.",
+        step="1 Workload", owner=APP, moves="latency targets (presets)")
+
+    # --- Step 2: model ------------------------------------------------------------------
+    model: str = F(
+        "llama-3.3-70b", "Catalog model id (see LLM_MODELS) or 'custom' with the fields below.",
+        step="2 Model", owner=AI, moves="weights, KV per token, FLOPs per token")
+    parameter_count_b: float | None = F(
+        None, "Total parameters; empty = the catalog's figure. Required for a custom model.",
+        step="2 Model", unit="billion", owner=AI, moves="weight memory, bandwidth", ge=0.1, le=2000)
+    model_architecture: Literal["dense", "gqa", "moe", "mla"] | None = F(
+        None, "dense (MHA), gqa, moe or mla; empty = the catalog's. Required for a custom model.",
+        step="2 Model", owner=AI, moves="KV per token, active parameters")
+    active_params_b: float | None = F(
+        None, "Parameters used per token (MoE); empty = the catalog's, or all for dense.",
+        step="2 Model", unit="billion", owner=AI, moves="bandwidth and FLOPs per token", ge=0.1, le=2000)
+    num_layers: int | None = F(
+        None, "Transformer layers (custom model).", step="2 Model", owner=AI,
+        moves="KV per token", ge=1, le=1000)
+    num_kv_heads: int | None = F(
+        None, "Key/value heads (custom model; = attention heads for dense MHA).",
+        step="2 Model", owner=AI, moves="KV per token", ge=1, le=1024)
+    head_dim: int | None = F(
+        None, "Attention head dimension (custom model).", step="2 Model", owner=AI,
+        moves="KV per token", ge=8, le=1024)
+    precision: Precision = F(
+        Precision.FP8, "Weight precision (the 2026 baseline is FP8 on Hopper/Blackwell).",
+        step="2 Model", owner=AI, moves="weight memory, bandwidth, which GPUs qualify")
+    kv_cache_dtype: Precision | Literal["auto"] = F(
+        "auto", "KV-cache precision; 'auto' follows the weight precision (course sizing-math.md). "
+        "The course UI defaults to FP16 here, which its own worked example does not use.",
+        step="2 Model", owner=AI, moves="KV memory")
+
+    # --- Step 3: traffic ----------------------------------------------------------------
+    concurrent_users: float = F(
+        80, "Active users at peak (not registered users).", step="3 Traffic", unit="users",
+        owner=APP, moves="in-flight requests, replicas", ge=1, le=100_000)
+    requests_per_user_per_minute: float = F(
+        2, "Requests each active user sends per minute (chat 1-4, agents 10+).", step="3 Traffic",
+        unit="req/min", owner=APP, moves="RPS, replicas", ge=0.1, le=60)
+    avg_prompt_tokens: int = F(
+        2000, "Average prompt length (RAG/agentic 2k-8k).", step="3 Traffic", unit="tokens",
+        owner=AI, moves="KV per request, prefill work", ge=16, le=200_000)
+    avg_output_tokens: int | None = F(
+        None, "Average output length; empty = 500, or the model's default for reasoning models "
+        "(DeepSeek-R1 8,000; QwQ 6,000).", step="3 Traffic", unit="tokens", owner=AI,
+        moves="KV per request, decode time", ge=16, le=32_000)
+    max_context_tokens: int = F(
+        8000, "Longest context the app allows; a guardrail, not the sizing basis.",
+        step="3 Traffic", unit="tokens", owner=AI, moves="worst-case KV warning", ge=256, le=1_000_000)
+
+    # --- Step 4: SLOs -------------------------------------------------------------------
+    target_ttft_ms: float | None = F(
+        None, "Time to first token target; empty = the workload preset.", step="4 SLOs",
+        unit="ms", owner=APP, moves="prefill headroom, batch size", ge=50, le=10_000)
+    target_tpot_ms: float | None = F(
+        None, "Time per output token target; empty = the workload preset.", step="4 SLOs",
+        unit="ms", owner=APP, moves="bandwidth need, batch size, GPU class", ge=5, le=1000)
+
+    # --- Step 5: reliability --------------------------------------------------------------
+    burst_factor: float = F(
+        3.0, "Peak / average traffic (course UI default 3).", step="5 Reliability", unit="x",
+        owner=APP, moves="in-flight requests, replicas", ge=1, le=10)
+    redundancy_mode: Redundancy = F(
+        Redundancy.N1, "Spare replicas: N, N+1 or N+2.", step="5 Reliability", owner=APP,
+        moves="replicas, minimum servers")
+    serving_engine: Engine = F(
+        Engine.VLLM, "Serving engine.", step="5 Reliability", owner=AI,
+        moves="throughput per replica")
+    gpu: str = F(
+        "auto", "'auto' (cheapest adequate of the course's search list) or a catalog GPU id.",
+        step="5 Reliability", owner=IT, moves="everything downstream")
+
+    # --- Step 6: advanced (course toggles; issue 4 extends) -----------------------------
+    throughput_source: ThroughputSource = F(
+        ThroughputSource.COURSE_TABLE, "Where throughput per replica comes from.",
+        step="6 Advanced", owner=AI, moves="replicas")
+    throughput_override: float | None = F(
+        None, "Measured output+input tokens/s per replica; replaces the model's figure.",
+        step="6 Advanced", unit="tok/s", owner=AI, moves="replicas", gt=0, le=10_000_000)
+    prefix_caching: bool = F(
+        True, "Reuse the KV of a shared prompt prefix.", step="6 Advanced", owner=AI,
+        moves="prefill work, TTFT (roofline model)")
+    speculative_decoding: bool = F(
+        False, "Draft-and-verify decoding.", step="6 Advanced", owner=AI,
+        moves="TPOT, throughput, VRAM")
+    kv_offload: bool = F(
+        False, "Offload KV cache to CPU memory/NVMe.", step="6 Advanced", owner=AI,
+        moves="on-GPU KV, server RAM")
+
+    # --- Custom GPU (gpu='custom') --------------------------------------------------------
+    gpu_memory_gb: float | None = F(None, "Custom GPU memory.", step="Custom GPU", unit="GB",
+                                    owner=IT, moves="fit", gt=0, le=10_000)
+    gpu_bandwidth_tb_s: float | None = F(None, "Custom GPU memory bandwidth.", step="Custom GPU",
+                                         unit="TB/s", owner=IT, moves="TPOT", gt=0, le=1000)
+    gpu_bf16_tflops: float | None = F(None, "Custom GPU dense BF16 TFLOPS.", step="Custom GPU",
+                                      unit="TFLOPS", owner=IT, moves="prefill", gt=0, le=1e6)
+    gpu_fp8_tflops: float | None = F(None, "Custom GPU dense FP8 TFLOPS; empty = no FP8.",
+                                     step="Custom GPU", unit="TFLOPS", owner=IT, moves="precision gate",
+                                     gt=0, le=1e6)
+    gpu_fp4_tflops: float | None = F(None, "Custom GPU dense FP4 TFLOPS; empty = no FP4.",
+                                     step="Custom GPU", unit="TFLOPS", owner=IT, moves="precision gate",
+                                     gt=0, le=1e6)
+    gpu_int8_tops: float | None = F(None, "Custom GPU dense INT8 TOPS; empty = no INT8.",
+                                    step="Custom GPU", unit="TOPS", owner=IT, moves="precision gate",
+                                    gt=0, le=1e6)
+    gpu_tdp_w: float | None = F(None, "Custom GPU board power.", step="Custom GPU", unit="W",
+                                owner=IT, moves="power", gt=0, le=10_000)
+    gpu_per_node: int | None = F(None, "Custom GPUs per server.", step="Custom GPU", unit="GPUs",
+                                 owner=IT, moves="servers", ge=1, le=72)
+    gpu_interconnect_gb_s: float | None = F(
+        None, "Custom GPU scale-up bandwidth per GPU, bidirectional; empty = PCIe Gen5 (128).",
+        step="Custom GPU", unit="GB/s", owner=IT, moves="tensor-parallel cost", gt=0, le=100_000)
+
+    # --- Facility ---------------------------------------------------------------------------
+    rack_power_limit_kw: float = F(
+        80.0, "Power a rack can take; racks are packed up to it (course: toward 80 kW).",
+        step="7 Facility", unit="kW", owner=IT, moves="racks, cooling tier, PUE", ge=2, le=300)
+
+    # ------------------------------------------------------------------------------------
+    @field_validator("model", "gpu", mode="before")
+    @classmethod
+    def _strip_id(cls, v: Any) -> Any:
+        return v.strip() if isinstance(v, str) else v
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision(cls, v: Any) -> Any:
+        return parse_precision(v) if isinstance(v, str) else v
+
+    @field_validator("kv_cache_dtype", mode="before")
+    @classmethod
+    def _kv_precision(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("auto", ""):
+            return "auto"
+        return parse_precision(v) if isinstance(v, str) else v
+
+    @field_validator("serving_engine", mode="before")
+    @classmethod
+    def _engine(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            k = v.strip().lower().replace("_", "-").replace(" ", "-")
+            return _ENGINE_ALIASES.get(k, k)
+        return v
+
+    @field_validator("workload_type", "redundancy_mode", "throughput_source", mode="before")
+    @classmethod
+    def _enum_text(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            k = v.strip()
+            return k.upper().replace(" ", "") if k.upper().startswith("N") else k.lower().replace(" ", "_")
+        return v
+
+    @model_validator(mode="after")
+    def _custom_complete(self) -> SizingInputs:
+        if self.model.lower() == "custom":
+            missing = [f for f in ("parameter_count_b", "model_architecture", "num_layers",
+                                   "num_kv_heads", "head_dim") if getattr(self, f) is None]
+            if self.model_architecture == "moe" and self.active_params_b is None:
+                missing.append("active_params_b")
+            if missing:
+                raise InputError("model", "custom", "a catalog id, or 'custom' with all of its fields",
+                                 f"missing {', '.join(missing)}")
+        if self.gpu.lower() == "custom":
+            missing = [f for f in ("gpu_memory_gb", "gpu_bandwidth_tb_s", "gpu_bf16_tflops", "gpu_tdp_w")
+                       if getattr(self, f) is None]
+            if missing:
+                raise InputError("gpu", "custom", "'auto', a catalog id, or 'custom' with its fields",
+                                 f"missing {', '.join(missing)}")
+        if (self.active_params_b is not None and self.parameter_count_b is not None
+                and self.active_params_b > self.parameter_count_b):
+            raise InputError("active_params_b", self.active_params_b,
+                             f"at most parameter_count_b ({self.parameter_count_b:g})")
+        return self
+
+    # --- derived, read by the engine -------------------------------------------------------
+    @property
+    def kv_precision(self) -> Precision:
+        """The KV-cache precision after resolving 'auto'."""
+        return self.precision if self.kv_cache_dtype == "auto" else self.kv_cache_dtype  # type: ignore[return-value]
+
+    @property
+    def ttft_ms(self) -> float:
+        """TTFT target after applying the workload preset."""
+        return self.target_ttft_ms if self.target_ttft_ms is not None else PRESETS[self.workload_type]["target_ttft_ms"]
+
+    @property
+    def tpot_ms(self) -> float:
+        """TPOT target after applying the workload preset."""
+        return self.target_tpot_ms if self.target_tpot_ms is not None else PRESETS[self.workload_type]["target_tpot_ms"]
+
+
+PRESETS: dict[str, dict[str, float]] = read_data_file("defaults.yaml")["workload_presets"]
+
+FIELD_NAMES: tuple[str, ...] = tuple(SizingInputs.model_fields)
+
+
+def _allowed(field: str) -> str:
+    """The allowed values of a field, in words, from its declaration."""
+    info = SizingInputs.model_fields[field]
+    lo = hi = None
+    for m in info.metadata:
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+    ann = info.annotation
+    text = str(ann)
+    for enum in (WorkloadType, Redundancy, Engine, ThroughputSource, Precision):
+        if enum.__name__ in text:
+            vals = [e.value for e in enum]
+            if field == "kv_cache_dtype":
+                vals = ["auto", *vals]
+            return "one of " + ", ".join(vals)
+    if "Literal" in text and field == "model_architecture":
+        return "one of dense, gqa, moe, mla"
+    if ann is bool:
+        return "TRUE or FALSE"
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}"
+    if lo is not None:
+        return f"greater than {lo:g}"
+    if "int" in text:
+        return "a whole number"
+    if "float" in text:
+        return "a number"
+    return "valid"
+
+
+def make_inputs(data: dict[str, Any] | None = None, **overrides: Any) -> SizingInputs:
+    """Build ``SizingInputs`` from plain values, turning any validation failure into an
+    ``InputError`` that names the field, the value and the allowed range.
+    """
+    values = {**(data or {}), **overrides}
+    unknown = [k for k in values if k not in SizingInputs.model_fields]
+    if unknown:
+        import difflib
+
+        k = unknown[0]
+        close = difflib.get_close_matches(k, FIELD_NAMES, n=3, cutoff=0.5)
+        raise InputError(k, values[k], "a known input name",
+                         f"closest: {', '.join(close)}" if close else "see LLM_RESULT docs for names")
+    try:
+        return SizingInputs(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err.get("loc", ()) if isinstance(p, str)]
+        field = loc[0] if loc else "inputs"
+        if field in SizingInputs.model_fields:
+            ctx_err = (err.get("ctx") or {}).get("error")
+            if isinstance(ctx_err, InputError):
+                raise ctx_err from None
+            raise InputError(field, values.get(field, err.get("input")), _allowed(field)) from None
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, InputError):
+            raise ctx_err from None
+        raise InputError(field, err.get("input"), "valid", err.get("msg")) from None

@@ -1,0 +1,76 @@
+"""Numeric precisions: storage bytes per element and the tensor-core rate they compute at.
+
+Bytes per element follow course.md §5 (FP16/BF16 = 2, FP8/INT8 = 1, INT4 = 0.5) and the
+OCP microscaling formats for FP4. Scale factors of block-quantized formats (for example
+NVFP4's one FP8 scale per 16 values, +1/16 byte per element) are deliberately left out, as
+the course does: they add 3-6% to weight bytes, well inside the model's measured error.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Precision(StrEnum):
+    """A storage or compute number format."""
+
+    FP16 = "fp16"
+    BF16 = "bf16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+    FP4 = "fp4"
+
+    @property
+    def bytes_per_element(self) -> float:
+        """Storage bytes per value."""
+        return _BYTES[self]
+
+    @property
+    def compute(self) -> Precision:
+        """The tensor-core format a matmul with weights in this format runs at.
+
+        INT4 is a weight-only format (W4A16: AWQ/GPTQ kernels dequantize to 16-bit and
+        multiply at the BF16 rate), so it needs no INT4 tensor cores. FP8, INT8 and FP4 run
+        on their own tensor-core paths and need the hardware to have them.
+        """
+        if self in (Precision.INT4, Precision.FP16):
+            return Precision.BF16
+        return self
+
+    @property
+    def label(self) -> str:
+        """Upper-case label as the course writes it (FP8, BF16)."""
+        return self.value.upper()
+
+
+_BYTES: dict[Precision, float] = {
+    Precision.FP16: 2.0,
+    Precision.BF16: 2.0,
+    Precision.FP8: 1.0,
+    Precision.INT8: 1.0,
+    Precision.INT4: 0.5,
+    Precision.FP4: 0.5,
+}
+
+ALIASES: dict[str, Precision] = {
+    "float16": Precision.FP16,
+    "half": Precision.FP16,
+    "bfloat16": Precision.BF16,
+    "e4m3": Precision.FP8,
+    "fp8_e4m3": Precision.FP8,
+    "float8": Precision.FP8,
+    "nvfp4": Precision.FP4,
+    "mxfp4": Precision.FP4,
+    "w4a16": Precision.INT4,
+}
+
+
+def parse_precision(value: object) -> Precision:
+    """Read a precision from user text (case-insensitive, common aliases accepted)."""
+    if isinstance(value, Precision):
+        return value
+    text = str(value).strip().lower().replace("-", "_")
+    if text in ALIASES:
+        return ALIASES[text]
+    return Precision(text)

@@ -1,0 +1,69 @@
+"""Plain-text rendering of results for the terminal."""
+
+from __future__ import annotations
+
+from xlsizer.results import SCENARIOS, SizingResult
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:,.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+ROWS: list[tuple[str, str]] = [
+    ("GPU", "gpu"),
+    ("GPUs per replica (TP x PP)", "_par"),
+    ("Replicas (active)", "_rep"),
+    ("Total GPUs", "total_gpus"),
+    ("Servers (replicas/server)", "_srv"),
+    ("Throughput per replica, tok/s", "throughput_per_replica_tok_s"),
+    ("In-flight requests", "traffic.inflight_requests"),
+    ("Demand, tok/s", "traffic.demand_tok_s"),
+    ("Weights, GB", "memory.weights_gb"),
+    ("KV total, GB", "memory.kv_total_gb"),
+    ("VRAM needed, GB", "memory.vram_gb"),
+    ("IT power, kW", "it_kw"),
+    ("Facility power, kW (PUE)", "_fac"),
+    ("Cooling", "cooling_tier"),
+    ("Fabric", "fabric"),
+]
+
+
+def _cell(s: object, key: str) -> str:
+    sc = s  # Scenario
+    if key == "_par":
+        return f"{sc.gpus_per_replica} ({sc.tp} x {sc.pp})"  # type: ignore[attr-defined]
+    if key == "_rep":
+        return f"{sc.replicas} ({sc.active_replicas})"  # type: ignore[attr-defined]
+    if key == "_srv":
+        return f"{sc.servers} ({sc.replicas_per_server})"  # type: ignore[attr-defined]
+    if key == "_fac":
+        return f"{sc.facility_kw:,.1f} ({sc.pue:g})"  # type: ignore[attr-defined]
+    obj: object = sc
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return _fmt(obj)
+
+
+def result_table(r: SizingResult) -> str:
+    """Three scenarios side by side, then the headline and warnings."""
+    head = ["", *[n.capitalize() for n in SCENARIOS]]
+    body = [[label, *[_cell(r.scenarios[n], key) for n in SCENARIOS]] for label, key in ROWS]
+    extra = sorted({k for n in SCENARIOS for k in r.scenarios[n].extra})
+    for k in extra:
+        body.append([k, *[_fmt(r.scenarios[n].extra.get(k, "")) for n in SCENARIOS]])
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    widths = [min(w, 48) for w in widths]
+    lines = ["  ".join(c[:widths[i]].ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += ["", r.headline]
+    conf = r.confidence
+    lines.append(f"Confidence: {conf['low']:+.0%} / {conf['high']:+.0%} ({conf['source']})")
+    if r.warnings:
+        lines += ["", "Warnings:"] + [f"  - {w}" for w in r.warnings]
+    return "\n".join(lines)

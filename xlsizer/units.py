@@ -1,0 +1,49 @@
+"""Unit conversions: the only place they live.
+
+Internal values are in base SI units with the unit as a name suffix (``_bytes``, ``_s``,
+``_flops``, ``_bytes_per_s``, ``_w``). Decimal prefixes throughout, as GPU vendors use them:
+1 GB = 1e9 bytes (not GiB), 1 TB/s = 1e12 bytes/s, 1 TFLOPS = 1e12 FLOP/s.
+"""
+
+from __future__ import annotations
+
+GB: float = 1e9
+"""bytes per (decimal, vendor) gigabyte."""
+TB: float = 1e12
+"""bytes per terabyte."""
+GIB: float = 2.0**30
+"""bytes per gibibyte; only for reading configs that state GiB."""
+TERA: float = 1e12
+"""1 TFLOPS = 1e12 FLOP/s; 1 TB/s = 1e12 bytes/s."""
+GIGA: float = 1e9
+KILO: float = 1e3
+MS: float = 1e-3
+"""seconds per millisecond."""
+SECONDS_PER_MINUTE: float = 60.0
+HOURS_PER_MONTH: float = 730.0
+"""8,760 hours a year / 12 months."""
+
+
+def bytes_to_gb(n_bytes: float) -> float:
+    """Bytes to decimal GB."""
+    return n_bytes / GB
+
+
+def gb_to_bytes(gb: float) -> float:
+    """Decimal GB to bytes."""
+    return gb * GB
+
+
+def s_to_ms(seconds: float) -> float:
+    """Seconds to milliseconds."""
+    return seconds / MS
+
+
+def ms_to_s(ms: float) -> float:
+    """Milliseconds to seconds."""
+    return ms * MS
+
+
+def w_to_kw(watts: float) -> float:
+    """Watts to kilowatts."""
+    return watts / KILO
