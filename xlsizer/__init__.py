@@ -5,7 +5,7 @@
     >>> r.burst.total_gpus, r.headline                              # doctest: +SKIP
 """
 
-from xlsizer.api import size
+from xlsizer.api import size, waterfall
 from xlsizer.catalog import GpuSpec, ModelSpec, load_catalog
 from xlsizer.errors import (
     InfeasibleError,
@@ -34,5 +34,6 @@ __all__ = [
     "load_catalog",
     "make_inputs",
     "size",
+    "waterfall",
 ]
 __version__ = "0.1.0"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from xlsizer.engine.pipeline import size as _size
+from xlsizer.engine.waterfall import WaterfallStep
+from xlsizer.engine.waterfall import waterfall as _waterfall
 from xlsizer.inputs import SizingInputs, make_inputs
 from xlsizer.results import SizingResult
 
@@ -19,3 +21,12 @@ def size(inputs: SizingInputs | dict[str, Any] | None = None, **overrides: Any) 
     if isinstance(inputs, SizingInputs):
         inputs = inputs.model_dump(exclude_unset=True)
     return _size(make_inputs(inputs or {}, **overrides))
+
+
+def waterfall(inputs: SizingInputs | dict[str, Any] | None = None, scenario: str = "burst",
+              **overrides: Any) -> list[WaterfallStep]:
+    """Replicas, GPUs, throughput and memory as each optimization is switched on in turn."""
+    if not isinstance(inputs, SizingInputs) or overrides:
+        base = inputs.model_dump(exclude_unset=True) if isinstance(inputs, SizingInputs) else (inputs or {})
+        inputs = make_inputs(base, **overrides)
+    return _waterfall(inputs, scenario)

@@ -59,7 +59,7 @@ def _meta(step: str, unit: str, owner: str, moves: str, **extra: Any) -> dict[st
     return {"step": step, "unit": unit, "owner": owner, "moves": moves, **extra}
 
 
-def F(default: Any, description: str, *, step: str, unit: str = "", owner: str, moves: str, **kw: Any) -> Any:  # noqa: N802
+def F(default: Any, description: str, *, step: str, unit: str = "", owner: str, moves: str, **kw: Any) -> Any:
     """A Field with the template metadata attached."""
     return Field(default, description=description, json_schema_extra=_meta(step, unit, owner, moves), **kw)
 

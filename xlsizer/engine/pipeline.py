@@ -7,7 +7,6 @@ value (name, value, unit, formula, source) for ``SizingResult.explain()``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
@@ -103,8 +102,6 @@ def size(inp: SizingInputs) -> SizingResult:
         scenarios[name] = _scenario(name, inp, model, fixed, w, w_active, kv_tok, kv_req, rps, t_req, act,
                                     prompt, out_tok, rec)
 
-    if inp.speculative_decoding or inp.kv_offload:
-        pass
     conf = _confidence(model, inp)
     b = scenarios["burst"]
     headline = (f"Plan on {b.servers} server{'s' if b.servers != 1 else ''} of {b.gpus_per_server}x {b.gpu_name}"
@@ -278,6 +275,9 @@ def _scenario(
     if inp.ttft_ms < GUARD["short_ttft_ms"] and prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {prompt:,}-token prompts is aggressive")
 
+    extra: dict[str, Any] = {}
+    # --- cost (issue 5): extra["cost"] = {...} -------------------------------------------
+
     return Scenario.model_construct(
         name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=n, tp=choice.tp, pp=choice.pp,
         active_replicas=active, replicas=replicas, total_gpus=total_gpus, servers=layout.servers,
@@ -289,8 +289,6 @@ def _scenario(
         traffic=Traffic.model_construct(rps=rps, inflight_requests=inflight, demand_tok_s=demand),
         server=Server.model_construct(gpus=spec.gpus, cpu=spec.cpu, ram_gb=spec.ram_gb, nvme_tb=spec.nvme_tb, nic=spec.nic),
         racks=plan.racks, kw_per_rack=plan.kw_per_rack, it_kw=it_kw, facility_kw=fac_kw, pue=pue,
-        cooling_tier=tier, fabric=fab, warnings=warn, extra={},
+        cooling_tier=tier, fabric=fab, warnings=warn, extra=extra,
     )
 
-
-_ = math  # math is used by callers through placement; keep import explicit for readers

@@ -53,19 +53,23 @@ def tp_efficiency(n: int) -> float:
     return TP_EFFICIENCY[max(k for k in TP_EFFICIENCY if k <= n)] if n > 1 else 1.0
 
 
-@lru_cache(maxsize=1024)
 def _base(bucket: str, gpu: GpuSpec, n: int) -> TableThroughput:
-    rows = ROWS.get((bucket, gpu.id))
+    return _base_cached(bucket, gpu.id, gpu.memory_bandwidth_tb_s, n)
+
+
+@lru_cache(maxsize=1024)
+def _base_cached(bucket: str, gpu_id: str, bandwidth_tb_s: float, n: int) -> TableThroughput:
+    rows = ROWS.get((bucket, gpu_id))
     bw_scale = 1.0
-    source_gpu = gpu.id
+    source_gpu = gpu_id
     extrapolated = False
     if rows is None:
         # nearest listed GPU in this bucket by memory bandwidth
         cat = load_catalog()
         listed = [g for (b, g) in ROWS if b == bucket]
-        ref = min(listed, key=lambda g: abs(cat.gpu(g).memory_bandwidth_tb_s - gpu.memory_bandwidth_tb_s))
+        ref = min(listed, key=lambda g: abs(cat.gpu(g).memory_bandwidth_tb_s - bandwidth_tb_s))
         rows = ROWS[(bucket, ref)]
-        bw_scale = gpu.memory_bandwidth_tb_s / cat.gpu(ref).memory_bandwidth_tb_s
+        bw_scale = bandwidth_tb_s / cat.gpu(ref).memory_bandwidth_tb_s
         source_gpu = ref
         extrapolated = True
     n0 = n if n in rows else min(rows, key=lambda k: (abs(k - n), -k))

@@ -1,0 +1,62 @@
+"""Full sizings per second (all three scenarios), on one core.
+
+    python3 benchmarks/bench_sizing.py [--n 3000] [--source course-table|roofline]
+
+Inputs are drawn at random (fixed seed) from realistic ranges so caches of sub-results do
+not flatter the figure; input validation is timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from xlsizer.engine.pipeline import size
+from xlsizer.inputs import make_inputs
+
+MODELS = ["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mixtral-8x7b", "llama-3.1-405b", "deepseek-r1"]
+
+
+def random_inputs(rng: random.Random, source: str | None) -> dict:
+    d = dict(
+        model=rng.choice(MODELS),
+        precision=rng.choice(["fp8", "bf16"]),
+        concurrent_users=rng.randint(10, 5000),
+        requests_per_user_per_minute=round(rng.uniform(0.5, 10), 2),
+        avg_prompt_tokens=rng.randint(200, 12000),
+        avg_output_tokens=rng.randint(50, 2000),
+        target_tpot_ms=rng.choice([25, 30, 40, 50, 80]),
+        burst_factor=round(rng.uniform(1, 4), 1),
+        redundancy_mode=rng.choice(["N", "N+1", "N+2"]),
+    )
+    if source:
+        d["throughput_source"] = source
+    return d
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--source", default=None, help="throughput_source (default: the inputs' default)")
+    args = ap.parse_args()
+    rng = random.Random(42)
+    raw = [random_inputs(rng, args.source) for _ in range(args.n)]
+    t0 = time.perf_counter()
+    inputs = [make_inputs(d) for d in raw]
+    t1 = time.perf_counter()
+    for _ in range(2):  # warm the catalog and per-config caches once, as a running workbook would
+        for inp in inputs[:50]:
+            size(inp)
+    t2 = time.perf_counter()
+    for inp in inputs:
+        size(inp)
+    t3 = time.perf_counter()
+    per_s = args.n / (t3 - t2)
+    print(f"input validation: {(t1 - t0) / args.n * 1e6:.1f} us per input set")
+    print(f"full sizing (3 scenarios): {(t3 - t2) / args.n * 1e6:.1f} us each = {per_s:,.0f} sizings/s on one core")
+    print(f"validation + sizing: {args.n / ((t1 - t0) + (t3 - t2)):,.0f} per second")
+
+
+if __name__ == "__main__":
+    main()
