@@ -185,6 +185,80 @@ class SizingInputs(BaseModel):
         None, "Custom GPU scale-up bandwidth per GPU, bidirectional; empty = PCIe Gen5 (128).",
         step="Custom GPU", unit="GB/s", owner=IT, moves="tensor-parallel cost", gt=0, le=100_000)
 
+    # --- Step 8: costs (issue 5; formulas in engine/cost.py, defaults in defaults.yaml cost) ---
+    pricing_model: Literal["cloud", "on-prem"] = F(
+        "cloud", "cloud (rent GPUs by the hour) or on-prem (buy GPUs and servers).", step="8 Costs",
+        owner=FIN, moves="cost")
+    cloud_price_per_gpu_hour: float | None = F(
+        None, "Cloud price per GPU-hour, power and facility included; empty = the catalog's typical price "
+        "for the chosen GPU.", step="8 Costs", unit="currency/GPU-hour", owner=FIN, moves="cost (cloud)",
+        gt=0, le=1000)
+    gpu_purchase_price: float | None = F(
+        None, "Purchase price of one GPU; empty = the catalog's typical price.", step="8 Costs",
+        unit="currency/GPU", owner=FIN, moves="capex (on-prem)", gt=0, le=10_000_000)
+    server_purchase_price: float | None = F(
+        None, "Price of one server WITHOUT its GPUs (CPUs, memory, NVMe, NICs, chassis); empty = a "
+        "default by server class (8-GPU 90,000; 2-4 GPUs 30,000; 1 GPU 15,000).", step="8 Costs",
+        unit="currency/server", owner=FIN, moves="capex (on-prem)", gt=0, le=100_000_000)
+    amortization_years: float | None = F(
+        None, "Straight-line amortization period; empty = 4 years.", step="8 Costs", unit="years",
+        owner=FIN, moves="monthly compute cost (on-prem)", ge=1, le=15)
+    maintenance_pct_per_year: float | None = F(
+        None, "Hardware support per year as a % of capex; empty = 10 %.", step="8 Costs", unit="%/year",
+        owner=FIN, moves="monthly maintenance (on-prem)", ge=0, le=100)
+    electricity_price_per_kwh: float | None = F(
+        None, "Electricity price; empty = 0.09 (EIA 2023, Virginia commercial).", step="8 Costs",
+        unit="currency/kWh", owner=FIN, moves="monthly power (on-prem)", gt=0, le=10)
+    pue_override: float | None = F(
+        None, "Facility PUE for the power bill; empty = the cooling tier's PUE.", step="8 Costs",
+        owner=IT, moves="monthly power (on-prem)", ge=1.0, le=3.0)
+    colocation_price_per_kw_month: float | None = F(
+        None, "Colocation rent per kW of IT load per month (power billed separately); empty = none "
+        "(own data center).", step="8 Costs", unit="currency/kW-month", owner=FIN,
+        moves="monthly facility (on-prem)", gt=0, le=10_000)
+    hours_per_month: float = F(
+        730.0, "Hours billed or powered per month (8,760 / 12).", step="8 Costs", unit="h",
+        owner=FIN, moves="monthly cost", gt=0, le=744)
+    expected_utilization: float | None = F(
+        None, "Average load relative to the peak (users x rpm x burst); empty = 1 / burst factor. "
+        "Sets the tokens served per month, so the cost per token.", step="8 Costs", owner=FIN,
+        moves="cost per token", gt=0, le=1)
+    api_price_per_million_tokens: float | None = F(
+        None, "API price per million tokens (input and output) to compare against; empty = 0.88 "
+        "(Together AI, Llama 3.x 70B).", step="8 Costs", unit="currency/M tokens", owner=FIN,
+        moves="break-even", gt=0, le=1000)
+    currency: str = F(
+        "USD", "Currency label shown with the numbers (no conversion).", step="8 Costs", owner=FIN,
+        moves="labels only", min_length=1, max_length=12)
+
+    @field_validator("pricing_model", mode="before")
+    @classmethod
+    def _pricing_model(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            k = v.strip().lower().replace("_", "-").replace(" ", "-")
+            k = {"onprem": "on-prem", "on-premise": "on-prem", "on-premises": "on-prem"}.get(k, k)
+            if k not in ("cloud", "on-prem"):
+                raise InputError("pricing_model", v, "one of cloud, on-prem")
+            return k
+        return v
+
+    @field_validator("cloud_price_per_gpu_hour", "gpu_purchase_price", "server_purchase_price",
+                     "electricity_price_per_kwh", "colocation_price_per_kw_month", "hours_per_month",
+                     "api_price_per_million_tokens", "expected_utilization", mode="before")
+    @classmethod
+    def _cost_positive(cls, v: Any, info: Any) -> Any:
+        try:
+            x = float(v) if v is not None and not isinstance(v, bool) else None
+        except (TypeError, ValueError):
+            return v  # pydantic reports the type error
+        if info.field_name == "expected_utilization":
+            if x is not None and not 0.0 < x <= 1.0:
+                raise InputError("expected_utilization", v, "greater than 0 and at most 1",
+                                 "average load as a fraction of the peak")
+        elif x is not None and x <= 0.0:
+            raise InputError(info.field_name, v, "greater than 0", "a price or period of zero or less is not valid")
+        return v
+
     # --- Facility ---------------------------------------------------------------------------
     rack_power_limit_kw: float = F(
         80.0, "Power a rack can take; racks are packed up to it (course: toward 80 kW).",
@@ -268,14 +342,22 @@ PRESETS: dict[str, dict[str, float]] = read_data_file("defaults.yaml")["workload
 FIELD_NAMES: tuple[str, ...] = tuple(SizingInputs.model_fields)
 
 
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
 def _allowed(field: str) -> str:
     """The allowed values of a field, in words, from its declaration."""
     info = SizingInputs.model_fields[field]
     lo = hi = None
+    strict = False
     for m in info.metadata:
-        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
-        lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
-        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, strict = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi = m.le
     ann = info.annotation
     text = str(ann)
     for enum in (WorkloadType, Redundancy, Engine, ThroughputSource, Precision):
@@ -284,14 +366,19 @@ def _allowed(field: str) -> str:
             if field == "kv_cache_dtype":
                 vals = ["auto", *vals]
             return "one of " + ", ".join(vals)
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if extra.get("choices"):
+        return "one of " + ", ".join(extra["choices"])
     if "Literal" in text and field == "model_architecture":
         return "one of dense, gqa, moe, mla"
     if ann is bool:
         return "TRUE or FALSE"
+    if strict and hi is not None:
+        return f"greater than {_num(lo)} and at most {_num(hi)}"
     if lo is not None and hi is not None:
-        return f"between {lo:g} and {hi:g}"
+        return f"between {_num(lo)} and {_num(hi)}"
     if lo is not None:
-        return f"greater than {lo:g}"
+        return f"greater than {_num(lo)}" if strict else f"at least {_num(lo)}"
     if "int" in text:
         return "a whole number"
     if "float" in text:

@@ -30,10 +30,9 @@ custom GPU without a stated interconnect."""
 def _custom_model(p_b: float, arch: str, active_b: float | None, layers: int, kv_heads: int,
                   head_dim: int, max_ctx: int) -> ModelSpec:
     hidden = max(head_dim, int(round(math.sqrt(p_b * 1e9 / (DENSE_PARAMS_PER_LAYER_PER_HIDDEN2 * layers)) / 128)) * 128)
-    heads = max(kv_heads, hidden // head_dim)
+    # dense = multi-head attention: as many query heads as the KV heads the user gave
+    heads = kv_heads if arch == "dense" else max(kv_heads, hidden // head_dim)
     attention = {"dense": "mha", "gqa": "gqa", "moe": "gqa", "mla": "mla"}[arch]
-    if arch == "dense":
-        kv_heads = heads if kv_heads < heads else kv_heads
     moe = None
     if arch == "moe":
         moe = MoeSpec(experts=CUSTOM_MOE_EXPERTS, experts_per_token=CUSTOM_MOE_TOP_K,

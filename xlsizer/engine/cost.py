@@ -1,0 +1,297 @@
+"""Cost, TCO and break-even against an API price, per scenario (issue 5).
+
+Pure functions plus one frozen breakdown; no pydantic and no I/O after import, so the
+three calls per sizing stay in the microseconds. All money is in the input's currency
+label (numbers stay plain); the packaged defaults quote USD.
+
+Definitions (``c`` = the scenario's cost, ``h`` = hours per month):
+
+    cloud     compute = GPUs x price per GPU-hour x h     (power and facility are in the price)
+    on-prem   capex   = GPUs x GPU price + servers x server price (server without its GPUs)
+              compute = capex / (amortization years x 12)          straight line, no residual
+              maint.  = capex x maintenance % / 100 / 12
+              power   = IT kW x PUE x h x electricity price        nameplate IT power: an upper bound
+              facility= colocation price x IT kW                   per kW of contracted IT load
+    monthly   = compute + maintenance + power + facility;  annual = 12 x monthly
+
+Tokens actually served (the same workload in every scenario; only the hardware differs):
+
+    peak tok/s      = RPS x (prompt + output tokens) x burst factor     (the user's peak)
+    utilization u   = average load / that peak; default 1 / burst factor
+    tokens / month  = peak tok/s x u x 3,600 x h    (default: RPS x tokens x 3,600 x h)
+    per million tokens        = monthly / (tokens per month / 1e6)
+    per million output tokens = monthly / (output tokens per month / 1e6)
+    per user per month        = monthly / concurrent users
+
+Break-even: self-hosted cost is fixed for the sized deployment, an API bill is linear in
+tokens, so the API bill equals it at ``monthly / API price x 1e6`` tokens a month; above
+that volume self-hosting is cheaper (as long as the deployment can serve it:
+``capacity_tokens_per_month`` = active replicas x tok/s per replica x 3,600 x h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from xlsizer.catalog.loader import read_data_file
+from xlsizer.catalog.schema import GpuSpec
+
+_D = read_data_file("defaults.yaml")
+_C: dict[str, Any] = _D["cost"]
+HOURS_PER_MONTH: float = float(_C["hours_per_month"])
+AMORTIZATION_YEARS: float = float(_C["amortization_years"])
+MAINTENANCE_PCT: float = float(_C["maintenance_pct_per_year"])
+ELECTRICITY_PRICE: float = float(_C["electricity_price_per_kwh"])
+API_PRICE: float = float(_C["api_price_per_million_tokens"])
+SERVER_PRICE: dict[str, float] = {k: float(v) for k, v in _C["server_price_by_class"].items()}
+CROSSOVER: tuple[float, float] = (float(_C["crossover_api_spend_per_year"][0]),
+                                  float(_C["crossover_api_spend_per_year"][1]))
+LARGE_MIN_GPUS: int = int(_D["server_power"]["large_min_gpus"])
+SECONDS_PER_HOUR = 3600.0
+MILLION = 1e6
+
+S_DEF = "defaults.yaml cost"
+S_ISSUE = "xlsizer cost model (engine/cost.py; issue 5)"
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """One scenario's cost. Money fields are None when a price is unknown (see warnings)."""
+
+    pricing_model: str
+    currency: str
+    monthly: float | None
+    annual: float | None
+    compute: float | None
+    maintenance: float
+    power: float
+    facility: float
+    capex: float | None
+    per_million_tokens: float | None
+    per_million_output_tokens: float | None
+    per_user_month: float | None
+    breakeven_api_monthly_tokens: float | None
+    breakeven_api_annual_spend: float | None
+    api_price_per_million_tokens: float
+    api_monthly_at_expected_load: float
+    self_hosting_cheaper: bool | None
+    tokens_per_month: float
+    output_tokens_per_month: float
+    capacity_tokens_per_month: float | None
+    expected_utilization: float
+    hours_per_month: float
+    explain: tuple[tuple[str, Any, str, str, str], ...] = ()
+    """(name, value, unit, formula, source) rows; the pipeline prefixes the scenario."""
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON ``cost`` object (explanation and warnings live elsewhere in the result)."""
+        d = asdict(self)
+        del d["explain"], d["warnings"]
+        return d
+
+
+# --- pure formulas ------------------------------------------------------------------------
+def default_utilization(burst_factor: float) -> float:
+    """Average load over the sized peak when the user states none: 1 / burst factor."""
+    return 1.0 / burst_factor
+
+
+def tokens_per_month(rps: float, tokens_per_request: float, burst_factor: float, utilization: float,
+                     hours: float) -> float:
+    """Tokens served in a month: peak tok/s (RPS x tokens x burst) x utilization x 3,600 x hours."""
+    return rps * tokens_per_request * burst_factor * utilization * SECONDS_PER_HOUR * hours
+
+
+def cloud_monthly(gpus: int, price_per_gpu_hour: float, hours: float) -> float:
+    """Rented GPUs: GPUs x price per GPU-hour x hours (billed whether busy or not)."""
+    return gpus * price_per_gpu_hour * hours
+
+
+def onprem_capex(gpus: int, gpu_price: float, servers: int, server_price: float) -> float:
+    """Purchase: GPUs x GPU price + servers x price of a server without its GPUs."""
+    return gpus * gpu_price + servers * server_price
+
+
+def onprem_monthly(
+    capex: float, years: float, maintenance_pct: float, it_kw: float, pue: float, hours: float,
+    electricity_price: float, colocation_per_kw_month: float | None,
+) -> tuple[float, float, float, float]:
+    """(compute, maintenance, power, facility) per month for owned hardware."""
+    compute = capex / (years * 12.0)
+    maintenance = capex * maintenance_pct / 100.0 / 12.0
+    return (compute, maintenance, power_monthly(it_kw, pue, hours, electricity_price),
+            colocation_monthly(colocation_per_kw_month, it_kw))
+
+
+def power_monthly(it_kw: float, pue: float, hours: float, electricity_price: float) -> float:
+    """Electricity: IT kW x PUE x hours x price per kWh (nameplate IT power, so an upper bound)."""
+    return it_kw * pue * hours * electricity_price
+
+
+def colocation_monthly(colocation_per_kw_month: float | None, it_kw: float) -> float:
+    """Colocation rent per kW of contracted IT load (power metered separately); 0 when not set."""
+    return colocation_per_kw_month * it_kw if colocation_per_kw_month is not None else 0.0
+
+
+def breakeven_monthly_tokens(monthly: float, api_price_per_million: float) -> float:
+    """Monthly tokens at which an API bill equals the (fixed) self-hosted monthly cost."""
+    return monthly / api_price_per_million * MILLION
+
+
+def server_class(gpus_per_server: int) -> str:
+    """large (8-GPU HGX class), medium (2-4 GPUs) or small (1 GPU), as defaults.yaml server_power."""
+    if gpus_per_server >= LARGE_MIN_GPUS:
+        return "large"
+    return "medium" if gpus_per_server >= 2 else "small"
+
+
+def _crossover_words(annual: float, cur: str) -> str:
+    lo, hi = CROSSOVER
+    where = ("below" if annual < lo else "within" if annual <= hi else "above")
+    return (f"break-even API spend {annual:,.0f} {cur}/year is {where} the course's rule-of-thumb crossover "
+            f"of {lo / 1e6:g}-{hi / 1e6:g}M/year (course.md §1)")
+
+
+# --- one scenario ---------------------------------------------------------------------------
+def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus_per_server: int, it_kw: float,
+                  pue: float, rps: float, prompt_tokens: int, output_tokens: int,
+                  capacity_tok_s: float | None = None) -> CostBreakdown:
+    """The cost of one sized scenario. ``inp`` is a SizingInputs (duck-typed to keep this pure);
+    ``pue`` is the cooling tier's, replaced by ``inp.pue_override`` when set."""
+    cur = inp.currency
+    hours = inp.hours_per_month
+    model = inp.pricing_model
+    rows: list[tuple[str, Any, str, str, str]] = []
+    warns: list[str] = []
+
+    # --- served tokens -------------------------------------------------------------------
+    burst = inp.burst_factor
+    if inp.expected_utilization is None:
+        u = default_utilization(burst)
+        u_src = f"default 1 / burst factor {burst:g}"
+    else:
+        u = inp.expected_utilization
+        u_src = "input expected_utilization"
+    tok_m = tokens_per_month(rps, prompt_tokens + output_tokens, burst, u, hours)
+    out_m = tokens_per_month(rps, output_tokens, burst, u, hours)
+    cap_m = capacity_tok_s * SECONDS_PER_HOUR * hours if capacity_tok_s is not None else None
+    rows += [
+        ("Expected utilization", u, "", "average load / peak (RPS x tokens x burst)", u_src),
+        ("Tokens served per month", tok_m, "tokens",
+         f"RPS {rps:.4g} x ({prompt_tokens:,} + {output_tokens:,}) x burst {burst:g} x u {u:.3g} x 3,600 x {hours:g} h",
+         S_ISSUE),
+    ]
+
+    # --- the bill --------------------------------------------------------------------------
+    compute: float | None
+    maint = power = fac = 0.0
+    capex: float | None = None
+    if model == "cloud":
+        price = inp.cloud_price_per_gpu_hour
+        if price is None and gpu.cloud_price_per_gpu_hour is not None:
+            pr = gpu.cloud_price_per_gpu_hour
+            price, p_src = pr.typical, (f"catalog typical for {gpu.id} ({pr.low:g}-{pr.high:g}, "
+                                        f"{pr.currency}, as of {pr.as_of}): {pr.source}")
+        else:
+            p_src = "input cloud_price_per_gpu_hour"
+        if price is None:
+            compute = None
+            warns.append(f"cost: the catalog has no cloud price for {gpu.id}; enter cloud_price_per_gpu_hour")
+            rows.append(("Cloud price per GPU-hour", "unknown", f"{cur}/GPU-h", "", p_src))
+        else:
+            compute = cloud_monthly(total_gpus, price, hours)
+            rows += [
+                ("Cloud price per GPU-hour", price, f"{cur}/GPU-h", "on-demand, power and facility included", p_src),
+                ("Cost: compute (cloud)", compute, f"{cur}/month",
+                 f"{total_gpus} GPUs x {price:g} x {hours:g} h", S_ISSUE),
+            ]
+    else:
+        gp = inp.gpu_purchase_price
+        if gp is None and gpu.purchase_price_per_gpu is not None:
+            pr = gpu.purchase_price_per_gpu
+            gp, g_src = pr.typical, (f"catalog typical for {gpu.id} ({pr.low:,.0f}-{pr.high:,.0f}, "
+                                     f"{pr.currency}, as of {pr.as_of}): {pr.source}")
+        else:
+            g_src = "input gpu_purchase_price"
+        cls = server_class(gpus_per_server)
+        if inp.server_purchase_price is None:
+            sp = SERVER_PRICE[cls]
+            s_src = f"{S_DEF} server_price_by_class.{cls} ({gpus_per_server}-GPU server, GPUs excluded)"
+        else:
+            sp, s_src = inp.server_purchase_price, "input server_purchase_price"
+        years = inp.amortization_years if inp.amortization_years is not None else AMORTIZATION_YEARS
+        pct = inp.maintenance_pct_per_year if inp.maintenance_pct_per_year is not None else MAINTENANCE_PCT
+        elec = inp.electricity_price_per_kwh if inp.electricity_price_per_kwh is not None else ELECTRICITY_PRICE
+        pue_used = inp.pue_override if inp.pue_override is not None else pue
+        colo = inp.colocation_price_per_kw_month
+        rows += [
+            ("Server price (without GPUs)", sp, f"{cur}/server", f"class {cls}", s_src),
+            ("Amortization", years, "years", "straight line, no residual value",
+             "input amortization_years" if inp.amortization_years is not None else f"{S_DEF} amortization_years"),
+            ("Maintenance", pct, "%/year", "of capex",
+             "input maintenance_pct_per_year" if inp.maintenance_pct_per_year is not None
+             else f"{S_DEF} maintenance_pct_per_year"),
+            ("Electricity price", elec, f"{cur}/kWh", "",
+             "input electricity_price_per_kwh" if inp.electricity_price_per_kwh is not None
+             else f"{S_DEF} electricity_price_per_kwh (EIA 2023, Virginia commercial)"),
+            ("PUE (cost)", pue_used, "", "override" if inp.pue_override is not None else "cooling tier",
+             "input pue_override" if inp.pue_override is not None else "course.md §10.3 step 16"),
+        ]
+        power = power_monthly(it_kw, pue_used, hours, elec)
+        fac = colocation_monthly(colo, it_kw)
+        rows.append(("Cost: power", power, f"{cur}/month",
+                     f"{it_kw:.2f} kW IT x PUE {pue_used:g} x {hours:g} h x {elec:g} (nameplate: upper bound)",
+                     S_ISSUE))
+        if colo is not None:
+            rows.append(("Cost: facility (colocation)", fac, f"{cur}/month",
+                         f"{colo:g} per kW-month x {it_kw:.2f} kW IT", "input colocation_price_per_kw_month"))
+        if gp is None:
+            compute = None
+            warns.append(f"cost: the catalog has no purchase price for {gpu.id}; enter gpu_purchase_price")
+            rows.append(("GPU purchase price", "unknown", f"{cur}/GPU", "", g_src))
+        else:
+            capex = onprem_capex(total_gpus, gp, servers, sp)
+            compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue_used, hours, elec, colo)
+            rows += [
+                ("GPU purchase price", gp, f"{cur}/GPU", "", g_src),
+                ("Capex", capex, cur, f"{total_gpus} GPUs x {gp:,.0f} + {servers} servers x {sp:,.0f}", S_ISSUE),
+                ("Cost: compute (amortized)", compute, f"{cur}/month", f"capex / ({years:g} years x 12)", S_ISSUE),
+                ("Cost: maintenance", maint, f"{cur}/month", f"capex x {pct:g}% / 12", S_ISSUE),
+            ]
+
+    # --- totals, unit costs, break-even ----------------------------------------------------------
+    api = inp.api_price_per_million_tokens if inp.api_price_per_million_tokens is not None else API_PRICE
+    api_src = ("input api_price_per_million_tokens" if inp.api_price_per_million_tokens is not None
+               else f"{S_DEF} api_price_per_million_tokens (Together AI, Llama 3.x 70B Turbo)")
+    api_monthly = api * tok_m / MILLION
+    rows.append(("API price", api, f"{cur}/M tokens", "input and output tokens alike", api_src))
+    if compute is None:
+        return CostBreakdown(model, cur, None, None, None, maint, power, fac, None, None, None, None, None, None,
+                             api, api_monthly, None, tok_m, out_m, cap_m, u, hours, tuple(rows), tuple(warns))
+    monthly = compute + maint + power + fac
+    annual = monthly * 12.0
+    be = breakeven_monthly_tokens(monthly, api)
+    per_m = monthly / (tok_m / MILLION) if tok_m > 0 else None
+    per_m_out = monthly / (out_m / MILLION) if out_m > 0 else None
+    per_user = monthly / inp.concurrent_users
+    cheaper = monthly < api_monthly
+    rows += [
+        ("Cost per month", monthly, f"{cur}/month", "compute + maintenance + power + facility", S_ISSUE),
+        ("Cost per year", annual, f"{cur}/year", "monthly x 12", S_ISSUE),
+        ("Cost per million tokens", per_m if per_m is not None else "n/a", f"{cur}/M tokens",
+         "monthly / (tokens served per month / 1e6)", S_ISSUE),
+        ("Cost per million output tokens", per_m_out if per_m_out is not None else "n/a", f"{cur}/M tokens",
+         "monthly / (output tokens served per month / 1e6)", S_ISSUE),
+        ("Cost per user per month", per_user, f"{cur}/user-month", f"monthly / {inp.concurrent_users:g} users",
+         S_ISSUE),
+        ("Break-even API volume", be, "tokens/month",
+         f"monthly / API price x 1e6; {_crossover_words(annual, cur)}; at the expected load the API would cost "
+         f"{api_monthly:,.0f}/month, so self-hosting is {'cheaper' if cheaper else 'dearer'}"
+         + (f"; the sized replicas serve at most {cap_m:,.0f} tokens/month, so this deployment cannot reach "
+            "break-even" if cap_m is not None and be > cap_m else ""), S_ISSUE),
+    ]
+    return CostBreakdown(model, cur, monthly, annual, compute, maint, power, fac, capex, per_m, per_m_out, per_user,
+                         be, annual, api, api_monthly, cheaper, tok_m, out_m, cap_m, u, hours,
+                         tuple(rows), tuple(warns))
