@@ -2,6 +2,7 @@
 
     xlsizer size [--inputs FILE.json] [--set field=value ...] [--json]
     xlsizer validate --data FILE.csv [--json]
+    xlsizer report PATH... --out DIR [--format xlsx|md] [--jobs N]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback.
 """
@@ -83,6 +84,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from xlsizer.batch import run_batch
+
+    summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs)
+    for line in summary.failures:
+        print(f"xlsizer: failed: {line}", file=sys.stderr)
+    print(summary.line)
+    return 1 if summary.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="xlsizer", description="LLM-inference capacity planner (the aisle Sizer, in Excel).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -98,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="measurements in calibration.csv format (default: the shipped calibration set)")
     v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=_cmd_validate)
+
+    r = sub.add_parser("report", help="write a report workbook per filled template, and portfolio.xlsx")
+    r.add_argument("paths", metavar="PATH", nargs="+", help="filled templates, or folders of them")
+    r.add_argument("--out", metavar="DIR", required=True, help="folder for the reports")
+    r.add_argument("--format", choices=("xlsx", "md"), default="xlsx", help="xlsx reports or Markdown logs")
+    r.add_argument("--jobs", metavar="N", type=int, default=1, help="worker processes (default 1)")
+    r.set_defaults(func=_cmd_report)
     return p
 
 

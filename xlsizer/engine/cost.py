@@ -31,7 +31,7 @@ that volume self-hosting is cheaper (as long as the deployment can serve it:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from xlsizer.catalog.loader import read_data_file
@@ -87,9 +87,10 @@ class CostBreakdown:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON ``cost`` object (explanation and warnings live elsewhere in the result)."""
-        d = asdict(self)
-        del d["explain"], d["warnings"]
-        return d
+        return {k: getattr(self, k) for k in _JSON_KEYS}
+
+
+_JSON_KEYS: tuple[str, ...] = tuple(f.name for f in fields(CostBreakdown) if f.name not in ("explain", "warnings"))
 
 
 # --- pure formulas ------------------------------------------------------------------------

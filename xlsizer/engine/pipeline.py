@@ -16,7 +16,7 @@ from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
-from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic
+from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic, build
 from xlsizer.units import GB, TERA
 
 _D = read_data_file("defaults.yaml")
@@ -114,10 +114,8 @@ def size(inp: SizingInputs) -> SizingResult:
             if wmsg not in seen:
                 seen.add(wmsg)
                 top_warn.append(wmsg)
-    result = SizingResult.model_construct(
-        inputs=inp, scenarios=scenarios, warnings=top_warn, confidence=conf, headline=headline)
-    result._steps = rec
-    return result
+    return build(SizingResult, inputs=inp, scenarios=scenarios, warnings=top_warn, confidence=conf,
+                 headline=headline, steps=rec)
 
 
 def _kv_formula(model: ModelSpec, kv_b: float) -> str:
@@ -276,18 +274,26 @@ def _scenario(
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {prompt:,}-token prompts is aggressive")
 
     extra: dict[str, Any] = {}
-    # --- cost (issue 5): extra["cost"] = {...} -------------------------------------------
+    # --- cost (issue 5): engine/cost.py; every assumption goes into the explanation --------
+    from xlsizer.engine.cost import scenario_cost
 
-    return Scenario.model_construct(
+    cb = scenario_cost(inp, g, total_gpus=total_gpus, servers=layout.servers, gpus_per_server=layout.gpus_per_server,
+                       it_kw=it_kw, pue=pue, rps=rps, prompt_tokens=prompt, output_tokens=out_tok,
+                       capacity_tok_s=active * tput)
+    extra["cost"] = cb.as_dict()
+    rec += [(name, *row) for row in cb.explain]
+    warn += cb.warnings
+
+    return build(Scenario, 
         name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=n, tp=choice.tp, pp=choice.pp,
         active_replicas=active, replicas=replicas, total_gpus=total_gpus, servers=layout.servers,
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
         throughput_per_replica_tok_s=tput, throughput_source=t_src,
-        memory=Memory.model_construct(weights_gb=w / GB, kv_bytes_per_token=kv_tok, kv_per_request_gb=kv_req / GB,
+        memory=build(Memory, weights_gb=w / GB, kv_bytes_per_token=kv_tok, kv_per_request_gb=kv_req / GB,
                                       kv_total_gb=kv_total / GB, activations_gb=act / GB, headroom_gb=head / GB,
                                       vram_gb=vram / GB),
-        traffic=Traffic.model_construct(rps=rps, inflight_requests=inflight, demand_tok_s=demand),
-        server=Server.model_construct(gpus=spec.gpus, cpu=spec.cpu, ram_gb=spec.ram_gb, nvme_tb=spec.nvme_tb, nic=spec.nic),
+        traffic=build(Traffic, rps=rps, inflight_requests=inflight, demand_tok_s=demand),
+        server=build(Server, gpus=spec.gpus, cpu=spec.cpu, ram_gb=spec.ram_gb, nvme_tb=spec.nvme_tb, nic=spec.nic),
         racks=plan.racks, kw_per_rack=plan.kw_per_rack, it_kw=it_kw, facility_kw=fac_kw, pue=pue,
         cooling_tier=tier, fabric=fab, warnings=warn, extra=extra,
     )

@@ -1,0 +1,156 @@
+"""Batch reports: failures are isolated and named, the others get their reports, the exit code
+says so, nothing half-written is left, inputs are not modified."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+import xlsizer
+from xlsizer.batch import _Progress, expand_paths, failure_line, run_batch
+from xlsizer.cli import main
+from xlsizer.errors import ProjectFileError
+from xlsizer.workbook.project import read_project
+from xlsizer.workbook.template import write_template
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "workbooks" / "examples"
+FILLED = {
+    "bank-rag": dict(model="llama-3.3-70b", concurrent_users=80, requests_per_user_per_minute=4,
+                     avg_prompt_tokens=6000, avg_output_tokens=250, target_tpot_ms=40, burst_factor=2.5),
+    "hr-helpdesk": dict(model="llama-3.1-8b", concurrent_users=30, workload_type="interactive_chat"),
+}
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture()
+def batch_dir(tmp_path) -> Path:
+    """The shipped examples (or two filled templates when none are shipped yet) and three bad files."""
+    d = tmp_path / "projects"
+    d.mkdir()
+    examples = sorted(EXAMPLES.glob("*.xlsx")) if EXAMPLES.is_dir() else []
+    for p in examples:
+        shutil.copy(p, d / p.name)
+    if not examples:
+        for name, values in FILLED.items():
+            write_template(d / f"{name}.xlsx", values=values, name=name)
+    (d / "corrupt.xlsx").write_bytes(os.urandom(4096))
+    (d / "notes.xlsx").write_text("this is a text file, renamed\n", encoding="utf-8")
+    neg = write_template(d / "negative-users.xlsx", values={"concurrent_users": 50})
+    wb = load_workbook(neg)
+    sheet, ref = next(iter(wb.defined_names["concurrent_users"].destinations))
+    wb[sheet][ref.replace("$", "")] = -5
+    wb.save(neg)
+    (d / "~$bank-rag.xlsx").write_bytes(b"lock file")
+    return d
+
+
+def test_batch_isolates_failures_and_exits_nonzero(batch_dir, tmp_path, capsys):
+    before = _digest(batch_dir)
+    out = tmp_path / "reports"
+    code = main(["report", str(batch_dir), "--out", str(out)])
+    err = capsys.readouterr()
+    assert code != 0
+    good = sorted(p for p in batch_dir.glob("*.xlsx")
+                  if not p.name.startswith("~$") and p.stem not in ("corrupt", "notes", "negative-users"))
+    assert good
+    # the good projects got reports, with the core's numbers
+    for p in good:
+        rep = out / f"{p.stem}-report.xlsx"
+        assert rep.is_file(), err
+        result = xlsizer.size(read_project(p).inputs)
+        assert load_workbook(rep)["Summary"]["B3"].value == result.headline
+    # each failure names the file, the place and the reason
+    lines = [ln for ln in err.err.splitlines() if ln.startswith("xlsizer: failed:")]
+    assert len(lines) == 3, err.err
+    text = "\n".join(lines)
+    assert f"{batch_dir / 'corrupt.xlsx'}: not an .xlsx workbook" in text
+    assert f"{batch_dir / 'notes.xlsx'}: not an .xlsx workbook" in text
+    neg = next(ln for ln in lines if "negative-users.xlsx" in ln)
+    assert "Inputs!" in neg and "concurrent_users must be between 1 and 100000" in neg
+    assert f"{len(good)} of {len(good) + 3} project(s) reported" in err.out
+    assert "3 failed" in err.out
+    # portfolio, no temp files, inputs untouched
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["portfolio.xlsx", *(f"{p.stem}-report.xlsx" for p in good)])
+    assert _digest(batch_dir) == before
+    assert "Traceback" not in err.err
+
+
+def test_portfolio_rows_and_sum_totals(batch_dir, tmp_path):
+    summary = run_batch([batch_dir], tmp_path / "out", jobs=2, progress=False)
+    assert summary.failed == 3 and summary.ok == summary.total - 3
+    ws = load_workbook(summary.portfolio)["Portfolio"]
+    head = [c.value for c in ws[3]]
+    assert head[:11] == ["Project", "File", "Report", "GPU", "GPUs", "Servers", "IT kW", "Facility kW",
+                         "Monthly cost", "Open checklist items", "Warnings"]
+    rows = list(range(4, 4 + summary.ok))
+    by_file = {ws.cell(row=r, column=2).value: r for r in rows}
+    for f, r in by_file.items():
+        project = read_project(f)
+        b = xlsizer.size(project.inputs).burst
+        assert ws.cell(row=r, column=5).value == b.total_gpus
+        assert ws.cell(row=r, column=6).value == b.servers
+        assert ws.cell(row=r, column=10).value == sum(1 for it in project.checklist if it.status not in ("done", "n/a"))
+    total = 4 + summary.ok
+    assert ws.cell(row=total, column=1).value == "Total"
+    assert ws.cell(row=total, column=5).value == f"=SUM(E4:E{total - 1})"
+    assert ws.cell(row=total, column=7).value == f"=SUM(G4:G{total - 1})"
+    fails = [c.value for c in load_workbook(summary.portfolio)["Failures"]["A"][2:]]
+    assert len(fails) == 3
+
+
+def test_markdown_format(batch_dir, tmp_path):
+    out = tmp_path / "md"
+    summary = run_batch([batch_dir / "negative-users.xlsx", *sorted(batch_dir.glob("[!~n]*.xlsx"))[:1]], out,
+                        fmt="md", progress=False)
+    assert summary.ok == 1 and summary.failed == 1
+    (md,) = out.glob("*-decision-log.md")
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# Sizing decision log:") and "## Inputs" in text and "## Warnings" in text
+
+
+def test_unexpected_errors_become_one_line(tmp_path, monkeypatch, batch_dir):
+    import xlsizer.workbook.report as rp
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(rp, "write_report", broken)
+    summary = run_batch([batch_dir], tmp_path / "o", progress=False)
+    assert summary.ok == 0
+    assert any(line.endswith(": ZeroDivisionError: boom") for line in summary.failures)
+    assert failure_line("f.xlsx", ProjectFileError("f.xlsx", "bad value", "Inputs", "C7")) == "f.xlsx: Inputs!C7: bad value"
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["portfolio.xlsx"]
+
+
+def test_expand_skips_lock_files_and_outputs(batch_dir, tmp_path):
+    out = batch_dir / "reports"
+    out.mkdir()
+    (out / "x-report.xlsx").write_bytes(b"")
+    files, missing = expand_paths([batch_dir, tmp_path / "nope"], out)
+    assert not any(f.name.startswith("~$") or f.parent == out for f in files)
+    assert missing == [f"{tmp_path / 'nope'}: no such file or folder"]
+
+
+def test_progress_only_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet, tty = io.StringIO(), Tty()
+    for stream in (quiet, tty):
+        bar = _Progress(2, True, stream)
+        bar.step("a.xlsx")
+        bar.step("b.xlsx")
+        bar.close()
+    assert quiet.getvalue() == ""
+    assert "\r[" in tty.getvalue() and "2/2 b.xlsx" in tty.getvalue()

@@ -1,0 +1,95 @@
+"""``--format md``: the decision log as Markdown, in the spirit of the course Sizer's export:
+inputs with owner, value and reason; the results of the three scenarios; warnings; the
+checklist; the confidence band and the assumptions' sources."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from xlsizer.results import SCENARIOS, SizingResult
+from xlsizer.workbook.report import (
+    COST_ROWS,
+    SCENARIO_TITLES,
+    SUMMARY_SECTIONS,
+    all_warnings,
+    checklist_items,
+    cost_of,
+    input_rows,
+    is_open,
+    item_field,
+    save_atomic,
+)
+
+
+def _md(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(_md(v) for v in r) + " |" for r in rows]
+    return out
+
+
+def decision_log_markdown(project: Any, result: SizingResult) -> str:
+    """The Markdown text of one project's decision log."""
+    name = getattr(project, "name", None) or "project"
+    conf = result.confidence
+    lines = [f"# Sizing decision log: {name}", ""]
+    if getattr(project, "path", None):
+        lines += [f"Project file: `{project.path}`", ""]
+    lines += [f"**{result.headline}**", ""]
+    lo, hi = conf.get("low"), conf.get("high")
+    if isinstance(lo, int | float) and isinstance(hi, int | float):
+        lines += [f"Confidence band: {lo:+.0%} / {hi:+.0%} ({conf.get('source', '')})", ""]
+
+    lines += ["## Inputs", ""]
+    lines += _table(["Step", "Input", "Owner", "Value", "Unit", "Reason"],
+                    [list(r) for r in input_rows(result.inputs, project)])
+
+    lines += ["", "## Results", ""]
+    rows: list[list[Any]] = []
+    for _title, sec in SUMMARY_SECTIONS:
+        for label, unit, get in sec:
+            rows.append([label, *(get(result.scenarios[k]) for k in SCENARIOS), unit])
+    costs = {k: cost_of(result.scenarios[k]) for k in SCENARIOS}
+    if any(costs.values()):
+        for label, key in COST_ROWS:
+            rows.append([label, *((costs[k] or {}).get(key) for k in SCENARIOS), ""])
+    lines += _table(["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"], rows)
+
+    lines += ["", "## Warnings", ""]
+    warns = all_warnings(result)
+    lines += [f"- ({sc}) {w}" for sc, w in warns] or ["- none"]
+
+    items = checklist_items(project)
+    lines += ["", "## Checklist", ""]
+    if items:
+        n_open = sum(1 for it in items if is_open(item_field(it, "status")))
+        lines += [f"{len(items) - n_open} of {len(items)} items settled, {n_open} open.", ""]
+        lines += _table(["Section", "Item", "Owner", "Status", "Value", "Reason", "Date"],
+                        [[item_field(it, c) for c in ("section", "item", "owner", "status", "value", "reason",
+                                                      "date")] for it in items])
+    else:
+        lines.append("No checklist in this project.")
+
+    lines += ["", "## Assumptions and sources", ""]
+    lines += _table(["Scenario", "Step", "Value", "Unit", "Formula", "Source"],
+                    [[s.scenario, s.name, s.value, s.unit, s.formula, s.source] for s in result.explain()])
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(project: Any, result: SizingResult, out_path: str | os.PathLike[str]) -> Path:
+    """Write the Markdown decision log atomically; returns its path."""
+    text = decision_log_markdown(project, result)
+    return save_atomic(lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), out_path)
