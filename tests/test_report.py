@@ -144,7 +144,8 @@ def test_charts_point_at_the_right_cells(reports):
         ws = wb["Summary"]
         rows = summary_rows(ws)
         (bar,) = ws._charts
-        assert [s.tx.strRef.f.replace("$", "") for s in bar.series] == [f"'Summary'!A{rows[label]}" for label, _ in rp.MEMORY_PARTS]
+        assert [s.tx.strRef.f.replace("$", "") for s in bar.series] == [
+            f"'Summary'!A{rows[label]}" for label, _ in rp.MEMORY_PARTS]
         assert [_ref(s.val) for s in bar.series] == [f"'Summary'!B{rows[label]}:D{rows[label]}"
                                                      for label, _ in rp.MEMORY_PARTS]
         assert all(_ref(s.cat) == "'Summary'!B7:D7" for s in bar.series)
@@ -168,7 +169,7 @@ def test_charts_point_at_the_right_cells(reports):
         assert len(sens._charts) == 2
         for chart, field in zip(sens._charts, ("concurrent_users", "target_tpot_ms"), strict=True):
             cat = _ref(chart.series[0].cat)  # 'Sensitivity'!A5:A14
-            top, last = (int(x.lstrip("'Sensitivity'!A")) for x in cat.split(":"))
+            top, last = (int(x.split("!")[-1][1:]) for x in cat.split(":"))
             assert cat == f"'Sensitivity'!A{top}:A{last}"
             assert 8 <= last - top + 1 <= 10
             assert [_ref(s.val) for s in chart.series] == [f"'Sensitivity'!{c}{top}:{c}{last}" for c in "BCD"]
@@ -200,7 +201,7 @@ def test_libreoffice_converts_every_report(reports, tmp_path):
 
 
 def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
-    name, project = PROJECTS[0]
+    _name, project = PROJECTS[0]
     result = xlsizer.size(project.inputs)
     target = tmp_path / "r.xlsx"
     target.write_bytes(b"old")

@@ -3,6 +3,9 @@
     xlsizer size [--inputs FILE.json] [--set field=value ...] [--json]
     xlsizer validate --data FILE.csv [--json]
     xlsizer report PATH... --out DIR [--format xlsx|md] [--jobs N]
+    xlsizer template [PATH]
+    xlsizer new-project NAME [--set field=value ...] [--out DIR]
+    xlsizer examples [--out DIR]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback.
 """
@@ -94,6 +97,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _cmd_template(args: argparse.Namespace) -> int:
+    from xlsizer.workbook.template import write_template
+
+    print(write_template(args.path))
+    return 0
+
+
+def _cmd_new_project(args: argparse.Namespace) -> int:
+    import re
+
+    from xlsizer.workbook.template import write_template
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", args.name).strip("-") or "project"
+    print(write_template(Path(args.out) / f"{slug}.xlsx", parse_assignments(args.set or []), name=args.name))
+    return 0
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    from xlsizer.workbook.examples import write_examples
+
+    for path in write_examples(args.out):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="xlsizer", description="LLM-inference capacity planner (the aisle Sizer, in Excel).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -116,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("xlsx", "md"), default="xlsx", help="xlsx reports or Markdown logs")
     r.add_argument("--jobs", metavar="N", type=int, default=1, help="worker processes (default 1)")
     r.set_defaults(func=_cmd_report)
+
+    t = sub.add_parser("template", help="write the template workbook")
+    t.add_argument("path", nargs="?", default="workbooks/xlsizer-template.xlsx", help="where to write it")
+    t.set_defaults(func=_cmd_template)
+
+    n = sub.add_parser("new-project", help="write a filled copy of the template for a new project")
+    n.add_argument("name", help="project name (also the file name)")
+    n.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="fill an input")
+    n.add_argument("--out", metavar="DIR", default=".", help="folder for NAME.xlsx (default: here)")
+    n.set_defaults(func=_cmd_new_project)
+
+    e = sub.add_parser("examples", help="regenerate the filled example workbooks")
+    e.add_argument("--out", metavar="DIR", default=None, help="folder (default: workbooks/examples)")
+    e.set_defaults(func=_cmd_examples)
     return p
 
 

@@ -13,6 +13,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, memory, placement, traffic
 from xlsizer.engine.throughput import course_table_throughput
+from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
@@ -163,8 +164,6 @@ def _scenario(
                                     sizes=tuple(PICK["gpus_per_replica"]), margin=float(PICK["bandwidth_margin"]),
                                     pcie_max_weights_bytes=float(PICK["pcie_max_weights_gb"]) * GB)
         if choice is None:
-            from xlsizer.errors import InfeasibleError
-
             raise InfeasibleError(f"no GPU in the automatic search supports {inp.precision.label}; choose a GPU")
         how = f"first of {' > '.join(PICK['order'])} x (1,2,4,8) with memory >= VRAM and bandwidth >= {choice.bandwidth_margin:g} x need; precision gate {inp.precision.label}"
     else:
@@ -178,6 +177,11 @@ def _scenario(
                         "tensor parallelism over PCIe is slow")
     g = choice.gpu
     n = choice.gpus_per_replica
+    if choice.pp > PICK["max_pipeline_stages"]:
+        raise InfeasibleError(
+            f"{name}: one replica would need {choice.pp} nodes of {g.id} to hold {vram / GB:,.0f} GB "
+            f"(the course method puts every in-flight request's KV in one replica); "
+            "reduce the load per replica or use throughput_source 'roofline'")
     if choice.bandwidth_margin < 1.3 and fixed is None:
         warn.append(f"bandwidth: no configuration met the 1.3x margin; {n}x {g.id} gives "
                     f"{n * g.memory_bandwidth_tb_s:.1f} TB/s for a need of {bw_need / TERA:.1f} TB/s")

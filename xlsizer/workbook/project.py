@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsizer.errors import InputError, ProjectFileError
+from xlsizer.errors import InputError, ProjectFileError, UnknownIdError
 from xlsizer.inputs import SizingInputs, make_inputs
 from xlsizer.workbook.checklist import STATUSES, ChecklistItem
 from xlsizer.workbook.template import (
@@ -97,6 +97,7 @@ def read_project(path: str | Path) -> Project:
         field_ = exc.field if exc.field in cells else "model"
         sheet, ref = cells[field_].split("!")
         raise ProjectFileError(p, str(exc), sheet, ref) from None
+    _check_ids(inputs, cells, p)
     name = ""
     loc = _locate(wb, PROJECT_NAME)
     notes = None
@@ -106,6 +107,22 @@ def read_project(path: str | Path) -> Project:
         notes = wb[SHEET_START]["B17"].value
     return Project(name=name or path.stem, inputs=inputs, checklist=_read_checklist(wb, p), path=path,
                    notes=notes, cells=cells)
+
+
+def _check_ids(inputs: SizingInputs, cells: dict[str, str], p: str) -> None:
+    """Model and GPU ids must be in the catalog (or custom / auto)."""
+    from xlsizer.catalog import load_catalog
+
+    cat = load_catalog()
+    for fname, value, lookup, free in (("model", inputs.model, cat.model, ("custom",)),
+                                       ("gpu", inputs.gpu, cat.gpu, ("auto", "custom"))):
+        if value.lower() in free:
+            continue
+        try:
+            lookup(value)
+        except UnknownIdError as exc:
+            sheet, ref = cells[fname].split("!")
+            raise ProjectFileError(p, f"{fname}: {exc}", sheet, ref) from None
 
 
 def _read_checklist(wb, p: str) -> list[ChecklistItem]:
