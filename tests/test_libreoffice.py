@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKBOOKS = [ROOT / "workbooks" / "xlsizer-template.xlsx"] + sorted((ROOT / "workbooks" / "examples").glob("*.xlsx"))
+WORKBOOKS = [ROOT / "workbooks" / "xlsizer-template.xlsx", *sorted((ROOT / "workbooks" / "examples").glob("*.xlsx"))]
 
 
 def _soffice() -> str:

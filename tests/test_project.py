@@ -79,7 +79,7 @@ def test_bad_checklist_status(tmp_path):
 
 def test_not_a_workbook(tmp_path):
     (tmp_path / "notes.xlsx").write_text("hello")
-    with pytest.raises(ProjectFileError, match="not an .xlsx"):
+    with pytest.raises(ProjectFileError, match=r"not an \.xlsx"):
         read_project(tmp_path / "notes.xlsx")
     src = write_template(tmp_path / "p.xlsx").read_bytes()
     (tmp_path / "cut.xlsx").write_bytes(src[: len(src) // 2])

@@ -119,7 +119,7 @@ def test_formula_cells_are_locked_and_coloured():
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                if isinstance(c.value, str) and c.value.startswith("=") or isinstance(c.value, ArrayFormula):
+                if (isinstance(c.value, str) and c.value.startswith("=")) or isinstance(c.value, ArrayFormula):
                     assert c.protection.locked, f"{ws.title}!{c.coordinate}"
                     assert c.fill.fgColor.rgb[-6:] in ("DDEBF7", "EDEDED"), f"{ws.title}!{c.coordinate}"
 
@@ -146,7 +146,7 @@ def _flat(obj, prefix="", out=None):
 
 
 def _same(got, want) -> bool:
-    if isinstance(want, bool) or isinstance(want, str):
+    if isinstance(want, (bool, str)):
         return got == want
     if isinstance(want, int | float):
         return isinstance(got, int | float) and math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)

@@ -17,7 +17,7 @@ from xlsizer.workbook.recalc import udf_module
 from xlsizer.workbook.template import write_template
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMITTED = [ROOT / "workbooks" / "xlsizer-template.xlsx"] + sorted((ROOT / "workbooks" / "examples").glob("*.xlsx"))
+COMMITTED = [ROOT / "workbooks" / "xlsizer-template.xlsx", *sorted((ROOT / "workbooks" / "examples").glob("*.xlsx"))]
 TABLE_FUNCTIONS = {"LLM_WARNINGS", "LLM_EXPLAIN", "LLM_SWEEP", "LLM_MODELS", "LLM_GPU_LIST"}
 CALL = re.compile(r'(?<![A-Za-z0-9_."])((?:_xlfn\.)?[A-Za-z][A-Za-z0-9_.]*)\s*\(')
 
