@@ -293,7 +293,7 @@ def test_performance_errors():
     assert u.LLM_TPOT("llama-3.3-70b", "h100-sxn", 4).startswith("#VALUE! unknown GPU 'h100-sxn'; closest: h100-sxm")
     assert u.LLM_TPOT("llama-3.3-70b", "h100-sxm", 2.5) == "#VALUE! tp must be a whole number, got 2.5"
     msg = u.LLM_TPOT("llama-3.3-70b", "h100-sxm", 1)  # 70 GB of weights leave no KV room on one 80 GB GPU
-    assert msg.startswith("#VALUE! gpu must be") and "\n" not in msg
+    assert msg.startswith("#VALUE! 1x h100-sxm cannot hold llama-3.3-70b") and "\n" not in msg
 
 
 def test_performance_module_missing(monkeypatch):

@@ -146,7 +146,8 @@ class SizingInputs(BaseModel):
 
     # --- Step 6: advanced (course toggles; issue 4 extends) -----------------------------
     throughput_source: ThroughputSource = F(
-        ThroughputSource.COURSE_TABLE, "Where throughput per replica comes from.",
+        ThroughputSource.ROOFLINE, "Where capacity per replica comes from: 'roofline' (physics, calibrated on "
+        "published measurements) or 'course-table' (the course Sizer's lookup table, to reproduce its answers).",
         step="6 Advanced", owner=AI, moves="replicas")
     throughput_override: float | None = F(
         None, "Measured output+input tokens/s per replica; replaces the model's figure.",

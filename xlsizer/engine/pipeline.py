@@ -1,17 +1,33 @@
 """The composition root: the course Sizer's steps (course.md §10.3), run once per scenario.
 
 Each step is a call into a pure function of memory.py, traffic.py, placement.py,
-throughput.py or facility.py; this module only wires them and records every intermediate
-value (name, value, unit, formula, source) for ``SizingResult.explain()``.
+throughput.py, performance.py, facility.py or cost.py; this module only wires them and
+records every intermediate value (name, value, unit, formula, source) for
+``SizingResult.explain()``. Records hold a format template and its arguments, formatted
+only when someone asks for the explanation: a workbook recalculates thousands of cells.
+
+Two ways to get a replica's capacity (``throughput_source``):
+- ``roofline`` (default): every candidate configuration (GPU × GPUs per replica) gets its
+  capacity under the TPOT and TTFT targets from the performance model, with a KV budget of
+  ``GPUs × memory / (1 + headroom) − weights − activations``; replicas = ceil(peak requests/s
+  ÷ requests/s per replica) + spares; the automatic choice is the cheapest adequate
+  configuration (catalog cloud $/GPU-hour × GPUs), ties to fewer GPUs.
+- ``course-table``: the course's first-fit GPU search on the whole deployment's VRAM and its
+  throughput lookup table, kept to reproduce the course's answers.
 """
 
 from __future__ import annotations
 
+import math
+from functools import cache
 from typing import Any
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, memory, placement, traffic
+from xlsizer.engine.cost import scenario_cost
+from xlsizer.engine.optimizations import Effects, effects
+from xlsizer.engine.performance import confidence_band, slo_capacity, ttft_at_load
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -28,17 +44,23 @@ SPEC_VRAM: float = float(_D["speculative_vram_factor"])
 KV_OFFLOAD_FRACTION: float = float(_D["kv_offload_gpu_fraction"])
 WORST_KV_RATIO: float = float(_D["worst_case_kv_ratio"])
 PICK = _D["gpu_pick"]
+SIZES: tuple[int, ...] = tuple(PICK["gpus_per_replica"])
+MAX_STAGES: int = int(PICK["max_pipeline_stages"])
+PCIE_MAX_W: float = float(PICK["pcie_max_weights_gb"]) * GB
 GUARD = _D["guardrails"]
 CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
+RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
 
 S_COURSE = "course.md §10.3"
-Rec = list[tuple[str, str, Any, str, str, str]]
+S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv"
+Rec = list[tuple[Any, ...]]
 
 
-def _candidates() -> list[GpuSpec]:
+@cache
+def _candidates() -> tuple[GpuSpec, ...]:
     cat = load_catalog()
-    return [cat.gpu(g) for g in PICK["order"]]
+    return tuple(cat.gpu(g) for g in PICK["order"])
 
 
 def scenario_burst(name: str, user_burst: float) -> float:
@@ -65,184 +87,299 @@ def _compute_precision(gpu: GpuSpec, p: Precision) -> Precision:
     return p if gpu.supports(p) else Precision.BF16
 
 
+def _rank_price(g: GpuSpec) -> float:
+    """$/GPU-hour used to rank candidate configurations (catalog cloud typical price: a market
+    proxy for what a GPU costs, available for every GPU the automatic search considers)."""
+    p = g.cloud_price_per_gpu_hour
+    return p.typical if p is not None else g.tdp_w / 100.0  # no price: rank by power as a proxy
+
+
+class _Shared:
+    """Values every scenario of one sizing shares (computed once)."""
+
+    __slots__ = ("act", "fx", "kv_req", "kv_tok", "model", "out_tok", "prompt", "rps", "t_req", "w",
+                 "w_active")
+
+    def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
+        self.model = model
+        self.out_tok = output_tokens(inp, model)
+        self.prompt = inp.avg_prompt_tokens
+        bpp = inp.precision.bytes_per_element
+        kv_b = inp.kv_precision.bytes_per_element
+        self.w = memory.weights_bytes(model.total_params, bpp)
+        self.w_active = memory.weights_bytes(model.active_params, bpp)
+        self.kv_tok = memory.kv_bytes_per_token(model, kv_b)
+        self.kv_req = memory.kv_bytes_for_context(model, self.prompt + self.out_tok, kv_b)
+        self.rps = traffic.requests_per_second(inp.concurrent_users, inp.requests_per_user_per_minute)
+        self.t_req = self.out_tok * inp.tpot_ms / 1000.0
+        self.act = memory.activations_bytes(self.w)
+        self.fx: Effects = effects(inp, model, self.prompt, self.out_tok)
+
+
 def size(inp: SizingInputs) -> SizingResult:
     """Size a deployment for all three scenarios. Pure: same inputs, same answer."""
     model = resolve_model(inp)
     fixed = resolve_gpu(inp)
-    out_tok = output_tokens(inp, model)
-    prompt = inp.avg_prompt_tokens
-    tpot_s = inp.tpot_ms / 1000.0
-    rec: Rec = []
-    top_warn: list[str] = []
-
-    # --- shared steps -------------------------------------------------------------------
-    bpp = inp.precision.bytes_per_element
-    kv_b = inp.kv_precision.bytes_per_element
-    w = memory.weights_bytes(model.total_params, bpp)
-    w_active = memory.weights_bytes(model.active_params, bpp)
-    kv_tok = memory.kv_bytes_per_token(model, kv_b)
-    ctx = prompt + out_tok
-    kv_req = memory.kv_bytes_for_context(model, ctx, kv_b)
-    rps = traffic.requests_per_second(inp.concurrent_users, inp.requests_per_user_per_minute)
-    t_req = out_tok * tpot_s
-    act = memory.activations_bytes(w)
-    rec += [
-        ("all", "Weights", w / GB, "GB", f"{model.total_params_b:g}B params x {bpp:g} B ({inp.precision.label})",
-         f"{S_COURSE} step 1"),
-        ("all", "KV bytes per token", kv_tok, "B", _kv_formula(model, kv_b), "course.md §4; catalog.md model note 3 (MLA)"),
-        ("all", "KV per request", kv_req / GB, "GB", f"KV/token x ({prompt:,} + {out_tok:,}) tokens"
-         + (" (sliding-window layers capped)" if model.sliding_window else ""), f"{S_COURSE} step 2"),
-        ("all", "RPS", rps, "req/s", f"{inp.concurrent_users:g} users x {inp.requests_per_user_per_minute:g} rpm / 60",
+    sh = _Shared(inp, model)
+    rec: Rec = [
+        ("all", "Weights", sh.w / GB, "GB", "{:g}B params x {:g} B ({})",
+         (model.total_params_b, inp.precision.bytes_per_element, inp.precision.label), f"{S_COURSE} step 1"),
+        ("all", "KV bytes per token", sh.kv_tok, "B", _kv_formula(model), (inp.kv_precision.bytes_per_element,),
+         "course.md §4; catalog.md model note 3 (MLA)"),
+        ("all", "KV per request", sh.kv_req / GB, "GB", "KV/token x ({:,} + {:,}) tokens{}",
+         (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else ""),
+         f"{S_COURSE} step 2"),
+        ("all", "RPS", sh.rps, "req/s", "{:g} users x {:g} rpm / 60",
+         (inp.concurrent_users, inp.requests_per_user_per_minute), f"{S_COURSE} step 3"),
+        ("all", "Time per request", sh.t_req, "s", "{:,} output tokens x {:g} ms", (sh.out_tok, inp.tpot_ms),
          f"{S_COURSE} step 3"),
-        ("all", "Time per request", t_req, "s", f"{out_tok:,} output tokens x {inp.tpot_ms:g} ms", f"{S_COURSE} step 3"),
-        ("all", "Activations", act / GB, "GB", "max(2 GB, 5% x weights)", f"{S_COURSE} step 5"),
+        ("all", "Activations", sh.act / GB, "GB", "max(2 GB, 5% x weights)", (), f"{S_COURSE} step 5"),
     ]
-
-    scenarios: dict[str, Scenario] = {}
-    for name in SCENARIOS:
-        scenarios[name] = _scenario(name, inp, model, fixed, w, w_active, kv_tok, kv_req, rps, t_req, act,
-                                    prompt, out_tok, rec)
-
-    conf = _confidence(model, inp)
+    rec += sh.fx.explain
+    scenarios = {name: _scenario(name, inp, sh, fixed, rec) for name in SCENARIOS}
     b = scenarios["burst"]
     headline = (f"Plan on {b.servers} server{'s' if b.servers != 1 else ''} of {b.gpus_per_server}x {b.gpu_name}"
                 f" - {b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
                 f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}),"
                 f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
-    seen: set[str] = set()
+    top_warn: list[str] = list(sh.fx.warnings)
     for s in scenarios.values():
         for wmsg in s.warnings:
-            if wmsg not in seen:
-                seen.add(wmsg)
+            if wmsg not in top_warn:
                 top_warn.append(wmsg)
-    return build(SizingResult, inputs=inp, scenarios=scenarios, warnings=top_warn, confidence=conf,
-                 headline=headline, steps=rec)
+    return build(SizingResult, inputs=inp, scenarios=scenarios, warnings=top_warn,
+                 confidence=_confidence(model, inp), headline=headline, steps=rec)
 
 
-def _kv_formula(model: ModelSpec, kv_b: float) -> str:
+def _kv_formula(model: ModelSpec) -> str:
     if model.mla is not None:
-        return f"{model.layers} layers x ({model.mla.kv_lora_rank} + {model.mla.qk_rope_head_dim}) latent x {kv_b:g} B (MLA)"
-    return f"2 x {model.layers} layers x {model.kv_heads} KV heads x {model.head_dim} head dim x {kv_b:g} B"
+        return (f"{model.layers} layers x ({model.mla.kv_lora_rank} + {model.mla.qk_rope_head_dim}) latent"
+                " x {:g} B (MLA)")
+    return f"2 x {model.layers} layers x {model.kv_heads} KV heads x {model.head_dim} head dim x {{:g}} B"
 
 
 def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
     kind = "moe" if model.is_moe else "dense"
-    frac = float(CONF_TABLE[kind])
-    return {"low": -frac, "high": frac, "kind": kind,
-            "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE"}
+    if inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None:
+        frac = float(CONF_TABLE[kind])
+        return {"low": -frac, "high": frac, "kind": kind,
+                "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE"}
+    low, high, src = confidence_band(model)
+    return {"low": low, "high": high, "kind": kind, "source": src}
 
 
-def _scenario(
-    name: str, inp: SizingInputs, model: ModelSpec, fixed: GpuSpec | None, w: float, w_active: float,
-    kv_tok: float, kv_req: float, rps: float, t_req: float, act: float, prompt: int, out_tok: int, rec: Rec,
-) -> Scenario:
-    warn: list[str] = []
-    burst = scenario_burst(name, inp.burst_factor)
-    inflight = traffic.inflight_requests(rps, t_req, burst)
-    kv_total = inflight * kv_req
-    if inp.kv_offload:
-        kv_total *= KV_OFFLOAD_FRACTION
-    head = memory.headroom_bytes(HEADROOM[name], w, kv_total, act)
-    vram = w + kv_total + act + head
-    if inp.speculative_decoding:
-        vram *= SPEC_VRAM
-    bw_need = (w_active + kv_total) / (inp.tpot_ms / 1000.0)
-    rec += [
-        (name, "Burst factor", burst, "x", "1.0 / user / max(user, 3.0)", f"{S_COURSE} step 12"),
-        (name, "In-flight requests", inflight, "requests", f"RPS x {t_req:g} s x burst {burst:g}", f"{S_COURSE} step 3 (Little's law)"),
-        (name, "KV total", kv_total / GB, "GB", "in-flight x KV per request" + (" x 0.5 (offload)" if inp.kv_offload else ""),
-         f"{S_COURSE} step 4"),
-        (name, "Headroom", head / GB, "GB", f"{HEADROOM[name]:.0%} x (weights + KV + activations)", f"{S_COURSE} step 6"),
-        (name, "VRAM", vram / GB, "GB", "weights + KV + activations + headroom" + (" x 1.10 (speculative)" if inp.speculative_decoding else ""),
-         f"{S_COURSE} step 7"),
-        (name, "Bandwidth needed", bw_need / 1e9, "GB/s", f"(active weights + KV) / {inp.tpot_ms:g} ms", f"{S_COURSE} step 8"),
-    ]
+class _Plan:
+    """One scenario's chosen configuration and the load it carries."""
 
-    # --- GPU choice ---------------------------------------------------------------------
+    __slots__ = ("active", "basis", "cap", "gpu", "n", "pp", "source", "tp", "tput", "vram")
+
+    def __init__(self, gpu: GpuSpec, n: int, tp: int, pp: int, active: int, tput: float, source: str,
+                 basis: tuple[str, tuple[Any, ...], str], cap: Any = None, vram: float = 0.0) -> None:
+        self.gpu, self.n, self.tp, self.pp = gpu, n, tp, pp
+        self.active, self.tput, self.source, self.basis, self.cap, self.vram = active, tput, source, basis, cap, vram
+
+
+def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
+    """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
+    pipeline stages when the weights do not fit one node."""
+    per_node = g.gpus_per_node
+    out = [(n, n, 1) for n in SIZES if n <= per_node]
+    if w >= per_node * g.memory_bytes:
+        k0 = math.ceil(w / (per_node * g.memory_bytes))
+        out += [(k * per_node, per_node, k) for k in range(max(2, k0), min(MAX_STAGES, k0 + 2) + 1)]
+    return out
+
+
+def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, offered_rps: float,
+                   offset: int, warn: list[str]) -> _Plan:
+    fx = sh.fx
+    h = HEADROOM[name]
+    tpot_s = inp.tpot_ms / 1000.0
+    ttft_s = inp.ttft_ms / 1000.0
+    gpus = (fixed,) if fixed is not None else _candidates()
+    best: tuple[float, int, int] | None = None
+    plan: _Plan | None = None
+    floor_best = math.inf
+    eng = inp.serving_engine.value
+    resident = sh.w + sh.act + fx.extra_resident_bytes
+    for order, g in enumerate(gpus):
+        if fixed is None and (not g.supports(inp.precision) or (g.form_factor == "pcie" and sh.w > PCIE_MAX_W)):
+            continue  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
+        prec = _compute_precision(g, inp.precision)
+        price = _rank_price(g)
+        for n, tp, pp in _configs(g, sh.w):
+            budget = n * g.memory_bytes / (1.0 + h) - resident
+            if budget <= 0:
+                continue
+            cap = slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, kv_precision=inp.kv_precision,
+                               engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens,
+                               target_ttft_s=ttft_s, tuning=fx.tuning)
+            floor_best = min(floor_best, cap.tpot_floor_s)
+            if not cap.feasible or cap.req_s <= 0:
+                continue
+            req_s = cap.req_s * fx.batching_efficiency
+            active = max(1, math.ceil(offered_rps / req_s - 1e-9))
+            total = placement.replica_count(active, offset, name == "resilient") * n
+            key = (total * price, total, order)
+            if best is None or key < best:
+                best = key
+                plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline",
+                             ("{} x {:.3g} req/s at batch {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                              (f"{n}x {g.id}", req_s, cap.batch, cap.tpot_s * 1000, cap.binding), S_PERF),
+                             cap=cap)
+    if plan is None:
+        where = fixed.id if fixed is not None else "any GPU of the automatic search"
+        if floor_best < math.inf and floor_best > tpot_s:
+            raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
+                                  f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
+        raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the TTFT/TPOT targets "
+                              f"({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
+    if fixed is not None and not fixed.supports(inp.precision):
+        warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
+                    "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
+    return plan
+
+
+def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, vram: float,
+                 bw_need: float, demand: float, warn: list[str], rec: Rec) -> _Plan:
     if fixed is None:
-        choice = placement.pick_gpu(_candidates(), inp.precision, vram, bw_need, w,
-                                    sizes=tuple(PICK["gpus_per_replica"]), margin=float(PICK["bandwidth_margin"]),
-                                    pcie_max_weights_bytes=float(PICK["pcie_max_weights_gb"]) * GB)
+        choice = placement.pick_gpu(list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
+                                    margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W)
         if choice is None:
             raise InfeasibleError(f"no GPU in the automatic search supports {inp.precision.label}; choose a GPU")
-        how = f"first of {' > '.join(PICK['order'])} x (1,2,4,8) with memory >= VRAM and bandwidth >= {choice.bandwidth_margin:g} x need; precision gate {inp.precision.label}"
+        if choice.bandwidth_margin < 1.3:
+            warn.append(f"bandwidth: no configuration met the 1.3x margin; {choice.gpus_per_replica}x "
+                        f"{choice.gpu.id} gives {choice.gpus_per_replica * choice.gpu.memory_bandwidth_tb_s:.1f} TB/s "
+                        f"for a need of {bw_need / TERA:.1f} TB/s")
     else:
-        choice = placement.fixed_gpu(fixed, vram, bw_need, sizes=tuple(PICK["gpus_per_replica"]))
-        how = "user-chosen GPU; smallest count that holds the VRAM and meets the bandwidth need"
+        choice = placement.fixed_gpu(fixed, vram, bw_need, sizes=SIZES)
         if not fixed.supports(inp.precision):
             warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
-                        f"weight-only (dequantized to BF16), so compute runs at the BF16 rate")
-        if fixed.form_factor == "pcie" and w > float(PICK["pcie_max_weights_gb"]) * GB:
-            warn.append(f"{fixed.id} is PCIe-only and the weights are {w / GB:.0f} GB (> {PICK['pcie_max_weights_gb']} GB): "
-                        "tensor parallelism over PCIe is slow")
-    g = choice.gpu
-    n = choice.gpus_per_replica
-    if choice.pp > PICK["max_pipeline_stages"]:
+                        "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
+    g, n = choice.gpu, choice.gpus_per_replica
+    if choice.pp > MAX_STAGES:
         raise InfeasibleError(
             f"{name}: one replica would need {choice.pp} nodes of {g.id} to hold {vram / GB:,.0f} GB "
-            f"(the course method puts every in-flight request's KV in one replica); "
+            "(the course method puts every in-flight request's KV in one replica); "
             "reduce the load per replica or use throughput_source 'roofline'")
-    if choice.bandwidth_margin < 1.3 and fixed is None:
-        warn.append(f"bandwidth: no configuration met the 1.3x margin; {n}x {g.id} gives "
-                    f"{n * g.memory_bandwidth_tb_s:.1f} TB/s for a need of {bw_need / TERA:.1f} TB/s")
     if n * g.memory_bandwidth_bytes_per_s < bw_need:
         warn.append(f"bandwidth shortfall: {n}x {g.id} = {n * g.memory_bandwidth_tb_s:.1f} TB/s < "
                     f"{bw_need / TERA:.1f} TB/s needed for {inp.tpot_ms:g} ms TPOT")
+    t = course_table_throughput(sh.model.total_params_b, g, n, choice.pp, inp.serving_engine.value,
+                                inp.speculative_decoding)
+    if t.extrapolated:
+        warn.append(f"course table has no {t.bucket} row for {g.id}; throughput scaled from the nearest "
+                    "listed GPU by memory bandwidth")
+    active = placement.active_replicas(demand, t.tok_s)
+    return _Plan(g, n, choice.tp, choice.pp, active, t.tok_s, "course-table", ("{}", (t.basis,), f"{S_COURSE} step 11"),
+                 vram=vram)
+
+
+def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
+    warn: list[str] = []
+    model, w, act, rps, prompt, out_tok = sh.model, sh.w, sh.act, sh.rps, sh.prompt, sh.out_tok
+    burst = scenario_burst(name, inp.burst_factor)
+    inflight = traffic.inflight_requests(rps, sh.t_req, burst)
+    kv_total = inflight * sh.kv_req
+    if inp.kv_offload and inp.throughput_source is ThroughputSource.COURSE_TABLE:
+        kv_total *= KV_OFFLOAD_FRACTION
+    head = memory.headroom_bytes(HEADROOM[name], w, kv_total, act)
+    vram = w + kv_total + act + head
+    if inp.speculative_decoding and inp.throughput_source is ThroughputSource.COURSE_TABLE:
+        vram *= SPEC_VRAM
+    bw_need = (sh.w_active + kv_total) / (inp.tpot_ms / 1000.0)
+    demand = traffic.token_demand_per_s(rps, prompt, out_tok, burst)
+    offset = scenario_offset(name, inp.redundancy_mode.offset)
     rec += [
-        (name, "GPU", g.id, "", how, f"{S_COURSE} step 9"),
-        (name, "GPUs per replica", n, "GPUs", f"TP={choice.tp} x PP={choice.pp}", f"{S_COURSE} steps 9-10"),
+        (name, "Burst factor", burst, "x", "baseline 1.0 / burst: user's / resilient: max(user's, 3.0)", (),
+         f"{S_COURSE} step 12"),
+        (name, "In-flight requests", inflight, "requests", "RPS x {:g} s x burst {:g}", (sh.t_req, burst),
+         f"{S_COURSE} step 3 (Little's law)"),
+        (name, "KV total", kv_total / GB, "GB", "in-flight x KV per request", (), f"{S_COURSE} step 4"),
+        (name, "Headroom", head / GB, "GB", "{:.0%} x (weights + KV + activations)", (HEADROOM[name],),
+         f"{S_COURSE} step 6"),
+        (name, "VRAM", vram / GB, "GB", "weights + KV + activations + headroom", (), f"{S_COURSE} step 7"),
+        (name, "Bandwidth needed", bw_need / 1e9, "GB/s", "(active weights + KV) / {:g} ms", (inp.tpot_ms,),
+         f"{S_COURSE} step 8"),
+        (name, "Demand", demand, "tok/s", "RPS x ({:,} + {:,}) x burst {:g}", (prompt, out_tok, burst),
+         f"{S_COURSE} step 12"),
     ]
-    if choice.pp > 1:
-        warn.append(f"pipeline parallelism: {choice.pp} stages across nodes (TPOT -10-20% per stage)")
-        if choice.pp > GUARD["max_pipeline_stages"]:
-            warn.append(f"pipeline depth {choice.pp} > {GUARD['max_pipeline_stages']}: consider a larger GPU"
+
+    # --- configuration and capacity per replica --------------------------------------------
+    if inp.throughput_override is not None:
+        plan = _course_plan(name, inp, sh, fixed, vram, bw_need, demand, warn, rec)
+        plan.tput, plan.source = inp.throughput_override, "override"
+        plan.basis = ("user override", (), "input throughput_override")
+        plan.active = placement.active_replicas(demand, plan.tput)
+    elif inp.throughput_source is ThroughputSource.COURSE_TABLE:
+        plan = _course_plan(name, inp, sh, fixed, vram, bw_need, demand, warn, rec)
+    else:
+        plan = _roofline_plan(name, inp, sh, fixed, rps * burst, offset, warn)
+    g, n = plan.gpu, plan.n
+    replicas = placement.replica_count(plan.active, offset, paired_failure_domains=(name == "resilient"))
+    red = RED_LABEL[offset]
+    layout = placement.consolidate(replicas, n, g, MIN_SERVERS[red])
+    total_gpus = replicas * n
+    how = ("cheapest adequate configuration (catalog $/GPU-hour x GPUs) among {}; precision gate {}"
+           if fixed is None and plan.source == "roofline" else
+           "first of {} x (1,2,4,8) with memory >= VRAM and bandwidth >= 1.3 x need; precision gate {}"
+           if fixed is None else "user-chosen GPU ({}; {})")
+    rec += [
+        (name, "GPU", g.id, "", how, (" > ".join(PICK["order"]) if fixed is None else g.id, inp.precision.label),
+         f"{S_COURSE} step 9" + ("; xlsizer cost ranking" if plan.source == "roofline" else "")),
+        (name, "GPUs per replica", n, "GPUs", "TP={} x PP={}", (plan.tp, plan.pp), f"{S_COURSE} steps 9-10"),
+        (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
+        (name, "Active replicas", plan.active, "replicas",
+         "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
+         else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12"),
+        (name, "Replicas", replicas, "replicas", "active + {} spares{}",
+         (red, ", failure domains paired" if name == "resilient" else ""), f"{S_COURSE} step 12"),
+        (name, "Servers", layout.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
+         (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red),
+         f"{S_COURSE} step 13; worked example §6 packing"),
+    ]
+    if plan.pp > 1:
+        warn.append(f"pipeline parallelism: {plan.pp} stages across nodes (TPOT -10-20% per stage)")
+        if plan.pp > GUARD["max_pipeline_stages"]:
+            warn.append(f"pipeline depth {plan.pp} > {GUARD['max_pipeline_stages']}: consider a larger GPU"
                         + (" or expert parallelism" if model.is_moe else ""))
     if model.is_moe and n > 8:
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
-
-    # --- throughput per replica -----------------------------------------------------------
-    if inp.throughput_override is not None:
-        tput = inp.throughput_override
-        t_src, t_basis = "override", "user override"
-    elif inp.throughput_source is ThroughputSource.COURSE_TABLE:
-        t = course_table_throughput(model.total_params_b, g, n, choice.pp, inp.serving_engine.value,
-                                    inp.speculative_decoding)
-        tput, t_src, t_basis = t.tok_s, "course-table", t.basis
-        if t.extrapolated:
-            warn.append(f"course table has no {t.bucket} row for {g.id}; throughput scaled from the nearest "
-                        "listed GPU by memory bandwidth")
-    else:  # pragma: no cover - roofline arrives with the performance model
-        raise NotImplementedError("roofline throughput")
-    rec.append((name, "Throughput per replica", tput, "tok/s", t_basis, f"{S_COURSE} step 11"))
-
-    # --- replicas, servers ------------------------------------------------------------------
-    demand = traffic.token_demand_per_s(rps, prompt, out_tok, burst)
-    active = placement.active_replicas(demand, tput)
-    offset = scenario_offset(name, inp.redundancy_mode.offset)
-    replicas = placement.replica_count(active, offset, paired_failure_domains=(name == "resilient"))
-    red_label = {0: "N", 1: "N+1", 2: "N+2"}[offset]
-    layout = placement.consolidate(replicas, n, g, MIN_SERVERS[red_label])
-    total_gpus = replicas * n
-    rec += [
-        (name, "Demand", demand, "tok/s", f"RPS x ({prompt:,} + {out_tok:,}) x burst {burst:g}", f"{S_COURSE} step 12"),
-        (name, "Active replicas", active, "replicas", "ceil(demand / throughput per replica)", f"{S_COURSE} step 12"),
-        (name, "Replicas", replicas, "replicas", f"active + {red_label} spares"
-         + (", failure domains paired" if name == "resilient" else ""), f"{S_COURSE} step 12"),
-        (name, "Servers", layout.servers, "servers",
-         f"{layout.replicas_per_server} replica(s) per {g.gpus_per_node}-GPU server" if layout.servers_per_replica == 1
-         else f"{layout.servers_per_replica} servers per replica", f"{S_COURSE} step 13; worked example §6 packing"),
-    ]
     if layout.replicas_per_server > offset and layout.servers > 1 and name != "baseline":
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
                     f"{offset} spare(s): a server failure takes out more than the redundancy covers")
+    if fixed is not None and fixed.form_factor == "pcie" and w > PCIE_MAX_W and n > 1:
+        warn.append(f"{fixed.id} is PCIe-only and the weights are {w / GB:.0f} GB: tensor parallelism over PCIe "
+                    "all-reduces is slow")
+
+    extra: dict[str, Any] = {}
+    if plan.cap is not None:
+        cap = plan.cap
+        ttft = ttft_at_load(cap, min(rps * burst / plan.active, cap.req_s))
+        extra["perf"] = {
+            "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
+            "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
+            "out_tok_s_per_replica": cap.out_tok_s, "out_tok_s_per_gpu": cap.out_tok_s_per_gpu,
+            "req_s_per_replica": plan.tput / (prompt + out_tok), "binding": cap.binding,
+            "kv_budget_gb_per_replica": (n * g.memory_bytes / (1.0 + HEADROOM[name]) - w - act
+                                         - sh.fx.extra_resident_bytes) / GB,
+        }
+        rec += [
+            (name, "Batch per replica", cap.batch, "sequences", "largest batch with TPOT <= {:g} ms and KV in budget"
+             " (max batch by KV {})", (inp.tpot_ms, cap.max_batch), S_PERF),
+            (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms", "decode step at batch {} / tokens per step; floor {:.1f}"
+             " ms", (cap.batch, cap.tpot_floor_s * 1000.0), S_PERF),
+            (name, "TTFT at peak load", ttft * 1000.0, "ms", "M/D/1 wait + prefill {:.0f} ms + one step",
+             (cap.prefill_s * 1000.0,), S_PERF),
+            (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
+        ]
 
     # --- facility --------------------------------------------------------------------------
     server_w = facility.server_power_w(layout.gpus_per_server, g.tdp_w)
     it_kw = server_w * layout.servers / 1000.0
-    plan = facility.rack_plan(layout.servers, server_w / 1000.0, inp.rack_power_limit_kw, g.liquid_cooling_required)
-    pue = plan.pue
-    tier = plan.cooling_tier
-    if "nvl72" in g.notes.lower() and g.form_factor == "superchip":
+    plan_r = facility.rack_plan(layout.servers, server_w / 1000.0, inp.rack_power_limit_kw, g.liquid_cooling_required)
+    pue, tier = plan_r.pue, plan_r.cooling_tier
+    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
         pue = NVL72_PUE
     fac_kw = it_kw * pue
     fab = facility.fabric(layout.servers_per_replica, model.is_moe, model.total_params_b)
@@ -250,55 +387,52 @@ def _scenario(
     if g.liquid_cooling_required:
         warn.append(f"{g.id} requires direct liquid cooling (and typically 415 V power distribution)")
     rec += [
-        (name, "Server power", server_w / 1000.0, "kW", f"{layout.gpus_per_server} x {g.tdp_w:g} W + platform",
+        (name, "Server power", server_w / 1000.0, "kW", "{} x {:g} W + platform", (layout.gpus_per_server, g.tdp_w),
          "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
-        (name, "IT power", it_kw, "kW", f"{layout.servers} servers x {server_w / 1000:.2f} kW", f"{S_COURSE} step 16"),
-        (name, "Racks", plan.racks, "racks", f"packed to <= {inp.rack_power_limit_kw:g} kW and <= 10 servers",
+        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (layout.servers, server_w / 1000), f"{S_COURSE} step 16"),
+        (name, "Racks", plan_r.racks, "racks", "packed to <= {:g} kW and <= 10 servers", (inp.rack_power_limit_kw,),
          f"{S_COURSE} step 16"),
-        (name, "Cooling tier", tier, "", f"{plan.kw_per_rack:.1f} kW per rack", f"{S_COURSE} step 16"),
-        (name, "PUE", pue, "", "by cooling tier", f"{S_COURSE} step 16"),
-        (name, "Facility power", fac_kw, "kW", "IT kW x PUE", f"{S_COURSE} step 16"),
-        (name, "Fabric", fab, "", "one node per replica -> front-end only; spanning -> InfiniBand", f"{S_COURSE} step 15"),
+        (name, "Cooling tier", tier, "", "{:.1f} kW per rack", (plan_r.kw_per_rack,), f"{S_COURSE} step 16"),
+        (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
+        (name, "Facility power", fac_kw, "kW", "IT kW x PUE", (), f"{S_COURSE} step 16"),
+        (name, "Fabric", fab, "", "one node per replica: front-end only; spanning nodes: InfiniBand", (),
+         f"{S_COURSE} step 15"),
     ]
 
     # --- guardrails ------------------------------------------------------------------------
-    worst_kv = inflight * memory.kv_bytes_for_context(model, inp.max_context_tokens, inp.kv_precision.bytes_per_element)
-    if worst_kv > WORST_KV_RATIO * kv_total and name == "burst":
-        warn.append(f"worst case: {inflight:.0f} requests at max context ({inp.max_context_tokens:,} tokens) need "
-                    f"{worst_kv / GB:,.0f} GB of KV, over {WORST_KV_RATIO:g}x the sized {kv_total / GB:,.0f} GB: "
-                    "cap the context or enable KV offload")
+    if name == "burst":
+        worst_kv = inflight * memory.kv_bytes_for_context(model, inp.max_context_tokens,
+                                                          inp.kv_precision.bytes_per_element)
+        if worst_kv > WORST_KV_RATIO * kv_total:
+            warn.append(f"worst case: {inflight:.0f} requests at max context ({inp.max_context_tokens:,} tokens) need "
+                        f"{worst_kv / GB:,.0f} GB of KV, over {WORST_KV_RATIO:g}x the sized {kv_total / GB:,.0f} GB: "
+                        "cap the context or enable KV offload")
     cp = _compute_precision(g, inp.precision)
-    prefill_ms = 2 * prompt * model.active_params / (n * g.dense_flops(cp)) * 1000.0
-    rec.append((name, "Prefill estimate", prefill_ms, "ms",
-                f"2 x {prompt:,} x {model.active_params / 1e9:g}B / ({n} x {g.dense_flops(cp) / TERA:,.0f} TFLOPS)",
-                f"{S_COURSE} step 17"))
+    prefill_ms = 2 * sh.fx.prefill_tokens * model.active_params / (n * g.dense_flops(cp)) * 1000.0
+    rec.append((name, "Prefill estimate", prefill_ms, "ms", "2 x {:,.0f} x {:g}B / ({} x {:,.0f} TFLOPS)",
+                (sh.fx.prefill_tokens, model.active_params / 1e9, n, g.dense_flops(cp) / TERA), f"{S_COURSE} step 17"))
     if prefill_ms > inp.ttft_ms:
         warn.append(f"TTFT: prefill alone takes ~{prefill_ms:.0f} ms on {n}x {g.id}, above the {inp.ttft_ms:g} ms target")
     if inp.ttft_ms < GUARD["short_ttft_ms"] and prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {prompt:,}-token prompts is aggressive")
 
-    extra: dict[str, Any] = {}
-    # --- cost (issue 5): engine/cost.py; every assumption goes into the explanation --------
-    from xlsizer.engine.cost import scenario_cost
-
+    # --- cost (issue 5): every assumption goes into the explanation ------------------------
     cb = scenario_cost(inp, g, total_gpus=total_gpus, servers=layout.servers, gpus_per_server=layout.gpus_per_server,
                        it_kw=it_kw, pue=pue, rps=rps, prompt_tokens=prompt, output_tokens=out_tok,
-                       capacity_tok_s=active * tput)
+                       capacity_tok_s=plan.active * plan.tput)
     extra["cost"] = cb.as_dict()
     rec += [(name, *row) for row in cb.explain]
     warn += cb.warnings
 
-    return build(Scenario, 
-        name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=n, tp=choice.tp, pp=choice.pp,
-        active_replicas=active, replicas=replicas, total_gpus=total_gpus, servers=layout.servers,
+    return build(
+        Scenario, name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=n, tp=plan.tp, pp=plan.pp,
+        active_replicas=plan.active, replicas=replicas, total_gpus=total_gpus, servers=layout.servers,
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
-        throughput_per_replica_tok_s=tput, throughput_source=t_src,
-        memory=build(Memory, weights_gb=w / GB, kv_bytes_per_token=kv_tok, kv_per_request_gb=kv_req / GB,
-                                      kv_total_gb=kv_total / GB, activations_gb=act / GB, headroom_gb=head / GB,
-                                      vram_gb=vram / GB),
+        throughput_per_replica_tok_s=plan.tput, throughput_source=plan.source,
+        memory=build(Memory, weights_gb=w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=sh.kv_req / GB,
+                     kv_total_gb=kv_total / GB, activations_gb=act / GB, headroom_gb=head / GB, vram_gb=vram / GB),
         traffic=build(Traffic, rps=rps, inflight_requests=inflight, demand_tok_s=demand),
         server=build(Server, gpus=spec.gpus, cpu=spec.cpu, ram_gb=spec.ram_gb, nvme_tb=spec.nvme_tb, nic=spec.nic),
-        racks=plan.racks, kw_per_rack=plan.kw_per_rack, it_kw=it_kw, facility_kw=fac_kw, pue=pue,
+        racks=plan_r.racks, kw_per_rack=plan_r.kw_per_rack, it_kw=it_kw, facility_kw=fac_kw, pue=pue,
         cooling_tier=tier, fabric=fab, warnings=warn, extra=extra,
     )
-

@@ -1,0 +1,379 @@
+"""The roofline performance model (xlsizer/engine/performance.py).
+
+Reference numbers: course.md §3b (TPOT floor = model bytes / bandwidth: 70 GB on an H100 at
+3.35 TB/s is about 21 ms, on an H200 at 4.8 TB/s about 14.6 ms); validation/calibration.csv
+(the repo's copy of the published measurements the constants are fitted on); NVIDIA's NIM
+benchmark of Llama-3.3-70B FP8 on 2x H100 (docs.nvidia.com/nim/benchmarking/llm/1.0.0/
+performance, quoted in the shared reference anchors.md §3.11), which is NOT used in the
+fit and checks the model at fixed concurrencies.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from xlsizer.catalog import load_catalog
+from xlsizer.engine import performance as perf
+from xlsizer.engine.performance import (
+    ENGINES,
+    Calibration,
+    Tuning,
+    confidence_band,
+    default_kv_precision,
+    estimate,
+    packaged_calibration,
+    slo_capacity,
+    ttft_at_load,
+)
+from xlsizer.errors import InfeasibleError, InputError, UnknownIdError, UnsupportedPrecisionError
+from xlsizer.precision import Precision
+from xlsizer.validation import percentile, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION_CSV = ROOT / "validation" / "calibration.csv"
+
+DENSE = ["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mistral-7b", "gemma-3-27b", "phi-4"]
+MOE = ["mixtral-8x7b", "qwen3-30b-a3b", "gpt-oss-120b", "deepseek-r1", "llama-4-scout"]
+GPUS = ["h100-sxm", "h200-sxm", "b200", "a100-80gb", "l40s", "mi300x", "gb200"]
+PRECISIONS = ["bf16", "fp8", "int8", "int4", "fp4"]
+
+slow = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def _gpu(gid: str):
+    return load_catalog().gpu(gid)
+
+
+def _try_capacity(*args, **kwargs):
+    try:
+        return slo_capacity(*args, **kwargs)
+    except UnsupportedPrecisionError:
+        assume(False)
+        raise AssertionError("unreachable") from None
+
+
+# --- accuracy on the published measurements ------------------------------------------------
+
+
+def test_per_gpu_throughput_median_ape_at_most_15_percent():
+    report = validate(CALIBRATION_CSV)
+    apes = report.apes(["out_tok_s_per_gpu"])
+    assert len(apes) >= 60  # every TensorRT-LLM per-GPU row and the batch-1 SGLang row
+    assert percentile(apes, 0.5) <= 0.15
+    assert percentile(apes, 0.9) <= 0.25  # regression guard; measured about 0.12
+
+
+def test_nim_concurrency_sweep_not_used_in_the_fit():
+    """NIM 1.8.0, Llama-3.3-70B FP8, 2x H100 TP2, 5,000 in / 500 out (anchors.md §3.11):
+    concurrency -> (TTFT ms, ITL ms, output tok/s)."""
+    nim = {1: (406.77, 18.58, 51.67), 5: (546.7, 21.83, 218.48), 25: (688.69, 38.75, 623.4),
+           50: (834.51, 59.73, 814.37), 100: (7996.25, 92.91, 917.26),
+           150: (34794.22, 92.86, 920.9)}
+    for conc, (ttft_ms, itl_ms, tok_s) in nim.items():
+        e = estimate("llama-3.3-70b", "h100-sxm", 2, "fp8", 5000, 500, conc,
+                     engine="tensorrt-llm")
+        assert e.tpot_s * 1e3 == pytest.approx(itl_ms, rel=0.15), conc
+        assert e.out_tok_s_per_replica == pytest.approx(tok_s, rel=0.15), conc
+        assert e.ttft_s * 1e3 == pytest.approx(ttft_ms, rel=0.25), conc
+
+
+# --- physical floors -------------------------------------------------------------------------
+
+
+def test_tpot_floor_70b_fp8_on_one_h100_is_about_21_ms():
+    cap = slo_capacity("llama-3.3-70b", "h100-sxm", 1, "fp8", 2000, 500, 1.0)
+    course_floor = 70e9 / 3.35e12  # course.md §3b: 21 ms
+    # Only the input embedding table (1.5% of the weights) is not streamed each step.
+    assert cap.tpot_floor_s >= 0.98 * course_floor
+    assert cap.tpot_floor_s <= 1.4 * course_floor
+    # The weights alone leave no room for KV on one 80 GB H100 with vLLM's 90% budget.
+    assert not cap.feasible and cap.binding == "memory capacity"
+
+    e = estimate("llama-3.3-70b", "h100-sxm", 1, "fp8", 2000, 500, 1, kv_budget_bytes=4e9)
+    assert e.tpot_s >= e.step.weights_bytes / _gpu("h100-sxm").memory_bandwidth_bytes_per_s
+    assert e.tpot_s == pytest.approx(cap.tpot_floor_s, rel=0.02)
+    assert e.binding == "memory bandwidth"
+
+    h200 = slo_capacity("llama-3.3-70b", "h200-sxm", 1, "fp8", 2000, 500, 1.0)
+    assert 0.98 * 70e9 / 4.8e12 <= h200.tpot_floor_s <= 1.4 * 70e9 / 4.8e12  # 14.6 ms
+
+
+@slow
+@given(st.sampled_from(DENSE + MOE), st.sampled_from(GPUS), st.sampled_from([1, 2, 4, 8]),
+       st.sampled_from(PRECISIONS))
+def test_batch1_tpot_never_below_weight_bytes_over_bandwidth(model, gid, tp, prec):
+    try:
+        e = estimate(model, gid, tp, prec, 1000, 200, 1, kv_budget_bytes=1e13)
+    except UnsupportedPrecisionError:
+        assume(False)
+        return
+    assert e.tpot_s >= e.step.weights_bytes / _gpu(gid).memory_bandwidth_bytes_per_s
+    assert e.tpot_s >= e.step.kv_bytes / _gpu(gid).memory_bandwidth_bytes_per_s
+
+
+@pytest.mark.parametrize("model,gid,tp", [("llama-3.3-70b", "h100-sxm", 2),
+                                          ("llama-3.1-8b", "h200-sxm", 1),
+                                          ("mixtral-8x7b", "h100-sxm", 2),
+                                          ("gemma-3-27b", "h100-sxm", 1)])
+def test_prefill_grows_at_least_linearly_with_prompt_length(model, gid, tp):
+    gpu = _gpu(gid)
+    spec = load_catalog().model(model)
+    # the raw matmul cost of a token at 100% of the tensor peak: the slope can't be lower
+    per_token = 2 * (spec.active_params - spec.vocab_size * spec.hidden_size) / tp \
+        / gpu.dense_flops(Precision.FP8)
+    lengths = [256, 512, 1024, 2048, 4096, 8192, 16384, 32768]
+    times = [estimate(model, gid, tp, "fp8", s, 100, kv_budget_bytes=1e12).prefill_s
+             for s in lengths]
+    for (s1, t1), (s2, t2) in pairwise(zip(lengths, times, strict=True)):
+        assert t2 > t1
+        assert t2 - t1 >= (s2 - s1) * per_token
+    # Past the compute ridge, causal attention makes the cost per token grow with length.
+    per_tok = [t / s for s, t in zip(lengths, times, strict=True) if s >= 4096]
+    assert all(b >= a * 0.999 for a, b in pairwise(per_tok))
+
+
+# --- monotonicity properties -----------------------------------------------------------------
+
+
+@slow
+@given(st.sampled_from(DENSE + MOE), st.sampled_from(["h100-sxm", "h200-sxm", "b200", "mi300x"]),
+       st.sampled_from([1, 2, 4, 8]), st.sampled_from(["bf16", "fp8", "int4"]),
+       st.integers(50, 20000), st.integers(16, 4000), st.floats(1.05, 4.0))
+def test_more_bandwidth_never_lowers_decode_throughput(model, gid, tp, prec, isl, osl, k):
+    gpu = _gpu(gid)
+    faster = gpu.model_copy(update={"memory_bandwidth_tb_s": gpu.memory_bandwidth_tb_s * k})
+    try:
+        base = estimate(model, gpu, tp, prec, isl, osl)
+    except (UnsupportedPrecisionError, InfeasibleError):
+        assume(False)
+        return
+    more = estimate(model, faster, tp, prec, isl, osl)
+    assert more.out_tok_s_per_replica >= base.out_tok_s_per_replica * (1 - 1e-9)
+    assert more.tpot_s <= base.tpot_s * (1 + 1e-9)
+    for target in (0.02, 0.05, 0.2):
+        slow_cap = slo_capacity(model, gpu, tp, prec, isl, osl, target)
+        fast_cap = slo_capacity(model, faster, tp, prec, isl, osl, target)
+        assert fast_cap.out_tok_s >= slow_cap.out_tok_s * (1 - 1e-9)
+
+
+@slow
+@given(st.sampled_from(DENSE + MOE), st.sampled_from(["h100-sxm", "h200-sxm", "b200", "l40s"]),
+       st.sampled_from([1, 2, 4, 8]), st.sampled_from(["bf16", "fp8"]),
+       st.integers(50, 16000), st.integers(16, 2000),
+       st.floats(0.005, 0.3), st.floats(0.005, 0.3))
+def test_tighter_tpot_never_raises_capacity(model, gid, tp, prec, isl, osl, t1, t2):
+    tight, loose = sorted((t1, t2))
+    a = _try_capacity(model, gid, tp, prec, isl, osl, tight)
+    b = _try_capacity(model, gid, tp, prec, isl, osl, loose)
+    assert a.batch <= b.batch
+    assert a.out_tok_s <= b.out_tok_s * (1 + 1e-9)
+    assert a.req_s <= b.req_s * (1 + 1e-9)
+    if a.feasible:
+        assert b.feasible
+        assert a.tpot_s <= tight
+
+
+@slow
+@given(st.sampled_from(DENSE + MOE), st.sampled_from(GPUS), st.sampled_from([1, 2, 4, 8]),
+       st.sampled_from(["bf16", "fp8", "int4"]), st.integers(50, 30000), st.integers(16, 4000),
+       st.floats(1.0, 3.0), st.sampled_from(sorted(ENGINES)))
+def test_more_memory_never_lowers_max_batch(model, gid, tp, prec, isl, osl, k, engine):
+    gpu = _gpu(gid)
+    bigger = gpu.model_copy(update={"memory_gb": gpu.memory_gb * k})
+    a = _try_capacity(model, gpu, tp, prec, isl, osl, 0.05, engine=engine)
+    b = slo_capacity(model, bigger, tp, prec, isl, osl, 0.05, engine=engine)
+    assert b.max_batch >= a.max_batch
+
+
+@slow
+@given(st.sampled_from(DENSE + MOE), st.sampled_from(["h100-sxm", "h200-sxm", "b200"]),
+       st.sampled_from([1, 2, 4, 8]), st.integers(100, 20000), st.integers(16, 2000),
+       st.floats(0.008, 0.2))
+def test_capacity_batch_is_the_largest_meeting_the_target(model, gid, tp, isl, osl, target):
+    cap = _try_capacity(model, gid, tp, "fp8", isl, osl, target)
+    assume(cap.feasible)
+    rep = perf._replica_for(model, gid, tp, 1, 1, "fp8", None, "vllm", None)
+    _, step_consts, _, _ = perf._work_for(rep, isl, osl, None, None)
+    assert perf._step_s(step_consts, cap.batch) <= target * (1 + 1e-12)
+    if cap.batch < cap.max_batch:
+        assert perf._step_s(step_consts, cap.batch + 1) > target
+
+
+# --- capacity, queueing, bindings ----------------------------------------------------------
+
+
+def test_worked_example_capacity_is_prefill_heavy():
+    """course.md §6: RAG, 6,000 prompt / 250 output tokens, TPOT 40 ms, 2x H200 TP2."""
+    cap = slo_capacity("llama-3.3-70b", "h200-sxm", 2, "fp8", 6000, 250, 0.040)
+    assert cap.feasible and cap.tpot_s <= 0.040
+    assert cap.binding == "compute"  # the prompts mixed into each decode step
+    assert cap.batch < cap.max_batch  # TPOT binds long before KV memory does
+    # one 6,000-token prompt alone is close to the 500 ms TTFT target
+    assert 0.35 < cap.prefill_s < 0.6
+    assert cap.out_tok_s == pytest.approx(cap.req_s * 250)
+
+
+def test_ttft_at_load_queueing():
+    cap = slo_capacity("llama-3.3-70b", "h200-sxm", 2, "fp8", 2000, 500, 0.05)
+    idle = ttft_at_load(cap, 0.0)
+    assert idle == pytest.approx(cap.prefill_s + cap.tpot_s)
+    loads = [0.1, 0.3, 0.6, 0.9]
+    ttfts = [ttft_at_load(cap, f * cap.req_s) for f in loads]
+    assert all(b > a for a, b in pairwise(ttfts))
+    assert ttft_at_load(cap, 1.01 * cap.req_s) == math.inf
+    with pytest.raises(InputError):
+        ttft_at_load(cap, -1.0)
+
+
+def test_ttft_target_limits_the_load():
+    free = slo_capacity("llama-3.3-70b", "h200-sxm", 4, "fp8", 6000, 250, 0.04)
+    bound = slo_capacity("llama-3.3-70b", "h200-sxm", 4, "fp8", 6000, 250, 0.04,
+                         target_ttft_s=free.prefill_s * 1.5)
+    assert bound.feasible
+    assert bound.req_s <= free.req_s
+    assert ttft_at_load(bound, bound.req_s) <= free.prefill_s * 1.5 + 1e-9
+    impossible = slo_capacity("llama-3.3-70b", "h200-sxm", 4, "fp8", 6000, 250, 0.04,
+                              target_ttft_s=free.prefill_s * 0.9)
+    assert not impossible.feasible
+
+
+def test_tpot_below_the_floor_is_infeasible():
+    cap = slo_capacity("llama-3.3-70b", "h100-sxm", 2, "fp8", 2000, 500, 0.005)
+    assert not cap.feasible and cap.batch == 0 and cap.out_tok_s == 0.0
+    assert cap.tpot_floor_s > 0.005
+    assert cap.binding == "memory bandwidth"
+
+
+def test_long_context_is_bound_by_memory_capacity():
+    cap = slo_capacity("llama-3.3-70b", "h100-sxm", 2, "fp8", 60000, 1000, 0.2)
+    assert cap.feasible and cap.batch == cap.max_batch
+    assert cap.binding == "memory capacity"
+
+
+def test_moe_reads_only_the_experts_a_batch_touches():
+    one = estimate("mixtral-8x7b", "h100-sxm", 2, "fp8", 1000, 200, 1)
+    full = estimate("mixtral-8x7b", "h100-sxm", 2, "fp8", 1000, 200)
+    per_gpu_resident = one.weights_bytes / one.gpus
+    assert one.step.weights_bytes < 0.5 * per_gpu_resident  # 2 of 8 experts + attention
+    assert full.step.weights_bytes > 0.95 * per_gpu_resident  # every expert touched
+
+
+def test_tensor_parallel_adds_interconnect_time():
+    one = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 1000, 200, 1)
+    eight = estimate("llama-3.1-8b", "h100-sxm", 8, "fp8", 1000, 200, 1)
+    assert one.step.comm_s == 0.0
+    assert eight.step.comm_s > 0.0
+    assert eight.tpot_s < one.tpot_s  # still faster: the weights are split 8 ways
+    pcie = estimate("llama-3.1-8b", "l40s", 4, "fp8", 1000, 200, 64)
+    assert pcie.step.comm_s > estimate("llama-3.1-8b", "h100-sxm", 4, "fp8", 1000, 200,
+                                       64).step.comm_s
+
+
+def test_pipeline_parallel_splits_layers_not_latency():
+    tp8 = estimate("llama-3.1-405b", "h200-sxm", 8, "fp8", 2000, 500, 1)
+    pp2 = estimate("llama-3.1-405b", "h200-sxm", 8, "fp8", 2000, 500, 1, pp=2)
+    assert pp2.gpus == 16
+    assert pp2.max_batch > tp8.max_batch  # twice the memory
+    assert pp2.tpot_s >= tp8.tpot_s * 0.95  # a token still crosses every layer
+
+
+def test_expert_parallel_attention_data_parallel():
+    dep = estimate("deepseek-r1", "h200-sxm", 1, "fp8", 2000, 1000, ep=8)
+    assert dep.gpus == 8 and dep.ep == 8
+    tp8 = estimate("deepseek-r1", "h200-sxm", 8, "fp8", 2000, 1000)
+    assert dep.max_batch > tp8.max_batch  # MLA latent no longer replicated on 8 ranks
+    with pytest.raises(InputError):
+        estimate("llama-3.3-70b", "h200-sxm", 2, "fp8", ep=2)
+
+
+def test_load_modes_are_consistent():
+    full = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 1000, 500)
+    half_rate = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 1000, 500,
+                         request_rate=0.5 * full.req_s)
+    assert half_rate.out_tok_s_per_replica == pytest.approx(0.5 * full.out_tok_s_per_replica)
+    assert half_rate.tpot_s < full.tpot_s
+    assert not half_rate.saturated
+    over = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 1000, 500,
+                    request_rate=2.0 * full.req_s)
+    assert over.saturated and over.ttft_s == math.inf
+    queued = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 1000, 500,
+                      concurrency=3 * full.max_batch)
+    assert queued.batch == full.max_batch
+    assert queued.ttft_s > 10 * full.ttft_s
+    assert queued.e2e_s == pytest.approx(queued.ttft_s + 499 * queued.tpot_s)
+
+
+# --- precision, inputs, constants -------------------------------------------------------------
+
+
+def test_unsupported_precision_raises():
+    with pytest.raises(UnsupportedPrecisionError):
+        estimate("llama-3.3-70b", "a100-80gb", 2, "fp8")
+    with pytest.raises(UnsupportedPrecisionError):
+        slo_capacity("llama-3.1-8b", "h100-sxm", 1, "fp4", 1000, 200, 0.05)
+    # INT4 is weight-only: it computes at the BF16 rate, which every GPU has
+    e = estimate("llama-3.3-70b", "a100-80gb", 1, "int4", 1000, 200)
+    assert e.kv_precision == "bf16"
+    assert default_kv_precision("fp4") is Precision.FP8
+    assert default_kv_precision("fp8") is Precision.FP8
+
+
+def test_bad_inputs_name_the_field():
+    with pytest.raises(InputError, match="tp"):
+        estimate("llama-3.1-8b", "h100-sxm", 0)
+    with pytest.raises(InputError, match="engine"):
+        estimate("llama-3.1-8b", "h100-sxm", engine="ollama-9000")
+    with pytest.raises(InputError, match="input_tokens"):
+        estimate("llama-3.1-8b", "h100-sxm", input_tokens=-5)
+    with pytest.raises(InputError, match="target_tpot_s"):
+        slo_capacity("llama-3.1-8b", "h100-sxm", 1, "fp8", 1000, 200, 0)
+    with pytest.raises(InputError, match="precision"):
+        slo_capacity("llama-3.1-8b", "h100-sxm", 1, "fp7", 1000, 200, 0.05)
+    with pytest.raises(UnknownIdError):
+        estimate("llama-9-1t", "h100-sxm")
+    with pytest.raises(InfeasibleError):
+        estimate("llama-3.1-405b", "h100-sxm", 1, "bf16")
+
+
+def test_default_tuning_changes_nothing_and_prefix_caching_hook_acts():
+    base = estimate("llama-3.3-70b", "h200-sxm", 2, "fp8", 4000, 300)
+    same = estimate("llama-3.3-70b", "h200-sxm", 2, "fp8", 4000, 300, tuning=Tuning())
+    assert same == base
+    cached = estimate("llama-3.3-70b", "h200-sxm", 2, "fp8", 4000, 300, prefill_tokens=1200)
+    assert cached.prefill_s < 0.5 * base.prefill_s
+    assert cached.out_tok_s_per_replica > base.out_tok_s_per_replica
+    assert cached.max_batch == base.max_batch  # the cached prefix still occupies KV
+    cap = slo_capacity("llama-3.3-70b", "h200-sxm", 2, "fp8", 4000, 300, 0.04)
+    cap_cached = slo_capacity("llama-3.3-70b", "h200-sxm", 2, "fp8", 4000, 300, 0.04,
+                              prefill_tokens=1200)
+    assert cap_cached.req_s > cap.req_s
+
+
+def test_specs_and_ids_give_the_same_answer():
+    cat = load_catalog()
+    by_id = slo_capacity("llama-3.1-8b", "h100-sxm", 1, "fp8", 1500, 80, 0.025)
+    by_spec = slo_capacity(cat.model("llama-3.1-8b"), cat.gpu("h100"), 1, Precision.FP8,
+                           1500, 80, 0.025)
+    assert by_id == by_spec
+
+
+def test_packaged_calibration_is_within_its_bounds_and_band_comes_from_data():
+    cal = packaged_calibration()
+    assert isinstance(cal, Calibration)
+    assert 0.4 <= cal.bandwidth_efficiency <= 0.95
+    assert 0.2 <= cal.compute_efficiency <= 0.9
+    assert 0.0 <= cal.step_overhead_s <= 5e-3
+    assert 0.0 <= cal.layer_overhead_s <= 1e-4
+    assert 0.3 <= cal.fp4_gemm_efficiency <= 1.0
+    low, high, source = confidence_band("llama-3.3-70b")
+    assert -0.5 < low < 0.0 < high < 0.5
+    assert "calibration.csv" in source
+    moe_low, moe_high, moe_source = confidence_band("mixtral-8x7b")
+    assert moe_low < low and moe_high > high and "MoE" in moe_source

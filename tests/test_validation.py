@@ -1,0 +1,179 @@
+"""``xlsizer validate``: predicting measurement files (xlsizer/validation.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from xlsizer.validation import (
+    format_text,
+    percentile,
+    to_json,
+    validate,
+    validate_command,
+    validate_rows,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION_CSV = ROOT / "validation" / "calibration.csv"
+HEADER = ("id,split,source,model,gpu,gpu_count,tp,ep,weights_precision,kv_precision,engine,"
+          "isl,osl,load,concurrency,metric,value,quality,notes")
+
+
+def _write(tmp_path: Path, text: str, name: str = "m.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- the shipped calibration file --------------------------------------------------------
+
+
+def test_calibration_file_summary_and_coverage():
+    report = validate(CALIBRATION_CSV)
+    assert len(report.rows) == 211
+    predicted = report.predicted_rows
+    assert len(predicted) >= 120  # every throughput row except spec-decoding/no-load ones
+    assert report.coverage == pytest.approx(len(predicted) / 211)
+    assert report.median_ape is not None and report.median_ape <= 0.15
+    skipped = {r.id: r.skipped for r in report.rows if r.skipped}
+    assert skipped["opt-001"].startswith("ratio row")
+    assert "speculative decoding" in skipped["opt-029"]
+    assert skipped["mbu-014"] == "load not given"
+
+
+def test_text_output_has_one_line_per_row_and_a_summary():
+    text, code = validate_command(str(CALIBRATION_CSV), as_json=False)
+    assert code == 0
+    lines = text.splitlines()
+    assert any(line.startswith("trt3b-002") and "%" in line for line in lines)
+    assert any(line.startswith("opt-001") and "skipped: ratio row" in line for line in lines)
+    for label in ("rows:", "predicted:", "coverage:", "median APE:", "p90 APE:"):
+        assert any(line.startswith(label) for line in lines), label
+    assert sum(1 for line in lines if line.split()[:1] and line.split()[0].startswith(
+        ("trt3b-", "opt-", "mbu-"))) == 211
+
+
+def test_json_output_has_exactly_the_documented_keys():
+    text, code = validate_command(str(CALIBRATION_CSV), as_json=True)
+    assert code == 0
+    data = json.loads(text)
+    assert set(data) == {"rows", "summary"}
+    assert set(data["summary"]) == {"rows", "predicted", "coverage", "median_ape", "p90_ape"}
+    assert data["summary"]["rows"] == 211
+    for row in data["rows"]:
+        if "skipped" in row:
+            assert set(row) == {"id", "skipped"} and row["skipped"]
+        else:
+            assert set(row) == {"id", "metric", "measured", "predicted", "ape"}
+            assert row["ape"] == pytest.approx(abs(row["predicted"] / row["measured"] - 1))
+    # errors are fractions, not percentages
+    assert 0.0 < data["summary"]["median_ape"] < 1.0
+
+
+# --- a user's own measurements -------------------------------------------------------------
+
+
+def test_user_file_with_latency_metrics_and_loads(tmp_path):
+    rows = [
+        "u1,public,x,llama-3.3-70b,h100-sxm,2,2,,fp8,,nim,5000,500,concurrency,1,ttft_ms,406.77,A,",
+        "u2,public,x,llama-3.3-70b,h100-sxm,2,2,,fp8,,nim,5000,500,concurrency,1,itl_ms,18.58,A,",
+        "u3,public,x,llama-3.3-70b,h100-sxm,2,2,,fp8,,nim,5000,500,concurrency,50,"
+        "out_tok_s_total,814.37,A,",
+        "u4,public,x,llama-3.1-8b,h100-sxm,1,1,,bf16,,vllm,1000,200,rate,,e2e_ms,4000,B,"
+        '"Poisson arrivals, rate 2 QPS"',
+        "u5,public,x,llama-3.1-8b,h100-sxm,1,1,,bf16,,vllm,1000,200,rate,,req_s,2,B,rate=2",
+        "u6,public,x,llama-3.1-8b,h100-sxm,8,1,,fp8,,vllm,1000,200,concurrency,64,tpot_ms,12,B,",
+        "u7,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,tensorrt-llm,128,128,max,,ttft_ms,9000,A,"
+        "num_requests 30000",
+        "u8,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,tensorrt-llm,128,128,max,,ttft_ms,9000,A,",
+        "u9,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,my-engine,1000,200,max,,out_tok_s_per_gpu,"
+        "9000,A,",
+    ]
+    report = validate(_write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n"))
+    by_id = {r.id: r for r in report.rows}
+    for rid in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9"):
+        assert by_id[rid].predicted is not None, (rid, by_id[rid].skipped)
+        assert by_id[rid].predicted > 0
+    assert by_id["u1"].ape < 0.25 and by_id["u2"].ape < 0.2 and by_id["u3"].ape < 0.2
+    assert by_id["u5"].predicted == pytest.approx(2.0)  # an open loop carries what it's offered
+    assert "num_requests" in by_id["u8"].skipped
+    assert "vLLM's memory policy" in by_id["u9"].note
+    assert len(report.rows) == 9 and report.coverage == pytest.approx(8 / 9)
+
+
+def test_unpredictable_rows_are_listed_with_the_reason(tmp_path):
+    rows = [
+        "s1,public,x,llama-9-1t,h100-sxm,1,1,,fp8,,vllm,100,100,max,,out_tok_s_per_gpu,1,A,",
+        "s2,public,x,llama-3.1-8b,h1000,1,1,,fp8,,vllm,100,100,max,,out_tok_s_per_gpu,1,A,",
+        "s3,public,x,llama-3.1-8b,a100-80gb,1,1,,fp8,,vllm,100,100,max,,out_tok_s_per_gpu,1,A,",
+        "s4,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,vllm,100,100,max,,ratio,2,A,unit=x",
+        "s5,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,vllm,,,max,,out_tok_s_per_gpu,1,A,",
+        "s6,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,vllm,100,100,max,,goodput,1,A,",
+        "s7,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,vllm,100,100,max,,out_tok_s_per_gpu,abc,A,",
+        "s8,public,x,llama-3.1-405b,h100-sxm,1,1,,bf16,,vllm,100,100,max,,out_tok_s_per_gpu,1,A,",
+        "s9,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,vllm,100,100,max,,out_tok_s_per_gpu,1,A,"
+        "EAGLE-3 speculative decoding",
+        "s10,public,x,llama-3.1-8b,h100-sxm,1,1,,fp8,,vllm,100,100,,,out_tok_s_per_gpu,1,A,",
+    ]
+    report = validate(_write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n"))
+    reasons = {r.id: r.skipped for r in report.rows}
+    assert all(reasons.values()), reasons
+    assert "unknown model" in reasons["s1"] and "closest" in reasons["s1"]
+    assert "unknown GPU" in reasons["s2"]
+    assert "fp8" in reasons["s3"]  # A100 has no FP8 tensor cores
+    assert reasons["s4"].startswith("ratio row")
+    assert reasons["s5"] == "isl/osl not given"
+    assert "goodput" in reasons["s6"]
+    assert "not a number" in reasons["s7"]
+    assert "cannot hold" in reasons["s8"]
+    assert "speculative decoding" in reasons["s9"]
+    assert reasons["s10"] == "load not given"
+    assert report.median_ape is None
+    text = format_text(report)
+    assert "median APE: n/a" in text
+    assert to_json(report)["summary"]["predicted"] == 0
+
+
+def test_validate_rows_accepts_plain_dicts():
+    report = validate_rows([{"id": "a", "metric": "out_tok_s_per_gpu", "value": "100",
+                             "model": "llama-3.1-8b", "gpu": "h100-sxm", "tp": "1",
+                             "weights_precision": "fp8", "isl": "100", "osl": "100",
+                             "load": "concurrency", "concurrency": "1"}])
+    assert report.rows[0].predicted is not None
+
+
+# --- files that cannot be read: exit code 2 and one line --------------------------------------
+
+
+@pytest.mark.parametrize("content", [
+    "this is not a csv file\njust prose, with a comma\n",
+    "id,metric\nx,out_tok_s_per_gpu\n",
+    "",
+    HEADER + "\n",
+    HEADER + "\n" + "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w\n",
+])
+def test_malformed_file_gives_exit_2_and_one_line(tmp_path, content):
+    text, code = validate_command(str(_write(tmp_path, content)), as_json=False)
+    assert code == 2
+    assert "\n" not in text and text.startswith("error:")
+    assert "Traceback" not in text
+
+
+def test_missing_unreadable_and_binary_files(tmp_path):
+    for path in (tmp_path / "nope.csv", tmp_path):
+        text, code = validate_command(str(path), as_json=True)
+        assert code == 2 and "\n" not in text and text.startswith("error:")
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x01garbage\x00")
+    text, code = validate_command(str(binary), as_json=False)
+    assert code == 2 and "\n" not in text
+
+
+def test_percentile_interpolates():
+    assert percentile([], 0.5) is None
+    assert percentile([3.0], 0.9) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == pytest.approx(2.5)
+    assert percentile([0.0, 10.0], 0.9) == pytest.approx(9.0)

@@ -1,0 +1,454 @@
+"""Predict published measurements and report the error (``xlsizer validate``).
+
+Reads a CSV in the format of ``validation/calibration.csv`` (columns documented in
+``validation/README.md``), predicts every row it can with the performance model
+(``engine/performance.estimate``), and reports, per row, the measured and predicted values
+and the error, then a summary: rows, rows predicted, coverage, median and 90th-percentile
+absolute percentage error (APE, as a fraction).
+
+How a row becomes a prediction:
+- metric ``ratio`` compares two setups: skipped. Supported metrics: out_tok_s_per_gpu,
+  out_tok_s_total, ttft_ms, itl_ms, tpot_ms, e2e_ms, req_s.
+- model and gpu are catalog ids (aliases accepted); unknown ids are skipped with the
+  closest ids. An engine outside the modelled ones uses vLLM's memory policy (no engine
+  changes the speed physics; only memory policy and sequence caps differ).
+- A replica is ``tp`` GPUs (``tp`` blank: ``gpu_count``; ``ep`` > ``tp``: attention data
+  parallel, e.g. DEP8 = tp 1, ep 8); ``gpu_count`` / replica GPUs replicas share the load.
+- load ``max``: every request queued (maximum throughput); ``concurrency``: that many
+  requests in flight over the deployment; ``rate``: Poisson arrivals at the rate the notes
+  give ("rate 2 QPS"). TTFT and end-to-end latency under ``max`` are predicted only when the
+  notes give ``num_requests`` (requests then wait for a slot in turn).
+- isl/osl blank: skipped, except throughput and inter-token metrics at a fixed concurrency,
+  which depend on them only through the prefill's share of a request; those assume
+  ``ASSUMED_INPUT_TOKENS`` / ``ASSUMED_OUTPUT_TOKENS`` and say so.
+- Rows whose notes describe a technique the columns cannot express (speculative decoding:
+  EAGLE, Medusa, MTP, n-gram, draft models) are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlsizer.engine.performance import (
+    Calibration,
+    PerfEstimate,
+    engine_profile,
+    estimate,
+)
+from xlsizer.errors import InputError, UnknownIdError, XlsizerError
+from xlsizer.units import MS
+
+METRICS: tuple[str, ...] = (
+    "out_tok_s_per_gpu", "out_tok_s_total", "ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "req_s",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("id", "metric", "value")
+ASSUMED_INPUT_TOKENS: float = 2000.0
+"""Prompt tokens assumed for a fixed-concurrency throughput row that states none
+(``estimate``'s default)."""
+ASSUMED_OUTPUT_TOKENS: float = 500.0
+"""Output tokens assumed for such a row (``estimate``'s default)."""
+_LENGTH_FREE_METRICS = frozenset({"out_tok_s_per_gpu", "out_tok_s_total", "itl_ms", "tpot_ms"})
+_SPEC_DECODING = re.compile(
+    r"(?<!no )\b(eagle|medusa|mtp|speculative|spec[- ]decod\w*|n-gram|draft model)\b", re.I
+)
+_RATE = re.compile(r"\brate\s*[=:]?\s*([0-9]*\.?[0-9]+)\s*(?:qps|req/s|rps|requests?/s)?", re.I)
+_NUM_REQUESTS = re.compile(r"num_requests\s*[=:]?\s*([0-9]+)", re.I)
+
+
+class MeasurementFileError(XlsizerError):
+    """A measurement file cannot be read or is not in calibration.csv's format."""
+
+
+class _Skip(Exception):
+    """A row that cannot be predicted; the message is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """One row of a measurement file: a prediction or the reason there is none."""
+
+    id: str
+    metric: str
+    measured: float | None = None
+    predicted: float | None = None
+    skipped: str | None = None
+    note: str = ""
+
+    @property
+    def error(self) -> float | None:
+        """Signed error of the prediction, predicted / measured − 1."""
+        if self.predicted is None or not self.measured:
+            return None
+        return self.predicted / self.measured - 1.0
+
+    @property
+    def ape(self) -> float | None:
+        """Absolute percentage error, as a fraction."""
+        e = self.error
+        return None if e is None else abs(e)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """All rows of one file and the summary over the predicted ones."""
+
+    source: str
+    rows: tuple[RowResult, ...]
+
+    @property
+    def predicted_rows(self) -> tuple[RowResult, ...]:
+        return tuple(r for r in self.rows if r.ape is not None)
+
+    @property
+    def coverage(self) -> float:
+        """Share of rows predicted."""
+        return len(self.predicted_rows) / len(self.rows) if self.rows else 0.0
+
+    def apes(self, metrics: Iterable[str] | None = None) -> list[float]:
+        keep = set(metrics) if metrics is not None else None
+        return [
+            r.ape for r in self.predicted_rows
+            if r.ape is not None and (keep is None or r.metric in keep)
+        ]
+
+    @property
+    def median_ape(self) -> float | None:
+        return percentile(self.apes(), 0.5)
+
+    @property
+    def p90_ape(self) -> float | None:
+        return percentile(self.apes(), 0.9)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The q-quantile (0..1) with linear interpolation between order statistics."""
+    xs = sorted(values)
+    if not xs:
+        return None
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_rows(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a measurement CSV as dicts of stripped strings.
+
+    Raises ``MeasurementFileError`` for a missing, unreadable or malformed file.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise MeasurementFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise MeasurementFileError(f"{path}: is a directory, not a CSV file") from None
+    except PermissionError:
+        raise MeasurementFileError(f"{path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise MeasurementFileError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise MeasurementFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if "\x00" in text:
+        raise MeasurementFileError(f"{path}: not a text CSV file (contains NUL bytes)")
+    try:
+        reader = csv.DictReader(text.splitlines())
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise MeasurementFileError(
+                f"{path}: not in calibration.csv format (missing column"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)})"
+            )
+        rows = []
+        for raw in reader:
+            if None in raw:
+                raise MeasurementFileError(
+                    f"{path}: line {reader.line_num} has more fields than the header"
+                )
+            rows.append({(k or "").strip(): (v or "").strip() for k, v in raw.items()})
+    except csv.Error as exc:
+        raise MeasurementFileError(f"{path}: malformed CSV ({exc})") from None
+    if not rows:
+        raise MeasurementFileError(f"{path}: no data rows")
+    return rows
+
+
+# --- predicting one row ---------------------------------------------------------------------
+
+
+def _number(row: Mapping[str, str], key: str) -> float | None:
+    text = row.get(key, "").replace(",", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise _Skip(f"{key} {row.get(key)!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise _Skip(f"{key} {row.get(key)!r} is not a usable number")
+    return value
+
+
+def _whole(row: Mapping[str, str], key: str) -> int | None:
+    v = _number(row, key)
+    if v is None:
+        return None
+    if v < 1 or v != int(v):
+        raise _Skip(f"{key} {row.get(key)!r} is not a whole number >= 1")
+    return int(v)
+
+
+def _skip_reason_from_notes(notes: str) -> str | None:
+    # Setup clauses come first; "derived = ..." only restates the arithmetic.
+    setup = notes.split("quoted value")[0]
+    if _SPEC_DECODING.search(setup):
+        return "notes describe speculative decoding, which the row's columns cannot express"
+    return None
+
+
+def predict_row(
+    row: Mapping[str, str], calibration: Calibration | None = None
+) -> tuple[float, str]:
+    """(predicted value, note) for one measurement row; raises ``_Skip`` with the reason."""
+    metric = row.get("metric", "")
+    if metric == "ratio":
+        raise _Skip("ratio row: compares two setups, not one measurement")
+    if metric not in METRICS:
+        raise _Skip(f"metric {metric!r} is not one of {', '.join(METRICS)}")
+    if _number(row, "value") is None:
+        raise _Skip("no measured value")
+    model, gpu = row.get("model", ""), row.get("gpu", "")
+    if not model:
+        raise _Skip("no model")
+    if not gpu:
+        raise _Skip("no gpu")
+    reason = _skip_reason_from_notes(row.get("notes", ""))
+    if reason:
+        raise _Skip(reason)
+    precision = row.get("weights_precision", "")
+    if not precision:
+        raise _Skip("weights_precision not given")
+    notes: list[str] = []
+    engine = row.get("engine", "") or "vllm"
+    try:
+        engine = engine_profile(engine).name
+    except InputError:
+        notes.append(f"engine {engine!r} modelled with vLLM's memory policy")
+        engine = "vllm"
+
+    tp = _whole(row, "tp")
+    ep = _whole(row, "ep") or 1
+    gpu_count = _whole(row, "gpu_count")
+    if tp is None:
+        tp = 1 if ep > 1 else (gpu_count or 1)
+
+    load = row.get("load", "").lower()
+    if not load:
+        raise _Skip("load not given")
+    if load not in ("max", "concurrency", "rate"):
+        raise _Skip(f"load {load!r} is not max, concurrency or rate")
+    isl, osl = _number(row, "isl"), _number(row, "osl")
+    if isl is None or osl is None or isl < 1 or osl < 1:
+        if load == "concurrency" and metric in _LENGTH_FREE_METRICS:
+            isl, osl = ASSUMED_INPUT_TOKENS, ASSUMED_OUTPUT_TOKENS
+            notes.append(f"isl/osl not given: assumed {isl:.0f}/{osl:.0f}")
+        else:
+            raise _Skip("isl/osl not given")
+
+    def run(concurrency: float | None = None, rate: float | None = None, ep_: int = ep
+            ) -> PerfEstimate:
+        return estimate(
+            model, gpu, tp, precision, isl, osl, concurrency, ep=ep_,
+            kv_precision=row.get("kv_precision") or None, engine=engine,
+            request_rate=rate, calibration=calibration,
+        )
+
+    try:
+        probe = run(ep_=ep)
+    except InputError as exc:
+        if exc.field == "ep" and "dense" in exc.allowed:
+            ep = 1
+            probe = run(ep_=1)
+        else:
+            raise _Skip(exc.short()) from None
+    except (UnknownIdError, XlsizerError) as exc:
+        raise _Skip(exc.short()) from None
+    replica_gpus = probe.gpus
+    count = gpu_count or replica_gpus
+    if count % replica_gpus:
+        raise _Skip(f"gpu_count {count} is not a multiple of the replica's {replica_gpus} GPUs")
+    replicas = count // replica_gpus
+
+    if load == "max":
+        est = probe
+    elif load == "concurrency":
+        conc = _number(row, "concurrency")
+        if not conc:
+            raise _Skip("load 'concurrency' without a concurrency value")
+        est = run(concurrency=conc / replicas)
+    elif load == "rate":
+        m = _RATE.search(row.get("notes", ""))
+        if not m:
+            raise _Skip("load 'rate' but the notes give no rate")
+        est = run(rate=float(m.group(1)) / replicas)
+        if est.saturated and metric in ("ttft_ms", "e2e_ms"):
+            raise _Skip(f"predicted overloaded at this rate: {est.notes[-1]}")
+    else:
+        raise _Skip(f"load {load!r} is not max, concurrency or rate")
+
+    if metric == "out_tok_s_per_gpu":
+        value = est.out_tok_s_per_gpu
+    elif metric == "out_tok_s_total":
+        value = est.out_tok_s_per_replica * replicas
+    elif metric == "req_s":
+        value = est.req_s * replicas
+    elif metric in ("itl_ms", "tpot_ms"):
+        value = est.tpot_s / MS
+    else:  # ttft_ms, e2e_ms
+        ttft = est.ttft_s
+        if load == "max":
+            m = _NUM_REQUESTS.search(row.get("notes", ""))
+            if not m:
+                raise _Skip("TTFT with every request queued depends on how many were queued "
+                            "(notes give no num_requests)")
+            n = float(m.group(1)) / replicas
+            b = est.batch
+            # Requests beyond the first batch wait for a slot, freed at req_s per second.
+            wait = (max(n - b, 0.0) ** 2) / (2.0 * n * est.req_s) if n > 0 else 0.0
+            ttft += wait
+            notes.append(f"mean wait of {n:.0f} queued requests: {wait:.3g} s")
+        e2e = ttft + (osl - 1.0) * est.tpot_s
+        value = (ttft if metric == "ttft_ms" else e2e) / MS
+    return value, "; ".join(notes)
+
+
+def validate_rows(
+    rows: Iterable[Mapping[str, str]], source: str = "", calibration: Calibration | None = None
+) -> ValidationReport:
+    """Predict every row that can be predicted; keep the reason for the others."""
+    out: list[RowResult] = []
+    for i, row in enumerate(rows, start=1):
+        rid = row.get("id") or f"row {i}"
+        metric = row.get("metric", "")
+        try:
+            predicted, note = predict_row(row, calibration)
+            measured = _number(row, "value")
+        except _Skip as skip:
+            out.append(RowResult(rid, metric, skipped=str(skip)))
+            continue
+        if not measured:
+            out.append(RowResult(rid, metric, skipped="measured value is zero"))
+            continue
+        out.append(RowResult(rid, metric, measured, predicted, note=note))
+    return ValidationReport(source, tuple(out))
+
+
+def validate(path: str | Path, calibration: Calibration | None = None) -> ValidationReport:
+    """Read a measurement CSV and predict its rows (``MeasurementFileError`` if unreadable)."""
+    return validate_rows(read_rows(path), str(path), calibration)
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def format_text(report: ValidationReport) -> str:
+    """One line per row (id, measured, predicted, error), then the summary."""
+    width = max((len(r.id) for r in report.rows), default=4)
+    lines = [f"{'id':<{width}}  {'metric':<17} {'measured':>10} {'predicted':>10} {'error':>8}"]
+    for r in report.rows:
+        if r.skipped is not None:
+            lines.append(f"{r.id:<{width}}  {r.metric:<17} skipped: {r.skipped}")
+            continue
+        line = (f"{r.id:<{width}}  {r.metric:<17} {_fmt(r.measured or 0.0):>10} "
+                f"{_fmt(r.predicted or 0.0):>10} {(r.error or 0.0) * 100:>+7.1f}%")
+        if r.note:
+            line += f"  ({r.note})"
+        lines.append(line)
+    n = len(report.rows)
+    k = len(report.predicted_rows)
+    lines += [
+        "",
+        f"rows:       {n}",
+        f"predicted:  {k}",
+        f"coverage:   {_pct(report.coverage)}",
+        f"median APE: {_pct(report.median_ape)}",
+        f"p90 APE:    {_pct(report.p90_ape)}",
+    ]
+    for metric in METRICS:
+        apes = report.apes([metric])
+        if apes:
+            lines.append(f"  {metric:<17} {len(apes):>4} rows, median APE "
+                         f"{_pct(percentile(apes, 0.5))}, p90 {_pct(percentile(apes, 0.9))}")
+    return "\n".join(lines)
+
+
+def to_json(report: ValidationReport) -> dict[str, Any]:
+    """{"rows": [...], "summary": {...}}; errors as fractions."""
+    rows: list[dict[str, Any]] = []
+    for r in report.rows:
+        if r.skipped is not None:
+            rows.append({"id": r.id, "skipped": r.skipped})
+        else:
+            rows.append({"id": r.id, "metric": r.metric, "measured": r.measured,
+                         "predicted": r.predicted, "ape": r.ape})
+    return {
+        "rows": rows,
+        "summary": {
+            "rows": len(report.rows),
+            "predicted": len(report.predicted_rows),
+            "coverage": report.coverage,
+            "median_ape": report.median_ape,
+            "p90_ape": report.p90_ape,
+        },
+    }
+
+
+def validate_command(data: str, as_json: bool) -> tuple[str, int]:
+    """What ``xlsizer validate --data FILE [--json]`` prints, and its exit code.
+
+    A missing, unreadable or malformed file gives one line and exit code 2.
+    """
+    try:
+        report = validate(data)
+    except MeasurementFileError as exc:
+        return f"error: {exc.short()}", 2
+    if as_json:
+        return json.dumps(to_json(report), indent=2), 0
+    return format_text(report), 0
+
+
+__all__ = [
+    "METRICS",
+    "MeasurementFileError",
+    "RowResult",
+    "ValidationReport",
+    "format_text",
+    "percentile",
+    "predict_row",
+    "read_rows",
+    "to_json",
+    "validate",
+    "validate_command",
+    "validate_rows",
+]
