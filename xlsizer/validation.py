@@ -58,7 +58,9 @@ _LENGTH_FREE_METRICS = frozenset({"out_tok_s_per_gpu", "out_tok_s_total", "itl_m
 _SPEC_DECODING = re.compile(
     r"(?<!no )\b(eagle|medusa|mtp|speculative|spec[- ]decod\w*|n-gram|draft model)\b", re.I
 )
-_RATE = re.compile(r"\brate\s*[=:]?\s*([0-9]*\.?[0-9]+)\s*(?:qps|req/s|rps|requests?/s)?", re.I)
+_RATE = re.compile(r"\brate\s*[=:]?\s*([0-9]*\.?[0-9]+)", re.I)
+_RATE_UNIT = re.compile(r"([0-9]*\.?[0-9]+)\s*(?:qps|req/s|rps|requests?/s\b|requests? per second)",
+                        re.I)
 _NUM_REQUESTS = re.compile(r"num_requests\s*[=:]?\s*([0-9]+)", re.I)
 
 
@@ -66,8 +68,8 @@ class MeasurementFileError(XlsizerError):
     """A measurement file cannot be read or is not in calibration.csv's format."""
 
 
-class _Skip(Exception):
-    """A row that cannot be predicted; the message is the reason."""
+class RowSkipped(Exception):
+    """Raised by ``predict_row`` for a row it cannot predict; the message is the reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +196,9 @@ def _number(row: Mapping[str, str], key: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise _Skip(f"{key} {row.get(key)!r} is not a number") from None
+        raise RowSkipped(f"{key} {row.get(key)!r} is not a number") from None
     if not math.isfinite(value) or value < 0:
-        raise _Skip(f"{key} {row.get(key)!r} is not a usable number")
+        raise RowSkipped(f"{key} {row.get(key)!r} is not a usable number")
     return value
 
 
@@ -205,7 +207,7 @@ def _whole(row: Mapping[str, str], key: str) -> int | None:
     if v is None:
         return None
     if v < 1 or v != int(v):
-        raise _Skip(f"{key} {row.get(key)!r} is not a whole number >= 1")
+        raise RowSkipped(f"{key} {row.get(key)!r} is not a whole number >= 1")
     return int(v)
 
 
@@ -220,25 +222,25 @@ def _skip_reason_from_notes(notes: str) -> str | None:
 def predict_row(
     row: Mapping[str, str], calibration: Calibration | None = None
 ) -> tuple[float, str]:
-    """(predicted value, note) for one measurement row; raises ``_Skip`` with the reason."""
-    metric = row.get("metric", "")
+    """(predicted value, note) for one measurement row; raises ``RowSkipped`` with the reason."""
+    metric = row.get("metric", "").lower()
     if metric == "ratio":
-        raise _Skip("ratio row: compares two setups, not one measurement")
+        raise RowSkipped("ratio row: compares two setups, not one measurement")
     if metric not in METRICS:
-        raise _Skip(f"metric {metric!r} is not one of {', '.join(METRICS)}")
+        raise RowSkipped(f"metric {metric!r} is not one of {', '.join(METRICS)}")
     if _number(row, "value") is None:
-        raise _Skip("no measured value")
+        raise RowSkipped("no measured value")
     model, gpu = row.get("model", ""), row.get("gpu", "")
     if not model:
-        raise _Skip("no model")
+        raise RowSkipped("no model")
     if not gpu:
-        raise _Skip("no gpu")
+        raise RowSkipped("no gpu")
     reason = _skip_reason_from_notes(row.get("notes", ""))
     if reason:
-        raise _Skip(reason)
+        raise RowSkipped(reason)
     precision = row.get("weights_precision", "")
     if not precision:
-        raise _Skip("weights_precision not given")
+        raise RowSkipped("weights_precision not given")
     notes: list[str] = []
     engine = row.get("engine", "") or "vllm"
     try:
@@ -247,6 +249,9 @@ def predict_row(
         notes.append(f"engine {engine!r} modelled with vLLM's memory policy")
         engine = "vllm"
 
+    kv_precision = row.get("kv_precision", "") or None
+    if kv_precision and kv_precision.lower() in ("auto", "same", "default"):
+        kv_precision = None
     tp = _whole(row, "tp")
     ep = _whole(row, "ep") or 1
     gpu_count = _whole(row, "gpu_count")
@@ -255,22 +260,22 @@ def predict_row(
 
     load = row.get("load", "").lower()
     if not load:
-        raise _Skip("load not given")
+        raise RowSkipped("load not given")
     if load not in ("max", "concurrency", "rate"):
-        raise _Skip(f"load {load!r} is not max, concurrency or rate")
+        raise RowSkipped(f"load {load!r} is not max, concurrency or rate")
     isl, osl = _number(row, "isl"), _number(row, "osl")
     if isl is None or osl is None or isl < 1 or osl < 1:
         if load == "concurrency" and metric in _LENGTH_FREE_METRICS:
             isl, osl = ASSUMED_INPUT_TOKENS, ASSUMED_OUTPUT_TOKENS
             notes.append(f"isl/osl not given: assumed {isl:.0f}/{osl:.0f}")
         else:
-            raise _Skip("isl/osl not given")
+            raise RowSkipped("isl/osl not given")
 
     def run(concurrency: float | None = None, rate: float | None = None, ep_: int = ep
             ) -> PerfEstimate:
         return estimate(
             model, gpu, tp, precision, isl, osl, concurrency, ep=ep_,
-            kv_precision=row.get("kv_precision") or None, engine=engine,
+            kv_precision=kv_precision, engine=engine,
             request_rate=rate, calibration=calibration,
         )
 
@@ -281,13 +286,13 @@ def predict_row(
             ep = 1
             probe = run(ep_=1)
         else:
-            raise _Skip(exc.short()) from None
+            raise RowSkipped(exc.short()) from None
     except (UnknownIdError, XlsizerError) as exc:
-        raise _Skip(exc.short()) from None
+        raise RowSkipped(exc.short()) from None
     replica_gpus = probe.gpus
     count = gpu_count or replica_gpus
     if count % replica_gpus:
-        raise _Skip(f"gpu_count {count} is not a multiple of the replica's {replica_gpus} GPUs")
+        raise RowSkipped(f"gpu_count {count} is not a multiple of the replica's {replica_gpus} GPUs")
     replicas = count // replica_gpus
 
     if load == "max":
@@ -295,17 +300,17 @@ def predict_row(
     elif load == "concurrency":
         conc = _number(row, "concurrency")
         if not conc:
-            raise _Skip("load 'concurrency' without a concurrency value")
+            raise RowSkipped("load 'concurrency' without a concurrency value")
         est = run(concurrency=conc / replicas)
     elif load == "rate":
-        m = _RATE.search(row.get("notes", ""))
-        if not m:
-            raise _Skip("load 'rate' but the notes give no rate")
+        m = _RATE.search(row.get("notes", "")) or _RATE_UNIT.search(row.get("notes", ""))
+        if not m or float(m.group(1)) <= 0:
+            raise RowSkipped("load 'rate' but the notes give no rate")
         est = run(rate=float(m.group(1)) / replicas)
         if est.saturated and metric in ("ttft_ms", "e2e_ms"):
-            raise _Skip(f"predicted overloaded at this rate: {est.notes[-1]}")
+            raise RowSkipped(f"predicted overloaded at this rate: {est.notes[-1]}")
     else:
-        raise _Skip(f"load {load!r} is not max, concurrency or rate")
+        raise RowSkipped(f"load {load!r} is not max, concurrency or rate")
 
     if metric == "out_tok_s_per_gpu":
         value = est.out_tok_s_per_gpu
@@ -320,7 +325,7 @@ def predict_row(
         if load == "max":
             m = _NUM_REQUESTS.search(row.get("notes", ""))
             if not m:
-                raise _Skip("TTFT with every request queued depends on how many were queued "
+                raise RowSkipped("TTFT with every request queued depends on how many were queued "
                             "(notes give no num_requests)")
             n = float(m.group(1)) / replicas
             b = est.batch
@@ -344,7 +349,7 @@ def validate_rows(
         try:
             predicted, note = predict_row(row, calibration)
             measured = _number(row, "value")
-        except _Skip as skip:
+        except RowSkipped as skip:
             out.append(RowResult(rid, metric, skipped=str(skip)))
             continue
         if not measured:
@@ -442,6 +447,7 @@ __all__ = [
     "METRICS",
     "MeasurementFileError",
     "RowResult",
+    "RowSkipped",
     "ValidationReport",
     "format_text",
     "percentile",

@@ -37,8 +37,9 @@ it and TensorRT-LLM's no-evict scheduler reserves it), capped by the engine's se
 limit; KV budget = the engine's share of device memory − weights − activations.
 
 Capacity under a TPOT target (``slo_capacity``): the step time grows with B; two closed-form
-bounds (prefill spread over every pass, below; prefill fully additive, above) bracket the
-largest B meeting the target and four regula-falsi steps find it.
+bounds (prompt tokens spread over every pass: step too short; prompt math fully added: too
+long) bracket the largest B meeting the target, one regula-falsi step (three for MoE, in
+log B) and a check of the neighbouring whole batches pin it exactly.
 
 TTFT at an offered load (``ttft_at_load``): M/D/1 queue in front of prefill (service time =
 one prompt's prefill S, ρ = λS, mean wait ρS/(2(1 − ρ)), Pollaczek-Khinchine);
@@ -52,14 +53,19 @@ Fitted constants (η_bw, η_c, step and layer overhead, FP4 GEMM efficiency) liv
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, NamedTuple
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.memory import activations_bytes, kv_bytes_per_token_per_layer
-from xlsizer.errors import InfeasibleError, InputError
+from xlsizer.errors import (
+    InfeasibleError,
+    InputError,
+    UnsupportedPrecisionError,
+    XlsizerError,
+)
 from xlsizer.precision import Precision, parse_precision
 from xlsizer.units import GB, GIB
 
@@ -156,8 +162,15 @@ ENGINE_ALIASES: dict[str, str] = {
 
 
 def engine_profile(engine: str) -> EngineProfile:
-    """The profile for an engine name or alias (case-insensitive); InputError if unknown."""
-    key = ENGINE_ALIASES.get(str(engine).strip().lower().replace(" ", "-"))
+    """The profile for an engine name or alias, case-insensitive, a version suffix allowed
+    ("vLLM 0.6.0", "tensorrt-llm-1.0"); InputError if unknown."""
+    name = str(engine).strip().lower().replace(" ", "-")
+    key = ENGINE_ALIASES.get(name)
+    if key is None:
+        for alias in sorted(ENGINE_ALIASES, key=len, reverse=True):
+            if name.startswith(alias) and not name[len(alias):len(alias) + 1].isalpha():
+                key = ENGINE_ALIASES[alias]
+                break
     if key is None:
         raise InputError("engine", engine, f"one of {', '.join(sorted(ENGINE_ALIASES))}")
     return ENGINES[key]
@@ -231,6 +244,16 @@ class Tuning:
     continuous_batching: bool = True
     """False: prompts run in passes of their own instead of joining decode steps (the idle
     slots and padding of static batches are the caller's to model)."""
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # hashed once (every compared field, so new knobs are included): the hot path keys
+        # its caches on the tuning
+        object.__setattr__(self, "_hash", hash(tuple(
+            getattr(self, f.name) for f in fields(self) if f.compare)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 DEFAULT_TUNING = Tuning()
@@ -377,7 +400,8 @@ def _build_replica(
         gpus=gpus, tp=tp, pp=pp, dp=dp,
         weights_resident_bytes=weights_resident,
         kv_budget_bytes=max(kv_budget, 0.0),
-        max_seqs=engine.max_seqs_large if large else engine.max_seqs_small,
+        # each attention data-parallel rank schedules its own sequences
+        max_seqs=(engine.max_seqs_large if large else engine.max_seqs_small) * dp,
         token_budget=engine.token_budget_large if large else engine.token_budget_small,
         bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency,
         gemm_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4,
@@ -508,6 +532,14 @@ class _Step(NamedTuple):
     prompt: float  # prompt tokens computed per request
     prompt_attn: float  # attention FLOPs of one prompt, per GPU
     seqs: float  # sequences per GPU group per unit of B in one pass
+    # closed-form bounds (see _bound): tokens x = u·B + v, linear part k/u per token
+    u_add: float
+    ku_add: float
+    base_add: float
+    u_sp: float
+    v_sp: float
+    ku_sp: float
+    base_sp: float
 
 
 def _window_integral(s0: float, s1: float, w: float) -> float:
@@ -551,18 +583,27 @@ def _workload(
     fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
              + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
     w0 = rep.dense_read_bytes + tuning.extra_read_bytes_per_step
+    alpha = rep.flops_per_token / rep.peak
+    d_mb, r_mb = d / pp, (r / pp if mixed else 0.0)
+    # Bounds on the step time, each "p·sqrt(w² + α²x²) + k·B + c" with x = u·B + v:
+    # prompt math added in full (above the true step) and prompt tokens spread over every
+    # pass (below it, g being convex).
+    k_sum = k_dec + k_pre + k_static
+    k_add, c_add = k_sum + pp * alpha * r_mb, fixed - k_pre - pp * alpha * r_mb
+    u_sp, v_sp, c_sp = d_mb + r_mb, -r_mb, fixed - k_pre
     return _Step(
         pp=float(pp), w_s2=(w0 / rep.gemm_bw) ** 2, k_lin=k_dec + k_static,
         w0=w0,
         routed=rep.routed_bytes, log_miss=rep.log_miss, gemm_bw=rep.gemm_bw,
-        alpha=rep.flops_per_token / rep.peak,
-        d_mb=d / pp, r_mb=r / pp if mixed else 0.0,
+        alpha=alpha, d_mb=d_mb, r_mb=r_mb,
         chunk=min(prompt, float(rep.token_budget)),
         k_dec=k_dec, k_pre=k_pre, k_static=k_static, fixed=fixed, a=a,
         attn_s=attn_s, attn_mem=attn_kv >= attn_math, attn_flops=attn,
         pre_attn_s=pre_attn_s, tok_comm_s=tok_s,
         kv_read=kv_read, kv_reserved=kv_reserved, prompt=prompt, prompt_attn=prompt_attn,
         seqs=seqs,
+        u_add=d_mb, ku_add=k_add / d_mb, base_add=-c_add,
+        u_sp=u_sp, v_sp=v_sp, ku_sp=k_sum / u_sp, base_sp=-c_sp + k_sum * v_sp / u_sp,
     )
 
 
@@ -601,39 +642,34 @@ def _step_s(st: _Step, b: float) -> float:
     return st.pp * gemm + st.k_lin * b + st.k_pre * others + st.fixed
 
 
-def _solve(p: float, w: float, a: float, k: float, room: float) -> float:
-    """x ≥ 0 with p·sqrt(w² + a²x²) + k·x = room (0 if even x = 0 exceeds room)."""
+def _bound(st: _Step, w: float, tau: float, spread: bool) -> float:
+    """The batch at which a bounding step time reaches tau, weight streaming taking w s.
+
+    Solves p·sqrt(w² + α²x²) + (k/u)·x = room for x ≥ 0 (a quadratic), then B = (x − v)/u.
+    spread=False: prompt math added in full (step overestimated: the batch is feasible);
+    spread=True: prompt tokens spread over every pass (step underestimated).
+    """
+    p, a = st.pp, st.alpha
+    if spread:
+        k, room = st.ku_sp, tau + st.base_sp
+    else:
+        k, room = st.ku_add, tau + st.base_add
     c = room * room - p * p * w * w
     if c <= 0.0:
-        return 0.0
-    disc = p * p * (a * a * room * room + w * w * k * k - p * p * a * a * w * w)
-    return c / (k * room + math.sqrt(disc if disc > 0.0 else 0.0))
-
-
-def _bound(st: _Step, w_s: float, tau: float, spread: bool) -> float:
-    """Closed-form batch at which a bounding step time reaches tau, for weight time w_s.
-
-    spread: every pass carries (B − 1)·r_mb prompt tokens (a lower bound on the step time,
-    g being convex); otherwise prompt math is added in full (an upper bound).
-    """
-    p = st.pp
-    k = st.k_dec + st.k_pre + st.k_static
-    c = st.fixed - st.k_pre
-    if spread:  # tokens x = u·B + v
-        u, v = st.d_mb + st.r_mb, -st.r_mb
+        x = 0.0
     else:
-        u, v = st.d_mb, 0.0
-        k += p * st.alpha * st.r_mb
-        c -= p * st.alpha * st.r_mb
-    x = _solve(p, w_s, st.alpha, k / u, tau - c + k * v / u)
-    return (x - v) / u
+        disc = p * p * (a * a * room * room + w * w * k * k - p * p * a * a * w * w)
+        x = c / (k * room + math.sqrt(disc if disc > 0.0 else 0.0))
+    return (x - st.v_sp) / st.u_sp if spread else x / st.u_add
 
 
 _FALSI_STEPS = 1
 """Regula-falsi steps between the closed-form bounds for dense models (the tests check the
 batch against an exhaustive search)."""
-_FALSI_STEPS_MOE = 4
+_FALSI_STEPS_MOE = 3
 """The same for MoE, whose weight bytes grow with the experts a batch touches."""
+_MOE_BRACKET_ROUNDS = 1
+"""Rounds narrowing the MoE bracket with the experts touched at the other bound."""
 
 
 def _weights_at(st: _Step, tokens: float) -> float:
@@ -659,7 +695,7 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
         return int(cap), _step_s(st, cap)
     hi = min(_bound(st, w_lo, tau, spread=True), cap)
     if st.routed:
-        for _ in range(2):
+        for _ in range(_MOE_BRACKET_ROUNDS):
             # every pass at a batch ≤ hi touches at most the experts of hi's largest pass;
             # every pass at a batch ≥ lo touches at least those of lo's decode-only pass
             big = hi * st.d_mb + max(st.chunk, (hi - 1.0) * st.r_mb)
@@ -850,8 +886,35 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
 
 
 def _binding(rep: _Replica, st: _Step, b: float) -> str:
-    """The resource whose time dominates a step at batch b."""
-    memory, compute, comm = _split(rep, st, b)[:3]
+    """The resource whose time dominates a step at batch b (``_split`` without the rest)."""
+    td = b * st.d_mb
+    others = b - 1.0 if b > 1.0 else 0.0
+    tp_ = others * st.r_mb
+    memory = compute = 0.0
+    if tp_ <= 0.0 or tp_ >= st.chunk:
+        tokens = td + tp_
+        w, c = _weights_at(st, tokens), st.alpha * tokens
+        if w >= c:
+            memory = math.sqrt(w * w + c * c)
+        else:
+            compute = math.sqrt(w * w + c * c)
+    else:
+        f = tp_ / st.chunk
+        for share, tokens in ((1.0 - f, td), (f, td + st.chunk)):
+            w, c = _weights_at(st, tokens), st.alpha * tokens
+            if w >= c:
+                memory += share * math.sqrt(w * w + c * c)
+            else:
+                compute += share * math.sqrt(w * w + c * c)
+    memory *= st.pp
+    compute *= st.pp
+    if st.attn_mem:
+        memory += st.attn_s * b
+    else:
+        compute += st.attn_s * b
+    compute += st.pre_attn_s * others + st.k_static * b
+    comm = (st.pp * rep.comm_fixed_s + (st.pp - 1.0) * rep.hop_fixed_s
+            + st.tok_comm_s * st.pp * (td + tp_))
     if memory >= compute:
         return "memory bandwidth" if memory >= comm else "interconnect"
     return "compute" if compute >= comm else "interconnect"
@@ -951,7 +1014,9 @@ def estimate(
             for _ in range(6):
                 tpot = tpot_at(batch)
                 rate = n / (ttft + (osl - 1.0) * tpot)
-                ttft = min(_md1_wait(rate, prefill) * (n - 1.0) / n, 1e6) + prefill + tpot
+                # M/D/1 wait, scaled to n clients and never more than the n − 1 others
+                wait = min(_md1_wait(rate, prefill) * (n - 1.0) / n, (n - 1.0) * prefill)
+                ttft = wait + prefill + tpot
                 batch = max(n * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
             tpot = tpot_at(batch)
             out = n * osl / (ttft + (osl - 1.0) * tpot)
@@ -1021,9 +1086,9 @@ class ReplicaCapacity(NamedTuple):
     "interconnect"."""
 
 
-_FAST_REPLICAS: dict[tuple, tuple[Any, Any, _Replica]] = {}
-_FAST_WORK: dict[tuple, tuple[_Replica, _Step, float, float]] = {}
-_RESULTS: dict[tuple, tuple[Any, Any, ReplicaCapacity]] = {}
+_FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
+_FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
+_SOLVES: dict[tuple, tuple[_Step, int, float, list]] = {}
 _CACHE_LIMIT = 4096
 
 
@@ -1044,26 +1109,40 @@ def _replica_for(
     if hit is None:
         if len(_FAST_REPLICAS) >= _CACHE_LIMIT:
             _FAST_REPLICAS.clear()
-        rep = _setup(model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration)[5]
+        try:
+            rep: _Replica | XlsizerError = _setup(
+                model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration)[5]
+        except (UnsupportedPrecisionError, InputError) as exc:
+            rep = exc  # remembered: a sizing asks about the same impossible pairing often
         hit = _FAST_REPLICAS[key] = (model, gpu, rep)
+    if isinstance(hit[2], XlsizerError):
+        raise hit[2].with_traceback(None)
     return hit[2]
 
 
-def _work_for(
-    rep: _Replica, isl: Any, osl: Any, prefill_tokens: Any, tuning: Tuning | None,
-) -> tuple[_Replica, _Step, float, float]:
-    """(rep, step constants, prefill seconds, step seconds at batch 1), cached."""
-    key = (id(rep), isl, osl, prefill_tokens, tuning)
+def _configured(
+    model: Any, gpu: Any, tp: Any, pp: Any, ep: Any, precision: Any, kv_precision: Any,
+    engine: Any, calibration: Calibration | None, isl: Any, osl: Any, prefill_tokens: Any,
+    tuning: Tuning | None,
+) -> tuple[Any, Any, _Replica, _Step, float, float]:
+    """(model, gpu, replica, step constants, prefill s, step s at batch 1), cached on the
+    raw arguments; validation runs on a miss only. Specs are keyed by identity and held by
+    the entry, so a live id cannot be reused."""
+    key = (model if type(model) is str else id(model), gpu if type(gpu) is str else id(gpu),
+           tp, pp, ep, precision, kv_precision, engine, calibration, isl, osl,
+           prefill_tokens, tuning)
     try:
         hit = _FAST_WORK.get(key)
-    except TypeError:
+    except TypeError:  # an unhashable argument: let validation name it
         hit, key = None, None
     if hit is None:
+        rep = _replica_for(model, gpu, tp, pp, ep, precision, kv_precision, engine,
+                           calibration)
         st = _workload(rep, _positive("input_tokens", isl), _positive("output_tokens", osl),
                        None if prefill_tokens is None
                        else _positive("prefill_tokens", prefill_tokens, 0.0),
                        tuning or DEFAULT_TUNING)
-        hit = (rep, st, _prefill_s(rep, st), _step_s(st, 1.0))
+        hit = (model, gpu, rep, st, _prefill_s(rep, st), _step_s(st, 1.0))
         if key is not None:
             if len(_FAST_WORK) >= _CACHE_LIMIT:
                 _FAST_WORK.clear()
@@ -1096,43 +1175,17 @@ def slo_capacity(
 
     ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
     plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
-    caching), all of ``input_tokens`` by default. Results, per-configuration and
-    per-workload constants are cached (bounded dicts; specs keyed by identity).
+    caching), all of ``input_tokens`` by default. The per-configuration constants and the
+    TPOT-limited batch (which the KV budget does not change) are cached in bounded dicts.
     """
-    key = (model if type(model) is str else id(model), gpu if type(gpu) is str else id(gpu),
-           tp, precision, input_tokens, output_tokens, target_tpot_s, pp, ep, kv_precision,
-           engine, kv_budget_bytes, prefill_tokens, target_ttft_s, tuning, calibration)
-    try:
-        hit = _RESULTS.get(key)
-    except TypeError:  # an unhashable argument: compute (and let validation name it)
-        hit, key = None, None
-    if hit is not None:
-        return hit[2]
-    result = _slo_capacity(model, gpu, tp, precision, input_tokens, output_tokens,
-                           target_tpot_s, pp, ep, kv_precision, engine, kv_budget_bytes,
-                           prefill_tokens, target_ttft_s, tuning, calibration)
-    if key is not None:
-        if len(_RESULTS) >= _CACHE_LIMIT:
-            _RESULTS.clear()
-        _RESULTS[key] = (model, gpu, result)  # holds the specs: their ids stay unique
-    return result
-
-
-def _slo_capacity(
-    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
-    input_tokens: float, output_tokens: float, target_tpot_s: float, pp: int, ep: int,
-    kv_precision: Precision | str | None, engine: str, kv_budget_bytes: float | None,
-    prefill_tokens: float | None, target_ttft_s: float | None, tuning: Tuning | None,
-    calibration: Calibration | None,
-) -> ReplicaCapacity:
     if not (type(target_tpot_s) in (float, int) and target_tpot_s > 0.0) and not (
         isinstance(target_tpot_s, (int, float)) and not isinstance(target_tpot_s, bool)
         and 0.0 < target_tpot_s < math.inf
     ):
         raise InputError("target_tpot_s", target_tpot_s, "a number > 0")
-    rep = _replica_for(model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration)
-    _, st, prefill, floor_step = _work_for(rep, input_tokens, output_tokens, prefill_tokens,
-                                           tuning)
+    _, _, rep, st, prefill, floor_step = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning)
     extra = tuning.extra_resident_bytes if tuning is not None else 0.0
     budget = (rep.kv_budget_bytes if kv_budget_bytes is None else kv_budget_bytes) - extra
     kv_fit = int(budget / st.kv_reserved) if budget > 0.0 else 0
@@ -1145,7 +1198,20 @@ def _slo_capacity(
         return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                gpus, binding)
     tau = target_tpot_s * a
-    batch, step = _batch_for(st, tau, float(max_batch))
+    # The TPOT-limited batch does not depend on the KV budget: solved once per workload and
+    # target (the scenarios of a sizing differ only in budget), then capped by the budget.
+    skey = (id(st), tau)
+    sol = _SOLVES.get(skey)
+    if sol is None:
+        if len(_SOLVES) >= _CACHE_LIMIT:
+            _SOLVES.clear()
+        b_slo, s_slo = _batch_for(st, tau, float(rep.max_seqs))
+        sol = _SOLVES[skey] = (st, b_slo, s_slo, [None])  # st held: its id stays unique
+    b_slo, s_slo, bind_box = sol[1], sol[2], sol[3]
+    if b_slo <= max_batch:
+        batch, step = b_slo, s_slo
+    else:
+        batch, step = max_batch, _step_s(st, max_batch)
     tpot = step / a
     osl = float(output_tokens)
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
@@ -1160,8 +1226,13 @@ def _slo_capacity(
             out = req_ttft * osl
             return ReplicaCapacity(True, max(int(batch * req_ttft / req), 1), max_batch, tpot,
                                    floor, out, out / gpus, req_ttft, prefill, gpus, "compute")
-    kv_bound = batch >= max_batch and max_batch == kv_fit
-    binding = "memory capacity" if kv_bound else _binding(rep, st, batch)
+    if batch >= max_batch and max_batch == kv_fit:
+        binding = "memory capacity"
+    elif batch == b_slo:
+        binding = bind_box[0] or _binding(rep, st, batch)
+        bind_box[0] = binding
+    else:
+        binding = _binding(rep, st, batch)
     out = req * osl
     return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
                            gpus, binding)
