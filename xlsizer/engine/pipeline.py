@@ -27,7 +27,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, memory, placement, traffic
 from xlsizer.engine.cost import scenario_cost
 from xlsizer.engine.optimizations import Effects, effects
-from xlsizer.engine.performance import confidence_band, slo_capacity, ttft_at_load
+from xlsizer.engine.performance import confidence_band, packaged_calibration, slo_capacity, ttft_at_load
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -51,6 +51,10 @@ GUARD = _D["guardrails"]
 CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
 RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
+
+PRUNE = True
+"""Skip candidates whose cost lower bound cannot beat the best found (tests switch it off to
+check that the pruned search returns the exhaustive search's answer)."""
 
 S_COURSE = "course.md §10.3"
 S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv"
@@ -97,8 +101,8 @@ def _rank_price(g: GpuSpec) -> float:
 class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
-    __slots__ = ("act", "fx", "kv_req", "kv_tok", "model", "out_tok", "prompt", "rps", "t_req", "w",
-                 "w_active")
+    __slots__ = ("act", "fx", "kv_read_min", "kv_req", "kv_tok", "model", "out_tok", "prompt", "rps", "t_req",
+                 "w", "w_active")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -114,6 +118,8 @@ class _Shared:
         self.t_req = self.out_tok * inp.tpot_ms / 1000.0
         self.act = memory.activations_bytes(self.w)
         self.fx: Effects = effects(inp, model, self.prompt, self.out_tok)
+        # least KV a decoding sequence reads per step: its prompt's (for the search bounds)
+        self.kv_read_min = memory.kv_bytes_for_context(model, self.prompt, kv_b)
 
 
 def size(inp: SizingInputs) -> SizingResult:
@@ -190,18 +196,45 @@ def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
     return out
 
 
+def _bounds(g: GpuSpec, n: int, prec: Precision, sh: _Shared, tpot_s: float, kv_budget: float) -> float:
+    """Upper bound on one replica's requests/s that the performance model can never exceed:
+    compute (2 × active params FLOPs per token processed, at the calibrated fraction of peak)
+    and memory (each decode step reads the active weights once plus every sequence's KV at
+    the calibrated fraction of bandwidth, and must finish within the TPOT target; the batch
+    is also capped by the KV budget). 0 when the TPOT target is out of reach.
+
+    Used only to skip configurations that cannot beat the best one already found.
+    """
+    fx = sh.fx
+    cal = packaged_calibration()
+    a = fx.tuning.accepted_tokens_per_step
+    flops = n * g.dense_flops(prec) * cal.compute_efficiency
+    tokens = fx.prefill_tokens + sh.out_tok * fx.tuning.decode_tokens_per_step / a
+    req_compute = flops / (2.0 * sh.model.active_params * tokens)
+    bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
+    b_max = min((tpot_s * a * bw - sh.w_active) / sh.kv_read_min, kv_budget / sh.kv_req)
+    if b_max < 1.0:
+        return 0.0 if b_max <= 0 else req_compute
+    out_bw = b_max * a * bw / (sh.w_active + b_max * sh.kv_read_min)
+    return min(req_compute, out_bw / sh.out_tok)
+
+
 def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, offered_rps: float,
                    offset: int, warn: list[str]) -> _Plan:
+    """The cheapest configuration whose replicas carry the offered load within the SLOs.
+
+    Candidates are visited in order of a lower bound on their cost (from ``_bounds``) and the
+    search stops once no remaining candidate can beat the best found: the answer is the same
+    as evaluating all of them, at a fraction of the performance-model calls.
+    """
     fx = sh.fx
     h = HEADROOM[name]
     tpot_s = inp.tpot_ms / 1000.0
     ttft_s = inp.ttft_ms / 1000.0
+    paired = name == "resilient"
     gpus = (fixed,) if fixed is not None else _candidates()
-    best: tuple[float, int, int] | None = None
-    plan: _Plan | None = None
-    floor_best = math.inf
-    eng = inp.serving_engine.value
     resident = sh.w + sh.act + fx.extra_resident_bytes
+    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float]] = []
     for order, g in enumerate(gpus):
         if fixed is None and (not g.supports(inp.precision) or (g.form_factor == "pcie" and sh.w > PCIE_MAX_W)):
             continue  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
@@ -211,24 +244,42 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             budget = n * g.memory_bytes / (1.0 + h) - resident
             if budget <= 0:
                 continue
-            cap = slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, kv_precision=inp.kv_precision,
-                               engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens,
-                               target_ttft_s=ttft_s, tuning=fx.tuning)
-            floor_best = min(floor_best, cap.tpot_floor_s)
-            if not cap.feasible or cap.req_s <= 0:
-                continue
-            req_s = cap.req_s * fx.batching_efficiency
-            active = max(1, math.ceil(offered_rps / req_s - 1e-9))
-            total = placement.replica_count(active, offset, name == "resilient") * n
-            key = (total * price, total, order)
-            if best is None or key < best:
-                best = key
-                plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline",
-                             ("{} x {:.3g} req/s at batch {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                              (f"{n}x {g.id}", req_s, cap.batch, cap.tpot_s * 1000, cap.binding), S_PERF),
-                             cap=cap)
+            ub = _bounds(g, n, prec, sh, tpot_s, budget)
+            lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
+            lb_total = placement.replica_count(lb_active, offset, paired) * n if ub > 0 else math.inf
+            queue.append((lb_total * price, lb_total, order, g, prec, n, tp, pp, budget))
+    queue.sort(key=lambda q: q[:3])
+    best: tuple[float, float, int] | None = None
+    plan: _Plan | None = None
+    floor_best = math.inf
+    eng = inp.serving_engine.value
+    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget in queue:
+        if PRUNE and best is not None and (lb_cost, lb_total, order) >= best:
+            break
+        if lb_cost == math.inf:
+            continue  # TPOT out of reach even at peak bandwidth
+        cap = slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
+                           kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=budget,
+                           prefill_tokens=fx.prefill_tokens, target_ttft_s=ttft_s, tuning=fx.tuning)
+        floor_best = min(floor_best, cap.tpot_floor_s)
+        if not cap.feasible or cap.req_s <= 0:
+            continue
+        req_s = cap.req_s * fx.batching_efficiency
+        active = max(1, math.ceil(offered_rps / req_s - 1e-9))
+        total = placement.replica_count(active, offset, paired) * n
+        key = (total * _rank_price(g), total, order)
+        if best is None or key < best:
+            best = key
+            plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline",
+                         ("{} x {:.3g} req/s at batch {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                          (f"{n}x {g.id}", req_s, cap.batch, cap.tpot_s * 1000, cap.binding), S_PERF),
+                         cap=cap)
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
+        for _, _, _, g, prec, n, tp, pp, budget in queue:  # rare path: find the best TPOT floor for the message
+            floor_best = min(floor_best, slo_capacity(
+                sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, kv_precision=inp.kv_precision,
+                engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=fx.tuning).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")

@@ -1,0 +1,58 @@
+"""The automatic GPU choice (roofline): cheapest adequate configuration, found by a pruned
+search that must return exactly what evaluating every candidate returns."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xlsizer
+from xlsizer.engine import pipeline
+from xlsizer.errors import InfeasibleError
+from xlsizer.results import SCENARIOS
+
+inputs = st.fixed_dictionaries({
+    "model": st.sampled_from(["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mixtral-8x7b", "deepseek-r1"]),
+    "precision": st.sampled_from(["fp8", "bf16"]),
+    "concurrent_users": st.integers(1, 5000),
+    "requests_per_user_per_minute": st.floats(0.2, 10),
+    "avg_prompt_tokens": st.integers(100, 16_000),
+    "avg_output_tokens": st.integers(20, 3000),
+    "target_tpot_ms": st.sampled_from([20, 30, 50, 100]),
+    "target_ttft_ms": st.sampled_from([300, 1000, 5000]),
+    "redundancy_mode": st.sampled_from(["N", "N+1", "N+2"]),
+})
+
+
+def _answer(d):
+    try:
+        r = xlsizer.size(**d)
+    except InfeasibleError as e:
+        return str(e)
+    return [(r.scenarios[s].gpu, r.scenarios[s].gpus_per_replica, r.scenarios[s].replicas) for s in SCENARIOS]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inputs)
+def test_pruned_search_equals_exhaustive(d):
+    pruned = _answer(d)
+    pipeline.PRUNE = False
+    try:
+        full = _answer(d)
+    finally:
+        pipeline.PRUNE = True
+    assert pruned == full
+
+
+def test_precision_gate_in_auto_choice():
+    for prec in ("fp8", "fp4"):
+        r = xlsizer.size(precision=prec, concurrent_users=500)
+        for s in SCENARIOS:
+            g = xlsizer.load_catalog().gpu(r.scenarios[s].gpu)
+            assert g.supports(xlsizer.Precision(prec)), (prec, g.id)
+    assert xlsizer.size(precision="fp4").burst.gpu == "b200"  # the only auto-pick GPU with FP4
+    assert {xlsizer.size(precision="int8", gpu="a100-80gb").burst.gpu} == {"a100-80gb"}
+
+
+def test_tpot_below_floor_is_a_clear_error():
+    with pytest.raises(InfeasibleError, match="below the hardware floor"):
+        xlsizer.size(model="llama-3.1-405b", gpu="l40s", target_tpot_ms=5)
