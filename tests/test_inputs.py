@@ -73,7 +73,7 @@ def test_aliases_resolve():
 
 
 def test_custom_model_needs_every_field():
-    with pytest.raises(InputError, match="missing .*num_layers"):
+    with pytest.raises(InputError, match=r"missing .*num_layers"):
         make_inputs(model="custom", parameter_count_b=13, model_architecture="dense")
     r = size(model="custom", parameter_count_b=13, model_architecture="dense", num_layers=40,
              num_kv_heads=40, head_dim=128, gpu="l40s")
@@ -91,7 +91,7 @@ def test_custom_gpu():
     r = size(gpu="custom", gpu_memory_gb=100, gpu_bandwidth_tb_s=4, gpu_bf16_tflops=1000,
              gpu_fp8_tflops=2000, gpu_tdp_w=800)
     assert r.burst.gpu == "custom"
-    with pytest.raises(InputError, match="gpu must be .*missing gpu_memory_gb"):
+    with pytest.raises(InputError, match=r"gpu must be .*missing gpu_memory_gb"):
         make_inputs(gpu="custom")
 
 

@@ -6,10 +6,10 @@ the choice to a larger GPU class of which fewer are needed (8x H100 replicas giv
 8x H200 ones); the automatic choice is checked for never getting cheaper instead (test_cost).
 """
 
+import math
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import math
 
 from xlsizer import InfeasibleError, make_inputs, size
 from xlsizer.results import SCENARIOS

@@ -33,7 +33,17 @@ __all__ = [
     "XlsizerError",
     "load_catalog",
     "make_inputs",
+    "read_project",
     "size",
     "waterfall",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``xlsizer.read_project`` without importing openpyxl for users of the core alone."""
+    if name == "read_project":
+        from xlsizer.workbook.project import read_project
+
+        return read_project
+    raise AttributeError(f"module 'xlsizer' has no attribute {name!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -133,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_size)
 
     v = sub.add_parser("validate", help="predict published measurements and print the error")
-    v.add_argument("--data", metavar="FILE.csv", default=None,
-                   help="measurements in calibration.csv format (default: the shipped calibration set)")
+    v.add_argument("--data", metavar="FILE.csv", required=True,
+                   help="measurements in calibration.csv format (the shipped set: validation/calibration.csv)")
     v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=_cmd_validate)
 
@@ -172,6 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xlsizer: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a defect in xlsizer, not in the input: say so in one line
+        if os.environ.get("XLSIZER_DEBUG"):
+            raise
+        print(f"xlsizer: internal error ({type(exc).__name__}: {exc}); rerun with XLSIZER_DEBUG=1 for the "
+              "traceback and please report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from xlsizer.catalog.loader import read_data_file
 from xlsizer.errors import InputError
-from xlsizer.precision import Precision, parse_precision
+from xlsizer.precision import Precision, default_kv_precision, parse_precision
 
 APP = "Application owner"
 AI = "AI team"
@@ -100,7 +100,8 @@ class SizingInputs(BaseModel):
         Precision.FP8, "Weight precision (the 2026 baseline is FP8 on Hopper/Blackwell).",
         step="2 Model", owner=AI, moves="weight memory, bandwidth, which GPUs qualify")
     kv_cache_dtype: Precision | Literal["auto"] = F(
-        "auto", "KV-cache precision; 'auto' follows the weight precision (course sizing-math.md). "
+        "auto", "KV-cache precision; 'auto' follows the weight precision (course sizing-math.md; INT4 "
+        "weights keep BF16 KV, FP4 weights FP8 KV). "
         "The course UI defaults to FP16 here, which its own worked example does not use.",
         step="2 Model", owner=AI, moves="KV memory")
 
@@ -325,7 +326,9 @@ class SizingInputs(BaseModel):
     @property
     def kv_precision(self) -> Precision:
         """The KV-cache precision after resolving 'auto'."""
-        return self.precision if self.kv_cache_dtype == "auto" else self.kv_cache_dtype  # type: ignore[return-value]
+        if self.kv_cache_dtype == "auto":
+            return default_kv_precision(self.precision)
+        return self.kv_cache_dtype  # type: ignore[return-value]
 
     @property
     def ttft_ms(self) -> float:

@@ -74,3 +74,15 @@ def parse_precision(value: object) -> Precision:
     if text in ALIASES:
         return ALIASES[text]
     return Precision(text)
+
+
+def default_kv_precision(weights: Precision) -> Precision:
+    """KV-cache format when the user leaves it on 'auto': the weights' format for 16- and 8-bit
+    weights (course.md §10.3 step 2: KV follows precision), BF16 for INT4 (weight-only
+    AWQ/GPTQ keep 16-bit activations and KV), FP8 for FP4 (NVIDIA's FP4 checkpoints keep KV
+    in FP8)."""
+    if weights is Precision.INT4:
+        return Precision.BF16
+    if weights is Precision.FP4:
+        return Precision.FP8
+    return weights

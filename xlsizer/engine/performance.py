@@ -67,6 +67,7 @@ from xlsizer.errors import (
     XlsizerError,
 )
 from xlsizer.precision import Precision, parse_precision
+from xlsizer.precision import default_kv_precision as _default_kv
 from xlsizer.units import GB, GIB
 
 # --- sourced constants ------------------------------------------------------------------
@@ -449,15 +450,8 @@ def _as_precision(value: Any, field_name: str = "precision") -> Precision:
 
 
 def default_kv_precision(precision: Precision | str) -> Precision:
-    """KV-cache format when none is given: the weights' format for 16- and 8-bit weights
-    (course.md §10.3 step 2: KV follows precision), BF16 for INT4 (weight-only AWQ/GPTQ
-    keep 16-bit activations and KV), FP8 for FP4 (NVIDIA's FP4 checkpoints keep KV in FP8)."""
-    p = _as_precision(precision)
-    if p is Precision.INT4:
-        return Precision.BF16
-    if p is Precision.FP4:
-        return Precision.FP8
-    return p
+    """KV-cache format when none is given (``precision.default_kv_precision``)."""
+    return _default_kv(_as_precision(precision))
 
 
 def _as_model(model: ModelSpec | str) -> ModelSpec:

@@ -65,7 +65,8 @@ def pick_gpu(
             for n in sizes:
                 if n > g.gpus_per_node:
                     continue
-                if n * g.memory_bytes >= vram_bytes and n * g.memory_bandwidth_bytes_per_s >= m * bandwidth_need_bytes_per_s:
+                fits = n * g.memory_bytes >= vram_bytes
+                if fits and n * g.memory_bandwidth_bytes_per_s >= m * bandwidth_need_bytes_per_s:
                     tp, pp = parallelism(n, g.gpus_per_node)
                     return GpuChoice(g, n, tp, pp, m, True)
     # nothing fits one node: largest-memory candidate, whole nodes, pipeline across them
@@ -80,7 +81,8 @@ def fixed_gpu(
     whole nodes beyond) whose memory holds the VRAM need and whose bandwidth meets the need."""
     per_node = g.gpus_per_node
     for n in sizes:
-        if n <= per_node and n * g.memory_bytes >= vram_bytes and n * g.memory_bandwidth_bytes_per_s >= bandwidth_need_bytes_per_s:
+        fits = n * g.memory_bytes >= vram_bytes
+        if n <= per_node and fits and n * g.memory_bandwidth_bytes_per_s >= bandwidth_need_bytes_per_s:
             return GpuChoice(g, n, n, 1, 1.0, True)
     by_mem = math.ceil(vram_bytes / g.memory_bytes)
     by_bw = math.ceil(bandwidth_need_bytes_per_s / g.memory_bandwidth_bytes_per_s)
