@@ -6,6 +6,7 @@
     xlsizer template [PATH]
     xlsizer new-project NAME [--set field=value ...] [--out DIR]
     xlsizer examples [--out DIR]
+    xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback.
 """
@@ -80,6 +81,22 @@ def _cmd_size(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_waterfall(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from xlsizer.engine.waterfall import waterfall, waterfall_table
+    from xlsizer.inputs import make_inputs
+
+    data = load_inputs_file(args.inputs) if args.inputs else {}
+    data.update(parse_assignments(args.set or []))
+    steps = waterfall(make_inputs(data), args.scenario)
+    if args.json:
+        print(json.dumps([asdict(s) for s in steps], indent=2, default=str))
+    else:
+        print(waterfall_table(steps))
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from xlsizer.validation import validate_command
 
@@ -132,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_cmd_size)
+
+    w = sub.add_parser("waterfall", help="switch the optimizations on one at a time from everything off")
+    w.add_argument("--inputs", metavar="FILE.json", help="JSON object of input fields")
+    w.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
+    w.add_argument("--scenario", choices=("baseline", "burst", "resilient"), default="burst",
+                   help="scenario to report (default burst)")
+    w.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    w.set_defaults(func=_cmd_waterfall)
 
     v = sub.add_parser("validate", help="predict published measurements and print the error")
     v.add_argument("--data", metavar="FILE.csv", required=True,

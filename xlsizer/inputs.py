@@ -160,8 +160,63 @@ class SizingInputs(BaseModel):
         False, "Draft-and-verify decoding.", step="6 Advanced", owner=AI,
         moves="TPOT, throughput, VRAM")
     kv_offload: bool = F(
-        False, "Offload KV cache to CPU memory/NVMe.", step="6 Advanced", owner=AI,
-        moves="on-GPU KV, server RAM")
+        False, "Offload KV cache to CPU memory: the part of the batch's KV that does not fit on the GPUs lives "
+        "in host memory and streams over the host link every decode step.", step="6 Advanced", owner=AI,
+        moves="KV capacity, TPOT, server RAM (roofline model)")
+
+    # --- Step 6: optimizations (issue 4; physics in engine/optimizations.py) -------------------
+    compute_precision: Precision | Literal["auto"] = F(
+        "auto", "Format the GEMMs multiply at; 'auto' = the weights' own where the GPU has it, else BF16. "
+        "bf16 with fp8 weights = weight-only quantization (W8A16).", step="6 Advanced", owner=AI,
+        moves="prefill time, compute-bound decode")
+    continuous_batching: bool = F(
+        True, "Replace each finished request at once (vLLM, TRT-LLM, SGLang, TGI). FALSE = static batches that "
+        "run until their longest request ends (exponential output lengths).", step="6 Advanced", owner=AI,
+        moves="useful fraction of each batch, throughput")
+    paged_attention: bool = F(
+        True, "Allocate the KV cache in 16-token blocks as it grows. FALSE = reserve max_context_tokens of KV "
+        "per request.", step="6 Advanced", owner=AI, moves="KV per request, concurrent requests")
+    spec_acceptance_rate: float = F(
+        0.7, "Probability the target model accepts each draft token (Leviathan et al. alpha; 0.6-0.8 on chat).",
+        step="6 Advanced", owner=AI, moves="tokens per decode step (speculative decoding)", ge=0.0, le=0.99)
+    spec_draft_tokens: int = F(
+        4, "Draft tokens proposed per step (vLLM num_speculative_tokens).", step="6 Advanced", unit="tokens",
+        owner=AI, moves="tokens per step, verify and draft cost", ge=1, le=16)
+    spec_draft_model: str = F(
+        "", "Catalog id of the draft model (e.g. llama-3.1-8b for a 70B); empty = a draft head of "
+        "spec_draft_head_params_b.", step="6 Advanced", owner=AI, moves="draft memory and time per step")
+    spec_draft_head_params_b: float = F(
+        0.5, "Size of a draft head (EAGLE/Medusa-style) when no draft model is named (EAGLE head for a "
+        "70B: ~1 decoder layer, ~0.5-1 B).", step="6 Advanced", unit="billion", owner=AI,
+        moves="draft memory and time per step", ge=0.0, le=100)
+    prefix_shared_tokens: int = F(
+        0, "Prompt tokens every request shares (system prompt, tool definitions, RAG template).",
+        step="6 Advanced", unit="tokens", owner=AI, moves="prefill work, TTFT, KV per request (prefix caching)",
+        ge=0, le=200_000)
+    prefix_hit_rate: float = F(
+        0.9, "Share of requests whose shared prefix is still cached when they arrive.", step="6 Advanced",
+        owner=AI, moves="prefill work, TTFT (prefix caching)", ge=0.0, le=1.0)
+    lora_variants: int = F(
+        1, "Fine-tuned variants of the model served (1 = none).", step="6 Advanced", unit="variants", owner=AI,
+        moves="deployments (without LoRA), adapter memory (with LoRA)", ge=1, le=1000)
+    lora_enabled: bool = F(
+        True, "Serve the variants as LoRA adapters on one shared deployment; FALSE = each variant is its own "
+        "deployment with its own redundancy.", step="6 Advanced", owner=AI, moves="replicas, GPUs, servers")
+    lora_rank: int = F(
+        16, "LoRA adapter rank (applied to the attention and MLP projections).", step="6 Advanced", owner=AI,
+        moves="adapter memory and reads", ge=1, le=1024)
+    lora_traffic_split: str = F(
+        "equal", "Traffic share of each variant: 'equal' or comma-separated shares (e.g. 50,30,20).",
+        step="6 Advanced", owner=APP, moves="per-variant deployments (without LoRA)", min_length=1, max_length=4000)
+    cpu_memory_per_server_gb: float = F(
+        1024, "Host memory per server usable for offloaded KV (defaults.yaml server_spec large: 1,024 GB).",
+        step="6 Advanced", unit="GB", owner=IT, moves="KV capacity (KV offload)", gt=0, le=100_000)
+    host_link_gb_s: float = F(
+        64, "Host-to-GPU bandwidth per GPU, one direction (PCIe Gen5 x16: 64; GH200 NVLink-C2C: 450).",
+        step="6 Advanced", unit="GB/s", owner=IT, moves="TPOT with offloaded KV", gt=0, le=10_000)
+    disaggregated: bool = F(
+        False, "Separate prefill and decode pools (DistServe, Splitwise, Dynamo); the prompt's KV moves over "
+        "the fabric.", step="6 Advanced", owner=AI, moves="pool sizes, TTFT")
 
     # --- Custom GPU (gpu='custom') --------------------------------------------------------
     gpu_memory_gb: float | None = F(None, "Custom GPU memory.", step="Custom GPU", unit="GB",
@@ -277,6 +332,38 @@ class SizingInputs(BaseModel):
     def _precision(cls, v: Any) -> Any:
         return parse_precision(v) if isinstance(v, str) else v
 
+    @field_validator("compute_precision", mode="before")
+    @classmethod
+    def _compute_precision(cls, v: Any) -> Any:
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("auto", "")):
+            return "auto"
+        return parse_precision(v) if isinstance(v, str) else v
+
+    @field_validator("spec_draft_model", mode="before")
+    @classmethod
+    def _draft(cls, v: Any) -> Any:
+        return "" if v is None else (v.strip() if isinstance(v, str) else v)
+
+    @field_validator("lora_traffic_split", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        if v is None or (isinstance(v, str) and v.strip() == ""):
+            return "equal"
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = f"{v:g}"
+        if isinstance(v, str):
+            k = v.strip().lower()
+            if k == "equal":
+                return k
+            try:
+                shares = [float(x) for x in k.replace(";", ",").split(",") if x.strip()]
+            except ValueError:
+                shares = []
+            if not shares or any(not (x > 0) or x == float("inf") for x in shares):
+                raise InputError("lora_traffic_split", v, "'equal' or comma-separated positive shares")
+            return ",".join(f"{x:g}" for x in shares)
+        return v
+
     @field_validator("kv_cache_dtype", mode="before")
     @classmethod
     def _kv_precision(cls, v: Any) -> Any:
@@ -316,6 +403,11 @@ class SizingInputs(BaseModel):
             if missing:
                 raise InputError("gpu", "custom", "'auto', a catalog id, or 'custom' with its fields",
                                  f"missing {', '.join(missing)}")
+        if self.lora_traffic_split != "equal":
+            n = len(self.lora_traffic_split.split(","))
+            if n != self.lora_variants:
+                raise InputError("lora_traffic_split", self.lora_traffic_split,
+                                 f"'equal' or {self.lora_variants} shares (one per variant in lora_variants)")
         if (self.active_params_b is not None and self.parameter_count_b is not None
                 and self.active_params_b > self.parameter_count_b):
             raise InputError("active_params_b", self.active_params_b,
@@ -329,6 +421,15 @@ class SizingInputs(BaseModel):
         if self.kv_cache_dtype == "auto":
             return default_kv_precision(self.precision)
         return self.kv_cache_dtype  # type: ignore[return-value]
+
+    @property
+    def lora_shares(self) -> tuple[float, ...]:
+        """Traffic share of each fine-tuned variant (sums to 1)."""
+        if self.lora_traffic_split == "equal":
+            return (1.0 / self.lora_variants,) * self.lora_variants
+        raw = [float(x) for x in self.lora_traffic_split.split(",")]
+        tot = sum(raw)
+        return tuple(x / tot for x in raw)
 
     @property
     def ttft_ms(self) -> float:
@@ -367,7 +468,7 @@ def _allowed(field: str) -> str:
     for enum in (WorkloadType, Redundancy, Engine, ThroughputSource, Precision):
         if enum.__name__ in text:
             vals = [e.value for e in enum]
-            if field == "kv_cache_dtype":
+            if field in ("kv_cache_dtype", "compute_precision"):
                 vals = ["auto", *vals]
             return "one of " + ", ".join(vals)
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}

@@ -245,6 +245,16 @@ class Tuning:
     continuous_batching: bool = True
     """False: prompts run in passes of their own instead of joining decode steps (the idle
     slots and padding of static batches are the caller's to model)."""
+    gemm_rate_scale: float = 1.0
+    """GEMM tensor rate relative to the rate of the ``precision`` passed (e.g. 0.5 for FP8
+    weights multiplied at BF16, W8A16). Scales GEMM math in decode and prefill."""
+    extra_step_s_per_seq: float = 0.0
+    """Extra time per decode step per sequence, s (e.g. a draft model's KV reads and math)."""
+    kv_host_fraction: float = 0.0
+    """Share of each sequence's KV that lives in host memory (KV offload) and streams to the
+    GPU over the host link every decode step."""
+    host_link_bytes_per_s: float = math.inf
+    """Host-to-GPU bandwidth per GPU, one direction, bytes/s (with ``kv_host_fraction``)."""
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -570,14 +580,17 @@ def _workload(
     tok_s = rep.comm_per_token_s + rep.hop_per_token_s * (pp - 1) / pp
     attn_kv, attn_math = kv_read / rep.bw, attn / rep.attn_peak
     attn_s = pp * seqs * max(attn_kv, attn_math)
+    if tuning.kv_host_fraction > 0.0:  # offloaded KV streamed over the host link each step
+        attn_s += pp * seqs * kv_read * tuning.kv_host_fraction / tuning.host_link_bytes_per_s
+    attn_s += tuning.extra_step_s_per_seq
     pre_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak if mixed else 0.0
     k_dec = attn_s + tok_s * d
     k_pre = pre_attn_s + tok_s * r if mixed else 0.0
-    k_static = 0.0 if mixed else rep.flops_per_token * r / rep.peak
+    k_static = 0.0 if mixed else rep.flops_per_token * r / (rep.peak * tuning.gemm_rate_scale)
     fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
              + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
     w0 = rep.dense_read_bytes + tuning.extra_read_bytes_per_step
-    alpha = rep.flops_per_token / rep.peak
+    alpha = rep.flops_per_token / (rep.peak * tuning.gemm_rate_scale)
     d_mb, r_mb = d / pp, (r / pp if mixed else 0.0)
     # Bounds on the step time, each "p·sqrt(w² + α²x²) + k·B + c" with x = u·B + v:
     # prompt math added in full (above the true step) and prompt tokens spread over every

@@ -19,6 +19,7 @@ Two ways to get a replica's capacity (``throughput_source``):
 from __future__ import annotations
 
 import math
+from dataclasses import replace as _replace
 from functools import cache
 from typing import Any
 
@@ -26,8 +27,15 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, memory, placement, traffic
 from xlsizer.engine.cost import scenario_cost
-from xlsizer.engine.optimizations import Effects, effects
-from xlsizer.engine.performance import confidence_band, packaged_calibration, slo_capacity, ttft_at_load
+from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
+from xlsizer.engine.performance import (
+    ReplicaCapacity,
+    Tuning,
+    confidence_band,
+    packaged_calibration,
+    slo_capacity,
+    ttft_at_load,
+)
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -51,6 +59,10 @@ GUARD = _D["guardrails"]
 CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
 RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
+
+OFFLOAD_TRIES = 6
+"""Host-memory amounts tried per configuration with KV offload: all of it, then halves down to
+1/32 (a search grid, not a physical constant)."""
 
 PRUNE = True
 """Skip candidates whose cost lower bound cannot beat the best found (tests switch it off to
@@ -101,8 +113,8 @@ def _rank_price(g: GpuSpec) -> float:
 class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
-    __slots__ = ("act", "fx", "kv_read_min", "kv_req", "kv_tok", "model", "out_tok", "prompt", "rps", "t_req",
-                 "w", "w_active")
+    __slots__ = ("act", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model", "out_tok",
+                 "prompt", "rps", "t_req", "w", "w_active")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -120,6 +132,11 @@ class _Shared:
         self.fx: Effects = effects(inp, model, self.prompt, self.out_tok)
         # least KV a decoding sequence reads per step: its prompt's (for the search bounds)
         self.kv_read_min = memory.kv_bytes_for_context(model, self.prompt, kv_b)
+        # KV reserved per request under the optimizations (paging, shared prefix, drafter): the
+        # roofline memory plan's unit; the course-table mode keeps the course's prompt + output
+        self.kv_plan = self.kv_req * self.fx.kv_reserved_tokens / (self.prompt + self.out_tok)
+        base = self.fx.kv_reserved_base if self.fx.kv_reserved_base is not None else self.prompt + self.out_tok
+        self.kv_res_min = memory.kv_bytes_for_context(model, min(base, self.prompt + self.out_tok), kv_b)
 
 
 def size(inp: SizingInputs) -> SizingResult:
@@ -177,12 +194,17 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
 class _Plan:
     """One scenario's chosen configuration and the load it carries."""
 
-    __slots__ = ("active", "basis", "cap", "gpu", "n", "pp", "source", "tp", "tput", "vram")
+    __slots__ = ("active", "basis", "budget", "cap", "ev", "gpu", "n", "pp", "prec", "source", "tp", "tput",
+                 "tuning", "vram")
 
     def __init__(self, gpu: GpuSpec, n: int, tp: int, pp: int, active: int, tput: float, source: str,
                  basis: tuple[str, tuple[Any, ...], str], cap: Any = None, vram: float = 0.0) -> None:
         self.gpu, self.n, self.tp, self.pp = gpu, n, tp, pp
         self.active, self.tput, self.source, self.basis, self.cap, self.vram = active, tput, source, basis, cap, vram
+        self.ev: _Eval | None = None
+        self.prec: Precision | None = None
+        self.tuning: Tuning | None = None
+        self.budget = 0.0
 
 
 def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
@@ -196,27 +218,134 @@ def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
     return out
 
 
-def _bounds(g: GpuSpec, n: int, prec: Precision, sh: _Shared, tpot_s: float, kv_budget: float) -> float:
+def _bounds(g: GpuSpec, n: int, prec: Precision, sh: _Shared, tpot_s: float, kv_budget: float,
+            tuning: Tuning) -> float:
     """Upper bound on one replica's requests/s that the performance model can never exceed:
     compute (2 × active params FLOPs per token processed, at the calibrated fraction of peak)
     and memory (each decode step reads the active weights once plus every sequence's KV at
     the calibrated fraction of bandwidth, and must finish within the TPOT target; the batch
     is also capped by the KV budget). 0 when the TPOT target is out of reach.
 
+    The optimizations only add work (drafter, adapters, host streaming, static batches) except
+    where this bound takes them in: the GEMM rate scale, prefix hits (fewer prompt tokens),
+    disaggregation (decode replicas compute no prompts), the smallest KV reservation (shared
+    prefix) and host memory (KV offload, passed in ``kv_budget``).
+
     Used only to skip configurations that cannot beat the best one already found.
     """
     fx = sh.fx
     cal = packaged_calibration()
-    a = fx.tuning.accepted_tokens_per_step
-    flops = n * g.dense_flops(prec) * cal.compute_efficiency
-    tokens = fx.prefill_tokens + sh.out_tok * fx.tuning.decode_tokens_per_step / a
+    a = tuning.accepted_tokens_per_step
+    flops = n * g.dense_flops(prec) * cal.compute_efficiency * max(tuning.gemm_rate_scale, 1.0)
+    pre = 0.0 if fx.disaggregated else fx.prefill_tokens
+    tokens = pre + sh.out_tok * tuning.decode_tokens_per_step / a
     req_compute = flops / (2.0 * sh.model.active_params * tokens)
     bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-    b_max = min((tpot_s * a * bw - sh.w_active) / sh.kv_read_min, kv_budget / sh.kv_req)
+    b_max = min((tpot_s * a * bw - sh.w_active) / sh.kv_read_min, kv_budget / sh.kv_res_min)
     if b_max < 1.0:
         return 0.0 if b_max <= 0 else req_compute
     out_bw = b_max * a * bw / (sh.w_active + b_max * sh.kv_read_min)
     return min(req_compute, out_bw / sh.out_tok)
+
+
+class _Eval:
+    """One candidate configuration evaluated: decode capacity (and the prefill pool's, when
+    disaggregated), and what each optimization did there."""
+
+    __slots__ = ("cap", "info", "req_d", "req_p", "ttft_fixed_s")
+
+    def __init__(self, cap: ReplicaCapacity, req_d: float, req_p: float, info: dict[str, Any],
+                 ttft_fixed_s: float = 0.0) -> None:
+        self.cap, self.req_d, self.req_p, self.info, self.ttft_fixed_s = cap, req_d, req_p, info, ttft_fixed_s
+
+    def active(self, offered_rps: float) -> int:
+        a = max(1, math.ceil(offered_rps / self.req_d - 1e-9))
+        if self.req_p < math.inf:
+            a += max(1, math.ceil(offered_rps / self.req_p - 1e-9))
+        return a
+
+    @property
+    def req_s(self) -> float:
+        """Requests/s per replica of the deployment (both pools when disaggregated)."""
+        if self.req_p == math.inf:
+            return self.req_d
+        return 1.0 / (1.0 / self.req_d + 1.0 / self.req_p)
+
+
+def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: int, prec: Precision,
+              budget: float, tuning: Tuning) -> tuple[_Eval | None, float]:
+    """(capacity of one configuration under the SLOs with the optimizations applied, or None
+    when it cannot meet them; TPOT floor of one sequence alone)."""
+    fx = sh.fx
+    tpot_s = inp.tpot_ms / 1000.0
+    ttft_s = inp.ttft_ms / 1000.0
+    eng = inp.serving_engine.value
+    info: dict[str, Any] = {}
+
+    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+        return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
+                            kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
+                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
+
+    def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
+        cap = solve(tuning, budget, prefill, ttft)
+        cpu = fx.offload_cpu_bytes_per_server
+        if cpu > 0.0 and cap.binding == "memory capacity":
+            # host memory extends KV capacity; the offloaded share of every sequence's KV streams
+            # over the host link each step. An engine offloads only as much as pays: try using
+            # all of the replica's host memory, then halves of it, and keep the best.
+            cpu_rep = cpu * n / g.gpus_per_node
+            best_off: tuple[ReplicaCapacity, float] | None = None
+            for j in range(OFFLOAD_TRIES):
+                c = cpu_rep / 2 ** j
+                x = c / (budget + c) if budget > 0 else 1.0
+                off = solve(_replace(tuning, kv_host_fraction=x, host_link_bytes_per_s=fx.host_link_bytes_per_s),
+                            budget + c, prefill, ttft)
+                if off.feasible and off.req_s > (best_off[0].req_s if best_off else cap.req_s):
+                    best_off = (off, c)
+            info["kv_offload"] = {"used": best_off is not None, "max_batch_gpu_only": cap.max_batch,
+                                  "host_gb_used_per_replica": best_off[1] / GB if best_off else 0.0,
+                                  "max_batch_with_host": best_off[0].max_batch if best_off else cap.max_batch}
+            if best_off is not None:
+                cap = best_off[0]
+        return cap
+
+    if fx.disaggregated:
+        cap = best(0.0, None)  # decode pool: decode-only steps, no prompt in them
+        if not cap.feasible or cap.req_s <= 0:
+            return None, cap.tpot_floor_s
+        full = solve(tuning, budget, fx.prefill_tokens, None)
+        s_pre = full.prefill_s
+        xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
+        slack = ttft_s - s_pre - xfer - cap.tpot_s
+        if s_pre <= 0.0:
+            req_p = math.inf  # every prompt fully cached: no prefill pool
+        elif slack <= 0.0:
+            return None, cap.tpot_floor_s
+        else:  # M/D/1 in front of each prefill replica: wait = ρS / (2(1 − ρ)) ≤ slack
+            req_p = 2.0 * slack / (s_pre + 2.0 * slack) / s_pre
+        info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
+                                 "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
+        cap = cap._replace(prefill_s=s_pre)
+        req_d = cap.req_s
+        ttft_fixed = xfer
+    else:
+        cap = best(fx.prefill_tokens, ttft_s)
+        if not cap.feasible or cap.req_s <= 0:
+            return None, cap.tpot_floor_s
+        req_d, req_p, ttft_fixed = cap.req_s, math.inf, 0.0
+    if fx.static_batching:
+        f = fx.req_s_factor(cap.batch, cap.prefill_s, cap.tpot_s)
+        req_d *= f
+        info["continuous_batching"] = {"static_useful_fraction": _static_useful(fx, cap.batch),
+                                       "throughput_factor": f}
+    return _Eval(cap, req_d, req_p, info, ttft_fixed), cap.tpot_floor_s
+
+
+def _static_useful(fx: Effects, batch: int) -> float:
+    from xlsizer.engine.optimizations import static_useful_fraction
+
+    return static_useful_fraction(batch, fx.mean_output, fx.output_cap)
 
 
 def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, offered_rps: float,
@@ -230,11 +359,10 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     fx = sh.fx
     h = HEADROOM[name]
     tpot_s = inp.tpot_ms / 1000.0
-    ttft_s = inp.ttft_ms / 1000.0
     paired = name == "resilient"
     gpus = (fixed,) if fixed is not None else _candidates()
     resident = sh.w + sh.act + fx.extra_resident_bytes
-    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float]] = []
+    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning]] = []
     for order, g in enumerate(gpus):
         if fixed is None and (not g.supports(inp.precision) or (g.form_factor == "pcie" and sh.w > PCIE_MAX_W)):
             continue  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
@@ -244,42 +372,44 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             budget = n * g.memory_bytes / (1.0 + h) - resident
             if budget <= 0:
                 continue
-            ub = _bounds(g, n, prec, sh, tpot_s, budget)
+            tun = fx.tuning_for(g, n, prec)
+            cpu = fx.offload_cpu_bytes_per_server * n / g.gpus_per_node
+            ub = _bounds(g, n, prec, sh, tpot_s, budget + cpu, tun)
             lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
             lb_total = placement.replica_count(lb_active, offset, paired) * n if ub > 0 else math.inf
-            queue.append((lb_total * price, lb_total, order, g, prec, n, tp, pp, budget))
+            queue.append((lb_total * price, lb_total, order, g, prec, n, tp, pp, budget, tun))
     queue.sort(key=lambda q: q[:3])
     best: tuple[float, float, int] | None = None
     plan: _Plan | None = None
     floor_best = math.inf
     eng = inp.serving_engine.value
-    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget in queue:
+    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget, tun in queue:
         if PRUNE and best is not None and (lb_cost, lb_total, order) >= best:
             break
         if lb_cost == math.inf:
             continue  # TPOT out of reach even at peak bandwidth
-        cap = slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
-                           kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=budget,
-                           prefill_tokens=fx.prefill_tokens, target_ttft_s=ttft_s, tuning=fx.tuning)
-        floor_best = min(floor_best, cap.tpot_floor_s)
-        if not cap.feasible or cap.req_s <= 0:
+        ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun)
+        floor_best = min(floor_best, floor)
+        if ev is None:
             continue
-        req_s = cap.req_s * fx.batching_efficiency
-        active = max(1, math.ceil(offered_rps / req_s - 1e-9))
+        cap = ev.cap
+        active = ev.active(offered_rps)
         total = placement.replica_count(active, offset, paired) * n
         key = (total * _rank_price(g), total, order)
         if best is None or key < best:
             best = key
+            req_s = ev.req_s
             plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline",
                          ("{} x {:.3g} req/s at batch {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
                           (f"{n}x {g.id}", req_s, cap.batch, cap.tpot_s * 1000, cap.binding), S_PERF),
                          cap=cap)
+            plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
-        for _, _, _, g, prec, n, tp, pp, budget in queue:  # rare path: find the best TPOT floor for the message
+        for _, _, _, g, prec, _n, tp, pp, budget, tun in queue:  # rare path: the best TPOT floor for the message
             floor_best = min(floor_best, slo_capacity(
                 sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, kv_precision=inp.kv_precision,
-                engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=fx.tuning).tpot_floor_s)
+                engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
@@ -328,14 +458,20 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
 
 def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
     warn: list[str] = []
+    deployments: list[tuple[int, float, _Plan]] = []
     model, w, act, rps, prompt, out_tok = sh.model, sh.w, sh.act, sh.rps, sh.prompt, sh.out_tok
     burst = scenario_burst(name, inp.burst_factor)
     inflight = traffic.inflight_requests(rps, sh.t_req, burst)
-    kv_total = inflight * sh.kv_req
-    if inp.kv_offload and inp.throughput_source is ThroughputSource.COURSE_TABLE:
+    course = inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None
+    # roofline: KV reserved per request as the optimizations leave it (paging, shared prefix,
+    # drafter) and memory held once per replica (adapters, drafter, shared prefix)
+    kv_req = sh.kv_req if course else sh.kv_plan
+    extra_res = 0.0 if course else sh.fx.extra_resident_bytes
+    kv_total = inflight * kv_req
+    if inp.kv_offload and course:
         kv_total *= KV_OFFLOAD_FRACTION
-    head = memory.headroom_bytes(HEADROOM[name], w, kv_total, act)
-    vram = w + kv_total + act + head
+    head = memory.headroom_bytes(HEADROOM[name], w + extra_res, kv_total, act)
+    vram = w + kv_total + act + extra_res + head
     if inp.speculative_decoding and inp.throughput_source is ThroughputSource.COURSE_TABLE:
         vram *= SPEC_VRAM
     bw_need = (sh.w_active + kv_total) / (inp.tpot_ms / 1000.0)
@@ -365,12 +501,38 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     elif inp.throughput_source is ThroughputSource.COURSE_TABLE:
         plan = _course_plan(name, inp, sh, fixed, vram, bw_need, demand, warn, rec)
     else:
-        plan = _roofline_plan(name, inp, sh, fixed, rps * burst, offset, warn)
+        shares = sh.fx.lora_shares
+        if sh.fx.lora_pool or len(shares) == 1:
+            plan = _roofline_plan(name, inp, sh, fixed, rps * burst, offset, warn)
+        else:  # without LoRA: one deployment per fine-tuned variant, each with its own spares
+            groups: dict[float, int] = {}
+            for sv in shares:
+                groups[round(sv, 12)] = groups.get(round(sv, 12), 0) + 1
+            for sv, cnt in sorted(groups.items(), reverse=True):
+                p_v = _roofline_plan(name, inp, sh, fixed, rps * burst * sv, offset, warn)
+                deployments.append((cnt, sv, p_v))
+            plan = deployments[0][2]
+    if not deployments:
+        deployments.append((1, 1.0, plan))
     g, n = plan.gpu, plan.n
-    replicas = placement.replica_count(plan.active, offset, paired_failure_domains=(name == "resilient"))
     red = RED_LABEL[offset]
-    layout = placement.consolidate(replicas, n, g, MIN_SERVERS[red])
-    total_gpus = replicas * n
+    paired = name == "resilient"
+    replicas = servers_total = total_gpus = active_total = 0
+    server_w = it_w = cap_tok_s = 0.0
+    layout = None
+    for cnt, _, p_v in deployments:
+        r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
+        lay_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red])
+        sw_v = facility.server_power_w(lay_v.gpus_per_server, p_v.gpu.tdp_w)
+        replicas += cnt * r_v
+        total_gpus += cnt * r_v * p_v.n
+        servers_total += cnt * lay_v.servers
+        active_total += cnt * p_v.active
+        it_w += cnt * sw_v * lay_v.servers
+        cap_tok_s += cnt * p_v.active * p_v.tput
+        if layout is None:
+            layout, server_w = lay_v, sw_v
+    assert layout is not None
     how = ("cheapest adequate configuration (catalog $/GPU-hour x GPUs) among {}; precision gate {}"
            if fixed is None and plan.source == "roofline" else
            "first of {} x (1,2,4,8) with memory >= VRAM and bandwidth >= 1.3 x need; precision gate {}"
@@ -380,12 +542,14 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
          f"{S_COURSE} step 9" + ("; xlsizer cost ranking" if plan.source == "roofline" else "")),
         (name, "GPUs per replica", n, "GPUs", "TP={} x PP={}", (plan.tp, plan.pp), f"{S_COURSE} steps 9-10"),
         (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
-        (name, "Active replicas", plan.active, "replicas",
+        (name, "Active replicas", active_total, "replicas",
          "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
          else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12"),
-        (name, "Replicas", replicas, "replicas", "active + {} spares{}",
-         (red, ", failure domains paired" if name == "resilient" else ""), f"{S_COURSE} step 12"),
-        (name, "Servers", layout.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
+        (name, "Replicas", replicas, "replicas", "active + {} spares{}{}",
+         (red, ", failure domains paired" if name == "resilient" else "",
+          f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
+          if len(deployments) > 1 or deployments[0][0] > 1 else ""), f"{S_COURSE} step 12"),
+        (name, "Servers", servers_total, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
          (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
@@ -406,7 +570,17 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     extra: dict[str, Any] = {}
     if plan.cap is not None:
         cap = plan.cap
-        ttft = ttft_at_load(cap, min(rps * burst / plan.active, cap.req_s))
+        ev = plan.ev
+        off_rps = rps * burst * deployments[0][1]
+        if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
+            n_p = max(1, math.ceil(off_rps / ev.req_p - 1e-9))
+            lam, s_pre = off_rps / n_p, cap.prefill_s
+            rho = lam * s_pre
+            wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
+            ttft = wait + s_pre + ev.ttft_fixed_s + cap.tpot_s
+        else:
+            n_d = plan.active
+            ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))
         extra["perf"] = {
             "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
             "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
@@ -414,11 +588,14 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             "req_s_per_replica": plan.tput / (prompt + out_tok), "binding": cap.binding,
             "kv_budget_gb_per_replica": (n * g.memory_bytes / (1.0 + HEADROOM[name]) - w - act
                                          - sh.fx.extra_resident_bytes) / GB,
+            "memory_per_replica_gb": (w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
         }
+        extra["optimizations"] = _optimizations(name, inp, sh, plan, deployments, warn)
         rec += [
             (name, "Batch per replica", cap.batch, "sequences", "largest batch with TPOT <= {:g} ms and KV in budget"
              " (max batch by KV {})", (inp.tpot_ms, cap.max_batch), S_PERF),
-            (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms", "decode step at batch {} / tokens per step; floor {:.1f}"
+            (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
+             "decode step at batch {} / tokens per step; floor {:.1f}"
              " ms", (cap.batch, cap.tpot_floor_s * 1000.0), S_PERF),
             (name, "TTFT at peak load", ttft * 1000.0, "ms", "M/D/1 wait + prefill {:.0f} ms + one step",
              (cap.prefill_s * 1000.0,), S_PERF),
@@ -426,9 +603,9 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
         ]
 
     # --- facility --------------------------------------------------------------------------
-    server_w = facility.server_power_w(layout.gpus_per_server, g.tdp_w)
-    it_kw = server_w * layout.servers / 1000.0
-    plan_r = facility.rack_plan(layout.servers, server_w / 1000.0, inp.rack_power_limit_kw, g.liquid_cooling_required)
+    it_kw = it_w / 1000.0
+    plan_r = facility.rack_plan(servers_total, it_w / servers_total / 1000.0, inp.rack_power_limit_kw,
+                                g.liquid_cooling_required)
     pue, tier = plan_r.pue, plan_r.cooling_tier
     if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
         pue = NVL72_PUE
@@ -440,7 +617,8 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     rec += [
         (name, "Server power", server_w / 1000.0, "kW", "{} x {:g} W + platform", (layout.gpus_per_server, g.tdp_w),
          "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
-        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (layout.servers, server_w / 1000), f"{S_COURSE} step 16"),
+        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (servers_total, it_w / servers_total / 1000),
+         f"{S_COURSE} step 16"),
         (name, "Racks", plan_r.racks, "racks", "packed to <= {:g} kW and <= 10 servers", (inp.rack_power_limit_kw,),
          f"{S_COURSE} step 16"),
         (name, "Cooling tier", tier, "", "{:.1f} kW per rack", (plan_r.kw_per_rack,), f"{S_COURSE} step 16"),
@@ -463,27 +641,60 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     rec.append((name, "Prefill estimate", prefill_ms, "ms", "2 x {:,.0f} x {:g}B / ({} x {:,.0f} TFLOPS)",
                 (sh.fx.prefill_tokens, model.active_params / 1e9, n, g.dense_flops(cp) / TERA), f"{S_COURSE} step 17"))
     if prefill_ms > inp.ttft_ms:
-        warn.append(f"TTFT: prefill alone takes ~{prefill_ms:.0f} ms on {n}x {g.id}, above the {inp.ttft_ms:g} ms target")
+        warn.append(f"TTFT: prefill alone takes ~{prefill_ms:.0f} ms on {n}x {g.id}, above the {inp.ttft_ms:g} ms "
+                    "target")
     if inp.ttft_ms < GUARD["short_ttft_ms"] and prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {prompt:,}-token prompts is aggressive")
 
     # --- cost (issue 5): every assumption goes into the explanation ------------------------
-    cb = scenario_cost(inp, g, total_gpus=total_gpus, servers=layout.servers, gpus_per_server=layout.gpus_per_server,
+    cb = scenario_cost(inp, g, total_gpus=total_gpus, servers=servers_total, gpus_per_server=layout.gpus_per_server,
                        it_kw=it_kw, pue=pue, rps=rps, prompt_tokens=prompt, output_tokens=out_tok,
-                       capacity_tok_s=plan.active * plan.tput)
+                       capacity_tok_s=cap_tok_s)
     extra["cost"] = cb.as_dict()
     rec += [(name, *row) for row in cb.explain]
     warn += cb.warnings
 
     return build(
         Scenario, name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=n, tp=plan.tp, pp=plan.pp,
-        active_replicas=plan.active, replicas=replicas, total_gpus=total_gpus, servers=layout.servers,
+        active_replicas=active_total, replicas=replicas, total_gpus=total_gpus, servers=servers_total,
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
         throughput_per_replica_tok_s=plan.tput, throughput_source=plan.source,
-        memory=build(Memory, weights_gb=w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=sh.kv_req / GB,
+        memory=build(Memory, weights_gb=w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=kv_req / GB,
                      kv_total_gb=kv_total / GB, activations_gb=act / GB, headroom_gb=head / GB, vram_gb=vram / GB),
         traffic=build(Traffic, rps=rps, inflight_requests=inflight, demand_tok_s=demand),
         server=build(Server, gpus=spec.gpus, cpu=spec.cpu, ram_gb=spec.ram_gb, nvme_tb=spec.nvme_tb, nic=spec.nic),
         racks=plan_r.racks, kw_per_rack=plan_r.kw_per_rack, it_kw=it_kw, facility_kw=fac_kw, pue=pue,
-        cooling_tier=tier, fabric=fab, warnings=warn, extra=extra,
+        cooling_tier=tier, fabric=fab, warnings=list(dict.fromkeys(warn)), extra=extra,
     )
+
+
+def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
+                   deployments: list[tuple[int, float, _Plan]], warn: list[str]) -> dict[str, Any]:
+    """What each technique did in this scenario (JSON ``extra.optimizations``); adds the
+    warning when speculative decoding costs more than it gives at the sized batch."""
+    fx = sh.fx
+    out: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v
+                           for k, v in fx.summary.items() if not k.startswith("_")}
+    ev = plan.ev
+    if ev is not None:
+        for k, v in ev.info.items():
+            out.setdefault(k, {}).update(v)
+    out["lora"]["deployments"] = sum(c for c, _, _ in deployments)
+    if fx.draft is not None and ev is not None and plan.prec is not None:
+        tun0 = fx.tuning_for(plan.gpu, plan.n, plan.prec, spec=False)
+        ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0)
+        cap = ev.cap
+        sd = out["speculative_decoding"]
+        sd["tpot_floor_ms"] = cap.tpot_floor_s * 1000.0
+        sd["tpot_floor_ms_without"] = floor0 * 1000.0
+        sd["tpot_gain_at_batch_1"] = floor0 / cap.tpot_floor_s
+        if ev0 is not None:
+            sd["req_s_per_replica_without"] = ev0.req_d
+            sd["throughput_gain"] = ev.req_d / ev0.req_d
+            if ev.req_d < SPEC_NOT_PAYING * ev0.req_d:
+                warn.append(f"{name}: speculative decoding does not pay at batch {cap.batch} on "
+                            f"{plan.n}x {plan.gpu.id}: "
+                            f"{ev.req_d:.3g} req/s per replica with it, {ev0.req_d:.3g} without (verifying "
+                            f"{fx.spec_k + 1} tokens per sequence costs more compute than the "
+                            f"{fx.spec_tokens_per_step:.2f} accepted tokens save)")
+    return out

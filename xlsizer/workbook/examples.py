@@ -48,10 +48,13 @@ EXAMPLES: tuple[Example, ...] = (
         {"workload_type": "rag", "model": "llama-3.3-70b", "precision": "fp8", "kv_cache_dtype": "fp8",
          "avg_prompt_tokens": 6000, "avg_output_tokens": 250, "max_context_tokens": 32768,
          "concurrent_users": 80, "requests_per_user_per_minute": 4, "target_ttft_ms": 500,
-         "target_tpot_ms": 40, "burst_factor": 2.5, "redundancy_mode": "N+1", "serving_engine": "vllm"},
+         "target_tpot_ms": 40, "burst_factor": 2.5, "redundancy_mode": "N+1", "serving_engine": "vllm",
+         "prefix_caching": True, "prefix_shared_tokens": 1200, "prefix_hit_rate": 0.9},
         "Regional bank, ~4,000 employees, internal RAG assistant over policy documents, on-prem. "
         "Course answer: 14 replicas of 2x H200 (TP=2), 4 HGX nodes, ~48 kW IT / ~60 kW facility. "
-        "KV cache FP8 as in the course's own math (its Sizer link leaves the UI's FP16 default).",
+        "KV cache FP8 as in the course's own math (its Sizer link leaves the UI's FP16 default). Prefix caching: "
+        "the system prompt and retrieval template (~1,200 of the 6,000 prompt tokens) are the same for every "
+        "request; 90% hit rate assumed (xlsizer's addition, not in the course).",
         {"use_case": ("done", "RAG over policy documents", "Internal assistant, on-prem, no third-party APIs",
                       D(2026, 3, 2)),
          "users": ("done", "80 concurrent, 4 req/min", "Pilot telemetry, mid-morning weekday peak", D(2026, 3, 2)),
@@ -75,11 +78,13 @@ EXAMPLES: tuple[Example, ...] = (
         {"workload_type": "rag", "model": "llama-3.3-70b", "parameter_count_b": 70, "model_architecture": "gqa",
          "precision": "fp8", "max_context_tokens": 16384, "avg_prompt_tokens": 4000, "avg_output_tokens": 300,
          "concurrent_users": 200, "requests_per_user_per_minute": 6, "target_ttft_ms": 500, "target_tpot_ms": 40,
-         "burst_factor": 2, "redundancy_mode": "N+2", "serving_engine": "vllm", "prefix_caching": True},
+         "burst_factor": 2, "redundancy_mode": "N+2", "serving_engine": "vllm", "prefix_caching": True,
+         "prefix_shared_tokens": 1500, "prefix_hit_rate": 0.9, "spec_draft_model": "llama-3.1-8b"},
         "Values of the page's Sizer link (w=rag p=70 a=gqa FP8 ctx 16384 4000/300 u=200 rpm=6 TTFT 500 "
         "TPOT 40 bf=2 N+2 vLLM pc=1). The link names llama-3.1-70b; the catalog's llama-3.3-70b has the same "
         "architecture (80 layers, 8 KV heads, head dim 128). Page topology: six 8-GPU HGX H200 nodes, IB NDR, "
-        "direct liquid cooling.",
+        "direct liquid cooling. xlsizer's additions: a 1,500-token shared system prompt and template (90% "
+        "hit rate), and llama-3.1-8b named as the draft model should speculative decoding be switched on (q7).",
         {"use_case": ("done", "RAG customer assistant", "Regulatory: on-prem", D(2026, 2, 10)),
          "users": ("done", "200 in flight at peak", "5,000+ daily actives", D(2026, 2, 10)),
          "latency": ("done", "TTFT 500 / TPOT 40 ms p95", None, D(2026, 2, 12)),
@@ -101,11 +106,13 @@ EXAMPLES: tuple[Example, ...] = (
         {"workload_type": "interactive_chat", **LLAMA2_13B, "precision": "fp8", "max_context_tokens": 4096,
          "avg_prompt_tokens": 1500, "avg_output_tokens": 250, "concurrent_users": 20,
          "requests_per_user_per_minute": 4, "target_ttft_ms": 1000, "target_tpot_ms": 50, "burst_factor": 1.5,
-         "redundancy_mode": "N+1", "serving_engine": "vllm"},
+         "redundancy_mode": "N+1", "serving_engine": "vllm", "lora_variants": 2, "lora_enabled": True,
+         "lora_rank": 16, "lora_traffic_split": "70,30"},
         "Values of the page's Sizer link (p=13 a=dense FP8 ctx 4096 1500/250 u=20 rpm=4 TTFT 1000 TPOT 50 "
         "bf=1.5 N+1 vLLM). The link names no model family, only a 13B dense model: entered as model = custom "
         "with Llama-2-13B's architecture (40 layers, 40 KV heads, head dim 128). Page topology: 3 single-GPU "
-        "L40S servers, air cooling, 100 GbE.",
+        "L40S servers, air cooling, 100 GbE. xlsizer's addition: two fine-tuned variants (HR 70%, IT 30% of "
+        "the traffic) served as rank-16 LoRA adapters on one deployment.",
         {"use_case": ("done", "HR/IT help chat", "Falls back to a static help page when down", D(2026, 4, 1)),
          "users": ("done", "20 in flight (200 active)", None, D(2026, 4, 1)),
          "redundancy": ("done", "N+1", "Internal outages have bounded consequences", D(2026, 4, 1)),

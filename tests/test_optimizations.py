@@ -1,0 +1,305 @@
+"""Issue 4: every optimization changes the numbers for a physical reason, and by about what the
+seed module says (shared/seed; spec "Optimizations"), on representative workloads.
+
+Each workload below says why it is representative. Where honest physics lands outside a seed
+range, the test pins what the physics gives and its docstring says why.
+"""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xlsizer
+from xlsizer import InfeasibleError, make_inputs, size
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine import pipeline
+from xlsizer.engine.optimizations import effects, expected_tokens_per_step, static_useful_fraction
+from xlsizer.engine.performance import estimate
+from xlsizer.precision import Precision
+from xlsizer.resolve import resolve_model
+from xlsizer.results import SCENARIOS
+from xlsizer.workbook.examples import EXAMPLES
+
+# Decode-heavy chat on a 70B: 1,000-token prompts and 1,000-token answers (long chat answers,
+# where decode dominates), 2,000 users on H100s: the course's default model on the most common
+# datacenter GPU, at a load that needs many replicas so rounding does not hide the ratio.
+CHAT = dict(workload_type="interactive_chat", model="llama-3.3-70b", avg_prompt_tokens=1000,
+            avg_output_tokens=1000, concurrent_users=2000, requests_per_user_per_minute=2, gpu="h100-sxm",
+            target_tpot_ms=40)
+
+
+def test_fp8_halves_memory_and_doubles_per_gpu_throughput():
+    bf16 = size(**CHAT, precision="bf16").burst
+    fp8 = size(**CHAT, precision="fp8").burst
+    ratio_mem = fp8.memory.vram_gb / bf16.memory.vram_gb
+    assert 0.45 <= ratio_mem <= 0.55  # weights and KV both at 1 byte instead of 2
+    gain = fp8.extra["perf"]["out_tok_s_per_gpu"] / bf16.extra["perf"]["out_tok_s_per_gpu"]
+    assert 1.6 <= gain <= 2.4, gain  # measured: 2.06
+    assert fp8.total_gpus < bf16.total_gpus
+
+
+def test_compute_precision_acts_on_prefill_only_where_math_binds():
+    """FP8 weights multiplied at BF16 (W8A16): same memory, slower prompt math."""
+    d = dict(CHAT, precision="fp8", avg_prompt_tokens=6000)
+    auto, w8a16 = size(**d).burst, size(**d, compute_precision="bf16").burst
+    assert auto.memory.vram_gb == w8a16.memory.vram_gb
+    # prompt math is compute bound: at half the tensor rate it takes about twice the GPU-time
+    gpu_ms = [x.extra["perf"]["prefill_ms"] * x.gpus_per_replica for x in (auto, w8a16)]
+    assert gpu_ms[1] > 1.8 * gpu_ms[0], gpu_ms
+
+
+# Chat on a 70B with a realistic spread of output lengths: mean 400 tokens, exponential (the
+# spread of ShareGPT-like chat answers), on H100s with the default 8K context.
+BATCHING = dict(workload_type="interactive_chat", model="llama-3.3-70b", avg_prompt_tokens=1000,
+                avg_output_tokens=400, max_context_tokens=8192, concurrent_users=1000, gpu="h100-sxm",
+                target_tpot_ms=40)
+
+
+def test_static_batching_idles_the_gpu_and_continuous_batching_fixes_it():
+    cont = size(**BATCHING).burst
+    stat = size(**BATCHING, continuous_batching=False).burst
+    useful = stat.extra["optimizations"]["continuous_batching"]["static_useful_fraction"]
+    assert useful <= 0.40  # measured 0.19 at the sized batch: 1/H_B for exponential lengths
+    gain = cont.throughput_per_replica_tok_s / stat.throughput_per_replica_tok_s
+    assert 2.5 <= gain <= 6.0, gain  # measured 5.2
+    assert stat.total_gpus > 2.5 * cont.total_gpus
+    assert any("continuous batching off" in w for w in size(**BATCHING, continuous_batching=False).warnings)
+
+
+def test_static_useful_fraction_is_the_harmonic_law():
+    assert static_useful_fraction(1, 400, math.inf) == pytest.approx(1.0)
+    assert static_useful_fraction(4, 400, math.inf) == pytest.approx(1 / (1 + 1 / 2 + 1 / 3 + 1 / 4))
+    # a hard cap on output length (the context) bounds the longest request: more useful
+    assert static_useful_fraction(64, 400, 400) > static_useful_fraction(64, 400, math.inf)
+
+
+# RAG on a 70B with a 4K average context (3,500 prompt + 500 output) and a 32K maximum: the
+# course's own example of "4-8K used of a 32K maximum" (course.md §7 question 3).
+PAGED = dict(workload_type="rag", model="llama-3.3-70b", avg_prompt_tokens=3500, avg_output_tokens=500,
+             max_context_tokens=32768, concurrent_users=500, gpu="h200-sxm", target_tpot_ms=50)
+
+
+def test_paged_attention_waste_and_concurrency():
+    """KV waste without paging is 1 - 4,000/32,768 = 88% here, above the seed's 60-80% (which
+    comes from the vLLM paper's ShareGPT traces, where the maximum is 2.5-5x the mean, not 8x);
+    with 16-token blocks it is half a block per request, 0.2%. On the same GPUs, the requests
+    whose KV fits rise by the reservation ratio, 8.2x (seed: 2.5-5x, for the same reason); the
+    concurrency a deployment actually runs is also capped by the TPOT target, so the realised
+    gain in GPUs is smaller."""
+    on = size(**PAGED).burst.extra["optimizations"]["paged_attention"]
+    off = size(**PAGED, paged_attention=False).burst.extra["optimizations"]["paged_attention"]
+    assert on["kv_waste_fraction"] < 0.04
+    assert 0.6 <= off["kv_waste_fraction"] <= 0.9
+    inp = make_inputs(**PAGED)
+    m = resolve_model(inp)
+    g = load_catalog().gpu("h200-sxm")
+    fits = []
+    for paged in (True, False):
+        fx = effects(inp.model_copy(update={"paged_attention": paged}), m, 3500, 500)
+        e = estimate(m, g, 2, "fp8", 3500, 500, tuning=fx.tuning_for(g, 2, Precision.FP8), kv_budget_bytes=100e9)
+        fits.append(e.max_batch)
+    assert 2.5 <= fits[0] / fits[1] <= 8.5, fits
+    assert size(**PAGED, paged_attention=False).burst.total_gpus > size(**PAGED).burst.total_gpus
+
+
+def _tpot_ratio(draft: str, batch: int) -> float:
+    inp = make_inputs(model="llama-3.3-70b", speculative_decoding=True, spec_draft_model=draft,
+                      spec_acceptance_rate=0.7, spec_draft_tokens=4, avg_prompt_tokens=1000, avg_output_tokens=400)
+    m = resolve_model(inp)
+    g = load_catalog().gpu("h100-sxm")
+    fx = effects(inp, m, 1000, 400)
+    on = estimate(m, g, 2, "fp8", 1000, 400, concurrency=batch, tuning=fx.tuning_for(g, 2, Precision.FP8))
+    off = estimate(m, g, 2, "fp8", 1000, 400, concurrency=batch,
+                   tuning=fx.tuning_for(g, 2, Precision.FP8, spec=False))
+    return off.tpot_s / on.tpot_s
+
+
+def test_speculative_decoding_gain_at_small_batch_shrinks_at_large_batch():
+    """70B on 2x H100, acceptance 0.7, 4 drafts: E = 2.77 tokens per target step. With an
+    EAGLE-style draft head (0.5B) TPOT falls 2.4-2.7x at batch 1-8; with llama-3.1-8b as the
+    drafter 1.48-1.57x (its four passes cost ~15% of a target step each: just under the seed's
+    1.5x at batch 8, which is what a 8B/70B pair measures in vLLM's own benchmarks, ~1.5x).
+    At large batch the target step is compute bound, the 5 verified tokens per accepted 2.77
+    cost real FLOPs, and the gain falls under 1."""
+    assert expected_tokens_per_step(0.7, 4) == pytest.approx(2.7731, abs=1e-4)
+    head = [_tpot_ratio("", b) for b in (1, 8, 32, 128)]
+    assert all(1.5 <= r <= 3.0 for r in head[:2]), head
+    assert head[0] > head[1] > head[2] > head[3]
+    assert head[3] < 1.2
+    draft = [_tpot_ratio("llama-3.1-8b", b) for b in (1, 8, 256)]
+    assert all(1.4 <= r <= 3.0 for r in draft[:2]), draft
+    assert draft[2] < 1.0
+
+
+def test_speculative_decoding_warns_at_large_batch():
+    # many users of a small model on a big GPU: the sized batch is large and compute bound
+    r = size(model="llama-3.1-8b", gpu="h100-sxm", concurrent_users=5000, speculative_decoding=True,
+             avg_prompt_tokens=500, avg_output_tokens=500, target_tpot_ms=100)
+    assert any("speculative decoding does not pay" in w for w in r.warnings)
+    assert r.burst.extra["optimizations"]["speculative_decoding"]["throughput_gain"] < 1.0
+
+
+# RAG on a 70B: 6,000-token prompts of which 4,200 (70%) are a shared system prompt, tool and
+# retrieval template, with 90% of requests finding it cached; the course's bank RAG shape.
+PREFIX = dict(workload_type="rag", model="llama-3.3-70b", avg_prompt_tokens=6000, avg_output_tokens=300,
+              prefix_shared_tokens=4200, prefix_hit_rate=0.9, gpu="h100-sxm", concurrent_users=200)
+
+
+def test_prefix_caching_cuts_prefill_and_ttft():
+    on, off = size(**PREFIX).burst, size(**PREFIX, prefix_caching=False).burst
+    cut = 1 - on.extra["perf"]["prefill_ms"] / off.extra["perf"]["prefill_ms"]
+    assert 0.40 <= cut <= 0.70, cut  # measured 60%: GEMMs -63%, attention of the suffix less
+    assert on.extra["perf"]["ttft_ms"] < off.extra["perf"]["ttft_ms"]
+    assert on.total_gpus <= off.total_gpus
+    assert on.extra["optimizations"]["prefix_caching"]["prefix_kv_gb_per_replica"] > 0
+
+
+# Eight fine-tuned variants of an 8B chat model, one eighth of the traffic each, 40 users in
+# all: the departmental case (one adapter per business unit) where each variant alone is tiny.
+LORA = dict(workload_type="interactive_chat", model="llama-3.1-8b", concurrent_users=40,
+            requests_per_user_per_minute=1, lora_variants=8, gpu="h100-sxm")
+
+
+def test_lora_one_shared_pool_instead_of_eight_deployments():
+    pooled, separate = size(**LORA).burst, size(**LORA, lora_enabled=False).burst
+    assert pooled.extra["optimizations"]["lora"]["deployments"] == 1
+    assert separate.extra["optimizations"]["lora"]["deployments"] == 8
+    assert separate.total_gpus >= 3 * pooled.total_gpus
+    assert pooled.extra["optimizations"]["lora"]["adapter_gb"] > 0
+    assert separate.servers > pooled.servers and separate.it_kw > pooled.it_kw
+
+
+def test_lora_uneven_split():
+    r = size(**{**LORA, "lora_variants": 3, "lora_traffic_split": "80,10,10", "lora_enabled": False})
+    assert r.burst.extra["optimizations"]["lora"]["deployments"] == 3
+    with pytest.raises(xlsizer.InputError):
+        make_inputs(lora_variants=3, lora_traffic_split="1,2")
+
+
+def test_disaggregation_sizes_two_pools_and_adds_the_kv_transfer():
+    r = size(**PREFIX, disaggregated=True).burst
+    dis = r.extra["optimizations"]["disaggregated"]
+    assert dis["kv_transfer_ms"] > 0 and dis["prefill_req_s_per_replica"] > 0
+    assert r.extra["perf"]["ttft_ms"] > dis["prefill_ms"] + dis["kv_transfer_ms"]
+
+
+def test_kv_offload_pays_only_when_memory_binds():
+    # long-context batch summarisation at BF16 on one H100 per replica: memory capacity binds
+    d = dict(workload_type="batch", model="llama-3.1-8b", precision="bf16", avg_prompt_tokens=60000,
+             avg_output_tokens=1000, max_context_tokens=65536, concurrent_users=200, gpu="h100-sxm",
+             target_tpot_ms=200, target_ttft_ms=10000)
+    off, on = size(**d).burst, size(**d, kv_offload=True).burst
+    info = on.extra["optimizations"]["kv_offload"]
+    assert info["max_batch_with_host"] >= info["max_batch_gpu_only"]
+    assert on.total_gpus <= off.total_gpus
+
+
+def test_red_flag_warnings():
+    assert any("PagedAttention off" in w for w in size(paged_attention=False).warnings)
+    assert any("max context" in w for w in size(avg_prompt_tokens=7000, max_context_tokens=8000).warnings)
+    assert any("no FP8 tensor cores" in w for w in size(gpu="a100-80gb", precision="fp8").warnings)
+    with pytest.raises(InfeasibleError, match="below the hardware floor"):
+        size(model="llama-3.1-405b", gpu="l40s", target_tpot_ms=5)
+
+
+# --- every toggle changes a reported number of some example project -------------------------
+
+TOGGLES = {"continuous_batching": None, "paged_attention": None, "prefix_caching": None,
+           "speculative_decoding": None, "lora_enabled": None, "kv_offload": None, "disaggregated": None,
+           "compute_precision": "bf16", "kv_cache_dtype": "bf16", "precision": "bf16"}
+
+
+def _reported(values):
+    try:
+        r = size(make_inputs(values))
+    except InfeasibleError as e:
+        return str(e)
+    out = []
+    for s in SCENARIOS:
+        sc = r.scenarios[s]
+        p = sc.extra.get("perf", {})
+        out.append((sc.replicas, sc.total_gpus, sc.servers, round(sc.throughput_per_replica_tok_s, 6),
+                    round(sc.memory.vram_gb, 6), sc.server.ram_gb, round(p.get("ttft_ms", 0), 6),
+                    round(p.get("tpot_ms", 0), 6)))
+    return out
+
+
+@pytest.mark.parametrize("field", sorted(TOGGLES))
+def test_every_toggle_changes_some_example(field):
+    for e in EXAMPLES:
+        inp = make_inputs(e.values)
+        new = TOGGLES[field] if TOGGLES[field] is not None else not getattr(inp, field)
+        if _reported({**e.values, field: new}) != _reported(e.values):
+            return
+    pytest.fail(f"{field} changes no reported number of any example project")
+
+
+# --- monotonicity with any combination switched on ----------------------------------------
+
+combo = st.fixed_dictionaries({
+    "model": st.sampled_from(["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mixtral-8x7b"]),
+    "precision": st.sampled_from(["fp8", "bf16"]),
+    "concurrent_users": st.integers(1, 3000),
+    "avg_prompt_tokens": st.integers(100, 8000),
+    "avg_output_tokens": st.integers(20, 2000),
+    "target_tpot_ms": st.sampled_from([30, 50, 100]),
+    "redundancy_mode": st.sampled_from(["N", "N+1", "N+2"]),
+    "continuous_batching": st.booleans(),
+    "paged_attention": st.booleans(),
+    "prefix_caching": st.booleans(),
+    "prefix_shared_tokens": st.integers(0, 4000),
+    "speculative_decoding": st.booleans(),
+    "lora_variants": st.sampled_from([1, 3, 8]),
+    "lora_enabled": st.booleans(),
+    "kv_offload": st.booleans(),
+    "disaggregated": st.booleans(),
+    "compute_precision": st.sampled_from(["auto", "bf16"]),
+})
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _gpus(d):
+    try:
+        r = size(make_inputs(d))
+    except InfeasibleError:
+        return [math.inf] * 3, [math.inf] * 3
+    return ([r.scenarios[s].total_gpus for s in SCENARIOS],
+            [r.scenarios[s].extra["cost"]["monthly"] for s in SCENARIOS])
+
+
+@SETTINGS
+@given(combo, st.sampled_from(["h100-sxm", "h200-sxm", "l40s"]), st.floats(1.01, 4))
+def test_more_users_never_fewer_gpus_with_optimizations(d, gpu, k):
+    d = {**d, "gpu": gpu}
+    before, _ = _gpus(d)
+    after, _ = _gpus({**d, "concurrent_users": min(100_000, d["concurrent_users"] * k)})
+    assert all(a >= b for a, b in zip(after, before, strict=True)), (before, after)
+
+
+@SETTINGS
+@given(combo, st.floats(1.01, 4))
+def test_more_users_never_cheaper_with_auto_gpu(d, k):
+    _, before = _gpus(d)
+    _, after = _gpus({**d, "concurrent_users": min(100_000, d["concurrent_users"] * k)})
+    assert all(a >= b - 1e-6 for a, b in zip(after, before, strict=True)), (before, after)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(combo)
+def test_pruned_search_equals_exhaustive_with_optimizations(d):
+    def answer():
+        try:
+            r = size(make_inputs(d))
+        except InfeasibleError as e:
+            return str(e)
+        return [(r.scenarios[s].gpu, r.scenarios[s].gpus_per_replica, r.scenarios[s].replicas) for s in SCENARIOS]
+
+    pruned = answer()
+    pipeline.PRUNE = False
+    try:
+        full = answer()
+    finally:
+        pipeline.PRUNE = True
+    assert pruned == full
