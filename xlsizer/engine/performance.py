@@ -756,15 +756,33 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
 
 
 def _settle(st: _Step, tau: float, cap: float, b: int, step: float) -> tuple[int, float]:
-    """Step up from a batch known to meet tau while the next one does too (the step time
-    grows with the batch, so the result is the largest such whole batch)."""
-    for _ in range(8):
-        if b + 1 > cap:
+    """The largest whole batch ≤ cap whose step takes ≤ tau, from a batch ``b`` known to meet
+    it. The step time grows with the batch, so: step up once (the usual case after the
+    interpolation above), and if that also meets tau, gallop (b+2, b+4, ...) to a batch that
+    misses, then bisect. Exact whatever the interpolation's error."""
+    if b + 1 > cap:
+        return b, step
+    nxt = _step_s(st, b + 1)
+    if nxt > tau:
+        return b, step
+    b, step = b + 1, nxt
+    gap = 1
+    hi = b
+    while True:  # gallop: find a batch that misses tau (or the cap)
+        hi = min(b + 2 * gap, int(cap))
+        if hi <= b:
+            return b, step
+        s_hi = _step_s(st, hi)
+        if s_hi > tau:
             break
-        nxt = _step_s(st, b + 1)
-        if nxt > tau:
-            break
-        b, step = b + 1, nxt
+        b, step, gap = hi, s_hi, 2 * gap
+    while hi - b > 1:  # bisect between b (meets) and hi (misses)
+        mid = (b + hi) // 2
+        s_mid = _step_s(st, mid)
+        if s_mid <= tau:
+            b, step = mid, s_mid
+        else:
+            hi = mid
     return b, step
 
 
