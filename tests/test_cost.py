@@ -70,7 +70,9 @@ def test_on_prem_hand_checked():
     s = r.burst
     c = s.extra["cost"]
     assert c["pricing_model"] == "on-prem" and c["currency"] == "EUR"
-    capex = s.total_gpus * 25_000 + s.servers * 80_000
+    installed = s.servers * s.gpus_per_server      # an HGX board is bought with all 8 GPUs
+    assert installed >= s.total_gpus
+    capex = installed * 25_000 + s.servers * 80_000
     compute = capex / (4 * 12)                     # straight-line amortization
     maintenance = capex * 10 / 100 / 12            # 10 % of capex a year
     power = s.it_kw * 1.3 * 730 * 0.10            # IT kW x PUE x hours x price per kWh
@@ -89,7 +91,7 @@ def test_on_prem_defaults_use_cooling_tier_pue_and_sourced_constants():
     c = s.extra["cost"]
     gp = load_catalog().gpu("h100-sxm").purchase_price_per_gpu.typical
     server = cost.SERVER_PRICE[cost.server_class(s.gpus_per_server)]
-    capex = s.total_gpus * gp + s.servers * server
+    capex = s.servers * s.gpus_per_server * gp + s.servers * server
     expected = (capex / (cost.AMORTIZATION_YEARS * 12) + capex * cost.MAINTENANCE_PCT / 100 / 12
                 + s.it_kw * s.pue * 730 * cost.ELECTRICITY_PRICE)
     assert c["facility"] == 0

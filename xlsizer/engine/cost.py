@@ -253,11 +253,14 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             warns.append(f"cost: the catalog has no purchase price for {gpu.id}; enter gpu_purchase_price")
             rows.append(("GPU purchase price", "unknown", f"{cur}/GPU", "", g_src))
         else:
-            capex = onprem_capex(total_gpus, gp, servers, sp)
+            # bought GPUs: every slot of every server (HGX/OAM baseboards ship fully populated,
+            # PCIe servers get the cards their replicas use), not just the GPUs replicas use
+            bought = max(total_gpus, servers * gpus_per_server)
+            capex = onprem_capex(bought, gp, servers, sp)
             compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue_used, hours, elec, colo)
             rows += [
                 ("GPU purchase price", gp, f"{cur}/GPU", "", g_src),
-                ("Capex", capex, cur, f"{total_gpus} GPUs x {gp:,.0f} + {servers} servers x {sp:,.0f}", S_ISSUE),
+                ("Capex", capex, cur, f"{bought} GPUs installed x {gp:,.0f} + {servers} servers x {sp:,.0f}", S_ISSUE),
                 ("Cost: compute (amortized)", compute, f"{cur}/month", f"capex / ({years:g} years x 12)", S_ISSUE),
                 ("Cost: maintenance", maint, f"{cur}/month", f"capex x {pct:g}% / 12", S_ISSUE),
             ]

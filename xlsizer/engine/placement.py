@@ -116,6 +116,7 @@ def active_replicas(demand_tok_s: float, throughput_per_replica_tok_s: float) ->
 class ServerLayout:
     servers: int
     replicas_per_server: int
+    """The most replicas any one server holds, with replicas spread evenly over the servers."""
     servers_per_replica: int
     gpus_per_server: int
     """GPUs installed in each server (whole HGX/OAM boards come with all their GPUs)."""
@@ -134,10 +135,12 @@ def consolidate(
         rps = 1
         spr = math.ceil(gpus_per_replica / per_node)
         servers = max(replicas * spr, min_servers)
+    if spr == 1:
+        rps = math.ceil(replicas / servers)  # replicas spread evenly: the most any one server holds
     if gpu.form_factor in ("sxm", "oam", "superchip"):
         installed = per_node  # baseboards ship fully populated
     elif spr == 1:
-        installed = math.ceil(replicas / servers) * gpus_per_replica  # PCIe: only the cards needed
+        installed = rps * gpus_per_replica  # PCIe: only the cards needed
     else:
         installed = per_node
     return ServerLayout(servers, rps, spr, installed)
