@@ -107,7 +107,9 @@ def _rank_price(g: GpuSpec) -> float:
     """$/GPU-hour used to rank candidate configurations (catalog cloud typical price: a market
     proxy for what a GPU costs, available for every GPU the automatic search considers)."""
     p = g.cloud_price_per_gpu_hour
-    return p.typical if p is not None else g.tdp_w / 100.0  # no price: rank by power as a proxy
+    # Without a price (only possible for a user-chosen GPU, whose candidates all share it)
+    # the ranking falls back to the GPU count alone.
+    return p.typical if p is not None else 1.0
 
 
 class _Shared:
