@@ -5,7 +5,7 @@
     >>> r.burst.total_gpus, r.headline                              # doctest: +SKIP
 """
 
-from xlsizer.api import size, waterfall
+from xlsizer.api import drivers, size, waterfall, what_if
 from xlsizer.catalog import GpuSpec, ModelSpec, load_catalog
 from xlsizer.errors import (
     InfeasibleError,
@@ -31,11 +31,13 @@ __all__ = [
     "UnknownIdError",
     "UnsupportedPrecisionError",
     "XlsizerError",
+    "drivers",
     "load_catalog",
     "make_inputs",
     "read_project",
     "size",
     "waterfall",
+    "what_if",
 ]
 __version__ = "0.1.0"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xlsizer.engine.insights import WhatIf, drivers, what_ifs
 from xlsizer.engine.pipeline import size as _size
 from xlsizer.engine.waterfall import WaterfallStep
 from xlsizer.engine.waterfall import waterfall as _waterfall
@@ -30,3 +31,14 @@ def waterfall(inputs: SizingInputs | dict[str, Any] | None = None, scenario: str
         base = inputs.model_dump(exclude_unset=True) if isinstance(inputs, SizingInputs) else (inputs or {})
         inputs = make_inputs(base, **overrides)
     return _waterfall(inputs, scenario)
+
+
+def what_if(inputs: SizingInputs | dict[str, Any] | None = None, **overrides: Any) -> list[WhatIf]:
+    """The course's "what would change the answer" lines, each a real re-sizing (Burst)."""
+    if not isinstance(inputs, SizingInputs) or overrides:
+        base = inputs.model_dump(exclude_unset=True) if isinstance(inputs, SizingInputs) else (inputs or {})
+        inputs = make_inputs(base, **overrides)
+    return what_ifs(inputs)
+
+
+__all__ = ["WhatIf", "drivers", "size", "waterfall", "what_if"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xlsizer.engine.insights import drivers, what_ifs
 from xlsizer.results import SCENARIOS, SizingResult
 
 
@@ -31,6 +32,12 @@ ROWS: list[tuple[str, str]] = [
     ("Facility power, kW (PUE)", "_fac"),
     ("Cooling", "cooling_tier"),
     ("Fabric", "fabric"),
+    ("Batch per replica", "extra.perf.batch"),
+    ("TPOT at capacity, ms", "extra.perf.tpot_ms"),
+    ("TTFT at peak, ms", "extra.perf.ttft_ms"),
+    ("Binding resource", "extra.perf.binding"),
+    ("Cost per month", "extra.cost.monthly"),
+    ("Cost per M tokens", "extra.cost.per_million_tokens"),
 ]
 
 
@@ -46,19 +53,16 @@ def _cell(s: object, key: str) -> str:
         return f"{sc.facility_kw:,.1f} ({sc.pue:g})"  # type: ignore[attr-defined]
     obj: object = sc
     for part in key.split("."):
-        obj = getattr(obj, part)
-    return _fmt(obj)
+        obj = obj.get(part, "") if isinstance(obj, dict) else getattr(obj, part, "")
+    return "" if obj is None else _fmt(obj)
 
 
-def result_table(r: SizingResult) -> str:
-    """Three scenarios side by side, then the headline and warnings."""
+def result_table(r: SizingResult, what_if: bool = True) -> str:
+    """Three scenarios side by side, then the headline, warnings, drivers and what-ifs."""
     head = ["", *[n.capitalize() for n in SCENARIOS]]
     body = [[label, *[_cell(r.scenarios[n], key) for n in SCENARIOS]] for label, key in ROWS]
-    extra = sorted({k for n in SCENARIOS for k in r.scenarios[n].extra})
-    for k in extra:
-        body.append([k, *[_fmt(r.scenarios[n].extra.get(k, "")) for n in SCENARIOS]])
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    widths = [min(w, 48) for w in widths]
+    widths = [min(w, 40) for w in widths]
     lines = ["  ".join(c[:widths[i]].ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in [head, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines += ["", r.headline]
@@ -66,4 +70,11 @@ def result_table(r: SizingResult) -> str:
     lines.append(f"Confidence: {conf['low']:+.0%} / {conf['high']:+.0%} ({conf['source']})")
     if r.warnings:
         lines += ["", "Warnings:"] + [f"  - {w}" for w in r.warnings]
+    lines += ["", "Drivers (Burst):"] + [f"  - {d}" for d in drivers(r)]
+    if what_if:
+        lines += ["", "What would change the answer (Burst, re-sized):"]
+        for w in what_ifs(r.inputs):
+            now = r.burst.total_gpus
+            lines.append(f"  - {w.change}: " + (f"{w.total_gpus} GPUs ({w.total_gpus - now:+d})"
+                                               if w.total_gpus is not None else w.error))
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsizer.api import size
+from xlsizer.engine.insights import WhatIf, drivers, what_ifs
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
@@ -139,14 +140,6 @@ class SensitivityPoint:
 
 
 @dataclass
-class WhatIf:
-    change: str
-    replicas: int | None
-    total_gpus: int | None
-    error: str = ""
-
-
-@dataclass
 class ReportData:
     users: list[SensitivityPoint] = field(default_factory=list)
     tpot: list[SensitivityPoint] = field(default_factory=list)
@@ -198,30 +191,6 @@ def _waterfall(inputs: SizingInputs) -> tuple[list[Any] | None, str]:
         return list(waterfall(inputs)), ""
     except XlsizerError as exc:
         return None, f"waterfall not computed: {exc.short()}"
-
-
-def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
-    """The course's "what would change the answer" bullets, re-sized (Burst scenario)."""
-    cases: list[tuple[str, dict[str, Any]]] = []
-    if not inputs.speculative_decoding:
-        cases.append(("Speculative decoding on", {"speculative_decoding": True}))
-    cases.append((f"TPOT target relaxed by 20 ms (to {inputs.tpot_ms + 20:g} ms)",
-                  {"target_tpot_ms": min(1000.0, inputs.tpot_ms + 20)}))
-    if inputs.tpot_ms - 20 >= 5:
-        cases.append((f"TPOT target tightened by 20 ms (to {inputs.tpot_ms - 20:g} ms)",
-                      {"target_tpot_ms": inputs.tpot_ms - 20}))
-    cases.append(("Concurrent users +50%", {"concurrent_users": min(100_000, inputs.concurrent_users * 1.5)}))
-    if inputs.burst_factor > 1.5:
-        cases.append((f"Burst factor {inputs.burst_factor - 0.5:g} instead of {inputs.burst_factor:g}",
-                       {"burst_factor": inputs.burst_factor - 0.5}))
-    out = []
-    for label, ch in cases:
-        try:
-            b = _resize(inputs, **ch).burst
-            out.append(WhatIf(label, b.replicas, b.total_gpus))
-        except XlsizerError as exc:
-            out.append(WhatIf(label, None, None, exc.short()))
-    return out
 
 
 def report_data(inputs: SizingInputs) -> ReportData:
@@ -422,19 +391,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
     r += 1
     ws.cell(row=r, column=1, value="Drivers (Burst scenario)").font = BOLD
     r += 1
-    inp = result.inputs
-    m = b.memory
-    drivers = [
-        f"Model {inp.model} at {inp.precision.value}: {m.weights_gb:,.1f} GB of weights per replica",
-        f"{b.traffic.inflight_requests:,.0f} requests in flight at burst x{inp.burst_factor:g} "
-        f"({inp.concurrent_users:g} users x {inp.requests_per_user_per_minute:g} req/min): "
-        f"{m.kv_total_gb:,.1f} GB of KV cache",
-        f"TPOT target {inp.tpot_ms:g} ms and {b.traffic.demand_tok_s:,.0f} tok/s of demand: "
-        f"{b.active_replicas} active replicas of {b.gpus_per_replica}x {b.gpu} "
-        f"at {b.throughput_per_replica_tok_s:,.0f} tok/s each",
-        f"Redundancy {inp.redundancy_mode.value}: {b.replicas - b.active_replicas} spare replica(s)",
-    ]
-    for d in drivers:
+    for d in drivers(result):
         ws.cell(row=r, column=1, value=f"- {d}")
         r += 1
     r += 1

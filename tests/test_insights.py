@@ -1,0 +1,29 @@
+"""The "drivers" and "what would change the answer" lines: computed, not canned."""
+
+import xlsizer
+
+
+def test_drivers_name_what_sets_the_answer():
+    r = xlsizer.size(model="llama-3.3-70b", concurrent_users=200)
+    lines = xlsizer.drivers(r)
+    assert any("llama-3.3-70b" in d and "70.0 GB" in d for d in lines)
+    assert any(f"{r.burst.active_replicas} active replicas" in d for d in lines)
+
+
+def test_what_ifs_are_real_resizings():
+    inp = xlsizer.make_inputs(model="llama-3.3-70b", concurrent_users=400, gpu="h100-sxm")
+    base = xlsizer.size(inp).burst.total_gpus
+    by_change = {w.change: w for w in xlsizer.what_if(inp)}
+    more = by_change["Concurrent users +50%"]
+    assert more.total_gpus == xlsizer.size(inp.model_copy(update={"concurrent_users": 600})).burst.total_gpus
+    assert more.total_gpus >= base
+    relaxed = next(w for c, w in by_change.items() if c.startswith("TPOT target relaxed"))
+    assert relaxed.total_gpus <= base  # a looser TPOT never needs more GPUs
+
+
+def test_cli_table_shows_drivers_and_what_ifs(capsys):
+    from xlsizer.cli import main
+
+    assert main(["size", "--set", "concurrent_users=300"]) == 0
+    out = capsys.readouterr().out
+    assert "Drivers (Burst):" in out and "What would change the answer" in out

@@ -1,0 +1,80 @@
+"""The Sizer's "drivers" and "what would change the answer" lines (course.md §10.2).
+
+Drivers explain the Burst scenario from its own numbers; each "what would change the answer"
+line is a real re-sizing with one input changed (the course prints fixed bullets such as
+"relaxing TPOT by 20 ms trims replicas 20-40%"; here the figure is computed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from xlsizer.errors import XlsizerError
+from xlsizer.inputs import SizingInputs
+from xlsizer.results import SizingResult
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """One changed input and the Burst scenario it gives (None and an error when infeasible)."""
+
+    change: str
+    replicas: int | None
+    total_gpus: int | None
+    error: str = ""
+
+
+def drivers(result: SizingResult) -> list[str]:
+    """What sets the Burst answer, in the words of the course's "drivers" bullets."""
+    inp, b = result.inputs, result.burst
+    m = b.memory
+    lines = [
+        f"Model {inp.model} at {inp.precision.label}: {m.weights_gb:,.1f} GB of weights per replica",
+        f"{b.traffic.inflight_requests:,.0f} requests in flight at burst x{inp.burst_factor:g} "
+        f"({inp.concurrent_users:g} users x {inp.requests_per_user_per_minute:g} req/min): "
+        f"{m.kv_total_gb:,.1f} GB of KV cache across the deployment",
+        f"TPOT target {inp.tpot_ms:g} ms and {b.traffic.demand_tok_s:,.0f} tok/s of demand: "
+        f"{b.active_replicas} active replicas of {b.gpus_per_replica}x {b.gpu} "
+        f"at {b.throughput_per_replica_tok_s:,.0f} tok/s each",
+        f"Redundancy {inp.redundancy_mode.value}: {b.replicas - b.active_replicas} spare replica(s)",
+    ]
+    perf = b.extra.get("perf")
+    if perf:
+        lines.append(f"Each replica runs {perf['batch']} sequences at {perf['tpot_ms']:.1f} ms per token; "
+                     f"{perf['binding']} binds")
+    return lines
+
+
+def _resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
+    from xlsizer.api import size
+
+    data = inputs.model_dump(exclude_unset=True)
+    data.update(changes)
+    return size(data)
+
+
+def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
+    """The course's "what would change the answer" bullets, each re-sized (Burst scenario)."""
+    cases: list[tuple[str, dict[str, Any]]] = []
+    if not inputs.speculative_decoding:
+        cases.append(("Speculative decoding on", {"speculative_decoding": True}))
+    cases.append((f"TPOT target relaxed by 20 ms (to {inputs.tpot_ms + 20:g} ms)",
+                  {"target_tpot_ms": min(1000.0, inputs.tpot_ms + 20)}))
+    if inputs.tpot_ms - 20 >= 5:
+        cases.append((f"TPOT target tightened by 20 ms (to {inputs.tpot_ms - 20:g} ms)",
+                      {"target_tpot_ms": inputs.tpot_ms - 20}))
+    cases.append(("Concurrent users +50%", {"concurrent_users": min(100_000, inputs.concurrent_users * 1.5)}))
+    if inputs.burst_factor > 1.5:
+        cases.append((f"Burst factor {inputs.burst_factor - 0.5:g} instead of {inputs.burst_factor:g}",
+                       {"burst_factor": inputs.burst_factor - 0.5}))
+    if inputs.max_context_tokens > 16_384 and inputs.avg_prompt_tokens + (inputs.avg_output_tokens or 0) < 16_384:
+        cases.append(("Context capped at 16K", {"max_context_tokens": 16_384}))
+    out = []
+    for label, ch in cases:
+        try:
+            b = _resize(inputs, **ch).burst
+            out.append(WhatIf(label, b.replicas, b.total_gpus))
+        except XlsizerError as exc:
+            out.append(WhatIf(label, None, None, exc.short()))
+    return out
