@@ -14,6 +14,7 @@ from openpyxl.styles import Font, PatternFill
 
 from xlsizer.results import SizingResult
 from xlsizer.workbook.report import all_warnings, checklist_items, cost_of, is_open, item_field, save_atomic
+from xlsizer.workbook.styles import print_landscape
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("Project", "name"), ("File", "file"), ("Report", "report"), ("GPU", "gpu"),
@@ -99,4 +100,5 @@ def write_portfolio(rows: Sequence[PortfolioRow], out_path: str | os.PathLike[st
     if not failures:
         fs["A3"] = "none"
     fs.column_dimensions["A"].width = 140
+    print_landscape(wb)
     return save_atomic(wb.save, out_path)

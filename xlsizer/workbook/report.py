@@ -35,6 +35,7 @@ from xlsizer.engine.insights import WhatIf, drivers, what_ifs
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
+from xlsizer.workbook.styles import print_landscape
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
@@ -567,11 +568,7 @@ def build_report(project: Any, result: SizingResult, data: ReportData | None = N
     _warnings_sheet(wb, result)
     _checklist_sheet(wb, project, result)
     _assumptions_sheet(wb, result)
-    for ws in wb.worksheets:
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_landscape(wb)
     return wb
 
 

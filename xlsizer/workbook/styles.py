@@ -54,3 +54,12 @@ def protect(ws) -> None:
     ws.protection.formatCells = False
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+
+
+def print_landscape(wb) -> None:
+    """Every sheet prints landscape, one page wide (as many pages tall as it needs)."""
+    for ws in wb.worksheets:
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True

@@ -569,6 +569,7 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     _write_checklist(wb, chk_ws, list(checklist) if checklist is not None else list(CHECKLIST))
     _write_catalog(wb, cat_ws)
     _write_conf(conf_ws)
+    st.print_landscape(wb)
     return wb
 
 
