@@ -68,6 +68,11 @@ CHECKLIST_INPUTS: dict[str, tuple[str, ...]] = {
     "power_cooling": ("rack_power_limit_kw",),
 }
 
+def _perf(s: Scenario, key: str) -> Any:
+    """A figure of the roofline plan (absent for the course-table method and overrides)."""
+    return s.extra.get("perf", {}).get(key)
+
+
 # Summary rows: (label, unit, getter). A getter returns the value for one scenario.
 Getter = Callable[[Scenario], Any]
 SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = (
@@ -91,7 +96,7 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("In-flight requests", "requests", lambda s: s.traffic.inflight_requests),
         ("Demand", "tok/s", lambda s: s.traffic.demand_tok_s),
     )),
-    ("Memory per replica", (
+    ("Memory need (whole deployment, course method, course.md §10.3 steps 1-7)", (
         ("Weights", "GB", lambda s: s.memory.weights_gb),
         ("KV cache", "GB", lambda s: s.memory.kv_total_gb),
         ("Activations", "GB", lambda s: s.memory.activations_gb),
@@ -99,6 +104,14 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("VRAM needed", "GB", lambda s: s.memory.vram_gb),
         ("KV per request", "GB", lambda s: s.memory.kv_per_request_gb),
         ("KV bytes per token", "B", lambda s: s.memory.kv_bytes_per_token),
+    )),
+    ("One replica at capacity (roofline model)", (
+        ("Sequences per replica (batch)", "sequences", lambda s: _perf(s, "batch")),
+        ("TPOT at that batch", "ms", lambda s: _perf(s, "tpot_ms")),
+        ("TTFT at peak load", "ms", lambda s: _perf(s, "ttft_ms")),
+        ("Memory per replica", "GB", lambda s: _perf(s, "memory_per_replica_gb")),
+        ("KV budget per replica", "GB", lambda s: _perf(s, "kv_budget_gb_per_replica")),
+        ("Binding resource", "", lambda s: _perf(s, "binding")),
     )),
     ("Server", (
         ("Server GPUs", "", lambda s: s.server.gpus),
@@ -380,7 +393,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
     bar.type = "col"
     bar.grouping = "stacked"
     bar.overlap = 100
-    bar.title = "Memory per replica (GB)"
+    bar.title = "Memory need by part, whole deployment (GB)"
     bar.y_axis.title = "GB"
     bar.add_data(Reference(ws, min_col=1, max_col=4, min_row=first, max_row=last), from_rows=True,
                  titles_from_data=True)
