@@ -115,7 +115,7 @@ def _rank_price(g: GpuSpec) -> float:
 class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
-    __slots__ = ("act", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model", "out_tok",
+    __slots__ = ("act", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model", "out_tok",
                  "prompt", "rps", "t_req", "w", "w_active")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
@@ -132,6 +132,7 @@ class _Shared:
         self.t_req = self.out_tok * inp.tpot_ms / 1000.0
         self.act = memory.activations_bytes(self.w)
         self.fx: Effects = effects(inp, model, self.prompt, self.out_tok)
+        self.cands: list[_Cand] | None = None  # the roofline search's candidates, built on first use
         # least KV a decoding sequence reads per step: its prompt's (for the search bounds)
         self.kv_read_min = memory.kv_bytes_for_context(model, self.prompt, kv_b)
         # KV reserved per request under the optimizations (paging, shared prefix, drafter): the
@@ -220,8 +221,45 @@ def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
     return out
 
 
-def _bounds(g: GpuSpec, n: int, prec: Precision, sh: _Shared, tpot_s: float, kv_budget: float,
-            tuning: Tuning) -> float:
+class _Cand:
+    """One candidate configuration with what the search bound needs, built once per sizing."""
+
+    __slots__ = ("b_tpot", "bw", "g", "mem", "n", "order", "pp", "prec", "price", "req_compute", "tp", "tun")
+
+    def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
+                 req_compute: float, bw: float, b_tpot: float) -> None:
+        self.order, self.g, self.prec, self.n, self.tp, self.pp, self.tun = order, g, prec, n, tp, pp, tun
+        self.price = _rank_price(g)
+        self.mem = n * g.memory_bytes
+        self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
+
+
+def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> list[_Cand]:
+    """Every configuration the roofline search may choose (GPU × GPUs per replica), with the
+    load- and scenario-independent parts of its bound (see ``_bound``)."""
+    fx = sh.fx
+    cal = packaged_calibration()
+    tpot_s = inp.tpot_ms / 1000.0
+    gpus = (fixed,) if fixed is not None else _candidates()
+    out: list[_Cand] = []
+    for order, g in enumerate(gpus):
+        if fixed is None and (not g.supports(inp.precision) or (g.form_factor == "pcie" and sh.w > PCIE_MAX_W)):
+            continue  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
+        prec = _compute_precision(g, inp.precision)
+        peak = g.dense_flops(prec) * cal.compute_efficiency
+        for n, tp, pp in _configs(g, sh.w):
+            tun = fx.tuning_for(g, n, prec)
+            a = tun.accepted_tokens_per_step
+            pre = 0.0 if fx.disaggregated else fx.prefill_tokens
+            tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
+            req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (2.0 * sh.model.active_params * tokens)
+            bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
+            b_tpot = (tpot_s * a * bw - sh.w_active) / sh.kv_read_min
+            out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot))
+    return out
+
+
+def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
     """Upper bound on one replica's requests/s that the performance model can never exceed:
     compute (2 × active params FLOPs per token processed, at the calibrated fraction of peak)
     and memory (each decode step reads the active weights once plus every sequence's KV at
@@ -235,19 +273,11 @@ def _bounds(g: GpuSpec, n: int, prec: Precision, sh: _Shared, tpot_s: float, kv_
 
     Used only to skip configurations that cannot beat the best one already found.
     """
-    fx = sh.fx
-    cal = packaged_calibration()
-    a = tuning.accepted_tokens_per_step
-    flops = n * g.dense_flops(prec) * cal.compute_efficiency * max(tuning.gemm_rate_scale, 1.0)
-    pre = 0.0 if fx.disaggregated else fx.prefill_tokens
-    tokens = pre + sh.out_tok * tuning.decode_tokens_per_step / a
-    req_compute = flops / (2.0 * sh.model.active_params * tokens)
-    bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-    b_max = min((tpot_s * a * bw - sh.w_active) / sh.kv_read_min, kv_budget / sh.kv_res_min)
+    b_max = min(c.b_tpot, kv_budget / sh.kv_res_min)
     if b_max < 1.0:
-        return 0.0 if b_max <= 0 else req_compute
-    out_bw = b_max * a * bw / (sh.w_active + b_max * sh.kv_read_min)
-    return min(req_compute, out_bw / sh.out_tok)
+        return 0.0 if b_max <= 0 else c.req_compute
+    out_bw = b_max * c.tun.accepted_tokens_per_step * c.bw / (sh.w_active + b_max * sh.kv_read_min)
+    return min(c.req_compute, out_bw / sh.out_tok)
 
 
 class _Eval:
@@ -362,24 +392,19 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     h = HEADROOM[name]
     tpot_s = inp.tpot_ms / 1000.0
     paired = name == "resilient"
-    gpus = (fixed,) if fixed is not None else _candidates()
     resident = sh.w + sh.act + fx.extra_resident_bytes
+    if sh.cands is None:
+        sh.cands = _candidate_table(inp, sh, fixed)
     queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning]] = []
-    for order, g in enumerate(gpus):
-        if fixed is None and (not g.supports(inp.precision) or (g.form_factor == "pcie" and sh.w > PCIE_MAX_W)):
-            continue  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
-        prec = _compute_precision(g, inp.precision)
-        price = _rank_price(g)
-        for n, tp, pp in _configs(g, sh.w):
-            budget = n * g.memory_bytes / (1.0 + h) - resident
-            if budget <= 0:
-                continue
-            tun = fx.tuning_for(g, n, prec)
-            cpu = fx.offload_cpu_bytes_per_server * n / g.gpus_per_node
-            ub = _bounds(g, n, prec, sh, tpot_s, budget + cpu, tun)
-            lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
-            lb_total = placement.replica_count(lb_active, offset, paired) * n if ub > 0 else math.inf
-            queue.append((lb_total * price, lb_total, order, g, prec, n, tp, pp, budget, tun))
+    for c in sh.cands:
+        budget = c.mem / (1.0 + h) - resident
+        if budget <= 0:
+            continue
+        cpu = fx.offload_cpu_bytes_per_server * c.n / c.g.gpus_per_node
+        ub = _bound(c, sh, budget + cpu)
+        lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
+        lb_total = placement.replica_count(lb_active, offset, paired) * c.n if ub > 0 else math.inf
+        queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun))
     queue.sort(key=lambda q: q[:3])
     best: tuple[float, float, int] | None = None
     plan: _Plan | None = None
