@@ -56,3 +56,18 @@ def test_precision_gate_in_auto_choice():
 def test_tpot_below_floor_is_a_clear_error():
     with pytest.raises(InfeasibleError, match="below the hardware floor"):
         xlsizer.size(model="llama-3.1-405b", gpu="l40s", target_tpot_ms=5)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inputs)
+def test_roofline_plan_meets_the_slos_it_was_given(d):
+    """Every scenario's replica runs at a TPOT within the target, and the mean TTFT at the
+    scenario's peak load per replica stays within the TTFT target."""
+    try:
+        r = xlsizer.size(**d)
+    except InfeasibleError:
+        return
+    for s in SCENARIOS:
+        perf = r.scenarios[s].extra["perf"]
+        assert perf["tpot_ms"] <= d["target_tpot_ms"] * (1 + 1e-9)
+        assert perf["ttft_ms"] <= d["target_ttft_ms"] * (1 + 1e-6)

@@ -69,3 +69,26 @@ def test_demand_and_bandwidth(burst):
     r = size(**WORKED)
     bw = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Bandwidth needed")
     assert bw.value == pytest.approx((70 + r.burst.memory.kv_total_gb) / 0.040, rel=1e-6)  # ≈ 5.1 TB/s
+
+
+def test_course_default_trace_with_precision_gate():
+    """course.md §10.4: the Sizer's default input as its UI sends it (KV FP16). The course's
+    engine, with the precision gate added, gives VRAM 154.1 / 296.7 / 308.5 GB and
+    3x2, 5x4, 6x4 H100 SXM. xlsizer's baseline is 0.4 GB lower because it does not round the
+    in-flight count up (66.7 vs 67)."""
+    r = size(throughput_source="course-table", kv_cache_dtype="fp16")
+    vram = {k: s.memory.vram_gb for k, s in r.scenarios.items()}
+    assert vram["baseline"] == pytest.approx(154.1, abs=0.5)
+    assert vram["burst"] == pytest.approx(296.7, abs=0.05)
+    assert vram["resilient"] == pytest.approx(308.5, abs=0.05)
+    shape = {k: (s.gpu, s.gpus_per_replica, s.replicas) for k, s in r.scenarios.items()}
+    assert shape == {"baseline": ("h100-sxm", 2, 3), "burst": ("h100-sxm", 4, 5), "resilient": ("h100-sxm", 4, 6)}
+    assert r.burst.throughput_per_replica_tok_s == pytest.approx(3250 * 2 * 0.85 / 0.92)  # 6,005 tok/s
+    assert r.burst.traffic.demand_tok_s == pytest.approx(20_000)
+
+
+def test_worked_example_fp8_kv_trace():
+    """course.md §10.4, M6 inputs with FP8 KV: burst 15 x 4 H100, baseline 11 x 2, resilient 19 x 4."""
+    r = size(**WORKED)
+    shape = {k: (s.gpus_per_replica, s.replicas) for k, s in r.scenarios.items()}
+    assert shape == {"baseline": (2, 11), "burst": (4, 15), "resilient": (4, 19)}
