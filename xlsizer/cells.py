@@ -442,6 +442,8 @@ def result_field(inp: Any, field: str, scenario: str) -> Any:
         head = key.split(".")[0]
         if head == "cost" and "cost" not in flat:
             raise CellError("cost is not available in this xlsizer build (the cost model adds cost.* fields)")
+        if head == "perf" and "perf" not in flat:
+            return "n/a"  # the per-replica plan exists only with throughput_source "roofline"
         close = closest(key, [k for k in flat if not isinstance(flat[k], dict)])
         hint = f"; closest: {', '.join(close)}" if close else "; see docs/functions.md for the fields"
         raise CellError(f"unknown result field {field!r}{hint}")

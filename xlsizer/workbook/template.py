@@ -186,8 +186,13 @@ RESULT_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Throughput per replica", "tok/s", "throughput_per_replica_tok_s", None, "#,##0"),
     ResultRow("Demand", "tok/s", "traffic.demand_tok_s", None, "#,##0"),
     ResultRow("In-flight requests", "requests", "traffic.inflight_requests", None, "#,##0.0"),
-    ResultRow("VRAM per replica", "GB", "memory.vram_gb", None, "#,##0.0"),
-    ResultRow("KV cache per replica", "GB", "memory.kv_total_gb", None, "#,##0.0"),
+    ResultRow("Sequences per replica (batch)", "sequences", "perf.batch", None, "#,##0"),
+    ResultRow("TPOT at that batch", "ms", "perf.tpot_ms", None, "#,##0.0"),
+    ResultRow("TTFT at peak load", "ms", "perf.ttft_ms", None, "#,##0"),
+    ResultRow("Memory per replica", "GB", "perf.memory_per_replica_gb", None, "#,##0.0"),
+    ResultRow("Binding resource", "", "perf.binding", None, "General"),
+    ResultRow("VRAM need, whole deployment (course method)", "GB", "memory.vram_gb", None, "#,##0.0"),
+    ResultRow("KV cache, whole deployment", "GB", "memory.kv_total_gb", None, "#,##0.0"),
     ResultRow("IT power", "kW", "it_kw", "LLM_POWER_KW", "#,##0.0"),
     ResultRow("Facility power", "kW", "facility_kw", "LLM_FACILITY_KW", "#,##0.0"),
     ResultRow("PUE", "", "pue", None, "0.00"),
@@ -198,12 +203,14 @@ RESULT_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Cost per million tokens", "currency", "cost.per_million_tokens", "LLM_COST_PER_MTOK", "#,##0.00"),
 )
 
+VRAM_TITLE = "VRAM need of the whole deployment (course.md §10.3 steps 1-7): weights + KV + activations + headroom"
+
 WATERFALL_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Weights", "GB", "memory.weights_gb", None, "#,##0.0"),
     ResultRow("KV cache", "GB", "memory.kv_total_gb", None, "#,##0.0"),
     ResultRow("Activations", "GB", "memory.activations_gb", None, "#,##0.0"),
     ResultRow("Headroom", "GB", "memory.headroom_gb", None, "#,##0.0"),
-    ResultRow("VRAM per replica", "GB", "memory.vram_gb", None, "#,##0.0"),
+    ResultRow("VRAM need", "GB", "memory.vram_gb", None, "#,##0.0"),
 )
 
 RESULTS_HEADER_ROW = 5
@@ -368,7 +375,7 @@ def _write_results(ws) -> None:
         ws.cell(RESULTS_HEADER_ROW, i, h)
     st.style_header(ws[RESULTS_HEADER_ROW])
     t = lay["waterfall_title"]
-    ws.cell(t, 1, "VRAM waterfall per replica: weights + KV + activations + headroom = VRAM").font = st.BOLD
+    ws.cell(t, 1, VRAM_TITLE).font = st.BOLD
     for i, h in enumerate(("Part", *header[1:]), start=1):
         ws.cell(t + 1, i, h)
     st.style_header(ws[t + 1])
