@@ -463,3 +463,8 @@ def test_every_udf_answers_empty_cells_without_a_bug():
             out = f(*[empty] * n)
             if isinstance(out, str):
                 assert "\n" not in out and "Traceback" not in out, name
+
+
+def test_per_replica_plan_fields_read_na_without_the_roofline_model():
+    assert u.LLM_RESULT([["throughput_source", "course-table"]], "perf.batch") == "n/a"
+    assert isinstance(u.LLM_RESULT([["throughput_source", "roofline"]], "perf.batch"), int | float)
