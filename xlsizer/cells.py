@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from xlsizer.errors import InputError, XlsizerError
+from xlsizer.results import SCENARIOS
 from xlsizer.units import GB, s_to_ms
 
 log = logging.getLogger("xlsizer.cells")
@@ -227,7 +228,7 @@ def to_precision(name: str, v: Any, default: str) -> Any:
         raise InputError(name, text, "one of " + ", ".join(p.value for p in Precision)) from None
 
 
-SCENARIO_NAMES: tuple[str, ...] = ("baseline", "burst", "resilient")
+SCENARIO_NAMES: tuple[str, ...] = SCENARIOS
 DEFAULT_SCENARIO = "burst"
 
 
