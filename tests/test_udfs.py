@@ -94,10 +94,7 @@ def test_scenario_case_and_spaces(core):
 
 
 def test_cost_functions_match_core(core):
-    cost = core.burst.extra.get("cost")
-    if cost is None:
-        assert u.LLM_COST_MONTHLY(INPUTS).startswith("#VALUE! cost is not available")
-        return
+    cost = core.burst.extra["cost"]
     assert u.LLM_COST_MONTHLY(INPUTS) == pytest.approx(cost["monthly"])
     assert u.LLM_COST_PER_MTOK(INPUTS) == pytest.approx(cost["per_million_tokens"])
     assert u.LLM_RESULT(INPUTS, "cost.per_million_output_tokens") == pytest.approx(cost["per_million_output_tokens"])

@@ -441,8 +441,6 @@ def result_field(inp: Any, field: str, scenario: str) -> Any:
     key = field.strip().lower()
     if key not in flat:
         head = key.split(".")[0]
-        if head == "cost" and "cost" not in flat:
-            raise CellError("cost is not available in this xlsizer build (the cost model adds cost.* fields)")
         if head == "perf" and "perf" not in flat:
             return "n/a"  # the per-replica plan exists only with throughput_source "roofline"
         close = closest(key, [k for k in flat if not isinstance(flat[k], dict)])
@@ -634,7 +632,7 @@ def vram(model: Any, users: Any, rpm: Any, prompt_tokens: Any, output_tokens: An
     return result_field(inp, "memory.vram_gb", to_scenario(scenario))
 
 
-# --- performance model (xlsizer.engine.performance, arriving with the roofline issue) --------
+# --- performance model (positional functions) -------------------------------------------------
 
 def _performance() -> Any:
     import importlib

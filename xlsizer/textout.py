@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xlsizer.engine.insights import drivers, what_ifs
-from xlsizer.results import SCENARIOS, SizingResult
+from xlsizer.results import SCENARIOS, Scenario, SizingResult
 
 
 def _fmt(v: object) -> str:
@@ -41,16 +41,15 @@ ROWS: list[tuple[str, str]] = [
 ]
 
 
-def _cell(s: object, key: str) -> str:
-    sc = s  # Scenario
+def _cell(sc: Scenario, key: str) -> str:
     if key == "_par":
-        return f"{sc.gpus_per_replica} ({sc.tp} x {sc.pp})"  # type: ignore[attr-defined]
+        return f"{sc.gpus_per_replica} ({sc.tp} x {sc.pp})"
     if key == "_rep":
-        return f"{sc.replicas} ({sc.active_replicas})"  # type: ignore[attr-defined]
+        return f"{sc.replicas} ({sc.active_replicas})"
     if key == "_srv":
-        return f"{sc.servers} ({sc.replicas_per_server})"  # type: ignore[attr-defined]
+        return f"{sc.servers} ({sc.replicas_per_server})"
     if key == "_fac":
-        return f"{sc.facility_kw:,.1f} ({sc.pue:g})"  # type: ignore[attr-defined]
+        return f"{sc.facility_kw:,.1f} ({sc.pue:g})"
     obj: object = sc
     for part in key.split("."):
         obj = obj.get(part, "") if isinstance(obj, dict) else getattr(obj, part, "")

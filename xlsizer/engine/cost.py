@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from xlsizer.catalog.loader import read_data_file
-from xlsizer.catalog.schema import GpuSpec
+from xlsizer.catalog.schema import GpuSpec, PriceRange
 
 _D = read_data_file("defaults.yaml")
 _C: dict[str, Any] = _D["cost"]
@@ -156,6 +156,16 @@ def _crossover_words(annual: float, cur: str) -> str:
 
 
 # --- one scenario ---------------------------------------------------------------------------
+def _price(entered: float | None, catalog: PriceRange | None, gpu_id: str, field: str,
+           fmt: str) -> tuple[float | None, str]:
+    """(price, source): the user's input, else the catalog's typical price with its range,
+    date and source; None when neither exists."""
+    if entered is not None or catalog is None:
+        return entered, f"input {field}"
+    return catalog.typical, (f"catalog typical for {gpu_id} ({catalog.low:{fmt}}-{catalog.high:{fmt}}, "
+                             f"{catalog.currency}, as of {catalog.as_of}): {catalog.source}")
+
+
 def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus_per_server: int, it_kw: float,
                   pue: float, rps: float, prompt_tokens: int, output_tokens: int,
                   capacity_tok_s: float | None = None) -> CostBreakdown:
@@ -190,13 +200,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
     maint = power = fac = 0.0
     capex: float | None = None
     if model == "cloud":
-        price = inp.cloud_price_per_gpu_hour
-        if price is None and gpu.cloud_price_per_gpu_hour is not None:
-            pr = gpu.cloud_price_per_gpu_hour
-            price, p_src = pr.typical, (f"catalog typical for {gpu.id} ({pr.low:g}-{pr.high:g}, "
-                                        f"{pr.currency}, as of {pr.as_of}): {pr.source}")
-        else:
-            p_src = "input cloud_price_per_gpu_hour"
+        price, p_src = _price(inp.cloud_price_per_gpu_hour, gpu.cloud_price_per_gpu_hour, gpu.id,
+                              "cloud_price_per_gpu_hour", "g")
         if price is None:
             compute = None
             warns.append(f"cost: the catalog has no cloud price for {gpu.id}; enter cloud_price_per_gpu_hour")
@@ -209,13 +214,7 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
                  f"{total_gpus} GPUs x {price:g} x {hours:g} h", S_ISSUE),
             ]
     else:
-        gp = inp.gpu_purchase_price
-        if gp is None and gpu.purchase_price_per_gpu is not None:
-            pr = gpu.purchase_price_per_gpu
-            gp, g_src = pr.typical, (f"catalog typical for {gpu.id} ({pr.low:,.0f}-{pr.high:,.0f}, "
-                                     f"{pr.currency}, as of {pr.as_of}): {pr.source}")
-        else:
-            g_src = "input gpu_purchase_price"
+        gp, g_src = _price(inp.gpu_purchase_price, gpu.purchase_price_per_gpu, gpu.id, "gpu_purchase_price", ",.0f")
         cls = server_class(gpus_per_server)
         if inp.server_purchase_price is None:
             sp = SERVER_PRICE[cls]

@@ -46,7 +46,8 @@ def drivers(result: SizingResult) -> list[str]:
     return lines
 
 
-def _resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
+def resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
+    """The same sizing with some inputs changed (fields the user set are kept)."""
     from xlsizer.api import size
 
     data = inputs.model_dump(exclude_unset=True)
@@ -73,7 +74,7 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     out = []
     for label, ch in cases:
         try:
-            b = _resize(inputs, **ch).burst
+            b = resize(inputs, **ch).burst
             out.append(WhatIf(label, b.replicas, b.total_gpus))
         except XlsizerError as exc:
             out.append(WhatIf(label, None, None, exc.short()))

@@ -30,8 +30,8 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlsizer.api import size
-from xlsizer.engine.insights import WhatIf, drivers, what_ifs
+from xlsizer.engine.insights import WhatIf, drivers, resize, what_ifs
+from xlsizer.engine.waterfall import waterfall
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
@@ -162,12 +162,6 @@ class ReportData:
     what_if: list[WhatIf] = field(default_factory=list)
 
 
-def _resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
-    data = inputs.model_dump(exclude_unset=True)
-    data.update(changes)
-    return size(data)
-
-
 def _points(base: float, factors: Sequence[float], lo: float, hi: float, integer: bool) -> list[float]:
     pts = {min(hi, max(lo, round(base * f) if integer else round(base * f, 1))) for f in factors}
     pts.add(base)
@@ -183,7 +177,7 @@ def sensitivity(inputs: SizingInputs, field_name: str, values: Iterable[float]) 
     out = []
     for x in values:
         try:
-            r = _resize(inputs, **{field_name: x})
+            r = resize(inputs, **{field_name: x})
         except XlsizerError as exc:
             none: dict[str, int | None] = dict.fromkeys(SCENARIOS)
             out.append(SensitivityPoint(x, none, dict(none), exc.short()))
@@ -194,13 +188,6 @@ def sensitivity(inputs: SizingInputs, field_name: str, values: Iterable[float]) 
 
 
 def _waterfall(inputs: SizingInputs) -> tuple[list[Any] | None, str]:
-    try:
-        from xlsizer.engine.waterfall import waterfall
-    except ImportError:
-        try:
-            from xlsizer import waterfall  # type: ignore[attr-defined,no-redef]
-        except ImportError:
-            return None, "the optimization waterfall is not available in this version of xlsizer"
     try:
         return list(waterfall(inputs)), ""
     except XlsizerError as exc:
