@@ -105,7 +105,7 @@ def test_explanation_names_every_assumption_and_the_course_crossover():
                  "Electricity price", "PUE (cost)", "API price", "Expected utilization", "Cost per month",
                  "Break-even API volume"):
         assert name in steps and steps[name].source, name
-    assert "course.md §1" in steps["Break-even API volume"].formula
+    assert "aisle course, §1" in steps["Break-even API volume"].formula
 
 
 def test_missing_catalog_price_gives_none_and_a_warning_not_an_error():
@@ -213,3 +213,55 @@ def test_pricing_model_spellings():
     assert make_inputs(pricing_model="On Prem").pricing_model == "on-prem"
     assert make_inputs(pricing_model="on_premises").pricing_model == "on-prem"
     assert make_inputs(pricing_model="CLOUD").pricing_model == "cloud"
+
+
+# --- one cost basis, stated in the headline (issue 14) -----------------------------------------
+def test_cloud_rents_gpus_in_use_and_states_whole_nodes_when_they_differ():
+    r = xlsizer.size(gpu="h100-sxm", cloud_price_per_gpu_hour=3.0, concurrent_users=40)
+    s = r.burst
+    c = s.extra["cost"]
+    slots = s.servers * s.gpus_per_server
+    assert slots > s.total_gpus, "this case must pack into nodes with free slots"
+    assert c["gpus_in_use"] == c["gpus_paid"] == s.total_gpus and c["whole_node_gpus"] == slots
+    assert c["monthly"] == pytest.approx(s.total_gpus * 3.0 * 730)
+    assert c["monthly_whole_nodes"] == pytest.approx(slots * 3.0 * 730)
+    assert f"renting the {s.total_gpus} GPUs in use at 3.00 USD/GPU-hour = {c['monthly']:,.0f} USD/month" in r.headline
+    assert f"whole 8-GPU nodes ({slots} GPUs) {c['monthly_whole_nodes']:,.0f} USD/month" in r.headline
+
+
+def test_on_prem_buys_whole_servers_and_says_so():
+    r = xlsizer.size(gpu="h100-sxm", pricing_model="on-prem", concurrent_users=40)
+    s = r.burst
+    c = s.extra["cost"]
+    assert c["gpus_paid"] == s.servers * s.gpus_per_server > c["gpus_in_use"] == s.total_gpus
+    assert c["monthly_whole_nodes"] == c["monthly"]
+    assert (f"buying {s.servers} whole servers with {c['gpus_paid']} GPUs ({c['capex']:,.0f} USD) = "
+            f"{c['monthly']:,.0f} USD/month") in r.headline
+
+
+@pytest.mark.parametrize("users", [5, 80, 600, 3000])
+def test_on_prem_automatic_choice_picks_a_priced_gpu(users):
+    r = xlsizer.size(pricing_model="on-prem", concurrent_users=users)
+    for s in r.scenarios.values():
+        assert load_catalog().gpu(s.gpu).purchase_price_per_gpu is not None, (users, s.gpu)
+        assert s.extra["cost"]["monthly"] > 0
+    assert "Cost basis: on-prem" in r.headline
+
+
+def test_on_prem_choice_is_the_cheapest_bill_among_priced_gpus():
+    """The on-prem ranking prices what is bought (whole servers), so the chosen GPU's monthly bill
+    is no dearer than the same sizing on any other priced automatic candidate."""
+    for users in (5, 300):
+        chosen = xlsizer.size(pricing_model="on-prem", concurrent_users=users).burst
+        for g in ("h100-sxm", "h200-sxm", "b200"):
+            other = xlsizer.size(pricing_model="on-prem", concurrent_users=users, gpu=g).burst
+            assert chosen.extra["cost"]["capex"] <= other.extra["cost"]["capex"] + 1e-6, (users, g)
+
+
+def test_unpriced_gpu_is_said_plainly_in_the_headline():
+    # the course-table method keeps the course's first-fit search, which may land on a GPU the
+    # catalog has no purchase price for: the headline must say so, not leave the cost blank
+    r = xlsizer.size(pricing_model="on-prem", gpu="a100-80gb", model="llama-3.1-8b")
+    assert r.burst.extra["cost"]["monthly"] is None
+    assert "Cost unknown: the catalog has no purchase price for NVIDIA A100" in r.headline
+    assert "enter gpu_purchase_price" in r.headline

@@ -100,6 +100,22 @@ class Scenario(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict, description="later engine issues add keys here")
 
 
+def headline_for(b: Scenario) -> str:
+    """The headline sentence (Burst scenario): what to buy, then the cost basis (what is bought
+    or rented and what it costs a month; engine/cost.py ``basis_sentence``)."""
+    from xlsizer.engine.cost import basis_sentence
+
+    s = "s" if b.servers != 1 else ""
+    text = (f"Plan on {b.servers} server{s} of {b.gpus_per_server}x {b.gpu_name}"
+            f" - {b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
+            f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}),"
+            f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
+    cost = b.extra.get("cost")
+    if cost:
+        text += " " + basis_sentence(cost, b.gpu_name, b.gpus_per_server)
+    return text
+
+
 class SizingResult(BaseModel):
     """The answer to one set of inputs."""
 

@@ -4,9 +4,17 @@ Pure functions plus one frozen breakdown; no pydantic and no I/O after import, s
 three calls per sizing stay in the microseconds. All money is in the input's currency
 label (numbers stay plain); the packaged defaults quote USD.
 
+Cost basis (one everywhere, stated in the headline by :func:`basis_sentence`):
+
+    cloud     rents the GPUs in use (replicas x GPUs per replica) by the GPU-hour, as the catalog
+              prices them; when the servers the plan packs them into hold more GPU slots, the cost
+              of renting those whole nodes (``monthly_whole_nodes``) is given beside it, because
+              many clouds rent 8-GPU nodes only.
+    on-prem   buys whole servers: every GPU slot of every server (HGX/OAM boards ship full).
+
 Definitions (``c`` = the scenario's cost, ``h`` = hours per month):
 
-    cloud     compute = GPUs x price per GPU-hour x h     (power and facility are in the price)
+    cloud     compute = GPUs in use x price per GPU-hour x h   (power and facility are in the price)
     on-prem   capex   = GPUs x GPU price + servers x server price (server without its GPUs)
               compute = capex / (amortization years x 12)          straight line, no residual
               maint.  = capex x maintenance % / 100 / 12
@@ -51,8 +59,9 @@ LARGE_MIN_GPUS: int = int(_D["server_power"]["large_min_gpus"])
 SECONDS_PER_HOUR = 3600.0
 MILLION = 1e6
 
-S_DEF = "defaults.yaml cost"
-S_ISSUE = "xlsizer cost model (engine/cost.py; issue 5)"
+SOURCES: dict[str, str] = dict(_C["sources"])
+"""Readable source of each default (document and section, as a report prints it)."""
+S_ISSUE = SOURCES["model"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,20 @@ class CostBreakdown:
     explain: tuple[tuple[str, Any, str, str, str], ...] = ()
     """(name, value, unit, formula, source) rows; the pipeline prefixes the scenario."""
     warnings: tuple[str, ...] = ()
+    gpus_in_use: int = 0
+    """GPUs the replicas use (replicas x GPUs per replica)."""
+    gpus_paid: int = 0
+    """GPUs the bill counts: cloud the GPUs in use, on-prem every slot of every bought server."""
+    whole_node_gpus: int = 0
+    """GPU slots of the servers the plan packs the replicas into (servers x GPUs per server)."""
+    servers: int = 0
+    monthly_whole_nodes: float | None = None
+    """Cloud: the monthly bill if whole nodes are rented (whole_node_gpus x price x h); on-prem:
+    the monthly cost (it already buys whole servers). None when a price is unknown."""
+    price_per_gpu: float | None = None
+    """Cloud: price per GPU-hour; on-prem: purchase price per GPU. None when unknown."""
+    basis: str = ""
+    """What is bought or rented, in words (the headline's cost sentence)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON ``cost`` object (explanation and warnings live elsewhere in the result)."""
@@ -91,6 +114,28 @@ class CostBreakdown:
 
 
 _JSON_KEYS: tuple[str, ...] = tuple(f.name for f in fields(CostBreakdown) if f.name not in ("explain", "warnings"))
+
+
+def basis_sentence(c: dict[str, Any], gpu_name: str, gpus_per_server: int) -> str:
+    """The headline's cost sentence: what is bought or rented and what it costs a month.
+
+    ``c`` is a scenario's cost object (``CostBreakdown.as_dict()``)."""
+    cur = c["currency"]
+    if c.get("monthly") is None:
+        what = "cloud price" if c["pricing_model"] == "cloud" else "purchase price"
+        field = "cloud_price_per_gpu_hour" if c["pricing_model"] == "cloud" else "gpu_purchase_price"
+        return f"Cost unknown: the catalog has no {what} for {gpu_name}; enter {field}."
+    used, nodes = c["gpus_in_use"], c["whole_node_gpus"]
+    if c["pricing_model"] == "cloud":
+        text = (f"Cost basis: cloud, renting the {used} GPUs in use at {c['price_per_gpu']:,.2f} {cur}/GPU-hour = "
+                f"{c['monthly']:,.0f} {cur}/month")
+        if nodes > used and c.get("monthly_whole_nodes") is not None:
+            text += (f"; as whole {gpus_per_server}-GPU nodes ({nodes} GPUs) "
+                     f"{c['monthly_whole_nodes']:,.0f} {cur}/month")
+        return text + "."
+    return (f"Cost basis: on-prem, buying {c['servers']} whole server{'s' if c['servers'] != 1 else ''} with "
+            f"{c['gpus_paid']} GPUs ({c['capex']:,.0f} {cur}) = {c['monthly']:,.0f} {cur}/month "
+            "amortized, with maintenance and power.")
 
 
 # --- pure formulas ------------------------------------------------------------------------
@@ -152,7 +197,7 @@ def _crossover_words(annual: float, cur: str) -> str:
     lo, hi = CROSSOVER
     where = ("below" if annual < lo else "within" if annual <= hi else "above")
     return (f"break-even API spend {annual:,.0f} {cur}/year is {where} the course's rule-of-thumb crossover "
-            f"of {lo / 1e6:g}-{hi / 1e6:g}M/year (course.md §1)")
+            f"of {lo / 1e6:g}-{hi / 1e6:g}M/year (aisle course, §1)")
 
 
 # --- one scenario ---------------------------------------------------------------------------
@@ -162,8 +207,8 @@ def _price(entered: float | None, catalog: PriceRange | None, gpu_id: str, field
     date and source; None when neither exists."""
     if entered is not None or catalog is None:
         return entered, f"input {field}"
-    return catalog.typical, (f"catalog typical for {gpu_id} ({catalog.low:{fmt}}-{catalog.high:{fmt}}, "
-                             f"{catalog.currency}, as of {catalog.as_of}): {catalog.source}")
+    return catalog.typical, (f"xlsizer GPU catalog, {gpu_id}: typical of {catalog.low:{fmt}}-{catalog.high:{fmt}} "
+                             f"{catalog.currency}, as of {catalog.as_of} ({catalog.source})")
 
 
 def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus_per_server: int, it_kw: float,
@@ -199,6 +244,10 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
     compute: float | None
     maint = power = fac = 0.0
     capex: float | None = None
+    node_gpus = servers * gpus_per_server
+    paid = total_gpus
+    whole: float | None = None
+    unit_price: float | None = None
     if model == "cloud":
         price, p_src = _price(inp.cloud_price_per_gpu_hour, gpu.cloud_price_per_gpu_hour, gpu.id,
                               "cloud_price_per_gpu_hour", "g")
@@ -207,18 +256,24 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             warns.append(f"cost: the catalog has no cloud price for {gpu.id}; enter cloud_price_per_gpu_hour")
             rows.append(("Cloud price per GPU-hour", "unknown", f"{cur}/GPU-h", "", p_src))
         else:
+            unit_price = price
             compute = cloud_monthly(total_gpus, price, hours)
+            whole = cloud_monthly(max(node_gpus, total_gpus), price, hours)
             rows += [
                 ("Cloud price per GPU-hour", price, f"{cur}/GPU-h", "on-demand, power and facility included", p_src),
                 ("Cost: compute (cloud)", compute, f"{cur}/month",
-                 f"{total_gpus} GPUs x {price:g} x {hours:g} h", S_ISSUE),
+                 f"{total_gpus} GPUs in use x {price:g} x {hours:g} h", S_ISSUE),
             ]
+            if node_gpus > total_gpus:
+                rows.append(("Cost: whole nodes (cloud)", whole, f"{cur}/month",
+                             f"{servers} nodes x {gpus_per_server} GPUs x {price:g} x {hours:g} h "
+                             "(when only whole nodes are rented)", S_ISSUE))
     else:
         gp, g_src = _price(inp.gpu_purchase_price, gpu.purchase_price_per_gpu, gpu.id, "gpu_purchase_price", ",.0f")
         cls = server_class(gpus_per_server)
         if inp.server_purchase_price is None:
             sp = SERVER_PRICE[cls]
-            s_src = f"{S_DEF} server_price_by_class.{cls} ({gpus_per_server}-GPU server, GPUs excluded)"
+            s_src = f"{SOURCES['server_price_by_class.' + cls]} ({gpus_per_server}-GPU server, GPUs excluded)"
         else:
             sp, s_src = inp.server_purchase_price, "input server_purchase_price"
         years = inp.amortization_years if inp.amortization_years is not None else AMORTIZATION_YEARS
@@ -229,15 +284,15 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
         rows += [
             ("Server price (without GPUs)", sp, f"{cur}/server", f"class {cls}", s_src),
             ("Amortization", years, "years", "straight line, no residual value",
-             "input amortization_years" if inp.amortization_years is not None else f"{S_DEF} amortization_years"),
+             "input amortization_years" if inp.amortization_years is not None else SOURCES["amortization_years"]),
             ("Maintenance", pct, "%/year", "of capex",
              "input maintenance_pct_per_year" if inp.maintenance_pct_per_year is not None
-             else f"{S_DEF} maintenance_pct_per_year"),
+             else SOURCES["maintenance_pct_per_year"]),
             ("Electricity price", elec, f"{cur}/kWh", "",
              "input electricity_price_per_kwh" if inp.electricity_price_per_kwh is not None
-             else f"{S_DEF} electricity_price_per_kwh (EIA 2023, Virginia commercial)"),
+             else SOURCES["electricity_price_per_kwh"]),
             ("PUE (cost)", pue_used, "", "override" if inp.pue_override is not None else "cooling tier",
-             "input pue_override" if inp.pue_override is not None else "course.md §10.3 step 16"),
+             "input pue_override" if inp.pue_override is not None else "aisle course, §10.3 step 16"),
         ]
         power = power_monthly(it_kw, pue_used, hours, elec)
         fac = colocation_monthly(colo, it_kw)
@@ -254,7 +309,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
         else:
             # bought GPUs: every slot of every server (HGX/OAM baseboards ship fully populated,
             # PCIe servers get the cards their replicas use), not just the GPUs replicas use
-            bought = max(total_gpus, servers * gpus_per_server)
+            bought = max(total_gpus, node_gpus)
+            paid, unit_price = bought, gp
             capex = onprem_capex(bought, gp, servers, sp)
             compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue_used, hours, elec, colo)
             rows += [
@@ -267,12 +323,15 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
     # --- totals, unit costs, break-even ----------------------------------------------------------
     api = inp.api_price_per_million_tokens if inp.api_price_per_million_tokens is not None else API_PRICE
     api_src = ("input api_price_per_million_tokens" if inp.api_price_per_million_tokens is not None
-               else f"{S_DEF} api_price_per_million_tokens (Together AI, Llama 3.x 70B Turbo)")
+               else SOURCES["api_price_per_million_tokens"])
     api_monthly = api * tok_m / MILLION
     rows.append(("API price", api, f"{cur}/M tokens", "input and output tokens alike", api_src))
+    counts = dict(gpus_in_use=total_gpus, gpus_paid=paid, whole_node_gpus=node_gpus, servers=servers,
+                  price_per_gpu=unit_price)
     if compute is None:
         return CostBreakdown(model, cur, None, None, None, maint, power, fac, None, None, None, None, None, None,
-                             api, api_monthly, None, tok_m, out_m, cap_m, u, hours, tuple(rows), tuple(warns))
+                             api, api_monthly, None, tok_m, out_m, cap_m, u, hours, tuple(rows), tuple(warns),
+                             **counts, basis="no price")
     monthly = compute + maint + power + fac
     annual = monthly * 12.0
     be = breakeven_monthly_tokens(monthly, api)
@@ -295,6 +354,10 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
          + (f"; the sized replicas serve at most {cap_m:,.0f} tokens/month, so this deployment cannot reach "
             "break-even" if cap_m is not None and be > cap_m else ""), S_ISSUE),
     ]
+    if model != "cloud":
+        whole = monthly
+    basis = (f"{total_gpus} GPUs in use, rented by the GPU-hour" if model == "cloud"
+             else f"{servers} whole servers bought ({paid} GPUs)")
     return CostBreakdown(model, cur, monthly, annual, compute, maint, power, fac, capex, per_m, per_m_out, per_user,
                          be, annual, api, api_monthly, cheaper, tok_m, out_m, cap_m, u, hours,
-                         tuple(rows), tuple(warns))
+                         tuple(rows), tuple(warns), **counts, monthly_whole_nodes=whole, basis=basis)

@@ -11,7 +11,8 @@ Two ways to get a replica's capacity (``throughput_source``):
   capacity under the TPOT and TTFT targets from the performance model, with a KV budget of
   ``GPUs × memory / (1 + headroom) − weights − activations``; replicas = ceil(peak requests/s
   ÷ requests/s per replica) + spares; the automatic choice is the cheapest adequate
-  configuration (catalog cloud $/GPU-hour × GPUs), ties to fewer GPUs.
+  configuration on the sizing's cost basis (cloud: catalog $/GPU-hour × GPUs; on-prem:
+  purchase price per GPU plus its share of the server, among GPUs that have one), ties to fewer GPUs.
 - ``course-table``: the course's first-fit GPU search on the whole deployment's VRAM and its
   throughput lookup table, kept to reproduce the course's answers.
 """
@@ -26,7 +27,7 @@ from typing import Any
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, memory, placement, traffic
-from xlsizer.engine.cost import scenario_cost
+from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -41,7 +42,7 @@ from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
-from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic, build
+from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic, build, headline_for
 from xlsizer.units import GB, TERA
 
 _D = read_data_file("defaults.yaml")
@@ -103,13 +104,42 @@ def _compute_precision(gpu: GpuSpec, p: Precision) -> Precision:
     return p if gpu.supports(p) else Precision.BF16
 
 
-def _rank_price(g: GpuSpec) -> float:
-    """$/GPU-hour used to rank candidate configurations (catalog cloud typical price: a market
-    proxy for what a GPU costs, available for every GPU the automatic search considers)."""
+def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
+    """Price per GPU used to rank candidate configurations, on the sizing's own cost basis.
+
+    cloud: catalog $/GPU-hour (typical), a market price every automatic candidate has.
+    on-prem: purchase price per GPU (the user's, else the catalog's typical) plus the GPU's
+    share of a server without GPUs (cost.py's server class of a full node). A GPU without a
+    purchase price ranks last (inf) so it is never chosen silently on cost; ``_candidate_table``
+    drops it when a priced GPU is available.
+    """
+    if inp.pricing_model == "on-prem":
+        gp = inp.gpu_purchase_price if inp.gpu_purchase_price is not None else (
+            g.purchase_price_per_gpu.typical if g.purchase_price_per_gpu is not None else None)
+        if gp is None:
+            return math.inf
+        sp = inp.server_purchase_price if inp.server_purchase_price is not None else \
+            SERVER_PRICE[server_class(g.gpus_per_node)]
+        return gp + sp / g.gpus_per_node
     p = g.cloud_price_per_gpu_hour
     # Without a price (only possible for a user-chosen GPU, whose candidates all share it)
     # the ranking falls back to the GPU count alone.
     return p.typical if p is not None else 1.0
+
+
+def _billed_gpus(inp: SizingInputs, replicas: int, n: int, g: GpuSpec, offset: int) -> int:
+    """GPUs the bill counts (cost.py's basis): cloud rents the GPUs in use; on-prem buys every
+    installed slot of the whole servers the replicas are packed into. Never below the GPUs in
+    use, so ``GPUs in use x price`` stays a lower bound for the search's pruning."""
+    if inp.pricing_model != "on-prem":
+        return replicas * n
+    lay = placement.consolidate(replicas, n, g, MIN_SERVERS[RED_LABEL[offset]])
+    return max(replicas * n, lay.servers * lay.gpus_per_server)
+
+
+def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
+    """Whether the sizing's cost basis has a price for GPU ``g``."""
+    return _rank_price(g, inp) < math.inf
 
 
 class _Shared:
@@ -164,10 +194,7 @@ def size(inp: SizingInputs) -> SizingResult:
     rec += sh.fx.explain
     scenarios = {name: _scenario(name, inp, sh, fixed, rec) for name in SCENARIOS}
     b = scenarios["burst"]
-    headline = (f"Plan on {b.servers} server{'s' if b.servers != 1 else ''} of {b.gpus_per_server}x {b.gpu_name}"
-                f" - {b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
-                f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}),"
-                f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
+    headline = headline_for(b)
     top_warn: list[str] = list(sh.fx.warnings)
     for s in scenarios.values():
         for wmsg in s.warnings:
@@ -227,9 +254,9 @@ class _Cand:
     __slots__ = ("b_tpot", "bw", "g", "mem", "n", "order", "pp", "prec", "price", "req_compute", "tp", "tun")
 
     def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
-                 req_compute: float, bw: float, b_tpot: float) -> None:
+                 req_compute: float, bw: float, b_tpot: float, price: float) -> None:
         self.order, self.g, self.prec, self.n, self.tp, self.pp, self.tun = order, g, prec, n, tp, pp, tun
-        self.price = _rank_price(g)
+        self.price = price
         self.mem = n * g.memory_bytes
         self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
 
@@ -241,10 +268,18 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
     cal = packaged_calibration()
     tpot_s = inp.tpot_ms / 1000.0
     gpus = (fixed,) if fixed is not None else _candidates()
+    if fixed is None:  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
+        gpus = tuple(g for g in gpus if g.supports(inp.precision)
+                     and not (g.form_factor == "pcie" and sh.w > PCIE_MAX_W))
+        priced = tuple(g for g in gpus if _priced(g, inp))
+        if priced:  # cost basis: choose among GPUs the bill can price (on-prem: a purchase price)
+            gpus = priced
     out: list[_Cand] = []
-    for order, g in enumerate(gpus):
-        if fixed is None and (not g.supports(inp.precision) or (g.form_factor == "pcie" and sh.w > PCIE_MAX_W)):
-            continue  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
+    for g in gpus:
+        order = _candidates().index(g) if fixed is None else 0
+        price = _rank_price(g, inp)
+        if price == math.inf:
+            price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
         prec = _compute_precision(g, inp.precision)
         peak = g.dense_flops(prec) * cal.compute_efficiency
         for n, tp, pp in _configs(g, sh.w):
@@ -255,7 +290,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (2.0 * sh.model.active_params * tokens)
             bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
             b_tpot = (tpot_s * a * bw - sh.w_active) / sh.kv_read_min
-            out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot))
+            out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price))
     return out
 
 
@@ -395,7 +430,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     resident = sh.w + sh.act + fx.extra_resident_bytes
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
-    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning]] = []
+    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning, float]] = []
     for c in sh.cands:
         budget = c.mem / (1.0 + h) - resident
         if budget <= 0:
@@ -404,13 +439,13 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         ub = _bound(c, sh, budget + cpu)
         lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
         lb_total = placement.replica_count(lb_active, offset, paired) * c.n if ub > 0 else math.inf
-        queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun))
+        queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun, c.price))
     queue.sort(key=lambda q: q[:3])
     best: tuple[float, float, int] | None = None
     plan: _Plan | None = None
     floor_best = math.inf
     eng = inp.serving_engine.value
-    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget, tun in queue:
+    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget, tun, price in queue:
         if PRUNE and best is not None and (lb_cost, lb_total, order) >= best:
             break
         if lb_cost == math.inf:
@@ -421,8 +456,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue
         cap = ev.cap
         active = ev.active(offered_rps)
-        total = placement.replica_count(active, offset, paired) * n
-        key = (total * _rank_price(g), total, order)
+        reps = placement.replica_count(active, offset, paired)
+        total = reps * n
+        key = (_billed_gpus(inp, reps, n, g, offset) * price, total, order)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -433,7 +469,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
-        for _, _, _, g, prec, _n, tp, pp, budget, tun in queue:  # rare path: the best TPOT floor for the message
+        for _, _, _, g, prec, _n, tp, pp, budget, tun, _p in queue:  # rare path: the best TPOT floor for the message
             floor_best = min(floor_best, slo_capacity(
                 sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, kv_precision=inp.kv_precision,
                 engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun).tpot_floor_s)
@@ -560,7 +596,8 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
         if layout is None:
             layout, server_w = lay_v, sw_v
     assert layout is not None
-    how = ("cheapest adequate configuration (catalog $/GPU-hour x GPUs) among {}; precision gate {}"
+    how = ("cheapest adequate configuration (cloud: catalog $/GPU-hour x GPUs; on-prem: purchase price per GPU "
+           "+ its share of the server, priced GPUs only) among {}; precision gate {}"
            if fixed is None and plan.source == "roofline" else
            "first of {} x (1,2,4,8) with memory >= VRAM and bandwidth >= 1.3 x need; precision gate {}"
            if fixed is None else "user-chosen GPU ({}; {})")
