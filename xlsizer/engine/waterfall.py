@@ -54,6 +54,8 @@ class WaterfallStep:
     kv_per_request_gb: float = 0.0
     note: str = ""
     """Why the step has no sizing (e.g. infeasible with everything off)."""
+    monthly_cost: float | None = None
+    """The scenario's monthly cost at this step (engine/cost.py; None when a price is unknown)."""
 
 
 def _is_on(field: str, value: Any, off: Any) -> bool:
@@ -86,9 +88,11 @@ def waterfall(inputs: SizingInputs, scenario: str = "burst") -> list[WaterfallSt
             out.append(WaterfallStep(label, field, value, 0, 0, 0, "", 0.0, 0.0, note=exc.short()))
             return
         perf = s.extra.get("perf", {})
+        monthly = (s.extra.get("cost") or {}).get("monthly")
         out.append(WaterfallStep(label, field, value, s.replicas, s.total_gpus, s.gpus_per_replica, s.gpu,
                                  s.throughput_per_replica_tok_s, s.memory.vram_gb,
-                                 float(perf.get("memory_per_replica_gb", 0.0)), s.memory.kv_per_request_gb))
+                                 float(perf.get("memory_per_replica_gb", 0.0)), s.memory.kv_per_request_gb,
+                                 monthly_cost=monthly))
 
     record("Everything off", "", None)
     for label, f, _ in on_steps:
@@ -97,15 +101,59 @@ def waterfall(inputs: SizingInputs, scenario: str = "burst") -> list[WaterfallSt
     return out
 
 
+def _way(a: float, b: float) -> int:
+    return (b > a) - (b < a)
+
+
+def step_notes(steps: list[WaterfallStep]) -> list[str]:
+    """For each step, a note where replicas, GPUs and cost move in opposite directions against the
+    step before (a planner reading "replicas up" would otherwise expect more GPUs)."""
+    out: list[str] = []
+    prev: WaterfallStep | None = None
+    for s in steps:
+        notes: list[str] = []
+        if prev is not None and not s.note and not prev.note:
+            r, g = _way(prev.replicas, s.replicas), _way(prev.total_gpus, s.total_gpus)
+            if r * g < 0:
+                notes.append(f"replicas {'rise' if r > 0 else 'fall'} ({prev.replicas} -> {s.replicas}) but GPUs "
+                             f"{'rise' if g > 0 else 'fall'} ({prev.total_gpus} -> {s.total_gpus}): each replica now "
+                             f"uses {s.gpus_per_replica}x {s.gpu} instead of {prev.gpus_per_replica}x {prev.gpu}")
+            if s.monthly_cost is not None and prev.monthly_cost is not None:
+                c = _way(prev.monthly_cost, s.monthly_cost)
+                if c * g < 0:
+                    notes.append(f"GPUs {'rise' if g > 0 else 'fall'} but cost {'rises' if c > 0 else 'falls'}: "
+                                 f"{s.gpu} instead of {prev.gpu}, priced differently"
+                                 if s.gpu != prev.gpu else
+                                 f"GPUs {'rise' if g > 0 else 'fall'} but cost {'rises' if c > 0 else 'falls'}: "
+                                 "whole servers and power move in steps")
+        out.append("; ".join(notes))
+        prev = s
+    return out
+
+
 def waterfall_table(steps: list[WaterfallStep]) -> str:
-    """The waterfall as a fixed-width text table (the CLI's output)."""
-    head = (f"{'step':<36} {'replicas':>8} {'GPUs':>6} {'config':>14} {'tok/s/replica':>14} {'GB/replica':>11} "
-            f"{'VRAM GB':>9}")
+    """The waterfall as a fixed-width text table (the CLI's output, under 100 columns), with the
+    notes where replicas, GPUs and cost move in opposite directions below the table."""
+    head = (f"{'step':<34} {'replicas':>8} {'GPUs':>5} {'config':>13} {'cost/month':>11} {'tok/s/replica':>13} "
+            f"{'GB/replica':>10}")
     lines = [head, "-" * len(head)]
+    notes = step_notes(steps)
     for s in steps:
         if s.note:
-            lines.append(f"{s.label:<36} {s.note}")
+            lines.append(f"{s.label[:34]:<34} {s.note}")
             continue
-        lines.append(f"{s.label:<36} {s.replicas:>8} {s.total_gpus:>6} {f'{s.gpus_per_replica}x {s.gpu}':>14} "
-                     f"{s.throughput_per_replica_tok_s:>14,.0f} {s.memory_per_replica_gb:>11,.1f} {s.vram_gb:>9,.1f}")
+        cost = f"{s.monthly_cost:,.0f}" if s.monthly_cost is not None else "no price"
+        lines.append(f"{s.label[:34]:<34} {s.replicas:>8} {s.total_gpus:>5} {f'{s.gpus_per_replica}x {s.gpu}':>13} "
+                     f"{cost:>11} {s.throughput_per_replica_tok_s:>13,.0f} {s.memory_per_replica_gb:>10,.1f}")
+    marked = [(s.label, n) for s, n in zip(steps, notes, strict=True) if n]
+    if marked:
+        lines += ["", "Notes:"]
+        for label, n in marked:
+            lines += _wrap(f"{label}: {n}", 98, "  - ", "    ")
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest) or [first.rstrip()]

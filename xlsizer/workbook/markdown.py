@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from xlsizer.results import SCENARIOS, SizingResult
+from xlsizer.summary import SCENARIO_TITLES, confidence_range, format_value, performance_rows, summary_rows
 from xlsizer.workbook.report import (
     COST_ROWS,
-    SCENARIO_TITLES,
     SUMMARY_SECTIONS,
     all_warnings,
     checklist_items,
@@ -19,6 +19,7 @@ from xlsizer.workbook.report import (
     input_rows,
     is_open,
     item_field,
+    readable_source,
     save_atomic,
 )
 
@@ -35,9 +36,12 @@ def _md(v: Any) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(_md(v) for v in r) + " |" for r in rows]
+def _table(head: list[str], rows: list[list[Any]], right: tuple[int, ...] = ()) -> list[str]:
+    """A Markdown table; columns in ``right`` (numbers) are right-aligned, header included."""
+    rule = "|".join("--:" if i in right else "---" for i in range(len(head)))
+    out = ["| " + " | ".join(head) + " |", "|" + rule + "|"]
+    out += ["| " + " | ".join(v if isinstance(v, str) and i in right else _md(v) for i, v in enumerate(r)) + " |"
+            for r in rows]
     return out
 
 
@@ -50,10 +54,19 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
         lines += [f"Project file: `{project.path}`", ""]
     lines += [f"**{result.headline}**", ""]
     lo, hi = conf.get("low"), conf.get("high")
-    if isinstance(lo, int | float) and isinstance(hi, int | float):
-        lines += [f"Confidence band: {lo:+.0%} / {hi:+.0%} ({conf.get('source', '')})", ""]
+    rng = confidence_range(result)
+    if rng is not None and isinstance(lo, int | float) and isinstance(hi, int | float):
+        cur = (cost_of(result.burst) or {}).get("currency", "")
+        money = (f"; monthly cost {rng[1][0]:,.0f} to {rng[1][1]:,.0f} {cur}/month" if rng[1] is not None else "")
+        lines += [f"Confidence range (Burst): {rng[0][0]:,} to {rng[0][1]:,} GPUs{money} "
+                  f"(model error {lo:+.0%} / {hi:+.0%}: {readable_source(conf.get('source', ''))})", ""]
 
-    lines += ["## Inputs", ""]
+    lines += ["## Summary", ""]
+    srows = summary_rows(result) + performance_rows(result)
+    lines += _table(["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"],
+                    [[r.label, *(format_value(v, r.fmt) for v in r.values), r.unit] for r in srows], right=(1, 2, 3))
+
+    lines += ["", "## Inputs", ""]
     lines += _table(["Step", "Input", "Owner", "Value", "Unit", "Reason"],
                     [list(r) for r in input_rows(result.inputs, project)])
 
@@ -64,9 +77,11 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
             rows.append([label, *(get(result.scenarios[k]) for k in SCENARIOS), unit])
     costs = {k: cost_of(result.scenarios[k]) for k in SCENARIOS}
     if any(costs.values()):
-        for label, key in COST_ROWS:
-            rows.append([label, *((costs[k] or {}).get(key) for k in SCENARIOS), ""])
-    lines += _table(["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"], rows)
+        cur = next(c for c in costs.values() if c)["currency"]
+        for label, key, unit in COST_ROWS:
+            rows.append([label, *((costs[k] or {}).get(key) for k in SCENARIOS), unit.format(cur=cur)])
+    lines += _table(["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"],
+                    [[r[0], *(_md(v) for v in r[1:4]), r[4]] for r in rows], right=(1, 2, 3))
 
     lines += ["", "## Warnings", ""]
     warns = all_warnings(result)
@@ -85,7 +100,8 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
 
     lines += ["", "## Assumptions and sources", ""]
     lines += _table(["Scenario", "Step", "Value", "Unit", "Formula", "Source"],
-                    [[s.scenario, s.name, s.value, s.unit, s.formula, s.source] for s in result.explain()])
+                    [[s.scenario, s.name, s.value, s.unit, s.formula, readable_source(s.source)]
+                     for s in result.explain()])
     return "\n".join(lines) + "\n"
 
 

@@ -1,24 +1,34 @@
 """One report workbook per project, written from (project, result) with native Excel charts.
 
-Sheets:
-  Summary      headline sentence (Burst scenario), confidence band, the three scenarios side by
-               side (sizing, traffic, memory, server, fabric, power and cooling, cost), the memory
-               breakdown chart, drivers and "what would change the answer" (re-sized).
-  Waterfall    replicas and total GPUs as each optimization is switched on (chart).
-  Sensitivity  replicas vs concurrent users and vs the TPOT target (two line charts).
+Sheets (the first is the brief a reviewer reads in a minute; the rest are the detail):
+  Summary      one printed page: the headline, the confidence range as GPUs and money, the
+               three scenarios side by side (what each sizes for, the hardware, the cost with
+               currency and period, units in their own column), the top three warnings and
+               the drivers.
+  Details      every figure per scenario (sizing, traffic, memory, server, fabric, power, full
+               cost breakdown), the memory breakdown chart and "what would change the answer".
+  Waterfall    replicas, GPUs and monthly cost as each optimization is switched on (chart),
+               with a note where they move in opposite directions.
+  Sensitivity  total GPUs and monthly cost against concurrent users and against the TPOT
+               target (scatter charts on value axes, the current input marked).
   Warnings     every warning, by scenario.
   Checklist    status counts, the checklist (the decision log) and every input with its owner.
-  Assumptions  the confidence band and the explanation chain (name, value, unit, formula, source).
+  Assumptions  the confidence band and the explanation chain (name, value, unit, formula,
+               readable source).
 
-Numbers are written unrounded (cell formats do the rounding), so a report cell equals the
-core's value. The file is written to a temporary name in the output folder and renamed, so a
-half-written report is never left behind. The project workbook is never opened for writing.
+Numbers are written unrounded and every numeric cell has a number format (no "General"), so a
+report cell equals the core's value and reads like a finance sheet. Headers over numbers are
+right-aligned like the numbers; text from the user's project goes through ``safe.put_text``.
+The file is written to a temporary name in the output folder and renamed, so a half-written
+report is never left behind. The project workbook is never opened for writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,24 +36,46 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.cell.cell import Cell
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsizer.engine.insights import WhatIf, drivers, resize, what_ifs
-from xlsizer.engine.waterfall import waterfall
+from xlsizer.engine.waterfall import step_notes, waterfall
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
+from xlsizer.summary import (
+    D1,
+    D2,
+    INT,
+    SCENARIO_TITLES,
+    TEXT,
+    Row,
+    confidence_range,
+    summary_rows,
+)
+from xlsizer.workbook.safe import put_text
 from xlsizer.workbook.styles import print_landscape
 
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=14)
+FONT = "Calibri"  # named: without a name LibreOffice falls back to a serif face for styled cells
+BOLD = Font(name=FONT, bold=True)
+TITLE = Font(name=FONT, bold=True, size=14)
+SMALL = Font(name=FONT, italic=True, size=9, color="595959")
 HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
 SECTION_FILL = PatternFill("solid", fgColor="EDEDED")
 WRAP = Alignment(wrap_text=True, vertical="top")
+RIGHT = Alignment(horizontal="right", vertical="top", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="top", wrap_text=True)
+UNIT = Alignment(horizontal="left", vertical="top", wrap_text=True, indent=1)
+"""The unit column: indented so a right-aligned number beside it never touches its unit."""
+LINE_PT = 15.0
+"""Row height per line of 11-pt text (points): Calibri 11 needs about 14.3 pt."""
 
-SCENARIO_TITLES = {"baseline": "Baseline", "burst": "Burst", "resilient": "Resilient"}
 MEMORY_PARTS: tuple[tuple[str, str], ...] = (
     ("Weights", "weights_gb"), ("KV cache", "kv_total_gb"),
     ("Activations", "activations_gb"), ("Headroom", "headroom_gb"),
@@ -68,20 +100,21 @@ CHECKLIST_INPUTS: dict[str, tuple[str, ...]] = {
     "power_cooling": ("rack_power_limit_kw",),
 }
 
+
 def _perf(s: Scenario, key: str) -> Any:
     """A figure of the roofline plan (absent for the course-table method and overrides)."""
     return s.extra.get("perf", {}).get(key)
 
 
-# Summary rows: (label, unit, getter). A getter returns the value for one scenario.
+# Details rows: (label, unit, getter). A getter returns the value for one scenario.
 Getter = Callable[[Scenario], Any]
 SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = (
     ("Sizing", (
         ("GPU", "", lambda s: s.gpu_name),
         ("GPU id", "", lambda s: s.gpu),
         ("GPUs per replica", "GPUs", lambda s: s.gpus_per_replica),
-        ("Tensor parallel (TP)", "", lambda s: s.tp),
-        ("Pipeline parallel (PP)", "", lambda s: s.pp),
+        ("Tensor parallel (TP)", "GPUs", lambda s: s.tp),
+        ("Pipeline parallel (PP)", "stages", lambda s: s.pp),
         ("Active replicas", "replicas", lambda s: s.active_replicas),
         ("Replicas", "replicas", lambda s: s.replicas),
         ("Total GPUs", "GPUs", lambda s: s.total_gpus),
@@ -96,7 +129,7 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("In-flight requests", "requests", lambda s: s.traffic.inflight_requests),
         ("Demand", "tok/s", lambda s: s.traffic.demand_tok_s),
     )),
-    ("Memory need (whole deployment, course method, course.md §10.3 steps 1-7)", (
+    ("Memory need (whole deployment, course method, aisle course §10.3 steps 1-7)", (
         ("Weights", "GB", lambda s: s.memory.weights_gb),
         ("KV cache", "GB", lambda s: s.memory.kv_total_gb),
         ("Activations", "GB", lambda s: s.memory.activations_gb),
@@ -127,19 +160,34 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("Racks", "racks", lambda s: s.racks),
         ("kW per rack", "kW", lambda s: s.kw_per_rack),
         ("IT power", "kW", lambda s: s.it_kw),
-        ("PUE", "", lambda s: s.pue),
+        ("PUE", "ratio", lambda s: s.pue),
         ("Facility power", "kW", lambda s: s.facility_kw),
         ("Cooling tier", "", lambda s: s.cooling_tier),
     )),
 )
-COST_ROWS: tuple[tuple[str, str], ...] = (
-    ("Monthly cost", "monthly"), ("Annual cost", "annual"),
-    ("Compute, monthly", "compute"), ("Power, monthly", "power"), ("Facility, monthly", "facility"),
-    ("Per million output tokens", "per_million_output_tokens"),
-    ("Per million tokens", "per_million_tokens"), ("Per user per month", "per_user_month"),
-    ("API break-even, tokens per month", "breakeven_api_monthly_tokens"),
-    ("Pricing model", "pricing_model"), ("Currency", "currency"),
+# Details cost rows: (label, key of the cost object, unit with {cur} for the currency).
+COST_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Pricing model", "pricing_model", ""),
+    ("Cost basis", "basis", ""),
+    ("GPUs paid for", "gpus_paid", "GPUs"),
+    ("Monthly cost", "monthly", "{cur}/month"),
+    ("Annual cost", "annual", "{cur}/year"),
+    ("Monthly cost, whole nodes", "monthly_whole_nodes", "{cur}/month"),
+    ("Compute cost, monthly", "compute", "{cur}/month"),
+    ("Maintenance cost, monthly", "maintenance", "{cur}/month"),
+    ("Power cost, monthly", "power", "{cur}/month"),
+    ("Facility cost, monthly", "facility", "{cur}/month"),
+    ("Capex (purchase)", "capex", "{cur}, one-off"),
+    ("Cost per million output tokens", "per_million_output_tokens", "{cur}/M output tokens"),
+    ("Cost per million tokens", "per_million_tokens", "{cur}/M tokens"),
+    ("Cost per user", "per_user_month", "{cur}/user/month"),
+    ("Tokens served", "tokens_per_month", "tokens/month"),
+    ("API cost at the same volume", "api_monthly_at_expected_load", "{cur}/month"),
+    ("API break-even volume", "breakeven_api_monthly_tokens", "tokens/month"),
+    ("API break-even spend", "breakeven_api_annual_spend", "{cur}/year"),
 )
+_UNIT_FMT: dict[str, str] = {"GB": D1, "kW": D1, "TB": D1, "tok/s": INT, "requests": INT, "B": INT,
+                             "req/s": D2, "ms": D1, "ratio": D2, "sequences": INT}
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,6 +199,7 @@ class SensitivityPoint:
     replicas: dict[str, int | None]
     total_gpus: dict[str, int | None]
     error: str = ""
+    monthly: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,10 +229,11 @@ def sensitivity(inputs: SizingInputs, field_name: str, values: Iterable[float]) 
             r = resize(inputs, **{field_name: x})
         except XlsizerError as exc:
             none: dict[str, int | None] = dict.fromkeys(SCENARIOS)
-            out.append(SensitivityPoint(x, none, dict(none), exc.short()))
+            out.append(SensitivityPoint(x, none, dict(none), exc.short(), dict.fromkeys(SCENARIOS)))
             continue
         out.append(SensitivityPoint(x, {k: r.scenarios[k].replicas for k in SCENARIOS},
-                                    {k: r.scenarios[k].total_gpus for k in SCENARIOS}))
+                                    {k: r.scenarios[k].total_gpus for k in SCENARIOS}, "",
+                                    {k: (cost_of(r.scenarios[k]) or {}).get("monthly") for k in SCENARIOS}))
     return out
 
 
@@ -280,26 +330,140 @@ def _cell_value(v: Any) -> Any:
     return str(getattr(v, "value", v))
 
 
-def _autowidth(ws: Worksheet, widths: dict[str, float]) -> None:
+# Sources written for developers ("course.md §10.3 step 4", "engine/performance.py") in the
+# words a reviewer can look up (document and section). Sources in the catalog and defaults
+# data are written readable at the source; these cover the engine's fixed labels.
+_SOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"roofline model \(engine/performance\.py\), calibrated on validation/calibration\.csv"),
+     "xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published measurements"),
+    (re.compile(r"\bvalidation/calibration\.csv"), "xlsizer validation set"),
+    (re.compile(r"\bcourse(?:\.md)? §"), "aisle course, §"),
+    (re.compile(r"\bcourse\.md\b"), "aisle course"),
+    (re.compile(r"\bcatalog\.md model note (\d+)"), r"xlsizer model catalog, note \1"),
+    (re.compile(r"\bdefaults\.yaml server_power\b"), "xlsizer defaults, server power"),
+    (re.compile(r"\bdefaults\.yaml\b"), "xlsizer defaults"),
+    (re.compile(r"\bengine/\w+\.py\s*"), ""),
+    (re.compile(r";?\s*\bissue \d+\b"), ""),
+)
+
+
+def readable_source(text: Any) -> str:
+    """A source in a reviewer's words: document and section, never a code path."""
+    out = str(text or "")
+    for pat, rep in _SOURCE_WORDS:
+        out = pat.sub(rep, out)
+    return out.strip()
+
+
+def auto_format(v: Any, unit: str = "") -> str | None:
+    """The number format for a value without a stated one (None for text)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if isinstance(v, int):
+        return INT
+    if unit in _UNIT_FMT:
+        return _UNIT_FMT[unit]
+    if abs(v) >= 1000:
+        return INT
+    if abs(v) >= 10:
+        return D1
+    if abs(v) >= 0.01 or v == 0:
+        return D2
+    return "0.000"
+
+
+def _put(ws: Worksheet, row: int, col: int, v: Any, fmt: str | None = None, align: Alignment | None = None,
+         font: Font | None = None) -> Cell:
+    """Write one cell: text as text (never a formula), numbers with a number format."""
+    c = ws.cell(row=row, column=col)
+    v = _cell_value(v)
+    put_text(c, v)
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        c.number_format = fmt if fmt and fmt != TEXT else (auto_format(v) or INT)
+    if align is not None:
+        c.alignment = align
+    if font is not None:
+        c.font = font
+    return c
+
+
+def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
     for col, w in widths.items():
         ws.column_dimensions[col].width = w
 
 
-def _header(ws: Worksheet, row: int, values: Sequence[Any]) -> None:
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` characters wide (a little pessimistic)."""
+    per = max(1, int(width * 1.15) - 1)
+    return sum(max(1, math.ceil(len(part) / per)) for part in text.split("\n"))
+
+
+def fit_rows(ws: Worksheet, first: int = 1) -> None:
+    """Give every row with wrapped text the height its longest cell needs (LibreOffice and Excel
+    do not grow rows written by openpyxl), merged cells measured across their columns."""
+    spans: dict[tuple[int, int], float] = {}
+    for rng in ws.merged_cells.ranges:
+        w = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43
+                for c in range(rng.min_col, rng.max_col + 1))
+        spans[(rng.min_row, rng.min_col)] = w
+    for row in ws.iter_rows(min_row=first):
+        n = 1
+        size = 11.0
+        for c in row:
+            if c.value is None or not isinstance(c.value, str):
+                continue
+            wrap = c.alignment is not None and c.alignment.wrap_text
+            if not wrap:
+                continue
+            width = spans.get((c.row, c.column)) or ws.column_dimensions[c.column_letter].width or 8.43
+            n = max(n, _lines(c.value, width * 11.0 / (c.font.sz or 11.0)))
+            size = max(size, float(c.font.sz or 11.0))
+        if n > 1 or size > 11.0:
+            ws.row_dimensions[row[0].row].height = n * LINE_PT * size / 11.0 + 2
+
+
+def _header(ws: Worksheet, row: int, values: Sequence[Any], right_from: int = 2, right_to: int | None = None,
+            unit_col: int | None = None) -> None:
+    """A header row; columns ``right_from``..``right_to`` hold numbers, so their headers are
+    right-aligned like the numbers below them; ``unit_col`` is indented like its units."""
+    right_to = right_to if right_to is not None else len(values)
     for i, v in enumerate(values, start=1):
-        c = ws.cell(row=row, column=i, value=v)
-        c.font = BOLD
+        align = RIGHT if right_from <= i <= right_to else UNIT if i == unit_col else LEFT
+        c = _put(ws, row, i, v, font=BOLD, align=align)
         c.fill = HEAD_FILL
 
 
-def _fmt_for(unit: str, v: Any) -> str | None:
-    if not isinstance(v, float):
-        return None
-    if unit in ("GB", "kW", "TB"):
-        return "#,##0.0"
-    if unit in ("tok/s", "requests", "B"):
-        return "#,##0"
-    return "#,##0.00"
+def _section(ws: Worksheet, row: int, title: str, ncols: int) -> None:
+    """A section heading across the table (one line: it runs over the empty cells beside it)."""
+    _put(ws, row, 1, title, font=BOLD, align=Alignment(horizontal="left", vertical="top"))
+    for c in range(1, ncols + 1):
+        ws.cell(row=row, column=c).fill = SECTION_FILL
+
+
+def _text_line(ws: Worksheet, row: int, text: str, last_col: int, font: Font | None = None) -> None:
+    """A paragraph across columns A..last_col (merged, wrapped)."""
+    _put(ws, row, 1, text, align=LEFT, font=font)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+
+
+def _scenario_table(ws: Worksheet, top: int, rows: Sequence[Row]) -> tuple[int, dict[str, int]]:
+    """Header at ``top`` then the rows with section headings; returns (next free row, {key: row})."""
+    _header(ws, top, ["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"], right_from=2, right_to=4, unit_col=5)
+    r = top + 1
+    where: dict[str, int] = {}
+    sec = None
+    for row in rows:
+        if row.section != sec:
+            sec = row.section
+            _section(ws, r, sec, 5)
+            r += 1
+        _put(ws, r, 1, row.label, align=LEFT)
+        for j, v in enumerate(row.values, start=2):
+            _put(ws, r, j, v, fmt=row.fmt, align=RIGHT)
+        _put(ws, r, 5, row.unit, align=UNIT)
+        where[row.key or row.label] = r
+        r += 1
+    return r, where
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,75 +471,125 @@ def _fmt_for(unit: str, v: Any) -> str | None:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class SummaryLayout:
-    """Where things landed on the Summary sheet (the tests and the charts use it)."""
+    """Where things landed on the Summary sheet (the tests use it)."""
     header_row: int = 0
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData) -> SummaryLayout:
+SUMMARY_WIDTHS = {"A": 34, "B": 24, "C": 24, "D": 24, "E": 22}
+TOP_WARNINGS = 3
+
+
+def _summary(wb: Workbook, project: Any, result: SizingResult) -> SummaryLayout:
     ws = wb.active
     ws.title = "Summary"
+    _widths(ws, SUMMARY_WIDTHS)
     name = getattr(project, "name", None) or "project"
-    ws["A1"] = f"xlsizer report: {name}"
-    ws["A1"].font = TITLE
-    ws["A2"], ws["B2"] = "Project file", str(getattr(project, "path", "") or "")
-    ws["A3"], ws["B3"] = "Headline (Burst scenario)", result.headline
-    ws["B3"].font = BOLD
-    conf = result.confidence
-    ws["A4"], ws["B4"], ws["C4"], ws["D4"] = ("Confidence band", conf.get("low"), conf.get("high"),
-                                              str(conf.get("source", "")))
-    ws["B4"].number_format = ws["C4"].number_format = "+0%;-0%;0%"
-    b = result.burst
-    lo, hi = conf.get("low"), conf.get("high")
-    ws["A5"] = "Burst total GPUs, band"
-    if isinstance(lo, int | float) and isinstance(hi, int | float):
-        ws["B5"], ws["C5"] = b.total_gpus * (1 + lo), b.total_gpus * (1 + hi)
-        ws["B5"].number_format = ws["C5"].number_format = "0.0"
-    for ref in ("A2", "A3", "A4", "A5"):
-        ws[ref].font = BOLD
+    _put(ws, 1, 1, f"Sizing report: {name}", font=TITLE)
+    _put(ws, 2, 1, "Project file", font=BOLD, align=LEFT)
+    _put(ws, 2, 2, str(getattr(project, "path", "") or ""), align=LEFT)
+    ws.merge_cells("B2:E2")
+    _put(ws, 3, 1, "Headline (Burst scenario)", font=BOLD, align=LEFT)
+    _put(ws, 3, 2, result.headline, font=BOLD, align=LEFT)
+    ws.merge_cells("B3:E3")
 
-    lay = SummaryLayout(header_row=7)
-    _header(ws, 7, ["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"])
-    r = 8
-    sections = list(SUMMARY_SECTIONS)
-    for title, rows in sections:
-        ws.cell(row=r, column=1, value=title).font = BOLD
-        for c in range(1, 6):
-            ws.cell(row=r, column=c).fill = SECTION_FILL
+    lay = SummaryLayout()
+    conf = result.confidence
+    lo, hi = conf.get("low"), conf.get("high")
+    rng = confidence_range(result)
+    cur = (cost_of(result.burst) or {}).get("currency", "")
+    _header(ws, 5, ["Confidence range (Burst)", "Low", "High", "", "Unit"], right_from=2, right_to=3, unit_col=5)
+    r = 6
+    if rng is not None:
+        _put(ws, r, 1, "Total GPUs", align=LEFT)
+        _put(ws, r, 2, rng[0][0], INT, RIGHT)
+        _put(ws, r, 3, rng[0][1], INT, RIGHT)
+        _put(ws, r, 5, "GPUs", align=UNIT)
+        lay.rows["conf_gpus"] = r
         r += 1
-        for label, unit, get in rows:
-            ws.cell(row=r, column=1, value=label)
+        _put(ws, r, 1, "Monthly cost", align=LEFT)
+        if rng[1] is not None:
+            _put(ws, r, 2, rng[1][0], INT, RIGHT)
+            _put(ws, r, 3, rng[1][1], INT, RIGHT)
+        else:
+            _put(ws, r, 2, "no price", align=RIGHT)
+        _put(ws, r, 5, f"{cur}/month", align=UNIT)
+        lay.rows["conf_money"] = r
+        r += 1
+        _put(ws, r, 1, "Model error on capacity", align=LEFT)
+        _put(ws, r, 2, lo, "+0%;-0%;0%", RIGHT)
+        _put(ws, r, 3, hi, "+0%;-0%;0%", RIGHT)
+        _put(ws, r, 5, "see Assumptions", align=UNIT)
+        lay.rows["conf_band"] = r
+        r += 1
+
+    lay.header_row = r + 1
+    r, where = _scenario_table(ws, lay.header_row, summary_rows(result))
+    lay.rows.update(where)
+
+    r += 1
+    warns = all_warnings(result)
+    _text_line(ws, r, f"Top warnings ({min(TOP_WARNINGS, len(warns))} of {len(warns)}; all on the Warnings sheet)",
+               5, BOLD)
+    lay.rows["warnings"] = r
+    r += 1
+    for _sc, w in warns[:TOP_WARNINGS]:
+        _text_line(ws, r, f"- {w}", 5)
+        r += 1
+    if not warns:
+        _text_line(ws, r, "none", 5)
+        r += 1
+    r += 1
+    _text_line(ws, r, "Drivers (Burst scenario)", 5, BOLD)
+    lay.rows["drivers"] = r
+    r += 1
+    for d in drivers(result):
+        _text_line(ws, r, f"- {d}", 5)
+        r += 1
+    r += 1
+    _text_line(ws, r, "Detail sheets: Details (every figure per scenario, what would change the answer), "
+               "Waterfall, Sensitivity, Warnings, Checklist, Assumptions (every step with its source).", 5, SMALL)
+    fit_rows(ws)
+    ws.print_area = f"A1:E{r}"
+    return lay
+
+
+def _details_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> dict[str, int]:
+    ws = wb.create_sheet("Details")
+    _widths(ws, {"A": 34, "B": 26, "C": 26, "D": 26, "E": 20})
+    _put(ws, 1, 1, "Every figure per scenario", font=TITLE)
+    header = 3
+    _header(ws, header, ["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"], right_from=2, right_to=4, unit_col=5)
+    rows: dict[str, int] = {}
+    r = header + 1
+    for title, sec in SUMMARY_SECTIONS:
+        _section(ws, r, title, 5)
+        r += 1
+        for label, unit, get in sec:
+            _put(ws, r, 1, label, align=LEFT)
             for j, k in enumerate(SCENARIOS, start=2):
                 v = _cell_value(get(result.scenarios[k]))
-                c = ws.cell(row=r, column=j, value=v)
-                fmt = _fmt_for(unit, v)
-                if fmt:
-                    c.number_format = fmt
-            ws.cell(row=r, column=5, value=unit)
-            lay.rows[label] = r
+                _put(ws, r, j, v, fmt=auto_format(v, unit), align=RIGHT)
+            _put(ws, r, 5, unit, align=UNIT)
+            rows[label] = r
             r += 1
-    # cost (from the cost engine, when present)
-    ws.cell(row=r, column=1, value="Cost").font = BOLD
-    for c in range(1, 6):
-        ws.cell(row=r, column=c).fill = SECTION_FILL
-    r += 1
     costs = {k: cost_of(result.scenarios[k]) for k in SCENARIOS}
     if any(costs.values()):
-        for label, key in COST_ROWS:
-            ws.cell(row=r, column=1, value=label)
+        cur = next(c for c in costs.values() if c)["currency"]
+        _section(ws, r, f"Cost ({cur})", 5)
+        r += 1
+        for label, key, unit in COST_ROWS:
+            _put(ws, r, 1, label, align=LEFT)
             for j, k in enumerate(SCENARIOS, start=2):
                 v = (costs[k] or {}).get(key)
-                c = ws.cell(row=r, column=j, value=_cell_value(v))
-                if isinstance(v, float):
-                    c.number_format = "#,##0" if "tokens per month" in label else "#,##0.00"
-            lay.rows[label] = r
+                fmt = D2 if key.startswith("per_") else INT
+                _put(ws, r, j, v, fmt=fmt, align=RIGHT)
+            _put(ws, r, 5, unit.format(cur=cur), align=UNIT)
+            rows[label] = r
             r += 1
-    else:
-        ws.cell(row=r, column=1, value="Cost not available (no cost figures in this sizing)")
-        r += 1
 
     # memory breakdown chart: one series per part (rows), categories = scenarios (header)
-    first, last = lay.rows["Weights"], lay.rows["Headroom"]
+    first, last = rows["Weights"], rows["Headroom"]
     bar = BarChart()
     bar.type = "col"
     bar.grouping = "stacked"
@@ -384,50 +598,52 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
     bar.y_axis.title = "GB"
     bar.add_data(Reference(ws, min_col=1, max_col=4, min_row=first, max_row=last), from_rows=True,
                  titles_from_data=True)
-    bar.set_categories(Reference(ws, min_col=2, max_col=4, min_row=lay.header_row, max_row=lay.header_row))
+    bar.set_categories(Reference(ws, min_col=2, max_col=4, min_row=header, max_row=header))
     bar.height, bar.width = 8, 14
-    ws.add_chart(bar, "G7")
+    ws.add_chart(bar, "G3")
 
-    # drivers and what would change the answer
     r += 1
-    ws.cell(row=r, column=1, value="Drivers (Burst scenario)").font = BOLD
+    _put(ws, r, 1, "What would change the answer (Burst scenario, each a full re-sizing)", font=BOLD)
     r += 1
-    for d in drivers(result):
-        ws.cell(row=r, column=1, value=f"- {d}")
-        r += 1
+    _header(ws, r, ["Change", "Burst replicas", "Burst total GPUs", "GPUs vs now", "Note"], right_from=2, right_to=4)
+    rows["Change"] = r
     r += 1
-    ws.cell(row=r, column=1, value="What would change the answer").font = BOLD
-    r += 1
-    _header(ws, r, ["Change", "Burst replicas", "Burst total GPUs", "GPUs vs now", "Note"])
-    r += 1
-    lay.rows["what_if_first"] = r
+    b = result.burst
     for w in data.what_if:
-        ws.cell(row=r, column=1, value=w.change)
-        ws.cell(row=r, column=2, value=w.replicas)
-        ws.cell(row=r, column=3, value=w.total_gpus)
+        _put(ws, r, 1, w.change, align=LEFT)
+        _put(ws, r, 2, w.replicas, INT, RIGHT)
+        _put(ws, r, 3, w.total_gpus, INT, RIGHT)
         if w.total_gpus is not None:
-            ws.cell(row=r, column=4, value=w.total_gpus - b.total_gpus).number_format = "+0;-0;0"
-        ws.cell(row=r, column=5, value=w.error)
+            _put(ws, r, 4, w.total_gpus - b.total_gpus, "+0;-0;0", RIGHT)
+        _put(ws, r, 5, w.error, align=LEFT)
         r += 1
-    _autowidth(ws, {"A": 34, "B": 26, "C": 26, "D": 26, "E": 10})
-    ws.freeze_panes = "B8"
-    return lay
+    fit_rows(ws)
+    ws.freeze_panes = f"B{header + 1}"
+    return rows
 
 
-def _waterfall_sheet(wb: Workbook, data: ReportData) -> None:
+def _waterfall_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> None:
     ws = wb.create_sheet("Waterfall")
-    ws["A1"] = "Optimization waterfall: replicas as each optimization is switched on"
-    ws["A1"].font = TITLE
+    _put(ws, 1, 1, "Optimization waterfall: GPUs, replicas and cost as each optimization is switched on "
+         "(Burst scenario)", font=TITLE)
+    _widths(ws, {"A": 34, "B": 11, "C": 11, "D": 11, "E": 14, "F": 16, "G": 16, "H": 60})
     if not data.waterfall:
-        ws["A3"] = data.waterfall_note or "no waterfall steps"
+        _put(ws, 3, 1, data.waterfall_note or "no waterfall steps")
         return
-    _header(ws, 3, ["Step", "Replicas", "Total GPUs", "Throughput per replica (tok/s)", "VRAM (GB)"])
+    cur = (cost_of(result.burst) or {}).get("currency", "")
+    _header(ws, 3, ["Step", "Replicas", "Total GPUs", "GPUs per replica", "GPU", f"Monthly cost ({cur}/month)",
+                    "Throughput per replica (tok/s)", "Note"], right_from=2, right_to=7)
+    notes = step_notes(data.waterfall)
     for i, st in enumerate(data.waterfall, start=4):
-        ws.cell(row=i, column=1, value=str(_get(st, "label")))
-        ws.cell(row=i, column=2, value=_get(st, "replicas"))
-        ws.cell(row=i, column=3, value=_get(st, "total_gpus"))
-        ws.cell(row=i, column=4, value=_get(st, "throughput_per_replica_tok_s")).number_format = "#,##0"
-        ws.cell(row=i, column=5, value=_get(st, "vram_gb")).number_format = "#,##0.0"
+        _put(ws, i, 1, str(_get(st, "label")), align=LEFT)
+        _put(ws, i, 2, _get(st, "replicas"), INT, RIGHT)
+        _put(ws, i, 3, _get(st, "total_gpus"), INT, RIGHT)
+        _put(ws, i, 4, _get(st, "gpus_per_replica"), INT, RIGHT)
+        _put(ws, i, 5, _get(st, "gpu"), align=RIGHT)
+        cost = _get(st, "monthly_cost")
+        _put(ws, i, 6, cost if cost is not None else "no price", INT, RIGHT)
+        _put(ws, i, 7, _get(st, "throughput_per_replica_tok_s"), INT, RIGHT)
+        _put(ws, i, 8, _get(st, "note") or notes[i - 4], align=LEFT)
     last = 3 + len(data.waterfall)
     bar = BarChart()
     bar.type = "col"
@@ -436,8 +652,8 @@ def _waterfall_sheet(wb: Workbook, data: ReportData) -> None:
     bar.add_data(Reference(ws, min_col=2, max_col=3, min_row=3, max_row=last), titles_from_data=True)
     bar.set_categories(Reference(ws, min_col=1, min_row=4, max_row=last))
     bar.height, bar.width = 8, 16
-    ws.add_chart(bar, "G3")
-    _autowidth(ws, {"A": 40, "B": 12, "C": 12, "D": 28, "E": 12})
+    ws.add_chart(bar, f"A{last + 3}")
+    fit_rows(ws)
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -445,114 +661,163 @@ def _get(obj: Any, name: str) -> Any:
     return _cell_value(v)
 
 
-def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: list[SensitivityPoint],
-                       anchor: str, base: float) -> None:
-    ws.cell(row=top, column=1, value=title).font = BOLD
-    _header(ws, top + 1, [xlabel, *(f"{SCENARIO_TITLES[k]} replicas" for k in SCENARIOS),
-                          "Burst total GPUs", "Note"])
-    for i, p in enumerate(pts, start=top + 2):
-        ws.cell(row=i, column=1, value=p.x)
-        for j, k in enumerate(SCENARIOS, start=2):
-            ws.cell(row=i, column=j, value=p.replicas[k])
-        ws.cell(row=i, column=5, value=p.total_gpus["burst"])
-        note = p.error or ("current input" if p.x == base else "")
-        ws.cell(row=i, column=6, value=note)
-    last = top + 1 + len(pts)
-    ch = LineChart()
+SENS_HEAD = ("{x}", "Baseline GPUs", "Burst GPUs", "Resilient GPUs", "Baseline cost", "Burst cost", "Resilient cost",
+             "Current: Burst GPUs", "Current: Burst cost", "Note")
+
+
+def _scatter(ws: Worksheet, title: str, ytitle: str, xtitle: str, xref: Reference, cols: Sequence[int],
+             current_col: int, head: int, top: int, last: int, anchor: str) -> ScatterChart:
+    """Straight lines with markers on a value axis, one series per column, plus the current input
+    as a lone marker."""
+    ch = ScatterChart()
     ch.title = title
-    ch.y_axis.title = "replicas"
-    ch.x_axis.title = xlabel
-    ch.add_data(Reference(ws, min_col=2, max_col=4, min_row=top + 1, max_row=last), titles_from_data=True)
-    ch.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
-    ch.height, ch.width = 7.5, 15
+    ch.style = 2
+    ch.y_axis.title = ytitle
+    ch.x_axis.title = xtitle
+    for col in cols:
+        s = Series(Reference(ws, min_col=col, min_row=top, max_row=last), xref, title_from_data=False,
+                   title=str(ws.cell(row=head, column=col).value))
+        s.marker.symbol = "circle"
+        s.marker.size = 5
+        s.smooth = False
+        ch.series.append(s)
+    cur = Series(Reference(ws, min_col=current_col, min_row=top, max_row=last), xref, title="Current input")
+    cur.marker.symbol = "diamond"
+    cur.marker.size = 11
+    cur.marker.graphicalProperties = GraphicalProperties(solidFill="000000")
+    cur.marker.graphicalProperties.line.solidFill = "000000"
+    cur.graphicalProperties.line.noFill = True
+    cur.smooth = False
+    ch.series.append(cur)
+    ch.x_axis.delete = False
+    ch.y_axis.delete = False
+    ch.height, ch.width = 7.5, 13
     ws.add_chart(ch, anchor)
+    return ch
+
+
+def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: list[SensitivityPoint],
+                       base: float, cur: str) -> int:
+    _put(ws, top, 1, title, font=BOLD)
+    head = top + 1
+    _header(ws, head, [h.format(x=xlabel) for h in SENS_HEAD], right_from=1, right_to=9)
+    xfmt = INT if xlabel.startswith("Concurrent") else D1
+    for i, p in enumerate(pts, start=head + 1):
+        _put(ws, i, 1, p.x, xfmt, RIGHT)
+        for j, k in enumerate(SCENARIOS, start=2):
+            _put(ws, i, j, p.total_gpus[k], INT, RIGHT)
+            _put(ws, i, j + 3, p.monthly.get(k), INT, RIGHT)
+        now = p.x == base
+        if now:
+            _put(ws, i, 8, p.total_gpus["burst"], INT, RIGHT)
+            _put(ws, i, 9, p.monthly.get("burst"), INT, RIGHT)
+        _put(ws, i, 10, p.error or ("current input" if now else ""), align=LEFT)
+    last = head + len(pts)
+    xref = Reference(ws, min_col=1, min_row=head + 1, max_row=last)
+    _scatter(ws, f"Total GPUs vs {xlabel.lower()}", "GPUs", xlabel, xref, (2, 3, 4), 8, head, head + 1, last,
+             f"A{last + 2}")
+    _scatter(ws, f"Monthly cost ({cur}/month) vs {xlabel.lower()}", f"{cur}/month", xlabel, xref, (5, 6, 7), 9,
+             head, head + 1, last, f"F{last + 2}")
+    return last + 2 + 16
 
 
 def _sensitivity_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> None:
     ws = wb.create_sheet("Sensitivity")
-    ws["A1"] = "Sensitivity: replicas when one input changes (each point is a full re-sizing)"
-    ws["A1"].font = TITLE
+    _put(ws, 1, 1, "Sensitivity: total GPUs and monthly cost when one input changes (each point a full re-sizing)",
+         font=TITLE)
+    cur = (cost_of(result.burst) or {}).get("currency", "")
+    _put(ws, 2, 1, f"Costs in {cur}/month. The diamond marks the current input.", font=SMALL)
     inp = result.inputs
-    _sensitivity_block(ws, 3, "Replicas vs concurrent users", "Concurrent users", data.users, "H3",
-                       inp.concurrent_users)
-    top2 = 3 + len(data.users) + 4
-    _sensitivity_block(ws, top2, "Replicas vs TPOT target", "TPOT target (ms)", data.tpot, f"H{top2}",
-                       inp.tpot_ms)
-    _autowidth(ws, {"A": 18, "B": 18, "C": 16, "D": 18, "E": 16, "F": 30})
+    nxt = _sensitivity_block(ws, 3, "Against concurrent users", "Concurrent users", data.users,
+                             inp.concurrent_users, cur)
+    ws.row_breaks.append(Break(id=nxt - 1))  # each block (table and its charts) on a page of its own
+    _sensitivity_block(ws, nxt, "Against the TPOT target", "TPOT target (ms)", data.tpot, inp.tpot_ms, cur)
+    _widths(ws, {"A": 16, "B": 12, "C": 12, "D": 12, "E": 13, "F": 13, "G": 13, "H": 13, "I": 13, "J": 40})
+    fit_rows(ws)
 
 
 def _warnings_sheet(wb: Workbook, result: SizingResult) -> None:
     ws = wb.create_sheet("Warnings")
-    ws["A1"] = "Warnings"
-    ws["A1"].font = TITLE
-    _header(ws, 3, ["Scenario", "Warning"])
+    _put(ws, 1, 1, "Warnings", font=TITLE)
+    _widths(ws, {"A": 12, "B": 110})
+    _header(ws, 3, ["Scenario", "Warning"], right_from=99)
     rows = all_warnings(result)
     for i, (sc, w) in enumerate(rows, start=4):
-        ws.cell(row=i, column=1, value=sc)
-        ws.cell(row=i, column=2, value=w).alignment = WRAP
+        _put(ws, i, 1, sc, align=LEFT)
+        _put(ws, i, 2, w, align=WRAP)
     if not rows:
-        ws["A4"] = "none"
-    _autowidth(ws, {"A": 12, "B": 110})
+        _put(ws, 4, 1, "none")
+    fit_rows(ws)
 
 
 def _checklist_sheet(wb: Workbook, project: Any, result: SizingResult) -> None:
     ws = wb.create_sheet("Checklist")
-    ws["A1"] = "Checklist status and decision log"
-    ws["A1"].font = TITLE
+    _widths(ws, {"A": 22, "B": 44, "C": 20, "D": 14, "E": 16, "F": 44, "G": 12})
+    _put(ws, 1, 1, "Checklist status and decision log", font=TITLE)
     items = checklist_items(project)
     n_open = sum(1 for it in items if is_open(item_field(it, "status")))
-    ws["A3"], ws["B3"] = "Checklist items", len(items)
-    ws["A4"], ws["B4"] = "Open", n_open
-    ws["A5"], ws["B5"] = "Settled", len(items) - n_open
-    for ref in ("A3", "A4", "A5"):
-        ws[ref].font = BOLD
+    for r, (label, v) in enumerate((("Checklist items", len(items)), ("Open", n_open),
+                                    ("Settled", len(items) - n_open)), start=3):
+        _put(ws, r, 1, label, font=BOLD)
+        _put(ws, r, 2, v, INT, LEFT)
     r = 7
-    ws.cell(row=r, column=1, value="Decision log (the project's checklist)").font = BOLD
+    _put(ws, r, 1, "Decision log (the project's checklist)", font=BOLD)
     r += 1
     cols = ["section", "item", "owner", "status", "value", "reason", "date"]
-    _header(ws, r, [c.capitalize() for c in cols])
+    _header(ws, r, [c.capitalize() for c in cols], right_from=99)
     r += 1
     if not items:
-        ws.cell(row=r, column=1, value="no checklist in this project")
+        _put(ws, r, 1, "no checklist in this project")
         r += 1
     for it in items:
         for j, c in enumerate(cols, start=1):
             v = item_field(it, c)
-            cell = ws.cell(row=r, column=j, value=_cell_value(v) if not hasattr(v, "isoformat") else v)
-            if c in ("item", "reason"):
-                cell.alignment = WRAP
+            if hasattr(v, "isoformat"):
+                cell = ws.cell(row=r, column=j, value=v)
+                cell.number_format = "yyyy-mm-dd"
+                cell.alignment = LEFT
+            else:
+                _put(ws, r, j, v, align=LEFT)
         r += 1
     r += 1
-    ws.cell(row=r, column=1, value="Inputs: owner, value and reason").font = BOLD
+    _put(ws, r, 1, "Inputs: owner, value and reason", font=BOLD)
     r += 1
-    _header(ws, r, ["Step", "Input", "Owner", "Value", "Unit", "Reason"])
+    _header(ws, r, ["Step", "Input", "Owner", "Value", "Unit", "Reason"], right_from=99)
     r += 1
     for row in input_rows(result.inputs, project):
         for j, v in enumerate(row, start=1):
-            ws.cell(row=r, column=j, value=v)
+            _put(ws, r, j, v, align=LEFT)
         r += 1
-    _autowidth(ws, {"A": 18, "B": 44, "C": 20, "D": 14, "E": 24, "F": 50, "G": 12})
+    fit_rows(ws)
+
+
+ASSUMPTIONS_FIRST = 7
+"""First row of the explanation chain on the Assumptions sheet (header above it)."""
 
 
 def _assumptions_sheet(wb: Workbook, result: SizingResult) -> None:
     ws = wb.create_sheet("Assumptions")
-    ws["A1"] = "Assumptions and their sources"
-    ws["A1"].font = TITLE
+    _widths(ws, {"A": 11, "B": 28, "C": 16, "D": 14, "E": 56, "F": 56})
+    _put(ws, 1, 1, "Assumptions and their sources", font=TITLE)
     conf = result.confidence
-    ws["A3"], ws["B3"], ws["C3"] = "Confidence band", conf.get("low"), conf.get("high")
-    ws["B3"].number_format = ws["C3"].number_format = "+0%;-0%;0%"
-    ws["D3"] = str(conf.get("kind", ""))
-    ws["E3"] = str(conf.get("source", ""))
-    ws["A3"].font = BOLD
-    _header(ws, 5, ["Scenario", "Step", "Value", "Unit", "Formula", "Source"])
-    for i, st in enumerate(result.explain(), start=6):
-        ws.cell(row=i, column=1, value=st.scenario)
-        ws.cell(row=i, column=2, value=st.name)
-        ws.cell(row=i, column=3, value=st.value)
-        ws.cell(row=i, column=4, value=st.unit)
-        ws.cell(row=i, column=5, value=st.formula)
-        ws.cell(row=i, column=6, value=st.source)
-    _autowidth(ws, {"A": 11, "B": 26, "C": 16, "D": 10, "E": 60, "F": 50})
+    _header(ws, 3, ["Confidence band", "", "Low", "High", "Source", ""], right_from=3, right_to=4)
+    _put(ws, 4, 1, f"Replica capacity, {conf.get('kind', '')} model", align=LEFT)
+    ws.merge_cells("A4:B4")
+    _put(ws, 4, 3, conf.get("low"), "+0%;-0%;0%", RIGHT)
+    _put(ws, 4, 4, conf.get("high"), "+0%;-0%;0%", RIGHT)
+    _put(ws, 4, 5, readable_source(conf.get("source", "")), align=WRAP)
+    ws.merge_cells("E4:F4")
+    _header(ws, 6, ["Scenario", "Step", "Value", "Unit", "Formula", "Source"], right_from=3, right_to=3, unit_col=4)
+    for i, st in enumerate(result.explain(), start=ASSUMPTIONS_FIRST):
+        _put(ws, i, 1, st.scenario, align=LEFT)
+        _put(ws, i, 2, st.name, align=WRAP)
+        _put(ws, i, 3, st.value, auto_format(st.value, st.unit), RIGHT)
+        _put(ws, i, 4, st.unit, align=UNIT)
+        _put(ws, i, 5, st.formula, align=WRAP)
+        _put(ws, i, 6, readable_source(st.source), align=WRAP)
+    ws.freeze_panes = f"A{ASSUMPTIONS_FIRST}"
+    ws.print_title_rows = "6:6"
+    fit_rows(ws)
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,13 +827,17 @@ def build_report(project: Any, result: SizingResult, data: ReportData | None = N
     """The report as an in-memory workbook."""
     data = data if data is not None else report_data(result.inputs)
     wb = Workbook()
-    _summary(wb, project, result, data)
-    _waterfall_sheet(wb, data)
+    _summary(wb, project, result)
+    _details_sheet(wb, result, data)
+    _waterfall_sheet(wb, result, data)
     _sensitivity_sheet(wb, result, data)
     _warnings_sheet(wb, result)
     _checklist_sheet(wb, project, result)
     _assumptions_sheet(wb, result)
     print_landscape(wb)
+    wb["Summary"].page_setup.fitToHeight = 1  # the brief: one printed page
+    for ws in wb.worksheets:
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
     return wb
 
 
