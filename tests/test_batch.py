@@ -88,23 +88,26 @@ def test_batch_isolates_failures_and_exits_nonzero(batch_dir, tmp_path, capsys):
 def test_portfolio_rows_and_sum_totals(batch_dir, tmp_path):
     summary = run_batch([batch_dir], tmp_path / "out", jobs=2, progress=False)
     assert summary.failed == 3 and summary.ok == summary.total - 3
-    ws = load_workbook(summary.portfolio)["Portfolio"]
+    wb = load_workbook(summary.portfolio)
+    ws = wb["Portfolio"]
     head = [c.value for c in ws[3]]
-    assert head[:11] == ["Project", "File", "Report", "GPU", "GPUs", "Servers", "IT kW", "Facility kW",
-                         "Monthly cost", "Open checklist items", "Warnings"]
+    assert head[:12] == ["Project", "GPU", "GPUs in use", "GPUs paid for", "Servers", "IT kW", "Facility kW",
+                         "Monthly cost", "Currency", "Pricing", "Open checklist items", "Warnings"]
     rows = list(range(4, 4 + summary.ok))
-    by_file = {ws.cell(row=r, column=2).value: r for r in rows}
+    files = wb["Headlines"]
+    by_file = {files.cell(row=r, column=4).value: r for r in rows}
     for f, r in by_file.items():
         project = read_project(f)
         b = xlsizer.size(project.inputs).burst
-        assert ws.cell(row=r, column=5).value == b.total_gpus
-        assert ws.cell(row=r, column=6).value == b.servers
-        assert ws.cell(row=r, column=10).value == sum(1 for it in project.checklist if it.status not in ("done", "n/a"))
+        assert ws.cell(row=r, column=1).value == files.cell(row=r, column=1).value
+        assert ws.cell(row=r, column=3).value == b.total_gpus
+        assert ws.cell(row=r, column=5).value == b.servers
+        assert ws.cell(row=r, column=11).value == sum(1 for it in project.checklist if it.status not in ("done", "n/a"))
     total = 4 + summary.ok
     assert ws.cell(row=total, column=1).value == "Total"
-    assert ws.cell(row=total, column=5).value == f"=SUM(E4:E{total - 1})"
-    assert ws.cell(row=total, column=7).value == f"=SUM(G4:G{total - 1})"
-    fails = [c.value for c in load_workbook(summary.portfolio)["Failures"]["A"][2:]]
+    assert ws.cell(row=total, column=3).value is None  # GPUs of different types are not summed
+    assert ws.cell(row=total, column=6).value == f"=SUM(F4:F{total - 1})"
+    fails = [c.value for c in wb["Failures"]["A"][2:]]
     assert len(fails) == 3
 
 

@@ -26,10 +26,10 @@ report is never left behind. The project workbook is never opened for writing.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,9 +394,11 @@ def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
 
 
 def _lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column ``width`` characters wide (a little pessimistic)."""
+    """Lines a wrapped text takes in a column ``width`` characters wide: words wrap whole, as in
+    Excel and LibreOffice (an average letter is a little narrower than the digit '0' that
+    defines the column width, hence 1.15)."""
     per = max(1, int(width * 1.15) - 1)
-    return sum(max(1, math.ceil(len(part) / per)) for part in text.split("\n"))
+    return sum(len(textwrap.wrap(part, per, break_long_words=True)) or 1 for part in text.split("\n"))
 
 
 def fit_rows(ws: Worksheet, first: int = 1) -> None:
@@ -411,13 +413,14 @@ def fit_rows(ws: Worksheet, first: int = 1) -> None:
         n = 1
         size = 11.0
         for c in row:
-            if c.value is None or not isinstance(c.value, str):
-                continue
+            if c.value is None or not isinstance(c.value, str) or c.data_type == "f":
+                continue  # numbers and formulas do not wrap
             wrap = c.alignment is not None and c.alignment.wrap_text
             if not wrap:
                 continue
             width = spans.get((c.row, c.column)) or ws.column_dimensions[c.column_letter].width or 8.43
-            n = max(n, _lines(c.value, width * 11.0 / (c.font.sz or 11.0)))
+            scale = 11.0 / (c.font.sz or 11.0) * (0.9 if c.font.b else 1.0)  # bold letters are wider
+            n = max(n, _lines(c.value, width * scale))
             size = max(size, float(c.font.sz or 11.0))
         if n > 1 or size > 11.0:
             ws.row_dimensions[row[0].row].height = n * LINE_PT * size / 11.0 + 2
