@@ -70,3 +70,90 @@ def test_bad_json_file(tmp_path, capsys):
     f.write_text("{not json")
     assert main(["size", "--inputs", str(f)]) == 2
     assert "not a readable JSON file" in capsys.readouterr().err
+
+
+# --- issue 14: fits 100 columns, usage, the list of inputs, thousands separators ----------------
+WIDE_CASES = [
+    [],
+    ["model=llama-3.1-405b", "concurrent_users=2000", "currency=SwissFranc"],
+    ["pricing_model=on-prem", "gpu=a100-80gb", "model=llama-3.1-8b"],
+    ["throughput_source=course-table", "speculative_decoding=true", "prefix_caching=true", "kv_offload=true"],
+    ["gpu=l40s", "model=llama-3.1-8b", "max_context_tokens=131072", "avg_prompt_tokens=12000"],
+]
+
+
+@pytest.mark.parametrize("sets", WIDE_CASES)
+def test_size_table_fits_100_columns(sets, capsys):
+    assert main(["size", *(["--set", *sets] if sets else [])]) == 0
+    out = capsys.readouterr().out
+    widths = [len(line) for line in out.splitlines()]
+    assert max(widths) <= 100, [line for line in out.splitlines() if len(line) > 100]
+    # nothing is cut: every warning and the headline appear in full once the wrapping is undone
+    flat = " ".join(out.split())
+    import xlsizer
+
+    r = xlsizer.size(__import__("xlsizer.cli", fromlist=["parse_assignments"]).parse_assignments(sets))
+    assert " ".join(r.headline.split()) in flat
+    for w in r.warnings:
+        assert " ".join(w.split()) in flat
+    # the scenario meaning rows are part of the table
+    assert "Burst factor (peak / average)" in out and "Spare replicas" in out
+
+
+def test_waterfall_table_fits_100_columns(capsys):
+    assert main(["waterfall", "--set", "precision=fp8", "speculative_decoding=true", "prefix_caching=true"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "cost/month" in out
+
+
+def test_bare_xlsizer_prints_usage(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: xlsizer")
+    for cmd in ("size", "inputs", "report", "template", "waterfall"):
+        assert cmd in err
+
+
+def test_inputs_lists_every_input_with_unit_range_default(capsys):
+    from xlsizer.inputs import SizingInputs
+
+    assert main(["inputs", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [it["name"] for it in items] == list(SizingInputs.model_fields)
+    by = {it["name"]: it for it in items}
+    assert by["concurrent_users"]["unit"] == "users"
+    assert by["concurrent_users"]["default"] == SizingInputs.model_fields["concurrent_users"].default
+    assert by["concurrent_users"]["allowed"] == "between 1 and 100000"
+    assert by["redundancy_mode"]["allowed"].startswith("one of N, N+1, N+2")
+    assert "llama-3.3-70b" in by["model"]["allowed"] and "h100-sxm" in by["gpu"]["allowed"]
+    assert [it["name"] for it in items if it["allowed"] == "valid"] == []
+    assert main(["inputs"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= 100
+    for name in SizingInputs.model_fields:
+        assert f"\n{name}" in "\n" + text, name
+    assert f"concurrent_users [users]  default: {by['concurrent_users']['default']}" in text
+
+
+@pytest.mark.parametrize("text", ["1,000", "1 000", "1\u00a0000", "1000"])
+def test_thousands_separators_in_set(text, capsys):
+    assert main(["size", "--json", "--set", f"concurrent_users={text}", "gpu_purchase_price=25,000"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["inputs"]["concurrent_users"] == 1000
+    assert data["inputs"]["gpu_purchase_price"] == 25000
+
+
+def test_thousands_separators_in_json_file(tmp_path, capsys):
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"concurrent_users": "2,500", "max_context_tokens": "32,768"}))
+    assert main(["size", "--inputs", str(f), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["inputs"]["concurrent_users"] == 2500 and data["inputs"]["max_context_tokens"] == 32768
+
+
+@pytest.mark.parametrize("text", ["1,5", "1,00", "1,000 000", "10,00,000"])
+def test_ambiguous_separators_are_refused_with_the_fix(text, capsys):
+    assert main(["size", "--set", f"concurrent_users={text}"]) == 2
+    err = capsys.readouterr().err
+    assert "concurrent_users must be between 1 and 100000" in err and "write 1000 or 1,000" in err

@@ -1,6 +1,7 @@
 """Command line: a thin front over library functions (each command is a few lines).
 
     xlsizer size [--inputs FILE.json] [--set field=value ...] [--json]
+    xlsizer inputs [--json]
     xlsizer validate --data FILE.csv [--json]
     xlsizer report PATH... --out DIR [--format xlsx|md] [--jobs N]
     xlsizer template [PATH]
@@ -8,7 +9,9 @@
     xlsizer examples [--out DIR]
     xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
 
-Expected failures print one line to stderr and exit 2; nothing prints a traceback.
+Expected failures print one line to stderr and exit 2; nothing prints a traceback. ``xlsizer``
+alone prints the usage and the commands (exit 2). Numbers given with ``--set`` may carry
+thousands separators in whole groups of three ("1,000", "1 000"; see ``SizingInputs._thousands``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,14 @@ def _cmd_size(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_inputs(args: argparse.Namespace) -> int:
+    from xlsizer.textout import input_list, inputs_table
+
+    items = input_list()
+    print(json.dumps(items, indent=2, default=str) if args.json else inputs_table(items))
+    return 0
+
+
 def _cmd_waterfall(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -150,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_cmd_size)
 
+    i = sub.add_parser("inputs", help="list every input with its unit, allowed values and default")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
+    i.set_defaults(func=_cmd_inputs)
+
     w = sub.add_parser("waterfall", help="switch the optimizations on one at a time from everything off")
     w.add_argument("--inputs", metavar="FILE.json", help="JSON object of input fields")
     w.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
@@ -189,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # bare `xlsizer`: the usage and the commands, not a bare error
+        sys.stderr.write(parser.format_help())
+        return 2
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -7,6 +7,7 @@ Defaults are the course Sizer's; where xlsizer departs from one, the field says 
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -387,6 +388,26 @@ class SizingInputs(BaseModel):
             return k.upper().replace(" ", "") if k.upper().startswith("N") else k.lower().replace(" ", "_")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _thousands(cls, data: Any) -> Any:
+        """Numbers typed with thousands separators are read as numbers (issue 14): "1,000",
+        "1 000" (also with a no-break or narrow no-break space) and "12,500.5". Only whole groups
+        of three digits with one kind of separator count, so "1,5" (a decimal comma) and "1,00"
+        stay errors rather than being guessed. Applies to every text value of a numeric input:
+        the CLI's --set, JSON files and workbook cells."""
+        if not isinstance(data, dict):
+            return data
+        out = None
+        for k, v in data.items():
+            if not isinstance(v, str) or k not in _NUMERIC_FIELDS or ("," not in v and not _SPACED.search(v)):
+                continue
+            if not _GROUPED.fullmatch(v.strip()):
+                raise InputError(k, v, _allowed(k), "write 1000 or 1,000; decimals with a point: 1.5")
+            out = out if out is not None else dict(data)
+            out[k] = _SEPARATORS.sub("", v.strip())
+        return out if out is not None else data
+
     @model_validator(mode="after")
     def _custom_complete(self) -> SizingInputs:
         if self.model.lower() == "custom":
@@ -445,6 +466,12 @@ class SizingInputs(BaseModel):
 PRESETS: dict[str, dict[str, float]] = read_data_file("defaults.yaml")["workload_presets"]
 
 FIELD_NAMES: tuple[str, ...] = tuple(SizingInputs.model_fields)
+_NUMERIC_FIELDS: frozenset[str] = frozenset(
+    k for k, f in SizingInputs.model_fields.items()
+    if any(t in str(f.annotation) for t in ("int", "float")) and "bool" not in str(f.annotation))
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:(?:,\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:\.\d+)?")
+_SEPARATORS = re.compile(r"[,\s\u00a0\u202f]")
+_SPACED = re.compile(r"\d[ \u00a0\u202f]+\d")
 
 
 def _num(v: float) -> str:

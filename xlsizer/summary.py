@@ -10,6 +10,7 @@ section labels every money row with its currency and period.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,7 @@ def sizing_rows(r: SizingResult, gpu_names: bool = True) -> list[Row]:
         Row("Replicas (active + spares)", "replicas", tuple(s.replicas for s in sc), INT, sec, "replicas"),
         Row("Total GPUs in use", "GPUs", tuple(s.total_gpus for s in sc), INT, sec, "total_gpus"),
         Row("Servers", "servers", tuple(s.servers for s in sc), INT, sec, "servers"),
-        Row("GPUs installed in those servers", "GPUs", tuple(s.servers * s.gpus_per_server for s in sc), INT, sec,
+        Row("GPUs installed (whole servers)", "GPUs", tuple(s.servers * s.gpus_per_server for s in sc), INT, sec,
             "installed_gpus"),
         Row("IT power", "kW", tuple(s.it_kw for s in sc), D1, sec, "it_kw"),
         Row("Facility power", "kW", tuple(s.facility_kw for s in sc), D1, sec, "facility_kw"),
@@ -117,12 +118,12 @@ def cost_rows(r: SizingResult) -> list[Row]:
         return tuple(NO_PRICE if c.get("monthly") is None else c.get(key) for c in cs)
 
     rows = [
-        Row("GPUs paid for", "GPUs in use, rented" if cloud else "GPUs in whole servers, bought",
+        Row("GPUs paid for", "GPUs, rented" if cloud else "GPUs, bought",
             tuple(c.get("gpus_paid") for c in cs), INT, sec, "gpus_paid"),
         Row("Monthly cost", f"{cur}/month", money("monthly"), INT, sec, "monthly"),
     ]
     if cloud and any(c.get("whole_node_gpus", 0) > c.get("gpus_in_use", 0) for c in cs):
-        rows.append(Row("Monthly cost, whole nodes rented", f"{cur}/month", money("monthly_whole_nodes"), INT, sec,
+        rows.append(Row("Monthly cost, whole nodes", f"{cur}/month", money("monthly_whole_nodes"), INT, sec,
                         "monthly_whole_nodes"))
     rows.append(Row("Annual cost", f"{cur}/year", money("annual"), INT, sec, "annual"))
     if not cloud:
@@ -172,3 +173,29 @@ def format_value(v: Any, fmt: str) -> str:
             return f"{v:,.2f}"
         return f"{v:,.0f}"
     return str(v)
+
+
+# Sources written for developers ("course.md §10.3 step 4", "engine/performance.py") in the
+# words a reviewer can look up (document and section). Sources in the catalog and defaults
+# data are written readable at the source; these cover the engine's fixed labels.
+_SOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"roofline model \(engine/performance\.py\), calibrated on validation/calibration\.csv"),
+     "xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published measurements"),
+    (re.compile(r"\bvalidation/calibration\.csv"), "xlsizer validation set"),
+    (re.compile(r"\bcourse(?:\.md)? §"), "aisle course, §"),
+    (re.compile(r"\bcourse\.md\b"), "aisle course"),
+    (re.compile(r"\bcatalog\.md model note (\d+)"), r"xlsizer model catalog, note \1"),
+    (re.compile(r"\bdefaults\.yaml server_power\b"), "xlsizer defaults, server power"),
+    (re.compile(r"\bdefaults\.yaml\b"), "xlsizer defaults"),
+    (re.compile(r"\bengine/\w+\.py\s*"), ""),
+    (re.compile(r";?\s*\bissue \d+\b"), ""),
+    (re.compile(r"\s*\(\s*;?\s*\)"), ""),
+)
+
+
+def readable_source(text: Any) -> str:
+    """A source in a reviewer's words: document and section, never a code path."""
+    out = str(text or "")
+    for pat, rep in _SOURCE_WORDS:
+        out = pat.sub(rep, out)
+    return out.strip()

@@ -1,79 +1,128 @@
-"""Plain-text rendering of results for the terminal."""
+"""Plain-text rendering for the terminal, at most 100 columns wide.
+
+The scenario table is the report Summary's (``xlsizer.summary``): what each scenario sizes
+for, the hardware, the cost with currency and period, units in their own column. Long text
+wraps inside its column; sentences (headline, warnings, drivers) wrap below the table.
+"""
 
 from __future__ import annotations
 
+import textwrap
+from typing import Any
+
 from xlsizer.engine.insights import drivers, what_ifs
-from xlsizer.results import SCENARIOS, Scenario, SizingResult
+from xlsizer.results import SCENARIOS, SizingResult
+from xlsizer.summary import SCENARIO_TITLES, format_value, performance_rows, readable_source, summary_rows
+
+WIDTH = 100
+"""Widest line any text output prints (columns)."""
+COLS: tuple[int, ...] = (30, 15, 15, 15, 17)
+"""Label, Baseline, Burst, Resilient, Unit: 30 + 3 x 15 + 17 + 4 gaps of 2 = 100."""
+GAP = "  "
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        if abs(v) >= 100:
-            return f"{v:,.0f}"
-        return f"{v:,.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
 
 
-ROWS: list[tuple[str, str]] = [
-    ("GPU", "gpu"),
-    ("GPUs per replica (TP x PP)", "_par"),
-    ("Replicas (active)", "_rep"),
-    ("Total GPUs", "total_gpus"),
-    ("Servers (replicas/server)", "_srv"),
-    ("Throughput per replica, tok/s", "throughput_per_replica_tok_s"),
-    ("In-flight requests", "traffic.inflight_requests"),
-    ("Demand, tok/s", "traffic.demand_tok_s"),
-    ("Weights, GB", "memory.weights_gb"),
-    ("KV total, GB", "memory.kv_total_gb"),
-    ("VRAM needed, GB", "memory.vram_gb"),
-    ("IT power, kW", "it_kw"),
-    ("Facility power, kW (PUE)", "_fac"),
-    ("Cooling", "cooling_tier"),
-    ("Fabric", "fabric"),
-    ("Batch per replica", "extra.perf.batch"),
-    ("TPOT at capacity, ms", "extra.perf.tpot_ms"),
-    ("TTFT at peak, ms", "extra.perf.ttft_ms"),
-    ("Binding resource", "extra.perf.binding"),
-    ("Cost per month", "extra.cost.monthly"),
-    ("Cost per M tokens", "extra.cost.per_million_tokens"),
-]
+def _row(cells: list[str], right: tuple[bool, ...]) -> list[str]:
+    """One table row; a cell too long for its column wraps onto extra lines."""
+    parts = [_wrap(c, w) for c, w in zip(cells, COLS, strict=True)]
+    n = max(len(p) for p in parts)
+    out = []
+    for i in range(n):
+        line = [(p[i] if i < len(p) else "") for p in parts]
+        out.append(GAP.join(s.rjust(w) if r else s.ljust(w)
+                            for s, w, r in zip(line, COLS, right, strict=True)).rstrip())
+    return out
 
 
-def _cell(sc: Scenario, key: str) -> str:
-    if key == "_par":
-        return f"{sc.gpus_per_replica} ({sc.tp} x {sc.pp})"
-    if key == "_rep":
-        return f"{sc.replicas} ({sc.active_replicas})"
-    if key == "_srv":
-        return f"{sc.servers} ({sc.replicas_per_server})"
-    if key == "_fac":
-        return f"{sc.facility_kw:,.1f} ({sc.pue:g})"
-    obj: object = sc
-    for part in key.split("."):
-        obj = obj.get(part, "") if isinstance(obj, dict) else getattr(obj, part, "")
-    return "" if obj is None else _fmt(obj)
+def _para(text: str, first: str = "", rest: str = "") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False) or [first.rstrip()]
 
 
 def result_table(r: SizingResult, what_if: bool = True) -> str:
-    """Three scenarios side by side, then the headline, warnings, drivers and what-ifs."""
-    head = ["", *[n.capitalize() for n in SCENARIOS]]
-    body = [[label, *[_cell(r.scenarios[n], key) for n in SCENARIOS]] for label, key in ROWS]
-    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    widths = [min(w, 40) for w in widths]
-    lines = ["  ".join(c[:widths[i]].ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in [head, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += ["", r.headline]
+    """Three scenarios side by side, then the headline, confidence, warnings, drivers, what-ifs."""
+    right = (False, True, True, True, False)
+    lines = _row(["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"], right)
+    lines.append(GAP.join("-" * w for w in COLS))
+    section = None
+    for row in summary_rows(r, gpu_names=False) + performance_rows(r):
+        if row.section != section:
+            section = row.section
+            lines.append(f"[{section}]")
+        lines += _row([row.label, *(format_value(v, row.fmt) for v in row.values), row.unit], right)
+    lines.append("")
+    lines += _para(r.headline)
     conf = r.confidence
-    lines.append(f"Confidence: {conf['low']:+.0%} / {conf['high']:+.0%} ({conf['source']})")
+    lines += _para(f"Confidence: {conf['low']:+.0%} / {conf['high']:+.0%} ({readable_source(conf['source'])})")
     if r.warnings:
-        lines += ["", "Warnings:"] + [f"  - {w}" for w in r.warnings]
-    lines += ["", "Drivers (Burst):"] + [f"  - {d}" for d in drivers(r)]
+        lines += ["", "Warnings:"]
+        for w in r.warnings:
+            lines += _para(w, "  - ", "    ")
+    lines += ["", "Drivers (Burst):"]
+    for d in drivers(r):
+        lines += _para(d, "  - ", "    ")
     if what_if:
         lines += ["", "What would change the answer (Burst, re-sized):"]
+        now = r.burst.total_gpus
         for w in what_ifs(r.inputs):
-            now = r.burst.total_gpus
-            lines.append(f"  - {w.change}: " + (f"{w.total_gpus} GPUs ({w.total_gpus - now:+d})"
-                                               if w.total_gpus is not None else w.error))
+            text = (f"{w.change}: {w.total_gpus} GPUs ({w.total_gpus - now:+d})" if w.total_gpus is not None
+                    else f"{w.change}: {w.error}")
+            lines += _para(text, "  - ", "    ")
     return "\n".join(lines)
+
+
+_ALLOWED_TEXT: dict[str, str] = {
+    "pricing_model": "one of cloud, on-prem",
+    "currency": "a label of 1 to 12 characters shown with the money (no conversion), e.g. USD, EUR",
+    "lora_traffic_split": "'equal' or one share per variant, separated by commas (e.g. 50,30,20)",
+}
+"""Allowed values in words for the text inputs whose declaration says only 'valid'."""
+
+
+def input_list() -> list[dict[str, Any]]:
+    """Every input: name, step, unit, what is allowed, default and description (``xlsizer inputs``)."""
+    from xlsizer.catalog.loader import load_catalog
+    from xlsizer.inputs import SizingInputs, _allowed
+
+    cat = load_catalog()
+    out = []
+    for name, info in SizingInputs.model_fields.items():
+        meta = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        allowed = _allowed(name)
+        if name == "model":
+            allowed = "a catalog model id or 'custom': " + ", ".join(sorted(cat.models))
+        elif name == "gpu":
+            allowed = "'auto' or a catalog GPU id: " + ", ".join(sorted(cat.gpus))
+        elif name == "spec_draft_model":
+            allowed = "empty (a draft head) or a catalog model id: " + ", ".join(sorted(cat.models))
+        elif allowed == "valid":
+            allowed = _ALLOWED_TEXT.get(name, allowed)
+        default = info.default
+        out.append({"name": name, "step": str(meta.get("step", "")), "unit": str(meta.get("unit", "")),
+                    "allowed": allowed, "default": getattr(default, "value", default),
+                    "description": info.description or ""})
+    return out
+
+
+def inputs_table(items: list[dict[str, Any]]) -> str:
+    """The inputs as text: one block per input, at most 100 columns wide."""
+    lines: list[str] = []
+    step = None
+    for it in items:
+        if it["step"] != step:
+            step = it["step"]
+            lines += ["", f"== {step} ==" if step else "== Other =="]
+        d = it["default"]
+        default = "empty" if d is None or d == "" else ("TRUE" if d is True else "FALSE" if d is False else str(d))
+        head = f"{it['name']}" + (f" [{it['unit']}]" if it["unit"] else "") + f"  default: {default}"
+        lines += _para(head)
+        lines += _para(f"allowed: {it['allowed']}", "    ", "    ")
+        if it["description"]:
+            lines += _para(it["description"], "    ", "    ")
+    lines.append("")
+    lines += _para("Set any of them with: xlsizer size --set name=value ... Numbers may use thousands separators "
+                   "in whole groups of three (1,000 or 1 000); decimals take a point (1.5).")
+    return "\n".join(lines).lstrip("\n")

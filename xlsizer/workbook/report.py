@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -57,6 +56,7 @@ from xlsizer.summary import (
     TEXT,
     Row,
     confidence_range,
+    readable_source,
     summary_rows,
 )
 from xlsizer.workbook.safe import put_text
@@ -328,32 +328,6 @@ def _cell_value(v: Any) -> Any:
     if v is None or isinstance(v, bool | int | float | str):
         return v
     return str(getattr(v, "value", v))
-
-
-# Sources written for developers ("course.md §10.3 step 4", "engine/performance.py") in the
-# words a reviewer can look up (document and section). Sources in the catalog and defaults
-# data are written readable at the source; these cover the engine's fixed labels.
-_SOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"roofline model \(engine/performance\.py\), calibrated on validation/calibration\.csv"),
-     "xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published measurements"),
-    (re.compile(r"\bvalidation/calibration\.csv"), "xlsizer validation set"),
-    (re.compile(r"\bcourse(?:\.md)? §"), "aisle course, §"),
-    (re.compile(r"\bcourse\.md\b"), "aisle course"),
-    (re.compile(r"\bcatalog\.md model note (\d+)"), r"xlsizer model catalog, note \1"),
-    (re.compile(r"\bdefaults\.yaml server_power\b"), "xlsizer defaults, server power"),
-    (re.compile(r"\bdefaults\.yaml\b"), "xlsizer defaults"),
-    (re.compile(r"\bengine/\w+\.py\s*"), ""),
-    (re.compile(r";?\s*\bissue \d+\b"), ""),
-    (re.compile(r"\s*\(\s*;?\s*\)"), ""),
-)
-
-
-def readable_source(text: Any) -> str:
-    """A source in a reviewer's words: document and section, never a code path."""
-    out = str(text or "")
-    for pat, rep in _SOURCE_WORDS:
-        out = pat.sub(rep, out)
-    return out.strip()
 
 
 def auto_format(v: Any, unit: str = "") -> str | None:
