@@ -34,3 +34,28 @@ def test_waterfall_cli(capsys):
     assert rows[0]["label"] == "Everything off" and rows[-1]["total_gpus"] > 0
     assert main(["waterfall"]) == 0
     assert "Everything off" in capsys.readouterr().out
+
+
+def test_waterfall_cost_per_step_and_notes_where_replicas_and_gpus_part():
+    from xlsizer import size
+    from xlsizer.engine.waterfall import WaterfallStep, step_notes
+
+    inp = make_inputs(ALL_ON)
+    steps = waterfall(inp)
+    assert steps[-1].monthly_cost == size(inp).burst.extra["cost"]["monthly"]
+    assert all(s.monthly_cost is not None and s.monthly_cost > 0 for s in steps if not s.note)
+    notes = step_notes(steps)
+    assert len(notes) == len(steps) and notes[0] == ""
+    for prev, s, n in zip(steps[:-1], steps[1:], notes[1:], strict=True):
+        opposite = (s.replicas - prev.replicas) * (s.total_gpus - prev.total_gpus) < 0
+        assert ("replicas rise" in n or "replicas fall" in n) == opposite, (s.label, n)
+
+    # hand-made: quantization halves GPUs per replica, so replicas rise while GPUs fall
+    a = WaterfallStep("Everything off", "", None, 6, 24, 4, "h100-sxm", 1000.0, 100.0, monthly_cost=50_000.0)
+    b = WaterfallStep("Low-precision weights", "precision", "fp8", 9, 18, 2, "h100-sxm", 900.0, 80.0,
+                      monthly_cost=40_000.0)
+    c = WaterfallStep("Step", "x", 1, 9, 16, 2, "b200", 900.0, 80.0, monthly_cost=45_000.0)
+    out = step_notes([a, b, c])
+    assert out[1] == ("replicas rise (6 -> 9) but GPUs fall (24 -> 18): each replica now uses 2x h100-sxm "
+                      "instead of 4x h100-sxm")
+    assert out[2] == "GPUs fall but cost rises: b200 instead of h100-sxm, priced differently"

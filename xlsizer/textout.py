@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from xlsizer.engine.insights import drivers, what_ifs
+from xlsizer.engine.insights import drivers, scenario_story, what_ifs
 from xlsizer.results import SCENARIOS, SizingResult
 from xlsizer.summary import SCENARIO_TITLES, format_value, performance_rows, readable_source, summary_rows
 
@@ -53,6 +53,7 @@ def result_table(r: SizingResult, what_if: bool = True) -> str:
             section = row.section
             lines.append(f"[{section}]")
         lines += _row([row.label, *(format_value(v, row.fmt) for v in row.values), row.unit], right)
+    lines += _para(scenario_story(r))
     lines.append("")
     lines += _para(r.headline)
     conf = r.confidence

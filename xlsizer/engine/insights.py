@@ -46,6 +46,25 @@ def drivers(result: SizingResult) -> list[str]:
     return lines
 
 
+def scenario_story(result: SizingResult) -> str:
+    """Why the three scenarios need different hardware, from their own numbers: the load each
+    sizes for (burst factor, with the Resilient floor of course.md §10.3 step 12) and the spare
+    replicas it adds."""
+    from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst
+
+    inp = result.inputs
+    parts = []
+    for k, title in (("baseline", "Baseline"), ("burst", "Burst"), ("resilient", "Resilient")):
+        s = result.scenarios[k]
+        bf = scenario_burst(k, inp.burst_factor)
+        load = ("the average load" if k == "baseline" else f"your peak (x{bf:g})" if k == "burst"
+                else f"x{bf:g} (your x{inp.burst_factor:g}, at least x{RESILIENT_MIN_BURST:g})")
+        spares = s.replicas - s.active_replicas
+        parts.append(f"{title} sizes for {load}: {s.active_replicas} active + {spares} spare "
+                     f"replica{'s' if spares != 1 else ''} = {s.total_gpus} GPUs")
+    return "; ".join(parts) + "."
+
+
 def resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
     """The same sizing with some inputs changed (fields the user set are kept)."""
     from xlsizer.api import size

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from xlsizer.engine.insights import scenario_story
 from xlsizer.results import SCENARIOS, SizingResult
 from xlsizer.summary import SCENARIO_TITLES, confidence_range, format_value, performance_rows, summary_rows
 from xlsizer.workbook.report import (
@@ -65,6 +66,7 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
     srows = summary_rows(result) + performance_rows(result)
     lines += _table(["", *(SCENARIO_TITLES[k] for k in SCENARIOS), "Unit"],
                     [[r.label, *(format_value(v, r.fmt) for v in r.values), r.unit] for r in srows], right=(1, 2, 3))
+    lines += ["", scenario_story(result)]
 
     lines += ["", "## Inputs", ""]
     lines += _table(["Step", "Input", "Owner", "Value", "Unit", "Reason"],

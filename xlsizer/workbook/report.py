@@ -43,7 +43,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlsizer.engine.insights import WhatIf, drivers, resize, what_ifs
+from xlsizer.engine.insights import WhatIf, drivers, resize, scenario_story, what_ifs
 from xlsizer.engine.waterfall import step_notes, waterfall
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
@@ -504,6 +504,9 @@ def _summary(wb: Workbook, project: Any, result: SizingResult) -> SummaryLayout:
     lay.header_row = r + 1
     r, where = _scenario_table(ws, lay.header_row, summary_rows(result))
     lay.rows.update(where)
+    _text_line(ws, r, scenario_story(result), 5, SMALL)
+    lay.rows["story"] = r
+    r += 1
 
     r += 1
     warns = all_warnings(result)
