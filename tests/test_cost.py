@@ -265,3 +265,4 @@ def test_unpriced_gpu_is_said_plainly_in_the_headline():
     assert r.burst.extra["cost"]["monthly"] is None
     assert "Cost unknown: the catalog has no purchase price for NVIDIA A100" in r.headline
     assert "enter gpu_purchase_price" in r.headline
+    assert r.burst.extra["cost"]["gpus_paid"] == r.burst.servers * r.burst.gpus_per_server  # still whole servers

@@ -270,6 +270,9 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
                              "(when only whole nodes are rented)", S_ISSUE))
     else:
         gp, g_src = _price(inp.gpu_purchase_price, gpu.purchase_price_per_gpu, gpu.id, "gpu_purchase_price", ",.0f")
+        # bought GPUs: every slot of every server (HGX/OAM baseboards ship fully populated,
+        # PCIe servers get the cards their replicas use), not just the GPUs replicas use
+        paid = max(total_gpus, node_gpus)
         cls = server_class(gpus_per_server)
         if inp.server_purchase_price is None:
             sp = SERVER_PRICE[cls]
@@ -307,10 +310,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             warns.append(f"cost: the catalog has no purchase price for {gpu.id}; enter gpu_purchase_price")
             rows.append(("GPU purchase price", "unknown", f"{cur}/GPU", "", g_src))
         else:
-            # bought GPUs: every slot of every server (HGX/OAM baseboards ship fully populated,
-            # PCIe servers get the cards their replicas use), not just the GPUs replicas use
-            bought = max(total_gpus, node_gpus)
-            paid, unit_price = bought, gp
+            bought = paid
+            unit_price = gp
             capex = onprem_capex(bought, gp, servers, sp)
             compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue_used, hours, elec, colo)
             rows += [

@@ -370,8 +370,8 @@ def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
 def _lines(text: str, width: float) -> int:
     """Lines a wrapped text takes in a column ``width`` characters wide: words wrap whole, as in
     Excel and LibreOffice (an average letter is a little narrower than the digit '0' that
-    defines the column width, hence 1.15)."""
-    per = max(1, int(width * 1.15) - 1)
+    defines the column width: about 1.3 letters of Calibri per unit; 1.25 keeps a margin)."""
+    per = max(1, int(width * 1.25) - 1)
     return sum(len(textwrap.wrap(part, per, break_long_words=True)) or 1 for part in text.split("\n"))
 
 
@@ -510,15 +510,13 @@ def _summary(wb: Workbook, project: Any, result: SizingResult) -> SummaryLayout:
 
     r += 1
     warns = all_warnings(result)
-    _text_line(ws, r, f"Top warnings ({min(TOP_WARNINGS, len(warns))} of {len(warns)}; all on the Warnings sheet)",
-               5, BOLD)
+    head = (f"Top warnings ({min(TOP_WARNINGS, len(warns))} of {len(warns)}; all on the Warnings sheet)" if warns
+            else "Warnings: none")
+    _text_line(ws, r, head, 5, BOLD)
     lay.rows["warnings"] = r
     r += 1
     for _sc, w in warns[:TOP_WARNINGS]:
         _text_line(ws, r, f"- {w}", 5)
-        r += 1
-    if not warns:
-        _text_line(ws, r, "none", 5)
         r += 1
     r += 1
     _text_line(ws, r, "Drivers (Burst scenario)", 5, BOLD)
@@ -586,7 +584,8 @@ def _details_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> dict
     r += 1
     _put(ws, r, 1, "What would change the answer (Burst scenario, each a full re-sizing)", font=BOLD)
     r += 1
-    _header(ws, r, ["Change", "Burst replicas", "Burst total GPUs", "GPUs vs now", "Note"], right_from=2, right_to=4)
+    _header(ws, r, ["Change", "Burst replicas", "Burst total GPUs", "GPUs vs now", "Note"], right_from=2, right_to=4,
+            unit_col=5)
     rows["Change"] = r
     r += 1
     b = result.burst
@@ -596,7 +595,7 @@ def _details_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> dict
         _put(ws, r, 3, w.total_gpus, INT, RIGHT)
         if w.total_gpus is not None:
             _put(ws, r, 4, w.total_gpus - b.total_gpus, "+0;-0;0", RIGHT)
-        _put(ws, r, 5, w.error, align=LEFT)
+        _put(ws, r, 5, w.error, align=UNIT)
         r += 1
     fit_rows(ws)
     ws.freeze_panes = f"B{header + 1}"
@@ -613,7 +612,7 @@ def _waterfall_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> No
         return
     cur = (cost_of(result.burst) or {}).get("currency", "")
     _header(ws, 3, ["Step", "Replicas", "Total GPUs", "GPUs per replica", "GPU", f"Monthly cost ({cur}/month)",
-                    "Throughput per replica (tok/s)", "Note"], right_from=2, right_to=7)
+                    "Throughput per replica (tok/s)", "Note"], right_from=2, right_to=7, unit_col=8)
     notes = step_notes(data.waterfall)
     for i, st in enumerate(data.waterfall, start=4):
         _put(ws, i, 1, str(_get(st, "label")), align=LEFT)
@@ -624,7 +623,7 @@ def _waterfall_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> No
         cost = _get(st, "monthly_cost")
         _put(ws, i, 6, cost if cost is not None else "no price", INT, RIGHT)
         _put(ws, i, 7, _get(st, "throughput_per_replica_tok_s"), INT, RIGHT)
-        _put(ws, i, 8, _get(st, "note") or notes[i - 4], align=LEFT)
+        _put(ws, i, 8, _get(st, "note") or notes[i - 4], align=UNIT)
     last = 3 + len(data.waterfall)
     bar = BarChart()
     bar.type = "col"
@@ -681,7 +680,7 @@ def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: li
                        base: float, cur: str) -> int:
     _put(ws, top, 1, title, font=BOLD)
     head = top + 1
-    _header(ws, head, [h.format(x=xlabel) for h in SENS_HEAD], right_from=1, right_to=9)
+    _header(ws, head, [h.format(x=xlabel) for h in SENS_HEAD], right_from=1, right_to=9, unit_col=10)
     xfmt = INT if xlabel.startswith("Concurrent") else D1
     for i, p in enumerate(pts, start=head + 1):
         _put(ws, i, 1, p.x, xfmt, RIGHT)
@@ -692,7 +691,7 @@ def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: li
         if now:
             _put(ws, i, 8, p.total_gpus["burst"], INT, RIGHT)
             _put(ws, i, 9, p.monthly.get("burst"), INT, RIGHT)
-        _put(ws, i, 10, p.error or ("current input" if now else ""), align=LEFT)
+        _put(ws, i, 10, p.error or ("current input" if now else ""), align=UNIT)
     last = head + len(pts)
     xref = Reference(ws, min_col=1, min_row=head + 1, max_row=last)
     _scatter(ws, f"Total GPUs vs {xlabel.lower()}", "GPUs", xlabel, xref, (2, 3, 4), 8, head, head + 1, last,
