@@ -58,7 +58,7 @@ def scenario_story(result: SizingResult) -> str:
         s = result.scenarios[k]
         bf = scenario_burst(k, inp.burst_factor)
         load = ("the average load" if k == "baseline" else f"your peak (x{bf:g})" if k == "burst"
-                else f"x{bf:g} (your x{inp.burst_factor:g}, at least x{RESILIENT_MIN_BURST:g})")
+                else f"x{bf:g} (the larger of your x{inp.burst_factor:g} and its x{RESILIENT_MIN_BURST:g} floor)")
         spares = s.replicas - s.active_replicas
         parts.append(f"{title} sizes for {load}: {s.active_replicas} active + {spares} spare "
                      f"replica{'s' if spares != 1 else ''} = {s.total_gpus} GPUs")
