@@ -35,7 +35,8 @@ def test_scenario_story_explains_why_resilient_needs_more():
     r = xlsizer.size(model="llama-3.3-70b", concurrent_users=200, burst_factor=2.5)
     text = scenario_story(r)
     res, bur = r.resilient, r.burst
-    assert f"Resilient sizes for x3 (the larger of your x2.5 and its x3 floor): {res.active_replicas} active + " in text
-    assert f"{res.replicas - res.active_replicas} spare replicas = {res.total_gpus} GPUs" in text
-    assert f"Burst sizes for your peak (x2.5): {bur.active_replicas} active" in text
+    assert (f"Resilient sizes for x3 (the larger of your x2.5 and its x3 floor): ({res.active_replicas} active + "
+            f"{res.replicas - res.active_replicas} spare) replicas x {res.gpus_per_replica} GPU") in text
+    assert text.endswith(f"= {res.total_gpus} GPUs.")
+    assert f"Burst sizes for your peak (x2.5): ({bur.active_replicas} active" in text
     assert res.active_replicas >= bur.active_replicas  # the higher burst floor, not only the spares

@@ -512,3 +512,17 @@ def test_portfolio_totals_have_stored_values_in_the_file(tmp_path):
     assert ws.cell(row=total, column=6).value == pytest.approx(sum(x.it_kw for x in rows))
     values = [c.value for row in ws.iter_rows(min_row=total) for c in row]
     assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+
+
+def test_confidence_range_divides_by_the_capacity_error():
+    """Capacity measured 11% below the prediction needs 1/0.89 of the GPUs: 25 -> 28.1 -> 29."""
+    r = xlsizer.size(gpu="h100-sxm", concurrent_users=200)
+    r2 = r.model_copy(update={"confidence": {"low": -0.11, "high": 0.09}})
+    gpus, money = confidence_range(r2)
+    n = r.burst.total_gpus
+    import math
+
+    assert gpus == (math.ceil(n / 1.09 - 1e-9), math.ceil(n / 0.89 - 1e-9))
+    m = r.burst.extra["cost"]["monthly"]
+    assert money == (pytest.approx(m / 1.09), pytest.approx(m / 0.89))
+    assert gpus[0] <= n <= gpus[1]

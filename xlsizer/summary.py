@@ -143,18 +143,19 @@ def summary_rows(r: SizingResult, gpu_names: bool = True) -> list[Row]:
 def confidence_range(r: SizingResult) -> tuple[tuple[int, int], tuple[float, float] | None] | None:
     """(Burst total GPUs low and high, Burst monthly cost low and high) over the confidence band.
 
-    The band is the performance model's error on a replica's capacity; GPUs scale with it
-    (rounded up to whole GPUs) and the monthly cost with the GPUs (an approximation: whole
-    servers and power move in steps)."""
+    The band is the performance model's error on a replica's capacity: measured capacity =
+    predicted x (1 + e) with e in [low, high]. GPUs needed scale with 1 / capacity, so the
+    range is total / (1 + high) to total / (1 + low), rounded up to whole GPUs; the monthly
+    cost scales the same way (an approximation: whole servers and power move in steps)."""
     import math
 
     lo, hi = r.confidence.get("low"), r.confidence.get("high")
-    if not isinstance(lo, int | float) or not isinstance(hi, int | float):
+    if not isinstance(lo, int | float) or not isinstance(hi, int | float) or lo <= -1:
         return None
     b = r.burst
-    gpus = (max(1, math.ceil(b.total_gpus * (1 + lo) - 1e-9)), math.ceil(b.total_gpus * (1 + hi) - 1e-9))
+    gpus = (max(1, math.ceil(b.total_gpus / (1 + hi) - 1e-9)), math.ceil(b.total_gpus / (1 + lo) - 1e-9))
     m = _cost(b).get("monthly")
-    money = (m * (1 + lo), m * (1 + hi)) if isinstance(m, int | float) else None
+    money = (m / (1 + hi), m / (1 + lo)) if isinstance(m, int | float) else None
     return gpus, money
 
 

@@ -60,8 +60,8 @@ def scenario_story(result: SizingResult) -> str:
         load = ("the average load" if k == "baseline" else f"your peak (x{bf:g})" if k == "burst"
                 else f"x{bf:g} (the larger of your x{inp.burst_factor:g} and its x{RESILIENT_MIN_BURST:g} floor)")
         spares = s.replicas - s.active_replicas
-        parts.append(f"{title} sizes for {load}: {s.active_replicas} active + {spares} spare "
-                     f"replica{'s' if spares != 1 else ''} = {s.total_gpus} GPUs")
+        parts.append(f"{title} sizes for {load}: ({s.active_replicas} active + {spares} spare) replicas x "
+                     f"{s.gpus_per_replica} GPU{'s' if s.gpus_per_replica != 1 else ''} = {s.total_gpus} GPUs")
     return "; ".join(parts) + "."
 
 

@@ -677,7 +677,7 @@ def _scatter(ws: Worksheet, title: str, ytitle: str, xtitle: str, xref: Referenc
 
 
 def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: list[SensitivityPoint],
-                       base: float, cur: str) -> int:
+                       base: float, cur: str, xname: str) -> int:
     _put(ws, top, 1, title, font=BOLD)
     head = top + 1
     _header(ws, head, [h.format(x=xlabel) for h in SENS_HEAD], right_from=1, right_to=9, unit_col=10)
@@ -694,10 +694,12 @@ def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: li
         _put(ws, i, 10, p.error or ("current input" if now else ""), align=UNIT)
     last = head + len(pts)
     xref = Reference(ws, min_col=1, min_row=head + 1, max_row=last)
-    _scatter(ws, f"Total GPUs vs {xlabel.lower()}", "GPUs", xlabel, xref, (2, 3, 4), 8, head, head + 1, last,
-             f"A{last + 2}")
-    _scatter(ws, f"Monthly cost ({cur}/month) vs {xlabel.lower()}", f"{cur}/month", xlabel, xref, (5, 6, 7), 9,
-             head, head + 1, last, f"F{last + 2}")
+    for ch in (_scatter(ws, f"Total GPUs vs {xname}", "GPUs", xlabel, xref, (2, 3, 4), 8, head, head + 1, last,
+                        f"A{last + 2}"),
+               _scatter(ws, f"Monthly cost ({cur}/month) vs {xname}", f"{cur}/month", xlabel, xref, (5, 6, 7), 9,
+                        head, head + 1, last, f"F{last + 2}")):
+        ch.x_axis.number_format = "#,##0"
+        ch.y_axis.number_format = "#,##0"
     return last + 2 + 16
 
 
@@ -709,9 +711,10 @@ def _sensitivity_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> 
     _put(ws, 2, 1, f"Costs in {cur}/month. The diamond marks the current input.", font=SMALL)
     inp = result.inputs
     nxt = _sensitivity_block(ws, 3, "Against concurrent users", "Concurrent users", data.users,
-                             inp.concurrent_users, cur)
+                             inp.concurrent_users, cur, "concurrent users")
     ws.row_breaks.append(Break(id=nxt - 1))  # each block (table and its charts) on a page of its own
-    _sensitivity_block(ws, nxt, "Against the TPOT target", "TPOT target (ms)", data.tpot, inp.tpot_ms, cur)
+    _sensitivity_block(ws, nxt, "Against the TPOT target", "TPOT target (ms)", data.tpot, inp.tpot_ms, cur,
+                       "TPOT target")
     _widths(ws, {"A": 16, "B": 12, "C": 12, "D": 12, "E": 13, "F": 13, "G": 13, "H": 13, "I": 13, "J": 40})
     fit_rows(ws)
 
@@ -777,7 +780,7 @@ ASSUMPTIONS_FIRST = 7
 
 def _assumptions_sheet(wb: Workbook, result: SizingResult) -> None:
     ws = wb.create_sheet("Assumptions")
-    _widths(ws, {"A": 11, "B": 28, "C": 16, "D": 14, "E": 56, "F": 56})
+    _widths(ws, {"A": 11, "B": 28, "C": 16, "D": 18, "E": 54, "F": 54})
     _put(ws, 1, 1, "Assumptions and their sources", font=TITLE)
     conf = result.confidence
     _header(ws, 3, ["Confidence band", "", "Low", "High", "Source", ""], right_from=3, right_to=4)
