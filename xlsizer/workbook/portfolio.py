@@ -207,7 +207,7 @@ def _portfolio_sheet(ws: Worksheet, rows: Sequence[PortfolioRow]) -> None:
         _formula(ws, r, 5, f"=D{r}*12", monthly * 12, INT)
         put_text(ws.cell(row=r, column=6), f"{cur}/month and {cur}/year")
         ws.cell(row=r, column=6).font = NOTE
-        ws.cell(row=r, column=6).alignment = INDENT
+        ws.cell(row=r, column=6).alignment = Alignment(horizontal="left", vertical="top", indent=1)  # runs on
 
     for j, (_, _k, w, _f) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
