@@ -266,3 +266,26 @@ def test_unpriced_gpu_is_said_plainly_in_the_headline():
     assert "Cost unknown: the catalog has no purchase price for NVIDIA A100" in r.headline
     assert "enter gpu_purchase_price" in r.headline
     assert r.burst.extra["cost"]["gpus_paid"] == r.burst.servers * r.burst.gpus_per_server  # still whole servers
+
+
+@pytest.mark.parametrize("kw", [
+    dict(concurrent_users=5), dict(concurrent_users=900), dict(model="llama-3.1-8b", concurrent_users=3000),
+    dict(model="deepseek-r1", concurrent_users=50), dict(model="qwen3-32b", precision="bf16", target_tpot_ms=20),
+    dict(redundancy_mode="N+2", concurrent_users=333, avg_prompt_tokens=12_000),
+])
+def test_on_prem_pruned_search_equals_exhaustive(kw):
+    """The on-prem ranking counts whole servers bought, so GPUs in use x price is only a lower
+    bound of a candidate's cost: the pruned search must still return the exhaustive answer."""
+    from xlsizer.engine import pipeline
+
+    def answer():
+        r = xlsizer.size(pricing_model="on-prem", **kw)
+        return [(s.gpu, s.gpus_per_replica, s.replicas, s.extra["cost"]["capex"]) for s in r.scenarios.values()]
+
+    pruned = answer()
+    pipeline.PRUNE = False
+    try:
+        full = answer()
+    finally:
+        pipeline.PRUNE = True
+    assert pruned == full
