@@ -157,3 +157,14 @@ def test_ambiguous_separators_are_refused_with_the_fix(text, capsys):
     assert main(["size", "--set", f"concurrent_users={text}"]) == 2
     err = capsys.readouterr().err
     assert "concurrent_users must be between 1 and 100000" in err and "write 1000 or 1,000" in err
+
+
+def test_thousands_separators_in_workbook_text_cells(tmp_path):
+    """A number typed as text in a filled template ("1,000" in a text-formatted cell) reads as a number."""
+    from xlsizer.workbook.project import read_project
+    from xlsizer.workbook.template import write_template
+
+    path = write_template(tmp_path / "p.xlsx", values={"concurrent_users": "1,000", "max_context_tokens": "32 768"},
+                          name="separators")
+    inputs = read_project(path).inputs
+    assert inputs.concurrent_users == 1000 and inputs.max_context_tokens == 32768
