@@ -396,8 +396,8 @@ def test_recalculates_to_the_cores_answer(path):
     assert values["CHECKLIST!B8"] == n - done - na - prog
     assert math.isclose(values["CHECKLIST!B9"], done / (n - na) if n - na else 0)
     for i, sec in enumerate(SECTIONS, start=4):
-        assert values[f"CHECKLIST!E{i}"] == sum(1 for c in proj.checklist if c.section == sec and c.status == "done")
-        assert values[f"CHECKLIST!F{i}"] == sum(1 for c in proj.checklist if c.section == sec)
+        assert values[f"CHECKLIST!F{i}"] == sum(1 for c in proj.checklist if c.section == sec and c.status == "done")
+        assert values[f"CHECKLIST!G{i}"] == sum(1 for c in proj.checklist if c.section == sec)
 
 
 def test_changing_an_input_cell_changes_the_results():

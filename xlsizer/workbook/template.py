@@ -221,8 +221,9 @@ RESULT_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Racks", "racks", "racks", None, "#,##0"),
     ResultRow("Cooling", "", "cooling_tier", None, "General"),
     ResultRow("Fabric", "", "fabric", None, "General"),
-    ResultRow("Cost per month", "currency", "cost.monthly", "LLM_COST_MONTHLY", "#,##0"),
-    ResultRow("Cost per million tokens", "currency", "cost.per_million_tokens", "LLM_COST_PER_MTOK", "#,##0.00"),
+    ResultRow("Cost per month", "currency per month", "cost.monthly", "LLM_COST_MONTHLY", "#,##0"),
+    ResultRow("Cost per million tokens", "currency per M tokens", "cost.per_million_tokens", "LLM_COST_PER_MTOK",
+              "#,##0.00"),
 )
 
 VRAM_TITLE = "VRAM need of the whole deployment (course.md §10.3 steps 1-7): weights + KV + activations + headroom"
@@ -622,8 +623,9 @@ def _write_start(wb: Workbook, ws, name: str, notes: str | None, table: list[lis
     st.protect(ws)
 
 
-def _write_results(ws, table: list[list[Any]]) -> dict[str, Any]:
-    """The Results sheet; returns the text of its array cells (for the row heights)."""
+def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str) -> dict[str, Any]:
+    """The Results sheet; returns the text of its array cells (for the row heights).
+    ``currency_ref``: the In-force cell of the currency, which the cost units name."""
     lay = results_layout()
     texts: dict[str, Any] = {}
     ws["A1"] = "Results: the three scenarios"
@@ -647,16 +649,27 @@ def _write_results(ws, table: list[list[Any]]) -> dict[str, Any]:
     for hr in (RESULTS_HEADER_ROW, t + 1):
         for col in SCENARIO_COLS.values():
             ws.cell(hr, col).alignment = Alignment(horizontal="right", vertical="center")
+        ws.cell(hr, 6).alignment = Alignment(indent=1, vertical="center")
     for row, r in lay["rows"] + lay["waterfall"]:
         ws.cell(row, 1, r.label).font = st.BOLD
-        ws.cell(row, 2, r.unit)
+        ws.cell(row, 1).alignment = st.WRAP
+        if r.unit.startswith("currency "):
+            c = ws.cell(row, 2)
+            suffix = r.unit[len("currency"):]
+            put_formula(ws, c.coordinate, f'={currency_ref}&"{suffix}"', f"{currency}{suffix}")
+            st.style_formula(c)
+        else:
+            ws.cell(row, 2, r.unit)
+        ws.cell(row, 2).alignment = st.WRAP
         for sc, col in SCENARIO_COLS.items():
             c = ws.cell(row, col)
             put_formula(ws, c.coordinate, r.formula(sc), xc.result(table, r.field, sc, ()))
             st.style_formula(c)
             c.number_format = r.number_format
-            c.alignment = Alignment(horizontal="right")
+            # right-aligned like its header; text (GPU, fabric...) wraps within the column
+            c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=r.number_format == "General")
         ws.cell(row, 6, r.field).font = st.NOTE_FONT
+        ws.cell(row, 6).alignment = Alignment(indent=1, vertical="top")
     wt = lay["warnings_title"]
     ws.cell(wt, 1, f"Warnings per scenario (LLM_WARNINGS: array formulas of {WARNINGS_ROWS} rows)").font = st.BOLD
     for i, h in enumerate(("", "", "Baseline", "Burst", "Resilient"), start=1):
@@ -684,7 +697,7 @@ def _write_results(ws, table: list[list[Any]]) -> dict[str, Any]:
             st.style_formula(c)
             c.alignment = st.WRAP
             texts[c.coordinate] = grid[i][j]
-    _widths(ws, (44, 12, 24, 24, 24, 30))
+    _widths(ws, (44, 16, 24, 24, 24, 30))
     ws.freeze_panes = ws.cell(RESULTS_FIRST_ROW, 3)
     ws.print_title_rows = f"{RESULTS_HEADER_ROW}:{RESULTS_HEADER_ROW}"
     st.protect(ws)
@@ -718,16 +731,19 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
         put_formula(ws, c.coordinate, formula, value)
         st.style_formula(c)
         c.number_format = fmt
-    ws.cell(3, 4, "Section").font = st.BOLD
-    ws.cell(3, 5, "Done").font = st.BOLD
-    ws.cell(3, 6, "Items").font = st.BOLD
+    # per section: the name across D:E (wide enough to read), done in F, items in G
+    for col, h in ((4, "Section"), (6, "Done"), (7, "Items")):
+        ws.cell(3, col, h).font = st.BOLD
+    for col in (6, 7):
+        ws.cell(3, col).alignment = Alignment(horizontal="right")
     for i, sec in enumerate(SECTIONS, start=4):
         ws.cell(i, 4, sec)
-        c = ws.cell(i, 5)
+        _merge_row(ws, i, 4, 5)
+        c = ws.cell(i, 6)
         put_formula(ws, c.coordinate, f'=COUNTIFS({rng["A"]},$D{i},{rng["D"]},"done")',
                     sum(1 for it in items if it.section == sec and it.status == "done"))
         st.style_formula(c)
-        c = ws.cell(i, 6)
+        c = ws.cell(i, 7)
         put_formula(ws, c.coordinate, f"=COUNTIF({rng['A']},$D{i})", sum(1 for it in items if it.section == sec))
         st.style_formula(c)
     for i, h in enumerate(CHECK_COLUMNS, start=1):
@@ -911,7 +927,9 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     table = [[inputs_ws.cell(r, NAME_COL).value, inputs_ws.cell(r, VALUE_COL).value]
              for r in range(FIRST_ROW, lay.last_input_row + 1)]
     _write_start(wb, start, name, notes, table)
-    res_texts = _write_results(res_ws, table)
+    cur = f"{get_column_letter(IN_FORCE_COL)}{lay.rows['currency']}"
+    res_texts = _write_results(res_ws, table, f"{quote_sheetname(SHEET_INPUTS)}!${cur[0]}${cur[1:]}",
+                               stored_values(wb)[(SHEET_INPUTS, cur)])
     _write_checklist(wb, chk_ws, list(checklist) if checklist is not None else list(CHECKLIST))
     _write_catalog(wb, cat_ws)
     _write_conf(conf_ws)
@@ -921,6 +939,7 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     start.row_dimensions[17].height = max(90.0, start.row_dimensions[17].height or 0)
     _fit(wb, res_ws, res_texts)
     _fit(wb, chk_ws)
+    _fit(wb, cat_ws)
     for ws in wb.worksheets:
         for side, inches in MARGINS_IN.items():
             setattr(ws.page_margins, side, inches)
