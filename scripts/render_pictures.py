@@ -52,8 +52,9 @@ class Picture:
 
 
 PICTURES: tuple[Picture, ...] = (
-    Picture("template-inputs.png", "template", "Step 1  Workload", "The template's Inputs form, steps 1 and 2"),
-    Picture("template-review.png", "template", "Step 7  Review", "Step 7 Review: the answer for the inputs above"),
+    Picture("template-inputs.png", "template", "Kind of application", "The template's Inputs form, steps 1 and 2"),
+    Picture("template-review.png", "template", "Each server (Burst scenario)",
+            "Step 7 Review: the answer for the inputs above"),
     Picture("report-summary.png", "report", "", f"The report for {REPORT_PROJECT}: first page"),
     Picture("portfolio.png", "portfolio", "", "The portfolio across the example projects: first page"),
 )
