@@ -244,7 +244,7 @@ HEADLINE_CELL = "B3"
 # Step 7 Review on the Inputs sheet: the scenario rows (label, unit or None for the currency
 # unit formula, result field, number format).
 REVIEW_ROWS: tuple[tuple[str, str | None, str, str], ...] = (
-    ("GPU", "", "gpu", "General"),
+    ("GPU", "", "gpu_name", "General"),
     ("GPUs", "GPUs", "total_gpus", "#,##0"),
     ("Servers", "servers", "servers", "#,##0"),
     ("Replicas, spares included", "replicas", "replicas", "#,##0"),
@@ -527,7 +527,7 @@ def _write_review(ws, lay: InputsLayout, table: list[list[Any]], currency_ref: s
             put_formula(ws, c.coordinate, f'=LLM_RESULT({INPUTS_NAME},"{field}","{sc}")', res(field, sc))
             st.style_formula(c)
             c.number_format = fmt
-            c.alignment = Alignment(horizontal="right")
+            c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=fmt == "General")
 
     r = rv["confidence"]
     ws.cell(r, LABEL_COL, "Confidence of the throughput model").font = st.BOLD
