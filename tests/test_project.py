@@ -47,7 +47,8 @@ def _corrupt(tmp_path: Path, field: str, value) -> Path:
     ("concurrent_users", "lots", "Inputs", "C", "concurrent_users"),
     ("target_tpot_ms", -3, "Inputs", "C", "between 5 and 1000"),
     ("burst_factor", 50, "Inputs", "C", "between 1 and 10"),
-    ("speculative_decoding", "perhaps", "Advanced", "C", "speculative_decoding"),
+    ("speculative_decoding", "perhaps", "Inputs", "C", "speculative_decoding"),
+    ("pricing_model", "lease", "Inputs", "C", "cloud, on-prem"),
     ("model", "gpt-9", "Inputs", "C", "gpt-9"),
 ])
 def test_bad_cell_names_sheet_and_cell(tmp_path, field, value, sheet, cell, words):

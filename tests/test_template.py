@@ -5,6 +5,7 @@ giving the core's numbers."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -14,20 +15,27 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from xlsizer import make_inputs, size
 from xlsizer.inputs import SizingInputs
+from xlsizer.workbook import form
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS
 from xlsizer.workbook.examples import EXAMPLES, EXAMPLES_DIR
+from xlsizer.workbook.stored import stored_values
 from xlsizer.workbook.template import (
     EXPLAIN_COLS,
     EXPLAIN_ROWS,
     HEADLINE_CELL,
+    IN_FORCE_COL,
     INPUTS_NAME,
+    LABEL_COL,
+    NAME_COL,
+    OWNER_COL,
     SCENARIO_COLS,
-    SHEET_ADVANCED,
-    SHEET_COSTS,
     SHEET_INPUTS,
     UDF_MODULE,
+    VALUE_COL,
     WARNINGS_ROWS,
+    build_workbook,
     field_infos,
+    inputs_layout,
     results_layout,
     write_template,
 )
@@ -78,7 +86,7 @@ def test_byte_stable(tmp_path):
     assert a == b
 
 
-def test_every_field_is_a_named_input_cell_grouped_by_step():
+def test_every_field_is_a_named_input_cell_on_the_form():
     wb = load_workbook(TEMPLATE)
     fields = field_infos()
     assert [f.name for f in fields] == list(SizingInputs.model_fields)
@@ -87,31 +95,192 @@ def test_every_field_is_a_named_input_cell_grouped_by_step():
     assert dest[0] == SHEET_INPUTS
     for row in wb[SHEET_INPUTS][dest[1].replace("$", "")]:
         assert len(row) == 2, "Inputs is one two-column range"
-        names_in_range.append(row[0].value)
-    assert sorted(names_in_range) == sorted(SizingInputs.model_fields)
+        if row[0].value is not None:
+            names_in_range.append(row[0].value)
+    assert sorted(names_in_range) == sorted(SizingInputs.model_fields), "each input once in the range"
+    ws = wb[SHEET_INPUTS]
     for f in fields:
         sheet, ref = next(iter(wb.defined_names[f.name].destinations))
-        expected_sheet = (SHEET_ADVANCED if f.step.startswith("6") else SHEET_COSTS if f.step.startswith("8")
-                          else SHEET_INPUTS)
-        assert sheet == expected_sheet, f.name
-        cell = wb[sheet][ref.replace("$", "")]
+        assert sheet == SHEET_INPUTS, f"{f.name}: one form, one sheet"
+        cell = ws[ref.replace("$", "")]
+        assert cell.column == VALUE_COL
         assert cell.protection.locked is False, f"{f.name} input cell must be unlocked"
         assert cell.fill.fgColor.rgb.endswith("FFF2CC")
         row = cell.row
-        ws = wb[sheet]
-        assert ws.cell(row, 2).value == f.name
-        assert ws.cell(row, 7).value == f.owner and f.owner
-        assert ws.cell(row, 8).value == f.moves
+        assert ws.cell(row, NAME_COL).value == f.name
+        assert ws.cell(row, NAME_COL).font.sz < (ws.cell(row, LABEL_COL).font.sz or 11), "the field name is small"
+        assert ws.cell(row, LABEL_COL).value == form.label(f.name)
+        assert ws.cell(row, OWNER_COL).value == f.owner and f.owner
+        in_force = ws.cell(row, IN_FORCE_COL).value
+        assert isinstance(in_force, str) and in_force.startswith("=IF(") and cell.coordinate in in_force, f.name
         if f.kind == "bool":
             assert isinstance(cell.value, bool)
-            dvs = [d for d in ws.data_validations.dataValidation if cell.coordinate in d.sqref]
-            assert dvs and dvs[0].formula1 == '"TRUE,FALSE"'
-        if f.name in ("model", "gpu"):
-            dvs = [d for d in ws.data_validations.dataValidation if cell.coordinate in d.sqref]
-            assert dvs and dvs[0].formula1 in ("=list_models", "=list_gpus")
     assert all(wb[s].protection.sheet for s in wb.sheetnames if s != "xlwings.conf")
     conf = wb["xlwings.conf"]
     assert (conf["A1"].value, conf["B1"].value) == ("UDF Modules", UDF_MODULE)
+
+
+SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+
+
+def test_no_input_label_is_a_bare_snake_case_name():
+    assert set(form.LABELS) == set(SizingInputs.model_fields), "every input has a written label"
+    labels = list(form.LABELS.values())
+    assert len(set(labels)) == len(labels), "labels are unique"
+    ws = load_workbook(TEMPLATE)[SHEET_INPUTS]
+    lay = inputs_layout()
+    for name, row in lay.rows.items():
+        label = ws.cell(row, LABEL_COL).value
+        assert label and not SNAKE.match(label) and label != name, f"{name}: label {label!r}"
+        assert label[0].isupper(), f"{name}: {label!r} reads as a label"
+
+
+def _list_values(wb, formula1: str) -> list[str]:
+    """The values a list validation offers: a literal list, or the cells of a defined name."""
+    if formula1.startswith('"'):
+        return formula1.strip('"').split(",")
+    sheet, ref = next(iter(wb.defined_names[formula1.lstrip("=")].destinations))
+    return [str(c.value) for row in wb[sheet][ref.replace("$", "")] for c in row if c.value is not None]
+
+
+def test_every_choice_input_has_a_list_validation_of_its_valid_values():
+    from xlsizer.catalog import load_catalog
+
+    wb = load_workbook(TEMPLATE)
+    ws = wb[SHEET_INPUTS]
+    cat = load_catalog()
+    choice = [f for f in field_infos() if f.options or f.list_name]
+    # every bool, enum and literal field, and the free-text fields with a set of usual values
+    assert {"model", "gpu", "precision", "kv_cache_dtype", "compute_precision", "pricing_model", "currency",
+            "spec_draft_model", "lora_traffic_split", "workload_type", "redundancy_mode", "serving_engine",
+            "model_architecture", "throughput_source", "prefix_caching"} <= {f.name for f in choice}
+    expected = {"model": {*cat.models, "custom"}, "gpu": {"auto", *cat.gpus, "custom"},
+                "spec_draft_model": set(cat.models), "pricing_model": {"cloud", "on-prem"}}
+    closed = [f for f in field_infos() if SizingInputs.model_fields[f.name].annotation is bool
+              or any(k in str(SizingInputs.model_fields[f.name].annotation).lower() for k in ("literal", "enum"))]
+    assert len(closed) >= 15
+    for f in closed:
+        assert f in choice, f"{f.name} is a choice input"
+    for f in choice:
+        cell = ws[next(iter(wb.defined_names[f.name].destinations))[1].replace("$", "")]
+        dvs = [d for d in ws.data_validations.dataValidation if cell.coordinate in d.sqref]
+        assert len(dvs) == 1 and dvs[0].type == "list", f.name
+        offered = _list_values(wb, dvs[0].formula1)
+        assert "valid" not in f.allowed.lower().split(), f"{f.name}: choices say what is valid, not 'valid'"
+        if f.name in expected:
+            assert set(offered) == expected[f.name], f.name
+        elif f.options:
+            assert offered == list(f.options), f.name
+        for v in offered:     # every offered value is accepted by the inputs model
+            if v in ("custom", "TRUE", "FALSE"):
+                continue
+            make_inputs({f.name: v, **({"lora_variants": len(v.split(","))} if "," in v else {})})
+
+
+def test_row_heights_fit_their_text():
+    """Every wrapped text on the form fits its row at the measured density of the LibreOffice
+    render (1.2 characters per width unit, 1.07 bold; 13 pt per line of 11-pt text)."""
+    import textwrap
+
+    from openpyxl.utils import get_column_letter
+
+    wb = build_workbook(EXAMPLES[0].values, EXAMPLES[0].checklist(), EXAMPLES[0].name, EXAMPLES[0].notes)
+    results = {ref: v for (sheet, ref), v in stored_values(wb).items() if sheet == SHEET_INPUTS}
+    for ws in (wb[SHEET_INPUTS], wb["Start"], wb["Checklist"]):
+        merged = {(r.min_row, r.min_col): sum(ws.column_dimensions[get_column_letter(c)].width
+                                              for c in range(r.min_col, r.max_col + 1))
+                  for r in ws.merged_cells.ranges}
+        checked = 0
+        for row in ws.iter_rows():
+            for c in row:
+                text = results.get(c.coordinate, c.value) if ws.title == SHEET_INPUTS else c.value
+                if not (isinstance(text, str) and c.alignment.wrap_text) or text.startswith("="):
+                    continue
+                width = merged.get((c.row, c.column), ws.column_dimensions[get_column_letter(c.column)].width)
+                per_line = int(width * (1.07 if c.font.b else 1.2) * 11 / (c.font.sz or 11))
+                lines = sum(max(1, len(textwrap.wrap(p, per_line))) for p in text.split("\n"))
+                height = ws.row_dimensions[c.row].height or 15
+                assert height >= lines * 13 * (c.font.sz or 11) / 11, f"{ws.title}!{c.coordinate}: {text[:50]!r}"
+                checked += 1
+        assert checked > (5 if ws.title == "Start" else 20), ws.title
+
+
+def test_form_follows_the_sizers_steps_in_order():
+    ws = load_workbook(TEMPLATE)[SHEET_INPUTS]
+    lay = inputs_layout()
+    headings = [(r, ws.cell(r, LABEL_COL).value) for r in range(1, ws.max_row + 1)
+                if isinstance(ws.cell(r, LABEL_COL).value, str) and ws.cell(r, LABEL_COL).value.startswith("Step ")]
+    assert [int(h.split()[1]) for _, h in headings] == [1, 2, 3, 4, 5, 6, 7]
+    assert [h.split(None, 2)[2] for _, h in headings][:5] == ["Workload", "Model", "Traffic", "SLOs",
+                                                               "Reliability and hardware"]
+    assert headings[-1][1].endswith("Review")
+    bounds = [r for r, _ in headings]
+    for step in form.form_steps():
+        first, nxt = bounds[step.number - 1], bounds[step.number]
+        for name in step.fields:
+            assert first < lay.rows[name] < nxt, f"{name} sits in step {step.number}"
+    # the course's inputs in the course's order (course.md §10.1)
+    course = ["workload_type", "model", "precision", "concurrent_users",
+              "requests_per_user_per_minute", "avg_prompt_tokens", "avg_output_tokens", "max_context_tokens",
+              "target_ttft_ms", "target_tpot_ms", "burst_factor", "redundancy_mode", "serving_engine",
+              "throughput_override", "prefix_caching", "speculative_decoding", "kv_offload"]
+    rows = [lay.rows[n] for n in course]
+    assert rows == sorted(rows)
+    assert lay.last_input_row < bounds[-1], "Review comes after every input"
+    # step labels are never cut: each heading spans the whole form width
+    for r, _ in headings:
+        assert any(m.min_row == r and m.min_col == 1 and m.max_col == 9 for m in ws.merged_cells.ranges)
+
+
+def test_review_block_shows_the_answer():
+    e = EXAMPLES[0]
+    wb = build_workbook(e.values, e.checklist(), e.name, e.notes)
+    ws = wb[SHEET_INPUTS]
+    stored = stored_values(wb)
+    rv = inputs_layout().review
+    result = size(make_inputs(e.values))
+    head = ws.cell(rv["headline"], NAME_COL).coordinate
+    assert ws[head].value == '=LLM_RESULT(Inputs,"headline")' and stored[(SHEET_INPUTS, head)] == result.headline
+    labels = {ws.cell(r, LABEL_COL).value: r for r in rv["scenario_rows"]}
+    for sc, col in SCENARIO_COLS.items():
+        ref = ws.cell(labels["GPUs"], col).coordinate
+        assert ws[ref].value == f'=LLM_RESULT(Inputs,"total_gpus","{sc}")'
+        assert stored[(SHEET_INPUTS, ref)] == result.scenarios[sc].total_gpus
+    cost_unit = ws.cell(labels["Cost per month"], NAME_COL).coordinate
+    assert stored[(SHEET_INPUTS, cost_unit)] == "USD per month"
+    conf = [stored[(SHEET_INPUTS, ws.cell(rv["confidence"], c).coordinate)] for c in (3, 4)]
+    assert conf[0] < 0 < conf[1]
+    cpu = ws.cell(rv["server_rows"][1], VALUE_COL).coordinate
+    assert stored[(SHEET_INPUTS, cpu)] == result.scenarios["burst"].server.cpu
+    warn = stored[(SHEET_INPUTS, ws.cell(rv["warnings"], NAME_COL).coordinate)]
+    assert warn.split("\n") == (list(result.scenarios["burst"].warnings) or ["no warnings"])
+
+
+@pytest.mark.parametrize(("values", "field", "want"), [
+    ({"gpu": "h100-sxm"}, "cloud_price_per_gpu_hour", "catalog h100-sxm cloud"),
+    ({"gpu": "h100-sxm", "cloud_price_per_gpu_hour": 2.5}, "cloud_price_per_gpu_hour", 2.5),
+    ({"workload_type": "interactive_chat"}, "target_ttft_ms", 500),
+    ({"workload_type": "batch"}, "target_tpot_ms", 100),
+    ({}, "gpu", "chosen"),
+    ({"burst_factor": 4}, "expected_utilization", 0.25),
+    ({"gpu": "h200-sxm"}, "server_purchase_price", 90000),
+    ({"gpu": "l40s"}, "gpu_memory_gb", "not used"),
+    ({}, "parameter_count_b", 70),
+])
+def test_in_force_shows_what_an_empty_cell_means(values, field, want):
+    from xlsizer.catalog import load_catalog
+
+    wb = build_workbook(values)
+    ws = wb[SHEET_INPUTS]
+    row = inputs_layout().rows[field]
+    ref = ws.cell(row, IN_FORCE_COL).coordinate
+    got = stored_values(wb)[(SHEET_INPUTS, ref)]
+    if want == "catalog h100-sxm cloud":
+        want = load_catalog().gpu("h100-sxm").cloud_price_per_gpu_hour.typical
+        assert "LLM_GPU_INFO" in ws[ref].value
+    if want == "chosen":
+        want = size(make_inputs(values)).scenarios["burst"].gpu
+    assert got == want
 
 
 def test_formula_cells_are_locked_and_coloured():
@@ -180,6 +349,26 @@ def check_against_core(values: dict, inputs: SizingInputs, label: str) -> None:
     assert not any(isinstance(v, str) and v.startswith("#") for row in table for v in row), label
 
 
+def check_stored_values(values: dict, wb, label: str) -> int:
+    """Every formula's stored result equals what the formulas engine computes from the file."""
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+    n = 0
+    for (sheet, ref), want in stored_values(wb).items():
+        if ":" in ref:
+            c1, r1, _, _ = range_boundaries(ref)
+            cells = [(f"{get_column_letter(c1 + j)}{r1 + i}", v)
+                     for i, row in enumerate(want) for j, v in enumerate(row)]
+        else:
+            cells = [(ref, want)]
+        for cell, w in cells:
+            got = values.get(f"{sheet.upper()}!{cell}")
+            assert _same(got, w) or (w == "" and got in ("", None)), \
+                f"{label} {sheet}!{cell}: file {got!r}, stored {w!r}"
+            n += 1
+    return n
+
+
 TIMINGS: dict[str, float] = {}
 
 
@@ -192,6 +381,9 @@ def test_recalculates_to_the_cores_answer(path):
     values = calculate(path)
     TIMINGS[path.stem] = time.perf_counter() - t
     check_against_core(values, read_project(path).inputs, path.stem)
+    proj = read_project(path)
+    wb = build_workbook(proj.inputs.model_dump(exclude_unset=True), proj.checklist, proj.name, proj.notes)
+    assert check_stored_values(values, wb, path.stem) > 500
     # the checklist's native completion formulas
     proj = read_project(path)
     n = len(proj.checklist)
@@ -205,8 +397,8 @@ def test_recalculates_to_the_cores_answer(path):
     assert values["CHECKLIST!B8"] == n - done - na - prog
     assert math.isclose(values["CHECKLIST!B9"], done / (n - na) if n - na else 0)
     for i, sec in enumerate(SECTIONS, start=4):
-        assert values[f"CHECKLIST!E{i}"] == sum(1 for c in proj.checklist if c.section == sec and c.status == "done")
-        assert values[f"CHECKLIST!F{i}"] == sum(1 for c in proj.checklist if c.section == sec)
+        assert values[f"CHECKLIST!F{i}"] == sum(1 for c in proj.checklist if c.section == sec and c.status == "done")
+        assert values[f"CHECKLIST!G{i}"] == sum(1 for c in proj.checklist if c.section == sec)
 
 
 def test_changing_an_input_cell_changes_the_results():
@@ -225,14 +417,14 @@ def test_changing_an_input_cell_changes_the_results():
     check_against_core(what_if, new_inputs, "what-if 300 users")
 
 
-def test_toggle_on_advanced_sheet_flows_through_the_mirror():
+def test_advanced_toggle_flows_through_the_inputs_range():
     from xlsizer.workbook.project import read_project
     from xlsizer.workbook.recalc import calculate
 
     path = EXAMPLES_DIR / "course-worked-example.xlsx"
     proj = read_project(path)
     cell = proj.cells["speculative_decoding"]
-    assert cell.startswith(SHEET_ADVANCED)
+    assert cell.startswith(SHEET_INPUTS)
     what_if = calculate(path, {cell: True})
     new_inputs = make_inputs({**proj.inputs.model_dump(exclude_unset=True), "speculative_decoding": True})
     check_against_core(what_if, new_inputs, "speculative decoding on")

@@ -59,7 +59,7 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
     _i("model", OWNERS, "AI team: which model (size, architecture, family)", AI),
     _i("precision", OWNERS, "AI team: precision (weights and KV cache)", AI),
     _i("engine", OWNERS, "AI team: serving engine", AI),
-    _i("optimisations", OWNERS, "AI team: which optimisations to enable (Advanced sheet)", AI),
+    _i("optimisations", OWNERS, "AI team: which optimisations to enable (Inputs, step 6 Advanced)", AI),
     _i("context", OWNERS, "AI team: context length (prompt, output, max context; no owner in the course "
                           "callout, asked of the AI team)", AI),
     _i("gpu_sku", OWNERS, "IT team: GPU SKU", IT),

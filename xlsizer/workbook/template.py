@@ -1,43 +1,58 @@
 """Write the template workbook (and filled copies of it) with openpyxl.
 
-Everything that describes an input comes from ``SizingInputs.model_fields`` at run time, so
-fields added later (the Advanced step, the finance view) appear without edits here; fields
-are grouped by their ``step`` metadata. Layout, in sheet order:
+Everything that describes an input comes from ``SizingInputs.model_fields`` and from
+``form.py`` (labels, units, the Sizer's step order, what an empty cell means), so model and
+sheets cannot drift. Layout, in sheet order:
 
-- Start: what this is, how to use it, the project name and the headline formula.
-- Inputs: one row per input (steps 1-5 and every other step but Advanced and Costs); the
-  value cell is a defined name equal to the field name. Columns B:C of all rows form the
-  one two-column name/value range ``Inputs`` that the scenario-style functions read; the
-  Advanced and Costs fields appear there as read-only mirrors of their own sheets.
-- Advanced, Costs: the step "6 ..." and "8 ..." fields, same columns.
+- Start: what this is, how to use it, the project name, the headline and the notes.
+- Inputs: one form, filled top to bottom in the Sizer's step order (1 Workload ... 6
+  Advanced and costs, 7 Review). Each input row: a plain label, the field name small beside
+  it, the value (a defined name equal to the field name), the value in force (a formula that
+  shows what an empty cell means, e.g. the catalog's cloud price for the chosen GPU), its
+  unit, its default, its choices, who owns it and what it moves. Columns B:C of the input
+  rows are the two-column name/value range ``Inputs`` the functions read. Step 7 Review,
+  below the inputs, shows the headline, the three scenarios, the confidence, the server and
+  the warnings.
 - Results: the Excel functions for Baseline, Burst and Resilient side by side, the VRAM
   waterfall, and LLM_WARNINGS / LLM_EXPLAIN as fixed-size legacy array formulas.
 - Checklist: course.md §7 entire, the decision log, with completion by native formulas.
-- Catalog: models and GPUs with key facts; the dropdown lists.
+- Catalog: models and GPUs with key facts, the workload presets and server prices the
+  In-force formulas read, and the dropdown lists.
 - xlwings.conf: the UDF module for classic xlwings.
+
+Inputs, calculations and outputs stay apart (the FAST standard): yellow cells are typed,
+blue cells are computed and locked, grey cells are reference data. Every formula is written
+through ``stored.put_formula`` / ``put_array`` with the value it computes, found by calling
+the same ``xlsizer.cells`` function the Excel function calls, on the same Inputs table.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.formula import ArrayFormula
 
+from xlsizer import cells as xc
 from xlsizer.catalog import load_catalog
-from xlsizer.inputs import SizingInputs, _allowed, make_inputs
+from xlsizer.inputs import PRESETS, SizingInputs, _allowed, make_inputs
+from xlsizer.workbook import form
 from xlsizer.workbook import styles as st
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS, STATUSES, ChecklistItem
+from xlsizer.workbook.safe import put_text
+from xlsizer.workbook.stored import put_array, put_formula, save_with_values, stored_values
 
 DEFAULT_NAME = "xlsizer project"
 UDF_MODULE = "xlsizer_udfs"
@@ -46,8 +61,6 @@ _ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 SHEET_START = "Start"
 SHEET_INPUTS = "Inputs"
-SHEET_ADVANCED = "Advanced"
-SHEET_COSTS = "Costs"
 SHEET_RESULTS = "Results"
 SHEET_CHECKLIST = "Checklist"
 SHEET_CATALOG = "Catalog"
@@ -55,16 +68,25 @@ SHEET_CONF = "xlwings.conf"
 
 INPUTS_NAME = "Inputs"          # the two-column name/value range
 PROJECT_NAME = "project_name"   # Start!B4
+NOTES_CELL = "B17"              # Start!B17, read back by project.py
 LIST_MODELS = "list_models"
 LIST_GPUS = "list_gpus"
 LIST_STATUS = "list_status"
+LIST_CURRENCIES = "list_currencies"
+LIST_SPLITS = "list_traffic_splits"
+LIST_DRAFT_MODELS = "list_draft_models"
+PRESETS_NAME = "workload_presets"
+SERVER_PRICE_NAME = "server_price_by_class"
 
-# Input sheets: header row and first data row (same columns on Inputs, Advanced, Costs).
+# Inputs sheet: header row and first form row; the columns of an input row.
 HEADER_ROW = 4
 FIRST_ROW = 5
-COLUMNS = ("Step", "Input (name)", "Value", "Unit", "Allowed", "Default", "Owner of the decision",
-           "What it moves", "What it is")
-NAME_COL, VALUE_COL = 2, 3
+COLUMNS = ("Input", "Name (for formulas)", "Value", "In force", "Unit", "Default", "Choices or range", "Owner",
+           "What it is; what it moves")
+(LABEL_COL, NAME_COL, VALUE_COL, IN_FORCE_COL, UNIT_COL, DEFAULT_COL, CHOICES_COL, OWNER_COL,
+ NOTES_COL) = range(1, 10)
+INPUT_WIDTHS = (30, 23, 14, 14, 13, 13, 24, 12, 46)
+LAST_COL = len(COLUMNS)
 
 # Fixed sizes of the array-formula tables (the functions pad to at least these sizes).
 WARNINGS_ROWS = 16             # LLM_WARNINGS: 16 x 1, blank-padded
@@ -74,14 +96,9 @@ EXPLAIN_SCENARIO = "burst"
 CHECK_HEADER_ROW = 12
 CHECK_COLUMNS = ("Section", "Item", "Owner", "Status", "Value", "Reason", "Date")
 
-
-def sheet_for_step(step: str) -> str:
-    """Which sheet holds the inputs of a wizard step."""
-    if step.startswith("6"):
-        return SHEET_ADVANCED
-    if step.startswith("8"):
-        return SHEET_COSTS
-    return SHEET_INPUTS
+SCENARIOS = ("baseline", "burst", "resilient")
+TOP = Alignment(vertical="top")
+BOOL_FORMAT = '"TRUE";"TRUE";"FALSE"'  # Excel shows a boolean as TRUE/FALSE anyway; LibreOffice needs telling
 
 
 # --- field descriptions ------------------------------------------------------------------------
@@ -89,6 +106,7 @@ def sheet_for_step(step: str) -> str:
 class FieldInfo:
     name: str
     step: str
+    label: str
     unit: str
     owner: str
     moves: str
@@ -97,19 +115,29 @@ class FieldInfo:
     allowed: str
     kind: str                       # bool, int, float, text
     options: tuple[str, ...] | None  # literal dropdown values
-    list_name: str | None           # dropdown from a defined name (model, gpu)
+    list_name: str | None           # dropdown from a defined name (model, gpu, currency...)
     low: float | None
     high: float | None
-
-    @property
-    def sheet(self) -> str:
-        return sheet_for_step(self.step)
+    strict_list: bool = True        # False: the dropdown suggests, other values are accepted too
 
 
 def _cell_value(v: Any) -> Any:
     if isinstance(v, Enum):
         return v.value
     return v
+
+
+# Choice inputs whose choices are not an enum: the words shown and the dropdown they get.
+_CHOICES: dict[str, tuple[str, tuple[str, ...] | None, str | None, bool]] = {
+    "model": ("a model id from the Catalog sheet, or custom", None, LIST_MODELS, True),
+    "gpu": ("auto (the cheapest adequate GPU), a GPU id from the Catalog sheet, or custom", None, LIST_GPUS, True),
+    "pricing_model": ("cloud or on-prem", ("cloud", "on-prem"), None, True),
+    "currency": ("a currency code from the list, or any label of up to 12 characters (no conversion)", None,
+                 LIST_CURRENCIES, False),
+    "spec_draft_model": ("empty (a draft head), or a model id from the Catalog sheet", None, LIST_DRAFT_MODELS, True),
+    "lora_traffic_split": ("equal, or one share per variant separated by commas (e.g. 70,30)", None, LIST_SPLITS,
+                           False),
+}
 
 
 def field_infos() -> list[FieldInfo]:
@@ -128,34 +156,28 @@ def field_infos() -> list[FieldInfo]:
                     high = float(getattr(m, attr))
         allowed = _allowed(name)
         options = list_name = None
+        strict = True
         if info.annotation is bool:
-            kind, options = "bool", ("TRUE", "FALSE")
+            kind, options, allowed = "bool", ("TRUE", "FALSE"), "TRUE or FALSE"
         elif allowed.startswith("one of "):
             kind, options = "text", tuple(allowed[len("one of "):].split(", "))
+            allowed = ", ".join(options)
         elif "int" in ann and "float" not in ann:
             kind = "int"
         elif "float" in ann:
             kind = "float"
         else:
             kind = "text"
-        if name == "model":
-            list_name, allowed = LIST_MODELS, "a model id from the Catalog sheet, or custom"
-        elif name == "gpu":
-            list_name, allowed = LIST_GPUS, "auto, a GPU id from the Catalog sheet, or custom"
+        if name in _CHOICES:
+            allowed, options, list_name, strict = _CHOICES[name]
+            kind = "text"
+        allowed = re.sub(r"\d{5,}", lambda m: f"{int(m.group()):,}", allowed)  # 10,000,000 reads at a glance
         out.append(FieldInfo(
-            name=name, step=str(extra.get("step", "Other")), unit=str(extra.get("unit", "")),
+            name=name, step=str(extra.get("step", "Other")), label=form.label(name), unit=form.unit(name),
             owner=str(extra.get("owner", "")), moves=str(extra.get("moves", "")),
             description=info.description or "", default=_cell_value(info.default), allowed=allowed,
-            kind=kind, options=options, list_name=list_name, low=low, high=high))
+            kind=kind, options=options, list_name=list_name, low=low, high=high, strict_list=strict))
     return out
-
-
-def _display_default(v: Any) -> Any:
-    if v is None:
-        return "(empty)"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    return v
 
 
 # --- results rows ------------------------------------------------------------------------------
@@ -199,8 +221,9 @@ RESULT_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Racks", "racks", "racks", None, "#,##0"),
     ResultRow("Cooling", "", "cooling_tier", None, "General"),
     ResultRow("Fabric", "", "fabric", None, "General"),
-    ResultRow("Cost per month", "currency", "cost.monthly", "LLM_COST_MONTHLY", "#,##0"),
-    ResultRow("Cost per million tokens", "currency", "cost.per_million_tokens", "LLM_COST_PER_MTOK", "#,##0.00"),
+    ResultRow("Cost per month", "currency per month", "cost.monthly", "LLM_COST_MONTHLY", "#,##0"),
+    ResultRow("Cost per million tokens", "currency per M tokens", "cost.per_million_tokens", "LLM_COST_PER_MTOK",
+              "#,##0.00"),
 )
 
 VRAM_TITLE = "VRAM need of the whole deployment (course.md §10.3 steps 1-7): weights + KV + activations + headroom"
@@ -218,6 +241,30 @@ RESULTS_FIRST_ROW = 6
 SCENARIO_COLS = {"baseline": 3, "burst": 4, "resilient": 5}
 HEADLINE_CELL = "B3"
 
+# Step 7 Review on the Inputs sheet: the scenario rows (label, unit or None for the currency
+# unit formula, result field, number format).
+REVIEW_ROWS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("GPU", "", "gpu_name", "General"),
+    ("GPUs", "GPUs", "total_gpus", "#,##0"),
+    ("Servers", "servers", "servers", "#,##0"),
+    ("Replicas, spares included", "replicas", "replicas", "#,##0"),
+    ("IT power", "kW", "it_kw", "#,##0.0"),
+    ("Facility power", "kW", "facility_kw", "#,##0.0"),
+    ("Racks", "racks", "racks", "#,##0"),
+    ("Cost per month", " per month", "cost.monthly", "#,##0"),
+    ("Cost per million tokens", " per M tokens", "cost.per_million_tokens", "#,##0.00"),
+)
+REVIEW_SERVER: tuple[tuple[str, str, str, str], ...] = (
+    ("GPUs in each server", "", "server.gpus", "General"),
+    ("CPUs", "", "server.cpu", "General"),
+    ("Memory", "GB per server", "server.ram_gb", "#,##0"),
+    ("Local NVMe", "TB per server", "server.nvme_tb", "#,##0"),
+    ("Network cards", "", "server.nic", "General"),
+    ("Fabric", "", "fabric", "General"),
+    ("Cooling", "", "cooling_tier", "General"),
+)
+CONFIDENCE_FORMAT = "+0%;-0%;0%"
+
 
 def results_layout() -> dict[str, Any]:
     """Where things are on the Results sheet (the tests read the same layout)."""
@@ -234,7 +281,45 @@ def results_layout() -> dict[str, Any]:
             "explain_title": expl_title, "explain_first": expl_first}
 
 
-# --- writer ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InputsLayout:
+    """Where things are on the Inputs sheet."""
+
+    rows: dict[str, int]                      # field -> row
+    steps: list[tuple[int, int]]              # (step number, heading row), in sheet order
+    last_input_row: int
+    review: dict[str, Any]                    # headline, scenario rows, confidence, server, warnings
+
+
+def inputs_layout() -> InputsLayout:
+    """The Inputs sheet's rows: step headings, intros, sub-headings, inputs, then step 7 Review."""
+    row = FIRST_ROW - 1
+    rows: dict[str, int] = {}
+    steps: list[tuple[int, int]] = []
+    for step in form.form_steps():
+        row += 1
+        steps.append((step.number, row))
+        row += 1                               # the step's intro
+        for block in step.blocks:
+            if block.heading:
+                row += 1
+            for f in block.fields:
+                row += 1
+                rows[f] = row
+    last = row
+    row += 2                                   # a blank row, then step 7
+    steps.append((form.REVIEW_STEP, row))
+    review: dict[str, Any] = {"intro": row + 1, "headline": row + 2, "table_header": row + 4}
+    review["scenario_rows"] = [row + 5 + i for i in range(len(REVIEW_ROWS))]
+    r = review["scenario_rows"][-1] + 1
+    review["confidence"] = r
+    review["server_title"] = r + 2
+    review["server_rows"] = [r + 3 + i for i in range(len(REVIEW_SERVER))]
+    review["warnings"] = review["server_rows"][-1] + 2
+    return InputsLayout(rows=rows, steps=steps, last_input_row=last, review=review)
+
+
+# --- writer helpers ----------------------------------------------------------------------------
 def _add_name(wb: Workbook, name: str, sheet: str, ref: str) -> None:
     wb.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(sheet)}!{ref}")
 
@@ -243,79 +328,252 @@ def _abs(col: int, row: int) -> str:
     return f"${get_column_letter(col)}${row}"
 
 
-def _widths(ws, widths: Iterable[int]) -> None:
+def _widths(ws, widths: Iterable[float]) -> None:
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
 
 
+def _grid(v: Any, rows: int, cols: int) -> list[list[Any]]:
+    """An array function's result as a rows x cols grid (an error text fills the first cell)."""
+    if not isinstance(v, list):
+        v = [[v]]
+    out = [list(r)[:cols] + [""] * (cols - len(r)) for r in v[:rows]]
+    return out + [[""] * cols for _ in range(rows - len(out))]
+
+
+def _merge_row(ws, row: int, first: int = 1, last: int = LAST_COL) -> None:
+    ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+
+
 def _validation_for(f: FieldInfo) -> DataValidation | None:
-    if f.list_name:
-        return DataValidation(type="list", formula1=f"={f.list_name}", allow_blank=True, showErrorMessage=True,
-                              errorTitle=f.name, error=f"{f.name} must be {f.allowed}")
-    if f.options:
-        return DataValidation(type="list", formula1='"' + ",".join(f.options) + '"', allow_blank=True,
-                              showErrorMessage=True, errorTitle=f.name, error=f"{f.name} must be {f.allowed}")
+    what = f"{f.label} ({f.name})"
+    msg = f"{f.label} must be {f.allowed}"[:255]
+    if f.list_name or f.options:
+        formula = f"={f.list_name}" if f.list_name else '"' + ",".join(f.options or ()) + '"'
+        dv = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
+                            errorTitle=what[:32], error=msg, showInputMessage=True, promptTitle=f.label[:32],
+                            prompt=f"Choose from the list: {f.allowed}"[:255])
+        if not f.strict_list:
+            dv.errorStyle = "information"   # the list suggests; other values are accepted
+        return dv
     if f.kind in ("int", "float") and f.low is not None and f.high is not None:
         return DataValidation(type="whole" if f.kind == "int" else "decimal", operator="between",
                               formula1=f"{f.low:g}", formula2=f"{f.high:g}", allow_blank=True,
-                              showErrorMessage=True, errorTitle=f.name, error=f"{f.name} must be {f.allowed}")
+                              showErrorMessage=True, errorTitle=what[:32], error=msg)
     return None
 
 
-def _write_field_sheet(wb: Workbook, ws, title: str, intro: str, fields: list[FieldInfo],
-                       values: dict[str, Any], mirrors: list[FieldInfo] | None = None) -> int:
-    """Rows of inputs with their metadata; returns the last data row."""
-    ws["A1"] = title
+def _number_format(f: FieldInfo) -> str:
+    if f.kind == "bool":
+        return BOOL_FORMAT
+    if f.kind == "int":
+        return "#,##0"
+    if f.kind == "float":
+        return "#,##0.###"
+    return "General"
+
+
+# --- the Inputs form ---------------------------------------------------------------------------
+def _write_inputs(wb: Workbook, ws, values: dict[str, Any]) -> InputsLayout:
+    """The form (steps 1-6), the ``Inputs`` range, and step 7 Review."""
+    lay = inputs_layout()
+    infos = {f.name: f for f in field_infos()}
+    ws["A1"] = "Inputs: fill the form top to bottom, steps 1 to 7"
     ws["A1"].font = st.TITLE_FONT
-    ws["A2"] = intro
+    ws["A2"] = ("Type in the pale-yellow Value cells (a dropdown lists the choices). An empty cell means the Default; "
+                "In force shows the value the sizing uses. Pale-blue cells are computed and locked. The small grey "
+                "name is what formulas use, e.g. =LLM_GPUS(Inputs,\"burst\",\"concurrent_users\",300).")
     ws["A2"].font = st.NOTE_FONT
+    ws["A2"].alignment = st.WRAP
+    _merge_row(ws, 2)
     for i, h in enumerate(COLUMNS, start=1):
         ws.cell(HEADER_ROW, i, h)
     st.style_header(ws[HEADER_ROW])
-    row = FIRST_ROW - 1
-    last_step = None
-    for f in fields:
-        row += 1
-        if f.step != last_step:
-            ws.cell(row, 1, f.step)
-            st.style_section(ws.cell(row, 1))
-            last_step = f.step
-        ws.cell(row, NAME_COL, f.name).font = st.BOLD
-        v = ws.cell(row, VALUE_COL, values.get(f.name))
-        st.style_input(v)
-        if f.kind == "int":
-            v.number_format = "#,##0"
-        elif f.kind == "float":
-            v.number_format = "#,##0.###"
-        for col, text in ((4, f.unit), (5, f.allowed), (6, _display_default(f.default)), (7, f.owner),
-                          (8, f.moves), (9, f.description)):
-            c = ws.cell(row, col, text)
-            c.alignment = st.WRAP
-        _add_name(wb, f.name, ws.title, _abs(VALUE_COL, row))
-        dv = _validation_for(f)
-        if dv is not None:
-            ws.add_data_validation(dv)
-            dv.add(ws.cell(row, VALUE_COL).coordinate)
-    for f in mirrors or []:
-        row += 1
-        if f.step != last_step:
-            ws.cell(row, 1, f"{f.step} (set on the {f.sheet} sheet)")
-            st.style_section(ws.cell(row, 1))
-            last_step = f.step
-        ws.cell(row, NAME_COL, f.name).font = st.BOLD
-        c = ws.cell(row, VALUE_COL, f'=IF(ISBLANK({f.name}),"",{f.name})')
+
+    # the Inputs table exactly as the range B:C holds it (what the functions receive)
+    table: list[list[Any]] = [[None, None] for _ in range(FIRST_ROW, lay.last_input_row + 1)]
+    for name, row in lay.rows.items():
+        table[row - FIRST_ROW] = [name, values.get(name)]
+
+    step_rows = dict(lay.steps)
+    for step in form.form_steps():
+        r = step_rows[step.number]
+        _write_step_heading(ws, r, step.heading, step.intro)
+        r += 1
+        for block in step.blocks:
+            if block.heading:
+                r += 1
+                c = ws.cell(r, LABEL_COL, block.heading)
+                c.font = st.SUBSECTION_FONT
+                _merge_row(ws, r)
+            for name in block.fields:
+                r += 1
+                _write_input_row(wb, ws, r, infos[name], values.get(name))
+    _add_name(wb, INPUTS_NAME, SHEET_INPUTS, f"{_abs(NAME_COL, FIRST_ROW)}:{_abs(VALUE_COL, lay.last_input_row)}")
+
+    # In force and the currency units: formulas over the rows above, in form order
+    def ref(name: str) -> str:
+        return f"{get_column_letter(IN_FORCE_COL)}{lay.rows[name]}"
+
+    ctx = form.Ctx(table=table, in_force={})
+    for step in form.form_steps():
+        for name in step.fields:
+            r = lay.rows[name]
+            rule = form.when_empty(name)
+            v_ref = f"{get_column_letter(VALUE_COL)}{r}"
+            d_ref = f"{get_column_letter(DEFAULT_COL)}{r}"
+            empty = f"ISBLANK({v_ref})"
+            if rule.also_empty is not None:
+                empty = f'OR({empty},{v_ref}="{rule.also_empty}")'
+            expr = rule.expr(lambda n, d=d_ref: d if n == "" else ref(n)) if rule.expr else d_ref
+            value = form.in_force_value(name, values.get(name), ctx)
+            ctx.in_force[name] = value
+            c = ws.cell(r, IN_FORCE_COL)
+            put_formula(ws, c.coordinate, f"=IF({empty},{expr},{v_ref})", value)
+            st.style_formula(c)
+            c.number_format = _number_format(infos[name])
+            c.alignment = TOP if not isinstance(value, str) else st.WRAP
+    currency = ctx.in_force["currency"]
+    for name, suffix in form.CURRENCY_UNITS.items():
+        c = ws.cell(lay.rows[name], UNIT_COL)
+        put_formula(ws, c.coordinate, f'={ref("currency")}&"{suffix}"', f"{currency}{suffix}")
         st.style_formula(c)
-        c.fill = st.MIRROR_FILL
-        for col, text in ((4, f.unit), (5, f.allowed), (6, _display_default(f.default)), (7, f.owner),
-                          (8, f.moves), (9, f"Set on the {f.sheet} sheet. {f.description}")):
-            ws.cell(row, col, text).alignment = st.WRAP
-    _widths(ws, (16, 30, 18, 10, 30, 14, 20, 30, 60))
-    ws.freeze_panes = ws.cell(FIRST_ROW, 1)
+        c.alignment = st.WRAP
+
+    _write_review(ws, lay, table, ref("currency"), currency)
+    _widths(ws, INPUT_WIDTHS)
+    ws.freeze_panes = f"{get_column_letter(VALUE_COL)}{FIRST_ROW}"
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     st.protect(ws)
-    return row
+    return lay
 
 
-def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
+def _write_step_heading(ws, row: int, heading: str, intro: str) -> None:
+    c = ws.cell(row, LABEL_COL, heading)
+    c.font = st.STEP_FONT
+    for col in range(1, LAST_COL + 1):
+        ws.cell(row, col).fill = st.STEP_FILL
+    _merge_row(ws, row)
+    c = ws.cell(row + 1, LABEL_COL, intro)
+    c.font = st.NOTE_FONT
+    c.alignment = st.WRAP
+    _merge_row(ws, row + 1)
+
+
+def _write_input_row(wb: Workbook, ws, r: int, f: FieldInfo, value: Any) -> None:
+    ws.cell(r, LABEL_COL, f.label).font = st.BOLD
+    ws.cell(r, LABEL_COL).alignment = st.WRAP
+    n = ws.cell(r, NAME_COL, f.name)
+    n.font = st.NAME_FONT
+    n.alignment = Alignment(vertical="top", shrink_to_fit=True)
+    v = ws.cell(r, VALUE_COL)
+    put_text(v, value)
+    st.style_input(v)
+    v.number_format = _number_format(f)
+    v.alignment = TOP
+    if f.unit:
+        ws.cell(r, UNIT_COL, f.unit).alignment = st.WRAP
+    d = ws.cell(r, DEFAULT_COL)
+    default = form.when_empty(f.name).default
+    put_text(d, default)
+    d.fill = st.REFERENCE_FILL
+    d.number_format = _number_format(f)
+    d.alignment = st.WRAP if isinstance(default, str) else TOP
+    for col, text in ((CHOICES_COL, f.allowed), (OWNER_COL, f.owner),
+                      (NOTES_COL, f"{f.description} Moves: {f.moves}." if f.moves else f.description)):
+        ws.cell(r, col, text).alignment = st.WRAP
+    _add_name(wb, f.name, ws.title, _abs(VALUE_COL, r))
+    dv = _validation_for(f)
+    if dv is not None:
+        ws.add_data_validation(dv)
+        dv.add(v.coordinate)
+
+
+def _write_review(ws, lay: InputsLayout, table: list[list[Any]], currency_ref: str, currency: str) -> None:
+    """Step 7 Review: headline, the three scenarios, confidence, the server and the warnings."""
+    rv = lay.review
+    step_row = dict(lay.steps)[form.REVIEW_STEP]
+    _write_step_heading(ws, step_row, f"Step {form.REVIEW_STEP}  {form.REVIEW_TITLE}", form.REVIEW_INTRO)
+
+    def res(field: str, scenario: str = "burst") -> Any:
+        return xc.result(table, field, scenario, ())
+
+    r = rv["headline"]
+    ws.cell(r, LABEL_COL, "Headline (Burst scenario)").font = st.BOLD
+    ws.cell(r, LABEL_COL).alignment = st.WRAP
+    c = ws.cell(r, NAME_COL)
+    put_formula(ws, c.coordinate, f'=LLM_RESULT({INPUTS_NAME},"headline")', res("headline"))
+    st.style_formula(c)
+    c.alignment = st.WRAP
+    _merge_row(ws, r, NAME_COL)
+
+    r = rv["table_header"]
+    for col, h in enumerate(("Result", "Unit", "Baseline", "Burst", "Resilient"), start=1):
+        ws.cell(r, col, h)
+    st.style_header(ws[r][:5])
+    for col in range(3, 6):
+        ws.cell(r, col).alignment = Alignment(horizontal="right", vertical="center")
+    for r, (label, unit, field, fmt) in zip(rv["scenario_rows"], REVIEW_ROWS, strict=True):
+        ws.cell(r, LABEL_COL, label).font = st.BOLD
+        ws.cell(r, LABEL_COL).alignment = st.WRAP
+        if unit is not None and unit.startswith(" "):
+            c = ws.cell(r, NAME_COL)
+            put_formula(ws, c.coordinate, f'={currency_ref}&"{unit}"', f"{currency}{unit}")
+            st.style_formula(c)
+        else:
+            ws.cell(r, NAME_COL, unit)
+        for sc, col in SCENARIO_COLS.items():
+            c = ws.cell(r, col)
+            put_formula(ws, c.coordinate, f'=LLM_RESULT({INPUTS_NAME},"{field}","{sc}")', res(field, sc))
+            st.style_formula(c)
+            c.number_format = fmt
+            c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=fmt == "General")
+
+    r = rv["confidence"]
+    ws.cell(r, LABEL_COL, "Confidence of the throughput model").font = st.BOLD
+    ws.cell(r, LABEL_COL).alignment = st.WRAP
+    ws.cell(r, NAME_COL, "error range, %").alignment = st.WRAP
+    for col, field in ((3, "confidence.low"), (4, "confidence.high")):
+        c = ws.cell(r, col)
+        put_formula(ws, c.coordinate, f'=LLM_RESULT({INPUTS_NAME},"{field}")', res(field))
+        st.style_formula(c)
+        c.number_format = CONFIDENCE_FORMAT
+        c.alignment = Alignment(horizontal="right", vertical="top")
+    c = ws.cell(r, 6)   # after a blank column, so "+9%" does not run into the text
+    put_formula(ws, c.coordinate, f'=LLM_RESULT({INPUTS_NAME},"confidence.source")', res("confidence.source"))
+    st.style_formula(c)
+    c.alignment = st.WRAP
+    _merge_row(ws, r, 6)
+
+    r = rv["server_title"]
+    ws.cell(r, LABEL_COL, "Each server (Burst scenario)").font = st.SUBSECTION_FONT
+    _merge_row(ws, r)
+    for r, (label, unit, field, fmt) in zip(rv["server_rows"], REVIEW_SERVER, strict=True):
+        ws.cell(r, LABEL_COL, label).font = st.BOLD
+        ws.cell(r, LABEL_COL).alignment = st.WRAP
+        ws.cell(r, NAME_COL, unit).alignment = st.WRAP
+        c = ws.cell(r, VALUE_COL)
+        put_formula(ws, c.coordinate, f'=LLM_RESULT({INPUTS_NAME},"{field}")', res(field))
+        st.style_formula(c)
+        c.number_format = fmt
+        c.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+        _merge_row(ws, r, VALUE_COL)
+
+    r = rv["warnings"]
+    ws.cell(r, LABEL_COL, "Warnings (Burst scenario; every scenario's are on the Results sheet)").font = st.BOLD
+    ws.cell(r, LABEL_COL).alignment = st.WRAP
+    joined = res("warnings")
+    shown = "no warnings" if joined == "" else str(joined).replace("; ", "\n")
+    c = ws.cell(r, NAME_COL)
+    w = f'LLM_RESULT({INPUTS_NAME},"warnings")'
+    put_formula(ws, c.coordinate, f'=IF({w}="","no warnings",SUBSTITUTE({w},"; ",CHAR(10)))', shown)
+    st.style_formula(c)
+    c.alignment = st.WRAP
+    _merge_row(ws, r, NAME_COL)
+
+
+# --- the other sheets --------------------------------------------------------------------------
+def _write_start(wb: Workbook, ws, name: str, notes: str | None, table: list[list[Any]]) -> None:
     ws["A1"] = "xlsizer: LLM-inference capacity planner"
     ws["A1"].font = st.TITLE_FONT
     ws["A2"] = ("One workbook per project. It follows the course Sizer's steps (aisle, course.md §10) and computes "
@@ -323,44 +581,53 @@ def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
     ws["A2"].font = st.NOTE_FONT
     ws["A4"] = "Project"
     ws["A4"].font = st.BOLD
-    ws["B4"] = name
+    for ref in ("A4", "A6", "A17"):
+        ws[ref].alignment = TOP
+    put_text(ws["B4"], name)
     st.style_input(ws["B4"])
     _add_name(wb, PROJECT_NAME, ws.title, "$B$4")
     ws["A6"] = "Headline"
     ws["A6"].font = st.BOLD
-    ws["B6"] = f'=LLM_RESULT({INPUTS_NAME},"headline")'
+    ws["A6"].alignment = TOP
+    put_formula(ws, "B6", f'=LLM_RESULT({INPUTS_NAME},"headline")', xc.result(table, "headline", "burst", ()))
     st.style_formula(ws["B6"])
     ws["B6"].alignment = st.WRAP
-    ws.row_dimensions[6].height = 48
     steps = [
         "How to use it",
-        "1. Inputs sheet: fill the pale-yellow cells, step by step (1 Workload to 5 Reliability). An empty cell "
-        "means the default shown next to it. Each row says who owns the decision (course.md §7).",
-        "2. Advanced sheet: the optimization toggles (TRUE/FALSE) and their parameters.",
-        "3. Costs sheet: prices and finance assumptions (when present).",
-        "4. Results sheet: Baseline, Burst and Resilient side by side, the VRAM waterfall, warnings and the "
+        "1. Inputs sheet: fill the form top to bottom, steps 1 Workload to 6 Advanced and costs. Pale-yellow cells "
+        "are yours; an empty cell means its Default, and In force shows the value the sizing uses.",
+        "2. Step 7 Review at the bottom of the Inputs sheet: the headline, the three scenarios, the confidence, the "
+        "server and the warnings.",
+        "3. Results sheet: every figure for Baseline, Burst and Resilient, the VRAM breakdown, the warnings and the "
         "step-by-step explanation. Pale-blue cells are formulas and are locked (protection has no password).",
-        "5. Checklist sheet: the IT-and-AI planning conversation; its status, owner, value, reason and date "
+        "4. Checklist sheet: the IT-and-AI planning conversation; its status, owner, value, reason and date "
         "columns are the decision log.",
+        "5. Catalog sheet: the models and GPUs, the workload presets and the server prices the defaults use.",
         "6. What-ifs in one cell: =LLM_REPLICAS(Inputs,\"burst\",\"concurrent_users\",300).",
         "Excel needs the xlwings add-in pointed at the module xlsizer_udfs (see the xlwings.conf sheet); "
         "scripts read this file with xlsizer.workbook.read_project(path).",
     ]
     for i, text in enumerate(steps, start=8):
-        ws.cell(i, 1, text)
-        ws.cell(i, 1).font = st.BOLD if i == 8 else st.NOTE_FONT
+        c = ws.cell(i, 1, text)
+        c.font = st.BOLD if i == 8 else st.NOTE_FONT
+        if i > 8:
+            c.alignment = st.WRAP
+            _merge_row(ws, i, 1, 2)
     ws["A17"] = "Notes"
     ws["A17"].font = st.BOLD
-    ws["B17"] = notes
-    st.style_input(ws["B17"])
-    ws["B17"].alignment = st.WRAP
-    ws.row_dimensions[17].height = 90
-    _widths(ws, (14, 120))
+    ws["A17"].alignment = TOP
+    put_text(ws[NOTES_CELL], notes)
+    st.style_input(ws[NOTES_CELL])
+    ws[NOTES_CELL].alignment = st.WRAP
+    _widths(ws, (14, 110))
     st.protect(ws)
 
 
-def _write_results(ws) -> None:
+def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str) -> dict[str, Any]:
+    """The Results sheet; returns the text of its array cells (for the row heights).
+    ``currency_ref``: the In-force cell of the currency, which the cost units name."""
     lay = results_layout()
+    texts: dict[str, Any] = {}
     ws["A1"] = "Results: the three scenarios"
     ws["A1"].font = st.TITLE_FONT
     ws["A2"] = ("Formulas with the xlsizer Excel functions over the named range Inputs. Baseline = average "
@@ -368,7 +635,7 @@ def _write_results(ws) -> None:
     ws["A2"].font = st.NOTE_FONT
     ws["A3"] = "Headline"
     ws["A3"].font = st.BOLD
-    ws[HEADLINE_CELL] = f'=LLM_RESULT({INPUTS_NAME},"headline")'
+    put_formula(ws, HEADLINE_CELL, f'=LLM_RESULT({INPUTS_NAME},"headline")', xc.result(table, "headline", "burst", ()))
     st.style_formula(ws[HEADLINE_CELL])
     header = ("Result", "Unit", "Baseline", "Burst", "Resilient", "Field (LLM_RESULT path)")
     for i, h in enumerate(header, start=1):
@@ -379,14 +646,30 @@ def _write_results(ws) -> None:
     for i, h in enumerate(("Part", *header[1:]), start=1):
         ws.cell(t + 1, i, h)
     st.style_header(ws[t + 1])
+    for hr in (RESULTS_HEADER_ROW, t + 1):
+        for col in SCENARIO_COLS.values():
+            ws.cell(hr, col).alignment = Alignment(horizontal="right", vertical="center")
+        ws.cell(hr, 6).alignment = Alignment(indent=1, vertical="center")
     for row, r in lay["rows"] + lay["waterfall"]:
         ws.cell(row, 1, r.label).font = st.BOLD
-        ws.cell(row, 2, r.unit)
+        ws.cell(row, 1).alignment = st.WRAP
+        if r.unit.startswith("currency "):
+            c = ws.cell(row, 2)
+            suffix = r.unit[len("currency"):]
+            put_formula(ws, c.coordinate, f'={currency_ref}&"{suffix}"', f"{currency}{suffix}")
+            st.style_formula(c)
+        else:
+            ws.cell(row, 2, r.unit)
+        ws.cell(row, 2).alignment = st.WRAP
         for sc, col in SCENARIO_COLS.items():
-            c = ws.cell(row, col, r.formula(sc))
+            c = ws.cell(row, col)
+            put_formula(ws, c.coordinate, r.formula(sc), xc.result(table, r.field, sc, ()))
             st.style_formula(c)
             c.number_format = r.number_format
+            # right-aligned like its header; text (GPU, fabric...) wraps within the column
+            c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=r.number_format == "General")
         ws.cell(row, 6, r.field).font = st.NOTE_FONT
+        ws.cell(row, 6).alignment = Alignment(indent=1, vertical="top")
     wt = lay["warnings_title"]
     ws.cell(wt, 1, f"Warnings per scenario (LLM_WARNINGS: array formulas of {WARNINGS_ROWS} rows)").font = st.BOLD
     for i, h in enumerate(("", "", "Baseline", "Burst", "Resilient"), start=1):
@@ -396,22 +679,29 @@ def _write_results(ws) -> None:
     for sc, col in SCENARIO_COLS.items():
         letter = get_column_letter(col)
         ref = f"{letter}{wf}:{letter}{wf + WARNINGS_ROWS - 1}"
-        ws[f"{letter}{wf}"] = ArrayFormula(ref, f'=LLM_WARNINGS({INPUTS_NAME},"{sc}")')
-        for (c,) in ws[ref]:
+        grid = _grid(xc.warnings(table, sc, ()), WARNINGS_ROWS, 1)
+        put_array(ws, ref, f'=LLM_WARNINGS({INPUTS_NAME},"{sc}")', grid)
+        for i, (c,) in enumerate(ws[ref]):
             st.style_formula(c)
             c.alignment = st.WRAP
+            texts[c.coordinate] = grid[i][0]
     et = lay["explain_title"]
     ws.cell(et, 1, f"How the {EXPLAIN_SCENARIO} scenario is computed (LLM_EXPLAIN: array formula of "
                    f"{EXPLAIN_ROWS} rows x {EXPLAIN_COLS} columns)").font = st.BOLD
     ef = lay["explain_first"]
     ref = f"A{ef}:{get_column_letter(EXPLAIN_COLS)}{ef + EXPLAIN_ROWS - 1}"
-    ws[f"A{ef}"] = ArrayFormula(ref, f'=LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}")')
-    for row in ws[ref]:
-        for c in row:
+    grid = _grid(xc.explain(table, EXPLAIN_SCENARIO, ()), EXPLAIN_ROWS, EXPLAIN_COLS)
+    put_array(ws, ref, f'=LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}")', grid)
+    for i, row in enumerate(ws[ref]):
+        for j, c in enumerate(row):
             st.style_formula(c)
-    _widths(ws, (44, 12, 24, 24, 24, 30))
+            c.alignment = st.WRAP
+            texts[c.coordinate] = grid[i][j]
+    _widths(ws, (44, 16, 24, 24, 24, 30))
     ws.freeze_panes = ws.cell(RESULTS_FIRST_ROW, 3)
+    ws.print_title_rows = f"{RESULTS_HEADER_ROW}:{RESULTS_HEADER_ROW}"
     st.protect(ws)
+    return texts
 
 
 def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
@@ -423,27 +713,38 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
                 "(\"why 14 replicas?\"). Review quarterly.")
     ws["A2"].font = st.NOTE_FONT
     rng = {c: f"${c}${first}:${c}${last}" for c in "ABD"}
+    n = len(items)
+    count = {s: sum(1 for it in items if it.status == s) for s in STATUSES}
+    applicable = n - count["n/a"]
     summary = [
-        ("Items", f"=COUNTA({rng['B']})", "0"),
-        ("Done", f'=COUNTIF({rng["D"]},"done")', "0"),
-        ("In progress", f'=COUNTIF({rng["D"]},"in progress")', "0"),
-        ("Not applicable", f'=COUNTIF({rng["D"]},"n/a")', "0"),
-        ("Open", "=B4-B5-B6-B7", "0"),
-        ("Complete (done / applicable)", "=IF(B4-B7=0,0,B5/(B4-B7))", "0%"),
+        ("Items", f"=COUNTA({rng['B']})", sum(1 for it in items if it.item not in (None, "")), "0"),
+        ("Done", f'=COUNTIF({rng["D"]},"done")', count["done"], "0"),
+        ("In progress", f'=COUNTIF({rng["D"]},"in progress")', count["in progress"], "0"),
+        ("Not applicable", f'=COUNTIF({rng["D"]},"n/a")', count["n/a"], "0"),
+        ("Open", "=B4-B5-B6-B7", n - count["done"] - count["in progress"] - count["n/a"], "0"),
+        ("Complete (done / applicable)", "=IF(B4-B7=0,0,B5/(B4-B7))",
+         0 if applicable == 0 else count["done"] / applicable, "0%"),
     ]
-    for i, (label, formula, fmt) in enumerate(summary, start=4):
+    for i, (label, formula, value, fmt) in enumerate(summary, start=4):
         ws.cell(i, 1, label).font = st.BOLD
-        c = ws.cell(i, 2, formula)
+        c = ws.cell(i, 2)
+        put_formula(ws, c.coordinate, formula, value)
         st.style_formula(c)
         c.number_format = fmt
-    ws.cell(3, 4, "Section").font = st.BOLD
-    ws.cell(3, 5, "Done").font = st.BOLD
-    ws.cell(3, 6, "Items").font = st.BOLD
+    # per section: the name across D:E (wide enough to read), done in F, items in G
+    for col, h in ((4, "Section"), (6, "Done"), (7, "Items")):
+        ws.cell(3, col, h).font = st.BOLD
+    for col in (6, 7):
+        ws.cell(3, col).alignment = Alignment(horizontal="right")
     for i, sec in enumerate(SECTIONS, start=4):
         ws.cell(i, 4, sec)
-        c = ws.cell(i, 5, f'=COUNTIFS({rng["A"]},$D{i},{rng["D"]},"done")')
+        _merge_row(ws, i, 4, 5)
+        c = ws.cell(i, 6)
+        put_formula(ws, c.coordinate, f'=COUNTIFS({rng["A"]},$D{i},{rng["D"]},"done")',
+                    sum(1 for it in items if it.section == sec and it.status == "done"))
         st.style_formula(c)
-        c = ws.cell(i, 6, f"=COUNTIF({rng['A']},$D{i})")
+        c = ws.cell(i, 7)
+        put_formula(ws, c.coordinate, f"=COUNTIF({rng['A']},$D{i})", sum(1 for it in items if it.section == sec))
         st.style_formula(c)
     for i, h in enumerate(CHECK_COLUMNS, start=1):
         ws.cell(CHECK_HEADER_ROW, i, h)
@@ -453,10 +754,10 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
     ws.add_data_validation(dv)
     dv.add(f"D{first}:D{last}")
     for r, it in enumerate(items, start=first):
-        ws.cell(r, 1, it.section).alignment = st.WRAP
-        ws.cell(r, 2, it.item).alignment = st.WRAP
+        put_text(ws.cell(r, 1), it.section).alignment = st.WRAP
+        put_text(ws.cell(r, 2), it.item).alignment = st.WRAP
         for col, val in ((3, it.owner), (4, it.status), (5, it.value), (6, it.reason), (7, it.date)):
-            c = ws.cell(r, col, val)
+            c = put_text(ws.cell(r, col), val)
             st.style_input(c)
             c.alignment = st.WRAP
         ws.cell(r, 7).number_format = "yyyy-mm-dd"
@@ -467,6 +768,7 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
     _add_name(wb, LIST_STATUS, ws.title, f"$I$4:$I${3 + len(STATUSES)}")
     _widths(ws, (26, 70, 20, 14, 24, 50, 12, 2, 12))
     ws.freeze_panes = ws.cell(first, 3)
+    ws.print_title_rows = f"{CHECK_HEADER_ROW}:{CHECK_HEADER_ROW}"
     st.protect(ws)
 
 
@@ -474,13 +776,13 @@ def _write_catalog(wb: Workbook, ws) -> None:
     cat = load_catalog()
     models = list(cat.models.values())
     gpus = list(cat.gpus.values())
-    ws["A1"] = "Catalog: the models and GPUs xlsizer knows (the dropdowns read the lists on the right)"
+    ws["A1"] = "Catalog: the models and GPUs xlsizer knows, and the defaults the Inputs sheet reads"
     ws["A1"].font = st.TITLE_FONT
     mh = ("Model id", "Name", "Family", "Total params (B)", "Active params (B)", "Layers", "KV heads",
           "Head dim", "Attention", "Max context")
     for i, h in enumerate(mh, start=1):
         ws.cell(3, i, h)
-    st.style_header(ws[3])
+    st.style_header(ws[3][:len(mh)])
     row = 3
     for m in models:
         row += 1
@@ -492,7 +794,7 @@ def _write_catalog(wb: Workbook, ws) -> None:
           "TDP (W)", "Interconnect", "GPUs per server", "Form factor")
     for i, h in enumerate(gh, start=1):
         ws.cell(row, i, h)
-    st.style_header(ws[row])
+    st.style_header(ws[row][:len(gh)])
     for g in gpus:
         row += 1
         tf = {str(getattr(k, "value", k)): v for k, v in g.dense_tflops.items()}
@@ -500,15 +802,45 @@ def _write_catalog(wb: Workbook, ws) -> None:
                                tf.get("bf16", tf.get("fp16")), tf.get("fp8"), g.tdp_w, g.interconnect,
                                g.gpus_per_node, g.form_factor), start=1):
             ws.cell(row, i, v)
+    # the tables the In-force formulas read (reference data: shown, never hidden in a formula)
+    row += 2
+    ws.cell(row, 1, "Workload presets: the latency targets an empty SLO cell takes (course.md §10.1)").font = st.BOLD
+    row += 1
+    for i, h in enumerate(("Workload", "TTFT target (ms)", "TPOT target (ms)"), start=1):
+        ws.cell(row, i, h)
+    st.style_header(ws[row][:3])
+    first = row + 1
+    for w, p in PRESETS.items():
+        row += 1
+        for i, v in enumerate((w, p["target_ttft_ms"], p["target_tpot_ms"]), start=1):
+            ws.cell(row, i, v).fill = st.REFERENCE_FILL
+    _add_name(wb, PRESETS_NAME, ws.title, f"$A${first}:$C${row}")
+    row += 2
+    ws.cell(row, 1, "Server price without its GPUs, by GPUs per server (defaults.yaml cost.server_price_by_class; "
+                    "an empty server price takes the row of the chosen server)").font = st.BOLD
+    row += 1
+    for i, h in enumerate(("From GPUs per server", "Price (currency)", "Class"), start=1):
+        ws.cell(row, i, h)
+    st.style_header(ws[row][:3])
+    first = row + 1
+    for low, price, cls in form.SERVER_PRICE_TABLE:
+        row += 1
+        for i, v in enumerate((low, price, cls), start=1):
+            ws.cell(row, i, v).fill = st.REFERENCE_FILL
+        ws.cell(row, 2).number_format = "#,##0"
+    _add_name(wb, SERVER_PRICE_NAME, ws.title, f"$A${first}:$C${row}")
     lists = {13: ("Model list", [m.id for m in models] + ["custom"], LIST_MODELS),
-             14: ("GPU list", ["auto"] + [g.id for g in gpus] + ["custom"], LIST_GPUS)}
+             14: ("GPU list", ["auto"] + [g.id for g in gpus] + ["custom"], LIST_GPUS),
+             15: ("Draft models", [m.id for m in models], LIST_DRAFT_MODELS),
+             16: ("Currencies", list(form.CURRENCIES), LIST_CURRENCIES),
+             17: ("Traffic splits", list(form.TRAFFIC_SPLITS), LIST_SPLITS)}
     for col, (title, ids, name) in lists.items():
         ws.cell(3, col, title)
         ws.cell(3, col).font = st.BOLD
         for i, v in enumerate(ids, start=4):
             ws.cell(i, col, v)
         _add_name(wb, name, ws.title, f"{_abs(col, 4)}:{_abs(col, 3 + len(ids))}")
-    _widths(ws, (18, 34, 12, 14, 14, 10, 10, 10, 14, 12, 12, 2, 18, 14))
+    _widths(ws, (18, 34, 12, 14, 14, 10, 10, 10, 14, 12, 12, 2, 18, 14, 16, 11, 13))
     st.protect(ws)
 
 
@@ -525,16 +857,59 @@ def _normalise(values: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in SizingInputs.model_fields:
         v = getattr(inp, name)
-        if v is not None:
+        if v is not None and v != "":
             out[name] = _cell_value(v)
     return out
+
+
+# Page geometry for the manual page breaks (points). Landscape, margins as set below; the
+# height/width ratio of the printable area of A4 (the smaller of A4 and US Letter, 0.667 vs
+# 0.735), so a page break set for A4 is early enough on Letter too.
+MARGINS_IN = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.5, "header": 0.3, "footer": 0.3}
+A4_PT = (842, 595)   # landscape width, height
+_PRINTABLE_RATIO = ((A4_PT[1] - 72 * (MARGINS_IN["top"] + MARGINS_IN["bottom"]))
+                    / (A4_PT[0] - 72 * (MARGINS_IN["left"] + MARGINS_IN["right"])))
+DEFAULT_ROW_PT = 15.0
+
+
+def _page_height_in_sheet_points(widths: Iterable[float]) -> float:
+    """How many points of rows fit on one page when the columns are scaled to the page width.
+    A column of width w is 7w + 5 pixels (Calibri 11), 0.75 point per pixel; 2 % spare."""
+    sheet_width_pt = sum(7 * w + 5 for w in widths) * 0.75
+    return sheet_width_pt * _PRINTABLE_RATIO * 0.98
+
+
+def _page_breaks(ws, starts: list[int], last_row: int, widths: Iterable[float], repeated_pt: float) -> None:
+    """Manual page breaks so that no unit (a step's heading with its first rows, a sub-heading
+    with its rows) is split over two pages when it fits on one. ``starts``: each unit's first row."""
+    from openpyxl.worksheet.pagebreak import Break
+
+    budget = _page_height_in_sheet_points(widths)
+
+    def height(r: int) -> float:
+        return ws.row_dimensions[r].height or DEFAULT_ROW_PT
+
+    used = sum(height(r) for r in range(1, starts[0]))
+    bounds = [*starts, last_row + 1]
+    for first, nxt in pairwise(bounds):
+        h = sum(height(r) for r in range(first, nxt))
+        if used + h > budget and used > repeated_pt:
+            ws.row_breaks.append(Break(id=first - 1))
+            used = repeated_pt
+        used = (used + h) if used + h <= budget else (used + h) % budget
+
+
+def _fit(wb: Workbook, ws, extra: dict[str, Any] | None = None) -> None:
+    """Row heights from the text, formula results included."""
+    texts = {ref: v for (sheet, ref), v in stored_values(wb).items() if sheet == ws.title and ":" not in ref}
+    texts.update(extra or {})
+    st.fit_row_heights(ws, texts)
 
 
 def build_workbook(values: dict[str, Any] | None = None, checklist: list[ChecklistItem] | None = None,
                    name: str = DEFAULT_NAME, notes: str | None = None) -> Workbook:
     """The template (or a filled copy) as an openpyxl Workbook."""
-    cells = _normalise(values)
-    fields = field_infos()
+    cell_values = _normalise(values)
     wb = Workbook()
     wb.properties.creator = "xlsizer"
     wb.properties.title = name
@@ -543,50 +918,59 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     start = wb.active
     start.title = SHEET_START
     inputs_ws = wb.create_sheet(SHEET_INPUTS)
-    adv_ws = wb.create_sheet(SHEET_ADVANCED)
-    cost_ws = wb.create_sheet(SHEET_COSTS)
     res_ws = wb.create_sheet(SHEET_RESULTS)
     chk_ws = wb.create_sheet(SHEET_CHECKLIST)
     cat_ws = wb.create_sheet(SHEET_CATALOG)
     conf_ws = wb.create_sheet(SHEET_CONF)
 
-    main_fields = [f for f in fields if f.sheet == SHEET_INPUTS]
-    adv_fields = [f for f in fields if f.sheet == SHEET_ADVANCED]
-    cost_fields = [f for f in fields if f.sheet == SHEET_COSTS]
-    _write_start(wb, start, name, notes)
-    last = _write_field_sheet(
-        wb, inputs_ws, "Inputs: the Sizer's steps",
-        "Pale-yellow cells are inputs (empty = the default). Columns B:C are the named range Inputs that "
-        "the functions read; Advanced and Costs rows at the bottom mirror their own sheets.",
-        main_fields, cells, mirrors=adv_fields + cost_fields)
-    _add_name(wb, INPUTS_NAME, SHEET_INPUTS, f"{_abs(NAME_COL, FIRST_ROW)}:{_abs(VALUE_COL, last)}")
-    _write_field_sheet(wb, adv_ws, "Advanced: optimization toggles and their parameters",
-                       "AI-team levers (course.md §8): TRUE/FALSE toggles and the numbers they use.",
-                       adv_fields, cells)
-    if cost_fields:
-        _write_field_sheet(wb, cost_ws, "Costs: prices and finance assumptions",
-                           "Finance inputs for the monthly cost and the cost per million tokens.",
-                           cost_fields, cells)
-    else:
-        cost_ws["A1"] = "Costs: prices and finance assumptions"
-        cost_ws["A1"].font = st.TITLE_FONT
-        cost_ws["A2"] = "No cost inputs are defined in this version of xlsizer; the catalog's prices apply."
-        st.protect(cost_ws)
-    _write_results(res_ws)
+    lay = _write_inputs(wb, inputs_ws, cell_values)
+    table = [[inputs_ws.cell(r, NAME_COL).value, inputs_ws.cell(r, VALUE_COL).value]
+             for r in range(FIRST_ROW, lay.last_input_row + 1)]
+    _write_start(wb, start, name, notes, table)
+    cur = f"{get_column_letter(IN_FORCE_COL)}{lay.rows['currency']}"
+    res_texts = _write_results(res_ws, table, f"{quote_sheetname(SHEET_INPUTS)}!${cur[0]}${cur[1:]}",
+                               stored_values(wb)[(SHEET_INPUTS, cur)])
     _write_checklist(wb, chk_ws, list(checklist) if checklist is not None else list(CHECKLIST))
     _write_catalog(wb, cat_ws)
     _write_conf(conf_ws)
     st.print_landscape(wb)
+    _fit(wb, inputs_ws)
+    _fit(wb, start)
+    start.row_dimensions[17].height = max(90.0, start.row_dimensions[17].height or 0)
+    _fit(wb, res_ws, res_texts)
+    _fit(wb, chk_ws)
+    _fit(wb, cat_ws)
+    for ws in wb.worksheets:
+        for side, inches in MARGINS_IN.items():
+            setattr(ws.page_margins, side, inches)
+    _page_breaks(inputs_ws, _form_units(lay), lay.review["warnings"], INPUT_WIDTHS,
+                 inputs_ws.row_dimensions[HEADER_ROW].height or DEFAULT_ROW_PT)
     return wb
 
 
-def _stable_bytes(wb: Workbook) -> bytes:
-    """Save, then rewrite the zip with fixed entry times so equal content gives equal bytes."""
-    raw = io.BytesIO()
-    wb.save(raw)
-    raw.seek(0)
+def _form_units(lay: InputsLayout) -> list[int]:
+    """First rows of the parts of the Inputs form that should not be split over two pages."""
+    starts: list[int] = []
+    step_rows = dict(lay.steps)
+    for step in form.form_steps():
+        r = step_rows[step.number] + 1
+        for i, block in enumerate(step.blocks):
+            if block.heading:
+                r += 1
+                if i > 0:
+                    starts.append(r)
+            if i == 0:
+                starts.append(step_rows[step.number])
+            r += len(block.fields)
+    rv = lay.review
+    starts += [dict(lay.steps)[form.REVIEW_STEP], rv["confidence"], rv["server_title"], rv["warnings"]]
+    return starts
+
+
+def _restamp(data: bytes) -> bytes:
+    """The same zip package with fixed entry times, so equal content gives equal bytes."""
     out = io.BytesIO()
-    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -601,13 +985,16 @@ def write_template(path: str | Path, values: dict[str, Any] | None = None,
     """Write the template, or a filled copy when ``values``/``checklist`` are given.
 
     ``values`` are input fields (validated first: a bad value raises ``InputError``);
-    ``checklist`` replaces the blank course checklist. Same arguments, same bytes.
+    ``checklist`` replaces the blank course checklist. Saved with ``save_with_values`` (every
+    formula's result stored), then restamped: same arguments, same bytes.
     """
+    from xlsizer.workbook.report import save_atomic
+
     wb = build_workbook(values, checklist, name, notes)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_stable_bytes(wb))
-    return path
+    save_with_values(wb, path)
+    data = _restamp(path.read_bytes())
+    return save_atomic(lambda tmp: Path(tmp).write_bytes(data), path)
 
 
 def as_date(v: Any) -> date | None:
