@@ -13,8 +13,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from xlsizer.results import SizingResult
-from xlsizer.workbook.report import all_warnings, checklist_items, cost_of, is_open, item_field, save_atomic
+from xlsizer.workbook.report import all_warnings, checklist_items, cost_of, is_open, item_field
+from xlsizer.workbook.stored import put_formula, save_with_values
 from xlsizer.workbook.styles import print_landscape
+from xlsizer.workbook.values import excel_sum
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("Project", "name"), ("File", "file"), ("Report", "report"), ("GPU", "gpu"),
@@ -82,7 +84,12 @@ def write_portfolio(rows: Sequence[PortfolioRow], out_path: str | os.PathLike[st
     for j, (_, key) in enumerate(COLUMNS, start=1):
         if key in SUMMED:
             col = ws.cell(row=head, column=j).column_letter
-            c = ws.cell(row=total_row, column=j, value=f"=SUM({col}{head + 1}:{col}{max(head + 1, total_row - 1)})")
+            if rows:  # the total as a live SUM, its value stored beside it (issue 13)
+                put_formula(ws, f"{col}{total_row}", f"=SUM({col}{head + 1}:{col}{total_row - 1})",
+                            excel_sum(getattr(row, key) for row in rows))
+            else:  # no project rows: a SUM over the total cell itself would be circular
+                ws.cell(row=total_row, column=j, value=0)
+            c = ws.cell(row=total_row, column=j)
             c.font = Font(bold=True)
             if key in ("it_kw", "facility_kw"):
                 c.number_format = "#,##0.0"
@@ -101,4 +108,4 @@ def write_portfolio(rows: Sequence[PortfolioRow], out_path: str | os.PathLike[st
         fs["A3"] = "none"
     fs.column_dimensions["A"].width = 140
     print_landscape(wb)
-    return save_atomic(wb.save, out_path)
+    return save_with_values(wb, out_path)

@@ -35,6 +35,7 @@ from xlsizer.engine.waterfall import waterfall
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
+from xlsizer.workbook.stored import save_with_values
 from xlsizer.workbook.styles import print_landscape
 
 BOLD = Font(bold=True)
@@ -603,4 +604,4 @@ def write_report(project: Any, result: SizingResult, out_path: str | os.PathLike
                  data: ReportData | None = None) -> Path:
     """Write the report workbook for one project atomically; returns its path."""
     wb = build_report(project, result, data)
-    return save_atomic(wb.save, out_path)
+    return save_with_values(wb, out_path)  # atomic; stores any formula's result (issue 13)

@@ -19,8 +19,6 @@ are grouped by their ``step`` metadata. Layout, in sheet order:
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,17 +30,17 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.formula import ArrayFormula
 
 from xlsizer.catalog import load_catalog
 from xlsizer.inputs import SizingInputs, _allowed, make_inputs
 from xlsizer.workbook import styles as st
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS, STATUSES, ChecklistItem
+from xlsizer.workbook.stored import put_array, put_formula, save_with_values
+from xlsizer.workbook.values import counta, countif, countifs, if_blank, inputs_rows, udf
 
 DEFAULT_NAME = "xlsizer project"
 UDF_MODULE = "xlsizer_udfs"
 FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)  # workbook properties: byte-stable output
-_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 SHEET_START = "Start"
 SHEET_INPUTS = "Inputs"
@@ -303,7 +301,9 @@ def _write_field_sheet(wb: Workbook, ws, title: str, intro: str, fields: list[Fi
             st.style_section(ws.cell(row, 1))
             last_step = f.step
         ws.cell(row, NAME_COL, f.name).font = st.BOLD
-        c = ws.cell(row, VALUE_COL, f'=IF(ISBLANK({f.name}),"",{f.name})')
+        put_formula(ws, ws.cell(row, VALUE_COL).coordinate, f'=IF(ISBLANK({f.name}),"",{f.name})',
+                    if_blank(values.get(f.name)))
+        c = ws.cell(row, VALUE_COL)
         st.style_formula(c)
         c.fill = st.MIRROR_FILL
         for col, text in ((4, f.unit), (5, f.allowed), (6, _display_default(f.default)), (7, f.owner),
@@ -315,7 +315,7 @@ def _write_field_sheet(wb: Workbook, ws, title: str, intro: str, fields: list[Fi
     return row
 
 
-def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
+def _write_start(wb: Workbook, ws, name: str, notes: str | None, inputs: list[list[Any]]) -> None:
     ws["A1"] = "xlsizer: LLM-inference capacity planner"
     ws["A1"].font = st.TITLE_FONT
     ws["A2"] = ("One workbook per project. It follows the course Sizer's steps (aisle, course.md §10) and computes "
@@ -328,7 +328,7 @@ def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
     _add_name(wb, PROJECT_NAME, ws.title, "$B$4")
     ws["A6"] = "Headline"
     ws["A6"].font = st.BOLD
-    ws["B6"] = f'=LLM_RESULT({INPUTS_NAME},"headline")'
+    put_formula(ws, "B6", f'=LLM_RESULT({INPUTS_NAME},"headline")', udf("LLM_RESULT", inputs, "headline"))
     st.style_formula(ws["B6"])
     ws["B6"].alignment = st.WRAP
     ws.row_dimensions[6].height = 48
@@ -359,7 +359,7 @@ def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
     st.protect(ws)
 
 
-def _write_results(ws) -> None:
+def _write_results(ws, inputs: list[list[Any]]) -> None:
     lay = results_layout()
     ws["A1"] = "Results: the three scenarios"
     ws["A1"].font = st.TITLE_FONT
@@ -368,7 +368,7 @@ def _write_results(ws) -> None:
     ws["A2"].font = st.NOTE_FONT
     ws["A3"] = "Headline"
     ws["A3"].font = st.BOLD
-    ws[HEADLINE_CELL] = f'=LLM_RESULT({INPUTS_NAME},"headline")'
+    put_formula(ws, HEADLINE_CELL, f'=LLM_RESULT({INPUTS_NAME},"headline")', udf("LLM_RESULT", inputs, "headline"))
     st.style_formula(ws[HEADLINE_CELL])
     header = ("Result", "Unit", "Baseline", "Burst", "Resilient", "Field (LLM_RESULT path)")
     for i, h in enumerate(header, start=1):
@@ -383,7 +383,9 @@ def _write_results(ws) -> None:
         ws.cell(row, 1, r.label).font = st.BOLD
         ws.cell(row, 2, r.unit)
         for sc, col in SCENARIO_COLS.items():
-            c = ws.cell(row, col, r.formula(sc))
+            value = udf(r.function, inputs, sc) if r.function else udf("LLM_RESULT", inputs, r.field, sc)
+            put_formula(ws, ws.cell(row, col).coordinate, r.formula(sc), value)
+            c = ws.cell(row, col)
             st.style_formula(c)
             c.number_format = r.number_format
         ws.cell(row, 6, r.field).font = st.NOTE_FONT
@@ -396,7 +398,7 @@ def _write_results(ws) -> None:
     for sc, col in SCENARIO_COLS.items():
         letter = get_column_letter(col)
         ref = f"{letter}{wf}:{letter}{wf + WARNINGS_ROWS - 1}"
-        ws[f"{letter}{wf}"] = ArrayFormula(ref, f'=LLM_WARNINGS({INPUTS_NAME},"{sc}")')
+        put_array(ws, ref, f'=LLM_WARNINGS({INPUTS_NAME},"{sc}")', udf("LLM_WARNINGS", inputs, sc))
         for (c,) in ws[ref]:
             st.style_formula(c)
             c.alignment = st.WRAP
@@ -405,7 +407,8 @@ def _write_results(ws) -> None:
                    f"{EXPLAIN_ROWS} rows x {EXPLAIN_COLS} columns)").font = st.BOLD
     ef = lay["explain_first"]
     ref = f"A{ef}:{get_column_letter(EXPLAIN_COLS)}{ef + EXPLAIN_ROWS - 1}"
-    ws[f"A{ef}"] = ArrayFormula(ref, f'=LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}")')
+    put_array(ws, ref, f'=LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}")',
+              udf("LLM_EXPLAIN", inputs, EXPLAIN_SCENARIO))
     for row in ws[ref]:
         for c in row:
             st.style_formula(c)
@@ -423,17 +426,21 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
                 "(\"why 14 replicas?\"). Review quarterly.")
     ws["A2"].font = st.NOTE_FONT
     rng = {c: f"${c}${first}:${c}${last}" for c in "ABD"}
+    sections, texts, statuses = [it.section for it in items], [it.item for it in items], [it.status for it in items]
+    n, done, prog, na = (counta(texts), countif(statuses, "done"), countif(statuses, "in progress"),
+                         countif(statuses, "n/a"))
     summary = [
-        ("Items", f"=COUNTA({rng['B']})", "0"),
-        ("Done", f'=COUNTIF({rng["D"]},"done")', "0"),
-        ("In progress", f'=COUNTIF({rng["D"]},"in progress")', "0"),
-        ("Not applicable", f'=COUNTIF({rng["D"]},"n/a")', "0"),
-        ("Open", "=B4-B5-B6-B7", "0"),
-        ("Complete (done / applicable)", "=IF(B4-B7=0,0,B5/(B4-B7))", "0%"),
+        ("Items", f"=COUNTA({rng['B']})", "0", n),
+        ("Done", f'=COUNTIF({rng["D"]},"done")', "0", done),
+        ("In progress", f'=COUNTIF({rng["D"]},"in progress")', "0", prog),
+        ("Not applicable", f'=COUNTIF({rng["D"]},"n/a")', "0", na),
+        ("Open", "=B4-B5-B6-B7", "0", n - done - prog - na),
+        ("Complete (done / applicable)", "=IF(B4-B7=0,0,B5/(B4-B7))", "0%", 0 if n - na == 0 else done / (n - na)),
     ]
-    for i, (label, formula, fmt) in enumerate(summary, start=4):
+    for i, (label, formula, fmt, value) in enumerate(summary, start=4):
         ws.cell(i, 1, label).font = st.BOLD
-        c = ws.cell(i, 2, formula)
+        put_formula(ws, f"B{i}", formula, value)
+        c = ws.cell(i, 2)
         st.style_formula(c)
         c.number_format = fmt
     ws.cell(3, 4, "Section").font = st.BOLD
@@ -441,9 +448,11 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
     ws.cell(3, 6, "Items").font = st.BOLD
     for i, sec in enumerate(SECTIONS, start=4):
         ws.cell(i, 4, sec)
-        c = ws.cell(i, 5, f'=COUNTIFS({rng["A"]},$D{i},{rng["D"]},"done")')
-        st.style_formula(c)
-        c = ws.cell(i, 6, f"=COUNTIF({rng['A']},$D{i})")
+        put_formula(ws, f"E{i}", f'=COUNTIFS({rng["A"]},$D{i},{rng["D"]},"done")',
+                    countifs(sections, sec, statuses, "done"))
+        st.style_formula(ws.cell(i, 5))
+        put_formula(ws, f"F{i}", f"=COUNTIF({rng['A']},$D{i})", countif(sections, sec))
+        c = ws.cell(i, 6)
         st.style_formula(c)
     for i, h in enumerate(CHECK_COLUMNS, start=1):
         ws.cell(CHECK_HEADER_ROW, i, h)
@@ -553,7 +562,8 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     main_fields = [f for f in fields if f.sheet == SHEET_INPUTS]
     adv_fields = [f for f in fields if f.sheet == SHEET_ADVANCED]
     cost_fields = [f for f in fields if f.sheet == SHEET_COSTS]
-    _write_start(wb, start, name, notes)
+    inputs = inputs_rows(cells)  # the Inputs range as Excel hands it to the functions
+    _write_start(wb, start, name, notes, inputs)
     last = _write_field_sheet(
         wb, inputs_ws, "Inputs: the Sizer's steps",
         "Pale-yellow cells are inputs (empty = the default). Columns B:C are the named range Inputs that "
@@ -572,27 +582,12 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
         cost_ws["A1"].font = st.TITLE_FONT
         cost_ws["A2"] = "No cost inputs are defined in this version of xlsizer; the catalog's prices apply."
         st.protect(cost_ws)
-    _write_results(res_ws)
+    _write_results(res_ws, inputs)
     _write_checklist(wb, chk_ws, list(checklist) if checklist is not None else list(CHECKLIST))
     _write_catalog(wb, cat_ws)
     _write_conf(conf_ws)
     st.print_landscape(wb)
     return wb
-
-
-def _stable_bytes(wb: Workbook) -> bytes:
-    """Save, then rewrite the zip with fixed entry times so equal content gives equal bytes."""
-    raw = io.BytesIO()
-    wb.save(raw)
-    raw.seek(0)
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            zout.writestr(info, zin.read(item.filename))
-    return out.getvalue()
 
 
 def write_template(path: str | Path, values: dict[str, Any] | None = None,
@@ -604,10 +599,7 @@ def write_template(path: str | Path, values: dict[str, Any] | None = None,
     ``checklist`` replaces the blank course checklist. Same arguments, same bytes.
     """
     wb = build_workbook(values, checklist, name, notes)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_stable_bytes(wb))
-    return path
+    return save_with_values(wb, path)  # results stored beside the formulas; atomic, byte-stable
 
 
 def as_date(v: Any) -> date | None:
