@@ -91,6 +91,10 @@ def put_array(ws: Worksheet, ref: str, formula: str, values: Sequence[Sequence[A
     """Write a legacy (Ctrl+Shift+Enter) array formula over ``ref`` ("A1:B4") and record its result grid."""
     first = ref.split(":")[0]
     ws[first] = ArrayFormula(ref, formula)
+    c1, r1, c2, r2 = range_boundaries(ref)
+    for row in range(r1, r2 + 1):  # every cell of the range exists, so the sheet's dimension covers it
+        for col in range(c1, c2 + 1):
+            ws.cell(row, col)
     if isinstance(values, str) or not isinstance(values, Sequence):
         _registry(ws.parent)[(ws.title, ref)] = values  # one value: Excel repeats it over the range
     else:
