@@ -6,7 +6,7 @@ project's saved inputs (not from whatever values the file last cached), through 
 functions the workbook's formulas call, so its numbers are the template's numbers:
 
 - Summary: project, source file, when it was frozen, the headline, the notes.
-- Inputs: every input with its value (defaults included), unit, owner and description.
+- Input values: every input with its value (defaults included), unit, owner and description.
 - Results: the template's result rows and the VRAM waterfall for Baseline, Burst, Resilient.
 - Warnings: every warning by scenario.
 - Explanation: the step-by-step chain of the Burst scenario (value, unit, formula, source).
@@ -74,7 +74,7 @@ def build_frozen(project: Any, frozen_at: dt.datetime | None = None) -> Workbook
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 110
 
-    wi = wb.create_sheet("Inputs")
+    wi = wb.create_sheet("Input values")  # not "Inputs": a frozen copy must never pass for a project
     header = ("Step", "Input", "Value", "Unit", "Owner of the decision", "What it is")
     for j, h in enumerate(header, start=1):
         wi.cell(1, j, h)
