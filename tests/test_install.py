@@ -19,6 +19,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import venv
@@ -74,7 +75,14 @@ def test_readme_install_command_makes_the_module_importable_anywhere(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "python3 -m pip install -e ." in readme  # the command this test runs
     py = _venv(tmp_path / "env")
-    _run(_pip(py, "install", "-q", "-e", "."), cwd=ROOT)
+    leftovers = [ROOT / "build", ROOT / "xlsizer.egg-info"]
+    existed = {p for p in leftovers if p.exists()}
+    try:
+        _run(_pip(py, "install", "-q", "-e", "."), cwd=ROOT)
+    finally:  # the editable build's scratch folders (git-ignored) go again
+        for p in leftovers:
+            if p not in existed:
+                shutil.rmtree(p, ignore_errors=True)
     outside = tmp_path / "somewhere-else"
     outside.mkdir()
     proc = _run([str(py), "-c", "import xlsizer_udfs; print(xlsizer_udfs.__file__); "
