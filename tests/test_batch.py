@@ -72,8 +72,8 @@ def test_batch_isolates_failures_and_exits_nonzero(batch_dir, tmp_path, capsys):
     lines = [ln for ln in err.err.splitlines() if ln.startswith("xlsizer: failed:")]
     assert len(lines) == 3, err.err
     text = "\n".join(lines)
-    assert f"{batch_dir / 'corrupt.xlsx'}: not an .xlsx workbook" in text
-    assert f"{batch_dir / 'notes.xlsx'}: not an .xlsx workbook" in text
+    assert f"{batch_dir / 'corrupt.xlsx'}: not an .xlsx or .xlsm workbook" in text
+    assert f"{batch_dir / 'notes.xlsx'}: not an .xlsx or .xlsm workbook" in text
     neg = next(ln for ln in lines if "negative-users.xlsx" in ln)
     assert "Inputs!" in neg and "concurrent_users must be between 1 and 100000" in neg
     assert f"{len(good)} of {len(good) + 3} project(s) reported" in err.out

@@ -1,7 +1,7 @@
 """The UDF module registers under the real xlwings decorators.
 
 Classic: ``xlwings.udfs`` (the Windows machinery) is imported with its pywin32 imports
-stubbed, a fresh copy of udfs/xlsizer_udfs.py is executed with ``xlwings.func/arg`` swapped
+stubbed, a fresh copy of xlsizer_udfs.py is executed with ``xlwings.func/arg`` swapped
 for ``xlwings.udfs.xlfunc/xlarg``, and the recorded ``__xlfunc__`` metadata and the generated
 VBA wrappers are checked. Office.js (Server/Lite): with an xlwings licence key in the
 environment, ``xlwings.server.custom_functions_meta`` is generated over the module.
@@ -23,7 +23,7 @@ import pytest
 from xlsizer import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
-UDF_PATH = ROOT / "udfs" / "xlsizer_udfs.py"
+UDF_PATH = ROOT / "xlsizer_udfs.py"
 
 EXPECTED = [
     "KV_MEMORY", "KV_PER_TOKEN", "WEIGHTS_MEMORY", "LLM_VRAM", "LLM_RPS", "LLM_INFLIGHT",

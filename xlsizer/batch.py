@@ -20,6 +20,10 @@ from typing import TextIO
 from xlsizer.errors import ProjectFileError, XlsizerError
 
 FORMATS = ("xlsx", "md")
+PROJECT_SUFFIXES = (".xlsx", ".xlsm")
+"""Project workbooks a folder is searched for: the template saved as is, or as a macro-enabled
+workbook after xlwings' Import Functions (docs/excel.md). A project is only read, never written,
+so an .xlsm is opened without its VBA (openpyxl keep_vba=False): the macros are never needed."""
 PORTFOLIO = "portfolio.xlsx"
 SUFFIX = {"xlsx": "-report.xlsx", "md": "-decision-log.md"}
 
@@ -43,20 +47,30 @@ class BatchSummary:
     outputs: list[Path] = field(default_factory=list)
     portfolio: Path | None = None
     seconds: float = 0.0
+    others: dict[str, int] = field(default_factory=dict)  # files of other kinds in the folders, by suffix
 
     @property
     def line(self) -> str:
         """One summary line for the terminal."""
         where = f" in {self.portfolio.parent}" if self.portfolio else ""
+        skipped = f"; skipped {describe_others(self.others)}" if self.others else ""
         return (f"{self.ok} of {self.total} project(s) reported{where}, {self.failed} failed "
-                f"({self.seconds:.1f} s)")
+                f"({self.seconds:.1f} s){skipped}")
+
+
+def describe_others(others: dict[str, int]) -> str:
+    """'3 files of other kinds (2 .csv, 1 .docx)'."""
+    n = sum(others.values())
+    kinds = ", ".join(f"{c} {k}" for k, c in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{n} file{'s' if n != 1 else ''} of other kinds ({kinds})"
 
 
 # --------------------------------------------------------------------------------------------
-def expand_paths(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
-                 ) -> tuple[list[Path], list[str]]:
-    """Files to report on (folders become their ``*.xlsx`` files, sorted; ``~$`` lock files and
-    the output folder are skipped) and failure lines for paths that do not exist."""
+def expand_paths(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+                 others: dict[str, int] | None = None) -> tuple[list[Path], list[str]]:
+    """Files to report on (folders become their ``.xlsx`` and ``.xlsm`` files, sorted; ``~$``
+    lock files and the output folder are skipped) and failure lines for paths that do not
+    exist. Files of other kinds found in the folders are counted by suffix into ``others``."""
     out = Path(out_dir).resolve()
     files: list[Path] = []
     missing: list[str] = []
@@ -73,9 +87,14 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.Path
 
     for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(p.glob("*.xlsx")):
-                if f.is_file():
+            for f in sorted(p.iterdir()):
+                if not f.is_file() or f.name.startswith("~$"):
+                    continue
+                if f.suffix.lower() in PROJECT_SUFFIXES:
                     add(f)
+                elif others is not None and not (f.resolve().parent == out and f.name == PORTFOLIO):
+                    kind = f.suffix.lower() or "(no extension)"
+                    others[kind] = others.get(kind, 0) + 1
         elif p.is_file():
             add(p)
         else:
@@ -162,8 +181,15 @@ def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLik
         raise XlsizerError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     start = time.perf_counter()
     out = Path(out_dir)
+    paths = list(paths)
+    others: dict[str, int] = {}
+    files, missing = expand_paths(paths, out, others)
+    if not files:  # nothing to report on is an error, not "0 of 0 reported"
+        held = f"; found {describe_others(others)}" if others else ""
+        gone = f"; {'; '.join(missing)}" if missing else ""
+        where = ", ".join(str(p) for p in paths)
+        raise XlsizerError(f"no project workbooks (.xlsx or .xlsm) in {where}{held}{gone}")
     out.mkdir(parents=True, exist_ok=True)
-    files, missing = expand_paths(paths, out)
     targets = _output_names(files, out, fmt)
     outcomes: list[Outcome | None] = [None] * len(files)
     bar = _Progress(len(files), progress)
@@ -186,7 +212,7 @@ def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLik
     finally:
         bar.close()
 
-    summary = BatchSummary(total=len(files) + len(missing))
+    summary = BatchSummary(total=len(files) + len(missing), others=others)
     rows = []
     summary.failures.extend(missing)
     for o in outcomes:

@@ -1,4 +1,4 @@
-"""Excel values in, cell values out: everything the UDF module (udfs/xlsizer_udfs.py) needs,
+"""Excel values in, cell values out: everything the UDF module (``xlsizer_udfs``) needs,
 with no xlwings import so that CI tests every Excel-facing behaviour as plain Python.
 
 What Excel hands a UDF depends on the xlwings flavour (reference/xlwings.md §0, §3.3):
@@ -454,7 +454,7 @@ def result_field(inp: Any, field: str, scenario: str) -> Any:
 
 
 # --- the cell functions ----------------------------------------------------------------------
-# Each UDF in udfs/xlsizer_udfs.py is one call into one of these.
+# Each UDF in xlsizer_udfs.py is one call into one of these.
 
 @guarded
 def scenario_value(field: str, inputs: Any, scenario: Any, overrides: Sequence[Any]) -> Any:

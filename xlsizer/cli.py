@@ -8,6 +8,9 @@
     xlsizer new-project NAME [--set field=value ...] [--out DIR]
     xlsizer examples [--out DIR]
     xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
+    xlsizer freeze PROJECT.xlsx [--out FILE] [--force]
+    xlsizer excel setup [WORKBOOK] [--out FILE | --in-place] [--dry-run]
+    xlsizer lite [--out DIR] [--wheel-url URL] [--force]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback. ``xlsizer``
 alone prints the usage and the commands (exit 2). Numbers given with ``--set`` may carry
@@ -199,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("examples", help="regenerate the filled example workbooks")
     e.add_argument("--out", metavar="DIR", default=None, help="folder (default: workbooks/examples)")
     e.set_defaults(func=_cmd_examples)
+
+    from xlsizer import excel_setup, lite  # issue 13: each command lives in its own module
+    from xlsizer.workbook import freeze
+
+    for command in (freeze, excel_setup, lite):
+        command.register(sub)
     return p
 
 

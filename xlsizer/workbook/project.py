@@ -42,11 +42,12 @@ def _open(path: Path):
     if not path.exists():
         raise ProjectFileError(str(path), "no such file")
     if not zipfile.is_zipfile(path):
-        raise ProjectFileError(str(path), "not an .xlsx workbook (not a zip package)")
+        raise ProjectFileError(str(path), "not an .xlsx or .xlsm workbook (not a zip package)")
     try:
         return load_workbook(path, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on damaged packages
-        raise ProjectFileError(str(path), f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+        raise ProjectFileError(str(path), f"not a readable .xlsx or .xlsm workbook ({type(exc).__name__}: {exc})"
+                               ) from None
 
 
 def _locate(wb, name: str) -> tuple[str, str] | None:

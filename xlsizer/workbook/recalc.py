@@ -9,19 +9,14 @@ None for an empty cell) and calls the real UDF module, so the same code path is 
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-UDF_DIR = Path(__file__).resolve().parents[2] / "udfs"
-
 
 def udf_module() -> ModuleType:
-    """The UDF module xlwings loads (udfs/xlsizer_udfs.py)."""
-    if str(UDF_DIR) not in sys.path:
-        sys.path.insert(0, str(UDF_DIR))
+    """The UDF module xlwings loads (``xlsizer_udfs``, installed beside the package)."""
     return importlib.import_module("xlsizer_udfs")
 
 

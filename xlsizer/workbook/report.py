@@ -60,6 +60,7 @@ from xlsizer.summary import (
     summary_rows,
 )
 from xlsizer.workbook.safe import put_text
+from xlsizer.workbook.stored import save_with_values
 from xlsizer.workbook.styles import print_landscape
 
 FONT = "Calibri"  # named: without a name LibreOffice falls back to a serif face for styled cells
@@ -855,4 +856,4 @@ def write_report(project: Any, result: SizingResult, out_path: str | os.PathLike
                  data: ReportData | None = None) -> Path:
     """Write the report workbook for one project atomically; returns its path."""
     wb = build_report(project, result, data)
-    return save_atomic(wb.save, out_path)
+    return save_with_values(wb, out_path)  # atomic; stores any formula's result (issue 13)
