@@ -429,18 +429,6 @@ def _portfolio_rows():
     return out
 
 
-def _injects_values(tmp_path) -> bool:
-    """Whether stored.save_with_values writes formula results into the file (issue 13)."""
-    from openpyxl import Workbook
-
-    from xlsizer.workbook.stored import put_formula, save_with_values
-
-    wb = Workbook()
-    put_formula(wb.active, "A1", "=1+1", 2)
-    path = save_with_values(wb, tmp_path / "probe.xlsx")
-    return load_workbook(path, data_only=True).active["A1"].value == 2
-
-
 def test_portfolio_totals_per_gpu_type_and_currency():
     from xlsizer.workbook.portfolio import build_portfolio
     from xlsizer.workbook.stored import stored_values
@@ -498,13 +486,9 @@ def test_portfolio_prints_readably():
 
 
 def test_portfolio_totals_have_stored_values_in_the_file(tmp_path):
-    """Read back as a viewer without the add-in would (data_only). Needs issue 13's value
-    injection in stored.save_with_values: until that branch is merged this test is an expected
-    failure (strict: it must pass once the injection is there)."""
+    """Read back as a viewer without the add-in would (data_only): the totals carry their values."""
     from xlsizer.workbook.portfolio import write_portfolio
 
-    if not _injects_values(tmp_path):
-        pytest.xfail("stored.save_with_values does not inject values yet (issue 13 not merged)")
     rows = _portfolio_rows()
     path = write_portfolio(rows, tmp_path / "portfolio.xlsx")
     ws = load_workbook(path, data_only=True)["Portfolio"]
