@@ -7,6 +7,7 @@
     xlsizer new-project NAME [--set field=value ...] [--out DIR]
     xlsizer examples [--out DIR]
     xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
+    xlsizer catalog add-model CONFIG.json [--id ID] [--json] | list [--json] | show ID [--json]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback.
 """
@@ -184,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("examples", help="regenerate the filled example workbooks")
     e.add_argument("--out", metavar="DIR", default=None, help="folder (default: workbooks/examples)")
     e.set_defaults(func=_cmd_examples)
+
+    from xlsizer.cli_catalog import register as register_catalog
+
+    register_catalog(sub)
     return p
 
 

@@ -1,11 +1,12 @@
-"""Loads the packaged catalog once, validates every row, and resolves ids and aliases."""
+"""Loads the catalog once (packaged rows, imported rows, then the user's own models),
+validates every row, and resolves ids and aliases."""
 
 from __future__ import annotations
 
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -36,6 +37,10 @@ class Catalog:
     models: dict[str, ModelSpec]
     _gpu_alias: dict[str, str]
     _model_alias: dict[str, str]
+    user_models: tuple[str, ...] = ()
+    """Ids of the models read from the user's catalog folder (``xlsizer catalog add-model``)."""
+    user_errors: tuple[str, ...] = ()
+    """'file: reason' for each user catalog file that could not be loaded (it was skipped)."""
 
     def gpu(self, key: str) -> GpuSpec:
         """The GPU for an id or alias (case-insensitive); ``UnknownIdError`` names the closest."""
@@ -102,9 +107,52 @@ def _rows(raw: Any, cls: type, fname: str) -> dict[str, Any]:
     return out
 
 
-@cache
+PACKAGED_MODEL_FILES: tuple[str, ...] = ("models.yaml", "models_imported.yaml")
+"""Hand-curated rows (models with no config.json here), then the rows scripts/import_models.py
+generates from the packaged config.json files."""
+
+
 def load_catalog() -> Catalog:
-    """The packaged catalog (parsed and validated on first use, then shared)."""
+    """The catalog (parsed and validated on first use, then shared): packaged GPUs and models
+    plus the models in the user's catalog folder (``user_catalog_dir()``). A user file that
+    does not load is skipped and listed in ``user_errors``; packaged data must load.
+
+    The user folder is checked on every call by its path and modification time (one stat),
+    so a model added from another process (the CLI while Excel is open) appears without a
+    restart; otherwise the parsed catalog is reused.
+    """
+    from xlsizer.catalog.user import user_catalog_stamp
+
+    return _load_catalog(user_catalog_stamp())
+
+
+@lru_cache(maxsize=1)
+def _load_catalog(stamp: tuple[str, int]) -> Catalog:
+    from xlsizer.catalog.user import read_user_models
+
     gpus = _rows(read_data_file("gpus.yaml"), GpuSpec, "gpus.yaml")
-    models = _rows(read_data_file("models.yaml"), ModelSpec, "models.yaml")
-    return Catalog(gpus, models, _index(gpus, "GPU"), _index(models, "model"))
+    models: dict[str, ModelSpec] = {}
+    for fname in PACKAGED_MODEL_FILES:
+        for mid, row in _rows(read_data_file(fname), ModelSpec, fname).items():
+            if mid in models:
+                raise CatalogError(f"{fname}: duplicate id {mid}")
+            models[mid] = row
+    index = _index(models, "model")
+    user_rows, errors = read_user_models()
+    added: list[str] = []
+    for fname, row in user_rows:
+        clash = [n for n in (row.id, *row.aliases, *(r.alias for r in row.quantized_releases))
+                 if _norm(n) in index]
+        if clash:
+            errors.append(f"{fname}: id or alias {clash[0]!r} is already in the catalog (skipped)")
+            continue
+        models[row.id] = row
+        index.update(_index({row.id: row}, "model"))
+        added.append(row.id)
+    return Catalog(gpus, models, _index(gpus, "GPU"), index, tuple(added), tuple(errors))
+
+
+def reload_catalog() -> Catalog:
+    """Forget the loaded catalog and read it again (after the user's folder changed)."""
+    _load_catalog.cache_clear()
+    return load_catalog()
