@@ -13,6 +13,7 @@ import pytest
 
 from xlsizer.catalog import load_catalog
 from xlsizer.catalog.hf_config import ConfigError, import_config, import_config_file, load_config_file
+from xlsizer.catalog.loader import reload_catalog
 from xlsizer.catalog.user import add_model
 from xlsizer.engine.memory import (
     kv_bytes_for_context,
@@ -383,6 +384,6 @@ def test_add_model_never_overwrites_without_being_asked(user_dir):
 def test_a_broken_user_file_is_skipped_with_its_reason(user_dir):
     add_model(NEW_FAMILY, model_id="acme-hybrid")
     (user_dir / "models" / "broken.yaml").write_text("id: broken\nname: x\n")
-    cat = load_catalog()
+    cat = reload_catalog()
     assert "acme-hybrid" in cat.user_models
     assert any(e.startswith("broken.yaml:") for e in cat.user_errors)

@@ -4,7 +4,9 @@ validates every row, and resolves ids and aliases."""
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -121,9 +123,30 @@ def load_catalog() -> Catalog:
     so a model added from another process (the CLI while Excel is open) appears without a
     restart; otherwise the parsed catalog is reused.
     """
-    from xlsizer.catalog.user import user_catalog_stamp
+    from xlsizer.catalog.user import ENV_VAR, user_catalog_stamp
 
-    return _load_catalog(user_catalog_stamp())
+    env = os.environ.get(ENV_VAR)
+    now = time.monotonic()
+    last = _LAST
+    if last.catalog is not None and last.env == env and now - last.checked < USER_DIR_CHECK_S:
+        return last.catalog
+    last.catalog, last.env, last.checked = _load_catalog(user_catalog_stamp()), env, now
+    return last.catalog
+
+
+USER_DIR_CHECK_S: float = 1.0
+"""Seconds between looks at the user catalog folder: a model added from another process
+(the CLI while Excel is open) appears within a second, and a busy sheet's thousands of
+catalog look-ups cost a dictionary read, not a file-system call, each."""
+
+
+class _Last:
+    catalog: Catalog | None = None
+    env: str | None = None
+    checked: float = 0.0
+
+
+_LAST = _Last()
 
 
 @lru_cache(maxsize=1)
@@ -155,4 +178,5 @@ def _load_catalog(stamp: tuple[str, int]) -> Catalog:
 def reload_catalog() -> Catalog:
     """Forget the loaded catalog and read it again (after the user's folder changed)."""
     _load_catalog.cache_clear()
+    _LAST.catalog = None
     return load_catalog()
