@@ -106,7 +106,8 @@ def build() -> list[dict[str, Any]]:
         cur.pop("import_as", None)
         aliases = list(dict.fromkeys([*cur.pop("aliases", []), *extra_aliases.get(mid, [])]))
         sources = [*row.pop("sources"), *cur.pop("sources", [])]
-        notes = "; ".join(x for x in (cur.pop("notes", ""), row.pop("notes", "")) if x)
+        curated, imported = cur.pop("notes", "").strip(), row.pop("notes", "")
+        notes = " ".join(x for x in (curated, f"Importer: {imported}." if imported else "") if x)
         row.update(cur)
         row["aliases"] = [a for a in aliases if _norm(a) != _norm(mid)]
         row["sources"] = list(dict.fromkeys(sources))
