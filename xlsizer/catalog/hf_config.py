@@ -727,9 +727,10 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     c.get("tie_word_embeddings")
     emb = vocab * h * (1 if tie else 2)
     total += emb + h
-    # per token the input embedding is a row lookup, not a matmul: "active" counts the LM head
-    # only, as vendors do (gpt-oss 5.1B, DeepSeek-V3 36.6B "including the output head")
-    active += vocab * h + h
+    # active = total minus the routed experts a token does not use, embeddings included as for
+    # a dense model (active = total there); vendors often quote it without the input
+    # embedding (gpt-oss 5.1B, DeepSeek-V3 36.6B), which the engine subtracts itself
+    active += emb + h
 
     # ---- MTP layers (reported apart, as vendors count them)
     mtp = int(c.first("num_nextn_predict_layers", "mtp_num_hidden_layers") or 0)
