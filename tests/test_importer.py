@@ -390,3 +390,23 @@ def test_a_broken_user_file_is_skipped_with_its_reason(user_dir):
     cat = reload_catalog()
     assert "acme-hybrid" in cat.user_models
     assert any(e.startswith("broken.yaml:") for e in cat.user_errors)
+
+
+@pytest.mark.parametrize(("stem", "key", "value"), [
+    ("MiniMaxAI--MiniMax-M3", "n_shared_experts", []),
+    ("MiniMaxAI--MiniMax-M2.5", "num_experts_per_tok", "eight"),
+    ("Qwen--Qwen3-235B-A22B", "mlp_only_layers", -1),
+    ("deepseek-ai--DeepSeek-R1", "q_lora_rank", "x"),
+    ("nvidia--NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "hybrid_override_pattern", -1),
+    ("meta-llama--Meta-Llama-3.1-8B", "num_hidden_layers", 10**9),
+    ("MiniMaxAI--MiniMax-M2.5", "num_local_experts", 3),  # fewer experts than top-k: not a model
+    ("nvidia--Llama-3_3-Nemotron-Super-49B-v1", "block_configs", [{"attention": {}}] * 80),
+])
+def test_malformed_values_are_one_line_config_errors(stem, key, value):
+    """Every malformed value found by corrupting each key of each shared config (a fuzz run
+    during development) ends as a ConfigError, never a crash or a huge allocation."""
+    cfg = load_config_file(CONFIGS / f"{stem}.json")
+    cfg[key] = value
+    with pytest.raises(ConfigError) as exc:
+        import_config(cfg, f"{stem}.json")
+    assert "\n" not in str(exc.value)

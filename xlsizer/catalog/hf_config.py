@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from xlsizer.catalog.schema import (
     CompressedKvSpec,
     MlaSpec,
@@ -130,6 +132,13 @@ WEIGHT_SUFFIXES: tuple[tuple[str, Precision], ...] = (
 """Name endings of a quantized (or explicitly 16-bit) release and the precision they name."""
 
 
+MAX_DIMENSION = 10_000_000_000
+"""Largest whole number a shape key may hold (10^10): far above any real width or count,
+low enough that a typo is refused instead of sized."""
+MAX_LAYERS = 10_000
+"""Largest layer count accepted (the largest published models have under 200)."""
+
+
 # --------------------------------------------------------------------------- reading
 class _Cfg:
     """A config mapping that remembers which keys were read."""
@@ -147,15 +156,25 @@ class _Cfg:
         v = self.d.get(key)
         return default if v is None else v
 
-    def num(self, key: str, default: int | None = None, *, minimum: int = 1) -> int:
+    def num(self, key: str, default: int | None = None, *, minimum: int = 1, maximum: int = MAX_DIMENSION) -> int:
         v = self.get(key)
         if v is None:
             if default is None:
                 raise ConfigError(f"{self.where}: missing key '{key}'")
             return default
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or v < minimum:
-            raise ConfigError(f"{self.where}: key '{key}' must be a whole number >= {minimum}, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not minimum <= v <= maximum:
+            raise ConfigError(f"{self.where}: key '{key}' must be a whole number from {minimum} to {maximum}, "
+                              f"got {v!r}")
         return int(v)
+
+    def first_num(self, *keys: str, default: int | None = 0, minimum: int = 0) -> int | None:
+        """The first of ``keys`` present, as a checked whole number (``default`` if none is)."""
+        out: int | None = None
+        for k in keys:
+            if self.has(k) and out is None:
+                out = self.num(k, minimum=minimum)
+            self.used.add(k)
+        return default if out is None else out
 
     def first(self, *keys: str) -> Any:
         """The value of the first key present (all are marked read)."""
@@ -168,6 +187,13 @@ class _Cfg:
 
     def unknown(self) -> list[str]:
         return [k for k, v in self.d.items() if k not in self.used and _unknown(k, v)]
+
+
+def _whole(value: Any, what: str, minimum: int = 0) -> int:
+    """A whole number read from a list or nested block, or ``ConfigError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+        raise ConfigError(f"config.json: '{what}' must hold whole numbers >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _unknown(key: str, value: Any) -> bool:
@@ -249,25 +275,36 @@ def _layout(c: _Cfg, n: int, notes: list[str]) -> list[_Layer]:
         heads = c.num("num_attention_heads")
         hidden = c.num("hidden_size")
         for lay, b in zip(layers, blocks, strict=True):
-            att, ffn = b.get("attention", {}), b.get("ffn", {})
+            if not isinstance(b, Mapping) or not isinstance(b.get("attention"), Mapping) \
+                    or not isinstance(b.get("ffn"), Mapping):
+                raise ConfigError(f"{c.where}: each 'block_configs' entry needs 'attention' and 'ffn' blocks")
+            att, ffn = b["attention"], b["ffn"]
             if any(part.get(k) for part in (att, ffn) for k in ("replace_with_linear", "sparsify")):
                 raise ConfigError(f"{c.where}: block_configs 'replace_with_linear'/'sparsify' blocks are not supported")
             if att.get("no_op"):
                 lay.mixer = "none"
             else:
-                lay.kv_heads = heads // int(att["n_heads_in_group"])
+                group = _whole(att.get("n_heads_in_group"), "block_configs.attention.n_heads_in_group", 1)
+                lay.kv_heads = max(heads // group, 1)
                 if att.get("window_length"):
-                    lay.mixer, lay.window = "sliding", int(att["window_length"])
+                    lay.mixer = "sliding"
+                    lay.window = _whole(att["window_length"], "block_configs.attention.window_length", 1)
             if ffn.get("no_op"):
                 lay.ffn = "none"
             else:  # DeciLM _ffn_mult_to_intermediate_size: multiple of 256 above 2/3 * mult * hidden
-                width = int(2 * float(ffn["ffn_mult"]) * hidden / 3)
+                mult = ffn.get("ffn_mult")
+                if isinstance(mult, bool) or not isinstance(mult, (int, float)) or mult <= 0:
+                    raise ConfigError(f"{c.where}: 'block_configs.ffn.ffn_mult' must be a positive number, "
+                                      f"got {mult!r}")
+                width = int(2 * float(mult) * hidden / 3)
                 lay.dense_width = math.ceil(width / 256) * 256
         notes.append("per-layer block_configs (Nemotron-NAS): attention skipped where no_op, FFN width per layer")
         return layers
     pattern = c.get("hybrid_override_pattern")
     types = c.get("layers_block_type")
     if pattern is not None or types is not None:  # Nemotron-H: one mixer OR one FFN per layer
+        if not isinstance(pattern if pattern is not None else types, (str, list)):
+            raise ConfigError(f"{c.where}: the hybrid layer pattern must be a string or a list")
         kinds = list(pattern) if pattern is not None else list(types)
         if len(kinds) != n:
             raise ConfigError(f"{c.where}: layer pattern has {len(kinds)} entries for {n} layers")
@@ -275,7 +312,7 @@ def _layout(c: _Cfg, n: int, notes: list[str]) -> list[_Layer]:
                  "mamba": ("mamba", "none"), "attention": ("full", "none"), "moe": ("none", "moe"),
                  "mlp": ("none", "dense")}
         for lay, k in zip(layers, kinds, strict=True):
-            if k not in table:
+            if not isinstance(k, str) or k not in table:
                 raise ConfigError(f"{c.where}: unknown layer kind {k!r} in the hybrid layer pattern")
             lay.mixer, lay.ffn = table[k]
         return layers
@@ -285,28 +322,28 @@ def _layout(c: _Cfg, n: int, notes: list[str]) -> list[_Layer]:
                  "chunked_attention": "chunked", "attention": "full",
                  "deepseek_sparse_attention": "full"}  # DSA: full attention read through an indexer
         for lay, t in zip(layers, lt, strict=True):
-            if t not in table:
+            if not isinstance(t, str) or t not in table:
                 raise ConfigError(f"{c.where}: unknown layer type {t!r} in 'layer_types'")
             lay.mixer = table[t]
         c.get("full_attention_interval")
     elif (hp := _list(c, "hybrid_layer_pattern", n)) is not None:  # MiMo: 0 full, 1 sliding
         for lay, t in zip(layers, hp, strict=True):
-            lay.mixer = "sliding" if int(t) == 1 else "full"
+            lay.mixer = "sliding" if _whole(t, "hybrid_layer_pattern") == 1 else "full"
     elif isinstance(lac := c.get("linear_attn_config"), dict):  # Kimi linear: 1-based layer lists
-        full = {int(i) for i in lac.get("full_attn_layers", [])}
+        full = {_whole(i, "linear_attn_config.full_attn_layers") for i in lac.get("full_attn_layers") or []}
         for i, lay in enumerate(layers):
             lay.mixer = "full" if (i + 1) in full else "linear"
     elif (atl := _list(c, "attn_type_list", n)) is not None:  # MiniMax: 1 softmax, 0 lightning
         for lay, t in zip(layers, atl, strict=True):
-            lay.mixer = "full" if int(t) == 1 else "linear"
+            lay.mixer = "full" if _whole(t, "attn_type_list") == 1 else "linear"
     elif (cr := c.get("compress_ratios")) is not None:  # DeepSeek-V4
         if not isinstance(cr, list) or len(cr) < n:
             raise ConfigError(f"{c.where}: key 'compress_ratios' must list at least {n} layers")
         window = c.get("sliding_window")
         for lay, r in zip(layers, cr[:n], strict=True):
-            lay.compress = int(r)
-            lay.mixer = "sliding" if window and int(r) > 1 else "full"
-        if any(int(r) == 0 for r in cr[:n]):
+            lay.compress = _whole(r, "compress_ratios")
+            lay.mixer = "sliding" if window and lay.compress > 1 else "full"
+        if any(lay.compress == 0 for lay in layers):
             notes.append("layers with compress_ratio 0 are taken to keep an uncompressed, unbounded KV cache "
                          "(conservative)")
     elif c.has("attention_chunk_size"):  # Llama 4 iRoPE
@@ -344,17 +381,20 @@ def _ffn_layout(c: _Cfg, layers: list[_Layer], experts: int) -> None:
         if not all(t in ("dense", "sparse") for t in mlt):
             raise ConfigError(f"{c.where}: unknown value in 'mlp_layer_types' (expected dense/sparse)")
     elif isinstance(freq, list):
-        moe = [bool(int(x)) for x in freq[:n]]
+        moe = [bool(_whole(x, "moe_layer_freq")) for x in freq[:n]]
         if len(moe) < n:
             raise ConfigError(f"{c.where}: key 'moe_layer_freq' must list {n} layers")
         c.get("first_k_dense_replace")
     elif c.has("first_k_dense_replace") or isinstance(freq, int):
         k = c.num("first_k_dense_replace", 0, minimum=0)
-        f = int(freq or 1)
+        f = _whole(freq or 1, "moe_layer_freq", 1)
         moe = [i >= k and i % f == 0 for i in range(n)]
     elif c.has("decoder_sparse_step") or c.has("mlp_only_layers"):
         step = c.num("decoder_sparse_step", 1)
-        only = {int(i) for i in c.get("mlp_only_layers", [])}
+        only_raw = c.get("mlp_only_layers", [])
+        if not isinstance(only_raw, list):
+            raise ConfigError(f"{c.where}: key 'mlp_only_layers' must be a list of layer numbers")
+        only = {_whole(i, "mlp_only_layers") for i in only_raw}
         moe = [i not in only and (i + 1) % step == 0 for i in range(n)]
     elif c.has("interleave_moe_layer_step"):
         step = c.num("interleave_moe_layer_step", 1)
@@ -411,7 +451,10 @@ def import_config(
     if model_id is not None:
         base_id, name_precision = model_id, None
 
-    spec_kw, params = _architecture(c, top, notes)
+    try:
+        spec_kw, params = _architecture(c, top, notes)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
     weights, experts_prec, release_prec = _precision(top, c, name_precision, notes)
     for r in readers:
         bad = r.unknown()
@@ -427,7 +470,25 @@ def import_config(
         release = QuantizedRelease(alias=full_id, precision=release_prec,
                                    source=source or f"config.json of {org + '/' if org else ''}{display}")
     src = source or (f"https://huggingface.co/{org}/{display}/blob/main/config.json" if org else name)
-    spec = ModelSpec(
+    try:
+        spec = _spec(base_id, display, release, c, top, src, notes, weights, experts_prec, spec_kw)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    return ImportedModel(spec=spec, notes=tuple(dict.fromkeys(notes)), params=params, release=release,
+                         base_id=base_id)
+
+
+def _invalid(exc: ValidationError) -> ConfigError:
+    """One line for values that are each well-formed but do not make a model together."""
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"]) or exc.title
+    return ConfigError(f"config.json: the values do not make a valid model ({loc}: {err['msg']})")
+
+
+def _spec(base_id: str, display: str, release: QuantizedRelease | None, c: _Cfg, top: _Cfg, src: str,
+          notes: list[str], weights: Precision | None, experts_prec: Precision | None,
+          spec_kw: dict[str, Any]) -> ModelSpec:
+    return ModelSpec(
         id=base_id,
         name=_strip_suffix(display) if release else display,
         family=str(c.get("model_type") or top.get("model_type") or "unknown"),
@@ -439,8 +500,6 @@ def import_config(
         quantized_releases=(release,) if release else (),
         **spec_kw,
     )
-    return ImportedModel(spec=spec, notes=tuple(dict.fromkeys(notes)), params=params, release=release,
-                         base_id=base_id)
 
 
 def _strip_suffix(display: str) -> str:
@@ -474,7 +533,9 @@ def _precision(top: _Cfg, c: _Cfg, from_name: Precision | None, notes: list[str]
         elif method == "compressed-tensors":
             groups = q.get("config_groups") or {}
             for g in groups.values() if isinstance(groups, Mapping) else ():
-                w = g.get("weights") or {}
+                w = (g.get("weights") if isinstance(g, Mapping) else None) or {}
+                if not isinstance(w, Mapping):
+                    continue
                 bits, typ = w.get("num_bits"), w.get("type")
                 if bits == 8:
                     quant = Precision.FP8 if typ == "float" else Precision.INT8
@@ -497,7 +558,11 @@ def _precision(top: _Cfg, c: _Cfg, from_name: Precision | None, notes: list[str]
 def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
     h = c.num("hidden_size")
     pattern = c.d.get("hybrid_override_pattern") or c.d.get("layers_block_type")
-    n = c.num("num_hidden_layers") if c.has("num_hidden_layers") or not pattern else len(pattern)
+    if pattern is not None and not isinstance(pattern, (str, list)):
+        raise ConfigError(f"{c.where}: the hybrid layer pattern must be a string or a list")
+    n = c.num("num_hidden_layers", maximum=MAX_LAYERS) if c.has("num_hidden_layers") or not pattern else len(pattern)
+    if not 1 <= n <= MAX_LAYERS:
+        raise ConfigError(f"{c.where}: layer pattern must list 1 to {MAX_LAYERS} layers")
     vocab = c.num("vocab_size")
     nq = c.num("num_attention_heads")
     nkv = c.num("num_key_value_heads", nq) if c.has("num_key_value_heads") else nq
@@ -507,14 +572,14 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     layers = _layout(c, n, notes)
 
     # ---- MoE numbers
-    experts = int(c.first("n_routed_experts", "num_local_experts", "num_experts") or 0)
-    top_k = int(c.first("num_experts_per_tok", "experts_per_token", "top_k_experts", "num_experts_per_token") or 0)
+    experts = c.first_num("n_routed_experts", "num_local_experts", "num_experts") or 0
+    top_k = c.first_num("num_experts_per_tok", "experts_per_token", "top_k_experts", "num_experts_per_token") or 0
     _ffn_layout(c, layers, experts)
-    moe_width_key = c.first("moe_intermediate_size", "expert_intermediate_size")
-    dense_key = c.first("dense_intermediate_size", "intermediate_size_mlp")
-    inter = c.get("intermediate_size")
-    expert_w = int(moe_width_key or inter or 0)
-    dense_w = int(dense_key or (inter if (moe_width_key or experts <= 1) else 0) or 0)
+    moe_width_key = c.first_num("moe_intermediate_size", "expert_intermediate_size")
+    dense_key = c.first_num("dense_intermediate_size", "intermediate_size_mlp")
+    inter = c.num("intermediate_size", 0, minimum=0)
+    expert_w = moe_width_key or inter or 0
+    dense_w = dense_key or (inter if (moe_width_key or experts <= 1) else 0) or 0
     for lay in layers:
         if lay.ffn in ("dense", "dense+moe") and not lay.dense_width:
             if not dense_w:
@@ -525,25 +590,24 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
         raise ConfigError(f"{c.where}: MoE layers need 'num_experts_per_tok' and an expert width "
                           "('moe_intermediate_size')")
     mtype = str(c.get("model_type") or "")
-    n_shared = c.first("n_shared_experts", "num_shared_experts")
-    shared_w = c.first("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
-                       "shared_intermediate_size", "share_expert_dim")
+    n_shared = c.first_num("n_shared_experts", "num_shared_experts", default=None)
+    shared_w = c.first_num("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
+                           "shared_intermediate_size", "share_expert_dim", default=None)
     if n_shared is None:
         n_shared = IMPLICIT_SHARED_EXPERTS.get(mtype, 1 if shared_w else 0)
         if mtype in IMPLICIT_SHARED_EXPERTS:
             notes.append("one always-on shared expert per MoE layer (implied by the model type)")
-    n_shared = int(n_shared)
     if shared_w == 0:
         n_shared = 0
-    shared_w = int(shared_w or expert_w)
-    latent = c.first("moe_latent_size", "routed_expert_hidden_size")
-    expert_h = int(latent) if latent else h
+    shared_w = shared_w or expert_w
+    latent = c.first_num("moe_latent_size", "routed_expert_hidden_size")
+    expert_h = latent or h
     gated = _act_gated(c, "mlp_hidden_act", "hidden_act", "hidden_activation")
     mats = 3 if gated else 2
 
     # ---- attention shapes per layer kind
-    mla_rank = c.get("kv_lora_rank")
-    q_lora = c.get("q_lora_rank")
+    mla_rank = c.num("kv_lora_rank", 0, minimum=0)
+    q_lora = c.num("q_lora_rank", 0, minimum=0)
     rope = c.num("qk_rope_head_dim", 0, minimum=0)
     nope = c.num("qk_nope_head_dim", 0, minimum=0)
     swa_q = c.num("swa_num_attention_heads", nq)
@@ -568,7 +632,7 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     sinks = (bool(c.first("add_swa_attention_sink_bias", "add_full_attention_sink_bias"))
              or mtype.startswith("gpt_oss") or c.has("o_lora_rank"))
     qk_norm = bool(c.first("use_qk_norm", "qk_norm_type")) or mtype.startswith(("qwen3", "gemma"))
-    o_lora = c.get("o_lora_rank")
+    o_lora = c.num("o_lora_rank", 0, minimum=0)
     o_groups = c.num("o_groups", 1) if o_lora else 1
     if c.get("hc_mult"):
         notes.append(f"hyper-connections (hc_mult {c.get('hc_mult')}): mixing weights not counted (< 0.1%)")
@@ -597,13 +661,17 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     elif isinstance(sac, Mapping) and sac.get("use_sparse_attention"):
         sparse_kind = "block"
         freq = sac.get("sparse_attention_freq") or [1] * n
-        idx_heads = int(sac.get("sparse_num_index_heads") or 0)
-        idx_dim = int(sac.get("sparse_index_dim") or 0)
-        block = int(sac.get("sparse_block_size") or 0)
-        idx_topk = block * (int(sac.get("sparse_topk_blocks") or 0) + int(sac.get("sparse_local_block") or 0)
-                            + int(sac.get("sparse_init_block") or 0))
+        if not isinstance(freq, list) or len(freq) < n:
+            raise ConfigError(f"{c.where}: 'sparse_attention_config.sparse_attention_freq' must list {n} layers")
+
+        def sval(key: str) -> int:
+            return _whole(sac.get(key) or 0, f"sparse_attention_config.{key}")
+
+        idx_heads, idx_dim, block = sval("sparse_num_index_heads"), sval("sparse_index_dim"), sval("sparse_block_size")
+        idx_topk = block * (sval("sparse_topk_blocks") + sval("sparse_local_block") + sval("sparse_init_block"))
         for lay, f in zip(layers, freq[:n], strict=True):
-            if int(f) and lay.mixer in ("full", "sliding", "chunked"):
+            attends = lay.mixer in ("full", "sliding", "chunked")
+            if _whole(f, "sparse_attention_config.sparse_attention_freq") and attends:
                 lay.sparse = lay.indexer = True
         known = {"sparse_attention_freq", "sparse_block_size", "sparse_disable_index_value", "sparse_index_dim",
                  "sparse_init_block", "sparse_local_block", "sparse_num_index_heads", "sparse_score_type",
@@ -612,8 +680,7 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
         if extra:
             raise ConfigError(f"{c.where}: unknown key 'sparse_attention_config.{extra[0]}'")
 
-    window = c.get("sliding_window") or c.get("attention_chunk_size") or c.get("sliding_window_size")
-    c.get("attention_chunk_size")
+    window = c.first_num("sliding_window", "attention_chunk_size", "sliding_window_size")
 
     # ---- per-layer parameter count
     def attn_params(lay: _Layer) -> float:
@@ -662,8 +729,9 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     if n_linear:
         lac = c.get("linear_attn_config")
         if isinstance(lac, Mapping):  # Kimi delta attention
-            nh, hd = int(lac["num_heads"]), int(lac["head_dim"])
-            kern = int(lac.get("short_conv_kernel_size", 4))
+            nh = _whole(lac.get("num_heads"), "linear_attn_config.num_heads", 1)
+            hd = _whole(lac.get("head_dim"), "linear_attn_config.head_dim", 1)
+            kern = _whole(lac.get("short_conv_kernel_size", 4), "linear_attn_config.short_conv_kernel_size", 1)
             linear_params = 6 * h * nh * hd + h * nh + 3 * nh * hd * kern + 2 * nh + hd
             recurrent = RecurrentStateSpec(kind="kimi_delta", layers=n_linear, state_elements_per_layer=nh * hd * hd,
                                            conv_elements_per_layer=(kern - 1) * 3 * nh * hd, heads=nh,
@@ -733,9 +801,9 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     active += emb + h
 
     # ---- MTP layers (reported apart, as vendors count them)
-    mtp = int(c.first("num_nextn_predict_layers", "mtp_num_hidden_layers") or 0)
+    mtp = c.first_num("num_nextn_predict_layers", "mtp_num_hidden_layers") or 0
     if c.get("use_mtp"):
-        mtp = max(mtp, int(c.get("num_mtp_modules", 1) or 1) * int(c.get("mtp_transformer_layers", 1) or 1))
+        mtp = max(mtp, c.num("num_mtp_modules", 1) * c.num("mtp_transformer_layers", 1))
     else:
         c.get("num_mtp_modules")
         c.get("mtp_transformer_layers")
@@ -777,7 +845,7 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
         raise ConfigError(f"{c.where}: block_configs with different KV head counts per layer are not supported")
     mla = None
     if mla_rank:
-        mla = MlaSpec(kv_lora_rank=int(mla_rank), qk_rope_head_dim=rope, q_lora_rank=int(q_lora) if q_lora else None,
+        mla = MlaSpec(kv_lora_rank=mla_rank, qk_rope_head_dim=rope, q_lora_rank=q_lora or None,
                       qk_nope_head_dim=nope or None, v_head_dim=v_dim)
         c.get("qk_head_dim")
     moe = None
@@ -813,7 +881,7 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
         n_idx = sum(lay.indexer for lay in layers)
         sparse = SparseAttentionSpec(kind=sparse_kind, layers=n_idx or n_sparse, topk_tokens=idx_topk,
                                      index_heads=idx_heads, index_head_dim=idx_dim)
-    max_ctx = c.num("max_position_embeddings", 0, minimum=0) or int(top.get("max_position_embeddings", 0) or 0)
+    max_ctx = c.num("max_position_embeddings", 0, minimum=0) or top.num("max_position_embeddings", 0, minimum=0)
     if not max_ctx:
         raise ConfigError(f"{c.where}: missing key 'max_position_embeddings'")
     kw: dict[str, Any] = dict(
@@ -838,8 +906,8 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
 
 def _router_text(c: _Cfg, top_k: int) -> str:
     score = str(c.first("scoring_func") or "softmax")
-    groups = int(c.first("n_group", "num_expert_group") or 1)
-    tg = int(c.get("topk_group") or 1)
+    groups = c.first_num("n_group", "num_expert_group", default=1) or 1
+    tg = c.num("topk_group", 1, minimum=0) or 1
     c.get("use_grouped_topk")
     text = f"{score} top-{top_k}" + (", renormalised" if c.get("norm_topk_prob") else "")
     if groups > 1:
