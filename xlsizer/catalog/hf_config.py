@@ -555,23 +555,113 @@ def _precision(top: _Cfg, c: _Cfg, from_name: Precision | None, notes: list[str]
     return base, experts, None
 
 
-def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
-    h = c.num("hidden_size")
-    pattern = c.d.get("hybrid_override_pattern") or c.d.get("layers_block_type")
-    if pattern is not None and not isinstance(pattern, (str, list)):
-        raise ConfigError(f"{c.where}: the hybrid layer pattern must be a string or a list")
-    n = c.num("num_hidden_layers", maximum=MAX_LAYERS) if c.has("num_hidden_layers") or not pattern else len(pattern)
-    if not 1 <= n <= MAX_LAYERS:
-        raise ConfigError(f"{c.where}: layer pattern must list 1 to {MAX_LAYERS} layers")
-    vocab = c.num("vocab_size")
-    nq = c.num("num_attention_heads")
-    nkv = c.num("num_key_value_heads", nq) if c.has("num_key_value_heads") else nq
-    c.get("num_key_value_heads")
-    head_dim = c.num("head_dim", h // nq)
-    v_dim = c.num("v_head_dim", head_dim)
-    layers = _layout(c, n, notes)
+ATTENDS = ("full", "sliding", "chunked")
+"""Token mixers that are softmax attention (they hold a KV cache)."""
 
-    # ---- MoE numbers
+
+@dataclass(frozen=True)
+class _Attention:
+    """Shapes of the softmax-attention layers, as the config states them."""
+
+    h: int
+    nq: int
+    nkv: int
+    head_dim: int
+    v_dim: int
+    mla_rank: int = 0
+    q_lora: int = 0
+    rope: int = 0
+    nope: int = 0
+    swa_q: int = 0
+    swa_kv: int | None = None
+    swa_hd: int | None = None
+    swa_vd: int | None = None
+    glob_hd: int | None = None
+    glob_kv: int | None = None
+    k_eq_v: bool = False
+    out_gate: bool = False
+    bias: bool = False
+    sinks: bool = False
+    qk_norm: bool = False
+    o_lora: int = 0
+    o_groups: int = 1
+    idx_heads: int = 0
+    idx_dim: int = 0
+
+    def shape(self, sliding: bool) -> tuple[int, int, int, int]:
+        """(query heads, KV heads, key width, value width) of a window or a full layer."""
+        if sliding:
+            return self.swa_q or self.nq, self.swa_kv or self.nkv, self.swa_hd or self.head_dim, \
+                self.swa_vd or self.v_dim
+        return self.nq, self.glob_kv or self.nkv, self.glob_hd or self.head_dim, self.glob_hd or self.v_dim
+
+    def params(self, lay: _Layer) -> float:
+        """Parameters of one attention layer: projections, norms, biases, sinks, indexer."""
+        h = self.h
+        if self.mla_rank:
+            qk = self.nope + self.rope
+            nq, r, ql, v = self.nq, self.mla_rank, self.q_lora, self.v_dim
+            q = (h * ql + ql + ql * nq * qk) if ql else h * nq * qk
+            kv = h * (r + self.rope) + r + r * nq * (self.nope + v)
+            p = q + kv + nq * v * h + (h * nq * v if self.out_gate else 0)
+        else:
+            sliding = lay.mixer in ("sliding", "chunked")
+            q_heads, kvh, kd, vd = self.shape(sliding)
+            kvh = lay.kv_heads or kvh
+            share = self.k_eq_v and not sliding  # K = V on full layers only (Gemma 4)
+            if self.q_lora:
+                q = h * self.q_lora + self.q_lora + self.q_lora * q_heads * kd
+            else:
+                q = h * q_heads * kd * (2 if self.out_gate else 1)
+            kv = h * kvh * (kd + (0 if share else vd))
+            # grouped low-rank output (DeepSeek-V4 o_lora_rank/o_groups) or a plain projection
+            o = (q_heads * vd * self.o_lora + self.o_groups * self.o_lora * h) if self.o_lora else q_heads * vd * h
+            p = q + kv + o
+            if self.bias:
+                p += q_heads * kd + kvh * (kd + vd) + h
+            if self.qk_norm:
+                p += 2 * kd
+            if self.sinks:
+                p += q_heads
+            if lay.compress:  # DeepSeek-V4 compressor: KV and gate projections of the merged entries
+                p += 2 * h * kvh * kd * (2 if lay.compress == 4 else 1)
+        if lay.indexer and self.idx_heads:
+            p += (self.q_lora or h) * self.idx_heads * self.idx_dim + h * self.idx_dim + h * self.idx_heads \
+                + 2 * self.idx_dim
+        return p + h  # attention-input norm
+
+
+@dataclass(frozen=True)
+class _Ffn:
+    """Dense FFN and MoE shapes."""
+
+    h: int
+    mats: int  # 3 for a gated FFN, 2 for a plain one
+    experts: int = 0
+    top_k: int = 0
+    expert_w: int = 0
+    expert_h: int = 0  # width routed experts work in (latent MoE), else hidden
+    latent: bool = False
+    n_shared: int = 0
+    shared_w: int = 0
+
+    def params(self, lay: _Layer) -> tuple[float, float]:
+        """(total, active) FFN parameters of one layer."""
+        if lay.ffn == "none":
+            return 0.0, 0.0
+        h = self.h
+        dense = self.mats * h * lay.dense_width + h if lay.ffn in ("dense", "dense+moe") else 0.0
+        if lay.ffn in ("moe", "dense+moe"):
+            routed_one = self.mats * self.expert_h * self.expert_w
+            fixed = (h * self.experts  # router
+                     + (2 * h * self.expert_h if self.latent else 0)  # into and out of the latent width
+                     + self.n_shared * self.mats * h * self.shared_w + h)
+            return dense + fixed + self.experts * routed_one, dense + fixed + self.top_k * routed_one
+        return dense, dense
+
+
+def _read_ffn(c: _Cfg, layers: list[_Layer], h: int, notes: list[str]) -> _Ffn:
+    """MoE and dense-FFN widths; marks each layer's FFN kind and width."""
     experts = c.first_num("n_routed_experts", "num_local_experts", "num_experts") or 0
     top_k = c.first_num("num_experts_per_tok", "experts_per_token", "top_k_experts", "num_experts_per_token") or 0
     _ffn_layout(c, layers, experts)
@@ -579,14 +669,14 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     dense_key = c.first_num("dense_intermediate_size", "intermediate_size_mlp")
     inter = c.num("intermediate_size", 0, minimum=0)
     expert_w = moe_width_key or inter or 0
+    # intermediate_size is the dense width unless it is the only width an MoE model gives
     dense_w = dense_key or (inter if (moe_width_key or experts <= 1) else 0) or 0
     for lay in layers:
         if lay.ffn in ("dense", "dense+moe") and not lay.dense_width:
             if not dense_w:
                 raise ConfigError(f"{c.where}: missing key 'intermediate_size' (dense FFN width)")
             lay.dense_width = dense_w
-    has_moe = any(lay.ffn in ("moe", "dense+moe") for lay in layers)
-    if has_moe and (experts < 2 or top_k < 1 or expert_w < 1):
+    if any(lay.ffn in ("moe", "dense+moe") for lay in layers) and (experts < 2 or top_k < 1 or expert_w < 1):
         raise ConfigError(f"{c.where}: MoE layers need 'num_experts_per_tok' and an expert width "
                           "('moe_intermediate_size')")
     mtype = str(c.get("model_type") or "")
@@ -599,67 +689,39 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
             notes.append("one always-on shared expert per MoE layer (implied by the model type)")
     if shared_w == 0:
         n_shared = 0
-    shared_w = shared_w or expert_w
-    latent = c.first_num("moe_latent_size", "routed_expert_hidden_size")
-    expert_h = latent or h
+    latent = c.first_num("moe_latent_size", "routed_expert_hidden_size") or 0
     gated = _act_gated(c, "mlp_hidden_act", "hidden_act", "hidden_activation")
-    mats = 3 if gated else 2
+    return _Ffn(h=h, mats=3 if gated else 2, experts=experts, top_k=top_k, expert_w=expert_w,
+                expert_h=latent or h, latent=bool(latent), n_shared=n_shared, shared_w=shared_w or expert_w)
 
-    # ---- attention shapes per layer kind
-    mla_rank = c.num("kv_lora_rank", 0, minimum=0)
-    q_lora = c.num("q_lora_rank", 0, minimum=0)
-    rope = c.num("qk_rope_head_dim", 0, minimum=0)
-    nope = c.num("qk_nope_head_dim", 0, minimum=0)
-    swa_q = c.num("swa_num_attention_heads", nq)
-    swa_kv = c.num("swa_num_key_value_heads", nkv) if c.has("swa_num_key_value_heads") else None
-    swa_hd = c.num("swa_head_dim", head_dim) if c.has("swa_head_dim") else None
-    swa_vd = c.num("swa_v_head_dim", v_dim) if c.has("swa_v_head_dim") else None
-    glob_hd = c.num("global_head_dim", head_dim) if c.has("global_head_dim") else None
-    k_eq_v = bool(c.get("attention_k_eq_v", False))
-    glob_kv = c.num("num_global_key_value_heads", nkv) if (c.has("num_global_key_value_heads") and k_eq_v) else None
-    c.get("num_global_key_value_heads")
-    if c.get("num_kv_shared_layers"):
-        raise ConfigError(f"{c.where}: key 'num_kv_shared_layers' (cross-layer KV sharing) is not supported")
-    if c.get("hidden_size_per_layer_input"):
-        raise ConfigError(f"{c.where}: key 'hidden_size_per_layer_input' (per-layer embeddings) is not supported")
-    c.get("vocab_size_per_layer_input")
-    if c.get("use_double_wide_mlp"):
-        raise ConfigError(f"{c.where}: key 'use_double_wide_mlp' is not supported")
-    out_gate = bool(c.first("attn_output_gate", "attention_output_gate", "mla_use_output_gate"))
-    c.get("output_gate_type")  # the gate's activation; its shape is the same
-    bias = bool(c.first("attention_bias", "qkv_bias"))
-    # learned sinks: stated (MiMo), or part of the family (gpt-oss, DeepSeek-V4's grouped-output attention)
-    sinks = (bool(c.first("add_swa_attention_sink_bias", "add_full_attention_sink_bias"))
-             or mtype.startswith("gpt_oss") or c.has("o_lora_rank"))
-    qk_norm = bool(c.first("use_qk_norm", "qk_norm_type")) or mtype.startswith(("qwen3", "gemma"))
-    o_lora = c.num("o_lora_rank", 0, minimum=0)
-    o_groups = c.num("o_groups", 1) if o_lora else 1
-    if c.get("hc_mult"):
-        notes.append(f"hyper-connections (hc_mult {c.get('hc_mult')}): mixing weights not counted (< 0.1%)")
-    if c.get("num_hash_layers"):
-        notes.append(f"first {c.get('num_hash_layers')} MoE layers route by token hash (no router weights)")
 
-    # sparse attention (DSA indexer or block-sparse)
+def _read_sparse(c: _Cfg, layers: list[_Layer]) -> SparseAttentionSpec | None:
+    """DeepSeek sparse attention (lightning indexer) or block-sparse attention; marks the
+    layers that keep their own indexer keys."""
+    n = len(layers)
     idx_heads = c.num("index_n_heads", 0, minimum=0)
     idx_dim = c.num("index_head_dim", 0, minimum=0)
     idx_topk = c.num("index_topk", 0, minimum=0)
     c.get("index_topk_freq")
     c.get("indexer_rope_interleave")
     sac = c.get("sparse_attention_config")
-    sparse_kind = None
     if idx_topk:
-        sparse_kind = "dsa"
+        kind = "dsa"
         it = _list(c, "indexer_types", n)
-        att_i = 0
-        for i, lay in enumerate(layers):
-            if lay.mixer in ("full", "sliding", "chunked"):
-                lay.sparse = True
-                lay.indexer = (it[i] == "full") if it is not None else True
-                att_i += 1
         if it is not None and not all(t in ("full", "shared") for t in it):
             raise ConfigError(f"{c.where}: unknown value in 'indexer_types' (expected full/shared)")
+        for i, lay in enumerate(layers):
+            if lay.mixer in ATTENDS:
+                lay.sparse = True
+                lay.indexer = (it[i] == "full") if it is not None else True  # "shared" reuses another's
     elif isinstance(sac, Mapping) and sac.get("use_sparse_attention"):
-        sparse_kind = "block"
+        kind = "block"
+        known = {"sparse_attention_freq", "sparse_block_size", "sparse_disable_index_value", "sparse_index_dim",
+                 "sparse_init_block", "sparse_local_block", "sparse_num_index_heads", "sparse_score_type",
+                 "sparse_topk_blocks", "use_sparse_attention"}
+        extra = [k for k in sac if k not in known]
+        if extra:
+            raise ConfigError(f"{c.where}: unknown key 'sparse_attention_config.{extra[0]}'")
         freq = sac.get("sparse_attention_freq") or [1] * n
         if not isinstance(freq, list) or len(freq) < n:
             raise ConfigError(f"{c.where}: 'sparse_attention_config.sparse_attention_freq' must list {n} layers")
@@ -670,137 +732,117 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
         idx_heads, idx_dim, block = sval("sparse_num_index_heads"), sval("sparse_index_dim"), sval("sparse_block_size")
         idx_topk = block * (sval("sparse_topk_blocks") + sval("sparse_local_block") + sval("sparse_init_block"))
         for lay, f in zip(layers, freq[:n], strict=True):
-            attends = lay.mixer in ("full", "sliding", "chunked")
-            if _whole(f, "sparse_attention_config.sparse_attention_freq") and attends:
+            if _whole(f, "sparse_attention_config.sparse_attention_freq") and lay.mixer in ATTENDS:
                 lay.sparse = lay.indexer = True
-        known = {"sparse_attention_freq", "sparse_block_size", "sparse_disable_index_value", "sparse_index_dim",
-                 "sparse_init_block", "sparse_local_block", "sparse_num_index_heads", "sparse_score_type",
-                 "sparse_topk_blocks", "use_sparse_attention"}
-        extra = [k for k in sac if k not in known]
-        if extra:
-            raise ConfigError(f"{c.where}: unknown key 'sparse_attention_config.{extra[0]}'")
+    else:
+        return None
+    n_idx = sum(lay.indexer for lay in layers)
+    return SparseAttentionSpec(kind=kind, layers=n_idx or sum(lay.sparse for lay in layers), topk_tokens=idx_topk,
+                               index_heads=idx_heads, index_head_dim=idx_dim)
 
-    window = c.first_num("sliding_window", "attention_chunk_size", "sliding_window_size")
 
-    # ---- per-layer parameter count
-    def attn_params(lay: _Layer) -> float:
-        if lay.mixer == "none":
-            return 0.0
-        if lay.mixer == "linear":
-            return linear_params
-        if lay.mixer == "mamba":
-            return mamba_params
-        sliding = lay.mixer in ("sliding", "chunked")
-        if mla_rank:
-            qk = nope + rope
-            q = (h * q_lora + q_lora + q_lora * nq * qk) if q_lora else h * nq * qk
-            kv = h * (mla_rank + rope) + mla_rank + mla_rank * nq * (nope + v_dim)
-            p = q + kv + nq * v_dim * h + (h * nq * v_dim if out_gate else 0)
-        else:
-            q_heads = swa_q if sliding else nq
-            kvh = lay.kv_heads or ((swa_kv or nkv) if sliding else (glob_kv or nkv))
-            kd = (swa_hd or head_dim) if sliding else (glob_hd or head_dim)
-            vd = (swa_vd or v_dim) if sliding else (glob_hd or v_dim)
-            share = k_eq_v and not sliding
-            q = (h * q_lora + q_lora + q_lora * q_heads * kd) if q_lora else h * q_heads * kd * (2 if out_gate else 1)
-            kv = h * kvh * (kd + (0 if share else vd))
-            # grouped low-rank output (DeepSeek-V4 o_lora_rank/o_groups) or a plain projection
-            o = (q_heads * vd * o_lora + o_groups * o_lora * h) if o_lora else q_heads * vd * h
-            p = q + kv + o
-            if bias:
-                p += q_heads * kd + kvh * (kd + vd) + h
-            if qk_norm:
-                p += 2 * kd
-            if sinks:
-                p += q_heads
-            if lay.compress:  # DeepSeek-V4 compressor: KV and gate projections of the merged entries
-                p += 2 * h * kvh * kd * (2 if lay.compress == 4 else 1)
-        if lay.indexer and idx_heads:
-            p += (q_lora or h) * idx_heads * idx_dim + h * idx_dim + h * idx_heads + 2 * idx_dim
-        return p + h  # attention-input norm
+def _read_attention(c: _Cfg, h: int, nq: int, mtype: str, sparse: SparseAttentionSpec | None,
+                    notes: list[str]) -> _Attention:
+    """Attention shapes: GQA/MQA/MHA, MLA, window-layer and global-layer overrides, gates."""
+    nkv = c.num("num_key_value_heads", nq) if c.has("num_key_value_heads") else nq
+    c.get("num_key_value_heads")
+    head_dim = c.num("head_dim", max(h // nq, 1))
+    v_dim = c.num("v_head_dim", head_dim)
+    for key, what in (("num_kv_shared_layers", "cross-layer KV sharing"),
+                      ("hidden_size_per_layer_input", "per-layer embeddings"),
+                      ("use_double_wide_mlp", "double-wide MLP layers")):
+        if c.get(key):
+            raise ConfigError(f"{c.where}: key '{key}' ({what}) is not supported")
+    c.get("vocab_size_per_layer_input")
+    c.get("output_gate_type")  # the output gate's activation; its shape is the same
+    if c.get("hc_mult"):
+        notes.append(f"hyper-connections (hc_mult {c.get('hc_mult')}): mixing weights not counted (< 0.1%)")
+    if c.get("num_hash_layers"):
+        notes.append(f"first {c.get('num_hash_layers')} MoE layers route by token hash (no router weights)")
+    k_eq_v = bool(c.get("attention_k_eq_v", False))
+    glob_kv = c.num("num_global_key_value_heads", nkv) if c.has("num_global_key_value_heads") else None
+    o_lora = c.num("o_lora_rank", 0, minimum=0)
+    mla_rank = c.num("kv_lora_rank", 0, minimum=0)
+    if mla_rank:
+        c.get("qk_head_dim")  # = qk_nope_head_dim + qk_rope_head_dim
+    return _Attention(
+        h=h, nq=nq, nkv=nkv, head_dim=head_dim, v_dim=v_dim, mla_rank=mla_rank,
+        q_lora=c.num("q_lora_rank", 0, minimum=0), rope=c.num("qk_rope_head_dim", 0, minimum=0),
+        nope=c.num("qk_nope_head_dim", 0, minimum=0),
+        swa_q=c.num("swa_num_attention_heads", nq),
+        swa_kv=c.num("swa_num_key_value_heads", nkv) if c.has("swa_num_key_value_heads") else None,
+        swa_hd=c.num("swa_head_dim", head_dim) if c.has("swa_head_dim") else None,
+        swa_vd=c.num("swa_v_head_dim", v_dim) if c.has("swa_v_head_dim") else None,
+        glob_hd=c.num("global_head_dim", head_dim) if c.has("global_head_dim") else None,
+        glob_kv=glob_kv if k_eq_v else None,  # a separate global KV-head count goes with K=V (HF Gemma 4)
+        k_eq_v=k_eq_v,
+        out_gate=bool(c.first("attn_output_gate", "attention_output_gate", "mla_use_output_gate")),
+        bias=bool(c.first("attention_bias", "qkv_bias")),
+        # learned sinks: stated (MiMo), or part of the family (gpt-oss, DeepSeek-V4's grouped-output attention)
+        sinks=(bool(c.first("add_swa_attention_sink_bias", "add_full_attention_sink_bias"))
+               or mtype.startswith("gpt_oss") or bool(o_lora)),
+        qk_norm=bool(c.first("use_qk_norm", "qk_norm_type")) or mtype.startswith(("qwen3", "gemma")),
+        o_lora=o_lora, o_groups=c.num("o_groups", 1) if o_lora else 1,
+        idx_heads=sparse.index_heads if sparse else 0, idx_dim=sparse.index_head_dim if sparse else 0,
+    )
 
-    linear_params = 0.0
-    mamba_params = 0.0
-    recurrent: RecurrentStateSpec | None = None
+
+def _read_recurrent(c: _Cfg, layers: list[_Layer], h: int, att: _Attention
+                    ) -> tuple[float, RecurrentStateSpec | None, list[str]]:
+    """(parameters of one recurrent layer, the state spec, notes) for linear-attention or Mamba
+    layers; (0, None, []) when there are none."""
+    n = len(layers)
     n_linear = sum(lay.mixer == "linear" for lay in layers)
     n_mamba = sum(lay.mixer == "mamba" for lay in layers)
+    c.get("mamba_hidden_act")
     if n_linear and n_mamba:
         raise ConfigError(f"{c.where}: both linear-attention and Mamba layers in one model are not supported")
-    if n_linear:
-        lac = c.get("linear_attn_config")
-        if isinstance(lac, Mapping):  # Kimi delta attention
-            nh = _whole(lac.get("num_heads"), "linear_attn_config.num_heads", 1)
-            hd = _whole(lac.get("head_dim"), "linear_attn_config.head_dim", 1)
-            kern = _whole(lac.get("short_conv_kernel_size", 4), "linear_attn_config.short_conv_kernel_size", 1)
-            linear_params = 6 * h * nh * hd + h * nh + 3 * nh * hd * kern + 2 * nh + hd
-            recurrent = RecurrentStateSpec(kind="kimi_delta", layers=n_linear, state_elements_per_layer=nh * hd * hd,
-                                           conv_elements_per_layer=(kern - 1) * 3 * nh * hd, heads=nh,
-                                           pattern=f"{n_linear} Kimi-delta-attention layers, {n - n_linear} MLA layers")
-        elif c.has("linear_num_value_heads"):  # gated DeltaNet (Qwen3-Next / Qwen3.5)
-            nk, dk = c.num("linear_num_key_heads"), c.num("linear_key_head_dim")
-            nv, dv = c.num("linear_num_value_heads"), c.num("linear_value_head_dim")
-            kern = c.num("linear_conv_kernel_dim", 4)
-            conv_ch = 2 * nk * dk + nv * dv
-            linear_params = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv + conv_ch * kern + 2 * nv + dv + nv * dv * h
-            state_b = 4.0 if str(c.get("mamba_ssm_dtype", "float32")) == "float32" else 2.0
-            recurrent = RecurrentStateSpec(
-                kind="gated_deltanet", layers=n_linear, state_elements_per_layer=nv * dk * dv,
-                conv_elements_per_layer=(kern - 1) * conv_ch, state_bytes_per_element=state_b, heads=nv,
-                pattern=f"{n_linear} gated-DeltaNet layers, {n - n_linear} full attention")
-        else:  # MiniMax lightning attention: state heads x d x d
-            linear_params = 4 * h * nq * head_dim
-            recurrent = RecurrentStateSpec(
-                kind="linear", layers=n_linear, state_elements_per_layer=nq * head_dim * head_dim, heads=nq,
-                pattern=f"{n_linear} linear-attention layers")
     if n_mamba:
         mh, md = c.num("mamba_num_heads"), c.num("mamba_head_dim")
         ds, ng = c.num("ssm_state_size"), c.num("n_groups", 1)
         kern = c.num("conv_kernel", 4)
-        c.get("expand")
+        c.get("expand")  # d_inner is stated directly as heads x head width
         d_in = mh * md
         conv_ch = d_in + 2 * ng * ds
-        mamba_params = h * (2 * d_in + 2 * ng * ds + mh) + conv_ch * (kern + 1) + 3 * mh + d_in + d_in * h
+        params = h * (2 * d_in + 2 * ng * ds + mh) + conv_ch * (kern + 1) + 3 * mh + d_in + d_in * h
         state_b = 4.0 if str(c.get("mamba_ssm_cache_dtype", "float32")) == "float32" else 2.0
-        recurrent = RecurrentStateSpec(kind="mamba2", layers=n_mamba, state_elements_per_layer=mh * md * ds,
-                                       conv_elements_per_layer=(kern - 1) * conv_ch, state_bytes_per_element=state_b,
-                                       heads=mh, pattern=f"{n_mamba} Mamba-2 layers (of {n} blocks)")
-    c.get("mamba_hidden_act")
+        spec = RecurrentStateSpec(kind="mamba2", layers=n_mamba, state_elements_per_layer=mh * md * ds,
+                                  conv_elements_per_layer=(kern - 1) * conv_ch, state_bytes_per_element=state_b,
+                                  heads=mh, pattern=f"{n_mamba} Mamba-2 layers (of {n} blocks)")
+        return params, spec, ["Mamba-2 hybrid: fixed SSM state per sequence instead of KV on Mamba layers"]
+    if not n_linear:
+        return 0.0, None, []
+    note = ["hybrid linear attention: fixed state per sequence instead of KV on linear layers"]
+    lac = c.get("linear_attn_config")
+    if isinstance(lac, Mapping):  # Kimi delta attention
+        nh = _whole(lac.get("num_heads"), "linear_attn_config.num_heads", 1)
+        hd = _whole(lac.get("head_dim"), "linear_attn_config.head_dim", 1)
+        kern = _whole(lac.get("short_conv_kernel_size", 4), "linear_attn_config.short_conv_kernel_size", 1)
+        params = 6 * h * nh * hd + h * nh + 3 * nh * hd * kern + 2 * nh + hd
+        spec = RecurrentStateSpec(kind="kimi_delta", layers=n_linear, state_elements_per_layer=nh * hd * hd,
+                                  conv_elements_per_layer=(kern - 1) * 3 * nh * hd, heads=nh,
+                                  pattern=f"{n_linear} Kimi-delta-attention layers, {n - n_linear} MLA layers")
+        return params, spec, note
+    if c.has("linear_num_value_heads"):  # gated DeltaNet (Qwen3-Next / Qwen3.5)
+        nk, dk = c.num("linear_num_key_heads"), c.num("linear_key_head_dim")
+        nv, dv = c.num("linear_num_value_heads"), c.num("linear_value_head_dim")
+        kern = c.num("linear_conv_kernel_dim", 4)
+        conv_ch = 2 * nk * dk + nv * dv
+        params = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv + conv_ch * kern + 2 * nv + dv + nv * dv * h
+        state_b = 4.0 if str(c.get("mamba_ssm_dtype", "float32")) == "float32" else 2.0
+        spec = RecurrentStateSpec(
+            kind="gated_deltanet", layers=n_linear, state_elements_per_layer=nv * dk * dv,
+            conv_elements_per_layer=(kern - 1) * conv_ch, state_bytes_per_element=state_b, heads=nv,
+            pattern=f"{n_linear} gated-DeltaNet layers, {n - n_linear} full attention")
+        return params, spec, note
+    # MiniMax lightning attention: a heads x d x d state, q/k/v/o projections
+    spec = RecurrentStateSpec(kind="linear", layers=n_linear, state_elements_per_layer=att.nq * att.head_dim ** 2,
+                              heads=att.nq, pattern=f"{n_linear} linear-attention layers")
+    return 4 * h * att.nq * att.head_dim, spec, note
 
-    router = h * experts
-    routed_one = mats * expert_h * expert_w
-    latent_proj = 2 * h * expert_h if latent else 0
-    shared = n_shared * mats * h * shared_w
 
-    def ffn_params(lay: _Layer) -> tuple[float, float]:
-        """(total, active) FFN parameters of one layer."""
-        if lay.ffn == "none":
-            return 0.0, 0.0
-        dense = mats * h * lay.dense_width + h if lay.ffn in ("dense", "dense+moe") else 0.0
-        if lay.ffn in ("moe", "dense+moe"):
-            fixed = router + latent_proj + shared + h
-            return dense + fixed + experts * routed_one, dense + fixed + top_k * routed_one
-        return dense, dense
-
-    total = active = 0.0
-    att_sum = 0.0
-    for lay in layers:
-        a = attn_params(lay)
-        ft, fa = ffn_params(lay)
-        att_sum += a
-        total += a + ft
-        active += a + fa
-    # the outer config's tie flag wins for multimodal wrappers (Qwen3-VL states it there)
-    tie_src = top if "tie_word_embeddings" in top.d else c
-    tie = bool(tie_src.get("tie_word_embeddings", False))
-    c.get("tie_word_embeddings")
-    emb = vocab * h * (1 if tie else 2)
-    total += emb + h
-    # active = total minus the routed experts a token does not use, embeddings included as for
-    # a dense model (active = total there); vendors often quote it without the input
-    # embedding (gpt-oss 5.1B, DeepSeek-V3 36.6B), which the engine subtracts itself
-    active += emb + h
-
-    # ---- MTP layers (reported apart, as vendors count them)
+def _read_mtp(c: _Cfg) -> int:
+    """Multi-token-prediction layers shipped with the model."""
     mtp = c.first_num("num_nextn_predict_layers", "mtp_num_hidden_layers") or 0
     if c.get("use_mtp"):
         mtp = max(mtp, c.num("num_mtp_modules", 1) * c.num("mtp_transformer_layers", 1))
@@ -810,95 +852,128 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
     if c.get("mtp_hybrid_override_pattern") or c.get("mtp_layers_block_type"):
         mtp = max(mtp, 1)
     c.get("mtp_use_dedicated_embeddings")
+    return mtp
+
+
+def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
+    """Layer layout, parameter count and the ``ModelSpec`` architecture fields."""
+    h = c.num("hidden_size")
+    pattern = c.d.get("hybrid_override_pattern") or c.d.get("layers_block_type")
+    if pattern is not None and not isinstance(pattern, (str, list)):
+        raise ConfigError(f"{c.where}: the hybrid layer pattern must be a string or a list")
+    n = c.num("num_hidden_layers", maximum=MAX_LAYERS) if c.has("num_hidden_layers") or not pattern else len(pattern)
+    if not 1 <= n <= MAX_LAYERS:
+        raise ConfigError(f"{c.where}: layer pattern must list 1 to {MAX_LAYERS} layers")
+    vocab = c.num("vocab_size")
+    nq = c.num("num_attention_heads")
+    mtype = str(c.get("model_type") or "")
+    layers = _layout(c, n, notes)
+    ffn = _read_ffn(c, layers, h, notes)
+    sparse = _read_sparse(c, layers)
+    att = _read_attention(c, h, nq, mtype, sparse, notes)
+    rec_params, recurrent, rec_notes = _read_recurrent(c, layers, h, att)
+    notes.extend(rec_notes)
+    window = c.first_num("sliding_window", "attention_chunk_size", "sliding_window_size")
+
+    # ---- parameters, layer by layer
+    def mixer_params(lay: _Layer) -> float:
+        if lay.mixer in ATTENDS:
+            return att.params(lay)
+        return rec_params if lay.mixer in ("linear", "mamba") else 0.0
+
+    total = active = att_sum = 0.0
+    for lay in layers:
+        a = mixer_params(lay)
+        ft, fa = ffn.params(lay)
+        att_sum += a
+        total += a + ft
+        active += a + fa
+    # the outer config's tie flag wins for multimodal wrappers (Qwen3-VL states it there)
+    tie = bool((top if "tie_word_embeddings" in top.d else c).get("tie_word_embeddings", False))
+    c.get("tie_word_embeddings")
+    emb = vocab * h * (1 if tie else 2)
+    total += emb + h
+    # active = total minus the routed experts a token does not use, embeddings included as for
+    # a dense model (active = total there); vendors often quote it without the input
+    # embedding (gpt-oss 5.1B, DeepSeek-V3 36.6B), which the engine subtracts itself
+    active += emb + h
+
+    # ---- MTP layers (reported apart, as vendors count them): one more attention + FFN layer each
+    mtp = _read_mtp(c)
     mtp_params = 0.0
+    att_layers = [lay for lay in layers if lay.mixer in ATTENDS]
+    if not att_layers:
+        raise ConfigError(f"{c.where}: no attention layer found; models without attention are not supported")
     if mtp:
-        att_layers = [lay for lay in layers if lay.mixer in ("full", "sliding", "chunked")]
         last_ffn = next((lay for lay in reversed(layers) if lay.ffn != "none"), layers[-1])
-        one = (attn_params(att_layers[-1]) if att_layers else 0.0) + ffn_params(last_ffn)[0]
-        mtp_params = mtp * (one + 2 * h * h + 3 * h)
+        mtp_params = mtp * (att.params(att_layers[-1]) + ffn.params(last_ffn)[0] + 2 * h * h + 3 * h)
 
     # ---- fields for the spec
-    n_att = sum(lay.mixer in ("full", "sliding", "chunked") for lay in layers)
-    if n_att == 0:
-        raise ConfigError(f"{c.where}: no attention layer found; models without attention are not supported")
+    n_att = len(att_layers)
     bounded = [lay for lay in layers if lay.mixer in ("sliding", "chunked")]
     sw = None
     if bounded:
         wins = {lay.window or window for lay in bounded}
-        if None in wins or len(wins) != 1:
+        if None in wins or 0 in wins or len(wins) != 1:
             raise ConfigError(f"{c.where}: missing key 'sliding_window' (window size of the bounded layers)")
         kind = "chunked" if bounded[0].mixer == "chunked" else "sliding"
-        full_shape = (glob_kv or nkv, glob_hd or head_dim, glob_hd or v_dim)
-        sw_shape = (swa_kv or nkv, swa_hd or head_dim, swa_vd or v_dim)
+        sw_shape, full_shape = att.shape(True)[1:], att.shape(False)[1:]
         own = sw_shape != full_shape  # bounded layers have their own KV shape: state all three
         sw = SlidingWindowSpec(
-            window_tokens=int(wins.pop()), bounded_layers=len(bounded), kind=kind,
+            window_tokens=int(wins.pop() or 0), bounded_layers=len(bounded), kind=kind,
             pattern=f"{len(bounded)} {kind} layers, {n_att - len(bounded)} full-attention layers",
             kv_heads=sw_shape[0] if own else None, head_dim=sw_shape[1] if own else None,
             v_head_dim=sw_shape[2] if own else None,
         )
     comp = Counter(lay.compress for lay in layers if lay.compress > 1)
-    compressed = tuple(CompressedKvSpec(ratio=r, layers=k) for r, k in sorted(comp.items()))
-    kv_layers = [lay for lay in layers if lay.kv_heads]
-    model_kv = kv_layers[0].kv_heads if kv_layers else (glob_kv or nkv)
-    if kv_layers and len({lay.kv_heads for lay in kv_layers}) != 1:
+    kv_layers = {lay.kv_heads for lay in layers if lay.kv_heads}
+    if len(kv_layers) > 1:
         raise ConfigError(f"{c.where}: block_configs with different KV head counts per layer are not supported")
+    model_kv = kv_layers.pop() if kv_layers else (att.glob_kv or att.nkv)
     mla = None
-    if mla_rank:
-        mla = MlaSpec(kv_lora_rank=mla_rank, qk_rope_head_dim=rope, q_lora_rank=q_lora or None,
-                      qk_nope_head_dim=nope or None, v_head_dim=v_dim)
-        c.get("qk_head_dim")
+    if att.mla_rank:
+        mla = MlaSpec(kv_lora_rank=att.mla_rank, qk_rope_head_dim=att.rope, q_lora_rank=att.q_lora or None,
+                      qk_nope_head_dim=att.nope or None, v_head_dim=att.v_dim)
     moe = None
     n_moe = sum(lay.ffn in ("moe", "dense+moe") for lay in layers)
-    first_dense = 0
-    for lay in layers:
-        if lay.ffn != "dense":
-            break
-        first_dense += 1
     if n_moe:
+        first_dense = next((i for i, lay in enumerate(layers) if lay.ffn != "dense"), n)
         moe = MoeSpec(
-            experts=experts, experts_per_token=top_k, shared_experts=n_shared, expert_intermediate_size=expert_w,
-            moe_layers=n_moe,
+            experts=ffn.experts, experts_per_token=ffn.top_k, shared_experts=ffn.n_shared,
+            expert_intermediate_size=ffn.expert_w, moe_layers=n_moe,
             # leading dense layers, when every later layer is MoE (DeepSeek); 0 for interleaved layouts
             first_k_dense=first_dense if all(lay.ffn != "dense" for lay in layers[first_dense:]) else 0,
-            shared_expert_intermediate_size=shared_w if n_shared and shared_w != expert_w else None,
-            expert_hidden_size=expert_h if latent else None,
-            router=_router_text(c, top_k),
-            layer_pattern=_ffn_pattern(layers),
+            shared_expert_intermediate_size=ffn.shared_w if ffn.n_shared and ffn.shared_w != ffn.expert_w else None,
+            expert_hidden_size=ffn.expert_h if ffn.latent else None,
+            router=_router_text(c, ffn.top_k), layer_pattern=_ffn_pattern(layers),
         )
-    elif experts > 1:
+    else:
         c.get("n_group")
     dense_ffn = sum(lay.ffn in ("dense", "dense+moe") for lay in layers)
     widths = Counter(lay.dense_width for lay in layers if lay.dense_width)
-    attention = "mla" if mla else ("mha" if model_kv == nq else ("mqa" if model_kv == 1 else "gqa"))
-    if recurrent is not None and n_mamba:
-        notes.append("Mamba-2 hybrid: fixed SSM state per sequence instead of KV on Mamba layers")
-    if recurrent is not None and n_linear:
-        notes.append("hybrid linear attention: fixed state per sequence instead of KV on linear layers")
-    sparse = None
-    if sparse_kind:
-        n_sparse = sum(lay.sparse for lay in layers)
-        n_idx = sum(lay.indexer for lay in layers)
-        sparse = SparseAttentionSpec(kind=sparse_kind, layers=n_idx or n_sparse, topk_tokens=idx_topk,
-                                     index_heads=idx_heads, index_head_dim=idx_dim)
     max_ctx = c.num("max_position_embeddings", 0, minimum=0) or top.num("max_position_embeddings", 0, minimum=0)
     if not max_ctx:
         raise ConfigError(f"{c.where}: missing key 'max_position_embeddings'")
+    attention = "mla" if mla else "mha" if model_kv == nq else "mqa" if model_kv == 1 else "gqa"
+    if att.glob_hd and not att.k_eq_v:
+        model_v: int | None = att.glob_hd
+    else:
+        model_v = att.v_dim if att.v_dim != att.head_dim and not mla else None
     kw: dict[str, Any] = dict(
         total_params_b=round(total / 1e9, 3),
         active_params_b=round(active / 1e9, 3) if moe else None,
         computed_total_params_b=round(total / 1e9, 3),
         layers=n, hidden_size=h,
         intermediate_size=widths.most_common(1)[0][0] if widths else None,
-        attention_heads=nq, kv_heads=int(model_kv),
-        head_dim=int(glob_hd or head_dim) if not mla else (nope or head_dim),
+        attention_heads=nq, kv_heads=model_kv,
+        head_dim=(att.glob_hd or att.head_dim) if not mla else (att.nope or att.head_dim),
         vocab_size=vocab, max_context_tokens=max_ctx, attention=attention,
-        mla=mla, sliding_window=sw, moe=moe,
-        v_head_dim=(int(glob_hd) if glob_hd and not k_eq_v else (v_dim if v_dim != head_dim and not mla else None)),
+        mla=mla, sliding_window=sw, moe=moe, v_head_dim=model_v,
         attention_layers=n_att if n_att != n else None,
         dense_ffn_layers=dense_ffn if (dense_ffn != n - n_moe) else None,
-        k_eq_v=k_eq_v, attention_sinks=sinks, recurrent=recurrent, sparse_attention=sparse,
-        compressed_kv=compressed, mtp_layers=mtp, mtp_params_b=round(mtp_params / 1e9, 3),
+        k_eq_v=att.k_eq_v, attention_sinks=att.sinks, recurrent=recurrent, sparse_attention=sparse,
+        compressed_kv=tuple(CompressedKvSpec(ratio=r, layers=k) for r, k in sorted(comp.items())),
+        mtp_layers=mtp, mtp_params_b=round(mtp_params / 1e9, 3),
     )
     params = {"total": total, "active": active, "embeddings": float(emb), "attention": att_sum, "mtp": mtp_params}
     return kw, params
