@@ -7,6 +7,9 @@
 
 from xlsizer.api import drivers, size, waterfall, what_if
 from xlsizer.catalog import GpuSpec, ModelSpec, load_catalog
+from xlsizer.catalog.hf_config import ConfigError
+from xlsizer.catalog.user import add_model, remove_user_model
+from xlsizer.cli_catalog import list_models, show_model
 from xlsizer.errors import (
     InfeasibleError,
     InputError,
@@ -19,6 +22,7 @@ from xlsizer.precision import Precision
 from xlsizer.results import Scenario, SizingResult, Step
 
 __all__ = [
+    "ConfigError",
     "GpuSpec",
     "InfeasibleError",
     "InputError",
@@ -31,10 +35,14 @@ __all__ = [
     "UnknownIdError",
     "UnsupportedPrecisionError",
     "XlsizerError",
+    "add_model",
     "drivers",
+    "list_models",
     "load_catalog",
     "make_inputs",
     "read_project",
+    "remove_user_model",
+    "show_model",
     "size",
     "waterfall",
     "what_if",

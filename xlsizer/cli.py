@@ -11,6 +11,7 @@
     xlsizer freeze PROJECT.xlsx [--out FILE] [--force]
     xlsizer excel setup [WORKBOOK] [--out FILE | --in-place] [--dry-run]
     xlsizer lite [--out DIR] [--wheel-url URL] [--force]
+    xlsizer catalog add-model CONFIG.json [--id ID] [--json] | list [--json] | show ID [--json]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback. ``xlsizer``
 alone prints the usage and the commands (exit 2). Numbers given with ``--set`` may carry
@@ -208,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in (freeze, excel_setup, lite):
         command.register(sub)
+
+    from xlsizer.cli_catalog import register as register_catalog
+
+    register_catalog(sub)
     return p
 
 

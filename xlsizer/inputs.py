@@ -518,6 +518,19 @@ def _allowed(field: str) -> str:
     return "valid"
 
 
+def _release_precision(values: dict[str, Any]) -> None:
+    """A quantized-release name ('qwen3-32b-fp8', 'kimi-k2.5-nvfp4') sets the weight precision
+    when the caller gave none (issue 12: a release is its base model in another format)."""
+    model = values.get("model")
+    if values.get("precision") not in (None, "") or not isinstance(model, str):
+        return
+    from xlsizer.catalog import load_catalog
+
+    cat = load_catalog()
+    if cat.has_model(model) and (p := cat.release_precision(model)) is not None:
+        values["precision"] = p
+
+
 def make_inputs(data: dict[str, Any] | None = None, **overrides: Any) -> SizingInputs:
     """Build ``SizingInputs`` from plain values, turning any validation failure into an
     ``InputError`` that names the field, the value and the allowed range.
@@ -531,6 +544,7 @@ def make_inputs(data: dict[str, Any] | None = None, **overrides: Any) -> SizingI
         close = difflib.get_close_matches(k, FIELD_NAMES, n=3, cutoff=0.5)
         raise InputError(k, values[k], "a known input name",
                          f"closest: {', '.join(close)}" if close else "see LLM_RESULT docs for names")
+    _release_precision(values)
     try:
         return SizingInputs(**values)
     except ValidationError as exc:

@@ -1,11 +1,14 @@
-"""Loads the packaged catalog once, validates every row, and resolves ids and aliases."""
+"""Loads the catalog once (packaged rows, imported rows, then the user's own models),
+validates every row, and resolves ids and aliases."""
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import time
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -14,6 +17,7 @@ from pydantic import ValidationError
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.errors import CatalogError, UnknownIdError
+from xlsizer.precision import Precision
 
 
 def _norm(text: str) -> str:
@@ -35,6 +39,10 @@ class Catalog:
     models: dict[str, ModelSpec]
     _gpu_alias: dict[str, str]
     _model_alias: dict[str, str]
+    user_models: tuple[str, ...] = ()
+    """Ids of the models read from the user's catalog folder (``xlsizer catalog add-model``)."""
+    user_errors: tuple[str, ...] = ()
+    """'file: reason' for each user catalog file that could not be loaded (it was skipped)."""
 
     def gpu(self, key: str) -> GpuSpec:
         """The GPU for an id or alias (case-insensitive); ``UnknownIdError`` names the closest."""
@@ -49,6 +57,16 @@ class Catalog:
 
     def has_model(self, key: str) -> bool:
         return _norm(str(key)) in self._model_alias
+
+    def release_precision(self, key: str) -> Precision | None:
+        """The weight precision a quantized-release name implies ('qwen3-32b-fp8' -> fp8), or
+        None when ``key`` names the model itself or an ordinary alias."""
+        spec = self.model(key)
+        k = _norm(str(key))
+        for rel in spec.quantized_releases:
+            if _norm(rel.alias) == k:
+                return rel.precision
+        return None
 
 
 def _resolve(key: str, index: dict[str, str], kind: str) -> str:
@@ -66,7 +84,8 @@ def _resolve(key: str, index: dict[str, str], kind: str) -> str:
 def _index(rows: dict[str, Any], kind: str) -> dict[str, str]:
     idx: dict[str, str] = {}
     for rid, row in rows.items():
-        for name in (rid, *row.aliases):
+        releases = tuple(r.alias for r in getattr(row, "quantized_releases", ()))
+        for name in (rid, *row.aliases, *releases):
             k = _norm(name)
             if k in idx and idx[k] != rid:
                 raise CatalogError(f"{kind} alias {name!r} names both {idx[k]} and {rid}")
@@ -90,9 +109,74 @@ def _rows(raw: Any, cls: type, fname: str) -> dict[str, Any]:
     return out
 
 
-@cache
+PACKAGED_MODEL_FILES: tuple[str, ...] = ("models.yaml", "models_imported.yaml")
+"""Hand-curated rows (models with no config.json here), then the rows scripts/import_models.py
+generates from the packaged config.json files."""
+
+
 def load_catalog() -> Catalog:
-    """The packaged catalog (parsed and validated on first use, then shared)."""
+    """The catalog (parsed and validated on first use, then shared): packaged GPUs and models
+    plus the models in the user's catalog folder (``user_catalog_dir()``). A user file that
+    does not load is skipped and listed in ``user_errors``; packaged data must load.
+
+    The user folder is checked on every call by its path and modification time (one stat),
+    so a model added from another process (the CLI while Excel is open) appears without a
+    restart; otherwise the parsed catalog is reused.
+    """
+    from xlsizer.catalog.user import ENV_VAR, user_catalog_stamp
+
+    env = os.environ.get(ENV_VAR)
+    now = time.monotonic()
+    last = _LAST
+    if last.catalog is not None and last.env == env and now - last.checked < USER_DIR_CHECK_S:
+        return last.catalog
+    last.catalog, last.env, last.checked = _load_catalog(user_catalog_stamp()), env, now
+    return last.catalog
+
+
+USER_DIR_CHECK_S: float = 1.0
+"""Seconds between looks at the user catalog folder: a model added from another process
+(the CLI while Excel is open) appears within a second, and a busy sheet's thousands of
+catalog look-ups cost a dictionary read, not a file-system call, each."""
+
+
+class _Last:
+    catalog: Catalog | None = None
+    env: str | None = None
+    checked: float = 0.0
+
+
+_LAST = _Last()
+
+
+@lru_cache(maxsize=1)
+def _load_catalog(stamp: tuple[str, int]) -> Catalog:
+    from xlsizer.catalog.user import read_user_models
+
     gpus = _rows(read_data_file("gpus.yaml"), GpuSpec, "gpus.yaml")
-    models = _rows(read_data_file("models.yaml"), ModelSpec, "models.yaml")
-    return Catalog(gpus, models, _index(gpus, "GPU"), _index(models, "model"))
+    models: dict[str, ModelSpec] = {}
+    for fname in PACKAGED_MODEL_FILES:
+        for mid, row in _rows(read_data_file(fname), ModelSpec, fname).items():
+            if mid in models:
+                raise CatalogError(f"{fname}: duplicate id {mid}")
+            models[mid] = row
+    index = _index(models, "model")
+    user_rows, errors = read_user_models()
+    added: list[str] = []
+    for fname, row in user_rows:
+        clash = [n for n in (row.id, *row.aliases, *(r.alias for r in row.quantized_releases))
+                 if _norm(n) in index]
+        if clash:
+            errors.append(f"{fname}: id or alias {clash[0]!r} is already in the catalog (skipped)")
+            continue
+        models[row.id] = row
+        index.update(_index({row.id: row}, "model"))
+        added.append(row.id)
+    return Catalog(gpus, models, _index(gpus, "GPU"), index, tuple(added), tuple(errors))
+
+
+def reload_catalog() -> Catalog:
+    """Forget the loaded catalog and read it again (after the user's folder changed)."""
+    _load_catalog.cache_clear()
+    _LAST.catalog = None
+    return load_catalog()
