@@ -322,6 +322,16 @@ class SizingInputs(BaseModel):
         step="7 Facility", unit="kW", owner=IT, moves="racks, cooling tier, PUE", ge=2, le=300)
 
     # ------------------------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        """TRUE/FALSE is not a number: pydantic would read TRUE as 1 (one user, one layer)."""
+        if isinstance(data, dict):
+            for k, v in data.items():
+                if isinstance(v, bool) and k in NUMERIC_FIELDS:
+                    raise InputError(k, v, _allowed(k), "TRUE/FALSE is not a number")
+        return data
+
     @field_validator("model", "gpu", mode="before")
     @classmethod
     def _strip_id(cls, v: Any) -> Any:
@@ -445,6 +455,10 @@ class SizingInputs(BaseModel):
 PRESETS: dict[str, dict[str, float]] = read_data_file("defaults.yaml")["workload_presets"]
 
 FIELD_NAMES: tuple[str, ...] = tuple(SizingInputs.model_fields)
+NUMERIC_FIELDS: frozenset[str] = frozenset(
+    k for k, f in SizingInputs.model_fields.items()
+    if f.annotation is not bool and any(t in str(f.annotation) for t in ("int", "float")))
+"""Fields that take a number (a boolean given for one is an error, not 1 or 0)."""
 
 
 def _num(v: float) -> str:

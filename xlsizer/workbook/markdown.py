@@ -21,6 +21,7 @@ from xlsizer.workbook.report import (
     item_field,
     save_atomic,
 )
+from xlsizer.workbook.safe import md_text
 
 
 def _md(v: Any) -> str:
@@ -32,7 +33,7 @@ def _md(v: Any) -> str:
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
     if isinstance(v, int):
         return f"{v:,}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return md_text(v)  # input text (names, notes, checklist, currency) can never become a link or HTML
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
@@ -45,13 +46,13 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
     """The Markdown text of one project's decision log."""
     name = getattr(project, "name", None) or "project"
     conf = result.confidence
-    lines = [f"# Sizing decision log: {name}", ""]
+    lines = [f"# Sizing decision log: {md_text(name)}", ""]
     if getattr(project, "path", None):
-        lines += [f"Project file: `{project.path}`", ""]
-    lines += [f"**{result.headline}**", ""]
+        lines += [f"Project file: {md_text(project.path)}", ""]
+    lines += [f"**{md_text(result.headline)}**", ""]
     lo, hi = conf.get("low"), conf.get("high")
     if isinstance(lo, int | float) and isinstance(hi, int | float):
-        lines += [f"Confidence band: {lo:+.0%} / {hi:+.0%} ({conf.get('source', '')})", ""]
+        lines += [f"Confidence band: {lo:+.0%} / {hi:+.0%} ({md_text(conf.get('source', ''))})", ""]
 
     lines += ["## Inputs", ""]
     lines += _table(["Step", "Input", "Owner", "Value", "Unit", "Reason"],
@@ -70,7 +71,7 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
 
     lines += ["", "## Warnings", ""]
     warns = all_warnings(result)
-    lines += [f"- ({sc}) {w}" for sc, w in warns] or ["- none"]
+    lines += [f"- ({sc}) {md_text(w)}" for sc, w in warns] or ["- none"]
 
     items = checklist_items(project)
     lines += ["", "## Checklist", ""]

@@ -14,6 +14,7 @@ from openpyxl.styles import Font, PatternFill
 
 from xlsizer.results import SizingResult
 from xlsizer.workbook.report import all_warnings, checklist_items, cost_of, is_open, item_field, save_atomic
+from xlsizer.workbook.safe import put_text
 from xlsizer.workbook.styles import print_landscape
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -71,7 +72,7 @@ def write_portfolio(rows: Sequence[PortfolioRow], out_path: str | os.PathLike[st
     r = head + 1
     for row in rows:
         for j, (_, key) in enumerate(COLUMNS, start=1):
-            c = ws.cell(row=r, column=j, value=getattr(row, key))
+            c = put_text(ws.cell(row=r, column=j), getattr(row, key))  # names, paths: text (issue 15)
             if key in ("it_kw", "facility_kw"):
                 c.number_format = "#,##0.0"
             elif key == "monthly_cost":
@@ -96,7 +97,7 @@ def write_portfolio(rows: Sequence[PortfolioRow], out_path: str | os.PathLike[st
     fs["A1"] = "Projects that got no report"
     fs["A1"].font = Font(bold=True, size=14)
     for i, line in enumerate(failures, start=3):
-        fs.cell(row=i, column=1, value=line)
+        put_text(fs.cell(row=i, column=1), line)
     if not failures:
         fs["A3"] = "none"
     fs.column_dimensions["A"].width = 140

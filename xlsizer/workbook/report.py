@@ -35,6 +35,7 @@ from xlsizer.engine.waterfall import waterfall
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
+from xlsizer.workbook.safe import put_text
 from xlsizer.workbook.styles import print_landscape
 
 BOLD = Font(bold=True)
@@ -316,10 +317,12 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
     ws = wb.active
     ws.title = "Summary"
     name = getattr(project, "name", None) or "project"
-    ws["A1"] = f"xlsizer report: {name}"
+    put_text(ws["A1"], f"xlsizer report: {name}")  # user text: put_text (issue 15)
     ws["A1"].font = TITLE
-    ws["A2"], ws["B2"] = "Project file", str(getattr(project, "path", "") or "")
-    ws["A3"], ws["B3"] = "Headline (Burst scenario)", result.headline
+    ws["A2"] = "Project file"
+    put_text(ws["B2"], str(getattr(project, "path", "") or ""))
+    ws["A3"] = "Headline (Burst scenario)"
+    put_text(ws["B3"], result.headline)
     ws["B3"].font = BOLD
     conf = result.confidence
     ws["A4"], ws["B4"], ws["C4"], ws["D4"] = ("Confidence band", conf.get("low"), conf.get("high"),
@@ -347,7 +350,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
             ws.cell(row=r, column=1, value=label)
             for j, k in enumerate(SCENARIOS, start=2):
                 v = _cell_value(get(result.scenarios[k]))
-                c = ws.cell(row=r, column=j, value=v)
+                c = put_text(ws.cell(row=r, column=j), v)
                 fmt = _fmt_for(unit, v)
                 if fmt:
                     c.number_format = fmt
@@ -365,7 +368,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
             ws.cell(row=r, column=1, value=label)
             for j, k in enumerate(SCENARIOS, start=2):
                 v = (costs[k] or {}).get(key)
-                c = ws.cell(row=r, column=j, value=_cell_value(v))
+                c = put_text(ws.cell(row=r, column=j), _cell_value(v))
                 if isinstance(v, float):
                     c.number_format = "#,##0" if "tokens per month" in label else "#,##0.00"
             lay.rows[label] = r
@@ -393,7 +396,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
     ws.cell(row=r, column=1, value="Drivers (Burst scenario)").font = BOLD
     r += 1
     for d in drivers(result):
-        ws.cell(row=r, column=1, value=f"- {d}")
+        put_text(ws.cell(row=r, column=1), f"- {d}")
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="What would change the answer").font = BOLD
@@ -402,12 +405,12 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
     r += 1
     lay.rows["what_if_first"] = r
     for w in data.what_if:
-        ws.cell(row=r, column=1, value=w.change)
+        put_text(ws.cell(row=r, column=1), w.change)
         ws.cell(row=r, column=2, value=w.replicas)
         ws.cell(row=r, column=3, value=w.total_gpus)
         if w.total_gpus is not None:
             ws.cell(row=r, column=4, value=w.total_gpus - b.total_gpus).number_format = "+0;-0;0"
-        ws.cell(row=r, column=5, value=w.error)
+        put_text(ws.cell(row=r, column=5), w.error)
         r += 1
     _autowidth(ws, {"A": 34, "B": 26, "C": 26, "D": 26, "E": 10})
     ws.freeze_panes = "B8"
@@ -456,7 +459,7 @@ def _sensitivity_block(ws: Worksheet, top: int, title: str, xlabel: str, pts: li
             ws.cell(row=i, column=j, value=p.replicas[k])
         ws.cell(row=i, column=5, value=p.total_gpus["burst"])
         note = p.error or ("current input" if p.x == base else "")
-        ws.cell(row=i, column=6, value=note)
+        put_text(ws.cell(row=i, column=6), note)
     last = top + 1 + len(pts)
     ch = LineChart()
     ch.title = title
@@ -489,7 +492,7 @@ def _warnings_sheet(wb: Workbook, result: SizingResult) -> None:
     rows = all_warnings(result)
     for i, (sc, w) in enumerate(rows, start=4):
         ws.cell(row=i, column=1, value=sc)
-        ws.cell(row=i, column=2, value=w).alignment = WRAP
+        put_text(ws.cell(row=i, column=2), w).alignment = WRAP
     if not rows:
         ws["A4"] = "none"
     _autowidth(ws, {"A": 12, "B": 110})
@@ -518,7 +521,7 @@ def _checklist_sheet(wb: Workbook, project: Any, result: SizingResult) -> None:
     for it in items:
         for j, c in enumerate(cols, start=1):
             v = item_field(it, c)
-            cell = ws.cell(row=r, column=j, value=_cell_value(v) if not hasattr(v, "isoformat") else v)
+            cell = put_text(ws.cell(row=r, column=j), _cell_value(v) if not hasattr(v, "isoformat") else v)
             if c in ("item", "reason"):
                 cell.alignment = WRAP
         r += 1
@@ -529,7 +532,7 @@ def _checklist_sheet(wb: Workbook, project: Any, result: SizingResult) -> None:
     r += 1
     for row in input_rows(result.inputs, project):
         for j, v in enumerate(row, start=1):
-            ws.cell(row=r, column=j, value=v)
+            put_text(ws.cell(row=r, column=j), v)
         r += 1
     _autowidth(ws, {"A": 18, "B": 44, "C": 20, "D": 14, "E": 24, "F": 50, "G": 12})
 
@@ -548,10 +551,10 @@ def _assumptions_sheet(wb: Workbook, result: SizingResult) -> None:
     for i, st in enumerate(result.explain(), start=6):
         ws.cell(row=i, column=1, value=st.scenario)
         ws.cell(row=i, column=2, value=st.name)
-        ws.cell(row=i, column=3, value=st.value)
+        put_text(ws.cell(row=i, column=3), st.value)
         ws.cell(row=i, column=4, value=st.unit)
-        ws.cell(row=i, column=5, value=st.formula)
-        ws.cell(row=i, column=6, value=st.source)
+        put_text(ws.cell(row=i, column=5), st.formula)
+        put_text(ws.cell(row=i, column=6), st.source)
     _autowidth(ws, {"A": 11, "B": 26, "C": 16, "D": 10, "E": 60, "F": 50})
 
 

@@ -38,6 +38,7 @@ from xlsizer.catalog import load_catalog
 from xlsizer.inputs import SizingInputs, _allowed, make_inputs
 from xlsizer.workbook import styles as st
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS, STATUSES, ChecklistItem
+from xlsizer.workbook.safe import put_text
 
 DEFAULT_NAME = "xlsizer project"
 UDF_MODULE = "xlsizer_udfs"
@@ -281,7 +282,7 @@ def _write_field_sheet(wb: Workbook, ws, title: str, intro: str, fields: list[Fi
             st.style_section(ws.cell(row, 1))
             last_step = f.step
         ws.cell(row, NAME_COL, f.name).font = st.BOLD
-        v = ws.cell(row, VALUE_COL, values.get(f.name))
+        v = put_text(ws.cell(row, VALUE_COL), values.get(f.name))  # user text never a formula (issue 15)
         st.style_input(v)
         if f.kind == "int":
             v.number_format = "#,##0"
@@ -323,7 +324,7 @@ def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
     ws["A2"].font = st.NOTE_FONT
     ws["A4"] = "Project"
     ws["A4"].font = st.BOLD
-    ws["B4"] = name
+    put_text(ws["B4"], name)
     st.style_input(ws["B4"])
     _add_name(wb, PROJECT_NAME, ws.title, "$B$4")
     ws["A6"] = "Headline"
@@ -351,7 +352,7 @@ def _write_start(wb: Workbook, ws, name: str, notes: str | None) -> None:
         ws.cell(i, 1).font = st.BOLD if i == 8 else st.NOTE_FONT
     ws["A17"] = "Notes"
     ws["A17"].font = st.BOLD
-    ws["B17"] = notes
+    put_text(ws["B17"], notes)
     st.style_input(ws["B17"])
     ws["B17"].alignment = st.WRAP
     ws.row_dimensions[17].height = 90
@@ -453,10 +454,10 @@ def _write_checklist(wb: Workbook, ws, items: list[ChecklistItem]) -> None:
     ws.add_data_validation(dv)
     dv.add(f"D{first}:D{last}")
     for r, it in enumerate(items, start=first):
-        ws.cell(r, 1, it.section).alignment = st.WRAP
-        ws.cell(r, 2, it.item).alignment = st.WRAP
+        put_text(ws.cell(r, 1), it.section).alignment = st.WRAP
+        put_text(ws.cell(r, 2), it.item).alignment = st.WRAP
         for col, val in ((3, it.owner), (4, it.status), (5, it.value), (6, it.reason), (7, it.date)):
-            c = ws.cell(r, col, val)
+            c = put_text(ws.cell(r, col), val)
             st.style_input(c)
             c.alignment = st.WRAP
         ws.cell(r, 7).number_format = "yyyy-mm-dd"
