@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,8 +41,21 @@ class Project:
     cells: dict[str, str] = field(default_factory=dict)  # field -> "Sheet!A1"
 
 
+def xml_defused() -> bool:
+    """True when openpyxl parses worksheets and shared strings with defusedxml (it decides once,
+    at import: the package is installed and OPENPYXL_DEFUSEDXML is not "False")."""
+    import openpyxl
+    from openpyxl.xml import functions
+
+    return bool(openpyxl.DEFUSEDXML) and functions.iterparse.__module__.startswith("defusedxml")
+
+
 def _open(path: Path):
     from openpyxl import load_workbook
+
+    if not xml_defused():
+        raise ProjectFileError(str(path), "refusing to read workbooks without defusedxml (pip install defusedxml; "
+                                          "do not set OPENPYXL_DEFUSEDXML=False)")
 
     if not path.exists():
         raise ProjectFileError(str(path), "no such file")
@@ -134,7 +148,7 @@ def check_package(path: Path) -> None:
     except ProjectFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, NotImplementedError,
-            EOFError, ValueError) as exc:  # damaged, encrypted or unsupported compression
+            EOFError, ValueError, zlib.error) as exc:  # damaged, encrypted or unsupported compression
         raise ProjectFileError(p, f"not a readable .xlsx workbook ({type(exc).__name__}: {clip(str(exc), 120)})"
                                ) from None
 

@@ -354,7 +354,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult, data: ReportData)
                 fmt = _fmt_for(unit, v)
                 if fmt:
                     c.number_format = fmt
-            ws.cell(row=r, column=5, value=unit)
+            put_text(ws.cell(row=r, column=5), unit)
             lay.rows[label] = r
             r += 1
     # cost (from the cost engine, when present)
@@ -422,11 +422,11 @@ def _waterfall_sheet(wb: Workbook, data: ReportData) -> None:
     ws["A1"] = "Optimization waterfall: replicas as each optimization is switched on"
     ws["A1"].font = TITLE
     if not data.waterfall:
-        ws["A3"] = data.waterfall_note or "no waterfall steps"
+        put_text(ws["A3"], data.waterfall_note or "no waterfall steps")
         return
     _header(ws, 3, ["Step", "Replicas", "Total GPUs", "Throughput per replica (tok/s)", "VRAM (GB)"])
     for i, st in enumerate(data.waterfall, start=4):
-        ws.cell(row=i, column=1, value=str(_get(st, "label")))
+        put_text(ws.cell(row=i, column=1), str(_get(st, "label")))
         ws.cell(row=i, column=2, value=_get(st, "replicas"))
         ws.cell(row=i, column=3, value=_get(st, "total_gpus"))
         ws.cell(row=i, column=4, value=_get(st, "throughput_per_replica_tok_s")).number_format = "#,##0"
@@ -544,15 +544,15 @@ def _assumptions_sheet(wb: Workbook, result: SizingResult) -> None:
     conf = result.confidence
     ws["A3"], ws["B3"], ws["C3"] = "Confidence band", conf.get("low"), conf.get("high")
     ws["B3"].number_format = ws["C3"].number_format = "+0%;-0%;0%"
-    ws["D3"] = str(conf.get("kind", ""))
-    ws["E3"] = str(conf.get("source", ""))
+    put_text(ws["D3"], str(conf.get("kind", "")))
+    put_text(ws["E3"], str(conf.get("source", "")))
     ws["A3"].font = BOLD
     _header(ws, 5, ["Scenario", "Step", "Value", "Unit", "Formula", "Source"])
     for i, st in enumerate(result.explain(), start=6):
         ws.cell(row=i, column=1, value=st.scenario)
-        ws.cell(row=i, column=2, value=st.name)
+        put_text(ws.cell(row=i, column=2), st.name)
         put_text(ws.cell(row=i, column=3), st.value)
-        ws.cell(row=i, column=4, value=st.unit)
+        put_text(ws.cell(row=i, column=4), st.unit)  # units carry the user's currency label
         put_text(ws.cell(row=i, column=5), st.formula)
         put_text(ws.cell(row=i, column=6), st.source)
     _autowidth(ws, {"A": 11, "B": 26, "C": 16, "D": 10, "E": 60, "F": 50})
