@@ -60,6 +60,10 @@ CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
 RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
 
+CHEAPER_BY = 0.05
+"""Course-table mode names a cheaper adequate configuration when it saves more than this share
+of the first fit's cost (a judgement call: below 5% the catalog prices are not that precise)."""
+
 OFFLOAD_TRIES = 6
 """Host-memory amounts tried per configuration with KV offload: all of it, then halves down to
 1/32 (a search grid, not a physical constant)."""
@@ -453,6 +457,8 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
     if fixed is None:
         choice = placement.pick_gpu(list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
                                     margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W)
+        if choice is not None and name == "burst":  # the headline's scenario: one warning, not three
+            _cheaper_alternative(name, inp, sh, choice, vram, bw_need, demand, warn)
         if choice is None:
             raise InfeasibleError(f"no GPU in the automatic search supports {inp.precision.label}; choose a GPU")
         if choice.bandwidth_margin < 1.3:
@@ -481,6 +487,47 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
     active = placement.active_replicas(demand, t.tok_s)
     return _Plan(g, n, choice.tp, choice.pp, active, t.tok_s, "course-table", ("{}", (t.basis,), f"{S_COURSE} step 11"),
                  vram=vram)
+
+
+def _course_cost(name: str, inp: SizingInputs, sh: _Shared, c: placement.GpuChoice,
+                 demand: float) -> tuple[float, int]:
+    """(ranking cost, total GPUs) of one course-method configuration: catalog $/GPU-hour x GPUs
+    per replica x replicas (active from the course table, plus the scenario's spares)."""
+    if inp.throughput_override is not None:
+        tok = inp.throughput_override
+    else:
+        tok = course_table_throughput(sh.model.total_params_b, c.gpu, c.gpus_per_replica, c.pp,
+                                      inp.serving_engine.value, inp.speculative_decoding).tok_s
+    offset = scenario_offset(name, inp.redundancy_mode.offset)
+    total = placement.replica_count(placement.active_replicas(demand, tok), offset,
+                                    name == "resilient") * c.gpus_per_replica
+    return total * _rank_price(c.gpu), total
+
+
+def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: placement.GpuChoice, vram: float,
+                         bw_need: float, demand: float, warn: list[str]) -> None:
+    """Say when a configuration that passes the course's own test costs less than its first fit.
+
+    The course takes the first fit in its list, which its text calls "cheapest first"; by the
+    catalog's prices it is not, so under ``course-table`` more users can cost less (issue 15:
+    88x L40S cost twice the 28x H100 that one more user moved the first fit to). xlsizer keeps
+    the first fit, to reproduce the course's answers, and names the cheaper configuration; the
+    default ``roofline`` method ranks by cost and never makes more load cheaper."""
+    configs = placement.adequate_configs(
+        list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
+        margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W, max_stages=MAX_STAGES)
+    if not configs:
+        return
+    ranked = min(((*_course_cost(name, inp, sh, c, demand), i, c) for i, c in enumerate(configs)),
+                 key=lambda t: t[:3])
+    cost, total, _, alt = ranked
+    mine, mine_total = _course_cost(name, inp, sh, choice, demand)
+    if cost < (1.0 - CHEAPER_BY) * mine and (alt.gpu.id, alt.gpus_per_replica) != (choice.gpu.id,
+                                                                                      choice.gpus_per_replica):
+        warn.append(f"the course's first-fit search picked {mine_total:,}x {choice.gpu.id}; "
+                    f"{total:,}x {alt.gpu.id} ({alt.gpus_per_replica} per replica) also passes its memory and "
+                    f"bandwidth test and costs {1.0 - cost / mine:.0%} less (catalog prices): set gpu "
+                    f"{alt.gpu.id}, or use throughput_source 'roofline', which ranks by cost")
 
 
 def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
