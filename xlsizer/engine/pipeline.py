@@ -318,10 +318,16 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
     eng = inp.serving_engine.value
     info: dict[str, Any] = {}
 
-    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+    def solve_at(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
+
+    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+        cap = solve_at(tun, bud, prefill, ttft)
+        if ttft is None:
+            return cap
+        return _best_batch_cap(solve_at, cap, tun, bud, prefill, ttft)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -376,6 +382,44 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         info["continuous_batching"] = {"static_useful_fraction": _static_useful(fx, cap.batch),
                                        "throughput_factor": f}
     return _Eval(cap, req_d, req_p, info, ttft_fixed), cap.tpot_floor_s
+
+
+def _best_batch_cap(solve_at: Any, cap: ReplicaCapacity, tun: Tuning, bud: float, prefill: float,
+                    ttft: float) -> ReplicaCapacity:
+    """The best capacity over batch caps when the TTFT target binds (issue 15).
+
+    An engine can always run fewer sequences than its memory holds (vLLM max_num_seqs), so a
+    replica carries at least what it carries at any smaller batch cap. ``slo_capacity`` takes the
+    TTFT slack after one decode step at the TPOT- or memory-limited batch, not at the smaller
+    batch the TTFT-limited load runs; more KV room (FP8 KV, a looser TPOT) then lengthens that
+    step and lowers, or removes, the capacity. The capacity at cap k is min(what k sequences
+    decode, what the TTFT allows after a step at k): the first grows with k, the second shrinks,
+    so a bisection over k on "one more sequence still helps" finds the best cap in
+    ~2 log2(max batch) solves. The cap is set through the KV budget given to the solver. Runs
+    only when the TTFT target lowers the capacity below the TPOT/memory-limited one."""
+    if cap.feasible and cap.binding != "compute":
+        return cap  # the TTFT-limited result always reads "compute"
+    free = solve_at(tun, bud, prefill, None)
+    if not free.feasible or free.max_batch <= 1 or (cap.feasible and cap.req_s >= free.req_s * (1.0 - 1e-9)):
+        return cap
+    extra = tun.extra_resident_bytes
+    per_seq = (bud - extra) / free.max_batch  # >= the solver's KV per sequence: budget k holds >= k
+
+    def at(k: int) -> ReplicaCapacity:
+        return solve_at(tun, extra + k * per_seq, prefill, ttft)
+
+    def rate(c: ReplicaCapacity) -> float:
+        return c.req_s if c.feasible else 0.0
+
+    lo, hi = 1, free.max_batch  # find the first k where k + 1 no longer helps
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rate(at(mid + 1)) > rate(at(mid)):
+            lo = mid + 1
+        else:
+            hi = mid
+    best = at(lo)
+    return best._replace(max_batch=free.max_batch) if rate(best) > rate(cap) else cap  # memory's max batch
 
 
 def _static_useful(fx: Effects, batch: int) -> float:
