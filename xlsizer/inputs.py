@@ -320,6 +320,10 @@ class SizingInputs(BaseModel):
     rack_power_limit_kw: float = F(
         80.0, "Power a rack can take; racks are packed up to it (course: toward 80 kW).",
         step="7 Facility", unit="kW", owner=IT, moves="racks, cooling tier, PUE", ge=2, le=300)
+    max_total_gpus: int = F(
+        100_000, "Largest deployment xlsizer returns as a plan; above it the sizing is refused as a mistake "
+        "(the largest single clusters built by 2025 hold 100,000-200,000 GPUs, e.g. xAI Colossus).",
+        step="7 Facility", unit="GPUs", owner=IT, moves="refuses absurd plans", ge=1, le=10_000_000)
 
     # ------------------------------------------------------------------------------------
     @model_validator(mode="before")

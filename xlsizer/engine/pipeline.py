@@ -25,7 +25,7 @@ from typing import Any
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
-from xlsizer.engine import facility, memory, placement, traffic
+from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.cost import scenario_cost
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -58,6 +58,9 @@ PCIE_MAX_W: float = float(PICK["pcie_max_weights_gb"]) * GB
 GUARD = _D["guardrails"]
 CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
+NVL72_GPUS = 72
+"""GPUs in one GB200/GB300 NVL72 rack (18 compute trays of 4): its NVLink domain, so a replica
+over several trays stays in the rack (NVIDIA GB200 NVL72 product brief)."""
 RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
 
 CHEAPER_BY = 0.05
@@ -598,8 +601,11 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     rec += [
         (name, "Burst factor", burst, "x", "baseline 1.0 / burst: user's / resilient: max(user's, 3.0)", (),
          f"{S_COURSE} step 12"),
-        (name, "In-flight requests", inflight, "requests", "RPS x {:g} s x burst {:g}", (sh.t_req, burst),
-         f"{S_COURSE} step 3 (Little's law)"),
+        (name, "In-flight requests", inflight, "requests",
+         "RPS x {:g} s x burst {:g} (Little's law: each request lasts output tokens x the TPOT target, so a "
+         "tighter TPOT means fewer requests in flight and less KV{})",
+         (sh.t_req, burst, "; in the course method also fewer GPUs, though each must then be faster"
+          if course else ""), f"{S_COURSE} step 3 (Little's law)"),
         (name, "KV total", kv_total / GB, "GB", "in-flight x KV per request", (), f"{S_COURSE} step 4"),
         (name, "Headroom", head / GB, "GB", "{:.0%} x (weights + KV + activations)", (HEADROOM[name],),
          f"{S_COURSE} step 6"),
@@ -728,6 +734,12 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
         pue = NVL72_PUE
     fac_kw = it_kw * pue
+    # --- guardrails that refuse (issue 15): engine/guardrails.py ------------------------------
+    nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
+    rack_servers = max(plan_r.servers_per_rack, NVL72_GPUS // g.gpus_per_node if nvl72 else 0)
+    guardrails.check_replica_fits_a_rack(name, g.id, n, layout.servers_per_replica, rack_servers,
+                                         inp.rack_power_limit_kw, course)
+    guardrails.check_deployment_ceiling(name, g.id, total_gpus, fac_kw, inp.max_total_gpus)
     fab = facility.fabric(layout.servers_per_replica, model.is_moe, model.total_params_b)
     spec = facility.server_spec(g, layout.gpus_per_server, w / GB, kv_total / GB, inp.kv_offload)
     if g.liquid_cooling_required:
