@@ -232,6 +232,8 @@ def read_project(path: str | Path) -> Project:
     homes = _field_sheets()
     for fname in SizingInputs.model_fields:
         loc = _locate(wb, fname, homes.get(fname), p)
+        if loc is None and fname in ADDED_LATER:
+            continue  # a project written before the input existed: its default
         if loc is None:
             raise ProjectFileError(p, f"the defined name {fname!r} (the {fname} input cell) is missing; "
                                       "regenerate the workbook from the template", SHEET_INPUTS)
@@ -263,6 +265,11 @@ def read_project(path: str | Path) -> Project:
         notes = wb[SHEET_START]["B17"].value
     return Project(name=name or path.stem, inputs=inputs, checklist=_read_checklist(wb, p), path=path,
                    notes=notes, cells=cells)
+
+
+ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus"})
+"""Inputs added after project workbooks were in use: a project without the defined name gets
+the input's default instead of being refused."""
 
 
 def _field_sheets() -> dict[str, tuple[str, ...]]:
