@@ -103,6 +103,7 @@ class ProjectFileError(XlsizerError):
     """A project workbook could not be read: names the file, sheet, cell and problem."""
 
     def __init__(self, path: str, problem: str, sheet: str | None = None, cell: str | None = None):
+        problem = " ".join(str(problem).split())  # one line: parser messages carry newlines
         self.path = path
         self.sheet = sheet
         self.cell = cell

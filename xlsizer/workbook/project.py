@@ -191,12 +191,19 @@ def _locate(wb, name: str, sheets: tuple[str, ...] | None = None, path: str = ""
                                       + (f" of the {' or '.join(sheets)} sheet" if sheets else "")
                                       + " (regenerate the workbook from the template)")
 
+    if not (dn.attr_text or "").strip():
+        raise bad("is empty")
     text = clip(str(dn.attr_text or ""), 60)
-    if dn.is_external or "[" in str(dn.attr_text or ""):
+    if "[" in str(dn.attr_text or ""):
         raise bad(f"points into another workbook ({text})")
-    if dn.type != "RANGE":
+    try:  # openpyxl parses the reference text lazily and raises on some malformed ones
+        external, kind, dests = dn.is_external, dn.type, list(dn.destinations)
+    except Exception:
+        raise bad(f"cannot be read as a reference ({text})") from None
+    if external:
+        raise bad(f"points into another workbook ({text})")
+    if kind != "RANGE":
         raise bad(f"is a formula, not a cell ({text})")
-    dests = list(dn.destinations)
     if len(dests) != 1:
         raise bad(f"points at {len(dests)} areas ({text})")
     sheet, ref = dests[0]

@@ -38,7 +38,7 @@ from xlsizer.catalog import load_catalog
 from xlsizer.inputs import SizingInputs, _allowed, make_inputs
 from xlsizer.workbook import styles as st
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS, STATUSES, ChecklistItem
-from xlsizer.workbook.safe import put_text
+from xlsizer.workbook.safe import clean_text, put_text
 
 DEFAULT_NAME = "xlsizer project"
 UDF_MODULE = "xlsizer_udfs"
@@ -538,7 +538,7 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     fields = field_infos()
     wb = Workbook()
     wb.properties.creator = "xlsizer"
-    wb.properties.title = name
+    wb.properties.title = clean_text(str(name), 255)  # user text: XML-safe (issue 15)
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
     start = wb.active
