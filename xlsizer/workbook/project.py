@@ -124,11 +124,11 @@ def check_package(path: Path) -> None:
             for info in infos:
                 if info.file_size > MAX_PART_BYTES:
                     raise ProjectFileError(p, f"part {clip(info.filename, 60)!r} inflates to "
-                                              f"{_mib(info.file_size)}, more than {_mib(MAX_PART_BYTES)} "
+                                              f"{info.file_size:,} bytes, more than {_mib(MAX_PART_BYTES)} "
                                               "(a zip bomb or not a project workbook)")
                 total += info.file_size
             if total > MAX_TOTAL_BYTES:
-                raise ProjectFileError(p, f"the package inflates to {_mib(total)}, more than "
+                raise ProjectFileError(p, f"the package inflates to {total:,} bytes, more than "
                                           f"{_mib(MAX_TOTAL_BYTES)} (a zip bomb or not a project workbook)")
             cells = elements = 0
             for info in infos:
