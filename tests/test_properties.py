@@ -221,3 +221,41 @@ def test_nvl72_replica_within_its_rack_is_not_refused():
     r = size(model="deepseek-r1", gpu="gb200", throughput_source="course-table", concurrent_users=400,
              max_total_gpus=10_000_000)
     assert r.burst.gpus_per_replica == 44 and r.burst.pp == 11
+
+
+FIXED = st.fixed_dictionaries({
+    "model": st.sampled_from(["llama-3.1-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b", "qwen3-32b"]),
+    "gpu": st.sampled_from(["h100-pcie", "a100-80gb", "h100-sxm", "l40s", "mi300x"]),
+    "precision": st.sampled_from(["fp8", "bf16", "int4"]),
+    "concurrent_users": st.integers(1, 8000),
+    "avg_prompt_tokens": st.sampled_from([256, 2000, 8000]),
+    "target_ttft_ms": st.sampled_from([None, 200, 319, 500, 1000]),
+})
+
+
+def burst_cost(d):
+    try:
+        b = size(make_inputs(d)).burst
+    except InfeasibleError:
+        return math.inf, math.inf
+    return b.total_gpus, b.extra["cost"]["monthly"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[_HC.too_slow])
+@given(FIXED, st.sampled_from([10, 20, 30, 50]), st.sampled_from([10, 30, 50, 100]))
+def test_fixed_gpu_tighter_tpot_never_cheaper(d, tight, extra):
+    """With a fixed GPU (roofline), a tighter TPOT target never gives fewer GPUs or a lower cost,
+    and a looser one is never infeasible where the tighter one is feasible."""
+    g_tight, c_tight = burst_cost({**d, "target_tpot_ms": tight})
+    g_loose, c_loose = burst_cost({**d, "target_tpot_ms": tight + extra})
+    assert g_loose <= g_tight and c_loose <= c_tight * (1 + 1e-9), (g_tight, g_loose)
+
+
+def test_fixed_gpu_tpot_former_counterexamples():
+    """llama-3.1-405b on H100 PCIe was infeasible at TPOT 100-200 ms, 1,296 GPUs at 80 and 440 at
+    50; llama-3-70b INT4 on A100 (6,866 users, TTFT 319 ms) cost less at TPOT 22 ms than at the
+    default. The TTFT slack now comes from the best batch cap (pipeline._best_batch_cap)."""
+    gpus = [burst_cost(dict(model="llama-3.1-405b", gpu="h100-pcie", target_tpot_ms=t))[0] for t in (50, 80, 100, 200)]
+    assert all(math.isfinite(g) for g in gpus) and gpus == sorted(gpus, reverse=True)
+    d = dict(model="llama-3-70b", precision="int4", gpu="a100-80gb", concurrent_users=6866, target_ttft_ms=319)
+    assert burst_cost(d)[1] <= burst_cost({**d, "target_tpot_ms": 22})[1]
