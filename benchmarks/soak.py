@@ -95,7 +95,7 @@ def _escape(log: list[str], what: str) -> None:
     log.append(what)
 
 
-def soak_sizings(n: int, rng: random.Random, counts: Counter, escapes: list[str]) -> None:
+def soak_sizings(n: int, rng: random.Random, counts: Counter, escapes: list[str], kinds: Counter) -> None:
     cat = load_catalog()
     models, gpus = list(cat.models), list(cat.gpus)
     for i in range(n):
@@ -105,6 +105,7 @@ def soak_sizings(n: int, rng: random.Random, counts: Counter, escapes: list[str]
             counts["sizings answered"] += 1
         except XlsizerError as exc:
             counts["sizings refused"] += 1
+            kinds[type(exc).__name__] += 1
             if len(exc.short()) > 400 or "\n" in exc.short():
                 _escape(escapes, f"sizing {i}: message of {len(exc.short())} characters")
         except Exception:
@@ -184,7 +185,7 @@ def _hostile(kind: str, raw: bytes) -> bytes:
                                                      b"</is></c></row></sheetData>")
             elif kind == "huge-string" and n.endswith("sheet2.xml"):
                 cell = b'<c r="C6" t="inlineStr"><is><t>' + b"(" * 32_767 + b"</t></is></c>"
-                data = re.sub(rb'<c r="C6"(?:[^>]*/>|[^>]*>.*?</c>)', lambda mm: cell, data, count=1, flags=re.S)
+                data = re.sub(rb'<c r="C6"(?:[^>]*/>|[^>]*>.*?</c>)', lambda mm, c=cell: c, data, count=1, flags=re.S)
             zout.writestr(item, data)
     return buf.getvalue()
 
@@ -240,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     escapes: list[str] = []
     t0 = time.perf_counter()
 
-    soak_sizings(a.inputs, rng, counts, escapes)
+    kinds: Counter = Counter()
+    soak_sizings(a.inputs, rng, counts, escapes, kinds)
     t_sizing = time.perf_counter() - t0
 
     root = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="xlsizer-soak-"))
@@ -271,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sizings: {a.inputs:,} random input sets in {t_sizing:.1f} s "
           f"({counts['sizings answered']:,} answered, {counts['sizings refused']:,} refused with a reason; "
           f"{counts['cell calls']:,} also through LLM_GPUS)")
+    print("  refusals: " + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))
     print(f"reports: {a.reports:,} random projects ({counts['projects reported']:,} reported, "
           f"{counts['projects refused']:,} refused); {a.hostile:,} hostile files "
           f"({counts['hostile files refused']:,} refused, {counts['hostile files reported']:,} reported); "
