@@ -127,7 +127,7 @@ SETTINGS = settings(deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=15)
 @given(st.lists(st.tuples(st.sampled_from(list(FIELD_NAMES)), cell_values), min_size=1, max_size=4),
        st.lists(st.tuples(st.integers(13, 60), st.integers(1, 7), cell_values), max_size=3))
 def test_any_cell_values(inputs, checklist):
