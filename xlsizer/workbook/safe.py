@@ -59,11 +59,6 @@ def put_text(cell: Cell, value: Any) -> Cell:
     return cell
 
 
-def is_live_formula(cell: Cell) -> bool:
-    """True if ``cell`` will be written as a formula."""
-    return cell.data_type == "f" or type(cell.value).__name__ in ("ArrayFormula", "DataTableFormula")
-
-
 # --- Markdown -----------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`\[\]<>!|&])")  # links, images, HTML, entities, code, table cells
