@@ -265,3 +265,14 @@ def test_batch_of_hostile_files_reports_each_and_carries_on(tmp_path, template_b
     summary = run_batch([src], tmp_path / "out", progress=False)
     assert summary.total == 3 and summary.ok == 1 and summary.failed == 2
     assert any("a-whole-sheet.xlsx" in f and "'model'" in f for f in summary.failures)
+
+
+def test_true_in_a_count_cell_is_an_error_naming_the_cell(tmp_path, template_bytes):
+    wb = load_workbook(io.BytesIO(template_bytes))
+    sheet, ref = next(iter(wb.defined_names["concurrent_users"].destinations))
+    wb[sheet][ref.replace("$", "")] = True  # was sized as 1 user
+    p = tmp_path / "true.xlsx"
+    wb.save(p)
+    with pytest.raises(ProjectFileError, match="TRUE/FALSE is not a number") as exc:
+        read_project(p)
+    assert exc.value.sheet == sheet and exc.value.cell == ref.replace("$", "")
