@@ -1,4 +1,5 @@
-"""Test session setup shared by every test file."""
+"""Test session setup shared by every test file, and the fuzz suites' summary line
+(tests/fuzzstats.py) after the run."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import atexit
 import os
 import shutil
 import tempfile
+
+import fuzzstats
 
 
 def pytest_configure(config: object) -> None:
@@ -15,3 +18,11 @@ def pytest_configure(config: object) -> None:
     folder = tempfile.mkdtemp(prefix="xlsizer-test-catalog-")
     os.environ["XLSIZER_CATALOG_DIR"] = folder
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    lines = fuzzstats.lines()
+    if lines:
+        terminalreporter.section("fuzz summary")
+        for line in lines:
+            terminalreporter.write_line(line)

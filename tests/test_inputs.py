@@ -1,9 +1,15 @@
 """Inputs: defaults, presets, and a clear message for every bad value."""
 
+import json
+import time
+from pathlib import Path
+
 import pytest
 
-from xlsizer import InputError, UnknownIdError, make_inputs, size
-from xlsizer.inputs import SizingInputs
+from xlsizer import InputError, UnknownIdError, cells, make_inputs, size
+from xlsizer.cli import main
+from xlsizer.errors import QUOTE_MAX, XlsizerError
+from xlsizer.inputs import NUMERIC_FIELDS, SizingInputs
 
 
 def test_course_defaults():
@@ -112,3 +118,118 @@ def test_every_field_has_template_metadata():
         extra = f.json_schema_extra
         assert isinstance(extra, dict) and {"step", "unit", "owner", "moves"} <= set(extra), name
         assert f.description, name
+
+
+# --- issue 15: booleans are not numbers, errors stay short, every CLI exit is named -------------
+
+
+@pytest.mark.parametrize("field", ["concurrent_users", "avg_prompt_tokens", "burst_factor", "target_tpot_ms",
+                                   "lora_variants", "num_layers"])
+@pytest.mark.parametrize("value", [True, False])
+def test_boolean_is_not_a_number(field, value):
+    with pytest.raises(InputError, match="TRUE/FALSE is not a number") as exc:
+        make_inputs({field: value})
+    assert exc.value.field == field
+    assert field in NUMERIC_FIELDS
+
+
+def test_boolean_count_in_a_cell_and_a_function_is_an_error(monkeypatch):
+    monkeypatch.setattr(cells, "STRICT", True)
+    rng = [["model", "llama-3.1-8b"], ["concurrent_users", True]]
+    assert cells.scenario_value("replicas", rng, None, ()).startswith("#VALUE! concurrent_users must be")
+    assert "#VALUE!" in str(cells.vram("llama-3.1-8b", True, 2, 2000, 500, 30, 3, "fp8", "burst"))
+    assert str(cells.rps(True, 2)).startswith("#VALUE! users")
+
+
+def test_toggles_still_take_booleans():
+    assert make_inputs(prefix_caching=False, kv_offload=True).kv_offload is True
+
+
+@pytest.mark.parametrize("value", ["x" * 40_000, [[1] * 100] * 100, 10**5000, "(" * 32_767],
+                         ids=["long-text", "range-100x100", "5000-digit-int", "parens"])
+def test_errors_quote_at_most_about_60_characters(value):
+    with pytest.raises(XlsizerError) as exc:
+        size({"model": value} if not isinstance(value, int) else {"concurrent_users": value})
+    msg = str(exc.value)
+    assert len(msg) < QUOTE_MAX + 160, msg
+
+
+def test_a_range_as_model_gives_a_short_cell_error(monkeypatch):
+    monkeypatch.setattr(cells, "STRICT", True)
+    out = cells.scenario_value("replicas", [["model", [["llama"] * 100] * 100]], None, ())
+    assert out == "#VALUE! model must be a single cell, got a range"
+    for fn in (cells.model_info, cells.weights_memory, cells.kv_per_token):  # was a 200,000-character id
+        assert fn([["llama-3.1-8b"] * 100] * 100) == "#VALUE! model must be a single cell, got a range"
+
+
+def test_llm_vram_with_a_range_argument_is_readable(monkeypatch):
+    monkeypatch.setattr(cells, "STRICT", True)  # an internal error would raise here
+    out = cells.vram("llama-3.1-8b", [[80, 90], [100, 110]], 2, 2000, 500, 30, 3, "fp8", "burst")
+    assert out == "#VALUE! concurrent_users must be a single cell, got a range"
+    assert cells.vram("llama-3.1-8b", [[80]], 2, 2000, 500, 30, 3, "fp8", "burst") == \
+        cells.vram("llama-3.1-8b", 80, 2, 2000, 500, 30, 3, "fp8", "burst")
+
+
+@pytest.mark.parametrize("label", ["(" * 32_767, "[" * 32_767, "([" * 16_000, "(a" * 16_000],
+                         ids=["parens", "brackets", "mixed", "parens-letters"])
+def test_name_cleaning_is_linear(monkeypatch, label):
+    monkeypatch.setattr(cells, "STRICT", True)
+    start = time.perf_counter()
+    out = cells.result([[label, 5]], "replicas", None, ())
+    sweep = cells.sweep([["model", "llama-3.1-8b"]], label, [1], "replicas", None)
+    assert time.perf_counter() - start < 1.0  # the quadratic regex took 6-7 s per call
+    assert out.startswith("#VALUE!") and len(out) < 200, out[:300]
+    text = sweep if isinstance(sweep, str) else sweep[1][1]
+    assert text.startswith("#VALUE!") and len(text) < 200, text[:300]
+
+
+def test_name_cleaning_keeps_its_meaning():
+    assert cells.field_key("Concurrent users (users)") == "concurrent_users"
+    assert cells.field_key("target_tpot_ms [ms]") == "target_tpot_ms"
+    assert cells.field_key("a(b") == "a_b"
+
+
+def _run(argv, capsys) -> tuple[int, str]:
+    rc = main(argv)
+    err = capsys.readouterr().err
+    return rc, err
+
+
+def test_cli_bad_inputs_exit_2_with_a_named_reason(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    big = tmp_path / "big.json"
+    big.write_text('{"concurrent_users": ' + "9" * 5000 + "}")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = [
+        (["size", "--inputs", str(deep)], "nested too deeply"),
+        (["size", "--inputs", str(big)], "4300 digits"),
+        (["size", "--set", "concurrent_users=" + "9" * 5000], "concurrent_users must be"),
+        (["size", "--set", "concurrent_users=true"], "TRUE/FALSE is not a number"),
+        (["report", str(tmp_path), "--out", str(afile)], "exists and is not a folder"),
+        (["report", str(tmp_path), "--out", str(afile / "sub")], "cannot create the folder"),
+        (["new-project", "p", "--out", str(afile)], "exists and is not a folder"),
+    ]
+    for argv, words in cases:
+        rc, err = _run(argv, capsys)
+        assert rc == 2, (argv[:3], err)
+        assert words in err and "internal error" not in err and len(err) < 400, (argv[:3], err)
+
+
+def test_new_project_refuses_to_overwrite_without_force(tmp_path, capsys):
+    assert main(["new-project", "Bank assistant", "--out", str(tmp_path), "--set", "concurrent_users=40"]) == 0
+    target = tmp_path / "Bank-assistant.xlsx"
+    before = target.read_bytes()
+    rc, err = _run(["new-project", "Bank assistant", "--out", str(tmp_path)], capsys)
+    assert rc == 2 and "--force" in err and target.read_bytes() == before
+    assert main(["new-project", "Bank assistant", "--out", str(tmp_path), "--force"]) == 0
+    assert target.read_bytes() != before  # overwritten when asked (defaults: 80 users)
+
+
+def test_json_inputs_with_a_boolean_count(tmp_path, capsys):
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps({"concurrent_users": True}))
+    rc, err = _run(["size", "--inputs", str(f)], capsys)
+    assert rc == 2 and "TRUE/FALSE is not a number" in err
+    assert Path(f).exists()

@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from xlsizer.errors import InputError, XlsizerError
+from xlsizer.errors import InputError, XlsizerError, clip, quote
 from xlsizer.results import SCENARIOS
 from xlsizer.units import GB, s_to_ms
 
@@ -129,6 +129,19 @@ def error_value(v: Any) -> str | None:
     return None
 
 
+def scalar(name: str, v: Any) -> Any:
+    """The one value of a single cell: a 1x1 range is unwrapped; a larger range is a
+    ``CellError`` that gives its shape (never its content: a 100x100 range would make a
+    200,000-character message)."""
+    while isinstance(v, list | tuple) and len(v) == 1:
+        v = v[0]
+    if isinstance(v, list | tuple):
+        raise CellError(f"{clip(str(name))} must be a single cell, got a range")
+    if isinstance(v, dict | set):
+        raise CellError(f"{clip(str(name))} must be a single cell, got {type(v).__name__}")
+    return v
+
+
 def check_error(name: str, v: Any) -> None:
     """Raise ``CellError`` (with the same error code) if ``v`` is an Excel error value."""
     code = error_value(v)
@@ -168,6 +181,7 @@ _FALSE = {"false", "no", "n", "off", "0", "0.0"}
 
 def to_bool(name: str, v: Any) -> bool:
     """TRUE/FALSE, "yes"/"no", "on"/"off", 1/0 as a toggle."""
+    v = scalar(name, v)
     check_error(name, v)
     if isinstance(v, bool):
         return v
@@ -186,6 +200,7 @@ def _g(x: float) -> str:
 def to_number(name: str, v: Any, lo: float, hi: float, default: float | None = None, *,
               integer: bool = False, zero_is_empty: bool = True) -> float:
     """A number within [lo, hi]; an empty cell gives ``default`` (or an error if required)."""
+    v = scalar(name, v)
     check_error(name, v)
     if is_blank(v) or (zero_is_empty and is_empty(v)):
         if default is None:
@@ -208,6 +223,7 @@ def to_number(name: str, v: Any, lo: float, hi: float, default: float | None = N
 
 def to_text(name: str, v: Any, default: str | None = None) -> str:
     """A non-empty text argument (ids, precisions, field names)."""
+    v = scalar(name, v)
     check_error(name, v)
     if is_empty(v):
         if default is None:
@@ -246,15 +262,46 @@ def to_scenario(v: Any, allow_all: bool = False) -> str:
 _HEADER_NAMES = {"name", "names", "input", "inputs", "field", "fields", "parameter", "setting", "key"}
 
 
-@functools.lru_cache(maxsize=1024)
-def _key(text: str) -> str:
-    text = re.sub(r"\(.*?\)|\[.*?\]", "", text).strip().lower()
+def _drop_brackets(text: str) -> str:
+    """``text`` without its "(...)" and "[...]" parts (a unit, a note), in linear time: a regex
+    such as ``\\(.*?\\)`` rescans the rest of the text from every unclosed "(", so a cell of
+    32,767 "(" took seconds (issue 15)."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    unclosed = {")": False, "]": False}  # no closer left after this point: stop searching
+    while i < n:
+        ch = text[i]
+        if ch in "([":
+            close = ")" if ch == "(" else "]"
+            j = -1 if unclosed[close] else text.find(close, i + 1)
+            if j >= 0:
+                i = j + 1
+                continue
+            unclosed[close] = True
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _key_uncached(text: str) -> str:
+    text = _drop_brackets(text).strip().lower()
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+_key = functools.lru_cache(maxsize=1024)(_key_uncached)
+
+KEY_CACHE_MAX = 256
+"""Labels longer than this (never a field name) are not cached: 1,024 cells of 32,767
+characters would pin 32 MB."""
 
 
 def field_key(label: Any) -> str:
     """'Concurrent users' / 'target_tpot_ms (ms)' / 'target-tpot-ms' -> a field name."""
-    return _key(str(label))
+    text = str(label)
+    key = _key(text) if len(text) <= KEY_CACHE_MAX else _key_uncached(text)
+    if not key:
+        raise CellError(f"{quote(text)} is not an input name (no letters or digits outside brackets)")
+    return key
 
 
 @functools.lru_cache(maxsize=512)
@@ -277,6 +324,7 @@ def _field_kind(field: str) -> str:
 
 def input_value(field: str, v: Any) -> tuple[bool, Any]:
     """(present, value) for one input cell: empty cells are absent (the field's default)."""
+    v = scalar(field, v)
     check_error(field, v)
     kind = _field_kind(field)
     if kind == "bool":
@@ -296,7 +344,7 @@ def _rows(inputs: Any) -> list[list[Any]]:
         check_error("Inputs", inputs)
         if is_empty(inputs):
             return []
-        raise CellError(f"Inputs must be a two-column name/value range, got the single value {clean(inputs)!r}")
+        raise CellError(f"Inputs must be a two-column name/value range, got the single value {quote(clean(inputs))}")
     if not inputs:
         return []
     if all(not isinstance(r, list | tuple) for r in inputs):
@@ -318,14 +366,14 @@ def pairs_from_range(inputs: Any) -> dict[str, Any]:
     for i, (name, value) in enumerate(_rows(inputs)):
         if is_empty(name):
             if not is_empty(value):
-                raise CellError(f"Inputs row {i + 1} has a value ({clean(value)!r}) but no name")
+                raise CellError(f"Inputs row {i + 1} has a value ({quote(clean(value))}) but no name")
             continue
         check_error(f"Inputs row {i + 1}", name)
         key = field_key(name)
         if i == 0 and key in _HEADER_NAMES:
             continue
         if key in seen:
-            raise CellError(f"Inputs names {key} twice (rows with the same name)")
+            raise CellError(f"Inputs names {clip(key)} twice (rows with the same name)")
         seen.add(key)
         present, v = input_value(key, value)
         if present:
@@ -343,7 +391,7 @@ def pairs_from_args(args: Sequence[Any]) -> dict[str, Any]:
         n = j // 2 + 1
         if is_empty(name):
             if not is_empty(value):
-                raise CellError(f"value{n} ({clean(value)!r}) is given without name{n}")
+                raise CellError(f"value{n} ({quote(clean(value))}) is given without name{n}")
             continue
         check_error(f"name{n}", name)
         key = field_key(name)
@@ -445,7 +493,7 @@ def result_field(inp: Any, field: str, scenario: str) -> Any:
             return "n/a"  # the per-replica plan exists only with throughput_source "roofline"
         close = closest(key, [k for k in flat if not isinstance(flat[k], dict)])
         hint = f"; closest: {', '.join(close)}" if close else "; see docs/functions.md for the fields"
-        raise CellError(f"unknown result field {field!r}{hint}")
+        raise CellError(f"unknown result field {quote(field)}{hint}")
     v = flat[key]
     if isinstance(v, dict):
         subs = ", ".join(f"{key}.{k}" for k in list(v)[:6])
@@ -724,7 +772,7 @@ def _spec_field(kind: str, spec: Any, field: Any, default: str) -> Any:
         if key.startswith("dense_tflops."):
             raise CellError(f"{spec.id} has no {key} (no hardware support for that precision)")
         hint = f"; closest: {', '.join(close)}" if close else ""
-        raise CellError(f"unknown {kind} field {key!r}{hint}")
+        raise CellError(f"unknown {kind} field {quote(key)}{hint}")
     v = flat[key]
     if isinstance(v, dict):
         raise CellError(f"{key} is a group of fields; ask for one of " + ", ".join(f"{key}.{k}" for k in v))

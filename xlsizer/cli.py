@@ -66,6 +66,10 @@ def load_inputs_file(path: str) -> dict[str, Any]:
         raise XlsizerError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise XlsizerError(f"{path}: not a readable JSON file ({exc})") from None
+    except RecursionError:
+        raise XlsizerError(f"{path}: not a readable JSON file (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise XlsizerError(f"{path}: not a readable JSON file ({str(exc).split(':')[0]})") from None
     if isinstance(data, dict) and isinstance(data.get("inputs"), dict):
         data = data["inputs"]
     if not isinstance(data, dict):
@@ -122,7 +126,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from xlsizer.batch import run_batch
+    from xlsizer.outpaths import ensure_folder
 
+    ensure_folder(args.out)
     summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs)
     for line in summary.failures:
         print(f"xlsizer: failed: {line}", file=sys.stderr)
@@ -140,10 +146,12 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_new_project(args: argparse.Namespace) -> int:
     import re
 
+    from xlsizer.outpaths import check_new_file, ensure_folder
     from xlsizer.workbook.template import write_template
 
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", args.name).strip("-") or "project"
-    print(write_template(Path(args.out) / f"{slug}.xlsx", parse_assignments(args.set or []), name=args.name))
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", args.name).strip("-")[:100] or "project"
+    target = check_new_file(ensure_folder(args.out) / f"{slug}.xlsx", force=args.force)
+    print(write_template(target, parse_assignments(args.set or []), name=args.name))
     return 0
 
 
@@ -198,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("name", help="project name (also the file name)")
     n.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="fill an input")
     n.add_argument("--out", metavar="DIR", default=".", help="folder for NAME.xlsx (default: here)")
+    n.add_argument("--force", action="store_true", help="overwrite NAME.xlsx if it exists")
     n.set_defaults(func=_cmd_new_project)
 
     e = sub.add_parser("examples", help="regenerate the filled example workbooks")
@@ -231,6 +240,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xlsizer: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file or folder the command was given: name it and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"xlsizer: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as exc:
+        print(f"xlsizer: error: the input is too large or nested too deeply ({type(exc).__name__})",
+              file=sys.stderr)
+        return 2
     except Exception as exc:  # a defect in xlsizer, not in the input: say so in one line
         if os.environ.get("XLSIZER_DEBUG"):
             raise

@@ -9,6 +9,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+QUOTE_MAX = 60
+"""Most characters of a bad value an error message quotes: a cell holds 32,767 characters and
+a range can arrive as a value; the message must stay one readable line."""
+
+
+def clip(text: str, limit: int = QUOTE_MAX) -> str:
+    """``text`` cut to about ``limit`` characters, saying how long it was."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 20, 10)]}... ({len(text):,} characters)"
+
+
+def quote(value: Any, limit: int = QUOTE_MAX) -> str:
+    """A bad value as an error message shows it: ``repr`` for text and numbers, a shape for a
+    range, and never more than about ``limit`` characters."""
+    if isinstance(value, list | tuple):
+        rows = len(value)
+        cols = max((len(r) for r in value if isinstance(r, list | tuple)), default=1)
+        return f"a range of {rows} x {cols} cells"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} fields"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"  # str() refuses > 4,300
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return clip(text, limit)
+
 
 class XlsizerError(Exception):
     """Base class of every expected, user-facing error."""
@@ -29,7 +58,7 @@ class InputError(XlsizerError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        msg = f"{field} must be {allowed}, got {value!r}"
+        msg = f"{clip(field)} must be {allowed}, got {quote(value)}"
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)
@@ -43,7 +72,7 @@ class UnknownIdError(XlsizerError, KeyError):
         self.value = value
         self.suggestions = list(suggestions)
         hint = f"; closest: {', '.join(self.suggestions)}" if self.suggestions else ""
-        super().__init__(f"unknown {kind} {value!r}{hint}")
+        super().__init__(f"unknown {kind} {quote(value)}{hint}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return self.args[0]
@@ -74,11 +103,12 @@ class ProjectFileError(XlsizerError):
     """A project workbook could not be read: names the file, sheet, cell and problem."""
 
     def __init__(self, path: str, problem: str, sheet: str | None = None, cell: str | None = None):
+        problem = " ".join(str(problem).split())  # one line: parser messages carry newlines
         self.path = path
         self.sheet = sheet
         self.cell = cell
         self.problem = problem
-        where = path
+        where = path if len(path) <= 200 else clip(path, 200)
         if sheet:
             where += f" [{sheet}" + (f"!{cell}" if cell else "") + "]"
         super().__init__(f"{where}: {problem}")

@@ -146,6 +146,9 @@ def write_conf(source: Path, target: Path, rows: Sequence[tuple[str, str]]) -> P
 
     if not zipfile.is_zipfile(source):
         raise XlsizerError(f"{source}: not an Excel workbook (.xlsx/.xlsm)")
+    from xlsizer.workbook.project import check_package
+
+    check_package(source)  # a user's file: bounded before any part is read (issue 15)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=".tmp", dir=target.parent)
     os.close(fd)

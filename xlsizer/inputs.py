@@ -321,8 +321,22 @@ class SizingInputs(BaseModel):
     rack_power_limit_kw: float = F(
         80.0, "Power a rack can take; racks are packed up to it (course: toward 80 kW).",
         step="7 Facility", unit="kW", owner=IT, moves="racks, cooling tier, PUE", ge=2, le=300)
+    max_total_gpus: int = F(
+        100_000, "Largest deployment xlsizer returns as a plan; above it the sizing is refused as a mistake "
+        "(the largest single clusters built by 2025 hold 100,000-200,000 GPUs, e.g. xAI Colossus).",
+        step="7 Facility", unit="GPUs", owner=IT, moves="refuses absurd plans", ge=1, le=10_000_000)
 
     # ------------------------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        """TRUE/FALSE is not a number: pydantic would read TRUE as 1 (one user, one layer)."""
+        if isinstance(data, dict):
+            for k, v in data.items():
+                if isinstance(v, bool) and k in NUMERIC_FIELDS:
+                    raise InputError(k, v, _allowed(k), "TRUE/FALSE is not a number")
+        return data
+
     @field_validator("model", "gpu", mode="before")
     @classmethod
     def _strip_id(cls, v: Any) -> Any:
@@ -400,7 +414,7 @@ class SizingInputs(BaseModel):
             return data
         out = None
         for k, v in data.items():
-            if not isinstance(v, str) or k not in _NUMERIC_FIELDS or ("," not in v and not _SPACED.search(v)):
+            if not isinstance(v, str) or k not in NUMERIC_FIELDS or ("," not in v and not _SPACED.search(v)):
                 continue
             if not _GROUPED.fullmatch(v.strip()):
                 raise InputError(k, v, _allowed(k), "write 1000 or 1,000; decimals with a point: 1.5")
@@ -466,12 +480,13 @@ class SizingInputs(BaseModel):
 PRESETS: dict[str, dict[str, float]] = read_data_file("defaults.yaml")["workload_presets"]
 
 FIELD_NAMES: tuple[str, ...] = tuple(SizingInputs.model_fields)
-_NUMERIC_FIELDS: frozenset[str] = frozenset(
-    k for k, f in SizingInputs.model_fields.items()
-    if any(t in str(f.annotation) for t in ("int", "float")) and "bool" not in str(f.annotation))
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:(?:,\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:\.\d+)?")
 _SEPARATORS = re.compile(r"[,\s\u00a0\u202f]")
 _SPACED = re.compile(r"\d[ \u00a0\u202f]+\d")
+NUMERIC_FIELDS: frozenset[str] = frozenset(
+    k for k, f in SizingInputs.model_fields.items()
+    if any(t in str(f.annotation) for t in ("int", "float")) and "bool" not in str(f.annotation))
+"""Fields that take a number (a boolean given for one is an error, not 1 or 0)."""
 
 
 def _num(v: float) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
-from xlsizer.engine import facility, memory, placement, traffic
+from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -59,7 +59,14 @@ PCIE_MAX_W: float = float(PICK["pcie_max_weights_gb"]) * GB
 GUARD = _D["guardrails"]
 CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
+NVL72_GPUS = 72
+"""GPUs in one GB200/GB300 NVL72 rack (18 compute trays of 4): its NVLink domain, so a replica
+over several trays stays in the rack (NVIDIA GB200 NVL72 product brief)."""
 RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
+
+CHEAPER_BY = 0.05
+"""Course-table mode names a cheaper adequate configuration when it saves more than this share
+of the first fit's cost (a judgement call: below 5% the catalog prices are not that precise)."""
 
 OFFLOAD_TRIES = 6
 """Host-memory amounts tried per configuration with KV offload: all of it, then halves down to
@@ -349,10 +356,16 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
     eng = inp.serving_engine.value
     info: dict[str, Any] = {}
 
-    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+    def solve_at(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
+
+    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+        cap = solve_at(tun, bud, prefill, ttft)
+        if ttft is None:
+            return cap
+        return _best_batch_cap(solve_at, cap, tun, bud, prefill, ttft)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -407,6 +420,44 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         info["continuous_batching"] = {"static_useful_fraction": _static_useful(fx, cap.batch),
                                        "throughput_factor": f}
     return _Eval(cap, req_d, req_p, info, ttft_fixed), cap.tpot_floor_s
+
+
+def _best_batch_cap(solve_at: Any, cap: ReplicaCapacity, tun: Tuning, bud: float, prefill: float,
+                    ttft: float) -> ReplicaCapacity:
+    """The best capacity over batch caps when the TTFT target binds (issue 15).
+
+    An engine can always run fewer sequences than its memory holds (vLLM max_num_seqs), so a
+    replica carries at least what it carries at any smaller batch cap. ``slo_capacity`` takes the
+    TTFT slack after one decode step at the TPOT- or memory-limited batch, not at the smaller
+    batch the TTFT-limited load runs; more KV room (FP8 KV, a looser TPOT) then lengthens that
+    step and lowers, or removes, the capacity. The capacity at cap k is min(what k sequences
+    decode, what the TTFT allows after a step at k): the first grows with k, the second shrinks,
+    so a bisection over k on "one more sequence still helps" finds the best cap in
+    ~2 log2(max batch) solves. The cap is set through the KV budget given to the solver. Runs
+    only when the TTFT target lowers the capacity below the TPOT/memory-limited one."""
+    if cap.feasible and cap.binding != "compute":
+        return cap  # the TTFT-limited result always reads "compute"
+    free = solve_at(tun, bud, prefill, None)
+    if not free.feasible or free.max_batch <= 1 or (cap.feasible and cap.req_s >= free.req_s * (1.0 - 1e-9)):
+        return cap
+    extra = tun.extra_resident_bytes
+    per_seq = (bud - extra) / free.max_batch  # >= the solver's KV per sequence: budget k holds >= k
+
+    def at(k: int) -> ReplicaCapacity:
+        return solve_at(tun, extra + k * per_seq, prefill, ttft)
+
+    def rate(c: ReplicaCapacity) -> float:
+        return c.req_s if c.feasible else 0.0
+
+    lo, hi = 1, free.max_batch  # find the first k where k + 1 no longer helps
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rate(at(mid + 1)) > rate(at(mid)):
+            lo = mid + 1
+        else:
+            hi = mid
+    best = at(lo)
+    return best._replace(max_batch=free.max_batch) if rate(best) > rate(cap) else cap  # memory's max batch
 
 
 def _static_useful(fx: Effects, batch: int) -> float:
@@ -489,6 +540,8 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
     if fixed is None:
         choice = placement.pick_gpu(list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
                                     margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W)
+        if choice is not None and name == "burst":  # the headline's scenario: one warning, not three
+            _cheaper_alternative(name, inp, sh, choice, vram, bw_need, demand, warn)
         if choice is None:
             raise InfeasibleError(f"no GPU in the automatic search supports {inp.precision.label}; choose a GPU")
         if choice.bandwidth_margin < 1.3:
@@ -519,6 +572,47 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
                  vram=vram)
 
 
+def _course_cost(name: str, inp: SizingInputs, sh: _Shared, c: placement.GpuChoice,
+                 demand: float) -> tuple[float, int]:
+    """(ranking cost, total GPUs) of one course-method configuration: catalog $/GPU-hour x GPUs
+    per replica x replicas (active from the course table, plus the scenario's spares)."""
+    if inp.throughput_override is not None:
+        tok = inp.throughput_override
+    else:
+        tok = course_table_throughput(sh.model.total_params_b, c.gpu, c.gpus_per_replica, c.pp,
+                                      inp.serving_engine.value, inp.speculative_decoding).tok_s
+    offset = scenario_offset(name, inp.redundancy_mode.offset)
+    total = placement.replica_count(placement.active_replicas(demand, tok), offset,
+                                    name == "resilient") * c.gpus_per_replica
+    return total * _rank_price(c.gpu), total
+
+
+def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: placement.GpuChoice, vram: float,
+                         bw_need: float, demand: float, warn: list[str]) -> None:
+    """Say when a configuration that passes the course's own test costs less than its first fit.
+
+    The course takes the first fit in its list, which its text calls "cheapest first"; by the
+    catalog's prices it is not, so under ``course-table`` more users can cost less (issue 15:
+    88x L40S cost twice the 28x H100 that one more user moved the first fit to). xlsizer keeps
+    the first fit, to reproduce the course's answers, and names the cheaper configuration; the
+    default ``roofline`` method ranks by cost and never makes more load cheaper."""
+    configs = placement.adequate_configs(
+        list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
+        margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W, max_stages=MAX_STAGES)
+    if not configs:
+        return
+    ranked = min(((*_course_cost(name, inp, sh, c, demand), i, c) for i, c in enumerate(configs)),
+                 key=lambda t: t[:3])
+    cost, total, _, alt = ranked
+    mine, mine_total = _course_cost(name, inp, sh, choice, demand)
+    if cost < (1.0 - CHEAPER_BY) * mine and (alt.gpu.id, alt.gpus_per_replica) != (choice.gpu.id,
+                                                                                      choice.gpus_per_replica):
+        warn.append(f"the course's first-fit search picked {mine_total:,}x {choice.gpu.id}; "
+                    f"{total:,}x {alt.gpu.id} ({alt.gpus_per_replica} per replica) also passes its memory and "
+                    f"bandwidth test and costs {1.0 - cost / mine:.0%} less (catalog prices): set gpu "
+                    f"{alt.gpu.id}, or use throughput_source 'roofline', which ranks by cost")
+
+
 def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
     warn: list[str] = []
     deployments: list[tuple[int, float, _Plan]] = []
@@ -543,8 +637,11 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     rec += [
         (name, "Burst factor", burst, "x", "baseline 1.0 / burst: user's / resilient: max(user's, 3.0)", (),
          f"{S_COURSE} step 12"),
-        (name, "In-flight requests", inflight, "requests", "RPS x {:g} s x burst {:g}", (sh.t_req, burst),
-         f"{S_COURSE} step 3 (Little's law)"),
+        (name, "In-flight requests", inflight, "requests",
+         "RPS x {:g} s x burst {:g} (Little's law: each request lasts output tokens x the TPOT target, so a "
+         "tighter TPOT means fewer requests in flight and less KV{})",
+         (sh.t_req, burst, "; in the course method also fewer GPUs, though each must then be faster"
+          if course else ""), f"{S_COURSE} step 3 (Little's law)"),
         (name, "KV total", kv_total / GB, "GB", "in-flight x KV per request", (), f"{S_COURSE} step 4"),
         (name, "Headroom", head / GB, "GB", "{:.0%} x (weights + KV + activations)", (HEADROOM[name],),
          f"{S_COURSE} step 6"),
@@ -674,6 +771,12 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
         pue = NVL72_PUE
     fac_kw = it_kw * pue
+    # --- guardrails that refuse (issue 15): engine/guardrails.py ------------------------------
+    nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
+    rack_servers = max(plan_r.servers_per_rack, NVL72_GPUS // g.gpus_per_node if nvl72 else 0)
+    guardrails.check_replica_fits_a_rack(name, g.id, n, layout.servers_per_replica, rack_servers,
+                                         inp.rack_power_limit_kw, course)
+    guardrails.check_deployment_ceiling(name, g.id, total_gpus, fac_kw, inp.max_total_gpus)
     fab = facility.fabric(layout.servers_per_replica, model.is_moe, model.total_params_b)
     spec = facility.server_spec(g, layout.gpus_per_server, w / GB, kv_total / GB, inp.kv_offload)
     if g.liquid_cooling_required:

@@ -74,6 +74,39 @@ def pick_gpu(
     return fixed_gpu(g, vram_bytes, bandwidth_need_bytes_per_s, sizes=sizes)
 
 
+def adequate_configs(
+    candidates: list[GpuSpec],
+    precision: Precision,
+    vram_bytes: float,
+    bandwidth_need_bytes_per_s: float,
+    weights_bytes: float,
+    *,
+    sizes: tuple[int, ...] = (1, 2, 4, 8),
+    margin: float = 1.3,
+    pcie_max_weights_bytes: float = 30e9,
+    max_stages: int = 16,
+) -> list[GpuChoice]:
+    """Every (GPU, n) that passes the course's test (n x memory >= VRAM, n x bandwidth >=
+    ``margin`` x need, the precision gate, the PCIe rule): n in ``sizes`` within a node, then
+    whole nodes (pipeline stages) up to ``max_stages``, in catalog search order.
+
+    The set only shrinks as the need grows, so its cheapest member can only get dearer as the
+    load grows, which the course's first fit does not promise (issue 15: the first fit, 88x
+    L40S, cost twice the 28x H100 that one more user moved it to)."""
+    out: list[GpuChoice] = []
+    for g in candidates:
+        if not g.supports(precision) or (g.form_factor == "pcie" and weights_bytes > pcie_max_weights_bytes):
+            continue
+        per_node = g.gpus_per_node
+        ns = [n for n in sizes if n <= per_node] + [k * per_node for k in range(2, max_stages + 1)]
+        for n in ns:
+            bw = n * g.memory_bandwidth_bytes_per_s
+            if n * g.memory_bytes >= vram_bytes and bw >= margin * bandwidth_need_bytes_per_s:
+                tp, pp = parallelism(n, per_node)
+                out.append(GpuChoice(g, n, tp, pp, margin, pp == 1))
+    return out
+
+
 def fixed_gpu(
     g: GpuSpec, vram_bytes: float, bandwidth_need_bytes_per_s: float, *, sizes: tuple[int, ...] = (1, 2, 4, 8)
 ) -> GpuChoice:

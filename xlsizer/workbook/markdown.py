@@ -23,6 +23,7 @@ from xlsizer.workbook.report import (
     readable_source,
     save_atomic,
 )
+from xlsizer.workbook.safe import md_text
 
 
 def _md(v: Any) -> str:
@@ -34,7 +35,7 @@ def _md(v: Any) -> str:
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
     if isinstance(v, int):
         return f"{v:,}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return md_text(v)  # input text (names, notes, checklist, currency) can never become a link or HTML
 
 
 def _table(head: list[str], rows: list[list[Any]], right: tuple[int, ...] = ()) -> list[str]:
@@ -50,17 +51,18 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
     """The Markdown text of one project's decision log."""
     name = getattr(project, "name", None) or "project"
     conf = result.confidence
-    lines = [f"# Sizing decision log: {name}", ""]
+    lines = [f"# Sizing decision log: {md_text(name)}", ""]
     if getattr(project, "path", None):
-        lines += [f"Project file: `{project.path}`", ""]
-    lines += [f"**{result.headline}**", ""]
+        lines += [f"Project file: {md_text(project.path)}", ""]
+    lines += [f"**{md_text(result.headline)}**", ""]
     lo, hi = conf.get("low"), conf.get("high")
     rng = confidence_range(result)
     if rng is not None and isinstance(lo, int | float) and isinstance(hi, int | float):
         cur = (cost_of(result.burst) or {}).get("currency", "")
-        money = (f"; monthly cost {rng[1][0]:,.0f} to {rng[1][1]:,.0f} {cur}/month" if rng[1] is not None else "")
+        money = (f"; monthly cost {rng[1][0]:,.0f} to {rng[1][1]:,.0f} {md_text(cur)}/month"
+                 if rng[1] is not None else "")
         lines += [f"Confidence range (Burst): {rng[0][0]:,} to {rng[0][1]:,} GPUs{money} "
-                  f"(model error {lo:+.0%} / {hi:+.0%}: {readable_source(conf.get('source', ''))})", ""]
+                  f"(model error {lo:+.0%} / {hi:+.0%}: {md_text(readable_source(conf.get('source', '')))})", ""]
 
     lines += ["## Summary", ""]
     srows = summary_rows(result) + performance_rows(result)
@@ -87,7 +89,7 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
 
     lines += ["", "## Warnings", ""]
     warns = all_warnings(result)
-    lines += [f"- ({sc}) {w}" for sc, w in warns] or ["- none"]
+    lines += [f"- ({sc}) {md_text(w)}" for sc, w in warns] or ["- none"]
 
     items = checklist_items(project)
     lines += ["", "## Checklist", ""]

@@ -51,7 +51,7 @@ from xlsizer.inputs import PRESETS, SizingInputs, _allowed, make_inputs
 from xlsizer.workbook import form
 from xlsizer.workbook import styles as st
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS, STATUSES, ChecklistItem
-from xlsizer.workbook.safe import put_text
+from xlsizer.workbook.safe import clean_text, put_text
 from xlsizer.workbook.stored import put_array, put_formula, save_with_values, stored_values
 
 DEFAULT_NAME = "xlsizer project"
@@ -912,7 +912,7 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     cell_values = _normalise(values)
     wb = Workbook()
     wb.properties.creator = "xlsizer"
-    wb.properties.title = name
+    wb.properties.title = clean_text(str(name), 255)  # user text: XML-safe (issue 15)
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
     start = wb.active

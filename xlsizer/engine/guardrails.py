@@ -1,0 +1,50 @@
+"""Guardrails that refuse (issue 15): a plan beyond what anyone would build is an error that
+says what to change, not an answer with warnings.
+
+Two limits, both checked per scenario after placement:
+
+* one replica must fit in one rack: a model replica whose tensor/pipeline stages span more
+  servers than a rack holds (at most 10 servers, fewer when the rack's power limit binds:
+  ``facility.rack_plan``) runs its per-token traffic between racks every step; no serving
+  engine is deployed that way. The course-table method reaches it by putting the whole
+  deployment's KV in each replica (deepseek-r1 on L4: 12 servers per replica).
+* the deployment must stay under ``max_total_gpus`` (an input; default 100,000 GPUs, the
+  scale of the largest single clusters built by 2025, e.g. xAI Colossus: 100,000 H100 in 2024,
+  200,000 GPUs in 2025). Past it the answer is a sizing mistake (wrong unit, users for
+  registered accounts, a GPU far too small), not a purchase order: 10,485,888 L4s and 1.36 GW
+  were once returned as a plan.
+
+Both are ``PlanTooLargeError`` (an ``InfeasibleError``): one line for a cell, the batch log
+and the CLI.
+"""
+
+from __future__ import annotations
+
+from xlsizer.errors import InfeasibleError
+
+
+class PlanTooLargeError(InfeasibleError):
+    """The plan exceeds what anyone would build; the message says what to change."""
+
+
+def check_replica_fits_a_rack(scenario: str, gpu_id: str, gpus_per_replica: int, servers_per_replica: int,
+                              servers_per_rack: int, rack_kw: float, course_method: bool) -> None:
+    """Refuse a replica spanning more servers than one rack holds."""
+    if servers_per_replica <= servers_per_rack:
+        return
+    fix = ("use throughput_source 'roofline' (the course method puts every in-flight request's KV in one "
+           "replica), a GPU with more memory, or a lower precision" if course_method
+           else "choose a GPU with more memory or a lower precision")
+    raise PlanTooLargeError(
+        f"{scenario}: one replica of {gpus_per_replica:,}x {gpu_id} spans {servers_per_replica:,} servers, more "
+        f"than the {servers_per_rack} a {rack_kw:g} kW rack holds; {fix}")
+
+
+def check_deployment_ceiling(scenario: str, gpu_id: str, total_gpus: int, facility_kw: float, ceiling: int) -> None:
+    """Refuse a deployment above ``max_total_gpus``."""
+    if total_gpus <= ceiling:
+        return
+    raise PlanTooLargeError(
+        f"{scenario}: {total_gpus:,}x {gpu_id} ({facility_kw / 1000:,.1f} MW) is above max_total_gpus "
+        f"{ceiling:,}; check the users (active at peak, not registered), the load and the GPU, or raise "
+        "max_total_gpus")

@@ -1,0 +1,36 @@
+"""Where the command line writes: checked before any work, so a bad ``--out`` is one named
+reason (exit 2) and nothing of the user's is overwritten without ``--force`` (issue 15)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from xlsizer.errors import XlsizerError, clip
+
+
+def ensure_folder(path: str | os.PathLike[str], flag: str = "--out") -> Path:
+    """``path`` as an existing folder, created if missing; an ``XlsizerError`` naming the flag,
+    the path and the reason if it is a file or cannot be created."""
+    p = Path(path)
+    shown = clip(str(p), 200)
+    if p.exists() and not p.is_dir():
+        raise XlsizerError(f"{flag} {shown}: exists and is not a folder; name a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise XlsizerError(f"{flag} {shown}: cannot create the folder ({exc.strerror or type(exc).__name__})"
+                           ) from None
+    if not os.access(p, os.W_OK):
+        raise XlsizerError(f"{flag} {shown}: the folder is not writable")
+    return p
+
+
+def check_new_file(path: str | os.PathLike[str], force: bool = False) -> Path:
+    """``path`` for a new file: refused if something is there already, unless ``force``."""
+    p = Path(path)
+    if p.exists() and (p.is_dir() or not force):
+        what = "a folder" if p.is_dir() else "a file"
+        hint = "" if p.is_dir() else "; use --force to overwrite it, or choose another name"
+        raise XlsizerError(f"{clip(str(p), 200)}: {what} of that name exists{hint}")
+    return p
