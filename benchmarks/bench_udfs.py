@@ -10,16 +10,10 @@ each call pays one full sizing through the functions. Excludes xlwings/COM/HTTP 
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
 
+import xlsizer_udfs as u
 from xlsizer import cells
-
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("xlsizer_udfs", ROOT / "udfs" / "xlsizer_udfs.py")
-u = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(u)
 
 INPUTS = [["Name", "Value"], ["model", "llama-3.3-70b"], ["precision", "fp8"], ["kv_cache_dtype", "fp8"],
           ["avg_prompt_tokens", 6000.0], ["avg_output_tokens", 250.0], ["concurrent_users", 80.0],

@@ -1,6 +1,6 @@
 """Fuzz: the Excel functions called as Excel calls them (issue 15).
 
-Every UDF in udfs/xlsizer_udfs.py gets random arguments of the kinds xlwings hands over: None
+Every UDF in the module xlsizer_udfs gets random arguments of the kinds xlwings hands over: None
 and 0 (empty cells, classic and Office.js), floats for integers, NaN and infinities, booleans,
 text (numbers as text, ids, toggles, field names, Excel error texts, formula-like and very
 long strings), COM error codes, and ranges (flat rows and lists of rows). Each call must return
@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import math
-from pathlib import Path
 
 import fuzzstats
 import pytest
@@ -24,10 +23,7 @@ from hypothesis import strategies as st
 from xlsizer import cells
 from xlsizer.inputs import FIELD_NAMES
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("xlsizer_udfs_fuzz", ROOT / "udfs" / "xlsizer_udfs.py")
-udfs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(udfs)
+udfs = importlib.import_module("xlsizer_udfs")  # the installed module xlwings loads
 
 FUNCTIONS = sorted(n for n in dir(udfs) if n.isupper() and callable(getattr(udfs, n)) and not n.startswith("_")
                    and n not in ("CATEGORY", "PAIRS"))

@@ -233,3 +233,16 @@ def test_json_inputs_with_a_boolean_count(tmp_path, capsys):
     rc, err = _run(["size", "--inputs", str(f)], capsys)
     assert rc == 2 and "TRUE/FALSE is not a number" in err
     assert Path(f).exists()
+
+
+def test_excel_function_numbers_follow_the_same_grouping_rule():
+    """A text number in a cell reads like --set and JSON: whole groups of three only, so a
+    decimal comma ("1,5") is an error rather than fifteen."""
+    from xlsizer import cells
+    from xlsizer.errors import InputError
+
+    assert cells.to_number("concurrent_users", "1,000", 1, 1e7) == 1000
+    assert cells.to_number("concurrent_users", "12 500", 1, 1e7) == 12500
+    for bad in ("1,5", "1,00", "1,000 000"):
+        with pytest.raises(InputError):
+            cells.to_number("concurrent_users", bad, 1, 1e7)

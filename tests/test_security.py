@@ -155,7 +155,7 @@ def _with_name(tmp_path: Path, raw: bytes, name: str, target: str) -> Path:
     ("'Inputs'!$A$1:$XFD$1048576", "range"),   # 17 billion cells: grew past 9.6 GB before
     ("'Inputs'!$C$6:$C$8", "range"),
     ("'Inputs'!$C$6,'Inputs'!$C$7", "2 areas"),
-    ("'Costs'!$C$6", "'Costs' sheet"),
+    ("'Checklist'!$C$6", "'Checklist' sheet"),
     ("[1]Inputs!$C$6", "another workbook"),
     ("OFFSET(Inputs!$C$6,0,0)", "formula"),
     ("'Nowhere'!$C$6", "'Nowhere' sheet"),

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from xlsizer.errors import InputError, XlsizerError, clip, quote
+from xlsizer.inputs import ungroup
 from xlsizer.results import SCENARIOS
 from xlsizer.units import GB, s_to_ms
 
@@ -209,7 +210,7 @@ def to_number(name: str, v: Any, lo: float, hi: float, default: float | None = N
     v = clean(v)
     if isinstance(v, str):
         try:
-            v = clean(float(v.replace(",", "")))
+            v = clean(float(ungroup(name, v, f"a number between {_g(lo)} and {_g(hi)}")))
         except ValueError:
             raise InputError(name, v, f"a number between {_g(lo)} and {_g(hi)}") from None
     if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):

@@ -414,12 +414,11 @@ class SizingInputs(BaseModel):
             return data
         out = None
         for k, v in data.items():
-            if not isinstance(v, str) or k not in NUMERIC_FIELDS or ("," not in v and not _SPACED.search(v)):
-                continue
-            if not _GROUPED.fullmatch(v.strip()):
-                raise InputError(k, v, _allowed(k), "write 1000 or 1,000; decimals with a point: 1.5")
-            out = out if out is not None else dict(data)
-            out[k] = _SEPARATORS.sub("", v.strip())
+            if isinstance(v, str) and k in NUMERIC_FIELDS:
+                plain = ungroup(k, v, _allowed(k))
+                if plain != v:
+                    out = out if out is not None else dict(data)
+                    out[k] = plain
         return out if out is not None else data
 
     @model_validator(mode="after")
@@ -487,6 +486,18 @@ NUMERIC_FIELDS: frozenset[str] = frozenset(
     k for k, f in SizingInputs.model_fields.items()
     if any(t in str(f.annotation) for t in ("int", "float")) and "bool" not in str(f.annotation))
 """Fields that take a number (a boolean given for one is an error, not 1 or 0)."""
+
+
+def ungroup(name: str, text: str, allowed: str) -> str:
+    """``text`` without thousands separators when it is a number written with whole groups of
+    three ("1,000", "1 000", "12,500.5"); unchanged when it has none; an ambiguous grouping
+    ("1,5", "1,00") is an error naming the field. The one rule for the CLI, JSON, workbooks and
+    the Excel functions (issue 14)."""
+    if "," not in text and not _SPACED.search(text):
+        return text
+    if not _GROUPED.fullmatch(text.strip()):
+        raise InputError(name, text, allowed, "write 1000 or 1,000; decimals with a point: 1.5")
+    return _SEPARATORS.sub("", text.strip())
 
 
 def _num(v: float) -> str:

@@ -71,6 +71,7 @@ LABELS: dict[str, str] = {
     "serving_engine": "Serving engine",
     "gpu": "GPU",
     "rack_power_limit_kw": "Power a rack can take",
+    "max_total_gpus": "Largest deployment to accept as a plan",
     "gpu_memory_gb": "Custom GPU: memory",
     "gpu_bandwidth_tb_s": "Custom GPU: memory bandwidth",
     "gpu_bf16_tflops": "Custom GPU: BF16 compute, dense",
@@ -178,7 +179,8 @@ FORM: tuple[Step, ...] = (
          (Block(None, ("target_ttft_ms", "target_tpot_ms")),)),
     Step(5, "Reliability and hardware", "Headroom for bursts, spare replicas, the serving engine, the GPU and "
                                         "the racks.",
-         (Block(None, ("burst_factor", "redundancy_mode", "serving_engine", "gpu", "rack_power_limit_kw")),
+         (Block(None, ("burst_factor", "redundancy_mode", "serving_engine", "gpu", "rack_power_limit_kw",
+                      "max_total_gpus")),
           Block("Custom GPU: needed only when GPU is custom",
                 ("gpu_memory_gb", "gpu_bandwidth_tb_s", "gpu_bf16_tflops", "gpu_fp8_tflops", "gpu_fp4_tflops",
                  "gpu_int8_tops", "gpu_tdp_w", "gpu_per_node", "gpu_interconnect_gb_s")))),

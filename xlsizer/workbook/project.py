@@ -280,11 +280,17 @@ ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus"})
 the input's default instead of being refused."""
 
 
-def _field_sheets() -> dict[str, tuple[str, ...]]:
-    """The sheet the template puts each input's cell on (a defined name elsewhere is refused)."""
-    from xlsizer.workbook.template import field_infos
+LEGACY_INPUT_SHEETS: tuple[str, ...] = ("Advanced", "Costs")
+"""Sheets on which templates before the one-form Inputs sheet (issue 14) kept the optimization
+and cost inputs: projects filled in those still read."""
 
-    return {f.name: (f.sheet,) for f in field_infos()}
+
+def _field_sheets() -> dict[str, tuple[str, ...]]:
+    """The sheets an input's cell may be on (a defined name elsewhere is refused): the template's
+    Inputs form, or the sheets of earlier templates."""
+    from xlsizer.workbook.template import SHEET_INPUTS, field_infos
+
+    return {f.name: (SHEET_INPUTS, *LEGACY_INPUT_SHEETS) for f in field_infos()}
 
 
 def _check_ids(inputs: SizingInputs, cells: dict[str, str], p: str) -> None:

@@ -14,7 +14,7 @@ sheets cannot drift. Layout, in sheet order:
   below the inputs, shows the headline, the three scenarios, the confidence, the server and
   the warnings.
 - Results: the Excel functions for Baseline, Burst and Resilient side by side, the VRAM
-  waterfall, and LLM_WARNINGS / LLM_EXPLAIN as fixed-size legacy array formulas.
+  waterfall, and the LLM_WARNINGS / LLM_EXPLAIN tables (one INDEX formula per cell).
 - Checklist: course.md §7 entire, the decision log, with completion by native formulas.
 - Catalog: models and GPUs with key facts, the workload presets and server prices the
   In-force formulas read, and the dropdown lists.
@@ -52,7 +52,7 @@ from xlsizer.workbook import form
 from xlsizer.workbook import styles as st
 from xlsizer.workbook.checklist import CHECKLIST, SECTIONS, STATUSES, ChecklistItem
 from xlsizer.workbook.safe import clean_text, put_text
-from xlsizer.workbook.stored import put_array, put_formula, save_with_values, stored_values
+from xlsizer.workbook.stored import put_formula, save_with_values, stored_values
 
 DEFAULT_NAME = "xlsizer project"
 UDF_MODULE = "xlsizer_udfs"
@@ -671,7 +671,7 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
         ws.cell(row, 6, r.field).font = st.NOTE_FONT
         ws.cell(row, 6).alignment = Alignment(indent=1, vertical="top")
     wt = lay["warnings_title"]
-    ws.cell(wt, 1, f"Warnings per scenario (LLM_WARNINGS: array formulas of {WARNINGS_ROWS} rows)").font = st.BOLD
+    ws.cell(wt, 1, f"Warnings per scenario (LLM_WARNINGS, first {WARNINGS_ROWS})").font = st.BOLD
     for i, h in enumerate(("", "", "Baseline", "Burst", "Resilient"), start=1):
         ws.cell(wt + 1, i, h)
     st.style_header(ws[wt + 1])
@@ -680,20 +680,26 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
         letter = get_column_letter(col)
         ref = f"{letter}{wf}:{letter}{wf + WARNINGS_ROWS - 1}"
         grid = _grid(xc.warnings(table, sc, ()), WARNINGS_ROWS, 1)
-        put_array(ws, ref, f'=LLM_WARNINGS({INPUTS_NAME},"{sc}")', grid)
         for i, (c,) in enumerate(ws[ref]):
+            # one INDEX per cell rather than one legacy array formula: LibreOffice recomputes array
+            # formulas on load (#NAME? without the add-in) but shows a plain formula's stored value
+            put_formula(ws, c.coordinate, f'=INDEX(LLM_WARNINGS({INPUTS_NAME},"{sc}"),{i + 1},1)', grid[i][0])
             st.style_formula(c)
             c.alignment = st.WRAP
             texts[c.coordinate] = grid[i][0]
     et = lay["explain_title"]
-    ws.cell(et, 1, f"How the {EXPLAIN_SCENARIO} scenario is computed (LLM_EXPLAIN: array formula of "
+    ws.cell(et, 1, f"How the {EXPLAIN_SCENARIO} scenario is computed (LLM_EXPLAIN, "
                    f"{EXPLAIN_ROWS} rows x {EXPLAIN_COLS} columns)").font = st.BOLD
     ef = lay["explain_first"]
     ref = f"A{ef}:{get_column_letter(EXPLAIN_COLS)}{ef + EXPLAIN_ROWS - 1}"
     grid = _grid(xc.explain(table, EXPLAIN_SCENARIO, ()), EXPLAIN_ROWS, EXPLAIN_COLS)
-    put_array(ws, ref, f'=LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}")', grid)
     for i, row in enumerate(ws[ref]):
         for j, c in enumerate(row):
+            # per cell, like the warnings: readable wherever the file is opened. Each cell is one
+            # add-in call over the cached sizing (~4 ms round trip in classic xlwings, so about
+            # 1.3 s more per full recalculation); the array form was faster but unreadable there.
+            put_formula(ws, c.coordinate, f'=INDEX(LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}"),{i + 1},{j + 1})',
+                        grid[i][j])
             st.style_formula(c)
             c.alignment = st.WRAP
             texts[c.coordinate] = grid[i][j]
