@@ -247,7 +247,7 @@ def test_lite_main_py_answers_like_the_classic_module(wheel, tmp_path, capsys):
     assert "decorators that register nothing" in (site / "xlwings" / "__init__.py").read_text(encoding="utf-8")
     installed = {d.name.split("-")[0].lower().replace("_", "-") for d in site.glob("*.dist-info")}
     allowed = {"xlsizer", "xlwings", "pydantic", "pydantic-core", "annotated-types", "typing-extensions",
-               "typing-inspection", "pyyaml", "openpyxl", "et-xmlfile", "lxml"}
+               "typing-inspection", "pyyaml", "openpyxl", "et-xmlfile", "lxml", "defusedxml"}
     assert installed <= allowed, installed - allowed  # what requirements.txt brings, and nothing else
     assert (site / "xlsizer_udfs.py").is_file()  # the wheel carries the module too
     outside = tmp_path / "elsewhere"

@@ -124,6 +124,18 @@ def template_bytes(tmp_path_factory) -> bytes:
     return write_template(tmp_path_factory.mktemp("t") / "p.xlsx", {"concurrent_users": 100}).read_bytes()
 
 
+def _sheet_part(raw: bytes, title: str) -> str:
+    """The zip part that holds the template's sheet ``title`` (via the workbook's relationships)."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        rid = re.search(rf'<sheet [^>]*name="{re.escape(title)}"[^>]*r:id="([^"]+)"',
+                        z.read("xl/workbook.xml").decode()).group(1)
+        target = re.search(rf'<Relationship [^>]*Id="{rid}"[^>]*Target="([^"]+)"|'
+                           rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rid}"',
+                           z.read("xl/_rels/workbook.xml.rels").decode())
+    path = target.group(1) or target.group(2)
+    return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
+
+
 def _rewrite(tmp_path: Path, raw: bytes, edit, name: str = "bad.xlsx") -> Path:
     """A copy of the package with ``edit(filename, data) -> data | None`` applied to each part
     (None drops it); ``edit`` may also return extra parts under the key ``"__add__"``."""
@@ -188,12 +200,13 @@ def test_zip_bomb_part_is_refused_from_the_directory(tmp_path, template_bytes):
 
 
 def test_too_many_cells_is_refused_before_parsing(tmp_path, template_bytes):
+    catalog = _sheet_part(template_bytes, "Catalog")
     cells = b"".join(b'<row r="%d"><c r="Z%d" t="n"><v>1</v></c></row>' % (r, r) for r in range(2000, 2000 + 60_000))
 
     def edit(fname, data):
         if fname == "__add__":
             return None
-        if fname == "xl/worksheets/sheet7.xml":
+        if fname == catalog:
             return data.replace(b"</sheetData>", cells + b"</sheetData>")
         return data
     bad = _rewrite(tmp_path, template_bytes, edit)
@@ -220,10 +233,12 @@ def test_xml_entities_are_refused(tmp_path, template_bytes, part):
 
 
 def test_checklist_far_down_is_refused_not_walked(tmp_path, template_bytes):
+    checklist = _sheet_part(template_bytes, "Checklist")
+
     def edit(fname, data):
         if fname == "__add__":
             return None
-        if fname == "xl/worksheets/sheet6.xml":
+        if fname == checklist:
             return data.replace(b"</sheetData>", b'<row r="1048576"><c r="A1048576" t="n"><v>1</v></c></row>'
                                                   b"</sheetData>")
         return data

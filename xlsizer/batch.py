@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from xlsizer.errors import ProjectFileError, XlsizerError
+from xlsizer.outpaths import ensure_folder
 
 FORMATS = ("xlsx", "md")
 PROJECT_SUFFIXES = (".xlsx", ".xlsm")
@@ -189,7 +190,7 @@ def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLik
         gone = f"; {'; '.join(missing)}" if missing else ""
         where = ", ".join(str(p) for p in paths)
         raise XlsizerError(f"no project workbooks (.xlsx or .xlsm) in {where}{held}{gone}")
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     targets = _output_names(files, out, fmt)
     outcomes: list[Outcome | None] = [None] * len(files)
     bar = _Progress(len(files), progress)

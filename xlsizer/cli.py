@@ -128,7 +128,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from xlsizer.batch import run_batch
     from xlsizer.outpaths import ensure_folder
 
-    ensure_folder(args.out)
+    ensure_folder(args.out, create=False)  # named reason now; created once there are projects
     summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs)
     for line in summary.failures:
         print(f"xlsizer: failed: {line}", file=sys.stderr)

@@ -9,13 +9,20 @@ from pathlib import Path
 from xlsizer.errors import XlsizerError, clip
 
 
-def ensure_folder(path: str | os.PathLike[str], flag: str = "--out") -> Path:
+def ensure_folder(path: str | os.PathLike[str], flag: str = "--out", create: bool = True) -> Path:
     """``path`` as an existing folder, created if missing; an ``XlsizerError`` naming the flag,
-    the path and the reason if it is a file or cannot be created."""
+    the path and the reason if it is a file or cannot be created. With ``create=False`` only
+    checks, so a command that may find nothing to do leaves no empty folder behind."""
     p = Path(path)
     shown = clip(str(p), 200)
     if p.exists() and not p.is_dir():
         raise XlsizerError(f"{flag} {shown}: exists and is not a folder; name a folder")
+    if not create:
+        base = next((a for a in (p, *p.absolute().parents) if a.exists()), None)
+        if base is None or not base.is_dir() or not os.access(base, os.W_OK):
+            raise XlsizerError(f"{flag} {shown}: cannot create the folder ({clip(str(base), 200)} is not a "
+                               "writable folder)")
+        return p
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -584,7 +584,7 @@ def _course_cost(name: str, inp: SizingInputs, sh: _Shared, c: placement.GpuChoi
     offset = scenario_offset(name, inp.redundancy_mode.offset)
     total = placement.replica_count(placement.active_replicas(demand, tok), offset,
                                     name == "resilient") * c.gpus_per_replica
-    return total * _rank_price(c.gpu), total
+    return total * _rank_price(c.gpu, inp), total
 
 
 def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: placement.GpuChoice, vram: float,
@@ -605,6 +605,8 @@ def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: plac
                  key=lambda t: t[:3])
     cost, total, _, alt = ranked
     mine, mine_total = _course_cost(name, inp, sh, choice, demand)
+    if not math.isfinite(mine):  # the first fit has no price on this basis: the headline says so
+        return
     if cost < (1.0 - CHEAPER_BY) * mine and (alt.gpu.id, alt.gpus_per_replica) != (choice.gpu.id,
                                                                                       choice.gpus_per_replica):
         warn.append(f"the course's first-fit search picked {mine_total:,}x {choice.gpu.id}; "
