@@ -39,3 +39,24 @@ def test_every_workbook_converts_to_pdf(tmp_path):
         pdf = out / f"{wb.stem}.pdf"
         assert pdf.exists() and pdf.stat().st_size > 1000, f"{wb.name}: no PDF\n{proc.stdout}\n{proc.stderr}"
         assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_libreoffice_shows_the_stored_results_not_name_errors(tmp_path):
+    """Opened where the add-in cannot run (LibreOffice), every workbook shows its stored
+    results: the headline and numbers, and no #NAME? in any cell of any sheet (issue 13)."""
+    from openpyxl import load_workbook
+
+    exe = _soffice()
+    profile = tmp_path / "profile"
+    out = tmp_path / "html"
+    proc = subprocess.run(
+        [exe, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
+         "--convert-to", "html", "--outdir", str(out), *map(str, WORKBOOKS)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for wb in WORKBOOKS:
+        html = (out / f"{wb.stem}.html").read_text(encoding="utf-8", errors="replace")
+        assert "#NAME?" not in html, f"{wb.name}: LibreOffice shows #NAME?"
+        headline = load_workbook(wb, data_only=True)["Results"]["B3"].value
+        assert isinstance(headline, str) and headline.startswith("Plan on"), wb.name
+        assert headline.split(" - ")[0] in html, f"{wb.name}: the stored headline is not shown"

@@ -20,7 +20,7 @@ from xlsizer.workbook.template import write_template
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = [ROOT / "workbooks" / "xlsizer-template.xlsx", *sorted((ROOT / "workbooks" / "examples").glob("*.xlsx"))]
 TABLE_FUNCTIONS = {"LLM_WARNINGS", "LLM_EXPLAIN", "LLM_SWEEP", "LLM_MODELS", "LLM_GPU_LIST"}
-INDEXED = re.compile(r'=INDEX\((?:LLM_WARNINGS|LLM_EXPLAIN)\([A-Za-z_]+,""\),\d+,\d+\)')
+INDEXED = re.compile(r'=IFERROR\(INDEX\((?:LLM_WARNINGS|LLM_EXPLAIN)\([A-Za-z_]+,""\),\d+,\d+\),""\)')
 """A table function read one cell at a time with constant indices: a scalar, never a spill."""
 CALL = re.compile(r'(?<![A-Za-z0-9_."])((?:_xlfn\.)?[A-Za-z][A-Za-z0-9_.]*)\s*\(')
 

@@ -683,7 +683,9 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
         for i, (c,) in enumerate(ws[ref]):
             # one INDEX per cell rather than one legacy array formula: LibreOffice recomputes array
             # formulas on load (#NAME? without the add-in) but shows a plain formula's stored value
-            put_formula(ws, c.coordinate, f'=INDEX(LLM_WARNINGS({INPUTS_NAME},"{sc}"),{i + 1},1)', grid[i][0])
+            # IFERROR: a blank padding cell stores an empty result, which LibreOffice recomputes
+            put_formula(ws, c.coordinate, f'=IFERROR(INDEX(LLM_WARNINGS({INPUTS_NAME},"{sc}"),{i + 1},1),"")',
+                        grid[i][0])
             st.style_formula(c)
             c.alignment = st.WRAP
             texts[c.coordinate] = grid[i][0]
@@ -698,7 +700,8 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
             # per cell, like the warnings: readable wherever the file is opened. Each cell is one
             # add-in call over the cached sizing (~4 ms round trip in classic xlwings, so about
             # 1.3 s more per full recalculation); the array form was faster but unreadable there.
-            put_formula(ws, c.coordinate, f'=INDEX(LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}"),{i + 1},{j + 1})',
+            put_formula(ws, c.coordinate,
+                        f'=IFERROR(INDEX(LLM_EXPLAIN({INPUTS_NAME},"{EXPLAIN_SCENARIO}"),{i + 1},{j + 1}),"")',
                         grid[i][j])
             st.style_formula(c)
             c.alignment = st.WRAP
