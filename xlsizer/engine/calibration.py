@@ -1,0 +1,55 @@
+"""The fitted constants of the performance model (``catalog/data/calibration.yaml``) and the
+confidence band shown with results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from xlsizer.catalog.loader import load_catalog, read_data_file
+from xlsizer.catalog.schema import ModelSpec
+
+# --- fitted constants ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """The fitted efficiencies and overheads (values and provenance in calibration.yaml)."""
+
+    bandwidth_efficiency: float
+    """Achievable fraction of peak memory bandwidth for weight and KV reads."""
+    compute_efficiency: float
+    """Achievable fraction of the dense tensor peak (MFU) for GEMMs and attention."""
+    step_overhead_s: float
+    """Fixed time per engine step (scheduling, sampling, launch), s."""
+    layer_overhead_s: float
+    """Fixed time per layer per micro-batch pass (small kernels and their launches), s."""
+    fp4_gemm_efficiency: float
+    """Multiplier on both fractions for GEMMs whose weights are FP4."""
+
+
+@cache
+def _calibration_file() -> dict[str, Any]:
+    data = read_data_file("calibration.yaml")
+    if not isinstance(data, dict) or "fitted" not in data or "confidence_band" not in data:
+        raise ValueError("calibration.yaml: expected 'fitted' and 'confidence_band' sections")
+    return data
+
+
+@cache
+def packaged_calibration() -> Calibration:
+    """The packaged calibration (read once from ``catalog/data/calibration.yaml``)."""
+    fitted = _calibration_file()["fitted"]
+    return Calibration(**{k: float(fitted[k]["value"]) for k in Calibration.__slots__})
+
+
+def confidence_band(model: ModelSpec | str) -> tuple[float, float, str]:
+    """(low, high, source): where measured throughput fell, as fractions of the prediction,
+    for models of this kind (dense or MoE) on the calibration set.
+
+    A prediction P is expected between ``P × (1 + low)`` and ``P × (1 + high)``.
+    """
+    spec = model if isinstance(model, ModelSpec) else load_catalog().model(str(model))
+    band = _calibration_file()["confidence_band"]["moe" if spec.is_moe else "dense"]
+    return float(band["low"]), float(band["high"]), str(band["source"])
