@@ -349,7 +349,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         full = solve(tuning, budget, fx.prefill_tokens, None)
         s_pre = full.prefill_s
         xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
-        slack = ttft_s - s_pre - xfer - cap.tpot_s
+        slack = ttft_s - s_pre - xfer  # the prefill pool samples the first token (issue 11)
         if s_pre <= 0.0:
             req_p = math.inf  # every prompt fully cached: no prefill pool
         elif slack <= 0.0:
@@ -604,7 +604,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             lam, s_pre = off_rps / n_p, cap.prefill_s
             rho = lam * s_pre
             wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
-            ttft = wait + s_pre + ev.ttft_fixed_s + cap.tpot_s
+            ttft = wait + s_pre + ev.ttft_fixed_s
         else:
             n_d = plan.active
             ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration
+from xlsizer.engine.queueing import ttft_poisson
 from xlsizer.engine.step import (
     DEFAULT_TUNING,
     Tuning,
@@ -94,7 +95,16 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
             x_lo, x_hi = (math.log(lo), math.log(hi)) if log else (lo, hi)
             f_lo = _step_s(st, lo) - tau
             side = 0
-            for _ in range(_FALSI_STEPS_MOE if log else _FALSI_STEPS):
+            if f_lo > 0.0:
+                # The lower bound is feasible in exact arithmetic but its step rounds a hair
+                # above tau (seen with decode-only steps of a MoE pool, KV offload on, where the
+                # bound lands exactly on the root): no bracket, so no interpolation; the walk
+                # below steps down from it. (Interpolating here divided by f_hi − f_lo → 0.)
+                lo = math.exp(x_lo) if log else x_lo
+                hi = lo
+            # Invariant from here: f_lo ≤ 0 < f_hi, so f_hi − f_lo > 0 (the Illinois halving
+            # keeps both signs).
+            for _ in range((_FALSI_STEPS_MOE if log else _FALSI_STEPS) if hi > lo else 0):
                 x = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo)
                 fx = _step_s(st, math.exp(x) if log else x) - tau
                 if fx > 0.0:
@@ -107,7 +117,7 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
                     if side == -1:
                         f_hi *= 0.5
                     side = -1
-            est = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo)
+            est = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo) if hi > lo else x_lo
             if log:
                 est, lo = math.exp(est), math.exp(x_lo)
             else:
@@ -191,6 +201,10 @@ class ReplicaCapacity(NamedTuple):
     binding: str
     """What stops a larger load: "memory capacity" | "memory bandwidth" | "compute" |
     "interconnect"."""
+    prefill_chunks: float = 1.0
+    """Engine steps one prompt runs in (⌈prompt / token budget⌉), each shared with decodes."""
+    ranks: int = 1
+    """Attention data-parallel ranks, each with its own scheduler and prefill queue."""
 
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
@@ -255,6 +269,18 @@ def _configured(
                 _FAST_WORK.clear()
             _FAST_WORK[key] = hit
     return hit
+
+
+def rep_chunks(rep: _Replica, st: _Step) -> float:
+    """Engine steps one prompt runs in: ⌈prompt tokens / the engine's token budget⌉."""
+    return float(math.ceil(st.prompt / rep.token_budget)) if st.prompt > 0.0 else 0.0
+
+
+def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: int) -> float:
+    """Mean TTFT at batch b with Poisson arrivals at the rate that batch serves (Little)."""
+    step = _step_s(st, b)
+    rate = b / (prefill + osl * step / st.a)
+    return ttft_poisson(rate / ranks, prefill, chunks, step)
 
 
 def slo_capacity(
@@ -322,17 +348,28 @@ def slo_capacity(
     tpot = step / a
     osl = float(output_tokens)
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
-    if target_ttft_s is not None:
-        slack = target_ttft_s - prefill - tpot
-        if slack <= 0.0:
-            return ReplicaCapacity(False, 0, max_batch, tpot, floor, 0.0, 0.0, 0.0, prefill,
-                                   gpus, "compute")
-        # M/D/1: wait = ρS / (2(1 − ρ)) ≤ slack  ⇔  ρ ≤ 2·slack / (S + 2·slack)
-        req_ttft = 2.0 * slack / (prefill + 2.0 * slack) / prefill if prefill > 0 else math.inf
-        if req_ttft < req:
-            out = req_ttft * osl
-            return ReplicaCapacity(True, max(int(batch * req_ttft / req), 1), max_batch, tpot,
-                                   floor, out, out / gpus, req_ttft, prefill, gpus, "compute")
+    chunks = rep_chunks(rep, st)
+    ranks = rep.dp
+    if target_ttft_s is not None and _ttft(st, prefill, chunks, ranks, osl, batch) > target_ttft_s:
+        # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
+        # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
+        # instead made looser TPOT targets infeasible where tighter ones were not.)
+        if _ttft(st, prefill, chunks, ranks, osl, 1) > target_ttft_s:
+            return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
+                                   gpus, "compute", chunks, ranks)
+        good, bad = 1, batch
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if _ttft(st, prefill, chunks, ranks, osl, mid) <= target_ttft_s:
+                good = mid
+            else:
+                bad = mid
+        batch = good
+        tpot = _step_s(st, batch) / a
+        req = batch / (prefill + osl * tpot)
+        out = req * osl
+        return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
+                               gpus, "compute", chunks, ranks)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
@@ -342,4 +379,4 @@ def slo_capacity(
         binding = _binding(rep, st, batch)
     out = req * osl
     return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                           gpus, binding)
+                           gpus, binding, chunks, ranks)
