@@ -313,11 +313,22 @@ def test_load_modes_are_consistent():
 # --- precision, inputs, constants -------------------------------------------------------------
 
 
+def test_fp4_weights_run_weight_only_without_fp4_math():
+    """NVFP4/MXFP4 checkpoints on Hopper (gpt-oss on H100/H200 in serving.csv) are valid: the
+    4-bit weights and their scales stream (0.5625 B per value), the math runs at BF16."""
+    fp4 = estimate("llama-3.1-8b", "h100-sxm", 1, "fp4", 4000, 200, concurrency=1)
+    fp8 = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 4000, 200, concurrency=1)
+    bf16 = estimate("llama-3.1-8b", "h100-sxm", 1, "bf16", 4000, 200, concurrency=1)
+    assert fp4.tpot_s < fp8.tpot_s  # decode streams fewer bytes
+    assert fp4.prefill_s > fp8.prefill_s  # prefill multiplies at BF16, not FP8
+    assert fp4.prefill_s == pytest.approx(bf16.prefill_s, rel=0.05)
+    assert Precision.FP4.stored_bytes_per_element == pytest.approx(0.5625)
+    assert Precision.FP4.bytes_per_element == 0.5  # the course's memory plan is unchanged
+
+
 def test_unsupported_precision_raises():
     with pytest.raises(UnsupportedPrecisionError):
         estimate("llama-3.3-70b", "a100-80gb", 2, "fp8")
-    with pytest.raises(UnsupportedPrecisionError):
-        slo_capacity("llama-3.1-8b", "h100-sxm", 1, "fp4", 1000, 200, 0.05)
     # INT4 is weight-only: it computes at the BF16 rate, which every GPU has
     e = estimate("llama-3.3-70b", "a100-80gb", 1, "int4", 1000, 200)
     assert e.kv_precision == "bf16"

@@ -69,6 +69,11 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
     MoE the weight bytes grow with the experts the tokens touch; two rounds evaluate them
     at the other bound's token count to narrow the bracket. Then regula falsi (Illinois).
     """
+    if st.routed:
+        # MoE: dense and expert GEMMs are separate rooflines with a load-dependent imbalance,
+        # so the closed-form bounds below do not hold; gallop and bisect from batch 1 (which
+        # meets tau), exact on whole batches, about 2·log2(batch) step evaluations.
+        return _settle(st, tau, cap, 1, _step_s(st, 1.0))
     w_hi = (st.w0 + st.routed) / st.gemm_bw
     w_lo = st.w0 / st.gemm_bw
     lo = max(_bound(st, w_hi, tau, spread=False), 1.0)

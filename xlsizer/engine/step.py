@@ -12,6 +12,12 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, packaged_calibration
 from xlsizer.engine.engines import EngineProfile, engine_profile
 from xlsizer.engine.memory import activations_bytes, kv_bytes_per_token_per_layer
+from xlsizer.engine.moe import (
+    GROUPED_BANDWIDTH_RATIO,
+    GROUPED_COMPUTE_RATIO,
+    imbalance,
+    touched_fraction,
+)
 from xlsizer.errors import (
     InputError,
 )
@@ -129,7 +135,11 @@ class _Replica:
     dense_read_bytes: float  # non-expert weights one micro-batch pass streams
     routed_bytes: float  # all routed experts on this GPU
     log_miss: float  # ln(1 − k/E), 0 for dense
-    flops_per_token: float  # GEMM FLOPs per token of a micro-batch pass
+    flops_per_token: float  # GEMM FLOPs per token of a micro-batch pass (experts excluded)
+    expert_flops_per_token: float  # routed-expert GEMM FLOPs per token of a pass, this GPU
+    expert_bw: float  # achievable bytes/s streaming expert weights (grouped kernels)
+    k_over_e: float  # experts per token / experts (0 for dense)
+    ln_e: float  # ln(experts)
     kv_full_per_token: float  # KV bytes per context token, unbounded layers
     kv_win_per_token: float  # KV bytes per context token, windowed layers
     window: float  # window tokens (inf if none)
@@ -140,6 +150,8 @@ class _Replica:
     prefill_attn_full: float  # × ∫ s ds over the prompt
     prefill_attn_win: float
     comm_fixed_s: float  # per micro-batch pass
+    a2a_fixed_s: float  # the expert-parallel all-to-all part of comm_fixed_s
+    a2a_per_token_s: float  # the all-to-all part of comm_per_token_s
     comm_per_token_s: float  # per token of a pass
     hop_fixed_s: float  # per stage boundary
     hop_per_token_s: float
@@ -150,19 +162,36 @@ class _Replica:
 _REPLICAS: dict[tuple, tuple[ModelSpec, GpuSpec, _Replica]] = {}
 
 
+def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
+    """The tensor format a GEMM with weights in ``prec`` multiplies at on ``gpu``.
+
+    4-bit weights on a GPU without FP4 math (NVFP4/MXFP4 checkpoints on Hopper or Ampere)
+    run weight-only: the kernel reads the 4-bit weights and their scales, dequantizes them in
+    registers and multiplies at BF16 (vLLM's Marlin MXFP4/NVFP4 path, SGLang's Triton MoE
+    kernels). FP8 on a GPU without FP8 math (A100) runs W8A16 the same way.
+    """
+    c = prec.compute
+    if gpu.supports(prec) or c is Precision.BF16:
+        return c
+    if c is Precision.FP4:
+        return Precision.BF16
+    return c  # FP8/INT8 without their tensor cores: the caller names it (UnsupportedPrecisionError)
+
+
 def _replica(
     model: ModelSpec, gpu: GpuSpec, tp: int, pp: int, ep: int,
     prec: Precision, kvp: Precision, engine: EngineProfile, cal: Calibration,
+    dp: int | None = None,
 ) -> _Replica:
     # Keyed by object identity: catalog rows are shared objects and a modified copy is a
     # new object; the entry keeps both alive, so their ids cannot be reused meanwhile.
-    key = (id(model), id(gpu), tp, pp, ep, prec, kvp, engine.name, cal)
+    key = (id(model), id(gpu), tp, pp, ep, prec, kvp, engine.name, cal, dp)
     hit = _REPLICAS.get(key)
     if hit is not None:
         return hit[2]
     if len(_REPLICAS) >= 4096:
         _REPLICAS.clear()
-    rep = _build_replica(model, gpu, tp, pp, ep, prec, kvp, engine, cal)
+    rep = _build_replica(model, gpu, tp, pp, ep, prec, kvp, engine, cal, dp)
     _REPLICAS[key] = (model, gpu, rep)
     return rep
 
@@ -170,9 +199,11 @@ def _replica(
 def _build_replica(
     model: ModelSpec, gpu: GpuSpec, tp: int, pp: int, ep: int,
     prec: Precision, kvp: Precision, engine: EngineProfile, cal: Calibration,
+    dp_: int | None = None,
 ) -> _Replica:
-    fp4 = cal.fp4_gemm_efficiency if prec is Precision.FP4 else 1.0
-    peak = gpu.dense_flops(prec) * cal.compute_efficiency * fp4  # UnsupportedPrecisionError
+    compute = gemm_compute(gpu, prec)
+    fp4 = cal.fp4_gemm_efficiency if compute is Precision.FP4 else 1.0
+    peak = gpu.dense_flops(compute) * cal.compute_efficiency * fp4  # UnsupportedPrecisionError
     attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * cal.compute_efficiency
     moe = model.moe
     dp = 1
@@ -181,12 +212,16 @@ def _build_replica(
             raise InputError("ep", ep, "1 for a dense model", "expert parallelism needs MoE")
         if ep > moe.experts:
             raise InputError("ep", ep, f"at most the {moe.experts} experts of {model.id}")
-        if ep > tp:
+        if ep > tp and dp_ is None:
             if ep % tp:
                 raise InputError("ep", ep, f"a multiple of tp={tp} when larger than tp")
             dp = ep // tp
+    if dp_ is not None:
+        dp = dp_
+        if ep > tp * dp:
+            raise InputError("ep", ep, f"at most tp x dp = {tp * dp} GPUs")
     gpus = tp * pp * dp
-    wb = prec.bytes_per_element
+    wb = prec.stored_bytes_per_element  # scale factors of block formats included
     h = model.hidden_size
     total = model.total_params
     embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
@@ -195,11 +230,13 @@ def _build_replica(
         routed = min(moe.moe_layers * moe.experts * per_expert, 0.98 * total)
         log_miss = math.log1p(-moe.experts_per_token / moe.experts)
         moe_share = moe.moe_layers / model.layers
+        expert_active = routed * moe.experts_per_token / moe.experts  # routed params per token
+        k_over_e, ln_e = moe.experts_per_token / moe.experts, math.log(moe.experts)
     else:
-        routed = log_miss = moe_share = 0.0
+        routed = log_miss = moe_share = expert_active = k_over_e = ln_e = 0.0
     dense = total - routed
     weights_resident = (dense * dp + routed) * wb
-    matmul_active = max(model.active_params - embed, 0.5 * model.active_params)
+    matmul_active = max(model.active_params - embed, 0.5 * model.active_params) - expert_active
 
     # KV: heads split by tp (replicated when tp > KV heads; MLA's latent on every rank),
     # layers split by pp.
@@ -229,11 +266,16 @@ def _build_replica(
         n_ar = stage_layers * (2.0 - (moe_share if ep > 1 else 0.0))
         comm_fixed += n_ar * ALLREDUCE_LATENCY_S
         comm_tok += n_ar * 2.0 * (tp - 1) / tp * act / link / dp
+    a2a_fixed = a2a_tok = 0.0
     if ep > 1 and moe is not None:
+        # dispatch + combine per MoE layer: each token's hidden state goes to its k experts,
+        # (ep − 1)/ep of them on other GPUs, and comes back; bytes spread over the GPUs
         n_a2a = 2.0 * stage_layers * moe_share
         ep_link = link if tp * dp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
-        comm_fixed += n_a2a * ALLREDUCE_LATENCY_S
-        comm_tok += n_a2a * moe.experts_per_token * act * (ep - 1) / ep / ep_link / (dp * tp)
+        a2a_fixed = n_a2a * ALLREDUCE_LATENCY_S
+        a2a_tok = n_a2a * moe.experts_per_token * act * (ep - 1) / ep / ep_link / (dp * tp)
+        comm_fixed += a2a_fixed
+        comm_tok += a2a_tok
     hop_link = INTER_NODE_BYTES_PER_S if gpus > gpu.gpus_per_node else gpu.interconnect_bytes_per_s
 
     memory = gpus * gpu.memory_bytes
@@ -259,6 +301,10 @@ def _build_replica(
         routed_bytes=routed * wb / gpus,
         log_miss=log_miss,
         flops_per_token=2.0 * matmul_active / gpus,
+        expert_flops_per_token=2.0 * expert_active / gpus,
+        expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4
+        * GROUPED_BANDWIDTH_RATIO,
+        k_over_e=k_over_e, ln_e=ln_e,
         kv_full_per_token=full_layers * per_layer * shard / pp,
         kv_win_per_token=win_layers * per_layer * shard / pp,
         window=float(sw.window_tokens) if sw else math.inf,
@@ -269,6 +315,8 @@ def _build_replica(
         prefill_attn_full=pre_coeff * full_layers * per_gpu,
         prefill_attn_win=pre_coeff * win_layers * per_gpu,
         comm_fixed_s=comm_fixed,
+        a2a_fixed_s=a2a_fixed,
+        a2a_per_token_s=a2a_tok,
         comm_per_token_s=comm_tok,
         hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
@@ -347,6 +395,10 @@ def _setup(
 class _Step(NamedTuple):
     """Everything the step time of one workload on one replica needs (seconds, tokens)."""
 
+    alpha_e: float  # routed-expert GEMM math seconds per token of a pass, balanced (MoE)
+    expert_bw: float  # bytes/s streaming expert weights (grouped kernels)
+    k_over_e: float
+    ln_e: float
     pp: float
     w_s2: float  # (seconds to stream w0)², used when no experts are routed
     k_lin: float  # k_dec + k_static
@@ -436,6 +488,8 @@ def _workload(
     k_add, c_add = k_sum + pp * alpha * r_mb, fixed - k_pre - pp * alpha * r_mb
     u_sp, v_sp, c_sp = d_mb + r_mb, -r_mb, fixed - k_pre
     return _Step(
+        alpha_e=rep.expert_flops_per_token / (rep.peak * GROUPED_COMPUTE_RATIO * tuning.gemm_rate_scale),
+        expert_bw=rep.expert_bw, k_over_e=rep.k_over_e, ln_e=rep.ln_e,
         pp=float(pp), w_s2=(w0 / rep.gemm_bw) ** 2, k_lin=k_dec + k_static,
         w0=w0,
         routed=rep.routed_bytes, log_miss=rep.log_miss, gemm_bw=rep.gemm_bw,
@@ -452,10 +506,24 @@ def _workload(
 
 
 def _gemm(st: _Step, tokens: float) -> float:
-    """One GEMM pass over ``tokens`` tokens: smooth roofline of streaming and math."""
-    w = _weights_at(st, tokens)
+    """One GEMM pass over ``tokens`` tokens: smooth roofline of streaming and math, for the
+    dense weights and (MoE) separately for the routed experts' grouped kernels."""
+    w = st.w0 / st.gemm_bw
     c = st.alpha * tokens
-    return math.sqrt(w * w + c * c)
+    g = math.sqrt(w * w + c * c)
+    if st.routed:
+        we, ce = _expert_terms(st, tokens)
+        g += math.sqrt(we * we + ce * ce)
+    return g
+
+
+def _expert_terms(st: _Step, tokens: float) -> tuple[float, float]:
+    """(streaming s, math s) of the routed-expert grouped GEMMs of one pass over ``tokens``
+    tokens: the experts touched stream at the grouped kernels' rate; the math is paced by the
+    busiest expert (``moe.imbalance``)."""
+    we = st.routed * touched_fraction(tokens, st.log_miss) / st.expert_bw
+    ce = st.alpha_e * tokens * imbalance(tokens, st.k_over_e, st.ln_e) if tokens > 0.0 else 0.0
+    return we, ce
 
 
 def _step_s(st: _Step, b: float) -> float:
@@ -488,10 +556,10 @@ def _step_s(st: _Step, b: float) -> float:
 
 def _weights_at(st: _Step, tokens: float) -> float:
     """Seconds to stream the weights a pass of ``tokens`` tokens touches."""
-    w = st.w0
+    w = st.w0 / st.gemm_bw
     if st.routed:
-        w += st.routed * (1.0 - math.exp(st.log_miss * tokens))
-    return w / st.gemm_bw
+        w += st.routed * touched_fraction(tokens, st.log_miss) / st.expert_bw
+    return w
 
 
 def _prefill_s(rep: _Replica, st: _Step) -> float:
@@ -540,32 +608,61 @@ class StepBreakdown:
     """Fixed per-step and per-layer overheads, s."""
     step_s: float
     """The whole step, s."""
+    expert_gemm_s: float = 0.0
+    """MoE: routed-expert grouped GEMMs (streaming and math, imbalance included), s; part of
+    memory_s/compute_s."""
+    imbalance_s: float = 0.0
+    """MoE: the part of expert_gemm_s due to the busiest expert pacing the kernel, s."""
+    all_to_all_s: float = 0.0
+    """MoE: expert-parallel dispatch and combine, s; part of comm_s."""
+
+    def shares(self) -> dict[str, float]:
+        """Fractions of the step: expert GEMMs, imbalance, all-to-all (MoE; zeros if dense)."""
+        t = self.step_s if self.step_s > 0 else 1.0
+        return {"expert_gemm": self.expert_gemm_s / t, "imbalance": self.imbalance_s / t,
+                "all_to_all": self.all_to_all_s / t}
 
 
 
-def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
-    """(memory_s, compute_s, comm_s, overhead_s, weights_bytes, flops) of one step."""
-    pp = st.pp
+def _passes(st: _Step, b: float) -> tuple[tuple[float, float], ...]:
+    """(share of passes, tokens) of the passes of one step at batch b."""
     td = b * st.d_mb
     others = b - 1.0 if b > 1.0 else 0.0
     tp_ = others * st.r_mb
     if tp_ <= 0.0:
-        passes: tuple[tuple[float, float], ...] = ((1.0, td),)
-    elif tp_ >= st.chunk:
-        passes = ((1.0, td + tp_),)
-    else:
-        f = tp_ / st.chunk
-        passes = ((1.0 - f, td), (f, td + st.chunk))
-    memory = compute = weights = flops = 0.0
-    for share, tokens in passes:
-        w = st.w0 + (st.routed * (1.0 - math.exp(st.log_miss * tokens)) if st.routed else 0.0)
-        t_mem, t_math = w / st.gemm_bw, st.alpha * tokens
-        t = pp * share * math.sqrt(t_mem * t_mem + t_math * t_math)
-        if t_mem >= t_math:
-            memory += t
-        else:
-            compute += t
-        weights += pp * share * w
+        return ((1.0, td),)
+    if tp_ >= st.chunk:
+        return ((1.0, td + tp_),)
+    f = tp_ / st.chunk
+    return ((1.0 - f, td), (f, td + st.chunk))
+
+
+def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
+    """(memory_s, compute_s, comm_s, overhead_s, weights_bytes, flops, expert_s, imbalance_s,
+    all_to_all_s) of one step; the last three are 0 for a dense model."""
+    pp = st.pp
+    others = b - 1.0 if b > 1.0 else 0.0
+    memory = compute = weights = flops = expert = imb = 0.0
+    tokens_all = 0.0
+    for share, tokens in _passes(st, b):
+        tokens_all += share * tokens
+        parts = [(st.w0 / st.gemm_bw, st.alpha * tokens)]
+        if st.routed:
+            we, ce = _expert_terms(st, tokens)
+            parts.append((we, ce))
+            ge = math.sqrt(we * we + ce * ce)
+            expert += pp * share * ge
+            ce_bal = st.alpha_e * tokens
+            imb += pp * share * (ge - math.sqrt(we * we + ce_bal * ce_bal))
+            weights += pp * share * st.routed * touched_fraction(tokens, st.log_miss)
+            flops += pp * share * st.alpha_e * tokens * rep.peak * GROUPED_COMPUTE_RATIO
+        for t_mem, t_math in parts:
+            t = pp * share * math.sqrt(t_mem * t_mem + t_math * t_math)
+            if t_mem >= t_math:
+                memory += t
+            else:
+                compute += t
+        weights += pp * share * st.w0
         flops += pp * share * rep.flops_per_token * tokens
     attn = st.attn_s * b
     if st.attn_mem:
@@ -575,50 +672,24 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
     compute += st.pre_attn_s * others + st.k_static * b
     flops += pp * b * st.seqs * st.attn_flops + st.pre_attn_s * others * rep.attn_peak
     comm = (pp * rep.comm_fixed_s + (pp - 1) * rep.hop_fixed_s
-            + st.tok_comm_s * pp * (td + tp_))
+            + st.tok_comm_s * pp * tokens_all)
+    a2a = pp * (rep.a2a_fixed_s + rep.a2a_per_token_s * tokens_all)
     overhead = st.fixed - pp * rep.comm_fixed_s - (pp - 1) * rep.hop_fixed_s
-    return memory, compute, comm, overhead, weights, flops
+    return memory, compute, comm, overhead, weights, flops, expert, imb, a2a
 
 
 def _binding(rep: _Replica, st: _Step, b: float) -> str:
-    """The resource whose time dominates a step at batch b (``_split`` without the rest)."""
-    td = b * st.d_mb
-    others = b - 1.0 if b > 1.0 else 0.0
-    tp_ = others * st.r_mb
-    memory = compute = 0.0
-    if tp_ <= 0.0 or tp_ >= st.chunk:
-        tokens = td + tp_
-        w, c = _weights_at(st, tokens), st.alpha * tokens
-        if w >= c:
-            memory = math.sqrt(w * w + c * c)
-        else:
-            compute = math.sqrt(w * w + c * c)
-    else:
-        f = tp_ / st.chunk
-        for share, tokens in ((1.0 - f, td), (f, td + st.chunk)):
-            w, c = _weights_at(st, tokens), st.alpha * tokens
-            if w >= c:
-                memory += share * math.sqrt(w * w + c * c)
-            else:
-                compute += share * math.sqrt(w * w + c * c)
-    memory *= st.pp
-    compute *= st.pp
-    if st.attn_mem:
-        memory += st.attn_s * b
-    else:
-        compute += st.attn_s * b
-    compute += st.pre_attn_s * others + st.k_static * b
-    comm = (st.pp * rep.comm_fixed_s + (st.pp - 1.0) * rep.hop_fixed_s
-            + st.tok_comm_s * st.pp * (td + tp_))
+    """The resource whose time dominates a step at batch b."""
+    memory, compute, comm = _split(rep, st, b)[:3]
     if memory >= compute:
         return "memory bandwidth" if memory >= comm else "interconnect"
     return "compute" if compute >= comm else "interconnect"
 
 
 def _breakdown(rep: _Replica, st: _Step, b: float) -> StepBreakdown:
-    memory, compute, comm, overhead, weights, flops = _split(rep, st, b)
+    memory, compute, comm, overhead, weights, flops, expert, imb, a2a = _split(rep, st, b)
     return StepBreakdown(
         weights_bytes=weights, kv_bytes=st.pp * b * st.seqs * st.kv_read, flops=flops,
         memory_s=memory, compute_s=compute, comm_s=comm, overhead_s=overhead,
-        step_s=_step_s(st, b),
+        step_s=_step_s(st, b), expert_gemm_s=expert, imbalance_s=imb, all_to_all_s=a2a,
     )
