@@ -60,7 +60,7 @@ def test_json_output_has_exactly_the_documented_keys():
     text, code = validate_command(str(CALIBRATION_CSV), as_json=True)
     assert code == 0
     data = json.loads(text)
-    assert set(data) == {"rows", "summary"}
+    assert set(data) == {"rows", "summary", "groups"}  # issue 11 added groups
     assert set(data["summary"]) == {"rows", "predicted", "coverage", "median_ape", "p90_ape"}
     assert data["summary"]["rows"] == 211
     for row in data["rows"]:

@@ -27,6 +27,15 @@ class Calibration:
     """Fixed time per layer per micro-batch pass (small kernels and their launches), s."""
     fp4_gemm_efficiency: float
     """Multiplier on both fractions for GEMMs whose weights are FP4."""
+    moe_layer_overhead_s: float = 0.0
+    """Fixed time per MoE layer per micro-batch pass on top of the layer overhead (router,
+    top-k, token permute/unpermute kernels), s."""
+    request_overhead_s: float = 0.0
+    """Fixed time from a request's arrival to its first token on an idle replica beyond the
+    prefill math (tokenization, scheduling, the first step's launch, detokenization), s."""
+    wave_fraction: float = 1.0
+    """Closed loop at a fixed concurrency: the share of a wave's prompts a request finds ahead
+    of it (``queueing.ttft_closed_loop``), dimensionless in [0, 1]."""
 
 
 @cache
@@ -41,7 +50,8 @@ def _calibration_file() -> dict[str, Any]:
 def packaged_calibration() -> Calibration:
     """The packaged calibration (read once from ``catalog/data/calibration.yaml``)."""
     fitted = _calibration_file()["fitted"]
-    return Calibration(**{k: float(fitted[k]["value"]) for k in Calibration.__slots__})
+    return Calibration(**{k: float(fitted[k]["value"]) for k in Calibration.__slots__
+                          if k in fitted})
 
 
 def confidence_band(model: ModelSpec | str) -> tuple[float, float, str]:
@@ -53,3 +63,20 @@ def confidence_band(model: ModelSpec | str) -> tuple[float, float, str]:
     spec = model if isinstance(model, ModelSpec) else load_catalog().model(str(model))
     band = _calibration_file()["confidence_band"]["moe" if spec.is_moe else "dense"]
     return float(band["low"]), float(band["high"]), str(band["source"])
+
+
+@cache
+def _held_out() -> dict[str, Calibration]:
+    lomo = _calibration_file().get("leave_one_model_out") or {}
+    base = packaged_calibration()
+    out: dict[str, Calibration] = {}
+    for model, values in lomo.items():
+        fields_ = {k: float(values.get(k, getattr(base, k))) for k in Calibration.__slots__}
+        out[str(model)] = Calibration(**fields_)
+    return out
+
+
+def held_out_calibration(model: str) -> Calibration | None:
+    """The calibration fitted without ``model``'s rows (leave-one-model-out, written by
+    scripts/calibrate.py), or None (the packaged one) for a model the fit never saw."""
+    return _held_out().get(model)

@@ -27,6 +27,9 @@ class EngineProfile:
     """Tokens one step may process (prefill chunk + decode), GPUs with ≥ 70 GiB."""
     token_budget_small: int
     source: str
+    step_overhead_s: float = 0.0
+    """Fixed time per engine step on top of the calibrated overheads (scheduler, sampling,
+    what CUDA graphs do not hide), s; fitted on public rows (calibration.yaml)."""
 
 
 def _load() -> tuple[dict[str, EngineProfile], dict[str, str]]:
@@ -37,7 +40,8 @@ def _load() -> tuple[dict[str, EngineProfile], dict[str, str]]:
         engines[name] = EngineProfile(
             name, float(e["kv_fraction"]), bool(e["of_free"]), int(e["max_seqs_large"]),
             int(e["max_seqs_small"]), int(e["token_budget_large"]), int(e["token_budget_small"]),
-            " ".join(str(e["source"]).split()))
+            " ".join(str(e["source"]).split()),
+            float(e.get("speed", {}).get("step_overhead_s", {}).get("value", 0.0)))
         for alias in e.get("aliases", [name]):
             aliases[str(alias)] = name
     return engines, aliases

@@ -59,12 +59,13 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, confidence_band, packaged_calibration
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
-from xlsizer.engine.queueing import _md1_wait, ttft_at_load
+from xlsizer.engine.queueing import _md1_wait, ttft_at_load, ttft_closed_loop
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
 from xlsizer.engine.solver import _FAST_WORK as _FAST_WORK
 from xlsizer.engine.solver import _SOLVES as _SOLVES
 from xlsizer.engine.solver import (
     ReplicaCapacity,
+    rep_chunks,
     slo_capacity,
 )
 from xlsizer.engine.solver import _batch_for as _batch_for
@@ -78,6 +79,7 @@ from xlsizer.engine.step import (
     MEMORY_CAPACITY_GAIN,
     StepBreakdown,
     Tuning,
+    _batched_prefill_s,
     _binding,
     _breakdown,
     _kv_batch,
@@ -137,6 +139,12 @@ class PerfEstimate:
     saturated: bool = False
     """True when the offered rate exceeds the replica's capacity (TTFT grows without bound)."""
     notes: tuple[str, ...] = field(default=())
+    prefill_chunks: float = 1.0
+    """Engine steps one prompt runs in (⌈prompt / token budget⌉)."""
+    batched_prefill_s: float = 0.0
+    """Seconds one prompt adds when prompts of a wave run back to back (``queueing``)."""
+    ranks: int = 1
+    """Attention data-parallel ranks of the replica."""
 
 
 
@@ -158,6 +166,7 @@ def estimate(
     prefill_tokens: float | None = None,
     tuning: Tuning | None = None,
     calibration: Calibration | None = None,
+    dp: int | None = None,
 ) -> PerfEstimate:
     """Performance of one replica (tp × pp GPUs; × ep/tp for MoE attention data parallel).
 
@@ -167,7 +176,7 @@ def estimate(
     Raises ``InfeasibleError`` when the weights and one request's KV do not fit.
     """
     m, g, prec, kvp, eng, rep = _setup(model, gpu, tp, pp, ep, precision, kv_precision,
-                                       engine, calibration)
+                                       engine, calibration, dp)
     tun = tuning or DEFAULT_TUNING
     isl = _positive("input_tokens", input_tokens)
     osl = _positive("output_tokens", output_tokens)
@@ -184,6 +193,8 @@ def estimate(
             "needed per request"
         )
     prefill = _prefill_s(rep, st)
+    batched = _batched_prefill_s(rep, st)
+    chunks = rep_chunks(rep, st)
     saturated = False
     notes: list[str] = []
 
@@ -213,13 +224,15 @@ def estimate(
             binding = ("memory capacity" if max_batch == kv_fit
                        else _binding(rep, st, batch))
         else:  # closed loop: each client sends its next request when the last one ends
-            batch, ttft, tpot = n, prefill, tpot_at(n)
+            # (queueing.ttft_closed_loop: prompts of a wave batched together, chunks sharing
+            # steps with decodes); the batch decoding is the clients not waiting for a first
+            # token (Little), solved by a few fixed-point rounds
+            batch, tpot = n, tpot_at(n)
+            ttft = prefill
             for _ in range(6):
                 tpot = tpot_at(batch)
-                rate = n / (ttft + (osl - 1.0) * tpot)
-                # M/D/1 wait, scaled to n clients and never more than the n − 1 others
-                wait = min(_md1_wait(rate, prefill) * (n - 1.0) / n, (n - 1.0) * prefill)
-                ttft = wait + prefill + tpot
+                ttft = ttft_closed_loop(n / rep.dp, prefill, batched, chunks, tpot * st.a,
+                                        rep.wave_fraction)
                 batch = max(n * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
             tpot = tpot_at(batch)
             out = n * osl / (ttft + (osl - 1.0) * tpot)
@@ -253,6 +266,7 @@ def estimate(
         out_tok_s_per_gpu=out / rep.gpus, out_tok_s_per_replica=out, req_s=out / osl,
         binding=binding, kv_budget_bytes=budget, weights_bytes=rep.weights_resident_bytes,
         step=_breakdown(rep, st, max(batch, 1.0)), saturated=saturated, notes=tuple(notes),
+        prefill_chunks=chunks, batched_prefill_s=batched, ranks=rep.dp,
     )
 
 

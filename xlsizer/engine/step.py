@@ -156,6 +156,8 @@ class _Replica:
     hop_fixed_s: float  # per stage boundary
     hop_per_token_s: float
     layer_s: float  # layer overhead per micro-batch pass
+    request_s: float  # fixed time to first token beyond the prefill math
+    wave_fraction: float  # closed loop: share of a wave's prompts ahead of a request
     step_s: float
 
 
@@ -320,8 +322,11 @@ def _build_replica(
         comm_per_token_s=comm_tok,
         hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
-        layer_s=cal.layer_overhead_s * stage_layers,
-        step_s=cal.step_overhead_s,
+        layer_s=cal.layer_overhead_s * stage_layers
+        + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
+        request_s=cal.request_overhead_s,
+        wave_fraction=cal.wave_fraction,
+        step_s=cal.step_overhead_s + engine.step_overhead_s,
     )
 
 
@@ -375,6 +380,7 @@ def _positive(name: str, value: Any, low: float = 1.0) -> float:
 def _setup(
     model: ModelSpec | str, gpu: GpuSpec | str, tp: Any, pp: Any, ep: Any,
     precision: Any, kv_precision: Any, engine: str, cal: Calibration | None,
+    dp: Any = None,
 ) -> tuple[ModelSpec, GpuSpec, Precision, Precision, EngineProfile, _Replica]:
     m = _as_model(model)
     g = _as_gpu(gpu)
@@ -385,7 +391,8 @@ def _setup(
     kvp = (default_kv_precision(prec) if kv_precision is None
            else _as_precision(kv_precision, "kv_precision"))
     eng = engine_profile(engine)
-    rep = _replica(m, g, tp_, pp_, ep_, prec, kvp, eng, cal or packaged_calibration())
+    dp_ = None if dp is None else _whole("dp", dp)
+    rep = _replica(m, g, tp_, pp_, ep_, prec, kvp, eng, cal or packaged_calibration(), dp_)
     return m, g, prec, kvp, eng, rep
 
 
@@ -574,7 +581,22 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
              + chunks * rep.comm_fixed_s + rep.comm_per_token_s * tokens * rep.dp
              + chunks * rep.layer_s)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
-    return rep.pp * stage + hops + rep.step_s
+    return rep.pp * stage + hops + rep.step_s + rep.request_s
+
+
+def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
+    """Seconds one prompt adds when prompts run back to back, packed into passes of the
+    engine's token budget (a wave of requests arriving together): the GEMMs at the full
+    budget's efficiency, the prompt's own attention, collectives per token, the per-pass
+    overheads shared by the prompts of a pass."""
+    tokens = st.prompt
+    if tokens <= 0.0:
+        return 0.0
+    per_pass = float(rep.token_budget) * rep.dp
+    share = tokens * rep.dp / per_pass  # passes' worth of this prompt
+    stage = (share * _gemm(st, per_pass) + st.prompt_attn / rep.attn_peak
+             + share * (rep.comm_fixed_s + rep.layer_s) + rep.comm_per_token_s * tokens * rep.dp)
+    return rep.pp * stage + share * rep.step_s
 
 
 def _kv_batch(rep: _Replica, st: _Step, kv_budget: float | None, extra: float) -> int:
