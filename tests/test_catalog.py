@@ -278,3 +278,58 @@ def test_ids_are_lowercase_and_aliases_unambiguous(catalog):
         assert all(catalog.gpu(a).id == gpu.id for a in gpu.aliases)
     for model in catalog.models.values():
         assert all(catalog.model(a).id == model.id for a in model.aliases)
+
+
+# --- serving.csv ids and the architecture facts the performance model reads ---------------
+
+# The distinct `gpu` and `model` ids of validation/serving.csv, copied here (no run-time read
+# of the shared folder).
+SERVING_GPU_IDS = ("h100-sxm", "h200-sxm", "b200", "b300", "gb200", "gb300")
+SERVING_MODEL_IDS = ("deepseek-v3", "deepseek-v3.1", "llama-3.1-70b", "gpt-oss-120b", "qwen3-32b",
+                     "llama-3.1-8b", "qwen3-235b-a22b")
+
+
+@pytest.mark.parametrize("gpu_id", [*SERVING_GPU_IDS, "h100", "h200", "a30", "b60", "a100-pcie"])
+def test_serving_and_system_gpu_ids_resolve(catalog, gpu_id):
+    assert catalog.has_gpu(gpu_id)
+
+
+@pytest.mark.parametrize("model_id", SERVING_MODEL_IDS)
+def test_serving_model_ids_resolve(catalog, model_id):
+    assert catalog.model(model_id).id == model_id
+
+
+def test_nvl72_domains(catalog):
+    # aiconfigurator gb200.yaml / gb300.yaml: 4 GPUs per tray, 72 per NVLink rack
+    for gid in ("gb200", "gb300"):
+        g = catalog.gpu(gid)
+        assert (g.gpus_per_node, g.scaleup_gpus) == (4, 72)
+    assert catalog.gpu("h100-sxm").scaleup_gpus == 8  # no domain stated: one node
+    gb300 = catalog.gpu("gb300")
+    assert gb300.dense_tflops[Precision.FP4] == 15000 and gb300.dense_tflops[Precision.INT8] == 165
+    assert not catalog.gpu("b60").supports(Precision.FP8)  # no native FP8 matrix compute
+
+
+def test_deepseek_mla_moe_mtp_facts(catalog):
+    m = catalog.model("deepseek-v3")
+    assert (m.mla.q_lora_rank, m.mla.qk_nope_head_dim, m.mla.v_head_dim) == (1536, 128, 128)
+    assert (m.moe.first_k_dense, m.moe.moe_layers, m.dense_ffn_layer_count) == (3, 58, 3)
+    assert m.mtp_layers == 1 and m.weights_precision is Precision.FP8
+
+
+def test_gpt_oss_releases_mxfp4_experts_with_sinks(catalog):
+    m = catalog.model("gpt-oss-120b")
+    assert m.attention_sinks and m.expert_weights_precision is Precision.FP4
+    assert m.weights_precision is Precision.BF16
+
+
+@pytest.mark.parametrize(
+    ("alias", "model_id", "precision"),
+    [("Qwen3-32B-FP8", "qwen3-32b", Precision.FP8),
+     ("qwen3-235b-a22b-nvfp4", "qwen3-235b-a22b", Precision.FP4),
+     ("llama-3.1-70b-instruct-fp8", "llama-3.1-70b", Precision.FP8),
+     ("qwen3-32b", "qwen3-32b", None)],
+)
+def test_quantized_release_is_an_alias_that_sets_precision(catalog, alias, model_id, precision):
+    assert catalog.model(alias).id == model_id
+    assert catalog.release_precision(alias) is precision

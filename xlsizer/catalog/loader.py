@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.errors import CatalogError, UnknownIdError
+from xlsizer.precision import Precision
 
 
 def _norm(text: str) -> str:
@@ -50,6 +51,16 @@ class Catalog:
     def has_model(self, key: str) -> bool:
         return _norm(str(key)) in self._model_alias
 
+    def release_precision(self, key: str) -> Precision | None:
+        """The weight precision a quantized-release name implies ('qwen3-32b-fp8' -> fp8), or
+        None when ``key`` names the model itself or an ordinary alias."""
+        spec = self.model(key)
+        k = _norm(str(key))
+        for rel in spec.quantized_releases:
+            if _norm(rel.alias) == k:
+                return rel.precision
+        return None
+
 
 def _resolve(key: str, index: dict[str, str], kind: str) -> str:
     k = _norm(str(key))
@@ -66,7 +77,8 @@ def _resolve(key: str, index: dict[str, str], kind: str) -> str:
 def _index(rows: dict[str, Any], kind: str) -> dict[str, str]:
     idx: dict[str, str] = {}
     for rid, row in rows.items():
-        for name in (rid, *row.aliases):
+        releases = tuple(r.alias for r in getattr(row, "quantized_releases", ()))
+        for name in (rid, *row.aliases, *releases):
             k = _norm(name)
             if k in idx and idx[k] != rid:
                 raise CatalogError(f"{kind} alias {name!r} names both {idx[k]} and {rid}")

@@ -60,6 +60,16 @@ class GpuSpec(_Row):
         gt=0, description="scale-up bandwidth per GPU, GB/s, bidirectional aggregate"
     )
     gpus_per_node: int = Field(ge=1, le=72, description="GPUs in one typical server")
+    scaleup_domain_gpus: int | None = Field(
+        None, ge=1, le=576,
+        description="GPUs joined by the scale-up fabric at interconnect_gb_s (an NVL72 rack: "
+        "72); None = one node (gpus_per_node). Traffic beyond it uses scaleout_gb_s",
+    )
+    scaleout_gb_s: float | None = Field(
+        None, gt=0,
+        description="network bandwidth per GPU between scale-up domains, GB/s, ONE direction "
+        "(e.g. one 400 Gb/s NIC per GPU = 50); None = not stated",
+    )
     form_factor: Literal["sxm", "oam", "pcie", "superchip", "custom"]
     liquid_cooling_required: bool = False
     launch_year: int | None = None
@@ -93,6 +103,11 @@ class GpuSpec(_Row):
         return self.memory_bandwidth_tb_s * TERA
 
     @property
+    def scaleup_gpus(self) -> int:
+        """GPUs reachable over the scale-up fabric (the NVLink domain), at least one node."""
+        return max(self.scaleup_domain_gpus or self.gpus_per_node, self.gpus_per_node)
+
+    @property
     def interconnect_bytes_per_s(self) -> float:
         """Scale-up bandwidth per GPU per direction, bytes/s (half the bidirectional figure)."""
         return self.interconnect_gb_s * GB / 2.0
@@ -120,10 +135,19 @@ class GpuSpec(_Row):
 
 
 class MlaSpec(_Row):
-    """Multi-head latent attention (DeepSeek-V2/V3): the KV cache holds a compressed latent."""
+    """Multi-head latent attention (DeepSeek-V2/V3, Kimi K2, GLM-5): the KV cache holds a
+    compressed latent (kv_lora_rank) plus one shared RoPE key (qk_rope_head_dim) per token
+    and layer. The per-head widths below are compute shapes, not cache."""
 
-    kv_lora_rank: int = Field(gt=0, description="latent width per layer, elements")
-    qk_rope_head_dim: int = Field(ge=0, description="decoupled RoPE key width per layer, elements")
+    kv_lora_rank: int = Field(gt=0, description="latent width per layer, elements (cached)")
+    qk_rope_head_dim: int = Field(ge=0, description="decoupled RoPE key width per layer, elements (cached)")
+    q_lora_rank: int | None = Field(
+        None, gt=0, description="query low-rank width, elements; None = queries projected at full rank"
+    )
+    qk_nope_head_dim: int | None = Field(
+        None, gt=0, description="per-head query/key width without RoPE, elements; None = not stated"
+    )
+    v_head_dim: int | None = Field(None, gt=0, description="per-head value width, elements; None = not stated")
 
 
 class SlidingWindowSpec(_Row):
@@ -133,6 +157,15 @@ class SlidingWindowSpec(_Row):
     bounded_layers: int = Field(gt=0, description="how many layers are bounded (the rest keep all)")
     kind: Literal["sliding", "chunked"] = "sliding"
     pattern: str = Field("", description="how bounded and full layers alternate, in words")
+    kv_heads: int | None = Field(
+        None, gt=0, description="KV heads of a bounded layer; None = the model's kv_heads"
+    )
+    head_dim: int | None = Field(
+        None, gt=0, description="key head width of a bounded layer, elements; None = the model's head_dim"
+    )
+    v_head_dim: int | None = Field(
+        None, gt=0, description="value head width of a bounded layer, elements; None = its head_dim"
+    )
 
 
 class MoeSpec(_Row):
@@ -141,8 +174,89 @@ class MoeSpec(_Row):
     experts: int = Field(ge=2, description="routed experts per MoE layer")
     experts_per_token: int = Field(ge=1, description="routed experts each token uses")
     shared_experts: int = Field(0, ge=0, description="always-on experts per MoE layer")
-    expert_intermediate_size: int = Field(gt=0, description="FFN width of one expert")
+    expert_intermediate_size: int = Field(gt=0, description="FFN width of one routed expert")
     moe_layers: int = Field(gt=0, description="layers that are MoE (others are dense FFN)")
+    first_k_dense: int = Field(
+        0, ge=0, description="leading layers with a dense FFN instead of MoE (DeepSeek first_k_dense_replace)"
+    )
+    shared_expert_intermediate_size: int | None = Field(
+        None, gt=0, description="FFN width of ONE shared expert; None = expert_intermediate_size"
+    )
+    expert_hidden_size: int | None = Field(
+        None, gt=0,
+        description="width routed experts work in when smaller than hidden_size (latent MoE: "
+        "Nemotron-3 moe_latent_size, Kimi K3 routed_expert_hidden_size); None = hidden_size",
+    )
+    router: str = Field("", description="routing function in words, e.g. 'sigmoid, 8 groups, top-4 groups'")
+    layer_pattern: str = Field("", description="which layers are MoE, in words")
+
+    @property
+    def shared_width(self) -> int:
+        """FFN width of one shared expert, elements."""
+        return self.shared_expert_intermediate_size or self.expert_intermediate_size
+
+
+class RecurrentStateSpec(_Row):
+    """Layers that carry a fixed-size state per sequence instead of a growing KV cache:
+    linear attention (Qwen3-Next/Qwen3.5 gated DeltaNet, Kimi delta attention) and Mamba-2
+    (Nemotron-H). Their memory per request is constant in context length."""
+
+    kind: Literal["gated_deltanet", "kimi_delta", "mamba2", "linear"]
+    layers: int = Field(gt=0, description="how many layers are recurrent")
+    state_elements_per_layer: int = Field(
+        gt=0, description="recurrent (SSM / delta-rule) state per sequence per layer, elements"
+    )
+    conv_elements_per_layer: int = Field(
+        0, ge=0, description="short-convolution state per sequence per layer, elements (kernel - 1 past inputs)"
+    )
+    state_bytes_per_element: float = Field(
+        4.0, gt=0, description="bytes per state element; 4 = FP32, the dtype configs ask for "
+        "(mamba_ssm_dtype / mamba_ssm_cache_dtype float32)"
+    )
+    conv_bytes_per_element: float = Field(2.0, gt=0, description="bytes per conv-state element (BF16)")
+    heads: int | None = Field(None, gt=0, description="recurrent heads (value heads), for reference")
+    pattern: str = Field("", description="how recurrent and attention layers alternate, in words")
+
+    @property
+    def bytes_per_sequence(self) -> float:
+        """State one sequence holds across all recurrent layers, bytes (independent of context)."""
+        return self.layers * (
+            self.state_elements_per_layer * self.state_bytes_per_element
+            + self.conv_elements_per_layer * self.conv_bytes_per_element
+        )
+
+
+class SparseAttentionSpec(_Row):
+    """Attention that reads only a selected subset of past tokens (DeepSeek sparse attention's
+    lightning indexer, MiniMax-M3 block-sparse). The KV of every token is still cached; each
+    query reads at most ``topk_tokens`` of it, plus the small indexer keys."""
+
+    kind: Literal["dsa", "block"]
+    layers: int = Field(gt=0, description="layers that attend sparsely")
+    topk_tokens: int = Field(gt=0, description="past tokens each query attends to at most")
+    index_heads: int = Field(0, ge=0, description="indexer heads (score every past token)")
+    index_head_dim: int = Field(
+        0, ge=0, description="indexer key width cached per token per sparse layer, elements"
+    )
+
+
+class CompressedKvSpec(_Row):
+    """Layers that cache one KV entry per ``ratio`` tokens (DeepSeek-V4 compressed attention:
+    ``compress_ratios``); they also keep the model's sliding window uncompressed."""
+
+    ratio: int = Field(gt=1, description="tokens merged into one cached entry")
+    layers: int = Field(gt=0, description="layers compressed at this ratio")
+
+
+class QuantizedRelease(_Row):
+    """A quantized checkpoint of a model (nvidia/...-NVFP4, Qwen/...-FP8): same architecture,
+    its weights in another format. Its name resolves to the base model and sets the precision."""
+
+    alias: str
+    precision: Precision = Field(
+        description="weight format of the release (the routed experts' for MoE NVFP4 releases)"
+    )
+    source: str = ""
 
 
 class ModelSpec(_Row):
@@ -168,6 +282,46 @@ class ModelSpec(_Row):
     mla: MlaSpec | None = None
     sliding_window: SlidingWindowSpec | None = None
     moe: MoeSpec | None = None
+    # --- architecture facts beyond the course's fields (config.json; all optional) ---------
+    v_head_dim: int | None = Field(
+        None, gt=0, description="value head width when it differs from head_dim (non-MLA), elements"
+    )
+    attention_layers: int | None = Field(
+        None, gt=0,
+        description="layers with softmax attention (they hold KV); None = every layer. Hybrids "
+        "(Qwen3.5, Nemotron-H) have fewer; the rest are recurrent",
+    )
+    dense_ffn_layers: int | None = Field(
+        None, ge=0,
+        description="layers with a dense FFN; None = layers - moe.moe_layers (0 for Nemotron-H, "
+        "whose Mamba and attention blocks have no FFN)",
+    )
+    k_eq_v: bool = Field(
+        False, description="full-attention layers cache one tensor used as both K and V (Gemma 4)"
+    )
+    attention_sinks: bool = Field(False, description="learned per-head attention sinks (gpt-oss, MiMo)")
+    recurrent: RecurrentStateSpec | None = None
+    sparse_attention: SparseAttentionSpec | None = None
+    compressed_kv: tuple[CompressedKvSpec, ...] = ()
+    mtp_layers: int = Field(
+        0, ge=0, description="multi-token-prediction layers shipped for speculative decoding "
+        "(num_nextn_predict_layers); not counted in total_params_b"
+    )
+    mtp_params_b: float = Field(0.0, ge=0, description="parameters of those MTP layers, billions")
+    weights_precision: Precision | None = Field(
+        None, description="number format of the released checkpoint's weights (bf16, fp8, fp4); "
+        "None = not stated (16-bit)"
+    )
+    expert_weights_precision: Precision | None = Field(
+        None, description="format of the routed experts when it differs (gpt-oss: MXFP4 = fp4)"
+    )
+    quantized_releases: tuple[QuantizedRelease, ...] = Field(
+        (), description="quantized checkpoints of this model: each name is an alias that also "
+        "sets the weight precision (e.g. 'qwen3-32b-fp8' -> fp8)",
+    )
+    computed_total_params_b: float | None = Field(
+        None, gt=0, description="parameters counted from the config's shapes, billions (importer)"
+    )
     reasoning: bool = Field(False, description="emits long reasoning traces before answering")
     default_output_tokens: int | None = Field(
         None, gt=0, description="output length the course pre-fills for reasoning models"
@@ -183,9 +337,29 @@ class ModelSpec(_Row):
             raise ValueError(f"{self.id}: MoE models need active_params_b, dense models must not set it")
         if self.active_params_b is not None and self.active_params_b > self.total_params_b:
             raise ValueError(f"{self.id}: active_params_b exceeds total_params_b")
-        if self.sliding_window and self.sliding_window.bounded_layers > self.layers:
-            raise ValueError(f"{self.id}: more bounded layers than layers")
+        if self.sliding_window and self.sliding_window.bounded_layers > self.attention_layer_count:
+            raise ValueError(f"{self.id}: more bounded layers than attention layers")
+        if self.attention_layer_count > self.layers:
+            raise ValueError(f"{self.id}: attention_layers exceeds layers")
+        if self.moe is not None and self.moe.moe_layers > self.layers:
+            raise ValueError(f"{self.id}: moe_layers exceeds layers")
+        if self.sparse_attention and self.sparse_attention.layers > self.attention_layer_count:
+            raise ValueError(f"{self.id}: more sparse-attention layers than attention layers")
+        if sum(c.layers for c in self.compressed_kv) > self.attention_layer_count:
+            raise ValueError(f"{self.id}: more compressed-KV layers than attention layers")
         return self
+
+    @property
+    def attention_layer_count(self) -> int:
+        """Layers with softmax attention (they hold a KV cache)."""
+        return self.attention_layers if self.attention_layers is not None else self.layers
+
+    @property
+    def dense_ffn_layer_count(self) -> int:
+        """Layers with a dense FFN."""
+        if self.dense_ffn_layers is not None:
+            return self.dense_ffn_layers
+        return self.layers - (self.moe.moe_layers if self.moe else 0)
 
     @property
     def is_moe(self) -> bool:
