@@ -62,24 +62,28 @@ SERVING_CSV = ROOT / "validation" / "serving.csv"
 OUT = ROOT / "xlsizer" / "catalog" / "data" / "calibration.yaml"
 
 # name, unit, lower bound, upper bound, start, comment (bounds: physically plausible ranges)
-PARAMS: list[tuple[str, str, float, float, float, str]] = [
-    ("bandwidth_efficiency", "fraction of peak memory bandwidth", 0.4, 0.95, 0.80,
+GLOBAL: list[tuple[str, str, float, float, float, str]] = [
+    ("bandwidth_efficiency", "fraction of peak memory bandwidth", 0.4, 0.95, 0.85,
      "achievable share of the datasheet HBM bandwidth for weight and KV reads"),
-    ("compute_efficiency", "fraction of dense tensor peak", 0.2, 0.9, 0.5,
+    ("compute_efficiency", "fraction of dense tensor peak", 0.2, 0.9, 0.55,
      "achievable share of the datasheet dense FLOPS (MFU) for GEMMs and attention"),
-    ("step_overhead_s", "s per engine step", 0.0, 0.01, 0.001,
-     "scheduling, sampling and launch time per step"),
-    ("layer_overhead_s", "s per layer per step", 0.0, 2e-4, 3e-5,
+    ("layer_overhead_s", "s per layer per step", 0.0, 2e-4, 6e-5,
      "small kernels per layer (norms, RoPE, activation quantization) and their launches"),
-    ("fp4_gemm_efficiency", "multiplier on both fractions", 0.3, 1.0, 0.7,
+    ("fp4_gemm_efficiency", "multiplier on both fractions", 0.3, 1.0, 0.85,
      "native FP4 GEMMs (Blackwell) relative to 8/16-bit ones"),
-    ("moe_layer_overhead_s", "s per MoE layer per step", 0.0, 5e-4, 3e-5,
+    ("moe_layer_overhead_s", "s per MoE layer per step", 0.0, 5e-4, 2e-5,
      "router, top-k, token permute/unpermute kernels of a MoE layer"),
-    ("request_overhead_s", "s per request", 0.0, 0.2, 0.02,
+]
+PER_ENGINE: list[tuple[str, str, float, float, float, str]] = [
+    ("step_overhead_s", "s per engine step", 0.0, 0.01, 0.0005,
+     "scheduling, sampling and launch time per step that CUDA graphs do not hide"),
+    ("request_overhead_s", "s per request", 0.0, 0.3, 0.08,
      "tokenization, scheduling, first-step launch and detokenization before the first token"),
     ("wave_fraction", "dimensionless", 0.0, 1.0, 0.3,
      "closed loop: share of a wave's prompts a request finds ahead of it"),
 ]
+ENGINES = ["sglang", "tensorrt-llm", "vllm"]
+PARAMS = GLOBAL + [(f"{e}:{n}", u, lo, hi, x0, c) for e in ENGINES for n, u, lo, hi, x0, c in PER_ENGINE]
 NAMES = [p[0] for p in PARAMS]
 LOSS_SCALE = 0.25
 """soft-L1 scale on log errors: residuals beyond ~25% count linearly, not squared."""
@@ -101,7 +105,17 @@ def load_rows(quick: bool) -> list[dict[str, str]]:
 
 
 def to_calibration(x: Sequence[float]) -> Calibration:
-    return Calibration(**{n: float(v) for n, v in zip(NAMES, x, strict=True)})
+    values = dict(zip(NAMES, (float(v) for v in x), strict=True))
+    glob = {n: values[n] for n, *_ in GLOBAL}
+    per = tuple((e, n, values[f"{e}:{n}"]) for e in ENGINES for n, *_ in PER_ENGINE)
+    # engines outside the three fall back to the median of the three
+    for n, *_ in PER_ENGINE:
+        glob[n] = float(np.median([values[f"{e}:{n}"] for e in ENGINES]))
+    return Calibration(**glob, engines=per)
+
+
+def vector(cal: Calibration) -> list[float]:
+    return [getattr(cal, n) if ":" not in n else cal.engine_value(*n.split(":")) for n in NAMES]
 
 
 def predict(rows: list[dict[str, str]], cal: Calibration) -> list[RowResult]:
@@ -166,14 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = load_rows(args.quick)
     print(f"fitting on {len(rows)} public rows", flush=True)
     full = fit(rows)
-    print("full fit:", {n: round(getattr(full, n), 6) for n in NAMES}, flush=True)
+    print("full fit:", dict(zip(NAMES, (round(v, 6) for v in vector(full)), strict=True)), flush=True)
     models = sorted({r["model"] for r in rows if r["_file"] == "serving" and r.get("model")})
     held: dict[str, Calibration] = {}
     cv_results: list[RowResult] = []
     all_serving = [r for r in read_rows(SERVING_CSV)]
     for m in models:
         train = [r for r in rows if r.get("model") != m]
-        cal = fit(train, [getattr(full, n) for n in NAMES], max_nfev=6)
+        cal = fit(train, vector(full), max_nfev=6)
         held[m] = cal
         test = [r for r in all_serving if r.get("model") == m]
         res = predict(test, cal)
@@ -224,9 +238,18 @@ def render(full: Calibration, held: dict[str, Calibration], rows: list[dict[str,
         "# the sourced constants stay in the code beside their sources.",
         "fitted:",
     ]
-    for name, unit, lo, hi, _, comment in PARAMS:
+    for name, unit, lo, hi, _, comment in GLOBAL + PER_ENGINE:
         out += [f"  {name}:", f"    value: {getattr(full, name):.6g}", f"    unit: {unit}",
-                f"    bounds: [{lo:g}, {hi:g}]", f"    comment: {comment}"]
+                f"    bounds: [{lo:g}, {hi:g}]", f"    comment: {comment}"
+                + (" (median of the engines below; used for any other engine)" if
+                   name in [p[0] for p in PER_ENGINE] else "")]
+    out.append("# Per-engine values (engines.yaml lists the engines and their sourced limits).")
+    out.append("fitted_per_engine:")
+    for e in ENGINES:
+        out.append(f"  {e}:")
+        for name, unit, lo, hi, _, _c in PER_ENGINE:
+            out.append(f"    {name}: {{value: {full.engine_value(e, name):.6g}, unit: {unit}, "
+                       f"bounds: [{lo:g}, {hi:g}]}}")
     out += [
         "provenance:",
         "  data:",
@@ -256,8 +279,11 @@ def render(full: Calibration, held: dict[str, Calibration], rows: list[dict[str,
     out.append("# The same constants fitted without each model (leave-one-model-out).")
     out.append("leave_one_model_out:")
     for m, cal in held.items():
-        vals = ", ".join(f"{n}: {getattr(cal, n):.6g}" for n in NAMES)
-        out.append(f"  {m}: {{{vals}}}")
+        vals = ", ".join(f"{n}: {getattr(cal, n):.6g}" for n, *_ in GLOBAL)
+        eng = ", ".join(
+            f"{e}: {{" + ", ".join(f"{n}: {cal.engine_value(e, n):.6g}" for n, *_ in PER_ENGINE) + "}"
+            for e in ENGINES)
+        out.append(f"  {m}: {{{vals}, engines: {{{eng}}}}}")
     out += [
         "# Confidence band shown with results: measured / predicted - 1 of throughput, 10th and",
         "# 90th percentiles (80% of measurements inside), from the leave-one-model-out TPOT",

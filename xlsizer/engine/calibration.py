@@ -3,12 +3,14 @@ confidence band shown with results."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import ModelSpec
+from xlsizer.errors import XlsizerError
 
 # --- fitted constants ---------------------------------------------------------------------
 
@@ -36,6 +38,21 @@ class Calibration:
     wave_fraction: float = 1.0
     """Closed loop at a fixed concurrency: the share of a wave's prompts a request finds ahead
     of it (``queueing.ttft_closed_loop``), dimensionless in [0, 1]."""
+    engines: tuple[tuple[str, str, float], ...] = ()
+    """Per-engine values that replace the global ones above: (engine, constant, value) for
+    ``ENGINE_CONSTANTS`` (engines schedule differently: step overhead, time to a first token,
+    how prompts of a wave are batched)."""
+
+    def engine_value(self, engine: str, name: str) -> float:
+        """The constant ``name`` for ``engine``: its own fitted value, else the global one."""
+        for e, n, v in self.engines:
+            if e == engine and n == name:
+                return v
+        return float(getattr(self, name))
+
+
+ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "request_overhead_s", "wave_fraction")
+"""The constants fitted per serving engine (the rest are global)."""
 
 
 @cache
@@ -50,19 +67,34 @@ def _calibration_file() -> dict[str, Any]:
 def packaged_calibration() -> Calibration:
     """The packaged calibration (read once from ``catalog/data/calibration.yaml``)."""
     fitted = _calibration_file()["fitted"]
-    return Calibration(**{k: float(fitted[k]["value"]) for k in Calibration.__slots__
-                          if k in fitted})
+    values: dict[str, Any] = {k: float(fitted[k]["value"]) for k in Calibration.__slots__
+                              if k in fitted and k != "engines"}
+    values["engines"] = _engine_terms(_calibration_file().get("fitted_per_engine") or {})
+    return Calibration(**values)
 
 
-def confidence_band(model: ModelSpec | str) -> tuple[float, float, str]:
+def _engine_terms(per_engine: dict[str, Any]) -> tuple[tuple[str, str, float], ...]:
+    return tuple((str(e), str(n), float(v["value"] if isinstance(v, dict) else v))
+                 for e, consts in sorted(per_engine.items()) for n, v in sorted(consts.items()))
+
+
+def confidence_band(model: ModelSpec | str, engine: str | None = None) -> tuple[float, float, str]:
     """(low, high, source): where measured throughput fell, as fractions of the prediction,
-    for models of this kind (dense or MoE) on the calibration set.
+    for models of this family (dense or MoE) on this serving engine when the
+    cross-validation had enough of its runs, else for the family on every engine.
 
     A prediction P is expected between ``P × (1 + low)`` and ``P × (1 + high)``.
     """
     spec = model if isinstance(model, ModelSpec) else load_catalog().model(str(model))
-    band = _calibration_file()["confidence_band"]["moe" if spec.is_moe else "dense"]
-    return float(band["low"]), float(band["high"]), str(band["source"])
+    bands = _calibration_file()["confidence_band"]
+    family = "moe" if spec.is_moe else "dense"
+    band = bands[family]
+    if engine is not None:
+        from xlsizer.engine.engines import engine_profile  # the engines module is light
+
+        with contextlib.suppress(XlsizerError):  # an unknown engine: the family's band
+            band = bands.get(f"{family}/{engine_profile(engine).name}", band)
+    return float(band["low"]), float(band["high"]), " ".join(str(band["source"]).split())
 
 
 @cache
@@ -71,7 +103,9 @@ def _held_out() -> dict[str, Calibration]:
     base = packaged_calibration()
     out: dict[str, Calibration] = {}
     for model, values in lomo.items():
-        fields_ = {k: float(values.get(k, getattr(base, k))) for k in Calibration.__slots__}
+        fields_: dict[str, Any] = {k: float(values.get(k, getattr(base, k)))
+                                   for k in Calibration.__slots__ if k != "engines"}
+        fields_["engines"] = _engine_terms(values.get("engines") or {})
         out[str(model)] = Calibration(**fields_)
     return out
 

@@ -190,7 +190,7 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
         frac = float(CONF_TABLE[kind])
         return {"low": -frac, "high": frac, "kind": kind,
                 "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE"}
-    low, high, src = confidence_band(model)
+    low, high, src = confidence_band(model, inp.serving_engine.value)  # per family and engine
     return {"low": low, "high": high, "kind": kind, "source": src}
 
 

@@ -228,7 +228,7 @@ def _build_replica(
     total = model.total_params
     embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
     if moe is not None:
-        per_expert = GATED_FFN_MATRICES * h * moe.expert_intermediate_size
+        per_expert = GATED_FFN_MATRICES * (moe.expert_hidden_size or h) * moe.expert_intermediate_size
         routed = min(moe.moe_layers * moe.experts * per_expert, 0.98 * total)
         log_miss = math.log1p(-moe.experts_per_token / moe.experts)
         moe_share = moe.moe_layers / model.layers
@@ -324,9 +324,9 @@ def _build_replica(
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
         layer_s=cal.layer_overhead_s * stage_layers
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
-        request_s=cal.request_overhead_s,
-        wave_fraction=cal.wave_fraction,
-        step_s=cal.step_overhead_s + engine.step_overhead_s,
+        request_s=cal.engine_value(engine.name, "request_overhead_s"),
+        wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
+        step_s=cal.engine_value(engine.name, "step_overhead_s"),
     )
 
 
