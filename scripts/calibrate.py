@@ -7,7 +7,7 @@ error to xlsizer/catalog/data/calibration.yaml.
     python scripts/calibrate.py --dry-run  # the same without writing
     python scripts/calibrate.py --quick    # fit on every other run (faster, for development)
 
-What is fitted (eight constants, one value each for every GPU, model and engine):
+What is fitted (five global constants and two per engine, none per GPU or model):
   bandwidth_efficiency   achievable fraction of peak memory bandwidth
   compute_efficiency     achievable fraction of the dense tensor peak (MFU)
   step_overhead_s        fixed time per engine step
@@ -15,7 +15,6 @@ What is fitted (eight constants, one value each for every GPU, model and engine)
   fp4_gemm_efficiency    multiplier on both fractions for GEMMs with native FP4 weights
   moe_layer_overhead_s   fixed time per MoE layer per step (router, top-k, permutes)
   request_overhead_s     fixed time to a first token beyond the prefill math
-  wave_fraction          share of a wave's prompts ahead of a request at fixed concurrency
 Everything else is derived or sourced (engine/step.py, engine/moe.py, engines.yaml).
 
 On which rows (public only; every row of both files is `split = public`):
@@ -37,6 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import math
 import sys
 from collections import defaultdict
@@ -79,8 +79,6 @@ PER_ENGINE: list[tuple[str, str, float, float, float, str]] = [
      "scheduling, sampling and launch time per step that CUDA graphs do not hide"),
     ("request_overhead_s", "s per request", 0.0, 0.3, 0.08,
      "tokenization, scheduling, first-step launch and detokenization before the first token"),
-    ("wave_fraction", "dimensionless", 0.0, 1.0, 0.3,
-     "closed loop: share of a wave's prompts a request finds ahead of it"),
 ]
 ENGINES = ["sglang", "tensorrt-llm", "vllm"]
 PARAMS = GLOBAL + [(f"{e}:{n}", u, lo, hi, x0, c) for e in ENGINES for n, u, lo, hi, x0, c in PER_ENGINE]
@@ -240,9 +238,9 @@ def render(full: Calibration, held: dict[str, Calibration], rows: list[dict[str,
     ]
     for name, unit, lo, hi, _, comment in GLOBAL + PER_ENGINE:
         out += [f"  {name}:", f"    value: {getattr(full, name):.6g}", f"    unit: {unit}",
-                f"    bounds: [{lo:g}, {hi:g}]", f"    comment: {comment}"
-                + (" (median of the engines below; used for any other engine)" if
-                   name in [p[0] for p in PER_ENGINE] else "")]
+                f"    bounds: [{lo:g}, {hi:g}]", "    comment: " + json.dumps(
+                    comment + (" (median of the engines below; used for any other engine)" if
+                               name in [p[0] for p in PER_ENGINE] else ""))]
     out.append("# Per-engine values (engines.yaml lists the engines and their sourced limits).")
     out.append("fitted_per_engine:")
     for e in ENGINES:

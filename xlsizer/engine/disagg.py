@@ -7,10 +7,11 @@ At a fixed concurrency C (closed loop, clients spread over the decode workers):
   sequences (``performance.estimate`` with no prompt tokens to compute, the KV of the whole
   context read each step).
 - TTFT: the prefill pool samples the first token. Each prefill rank serves
-  C / (workers × dp) clients; with fixed lengths their requests arrive in waves and the
-  prompts of a wave run back to back (``queueing.ttft_closed_loop``, no decode steps shared):
+  n = C / (workers × dp) clients that spend (output − 1) × TPOT decoding between prompts: a
+  closed queue in front of prefill (``queueing.ttft_closed_loop``, exact mean value
+  analysis, queued prompts batched; no decode steps shared):
 
-      TTFT = prefill + (n − 1)/2 × batched prefill × wave_fraction + KV transfer
+      TTFT = R(n) + prefill − batched prefill + engine overhead + KV transfer
 
 - KV transfer: the prompt's KV bytes over the links between the pools, each prefill GPU
   sending its shard over its own link (NVLink inside one NVLink domain, else one 400 Gb/s
@@ -23,6 +24,7 @@ from typing import NamedTuple
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, packaged_calibration
+from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.memory import kv_bytes_per_token_per_layer
 from xlsizer.engine.performance import estimate
 from xlsizer.engine.queueing import ttft_closed_loop
@@ -69,5 +71,6 @@ def closed_loop(
     clients = concurrency / (prefill.workers * prefill.dp)
     cal = calibration or packaged_calibration()
     ttft = ttft_closed_loop(clients, pre.prefill_s, pre.batched_prefill_s, 0.0, 0.0,
-                            cal.wave_fraction) + xfer
+                            (osl - 1.0) * dec.tpot_s)
+    ttft += xfer + cal.engine_value(engine_profile(engine).name, "request_overhead_s")
     return ttft, dec.tpot_s

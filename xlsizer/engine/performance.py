@@ -59,7 +59,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, confidence_band, packaged_calibration
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
-from xlsizer.engine.queueing import _md1_wait, ttft_at_load, ttft_closed_loop
+from xlsizer.engine.queueing import ttft_at_load, ttft_closed_loop, ttft_poisson
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
 from xlsizer.engine.solver import _FAST_WORK as _FAST_WORK
 from xlsizer.engine.solver import _SOLVES as _SOLVES
@@ -142,7 +142,7 @@ class PerfEstimate:
     prefill_chunks: float = 1.0
     """Engine steps one prompt runs in (⌈prompt / token budget⌉)."""
     batched_prefill_s: float = 0.0
-    """Seconds one prompt adds when prompts of a wave run back to back (``queueing``)."""
+    """Seconds one prompt adds when queued prompts run back to back (``queueing``)."""
     ranks: int = 1
     """Attention data-parallel ranks of the replica."""
 
@@ -206,7 +206,7 @@ def estimate(
         batch = float(max_batch)
         tpot = tpot_at(batch)
         out = batch * osl / (prefill + osl * tpot)
-        ttft = prefill + tpot
+        ttft = prefill + tpot + rep.request_s
         binding = _binding(rep, st, batch)
         if max_batch == kv_fit and max_batch < rep.max_seqs:
             twice = 2.0 * batch * osl / (prefill + osl * tpot_at(2.0 * batch))
@@ -220,19 +220,21 @@ def estimate(
             tpot = tpot_at(batch)
             held = prefill + osl * tpot
             out = batch * osl / held
-            ttft = (n - batch) * held / batch + prefill + tpot
+            ttft = (n - batch) * held / batch + prefill + tpot + rep.request_s
             binding = ("memory capacity" if max_batch == kv_fit
                        else _binding(rep, st, batch))
         else:  # closed loop: each client sends its next request when the last one ends
-            # (queueing.ttft_closed_loop: prompts of a wave batched together, chunks sharing
+            # (queueing.ttft_closed_loop: prompts queued for prefill batched together, chunks sharing
             # steps with decodes); the batch decoding is the clients not waiting for a first
             # token (Little), solved by a few fixed-point rounds
             batch, tpot = n, tpot_at(n)
             ttft = prefill
             for _ in range(6):
                 tpot = tpot_at(batch)
-                ttft = ttft_closed_loop(n / rep.dp, prefill, batched, chunks, tpot * st.a,
-                                        rep.wave_fraction)
+                # a queued prompt's chunks also carry the decodes of the batch
+                shared = st.prompt / rep.token_budget * tpot * st.a
+                ttft = ttft_closed_loop(n / rep.dp, prefill, batched + shared, chunks,
+                                        tpot * st.a, (osl - 1.0) * tpot) + rep.request_s
                 batch = max(n * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
             tpot = tpot_at(batch)
             out = n * osl / (ttft + (osl - 1.0) * tpot)
@@ -256,7 +258,7 @@ def estimate(
                     break
             tpot = tpot_at(batch)
             out = lam * osl
-            ttft = _md1_wait(lam, prefill) + prefill + tpot
+            ttft = ttft_poisson(lam / rep.dp, prefill, chunks, tpot * st.a) + rep.request_s
         binding = _binding(rep, st, batch)
     return PerfEstimate(
         model=m.id, gpu=g.id, gpus=rep.gpus, tp=rep.tp, pp=rep.pp, ep=int(ep),
@@ -269,6 +271,20 @@ def estimate(
         prefill_chunks=chunks, batched_prefill_s=batched, ranks=rep.dp,
     )
 
+
+
+def step_shares(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, output_tokens: float, batch: float, *, pp: int = 1, ep: int = 1,
+    kv_precision: Precision | str | None = None, engine: str = "vllm",
+    prefill_tokens: float | None = None, tuning: Tuning | None = None,
+) -> dict[str, float]:
+    """Shares of one decode step at ``batch`` spent in routed-expert GEMMs, in the part of
+    them due to load imbalance, and in expert-parallel all-to-all (``StepBreakdown.shares``;
+    zeros for a dense model). Cheap: the configuration's constants are cached."""
+    _, _, rep, st, _, _ = _configured(model, gpu, tp, pp, ep, precision, kv_precision, engine,
+                                      None, input_tokens, output_tokens, prefill_tokens, tuning)
+    return _breakdown(rep, st, max(float(batch), 1.0)).shares()
 
 
 __all__ = [
@@ -285,5 +301,6 @@ __all__ = [
     "estimate",
     "packaged_calibration",
     "slo_capacity",
+    "step_shares",
     "ttft_at_load",
 ]

@@ -34,6 +34,7 @@ from xlsizer.engine.performance import (
     confidence_band,
     packaged_calibration,
     slo_capacity,
+    step_shares,
     ttft_at_load,
 )
 from xlsizer.engine.throughput import course_table_throughput
@@ -175,6 +176,14 @@ def size(inp: SizingInputs) -> SizingResult:
                 top_warn.append(wmsg)
     return build(SizingResult, inputs=inp, scenarios=scenarios, warnings=top_warn,
                  confidence=_confidence(model, inp), headline=headline, steps=rec)
+
+
+MOE_SHARES: tuple[tuple[str, str, str], ...] = (
+    ("expert_gemm", "MoE: expert GEMMs share of step", "routed-expert grouped GEMMs / decode step at capacity"),
+    ("imbalance", "MoE: imbalance share of step", "busiest expert pacing the kernel (part of the expert GEMMs)"),
+    ("all_to_all", "MoE: all-to-all share of step", "expert-parallel dispatch + combine / decode step"),
+)
+"""The MoE step shares shown in explain() and extra["perf"] (issue 11)."""
 
 
 def _kv_formula(model: ModelSpec) -> str:
@@ -349,7 +358,8 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         full = solve(tuning, budget, fx.prefill_tokens, None)
         s_pre = full.prefill_s
         xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
-        slack = ttft_s - s_pre - xfer  # the prefill pool samples the first token (issue 11)
+        # the prefill pool samples the first token (issue 11); plus the engine's fixed overhead
+        slack = ttft_s - s_pre - xfer - cap.first_token_s
         if s_pre <= 0.0:
             req_p = math.inf  # every prompt fully cached: no prefill pool
         elif slack <= 0.0:
@@ -604,7 +614,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             lam, s_pre = off_rps / n_p, cap.prefill_s
             rho = lam * s_pre
             wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
-            ttft = wait + s_pre + ev.ttft_fixed_s
+            ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         else:
             n_d = plan.active
             ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))
@@ -628,6 +638,13 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
              (cap.prefill_s * 1000.0,), S_PERF),
             (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
         ]
+        if model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
+            sh_ = step_shares(model, g, plan.tp, plan.prec, prompt, out_tok, cap.batch, pp=plan.pp,
+                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
+                              prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning)
+            extra["perf"].update({f"moe_{k}_share": v for k, v in sh_.items()})
+            for key, label, how in MOE_SHARES:
+                rec.append((name, label, sh_[key] * 100.0, "%", how, (), S_PERF))
 
     # --- facility --------------------------------------------------------------------------
     it_kw = it_w / 1000.0

@@ -13,20 +13,16 @@ Two arrival processes, one physics:
   With one chunk this is the older "wait + prefill + one decode step".
 
 - **Closed loop at a fixed concurrency** n per attention rank (each client sends its next
-  request when its last one ends; how serving benchmarks measure): the n clients start
-  together, and with fixed prompt and output lengths their requests stay in waves, so a
-  request's prompt is batched with the prompts of the others of its wave; the engine runs
-  them back to back in chunks of its token budget. Request i of a wave has its first token
-  after the first i prompts are through, so on average after (n + 1)/2 prompts' worth of
-  prefill. The prompts of a wave share the GPU with the decodes of the previous one only
-  partly, so the prefill rate is the idle replica's (S per prompt, batched prompts running at
-  the token budget's efficiency, ``S_batched``):
+  request when its last one ends; how serving benchmarks measure): a closed queueing network
+  of n clients, one "think" stage (the request decoding, (output − 1) × TPOT) and one
+  server, the GPU's prefill, whose service time is one prompt's prefill when prompts are
+  batched back to back at the token budget's efficiency (S_b). Its mean response time R(n)
+  comes from exact mean value analysis (Reiser and Lavenberg 1980; the "machine repairman"
+  model): R(k) = S_b (1 + Q(k − 1)), X(k) = k / (R(k) + Z), Q(k) = X(k) R(k), k = 1..n.
+  At one client R = S_b; once prefill saturates, R grows by S_b per client. The prompt itself
+  runs alone in S (not S_b) when no one waits, and its chunks share steps with decodes:
 
-      TTFT = S + (n − 1)/2 × S_batched × wave_fraction + chunks × decode step(B)
-
-  ``wave_fraction`` (in [0, 1], fitted per engine, see engines.yaml) is the share of a wave's
-  prompts a request finds ahead of it: 1 when every client's request arrives together, 0 for
-  requests spread out evenly (then no one waits for another's prompt).
+      TTFT = S − S_b + R(n) + chunks × decode step(B)
 """
 
 from __future__ import annotations
@@ -55,13 +51,35 @@ def ttft_poisson(rate_per_rank: float, prefill_s: float, chunks: float, decode_s
     return _md1_wait(rate_per_rank, prefill_s) + prefill_s + chunks * decode_step_s
 
 
+def closed_loop_response(clients: float, service_s: float, think_s: float) -> float:
+    """Mean response time, s, of one server visited by ``clients`` clients that each think
+    ``think_s`` s between visits (exact MVA, see the module docstring). Cost: one short loop
+    per client (at most ``MVA_MAX_CLIENTS``; beyond, the saturated asymptote n·S − Z)."""
+    n = max(round(clients), 1)
+    if service_s <= 0.0:
+        return 0.0
+    if n > MVA_MAX_CLIENTS:  # saturated long before: the asymptote is exact to rounding
+        return max(n * service_s - think_s, closed_loop_response(MVA_MAX_CLIENTS, service_s, think_s))
+    q = 0.0
+    r = service_s
+    for k in range(1, n + 1):
+        r = service_s * (1.0 + q)
+        q = k * r / (r + think_s)
+    return r
+
+
+MVA_MAX_CLIENTS: int = 4096
+"""Clients per rank beyond which ``closed_loop_response`` uses its saturated asymptote."""
+
+
 def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_s: float,
-                     chunks: float, decode_step_s: float, wave_fraction: float) -> float:
+                     chunks: float, decode_step_s: float, think_s: float) -> float:
     """Mean TTFT, s, at a fixed concurrency of ``clients_per_rank`` per attention rank (closed
-    loop, see the module docstring): one prompt's prefill, the prompts of the wave ahead of
-    it (``batched_prefill_s`` each) and the decode work of the steps its chunks share."""
-    ahead = max(clients_per_rank - 1.0, 0.0) / 2.0 * wave_fraction
-    return prefill_s + ahead * batched_prefill_s + chunks * decode_step_s
+    loop, see the module docstring): the prefill queue and service R(n) over the batched
+    prefill, the prompt's own prefill beyond that, and the decode work of the steps its
+    chunks share. ``think_s``: the time a request spends decoding, (output − 1) × TPOT."""
+    r = closed_loop_response(clients_per_rank, batched_prefill_s, think_s)
+    return max(prefill_s - batched_prefill_s, 0.0) + r + chunks * decode_step_s
 
 
 def ttft_at_load(capacity: ReplicaCapacity, offered_rps: float) -> float:
@@ -75,4 +93,4 @@ def ttft_at_load(capacity: ReplicaCapacity, offered_rps: float) -> float:
     if not capacity.feasible or offered_rps > capacity.req_s * (1.0 + 1e-9):
         return math.inf
     return ttft_poisson(offered_rps / capacity.ranks, capacity.prefill_s, capacity.prefill_chunks,
-                        capacity.tpot_s)
+                        capacity.tpot_s) + capacity.first_token_s

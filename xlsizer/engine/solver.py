@@ -70,10 +70,7 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
     at the other bound's token count to narrow the bracket. Then regula falsi (Illinois).
     """
     if st.routed:
-        # MoE: dense and expert GEMMs are separate rooflines with a load-dependent imbalance,
-        # so the closed-form bounds below do not hold; gallop and bisect from batch 1 (which
-        # meets tau), exact on whole batches, about 2·log2(batch) step evaluations.
-        return _settle(st, tau, cap, 1, _step_s(st, 1.0))
+        return _batch_for_moe(st, tau, cap)
     w_hi = (st.w0 + st.routed) / st.gemm_bw
     w_lo = st.w0 / st.gemm_bw
     lo = max(_bound(st, w_hi, tau, spread=False), 1.0)
@@ -143,6 +140,42 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
     return _settle(st, tau, cap, b, step)
 
 
+def _batch_for_moe(st: _Step, tau: float, cap: float) -> tuple[int, float]:
+    """``_batch_for`` for MoE: dense and expert GEMMs are separate rooflines with a
+    load-dependent imbalance, so the closed-form bounds do not hold. Bracket the root by
+    quadrupling from batch 64 (batch 1 meets tau), narrow it by a few Illinois regula-falsi
+    steps on a verified bracket (f_lo ≤ 0 < f_hi, so the divisor is never 0), then finish
+    exactly on whole batches (``_settle``)."""
+    lo, f_lo = 1.0, _step_s(st, 1.0) - tau
+    hi = min(64.0, cap)
+    f_hi = _step_s(st, hi) - tau
+    while f_hi <= 0.0 and hi < cap:
+        lo, f_lo = hi, f_hi
+        hi = min(hi * 4.0, cap)
+        f_hi = _step_s(st, hi) - tau
+    if f_hi <= 0.0:
+        return int(cap), _step_s(st, float(int(cap)))
+    side = 0
+    for _ in range(4):
+        if hi - lo <= 1.0:
+            break
+        x = float(int(hi - f_hi * (hi - lo) / (f_hi - f_lo)))
+        x = min(max(x, lo + 1.0), hi - 1.0)
+        fx = _step_s(st, x) - tau
+        if fx > 0.0:
+            hi, f_hi = x, fx
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+        else:
+            lo, f_lo = x, fx
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
+    b = int(lo)
+    return _settle(st, tau, min(cap, hi), b, _step_s(st, float(b)))
+
+
 def _settle(st: _Step, tau: float, cap: float, b: int, step: float) -> tuple[int, float]:
     """The largest whole batch ≤ cap whose step takes ≤ tau, from a batch ``b`` known to meet
     it. The step time grows with the batch, so: step up once (the usual case after the
@@ -206,6 +239,9 @@ class ReplicaCapacity(NamedTuple):
     binding: str
     """What stops a larger load: "memory capacity" | "memory bandwidth" | "compute" |
     "interconnect"."""
+    first_token_s: float = 0.0
+    """Fixed time to a first token beyond the prefill math (the engine's fitted request
+    overhead), s."""
     prefill_chunks: float = 1.0
     """Engine steps one prompt runs in (⌈prompt / token budget⌉), each shared with decodes."""
     ranks: int = 1
@@ -281,11 +317,12 @@ def rep_chunks(rep: _Replica, st: _Step) -> float:
     return float(math.ceil(st.prompt / rep.token_budget)) if st.prompt > 0.0 else 0.0
 
 
-def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: int) -> float:
+def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: int,
+          first: float) -> float:
     """Mean TTFT at batch b with Poisson arrivals at the rate that batch serves (Little)."""
     step = _step_s(st, b)
     rate = b / (prefill + osl * step / st.a)
-    return ttft_poisson(rate / ranks, prefill, chunks, step)
+    return ttft_poisson(rate / ranks, prefill, chunks, step) + first
 
 
 def slo_capacity(
@@ -355,17 +392,19 @@ def slo_capacity(
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
     chunks = rep_chunks(rep, st)
     ranks = rep.dp
-    if target_ttft_s is not None and _ttft(st, prefill, chunks, ranks, osl, batch) > target_ttft_s:
+    first = rep.request_s
+    if target_ttft_s is not None and (
+            ttft_poisson(req / ranks, prefill, chunks, step) + first > target_ttft_s):
         # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
         # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
         # instead made looser TPOT targets infeasible where tighter ones were not.)
-        if _ttft(st, prefill, chunks, ranks, osl, 1) > target_ttft_s:
+        if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
-                                   gpus, "compute", chunks, ranks)
+                                   gpus, "compute", first, chunks, ranks)
         good, bad = 1, batch
         while bad - good > 1:
             mid = (good + bad) // 2
-            if _ttft(st, prefill, chunks, ranks, osl, mid) <= target_ttft_s:
+            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
                 good = mid
             else:
                 bad = mid
@@ -374,7 +413,7 @@ def slo_capacity(
         req = batch / (prefill + osl * tpot)
         out = req * osl
         return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                               gpus, "compute", chunks, ranks)
+                               gpus, "compute", first, chunks, ranks)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
@@ -384,4 +423,4 @@ def slo_capacity(
         binding = _binding(rep, st, batch)
     out = req * osl
     return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                           gpus, binding, chunks, ranks)
+                           gpus, binding, first, chunks, ranks)

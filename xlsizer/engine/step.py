@@ -157,7 +157,6 @@ class _Replica:
     hop_per_token_s: float
     layer_s: float  # layer overhead per micro-batch pass
     request_s: float  # fixed time to first token beyond the prefill math
-    wave_fraction: float  # closed loop: share of a wave's prompts ahead of a request
     step_s: float
 
 
@@ -325,7 +324,6 @@ def _build_replica(
         layer_s=cal.layer_overhead_s * stage_layers
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
-        wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
         step_s=cal.engine_value(engine.name, "step_overhead_s"),
     )
 
@@ -524,6 +522,15 @@ def _gemm(st: _Step, tokens: float) -> float:
     return g
 
 
+def _gemm_moe(st: _Step, tokens: float) -> float:
+    """``_gemm`` for a MoE model, inlined (the hot loop of the MoE capacity solve)."""
+    c = st.alpha * tokens
+    m = tokens * st.k_over_e
+    we = st.routed * (1.0 - math.exp(st.log_miss * tokens)) / st.expert_bw
+    ce = st.alpha_e * tokens * (1.0 + math.sqrt(2.0 * st.ln_e / m)) if m > 0.0 else 0.0
+    return math.sqrt(st.w_s2 + c * c) + math.sqrt(we * we + ce * ce)
+
+
 def _expert_terms(st: _Step, tokens: float) -> tuple[float, float]:
     """(streaming s, math s) of the routed-expert grouped GEMMs of one pass over ``tokens``
     tokens: the experts touched stream at the grouped kernels' rate; the math is paced by the
@@ -540,12 +547,12 @@ def _step_s(st: _Step, b: float) -> float:
     tp_ = others * st.r_mb
     if st.routed:
         if tp_ <= 0.0:
-            gemm = _gemm(st, td)
+            gemm = _gemm_moe(st, td)
         elif tp_ >= st.chunk:
-            gemm = _gemm(st, td + tp_)
+            gemm = _gemm_moe(st, td + tp_)
         else:
             f = tp_ / st.chunk
-            gemm = (1.0 - f) * _gemm(st, td) + f * _gemm(st, td + st.chunk)
+            gemm = (1.0 - f) * _gemm_moe(st, td) + f * _gemm_moe(st, td + st.chunk)
     else:  # the same, inlined: this is the hot loop of slo_capacity
         w2, al = st.w_s2, st.alpha
         if tp_ <= 0.0:
@@ -581,12 +588,12 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
              + chunks * rep.comm_fixed_s + rep.comm_per_token_s * tokens * rep.dp
              + chunks * rep.layer_s)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
-    return rep.pp * stage + hops + rep.step_s + rep.request_s
+    return rep.pp * stage + hops + rep.step_s
 
 
 def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
     """Seconds one prompt adds when prompts run back to back, packed into passes of the
-    engine's token budget (a wave of requests arriving together): the GEMMs at the full
+    engine's token budget (requests queued for prefill): the GEMMs at the full
     budget's efficiency, the prompt's own attention, collectives per token, the per-pass
     overheads shared by the prompts of a pass."""
     tokens = st.prompt
@@ -594,6 +601,7 @@ def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
         return 0.0
     per_pass = float(rep.token_budget) * rep.dp
     share = tokens * rep.dp / per_pass  # passes' worth of this prompt
+    # (the decode work sharing those steps is added by the caller, which knows the batch)
     stage = (share * _gemm(st, per_pass) + st.prompt_attn / rep.attn_peak
              + share * (rep.comm_fixed_s + rep.layer_s) + rep.comm_per_token_s * tokens * rep.dp)
     return rep.pp * stage + share * rep.step_s
