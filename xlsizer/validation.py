@@ -14,6 +14,16 @@ How a row becomes a prediction:
   changes the speed physics; only memory policy and sequence caps differ).
 - A replica is ``tp`` GPUs (``tp`` blank: ``gpu_count``; ``ep`` > ``tp``: attention data
   parallel, e.g. DEP8 = tp 1, ep 8); ``gpu_count`` / replica GPUs replicas share the load.
+  serving.csv's columns: ``dp`` attention data-parallel ranks (0 or blank: one), ``moe_tp`` ×
+  ``ep`` the experts' GPUs (a MoE row where that differs from ``tp`` × ``dp`` contradicts
+  itself and is skipped with that reason); ``mode`` ``disagg`` rows use the ``prefill_`` and
+  ``decode_`` pool columns (``engine/disagg.py``: TTFT from the prefill pool, TPOT from the
+  decode pool's decode-only steps at the concurrency per decode worker).
+- Every row carries its model, family (dense/MoE), engine, GPU and mode; ``groups`` gives rows,
+  coverage, median and p90 APE and the median signed error for each value of each of those and
+  of the metric (and family × metric); ``xlsizer validate`` predicts each row of a model the
+  packaged fit has seen with the fit made without that model (leave-one-model-out, written by
+  scripts/calibrate.py), so the figures it prints are cross-validated.
 - load ``max``: every request queued (maximum throughput); ``concurrency``: that many
   requests in flight over the deployment; ``rate``: Poisson arrivals at the rate the notes
   give ("rate 2 QPS"). TTFT and end-to-end latency under ``max`` are predicted only when the
@@ -113,6 +123,9 @@ class ValidationReport:
 
     source: str
     rows: tuple[RowResult, ...]
+    cross_validated: bool = False
+    """True when each row of a model the packaged fit has seen was predicted by the fit made
+    without that model (leave-one-model-out)."""
 
     @property
     def predicted_rows(self) -> tuple[RowResult, ...]:
@@ -514,7 +527,8 @@ def validate(path: str | Path, calibration: Calibration | None = None,
     use the packaged fit, which never saw them either.
     """
     if cross_validated and calibration is None:
-        return validate_rows(read_rows(path), str(path), calibration_for=held_out_calibration)
+        rep = validate_rows(read_rows(path), str(path), calibration_for=held_out_calibration)
+        return ValidationReport(rep.source, rep.rows, cross_validated=True)
     return validate_rows(read_rows(path), str(path), calibration)
 
 
@@ -567,7 +581,9 @@ def format_groups(report: ValidationReport) -> str:
     """The groups table: one line per value of each dimension."""
     head = (f"{'group':<14} {'value':<26} {'rows':>5} {'cover':>6} {'median APE':>10} "
             f"{'p90 APE':>8} {'median err':>10}")
-    lines = [head, "-" * len(head)]
+    how = ("each model's rows predicted by the fit made without that model (leave-one-model-out)"
+           if report.cross_validated else "predicted with the packaged fit")
+    lines = [f"groups ({how}; APE = |predicted / measured - 1|)", head, "-" * len(head)]
     for g in groups(report):
         signed = "n/a" if g.median_signed_error is None else f"{g.median_signed_error * 100:+.1f}%"
         lines.append(f"{g.by:<14} {g.value[:26]:<26} {g.rows:>5} {_pct(g.coverage):>6} "

@@ -29,6 +29,9 @@ class Calibration:
     """Fixed time per layer per micro-batch pass (small kernels and their launches), s."""
     fp4_gemm_efficiency: float
     """Multiplier on both fractions for GEMMs whose weights are FP4."""
+    prefill_compute_efficiency: float = 0.0
+    """Achievable fraction of the dense tensor peak for prefill passes (long prompts: large
+    GEMMs, no CUDA graphs, long-sequence attention); 0 = ``compute_efficiency``."""
     moe_layer_overhead_s: float = 0.0
     """Fixed time per MoE layer per micro-batch pass on top of the layer overhead (router,
     top-k, token permute/unpermute kernels), s."""

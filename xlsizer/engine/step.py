@@ -157,6 +157,7 @@ class _Replica:
     hop_per_token_s: float
     layer_s: float  # layer overhead per micro-batch pass
     request_s: float  # fixed time to first token beyond the prefill math
+    prefill_scale: float  # prefill math time / decode math time at the same tokens
     step_s: float
 
 
@@ -324,6 +325,8 @@ def _build_replica(
         layer_s=cal.layer_overhead_s * stage_layers
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
+        prefill_scale=(cal.compute_efficiency / cal.prefill_compute_efficiency
+                       if cal.prefill_compute_efficiency > 0.0 else 1.0),
         step_s=cal.engine_value(engine.name, "step_overhead_s"),
     )
 
@@ -522,6 +525,19 @@ def _gemm(st: _Step, tokens: float) -> float:
     return g
 
 
+def _gemm_prefill(st: _Step, tokens: float, scale: float) -> float:
+    """``_gemm`` for a prefill pass: the math at the prefill efficiency (``scale`` = decode
+    efficiency / prefill efficiency)."""
+    w = st.w0 / st.gemm_bw
+    c = st.alpha * tokens * scale
+    g = math.sqrt(w * w + c * c)
+    if st.routed:
+        we, ce = _expert_terms(st, tokens)
+        ce *= scale
+        g += math.sqrt(we * we + ce * ce)
+    return g
+
+
 def _gemm_moe(st: _Step, tokens: float) -> float:
     """``_gemm`` for a MoE model, inlined (the hot loop of the MoE capacity solve)."""
     c = st.alpha * tokens
@@ -583,8 +599,9 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
         return 0.0
     chunks = math.ceil(tokens / rep.token_budget)
     per = tokens / chunks * rep.dp  # one request runs on one attention group
-    gemm = chunks * _gemm(st, per)
-    stage = (gemm + st.prompt_attn / rep.attn_peak
+    k = rep.prefill_scale
+    gemm = chunks * _gemm_prefill(st, per, k)
+    stage = (gemm + st.prompt_attn * k / rep.attn_peak
              + chunks * rep.comm_fixed_s + rep.comm_per_token_s * tokens * rep.dp
              + chunks * rep.layer_s)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
@@ -602,7 +619,8 @@ def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
     per_pass = float(rep.token_budget) * rep.dp
     share = tokens * rep.dp / per_pass  # passes' worth of this prompt
     # (the decode work sharing those steps is added by the caller, which knows the batch)
-    stage = (share * _gemm(st, per_pass) + st.prompt_attn / rep.attn_peak
+    k = rep.prefill_scale
+    stage = (share * _gemm_prefill(st, per_pass, k) + st.prompt_attn * k / rep.attn_peak
              + share * (rep.comm_fixed_s + rep.layer_s) + rep.comm_per_token_s * tokens * rep.dp)
     return rep.pp * stage + share * rep.step_s
 
