@@ -16,6 +16,8 @@ What is fitted (five global constants and two per engine, none per GPU or model)
   fp4_gemm_efficiency    multiplier on both fractions for GEMMs with native FP4 weights
   moe_layer_overhead_s   fixed time per MoE layer per step (router, top-k, permutes)
   request_overhead_s     fixed time to a first token beyond the prefill math
+  wave_fraction          closed loop: share of the other clients' prompts waited for
+                         beyond the steady-state queue (clients that start together)
 Everything else is derived or sourced (engine/step.py, engine/moe.py, engines.yaml).
 
 On which rows (public only; every row of both files is `split = public`):
@@ -85,6 +87,8 @@ PER_ENGINE: list[tuple[str, str, float, float, float, str]] = [
      "scheduling, sampling and launch time per step that CUDA graphs do not hide"),
     ("request_overhead_s", "s per request", 0.0, 0.15, 0.05,
      "tokenization, scheduling, first-step launch and detokenization before the first token"),
+    ("wave_fraction", "dimensionless", 0.0, 1.0, 0.2,
+     "closed loop, share of the other clients' prompts waited for beyond the steady state"),
 ]
 ENGINES = ["sglang", "tensorrt-llm", "vllm"]
 PARAMS = GLOBAL + [(f"{e}:{n}", u, lo, hi, x0, c) for e in ENGINES for n, u, lo, hi, x0, c in PER_ENGINE]

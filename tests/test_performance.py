@@ -378,33 +378,40 @@ def test_specs_and_ids_give_the_same_answer():
 
 
 def test_packaged_calibration_is_within_its_bounds_and_band_comes_from_data():
-    cal = packaged_calibration()
-    assert isinstance(cal, Calibration)
-    assert 0.4 <= cal.bandwidth_efficiency <= 0.95
-    assert 0.2 <= cal.compute_efficiency <= 0.9
-    assert 0.0 <= cal.step_overhead_s <= 5e-3
-    assert 0.0 <= cal.layer_overhead_s <= 1e-4
-    assert 0.3 <= cal.fp4_gemm_efficiency <= 1.0
-    low, high, source = confidence_band("llama-3.3-70b")
-    assert -0.5 < low < 0.0 < high < 0.5
-    assert "calibration.csv" in source
-    moe_low, moe_high, moe_source = confidence_band("mixtral-8x7b")
-    assert moe_low < low and moe_high > high and "MoE" in moe_source
-
-
-def test_calibration_yaml_matches_the_code_that_uses_it():
-    """calibration.yaml records the error its constants give; if the physics changes without
-    rerunning scripts/calibrate.py, this fails."""
     from xlsizer.catalog import read_data_file
 
     data = read_data_file("calibration.yaml")
-    recorded = data["provenance"]["error"]["in_sample_out_tok_s_per_gpu"]
-    report = validate(CALIBRATION_CSV)
-    used = set(data["provenance"]["row_ids"])
-    apes = [r.ape for r in report.rows if r.id in used and r.ape is not None]
-    assert len(apes) == recorded["rows"] == data["provenance"]["rows_used"]
-    assert percentile(apes, 0.5) == pytest.approx(recorded["median_ape"], abs=0.002)
-    assert percentile(apes, 0.9) == pytest.approx(recorded["p90_ape"], abs=0.002)
+    cal = packaged_calibration()
+    assert isinstance(cal, Calibration)
+    for name, spec in data["fitted"].items():
+        lo, hi = spec["bounds"]
+        assert lo <= float(spec["value"]) <= hi, name
+    for engine, consts in data["fitted_per_engine"].items():
+        for name, spec in consts.items():
+            assert spec["bounds"][0] <= cal.engine_value(engine, name) <= spec["bounds"][1]
+    low, high, source = confidence_band("llama-3.3-70b")
+    assert -0.6 < low < 0.0 < high < 1.0
+    assert "serving.csv" in source and "leave-one-model-out" in source
+    moe_low, moe_high, moe_source = confidence_band("mixtral-8x7b")
+    assert moe_low < 0.0 < moe_high and "MoE" in moe_source  # measured, not the dense band doubled
+    assert data["confidence_band"]["moe"]["rows"] > 500
+    # per engine where the cross-validation had enough runs
+    assert confidence_band("llama-3.3-70b", "vllm") != confidence_band("llama-3.3-70b", "sglang")
+
+
+def test_calibration_yaml_matches_the_code_that_uses_it():
+    """calibration.yaml records the leave-one-model-out error its fits give on serving.csv;
+    if the physics changes without rerunning scripts/calibrate.py, this fails."""
+    from xlsizer.catalog import read_data_file
+    from xlsizer.validation import groups
+
+    recorded = read_data_file("calibration.yaml")["provenance"]["error"]["leave_one_model_out"]
+    report = validate(ROOT / "validation" / "serving.csv", cross_validated=True)
+    now = {g.value: g for g in groups(report) if g.by == "family/metric"}
+    for key, rec in recorded.items():
+        assert now[key].predicted == rec["rows"], key
+        assert now[key].median_ape == pytest.approx(rec["median_ape"], abs=0.002), key
+        assert now[key].p90_ape == pytest.approx(rec["p90_ape"], abs=0.002), key
 
 
 def test_speculative_decoding_knobs_act_through_the_physics():

@@ -38,10 +38,14 @@ class Calibration:
     request_overhead_s: float = 0.0
     """Fixed time from a request's arrival to its first token on an idle replica beyond the
     prefill math (tokenization, scheduling, the first step's launch, detokenization), s."""
+    wave_fraction: float = 0.0
+    """Closed loop at a fixed concurrency: the share of the other clients' prompts a request
+    waits for beyond the steady-state queue, because clients that start together stay in
+    step (``queueing.ttft_closed_loop``), dimensionless in [0, 1]; 0 = steady state only."""
     engines: tuple[tuple[str, str, float], ...] = ()
     """Per-engine values that replace the global ones above: (engine, constant, value) for
-    ``ENGINE_CONSTANTS`` (engines schedule differently: step overhead and
-    time to a first token)."""
+    ``ENGINE_CONSTANTS`` (engines schedule differently: step overhead, time
+    to a first token, how clients' prompts bunch)."""
 
     def engine_value(self, engine: str, name: str) -> float:
         """The constant ``name`` for ``engine``: its own fitted value, else the global one."""
@@ -51,7 +55,7 @@ class Calibration:
         return float(getattr(self, name))
 
 
-ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "request_overhead_s")
+ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "request_overhead_s", "wave_fraction")
 """The constants fitted per serving engine (the rest are global)."""
 
 

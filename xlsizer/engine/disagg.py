@@ -71,6 +71,7 @@ def closed_loop(
     clients = concurrency / (prefill.workers * prefill.dp)
     cal = calibration or packaged_calibration()
     ttft = ttft_closed_loop(clients, pre.prefill_s, pre.batched_prefill_s, 0.0, 0.0,
-                            (osl - 1.0) * dec.tpot_s)
+                            (osl - 1.0) * dec.tpot_s,
+                            cal.engine_value(engine_profile(engine).name, "wave_fraction"))
     ttft += xfer + cal.engine_value(engine_profile(engine).name, "request_overhead_s")
     return ttft, dec.tpot_s

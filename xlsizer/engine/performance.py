@@ -234,7 +234,8 @@ def estimate(
                 # a queued prompt's chunks also carry the decodes of the batch
                 shared = st.prompt / rep.token_budget * tpot * st.a
                 ttft = ttft_closed_loop(n / rep.dp, prefill, batched + shared, chunks,
-                                        tpot * st.a, (osl - 1.0) * tpot) + rep.request_s
+                                        tpot * st.a, (osl - 1.0) * tpot,
+                                        rep.wave_fraction) + rep.request_s
                 batch = max(n * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
             tpot = tpot_at(batch)
             out = n * osl / (ttft + (osl - 1.0) * tpot)

@@ -22,7 +22,11 @@ Two arrival processes, one physics:
   At one client R = S_b; once prefill saturates, R grows by S_b per client. The prompt itself
   runs alone in S (not S_b) when no one waits, and its chunks share steps with decodes:
 
-      TTFT = S − S_b + R(n) + chunks × decode step(B)
+      TTFT = S − S_b + R(n) + f × (n − 1)/2 × S_b + chunks × decode step(B)
+
+  The f term (per-engine fitted, in [0, 1]) is what the steady state misses: clients that
+  start together stay in step when every request has the same lengths, so a request waits for
+  part of its wave's prompts too.
 """
 
 from __future__ import annotations
@@ -73,12 +77,17 @@ MVA_MAX_CLIENTS: int = 4096
 
 
 def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_s: float,
-                     chunks: float, decode_step_s: float, think_s: float) -> float:
+                     chunks: float, decode_step_s: float, think_s: float,
+                     wave_fraction: float = 0.0) -> float:
     """Mean TTFT, s, at a fixed concurrency of ``clients_per_rank`` per attention rank (closed
     loop, see the module docstring): the prefill queue and service R(n) over the batched
     prefill, the prompt's own prefill beyond that, and the decode work of the steps its
-    chunks share. ``think_s``: the time a request spends decoding, (output − 1) × TPOT."""
+    chunks share. ``think_s``: the time a request spends decoding, (output − 1) × TPOT.
+    ``wave_fraction`` f adds f × (n − 1)/2 prompts: clients that start together (as a
+    benchmark's do) stay in step with fixed lengths, so a request also waits for part of its
+    wave's prompts, which the steady-state MVA does not see (f = 0: steady state only)."""
     r = closed_loop_response(clients_per_rank, batched_prefill_s, think_s)
+    r += wave_fraction * max(clients_per_rank - 1.0, 0.0) / 2.0 * batched_prefill_s
     return max(prefill_s - batched_prefill_s, 0.0) + r + chunks * decode_step_s
 
 

@@ -158,6 +158,7 @@ class _Replica:
     layer_s: float  # layer overhead per micro-batch pass
     request_s: float  # fixed time to first token beyond the prefill math
     prefill_scale: float  # prefill math time / decode math time at the same tokens
+    wave_fraction: float  # closed loop: share of the others' prompts waited for beyond MVA
     step_s: float
 
 
@@ -325,6 +326,7 @@ def _build_replica(
         layer_s=cal.layer_overhead_s * stage_layers
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
+        wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
         prefill_scale=(cal.compute_efficiency / cal.prefill_compute_efficiency
                        if cal.prefill_compute_efficiency > 0.0 else 1.0),
         step_s=cal.engine_value(engine.name, "step_overhead_s"),
