@@ -729,8 +729,34 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
 
 
 def _binding(rep: _Replica, st: _Step, b: float) -> str:
-    """The resource whose time dominates a step at batch b."""
-    memory, compute, comm = _split(rep, st, b)[:3]
+    """The resource whose time dominates a step at batch b (``_split``'s first three terms,
+    without its bookkeeping: this runs once per capacity solve)."""
+    memory = compute = tokens_all = 0.0
+    w = st.w0 / st.gemm_bw
+    for share, tokens in _passes(st, b):
+        tokens_all += share * tokens
+        c = st.alpha * tokens
+        t = share * math.sqrt(w * w + c * c)
+        if w >= c:
+            memory += t
+        else:
+            compute += t
+        if st.routed:
+            we, ce = _expert_terms(st, tokens)
+            t = share * math.sqrt(we * we + ce * ce)
+            if we >= ce:
+                memory += t
+            else:
+                compute += t
+    memory *= st.pp
+    compute *= st.pp
+    if st.attn_mem:
+        memory += st.attn_s * b
+    else:
+        compute += st.attn_s * b
+    compute += st.pre_attn_s * (b - 1.0 if b > 1.0 else 0.0) + st.k_static * b
+    comm = (st.pp * rep.comm_fixed_s + (st.pp - 1.0) * rep.hop_fixed_s
+            + st.tok_comm_s * st.pp * tokens_all)
     if memory >= compute:
         return "memory bandwidth" if memory >= comm else "interconnect"
     return "compute" if compute >= comm else "interconnect"
