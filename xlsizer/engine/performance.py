@@ -41,13 +41,25 @@ bounds (prompt tokens spread over every pass: step too short; prompt math fully 
 long) bracket the largest B meeting the target, one regula-falsi step (three for MoE, in
 log B) and a check of the neighbouring whole batches pin it exactly.
 
-TTFT at an offered load (``ttft_at_load``): M/D/1 queue in front of prefill (service time =
-one prompt's prefill S, ρ = λS, mean wait ρS/(2(1 − ρ)), Pollaczek-Khinchine);
-TTFT = wait + S + one decode step.
+MoE (``moe.py``): the routed experts a pass touches are a roofline of their own, streamed and
+multiplied at the grouped kernels' measured share of the dense rates, the math paced by the
+busiest expert (I(T) = 1 + sqrt(2 ln E / m)); expert parallelism adds a dispatch and a combine
+per MoE layer. 4-bit weights on GPUs without FP4 math run weight-only (BF16 math); the bytes
+streamed include block scales.
 
-Fitted constants (η_bw, η_c, step and layer overhead, FP4 GEMM efficiency) live in
+TTFT (``queueing.py``): under Poisson arrivals an M/D/1 queue per attention rank in front of
+prefill, then the prompt's chunks sharing steps with decodes; at a fixed concurrency (closed
+loop) exact mean value analysis of clients that decode then queue for batched prefill, plus
+a per-engine share of the clients' prompts for clients that stay in step. The capacity solver
+(``solver.py``) returns the largest batch meeting both the TPOT and the TTFT target.
+Disaggregated pools: ``disagg.py``.
+
+Fitted constants (η_bw, η_c in decode and prefill, layer and MoE-layer overheads, FP4 GEMM
+efficiency; per engine: step overhead, first-token overhead, wave fraction) live in
 ``catalog/data/calibration.yaml`` with their provenance; ``scripts/calibrate.py`` fits them on
-``validation/calibration.csv`` only. Sourced constants are below, each with its source.
+the public rows of ``validation/calibration.csv`` and ``validation/serving.csv`` and judges them
+by leave-one-model-out cross-validation. Sourced constants are in the modules, each with its
+source.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ PRUNE = True
 check that the pruned search returns the exhaustive search's answer)."""
 
 S_COURSE = "course.md §10.3"
-S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv"
+S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv and serving.csv"
 Rec = list[tuple[Any, ...]]
 
 
