@@ -1,9 +1,17 @@
 """Numeric precisions: storage bytes per element and the tensor-core rate they compute at.
 
 Bytes per element follow course.md §5 (FP16/BF16 = 2, FP8/INT8 = 1, INT4 = 0.5) and the
-OCP microscaling formats for FP4. Scale factors of block-quantized formats (for example
-NVFP4's one FP8 scale per 16 values, +1/16 byte per element) are deliberately left out, as
-the course does: they add 3-6% to weight bytes, well inside the model's measured error.
+OCP microscaling formats for FP4: ``bytes_per_element``, the figure the course's memory plan
+uses. What a kernel actually streams also carries the block formats' scale factors:
+``stored_bytes_per_element`` (used by the performance model):
+- FP4 as NVFP4: one FP8 (E4M3) scale per 16 values, 0.5 + 1/16 = 0.5625 B (NVIDIA
+  TensorRT Model Optimizer NVFP4 format; MXFP4's one E8M0 scale per 32 values, 0.53125 B,
+  is within 6% of it and is counted the same);
+- INT4 weight-only (AWQ/GPTQ, group size 128): one FP16 scale and one packed zero point per
+  128 values, 0.5 + (2 + 0.5)/128 ≈ 0.5195 B;
+- FP8 block-scaled (DeepSeek-V3's 128×128 blocks, one FP32 scale each): 1 + 4/16384 B, and
+  per-tensor FP8 1 B: both counted as 1.0 (0.02% apart);
+- INT8 per-channel scales: 1 B (one scale per 4k-16k values).
 """
 
 from __future__ import annotations
@@ -25,6 +33,11 @@ class Precision(StrEnum):
     def bytes_per_element(self) -> float:
         """Storage bytes per value."""
         return _BYTES[self]
+
+    @property
+    def stored_bytes_per_element(self) -> float:
+        """Bytes per value a kernel streams, the block scale factors included (see above)."""
+        return _STORED_BYTES.get(self, _BYTES[self])
 
     @property
     def compute(self) -> Precision:
@@ -51,6 +64,11 @@ _BYTES: dict[Precision, float] = {
     Precision.INT8: 1.0,
     Precision.INT4: 0.5,
     Precision.FP4: 0.5,
+}
+
+_STORED_BYTES: dict[Precision, float] = {
+    Precision.FP4: 0.5 + 1.0 / 16.0,  # NVFP4: one FP8 scale per 16 values
+    Precision.INT4: 0.5 + 2.5 / 128.0,  # AWQ/GPTQ group 128: FP16 scale + 4-bit zero point
 }
 
 ALIASES: dict[str, Precision] = {

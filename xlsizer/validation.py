@@ -14,6 +14,16 @@ How a row becomes a prediction:
   changes the speed physics; only memory policy and sequence caps differ).
 - A replica is ``tp`` GPUs (``tp`` blank: ``gpu_count``; ``ep`` > ``tp``: attention data
   parallel, e.g. DEP8 = tp 1, ep 8); ``gpu_count`` / replica GPUs replicas share the load.
+  serving.csv's columns: ``dp`` attention data-parallel ranks (0 or blank: one), ``moe_tp`` ×
+  ``ep`` the experts' GPUs (a MoE row where that differs from ``tp`` × ``dp`` contradicts
+  itself and is skipped with that reason); ``mode`` ``disagg`` rows use the ``prefill_`` and
+  ``decode_`` pool columns (``engine/disagg.py``: TTFT from the prefill pool, TPOT from the
+  decode pool's decode-only steps at the concurrency per decode worker).
+- Every row carries its model, family (dense/MoE), engine, GPU and mode; ``groups`` gives rows,
+  coverage, median and p90 APE and the median signed error for each value of each of those and
+  of the metric (and family × metric); ``xlsizer validate`` predicts each row of a model the
+  packaged fit has seen with the fit made without that model (leave-one-model-out, written by
+  scripts/calibrate.py), so the figures it prints are cross-validated.
 - load ``max``: every request queued (maximum throughput); ``concurrency``: that many
   requests in flight over the deployment; ``rate``: Poisson arrivals at the rate the notes
   give ("rate 2 QPS"). TTFT and end-to-end latency under ``max`` are predicted only when the
@@ -31,11 +41,14 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.calibration import held_out_calibration
+from xlsizer.engine.disagg import PoolShape, closed_loop
 from xlsizer.engine.performance import (
     Calibration,
     PerfEstimate,
@@ -82,6 +95,13 @@ class RowResult:
     predicted: float | None = None
     skipped: str | None = None
     note: str = ""
+    model: str = ""
+    family: str = ""
+    """"dense" or "moe" (empty when the model is unknown)."""
+    engine: str = ""
+    gpu: str = ""
+    mode: str = ""
+    """"agg" or "disagg"."""
 
     @property
     def error(self) -> float | None:
@@ -103,6 +123,9 @@ class ValidationReport:
 
     source: str
     rows: tuple[RowResult, ...]
+    cross_validated: bool = False
+    """True when each row of a model the packaged fit has seen was predicted by the fit made
+    without that model (leave-one-model-out)."""
 
     @property
     def predicted_rows(self) -> tuple[RowResult, ...]:
@@ -252,12 +275,7 @@ def predict_row(
     kv_precision = row.get("kv_precision", "") or None
     if kv_precision and kv_precision.lower() in ("auto", "same", "default"):
         kv_precision = None
-    tp = _whole(row, "tp")
-    ep = _whole(row, "ep") or 1
-    gpu_count = _whole(row, "gpu_count")
-    if tp is None:
-        tp = 1 if ep > 1 else (gpu_count or 1)
-
+    mode = (row.get("mode", "") or "agg").lower()
     load = row.get("load", "").lower()
     if not load:
         raise RowSkipped("load not given")
@@ -265,18 +283,37 @@ def predict_row(
         raise RowSkipped(f"load {load!r} is not max, concurrency or rate")
     isl, osl = _number(row, "isl"), _number(row, "osl")
     if isl is None or osl is None or isl < 1 or osl < 1:
-        if load == "concurrency" and metric in _LENGTH_FREE_METRICS:
+        if load == "concurrency" and metric in _LENGTH_FREE_METRICS and mode != "disagg":
             isl, osl = ASSUMED_INPUT_TOKENS, ASSUMED_OUTPUT_TOKENS
             notes.append(f"isl/osl not given: assumed {isl:.0f}/{osl:.0f}")
         else:
             raise RowSkipped("isl/osl not given")
+    if mode == "disagg":
+        return _predict_disagg(row, metric, model, gpu, precision, kv_precision, engine, isl, osl,
+                               calibration, notes)
+    if mode != "agg":
+        raise RowSkipped(f"mode {mode!r} is not agg or disagg")
+
+    tp = _whole(row, "tp")
+    ep = _whole(row, "ep") or 1
+    dp_raw = _number(row, "dp")
+    dp = int(dp_raw) if dp_raw else None  # 0 or blank: not stated (one rank)
+    moe_tp = _whole(row, "moe_tp")
+    gpu_count = _number(row, "gpu_count")
+    gpu_count = int(gpu_count) if gpu_count else None
+    if tp is None:
+        tp = 1 if ep > 1 else (gpu_count or 1)
+    if (dp is not None and moe_tp is not None and moe_tp * ep != tp * dp
+            and _family(model) == "moe"):
+        raise RowSkipped(f"inconsistent parallelism: tp {tp} x dp {dp} attention GPUs but "
+                         f"moe_tp {moe_tp} x ep {ep} expert GPUs")
 
     def run(concurrency: float | None = None, rate: float | None = None, ep_: int = ep
             ) -> PerfEstimate:
         return estimate(
             model, gpu, tp, precision, isl, osl, concurrency, ep=ep_,
             kv_precision=kv_precision, engine=engine,
-            request_rate=rate, calibration=calibration,
+            request_rate=rate, calibration=calibration, dp=dp,
         )
 
     try:
@@ -284,7 +321,10 @@ def predict_row(
     except InputError as exc:
         if exc.field == "ep" and "dense" in exc.allowed:
             ep = 1
-            probe = run(ep_=1)
+            try:
+                probe = run(ep_=1)
+            except XlsizerError as exc2:
+                raise RowSkipped(exc2.short()) from None
         else:
             raise RowSkipped(exc.short()) from None
     except (UnknownIdError, XlsizerError) as exc:
@@ -301,7 +341,10 @@ def predict_row(
         conc = _number(row, "concurrency")
         if not conc:
             raise RowSkipped("load 'concurrency' without a concurrency value")
-        est = run(concurrency=conc / replicas)
+        try:
+            est = run(concurrency=conc / replicas)
+        except XlsizerError as exc:
+            raise RowSkipped(exc.short()) from None
     elif load == "rate":
         m = _RATE.search(row.get("notes", "")) or _RATE_UNIT.search(row.get("notes", ""))
         if not m or float(m.group(1)) <= 0:
@@ -338,29 +381,154 @@ def predict_row(
     return value, "; ".join(notes)
 
 
+def _family(model: str) -> str:
+    """"moe" or "dense" for a catalog model id or alias; "" when unknown."""
+    try:
+        return "moe" if load_catalog().model(model).is_moe else "dense"
+    except (UnknownIdError, XlsizerError, ValueError):
+        return ""
+
+
+def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int]:
+    """(workers, tp, dp, ep) of one pool of a disaggregated row."""
+    workers = _whole(row, f"{prefix}_workers")
+    tp = _whole(row, f"{prefix}_tp")
+    if workers is None or tp is None:
+        raise RowSkipped(f"disaggregated row without {prefix}_workers/{prefix}_tp")
+    dp_raw = _number(row, f"{prefix}_dp")
+    dp = int(dp_raw) if dp_raw else 1
+    ep = _whole(row, f"{prefix}_ep") or 1
+    return workers, tp, dp, ep
+
+
+def _predict_disagg(
+    row: Mapping[str, str], metric: str, model: str, gpu: str, precision: str,
+    kv_precision: str | None, engine: str, isl: float, osl: float,
+    calibration: Calibration | None, notes: list[str],
+) -> tuple[float, str]:
+    """A disaggregated run: TPOT from the decode pool (decode-only steps at the concurrency
+    per decode worker), TTFT from the prefill pool (``disagg.closed_loop``)."""
+    if metric not in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
+        raise RowSkipped(f"metric {metric!r} is not predicted for disaggregated rows")
+    if row.get("load", "").lower() != "concurrency":
+        raise RowSkipped("disaggregated rows are predicted at a fixed concurrency only")
+    conc = _number(row, "concurrency")
+    if not conc:
+        raise RowSkipped("load 'concurrency' without a concurrency value")
+    pre, dec = _pool(row, "prefill"), _pool(row, "decode")
+    try:
+        ttft, tpot = closed_loop(
+            model, gpu, precision, isl, osl, conc, PoolShape(*pre), PoolShape(*dec),
+            kv_precision=kv_precision, engine=engine, calibration=calibration)
+    except XlsizerError as exc:
+        raise RowSkipped(exc.short()) from None
+    if metric == "ttft_ms":
+        value = ttft
+    elif metric in ("tpot_ms", "itl_ms"):
+        value = tpot
+    else:
+        value = ttft + (osl - 1.0) * tpot
+    return value / MS, "; ".join(notes)
+
+
 def validate_rows(
-    rows: Iterable[Mapping[str, str]], source: str = "", calibration: Calibration | None = None
+    rows: Iterable[Mapping[str, str]], source: str = "", calibration: Calibration | None = None,
+    calibration_for: Callable[[str], Calibration | None] | None = None,
 ) -> ValidationReport:
-    """Predict every row that can be predicted; keep the reason for the others."""
+    """Predict every row that can be predicted; keep the reason for the others.
+
+    ``calibration_for(model)``, when given, picks the calibration per row by its model (the
+    leave-one-model-out fits of ``calibration.yaml``); otherwise ``calibration`` (None: the
+    packaged one) predicts every row.
+    """
     out: list[RowResult] = []
     for i, row in enumerate(rows, start=1):
         rid = row.get("id") or f"row {i}"
         metric = row.get("metric", "")
+        model = row.get("model", "")
+        desc = {"model": model, "family": _family(model) if model else "",
+                "engine": _engine_name(row.get("engine", "")), "gpu": row.get("gpu", ""),
+                "mode": (row.get("mode", "") or "agg").lower()}
+        cal = calibration_for(model) if calibration_for is not None else calibration
         try:
-            predicted, note = predict_row(row, calibration)
+            predicted, note = predict_row(row, cal)
             measured = _number(row, "value")
         except RowSkipped as skip:
-            out.append(RowResult(rid, metric, skipped=str(skip)))
+            out.append(RowResult(rid, metric, skipped=str(skip), **desc))
             continue
         if not measured:
-            out.append(RowResult(rid, metric, skipped="measured value is zero"))
+            out.append(RowResult(rid, metric, skipped="measured value is zero", **desc))
             continue
-        out.append(RowResult(rid, metric, measured, predicted, note=note))
+        out.append(RowResult(rid, metric, measured, predicted, note=note, **desc))
     return ValidationReport(source, tuple(out))
 
 
-def validate(path: str | Path, calibration: Calibration | None = None) -> ValidationReport:
-    """Read a measurement CSV and predict its rows (``MeasurementFileError`` if unreadable)."""
+def _engine_name(text: str) -> str:
+    try:
+        return engine_profile(text or "vllm").name
+    except InputError:
+        return text.lower()
+
+
+GROUP_DIMENSIONS: tuple[str, ...] = ("family/metric", "model", "family", "engine", "gpu", "metric",
+                                     "mode")
+"""The groups of ``groups()``, in order (family/metric: dense/MoE crossed with the metric)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The rows of one value of one dimension (``groups``)."""
+
+    by: str
+    value: str
+    rows: int
+    predicted: int
+    median_ape: float | None
+    p90_ape: float | None
+    median_signed_error: float | None
+    """Median of predicted / measured − 1: negative = the model predicts low."""
+
+    @property
+    def coverage(self) -> float:
+        return self.predicted / self.rows if self.rows else 0.0
+
+
+def _key(r: RowResult, by: str) -> str:
+    if by == "family/metric":
+        return f"{r.family or '?'}/{r.metric}"
+    return str(getattr(r, by)) or "?"
+
+
+def groups(report: ValidationReport) -> list[Group]:
+    """Rows, coverage, median and p90 APE and median signed error for each value of each of
+    ``GROUP_DIMENSIONS``."""
+    out: list[Group] = []
+    for by in GROUP_DIMENSIONS:
+        members: dict[str, list[RowResult]] = {}
+        for r in report.rows:
+            if r.metric == "ratio" or not r.metric:
+                continue
+            members.setdefault(_key(r, by), []).append(r)
+        for value in sorted(members):
+            rs = members[value]
+            errs = [r.error for r in rs if r.error is not None]
+            apes = [abs(e) for e in errs]
+            out.append(Group(by, value, len(rs), len(errs), percentile(apes, 0.5),
+                             percentile(apes, 0.9), percentile(errs, 0.5)))
+    return out
+
+
+def validate(path: str | Path, calibration: Calibration | None = None,
+             cross_validated: bool = False) -> ValidationReport:
+    """Read a measurement CSV and predict its rows (``MeasurementFileError`` if unreadable).
+
+    ``cross_validated``: predict each row of a model the packaged fit has seen with the fit
+    made without that model (leave-one-model-out, ``calibration.yaml``); rows of other models
+    use the packaged fit, which never saw them either.
+    """
+    if cross_validated and calibration is None:
+        rep = validate_rows(read_rows(path), str(path), calibration_for=held_out_calibration)
+        return ValidationReport(rep.source, rep.rows, cross_validated=True)
     return validate_rows(read_rows(path), str(path), calibration)
 
 
@@ -405,6 +573,21 @@ def format_text(report: ValidationReport) -> str:
         if apes:
             lines.append(f"  {metric:<17} {len(apes):>4} rows, median APE "
                          f"{_pct(percentile(apes, 0.5))}, p90 {_pct(percentile(apes, 0.9))}")
+    lines += ["", format_groups(report)]
+    return "\n".join(lines)
+
+
+def format_groups(report: ValidationReport) -> str:
+    """The groups table: one line per value of each dimension."""
+    head = (f"{'group':<14} {'value':<26} {'rows':>5} {'cover':>6} {'median APE':>10} "
+            f"{'p90 APE':>8} {'median err':>10}")
+    how = ("each model's rows predicted by the fit made without that model (leave-one-model-out)"
+           if report.cross_validated else "predicted with the packaged fit")
+    lines = [f"groups ({how}; APE = |predicted / measured - 1|)", head, "-" * len(head)]
+    for g in groups(report):
+        signed = "n/a" if g.median_signed_error is None else f"{g.median_signed_error * 100:+.1f}%"
+        lines.append(f"{g.by:<14} {g.value[:26]:<26} {g.rows:>5} {_pct(g.coverage):>6} "
+                     f"{_pct(g.median_ape):>10} {_pct(g.p90_ape):>8} {signed:>10}")
     return "\n".join(lines)
 
 
@@ -426,6 +609,12 @@ def to_json(report: ValidationReport) -> dict[str, Any]:
             "median_ape": report.median_ape,
             "p90_ape": report.p90_ape,
         },
+        "groups": [
+            {"by": g.by, "value": g.value, "rows": g.rows, "predicted": g.predicted,
+             "coverage": g.coverage, "median_ape": g.median_ape, "p90_ape": g.p90_ape,
+             "median_signed_error": g.median_signed_error}
+            for g in groups(report)
+        ],
     }
 
 
@@ -435,7 +624,7 @@ def validate_command(data: str, as_json: bool) -> tuple[str, int]:
     A missing, unreadable or malformed file gives one line and exit code 2.
     """
     try:
-        report = validate(data)
+        report = validate(data, cross_validated=True)
     except MeasurementFileError as exc:
         return f"error: {exc.short()}", 2
     if as_json:
@@ -449,7 +638,9 @@ __all__ = [
     "RowResult",
     "RowSkipped",
     "ValidationReport",
+    "format_groups",
     "format_text",
+    "groups",
     "percentile",
     "predict_row",
     "read_rows",

@@ -35,6 +35,7 @@ from xlsizer.engine.performance import (
     confidence_band,
     packaged_calibration,
     slo_capacity,
+    step_shares,
     ttft_at_load,
 )
 from xlsizer.engine.throughput import course_table_throughput
@@ -77,7 +78,7 @@ PRUNE = True
 check that the pruned search returns the exhaustive search's answer)."""
 
 S_COURSE = "course.md §10.3"
-S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv"
+S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv and serving.csv"
 Rec = list[tuple[Any, ...]]
 
 
@@ -211,6 +212,14 @@ def size(inp: SizingInputs) -> SizingResult:
                  confidence=_confidence(model, inp), headline=headline, steps=rec)
 
 
+MOE_SHARES: tuple[tuple[str, str, str], ...] = (
+    ("expert_gemm", "MoE: expert GEMMs share of step", "routed-expert grouped GEMMs / decode step at capacity"),
+    ("imbalance", "MoE: imbalance share of step", "busiest expert pacing the kernel (part of the expert GEMMs)"),
+    ("all_to_all", "MoE: all-to-all share of step", "expert-parallel dispatch + combine / decode step"),
+)
+"""The MoE step shares shown in explain() and extra["perf"] (issue 11)."""
+
+
 def _kv_formula(model: ModelSpec) -> str:
     if model.mla is not None:
         return (f"{model.layers} layers x ({model.mla.kv_lora_rank} + {model.mla.qk_rope_head_dim}) latent"
@@ -224,7 +233,7 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
         frac = float(CONF_TABLE[kind])
         return {"low": -frac, "high": frac, "kind": kind,
                 "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE"}
-    low, high, src = confidence_band(model)
+    low, high, src = confidence_band(model, inp.serving_engine.value)  # per family and engine
     return {"low": low, "high": high, "kind": kind, "source": src}
 
 
@@ -397,7 +406,8 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         full = solve(tuning, budget, fx.prefill_tokens, None)
         s_pre = full.prefill_s
         xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
-        slack = ttft_s - s_pre - xfer - cap.tpot_s
+        # the prefill pool samples the first token (issue 11); plus the engine's fixed overhead
+        slack = ttft_s - s_pre - xfer - cap.first_token_s
         if s_pre <= 0.0:
             req_p = math.inf  # every prompt fully cached: no prefill pool
         elif slack <= 0.0:
@@ -740,7 +750,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             lam, s_pre = off_rps / n_p, cap.prefill_s
             rho = lam * s_pre
             wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
-            ttft = wait + s_pre + ev.ttft_fixed_s + cap.tpot_s
+            ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         else:
             n_d = plan.active
             ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))
@@ -764,6 +774,13 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
              (cap.prefill_s * 1000.0,), S_PERF),
             (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
         ]
+        if model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
+            sh_ = step_shares(model, g, plan.tp, plan.prec, prompt, out_tok, cap.batch, pp=plan.pp,
+                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
+                              prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning)
+            extra["perf"].update({f"moe_{k}_share": v for k, v in sh_.items()})
+            for key, label, how in MOE_SHARES:
+                rec.append((name, label, sh_[key] * 100.0, "%", how, (), S_PERF))
 
     # --- facility --------------------------------------------------------------------------
     it_kw = it_w / 1000.0

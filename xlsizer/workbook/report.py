@@ -146,6 +146,9 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("Memory per replica", "GB", lambda s: _perf(s, "memory_per_replica_gb")),
         ("KV budget per replica", "GB", lambda s: _perf(s, "kv_budget_gb_per_replica")),
         ("Binding resource", "", lambda s: _perf(s, "binding")),
+        ("MoE: expert GEMMs share of step", "fraction", lambda s: _perf(s, "moe_expert_gemm_share")),
+        ("MoE: imbalance share of step", "fraction", lambda s: _perf(s, "moe_imbalance_share")),
+        ("MoE: all-to-all share of step", "fraction", lambda s: _perf(s, "moe_all_to_all_share")),
     )),
     ("Server", (
         ("Server GPUs", "", lambda s: s.server.gpus),

@@ -1,0 +1,120 @@
+"""The fitted constants of the performance model (``catalog/data/calibration.yaml``) and the
+confidence band shown with results."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from xlsizer.catalog.loader import load_catalog, read_data_file
+from xlsizer.catalog.schema import ModelSpec
+from xlsizer.errors import XlsizerError
+
+# --- fitted constants ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """The fitted efficiencies and overheads (values and provenance in calibration.yaml)."""
+
+    bandwidth_efficiency: float
+    """Achievable fraction of peak memory bandwidth for weight and KV reads."""
+    compute_efficiency: float
+    """Achievable fraction of the dense tensor peak (MFU) for GEMMs and attention."""
+    step_overhead_s: float
+    """Fixed time per engine step (scheduling, sampling, launch), s."""
+    layer_overhead_s: float
+    """Fixed time per layer per micro-batch pass (small kernels and their launches), s."""
+    fp4_gemm_efficiency: float
+    """Multiplier on both fractions for GEMMs whose weights are FP4."""
+    prefill_compute_efficiency: float = 0.0
+    """Achievable fraction of the dense tensor peak for prefill passes (long prompts: large
+    GEMMs, no CUDA graphs, long-sequence attention); 0 = ``compute_efficiency``."""
+    moe_layer_overhead_s: float = 0.0
+    """Fixed time per MoE layer per micro-batch pass on top of the layer overhead (router,
+    top-k, token permute/unpermute kernels), s."""
+    request_overhead_s: float = 0.0
+    """Fixed time from a request's arrival to its first token on an idle replica beyond the
+    prefill math (tokenization, scheduling, the first step's launch, detokenization), s."""
+    wave_fraction: float = 0.0
+    """Closed loop at a fixed concurrency: the share of the other clients' prompts a request
+    waits for beyond the steady-state queue, because clients that start together stay in
+    step (``queueing.ttft_closed_loop``), dimensionless in [0, 1]; 0 = steady state only."""
+    engines: tuple[tuple[str, str, float], ...] = ()
+    """Per-engine values that replace the global ones above: (engine, constant, value) for
+    ``ENGINE_CONSTANTS`` (engines schedule differently: step overhead, time
+    to a first token, how clients' prompts bunch)."""
+
+    def engine_value(self, engine: str, name: str) -> float:
+        """The constant ``name`` for ``engine``: its own fitted value, else the global one."""
+        for e, n, v in self.engines:
+            if e == engine and n == name:
+                return v
+        return float(getattr(self, name))
+
+
+ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "request_overhead_s", "wave_fraction")
+"""The constants fitted per serving engine (the rest are global)."""
+
+
+@cache
+def _calibration_file() -> dict[str, Any]:
+    data = read_data_file("calibration.yaml")
+    if not isinstance(data, dict) or "fitted" not in data or "confidence_band" not in data:
+        raise ValueError("calibration.yaml: expected 'fitted' and 'confidence_band' sections")
+    return data
+
+
+@cache
+def packaged_calibration() -> Calibration:
+    """The packaged calibration (read once from ``catalog/data/calibration.yaml``)."""
+    fitted = _calibration_file()["fitted"]
+    values: dict[str, Any] = {k: float(fitted[k]["value"]) for k in Calibration.__slots__
+                              if k in fitted and k != "engines"}
+    values["engines"] = _engine_terms(_calibration_file().get("fitted_per_engine") or {})
+    return Calibration(**values)
+
+
+def _engine_terms(per_engine: dict[str, Any]) -> tuple[tuple[str, str, float], ...]:
+    return tuple((str(e), str(n), float(v["value"] if isinstance(v, dict) else v))
+                 for e, consts in sorted(per_engine.items()) for n, v in sorted(consts.items()))
+
+
+def confidence_band(model: ModelSpec | str, engine: str | None = None) -> tuple[float, float, str]:
+    """(low, high, source): where measured throughput fell, as fractions of the prediction,
+    for models of this family (dense or MoE) on this serving engine when the
+    cross-validation had enough of its runs, else for the family on every engine.
+
+    A prediction P is expected between ``P × (1 + low)`` and ``P × (1 + high)``.
+    """
+    spec = model if isinstance(model, ModelSpec) else load_catalog().model(str(model))
+    bands = _calibration_file()["confidence_band"]
+    family = "moe" if spec.is_moe else "dense"
+    band = bands[family]
+    if engine is not None:
+        from xlsizer.engine.engines import engine_profile  # the engines module is light
+
+        with contextlib.suppress(XlsizerError):  # an unknown engine: the family's band
+            band = bands.get(f"{family}/{engine_profile(engine).name}", band)
+    return float(band["low"]), float(band["high"]), " ".join(str(band["source"]).split())
+
+
+@cache
+def _held_out() -> dict[str, Calibration]:
+    lomo = _calibration_file().get("leave_one_model_out") or {}
+    base = packaged_calibration()
+    out: dict[str, Calibration] = {}
+    for model, values in lomo.items():
+        fields_: dict[str, Any] = {k: float(values.get(k, getattr(base, k)))
+                                   for k in Calibration.__slots__ if k != "engines"}
+        fields_["engines"] = _engine_terms(values.get("engines") or {})
+        out[str(model)] = Calibration(**fields_)
+    return out
+
+
+def held_out_calibration(model: str) -> Calibration | None:
+    """The calibration fitted without ``model``'s rows (leave-one-model-out, written by
+    scripts/calibrate.py), or None (the packaged one) for a model the fit never saw."""
+    return _held_out().get(model)

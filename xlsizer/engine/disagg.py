@@ -1,0 +1,77 @@
+"""Disaggregated serving: a prefill pool and a decode pool, each with its own parallelism and
+worker count, the prompt's KV moved from one to the other.
+
+At a fixed concurrency C (closed loop, clients spread over the decode workers):
+
+- TPOT: a decode worker runs decode-only steps (no prompt chunks) for its C / workers
+  sequences (``performance.estimate`` with no prompt tokens to compute, the KV of the whole
+  context read each step).
+- TTFT: the prefill pool samples the first token. Each prefill rank serves
+  n = C / (workers × dp) clients that spend (output − 1) × TPOT decoding between prompts: a
+  closed queue in front of prefill (``queueing.ttft_closed_loop``, exact mean value
+  analysis, queued prompts batched; no decode steps shared):
+
+      TTFT = R(n) + prefill − batched prefill + engine overhead + KV transfer
+
+- KV transfer: the prompt's KV bytes over the links between the pools, each prefill GPU
+  sending its shard over its own link (NVLink inside one NVLink domain, else one 400 Gb/s
+  NIC per GPU, ``INTER_NODE_BYTES_PER_S``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from xlsizer.catalog.schema import GpuSpec, ModelSpec
+from xlsizer.engine.calibration import Calibration, packaged_calibration
+from xlsizer.engine.engines import engine_profile
+from xlsizer.engine.memory import kv_bytes_per_token_per_layer
+from xlsizer.engine.performance import estimate
+from xlsizer.engine.queueing import ttft_closed_loop
+from xlsizer.engine.step import INTER_NODE_BYTES_PER_S, _as_gpu, _as_model, _as_precision, default_kv_precision
+from xlsizer.errors import InputError
+
+
+class PoolShape(NamedTuple):
+    """One pool: ``workers`` identical workers of ``tp`` × ``dp`` GPUs, ``ep`` expert-parallel."""
+
+    workers: int
+    tp: int
+    dp: int = 1
+    ep: int = 1
+
+
+def kv_transfer_s(model: ModelSpec, gpu: GpuSpec, kv_bytes_per_element: float, prompt_tokens: float,
+                  prefill_gpus: int, decode_gpus: int) -> float:
+    """Seconds to move one prompt's KV from its prefill worker to a decode worker, s."""
+    per_token = kv_bytes_per_token_per_layer(model, kv_bytes_per_element) * model.layers
+    same_domain = prefill_gpus + decode_gpus <= gpu.gpus_per_node
+    link = gpu.interconnect_bytes_per_s if same_domain else INTER_NODE_BYTES_PER_S
+    return prompt_tokens * per_token / (max(min(prefill_gpus, decode_gpus), 1) * link)
+
+
+def closed_loop(
+    model: ModelSpec | str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
+    concurrency: float, prefill: PoolShape, decode: PoolShape, *, kv_precision: str | None = None,
+    engine: str = "vllm", calibration: Calibration | None = None,
+) -> tuple[float, float]:
+    """(mean TTFT s, mean TPOT s) of a disaggregated deployment at a fixed concurrency."""
+    m, g = _as_model(model), _as_gpu(gpu)
+    if not concurrency > 0:
+        raise InputError("concurrency", concurrency, "> 0")
+    ep_p = prefill.ep if m.is_moe else 1
+    ep_d = decode.ep if m.is_moe else 1
+    dec = estimate(m, g, decode.tp, precision, isl, osl, concurrency / decode.workers, ep=ep_d,
+                   dp=decode.dp, kv_precision=kv_precision, engine=engine, prefill_tokens=0.0,
+                   calibration=calibration)
+    pre = estimate(m, g, prefill.tp, precision, isl, osl, 1.0, ep=ep_p, dp=prefill.dp,
+                   kv_precision=kv_precision, engine=engine, calibration=calibration)
+    kvp = default_kv_precision(precision) if kv_precision is None else _as_precision(kv_precision)
+    xfer = kv_transfer_s(m, g, kvp.bytes_per_element, isl, pre.gpus, dec.gpus)
+    clients = concurrency / (prefill.workers * prefill.dp)
+    cal = calibration or packaged_calibration()
+    ttft = ttft_closed_loop(clients, pre.prefill_s, pre.batched_prefill_s, 0.0, 0.0,
+                            (osl - 1.0) * dec.tpot_s,
+                            cal.engine_value(engine_profile(engine).name, "wave_fraction"))
+    ttft += xfer + cal.engine_value(engine_profile(engine).name, "request_overhead_s")
+    return ttft, dec.tpot_s

@@ -1,0 +1,55 @@
+"""Mixture-of-experts terms of a step: routed-expert GEMMs at grouped-kernel efficiency, load
+imbalance across experts, experts touched (the all-to-all dispatch and combine is a
+collective, in ``step._build_replica``).
+
+Every term with its unit and source:
+
+- **Experts touched** by T routed tokens, each picking k of E experts: E × (1 − (1 − k/E)^T)
+  (each expert is missed by one token with probability 1 − k/E, independently to first
+  order); their weight bytes stream once per pass.
+- **Grouped kernels** (one launch over all local experts, as vLLM's fused_moe, SGLang's and
+  TensorRT-LLM's MoE kernels do) stream expert weights and multiply at a lower share of peak
+  than one large dense GEMM: ``GROUPED_BANDWIDTH_RATIO`` and ``GROUPED_COMPUTE_RATIO`` below,
+  measured on an H100 and an H200 (shared reference gpu-measurements.md, scripts
+  tools/gpu-probe/moe_probe.py).
+- **Load imbalance**: the busiest expert paces a grouped kernel. With n = T·k assignments over
+  E experts the load of one expert is about Poisson with mean m = n / E; the expected maximum
+  of E such loads is m + sqrt(2 m ln E) (the Gaussian extreme-value approximation,
+  E[max of E normals] ≈ μ + σ sqrt(2 ln E), σ = sqrt(m)), so the expert math takes
+  I(T) = 1 + sqrt(2 ln E / m) times its balanced time. Check against the probe's random
+  routing: deepseek-v3 shape T = 4096, m = 128: I = 1.29 (measured max/mean 1.2); T = 16384:
+  1.15 (1.1); gpt-oss T = 1024, m = 32: 1.55 (1.4). It overestimates by 5-10%, the
+  direction that keeps the sizing on the safe side.
+"""
+
+from __future__ import annotations
+
+import math
+
+GROUPED_BANDWIDTH_RATIO: float = 0.80
+"""Expert weight streaming in grouped kernels, as a fraction of the dense weight streaming
+rate, dimensionless. gpu-measurements.md: grouped expert GEMMs at T = 16-1024 reach
+2.64-3.23 TB/s on an H200 (dense GEMV-like streaming 4.15-4.26 TB/s: ratio 0.70) and
+2.5-2.8 TB/s on an H100 (dense 2.84-2.88: ratio 0.93); 0.80 is the mean of the two GPUs."""
+
+GROUPED_COMPUTE_RATIO: float = 0.80
+"""Expert GEMM math in grouped kernels at balanced load, as a fraction of the dense GEMM
+rate, dimensionless. gpu-measurements.md, H200 at T = 16384 (compute-bound): 465-546 BF16
+TFLOPS = 0.51 of peak on average with max/mean load 1.1, vs 0.67-0.79 (mean 0.73) for large
+dense BF16 GEMMs; corrected for this module's imbalance factor at that T (1.15):
+0.51 × 1.15 / 0.73 = 0.80."""
+
+
+def imbalance(tokens: float, k_over_e: float, ln_e: float) -> float:
+    """I(T) = 1 + sqrt(2 ln E / m), m = T·k/E: the busiest expert's load over the mean load
+    (dimensionless, ≥ 1) for ``tokens`` routed tokens."""
+    m = tokens * k_over_e
+    if m <= 0.0:
+        return 1.0
+    return 1.0 + math.sqrt(2.0 * ln_e / m)
+
+
+def touched_fraction(tokens: float, log_miss: float) -> float:
+    """Expected share of the experts that ``tokens`` tokens touch: 1 − (1 − k/E)^T,
+    ``log_miss`` = ln(1 − k/E)."""
+    return 1.0 - math.exp(log_miss * tokens)

@@ -1,0 +1,426 @@
+"""Capacity under SLOs: the largest batch one replica runs within the TPOT and TTFT
+targets (the sizing pipeline's hot path)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from xlsizer.catalog.schema import GpuSpec, ModelSpec
+from xlsizer.engine.calibration import Calibration
+from xlsizer.engine.queueing import ttft_poisson
+from xlsizer.engine.step import (
+    DEFAULT_TUNING,
+    Tuning,
+    _binding,
+    _positive,
+    _prefill_s,
+    _Replica,
+    _setup,
+    _Step,
+    _step_s,
+    _weights_at,
+    _workload,
+)
+from xlsizer.errors import (
+    InputError,
+    UnsupportedPrecisionError,
+    XlsizerError,
+)
+from xlsizer.precision import Precision
+
+
+def _bound(st: _Step, w: float, tau: float, spread: bool) -> float:
+    """The batch at which a bounding step time reaches tau, weight streaming taking w s.
+
+    Solves p·sqrt(w² + α²x²) + (k/u)·x = room for x ≥ 0 (a quadratic), then B = (x − v)/u.
+    spread=False: prompt math added in full (step overestimated: the batch is feasible);
+    spread=True: prompt tokens spread over every pass (step underestimated).
+    """
+    p, a = st.pp, st.alpha
+    if spread:
+        k, room = st.ku_sp, tau + st.base_sp
+    else:
+        k, room = st.ku_add, tau + st.base_add
+    c = room * room - p * p * w * w
+    if c <= 0.0:
+        x = 0.0
+    else:
+        disc = p * p * (a * a * room * room + w * w * k * k - p * p * a * a * w * w)
+        x = c / (k * room + math.sqrt(disc if disc > 0.0 else 0.0))
+    return (x - st.v_sp) / st.u_sp if spread else x / st.u_add
+
+
+_FALSI_STEPS = 1
+"""Regula-falsi steps between the closed-form bounds for dense models (the tests check the
+batch against an exhaustive search)."""
+_FALSI_STEPS_MOE = 3
+"""The same for MoE, whose weight bytes grow with the experts a batch touches."""
+_MOE_BRACKET_ROUNDS = 1
+"""Rounds narrowing the MoE bracket with the experts touched at the other bound."""
+
+
+
+def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
+    """(batch, step seconds): the largest whole batch ≤ cap whose step takes ≤ tau.
+
+    Needs step(1) ≤ tau. Closed-form bounds bracket it: prompt math fully added (step too
+    long: a feasible batch) and prompt tokens spread over every pass (step too short). For
+    MoE the weight bytes grow with the experts the tokens touch; two rounds evaluate them
+    at the other bound's token count to narrow the bracket. Then regula falsi (Illinois).
+    """
+    if st.routed:
+        return _batch_for_moe(st, tau, cap)
+    w_hi = (st.w0 + st.routed) / st.gemm_bw
+    w_lo = st.w0 / st.gemm_bw
+    lo = max(_bound(st, w_hi, tau, spread=False), 1.0)
+    if lo >= cap:
+        return int(cap), _step_s(st, cap)
+    hi = min(_bound(st, w_lo, tau, spread=True), cap)
+    if st.routed:
+        for _ in range(_MOE_BRACKET_ROUNDS):
+            # every pass at a batch ≤ hi touches at most the experts of hi's largest pass;
+            # every pass at a batch ≥ lo touches at least those of lo's decode-only pass
+            big = hi * st.d_mb + max(st.chunk, (hi - 1.0) * st.r_mb)
+            lo = max(lo, _bound(st, _weights_at(st, big), tau, spread=False))
+            hi = min(hi, _bound(st, _weights_at(st, lo * st.d_mb), tau, spread=True))
+    elif st.r_mb <= 0.0 or (lo - 1.0) * st.r_mb >= st.chunk:
+        lo = hi  # exact: no prompt mixing, or every pass carries prompt tokens (spread holds)
+    if hi > lo:
+        f_hi = _step_s(st, hi) - tau
+        if f_hi <= 0.0:
+            lo = hi
+        else:
+            # MoE steps rise steeply at small batches (experts touched) then linearly:
+            # interpolate in log(batch) there, which is closer to a straight line.
+            log = bool(st.routed)
+            x_lo, x_hi = (math.log(lo), math.log(hi)) if log else (lo, hi)
+            f_lo = _step_s(st, lo) - tau
+            side = 0
+            if f_lo > 0.0:
+                # The lower bound is feasible in exact arithmetic but its step rounds a hair
+                # above tau (seen with decode-only steps of a MoE pool, KV offload on, where the
+                # bound lands exactly on the root): no bracket, so no interpolation; the walk
+                # below steps down from it. (Interpolating here divided by f_hi − f_lo → 0.)
+                lo = math.exp(x_lo) if log else x_lo
+                hi = lo
+            # Invariant from here: f_lo ≤ 0 < f_hi, so f_hi − f_lo > 0 (the Illinois halving
+            # keeps both signs).
+            for _ in range((_FALSI_STEPS_MOE if log else _FALSI_STEPS) if hi > lo else 0):
+                x = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo)
+                fx = _step_s(st, math.exp(x) if log else x) - tau
+                if fx > 0.0:
+                    x_hi, f_hi = x, fx
+                    if side == 1:
+                        f_lo *= 0.5
+                    side = 1
+                else:
+                    x_lo, f_lo = x, fx
+                    if side == -1:
+                        f_hi *= 0.5
+                    side = -1
+            est = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo) if hi > lo else x_lo
+            if log:
+                est, lo = math.exp(est), math.exp(x_lo)
+            else:
+                lo = x_lo
+            b = int(est)
+            if b > lo:
+                step = _step_s(st, b)
+                if step > tau and b - 1 > lo:
+                    b -= 1
+                    step = _step_s(st, b)
+                if step <= tau:
+                    return _settle(st, tau, cap, b, step)
+    b = int(lo)
+    step = _step_s(st, b)
+    while step > tau and b > 1:  # only from rounding at the exact boundary
+        b -= 1
+        step = _step_s(st, b)
+    return _settle(st, tau, cap, b, step)
+
+
+def _batch_for_moe(st: _Step, tau: float, cap: float) -> tuple[int, float]:
+    """``_batch_for`` for MoE: dense and expert GEMMs are separate rooflines with a
+    load-dependent imbalance, so the closed-form bounds do not hold. Bracket the root by
+    quadrupling from batch 64 (batch 1 meets tau), narrow it by a few Illinois regula-falsi
+    steps on a verified bracket (f_lo ≤ 0 < f_hi, so the divisor is never 0), then finish
+    exactly on whole batches (``_settle``)."""
+    lo, f_lo = 1.0, _step_s(st, 1.0) - tau
+    hi = min(64.0, cap)
+    f_hi = _step_s(st, hi) - tau
+    while f_hi <= 0.0 and hi < cap:
+        lo, f_lo = hi, f_hi
+        hi = min(hi * 4.0, cap)
+        f_hi = _step_s(st, hi) - tau
+    if f_hi <= 0.0:
+        return int(cap), _step_s(st, float(int(cap)))
+    side = 0
+    for _ in range(4):
+        if hi - lo <= 1.0:
+            break
+        x = float(int(hi - f_hi * (hi - lo) / (f_hi - f_lo)))
+        x = min(max(x, lo + 1.0), hi - 1.0)
+        fx = _step_s(st, x) - tau
+        if fx > 0.0:
+            hi, f_hi = x, fx
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+        else:
+            lo, f_lo = x, fx
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
+    b = int(lo)
+    return _settle(st, tau, min(cap, hi), b, _step_s(st, float(b)))
+
+
+def _settle(st: _Step, tau: float, cap: float, b: int, step: float) -> tuple[int, float]:
+    """The largest whole batch ≤ cap whose step takes ≤ tau, from a batch ``b`` known to meet
+    it. The step time grows with the batch, so: step up once (the usual case after the
+    interpolation above), and if that also meets tau, gallop (b+2, b+4, ...) to a batch that
+    misses, then bisect. Exact whatever the interpolation's error."""
+    if b + 1 > cap:
+        return b, step
+    nxt = _step_s(st, b + 1)
+    if nxt > tau:
+        return b, step
+    b, step = b + 1, nxt
+    gap = 1
+    hi = b
+    while True:  # gallop: find a batch that misses tau (or the cap)
+        hi = min(b + 2 * gap, int(cap))
+        if hi <= b:
+            return b, step
+        s_hi = _step_s(st, hi)
+        if s_hi > tau:
+            break
+        b, step, gap = hi, s_hi, 2 * gap
+    while hi - b > 1:  # bisect between b (meets) and hi (misses)
+        mid = (b + hi) // 2
+        s_mid = _step_s(st, mid)
+        if s_mid <= tau:
+            b, step = mid, s_mid
+        else:
+            hi = mid
+    return b, step
+
+
+
+# --- capacity under SLOs: the sizing pipeline's hot path -------------------------------------
+
+
+class ReplicaCapacity(NamedTuple):
+    """What one replica carries while meeting the SLOs (``slo_capacity``).
+
+    A NamedTuple, not a dataclass: the pipeline builds ~24 per sizing at 20,000 sizings a
+    second, and a tuple is several times cheaper to build than a frozen dataclass.
+    """
+
+    feasible: bool
+    """False when one sequence alone misses the TPOT (or TTFT) target, or no KV fits."""
+    batch: int
+    """Sequences decoding together at capacity (0 when infeasible)."""
+    max_batch: int
+    """Requests whose KV fits (engine cap applied), whatever the TPOT."""
+    tpot_s: float
+    """TPOT at ``batch`` (the floor when infeasible)."""
+    tpot_floor_s: float
+    """TPOT of one sequence alone: the tightest target this configuration can meet."""
+    out_tok_s: float
+    """Output tokens/s per replica at capacity."""
+    out_tok_s_per_gpu: float
+    req_s: float
+    """Requests/s per replica at capacity."""
+    prefill_s: float
+    """One prompt's prefill (the service time of ``ttft_at_load``'s queue)."""
+    gpus: int
+    binding: str
+    """What stops a larger load: "memory capacity" | "memory bandwidth" | "compute" |
+    "interconnect"."""
+    first_token_s: float = 0.0
+    """Fixed time to a first token beyond the prefill math (the engine's fitted request
+    overhead), s."""
+    prefill_chunks: float = 1.0
+    """Engine steps one prompt runs in (⌈prompt / token budget⌉), each shared with decodes."""
+    ranks: int = 1
+    """Attention data-parallel ranks, each with its own scheduler and prefill queue."""
+
+
+_FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
+_FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
+_SOLVES: dict[tuple, tuple[_Step, int, float, list]] = {}
+_CACHE_LIMIT = 4096
+
+
+def _replica_for(
+    model: Any, gpu: Any, tp: Any, pp: Any, ep: Any, precision: Any, kv_precision: Any,
+    engine: Any, calibration: Calibration | None,
+) -> _Replica:
+    """``_setup``'s replica, cached on the raw arguments (validation runs on a miss only).
+
+    Specs are keyed by identity; the entry holds them, so a live id cannot be reused.
+    """
+    key = (model if type(model) is str else id(model), gpu if type(gpu) is str else id(gpu),
+           tp, pp, ep, precision, kv_precision, engine, calibration)
+    try:
+        hit = _FAST_REPLICAS.get(key)
+    except TypeError:  # unhashable argument: let validation name it
+        return _setup(model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration)[5]
+    if hit is None:
+        if len(_FAST_REPLICAS) >= _CACHE_LIMIT:
+            _FAST_REPLICAS.clear()
+        try:
+            rep: _Replica | XlsizerError = _setup(
+                model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration)[5]
+        except (UnsupportedPrecisionError, InputError) as exc:
+            rep = exc  # remembered: a sizing asks about the same impossible pairing often
+        hit = _FAST_REPLICAS[key] = (model, gpu, rep)
+    if isinstance(hit[2], XlsizerError):
+        raise hit[2].with_traceback(None)
+    return hit[2]
+
+
+def _configured(
+    model: Any, gpu: Any, tp: Any, pp: Any, ep: Any, precision: Any, kv_precision: Any,
+    engine: Any, calibration: Calibration | None, isl: Any, osl: Any, prefill_tokens: Any,
+    tuning: Tuning | None,
+) -> tuple[Any, Any, _Replica, _Step, float, float]:
+    """(model, gpu, replica, step constants, prefill s, step s at batch 1), cached on the
+    raw arguments; validation runs on a miss only. Specs are keyed by identity and held by
+    the entry, so a live id cannot be reused."""
+    key = (model if type(model) is str else id(model), gpu if type(gpu) is str else id(gpu),
+           tp, pp, ep, precision, kv_precision, engine, calibration, isl, osl,
+           prefill_tokens, tuning)
+    try:
+        hit = _FAST_WORK.get(key)
+    except TypeError:  # an unhashable argument: let validation name it
+        hit, key = None, None
+    if hit is None:
+        rep = _replica_for(model, gpu, tp, pp, ep, precision, kv_precision, engine,
+                           calibration)
+        st = _workload(rep, _positive("input_tokens", isl), _positive("output_tokens", osl),
+                       None if prefill_tokens is None
+                       else _positive("prefill_tokens", prefill_tokens, 0.0),
+                       tuning or DEFAULT_TUNING)
+        hit = (model, gpu, rep, st, _prefill_s(rep, st), _step_s(st, 1.0))
+        if key is not None:
+            if len(_FAST_WORK) >= _CACHE_LIMIT:
+                _FAST_WORK.clear()
+            _FAST_WORK[key] = hit
+    return hit
+
+
+def rep_chunks(rep: _Replica, st: _Step) -> float:
+    """Engine steps one prompt runs in: ⌈prompt tokens / the engine's token budget⌉."""
+    return float(math.ceil(st.prompt / rep.token_budget)) if st.prompt > 0.0 else 0.0
+
+
+def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: int,
+          first: float) -> float:
+    """Mean TTFT at batch b with Poisson arrivals at the rate that batch serves (Little)."""
+    step = _step_s(st, b)
+    rate = b / (prefill + osl * step / st.a)
+    return ttft_poisson(rate / ranks, prefill, chunks, step) + first
+
+
+def slo_capacity(
+    model: ModelSpec | str,
+    gpu: GpuSpec | str,
+    tp: int,
+    precision: Precision | str,
+    input_tokens: float,
+    output_tokens: float,
+    target_tpot_s: float,
+    *,
+    pp: int = 1,
+    ep: int = 1,
+    kv_precision: Precision | str | None = None,
+    engine: str = "vllm",
+    kv_budget_bytes: float | None = None,
+    prefill_tokens: float | None = None,
+    target_ttft_s: float | None = None,
+    tuning: Tuning | None = None,
+    calibration: Calibration | None = None,
+) -> ReplicaCapacity:
+    """The largest load one replica carries with TPOT ≤ target (the prefill share of
+    continuous batching included) and every request's KV in memory; with
+    ``target_ttft_s``, also mean TTFT ≤ target at that load (``ttft_at_load``'s queue).
+
+    ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
+    plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
+    caching), all of ``input_tokens`` by default. The per-configuration constants and the
+    TPOT-limited batch (which the KV budget does not change) are cached in bounded dicts.
+    """
+    if not (type(target_tpot_s) in (float, int) and target_tpot_s > 0.0) and not (
+        isinstance(target_tpot_s, (int, float)) and not isinstance(target_tpot_s, bool)
+        and 0.0 < target_tpot_s < math.inf
+    ):
+        raise InputError("target_tpot_s", target_tpot_s, "a number > 0")
+    _, _, rep, st, prefill, floor_step = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning)
+    extra = tuning.extra_resident_bytes if tuning is not None else 0.0
+    budget = (rep.kv_budget_bytes if kv_budget_bytes is None else kv_budget_bytes) - extra
+    kv_fit = int(budget / st.kv_reserved) if budget > 0.0 else 0
+    max_batch = kv_fit if kv_fit < rep.max_seqs else rep.max_seqs
+    a = st.a
+    floor = floor_step / a
+    gpus = rep.gpus
+    if max_batch < 1 or floor > target_tpot_s:
+        binding = "memory capacity" if max_batch < 1 else _binding(rep, st, 1.0)
+        return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
+                               gpus, binding)
+    tau = target_tpot_s * a
+    # The TPOT-limited batch does not depend on the KV budget: solved once per workload and
+    # target (the scenarios of a sizing differ only in budget), then capped by the budget.
+    skey = (id(st), tau)
+    sol = _SOLVES.get(skey)
+    if sol is None:
+        if len(_SOLVES) >= _CACHE_LIMIT:
+            _SOLVES.clear()
+        b_slo, s_slo = _batch_for(st, tau, float(rep.max_seqs))
+        sol = _SOLVES[skey] = (st, b_slo, s_slo, [None])  # st held: its id stays unique
+    b_slo, s_slo, bind_box = sol[1], sol[2], sol[3]
+    if b_slo <= max_batch:
+        batch, step = b_slo, s_slo
+    else:
+        batch, step = max_batch, _step_s(st, max_batch)
+    tpot = step / a
+    osl = float(output_tokens)
+    req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
+    chunks = rep_chunks(rep, st)
+    ranks = rep.dp
+    first = rep.request_s
+    if target_ttft_s is not None and (
+            ttft_poisson(req / ranks, prefill, chunks, step) + first > target_ttft_s):
+        # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
+        # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
+        # instead made looser TPOT targets infeasible where tighter ones were not.)
+        if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
+            return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
+                                   gpus, "compute", first, chunks, ranks)
+        good, bad = 1, batch
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
+                good = mid
+            else:
+                bad = mid
+        batch = good
+        tpot = _step_s(st, batch) / a
+        req = batch / (prefill + osl * tpot)
+        out = req * osl
+        return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
+                               gpus, "compute", first, chunks, ranks)
+    if batch >= max_batch and max_batch == kv_fit:
+        binding = "memory capacity"
+    elif batch == b_slo:
+        binding = bind_box[0] or _binding(rep, st, batch)
+        bind_box[0] = binding
+    else:
+        binding = _binding(rep, st, batch)
+    out = req * osl
+    return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
+                           gpus, binding, first, chunks, ranks)

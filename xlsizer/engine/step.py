@@ -1,0 +1,771 @@
+"""Step-time physics of one replica: weight streaming and GEMMs, attention, collectives,
+overheads (the formulas are in ``performance``'s docstring and docs/method.md)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple
+
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.catalog.schema import GpuSpec, ModelSpec
+from xlsizer.engine.calibration import Calibration, packaged_calibration
+from xlsizer.engine.engines import EngineProfile, engine_profile
+from xlsizer.engine.memory import activations_bytes, kv_bytes_per_token_per_layer
+from xlsizer.engine.moe import (
+    GROUPED_BANDWIDTH_RATIO,
+    GROUPED_COMPUTE_RATIO,
+    imbalance,
+    touched_fraction,
+)
+from xlsizer.errors import (
+    InputError,
+)
+from xlsizer.precision import Precision, parse_precision
+from xlsizer.precision import default_kv_precision as _default_kv
+from xlsizer.units import GIB
+
+# --- sourced constants ------------------------------------------------------------------
+
+ALLREDUCE_LATENCY_S: float = 10e-6
+"""Fixed latency of one all-reduce or all-to-all call, s. aiconfigurator
+systems/h100_sxm.yaml ``p2p_latency: 0.00001``, which that project labels an *unofficial
+correction based on observations*, not a vendor figure."""
+
+STAGE_HOP_LATENCY_S: float = 10e-6
+"""Latency of one pipeline-stage hand-off, s (the same unofficial aiconfigurator figure)."""
+
+INTER_NODE_BYTES_PER_S: float = 50e9
+"""Per-GPU bandwidth between nodes, one direction, bytes/s: one 400 Gb/s NDR NIC per GPU
+(aiconfigurator systems/h100_sxm.yaml ``inter_node_bw``). Used for pipeline hand-offs across
+nodes and for tensor/expert parallelism wider than a node."""
+
+ACTIVATION_BYTES_PER_ELEMENT: float = 2.0
+"""Bytes per hidden-state element in all-reduce, all-to-all and stage hand-offs: activations
+stay BF16 with FP8/FP4 weights (the GEMMs quantize their inputs on the fly)."""
+
+ATTENTION_COMPUTE: Precision = Precision.BF16
+"""Attention math runs at the BF16 tensor rate whatever the weight format (FlashAttention,
+FlashInfer and TensorRT-LLM's default attention kernels compute in BF16)."""
+
+GATED_FFN_MATRICES: int = 3
+"""Weight matrices per gated (SwiGLU) FFN expert: gate, up, down (Llama, Mixtral, Qwen,
+DeepSeek and gpt-oss configs)."""
+
+ROOFLINE_NORM: float = 2.0
+"""Exponent of the smooth GEMM roofline (t_mem^p + t_math^p)^(1/p). A plain max assumes
+weight streaming and tensor math overlap perfectly, which kernels near the ridge point do
+not. p = 2 was chosen by leave-one-group-out cross-validation on validation/calibration.csv
+among 1, 1.5, 2, 3 and ∞ (see calibration.yaml); the code hard-wires p = 2 (a sqrt), which
+also keeps the capacity bounds in closed form."""
+
+MEMORY_CAPACITY_GAIN: float = 0.10
+"""At the all-queued batch, memory capacity is named the binding resource when twice the KV
+memory would raise throughput by more than this fraction (a definition, not a measurement)."""
+
+
+# --- the knobs optimizations act through (issue 4 maps its toggles onto these) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Physical knobs serving optimizations act through. The defaults change nothing."""
+
+    decode_tokens_per_step: float = 1.0
+    """Tokens each sequence pushes through the model per decode step (1 + drafts verified
+    with speculative decoding). Scales GEMM and attention FLOPs, not bytes."""
+    accepted_tokens_per_step: float = 1.0
+    """Output tokens each sequence gains per decode step; TPOT = step time / this."""
+    extra_step_s: float = 0.0
+    """Extra time per decode step, s (e.g. the draft model's passes)."""
+    extra_read_bytes_per_step: float = 0.0
+    """Extra bytes each GPU streams per pass (LoRA adapters, a draft model's weights)."""
+    extra_resident_bytes: float = 0.0
+    """Memory per replica taken from the KV budget (adapters, draft model, pinned KV)."""
+    kv_reserved_tokens: float | None = None
+    """KV tokens reserved per request; None = prompt + output (max context without
+    PagedAttention)."""
+    continuous_batching: bool = True
+    """False: prompts run in passes of their own instead of joining decode steps (the idle
+    slots and padding of static batches are the caller's to model)."""
+    gemm_rate_scale: float = 1.0
+    """GEMM tensor rate relative to the rate of the ``precision`` passed (e.g. 0.5 for FP8
+    weights multiplied at BF16, W8A16). Scales GEMM math in decode and prefill."""
+    extra_step_s_per_seq: float = 0.0
+    """Extra time per decode step per sequence, s (e.g. a draft model's KV reads and math)."""
+    kv_host_fraction: float = 0.0
+    """Share of each sequence's KV that lives in host memory (KV offload) and streams to the
+    GPU over the host link every decode step."""
+    host_link_bytes_per_s: float = math.inf
+    """Host-to-GPU bandwidth per GPU, one direction, bytes/s (with ``kv_host_fraction``)."""
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # hashed once (every compared field, so new knobs are included): the hot path keys
+        # its caches on the tuning
+        object.__setattr__(self, "_hash", hash(tuple(
+            getattr(self, f.name) for f in fields(self) if f.compare)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+DEFAULT_TUNING = Tuning()
+
+
+# --- per-replica constants, computed once per configuration --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Replica:
+    """Per-GPU constants of one replica configuration (base units)."""
+
+    gpus: int
+    tp: int
+    pp: int
+    dp: int
+    weights_resident_bytes: float  # per replica
+    kv_budget_bytes: float  # per replica, engine default
+    max_seqs: int
+    token_budget: int
+    bw: float  # achievable bytes/s for KV reads
+    gemm_bw: float  # achievable bytes/s for weight streaming
+    peak: float  # achievable GEMM FLOP/s at the compute precision
+    attn_peak: float  # achievable attention FLOP/s
+    dense_read_bytes: float  # non-expert weights one micro-batch pass streams
+    routed_bytes: float  # all routed experts on this GPU
+    log_miss: float  # ln(1 − k/E), 0 for dense
+    flops_per_token: float  # GEMM FLOPs per token of a micro-batch pass (experts excluded)
+    expert_flops_per_token: float  # routed-expert GEMM FLOPs per token of a pass, this GPU
+    expert_bw: float  # achievable bytes/s streaming expert weights (grouped kernels)
+    k_over_e: float  # experts per token / experts (0 for dense)
+    ln_e: float  # ln(experts)
+    kv_full_per_token: float  # KV bytes per context token, unbounded layers
+    kv_win_per_token: float  # KV bytes per context token, windowed layers
+    window: float  # window tokens (inf if none)
+    kv_repl_full: float  # replica KV bytes per reserved token (replication included)
+    kv_repl_win: float
+    attn_full_per_ctx: float  # decode attention FLOPs per (query, context token)
+    attn_win_per_ctx: float
+    prefill_attn_full: float  # × ∫ s ds over the prompt
+    prefill_attn_win: float
+    comm_fixed_s: float  # per micro-batch pass
+    a2a_fixed_s: float  # the expert-parallel all-to-all part of comm_fixed_s
+    a2a_per_token_s: float  # the all-to-all part of comm_per_token_s
+    comm_per_token_s: float  # per token of a pass
+    hop_fixed_s: float  # per stage boundary
+    hop_per_token_s: float
+    layer_s: float  # layer overhead per micro-batch pass
+    request_s: float  # fixed time to first token beyond the prefill math
+    prefill_scale: float  # prefill math time / decode math time at the same tokens
+    wave_fraction: float  # closed loop: share of the others' prompts waited for beyond MVA
+    step_s: float
+
+
+_REPLICAS: dict[tuple, tuple[ModelSpec, GpuSpec, _Replica]] = {}
+
+
+def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
+    """The tensor format a GEMM with weights in ``prec`` multiplies at on ``gpu``.
+
+    4-bit weights on a GPU without FP4 math (NVFP4/MXFP4 checkpoints on Hopper or Ampere)
+    run weight-only: the kernel reads the 4-bit weights and their scales, dequantizes them in
+    registers and multiplies at BF16 (vLLM's Marlin MXFP4/NVFP4 path, SGLang's Triton MoE
+    kernels). FP8 on a GPU without FP8 math (A100) runs W8A16 the same way.
+    """
+    c = prec.compute
+    if gpu.supports(prec) or c is Precision.BF16:
+        return c
+    if c is Precision.FP4:
+        return Precision.BF16
+    return c  # FP8/INT8 without their tensor cores: the caller names it (UnsupportedPrecisionError)
+
+
+def _replica(
+    model: ModelSpec, gpu: GpuSpec, tp: int, pp: int, ep: int,
+    prec: Precision, kvp: Precision, engine: EngineProfile, cal: Calibration,
+    dp: int | None = None,
+) -> _Replica:
+    # Keyed by object identity: catalog rows are shared objects and a modified copy is a
+    # new object; the entry keeps both alive, so their ids cannot be reused meanwhile.
+    key = (id(model), id(gpu), tp, pp, ep, prec, kvp, engine.name, cal, dp)
+    hit = _REPLICAS.get(key)
+    if hit is not None:
+        return hit[2]
+    if len(_REPLICAS) >= 4096:
+        _REPLICAS.clear()
+    rep = _build_replica(model, gpu, tp, pp, ep, prec, kvp, engine, cal, dp)
+    _REPLICAS[key] = (model, gpu, rep)
+    return rep
+
+
+def _build_replica(
+    model: ModelSpec, gpu: GpuSpec, tp: int, pp: int, ep: int,
+    prec: Precision, kvp: Precision, engine: EngineProfile, cal: Calibration,
+    dp_: int | None = None,
+) -> _Replica:
+    compute = gemm_compute(gpu, prec)
+    fp4 = cal.fp4_gemm_efficiency if compute is Precision.FP4 else 1.0
+    peak = gpu.dense_flops(compute) * cal.compute_efficiency * fp4  # UnsupportedPrecisionError
+    attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * cal.compute_efficiency
+    moe = model.moe
+    dp = 1
+    if ep > 1:
+        if moe is None:
+            raise InputError("ep", ep, "1 for a dense model", "expert parallelism needs MoE")
+        if ep > moe.experts:
+            raise InputError("ep", ep, f"at most the {moe.experts} experts of {model.id}")
+        if ep > tp and dp_ is None:
+            if ep % tp:
+                raise InputError("ep", ep, f"a multiple of tp={tp} when larger than tp")
+            dp = ep // tp
+    if dp_ is not None:
+        dp = dp_
+        if ep > tp * dp:
+            raise InputError("ep", ep, f"at most tp x dp = {tp * dp} GPUs")
+    gpus = tp * pp * dp
+    wb = prec.stored_bytes_per_element  # scale factors of block formats included
+    h = model.hidden_size
+    total = model.total_params
+    embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
+    if moe is not None:
+        per_expert = GATED_FFN_MATRICES * (moe.expert_hidden_size or h) * moe.expert_intermediate_size
+        routed = min(moe.moe_layers * moe.experts * per_expert, 0.98 * total)
+        log_miss = math.log1p(-moe.experts_per_token / moe.experts)
+        moe_share = moe.moe_layers / model.layers
+        expert_active = routed * moe.experts_per_token / moe.experts  # routed params per token
+        k_over_e, ln_e = moe.experts_per_token / moe.experts, math.log(moe.experts)
+    else:
+        routed = log_miss = moe_share = expert_active = k_over_e = ln_e = 0.0
+    dense = total - routed
+    weights_resident = (dense * dp + routed) * wb
+    matmul_active = max(model.active_params - embed, 0.5 * model.active_params) - expert_active
+
+    # KV: heads split by tp (replicated when tp > KV heads; MLA's latent on every rank),
+    # layers split by pp.
+    per_layer = kv_bytes_per_token_per_layer(model, kvp.bytes_per_element)
+    shard = 1.0 if model.mla is not None else math.ceil(model.kv_heads / tp) / model.kv_heads
+    sw = model.sliding_window
+    win_layers = sw.bounded_layers if sw else 0
+    full_layers = model.layers - win_layers
+
+    # Attention FLOPs per (query token, context token, layer): 2 × heads × (d_qk + d_v);
+    # MLA decodes in the absorbed form over its latent.
+    heads = model.attention_heads
+    if model.mla is not None:
+        lat = model.mla.kv_lora_rank
+        dec_coeff = 2.0 * heads * (2 * lat + model.mla.qk_rope_head_dim)
+    else:
+        dec_coeff = 4.0 * heads * model.head_dim
+    pre_coeff = 4.0 * heads * model.head_dim
+    per_gpu = 1.0 / (tp * pp)
+
+    # Collectives per micro-batch pass of one stage.
+    link = gpu.interconnect_bytes_per_s if tp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
+    stage_layers = model.layers / pp
+    act = h * ACTIVATION_BYTES_PER_ELEMENT
+    comm_fixed = comm_tok = 0.0
+    if tp > 1:
+        n_ar = stage_layers * (2.0 - (moe_share if ep > 1 else 0.0))
+        comm_fixed += n_ar * ALLREDUCE_LATENCY_S
+        comm_tok += n_ar * 2.0 * (tp - 1) / tp * act / link / dp
+    a2a_fixed = a2a_tok = 0.0
+    if ep > 1 and moe is not None:
+        # dispatch + combine per MoE layer: each token's hidden state goes to its k experts,
+        # (ep − 1)/ep of them on other GPUs, and comes back; bytes spread over the GPUs
+        n_a2a = 2.0 * stage_layers * moe_share
+        ep_link = link if tp * dp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
+        a2a_fixed = n_a2a * ALLREDUCE_LATENCY_S
+        a2a_tok = n_a2a * moe.experts_per_token * act * (ep - 1) / ep / ep_link / (dp * tp)
+        comm_fixed += a2a_fixed
+        comm_tok += a2a_tok
+    hop_link = INTER_NODE_BYTES_PER_S if gpus > gpu.gpus_per_node else gpu.interconnect_bytes_per_s
+
+    memory = gpus * gpu.memory_bytes
+    activations = activations_bytes(weights_resident)
+    if engine.of_free:
+        kv_budget = engine.kv_fraction * (memory - weights_resident - activations)
+    else:
+        kv_budget = engine.kv_fraction * memory - weights_resident - activations
+    large = gpu.memory_bytes >= 70 * GIB and not gpu.id.startswith("a100")
+
+    return _Replica(
+        gpus=gpus, tp=tp, pp=pp, dp=dp,
+        weights_resident_bytes=weights_resident,
+        kv_budget_bytes=max(kv_budget, 0.0),
+        # each attention data-parallel rank schedules its own sequences
+        max_seqs=(engine.max_seqs_large if large else engine.max_seqs_small) * dp,
+        token_budget=engine.token_budget_large if large else engine.token_budget_small,
+        bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency,
+        gemm_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4,
+        peak=peak,
+        attn_peak=attn_peak,
+        dense_read_bytes=(dense - embed) * wb / (tp * pp),
+        routed_bytes=routed * wb / gpus,
+        log_miss=log_miss,
+        flops_per_token=2.0 * matmul_active / gpus,
+        expert_flops_per_token=2.0 * expert_active / gpus,
+        expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4
+        * GROUPED_BANDWIDTH_RATIO,
+        k_over_e=k_over_e, ln_e=ln_e,
+        kv_full_per_token=full_layers * per_layer * shard / pp,
+        kv_win_per_token=win_layers * per_layer * shard / pp,
+        window=float(sw.window_tokens) if sw else math.inf,
+        kv_repl_full=full_layers * per_layer * shard * tp,
+        kv_repl_win=win_layers * per_layer * shard * tp,
+        attn_full_per_ctx=dec_coeff * full_layers * per_gpu,
+        attn_win_per_ctx=dec_coeff * win_layers * per_gpu,
+        prefill_attn_full=pre_coeff * full_layers * per_gpu,
+        prefill_attn_win=pre_coeff * win_layers * per_gpu,
+        comm_fixed_s=comm_fixed,
+        a2a_fixed_s=a2a_fixed,
+        a2a_per_token_s=a2a_tok,
+        comm_per_token_s=comm_tok,
+        hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
+        hop_per_token_s=act / hop_link if pp > 1 else 0.0,
+        layer_s=cal.layer_overhead_s * stage_layers
+        + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
+        request_s=cal.engine_value(engine.name, "request_overhead_s"),
+        wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
+        prefill_scale=(cal.compute_efficiency / cal.prefill_compute_efficiency
+                       if cal.prefill_compute_efficiency > 0.0 else 1.0),
+        step_s=cal.engine_value(engine.name, "step_overhead_s"),
+    )
+
+
+# --- input resolution ---------------------------------------------------------------------
+
+_PRECISIONS: dict[Any, Precision] = {}
+
+
+def _as_precision(value: Any, field_name: str = "precision") -> Precision:
+    p = _PRECISIONS.get(value) if isinstance(value, (str, Precision)) else None
+    if p is not None:
+        return p
+    try:
+        p = parse_precision(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(x.value for x in Precision)
+        raise InputError(field_name, value, f"one of {allowed}") from None
+    if isinstance(value, (str, Precision)):
+        _PRECISIONS[value] = p
+    return p
+
+
+def default_kv_precision(precision: Precision | str) -> Precision:
+    """KV-cache format when none is given (``precision.default_kv_precision``)."""
+    return _default_kv(_as_precision(precision))
+
+
+def _as_model(model: ModelSpec | str) -> ModelSpec:
+    return model if isinstance(model, ModelSpec) else load_catalog().model(str(model))
+
+
+def _as_gpu(gpu: GpuSpec | str) -> GpuSpec:
+    return gpu if isinstance(gpu, GpuSpec) else load_catalog().gpu(str(gpu))
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise InputError(name, value, "a whole number >= 1")
+    if value < 1:
+        raise InputError(name, value, "a whole number >= 1")
+    return int(value)
+
+
+def _positive(name: str, value: Any, low: float = 1.0) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not low <= value < math.inf:
+        raise InputError(name, value, f"a finite number >= {low:g}")
+    return float(value)
+
+
+def _setup(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: Any, pp: Any, ep: Any,
+    precision: Any, kv_precision: Any, engine: str, cal: Calibration | None,
+    dp: Any = None,
+) -> tuple[ModelSpec, GpuSpec, Precision, Precision, EngineProfile, _Replica]:
+    m = _as_model(model)
+    g = _as_gpu(gpu)
+    tp_, pp_, ep_ = _whole("tp", tp), _whole("pp", pp), _whole("ep", ep)
+    if pp_ > m.layers:
+        raise InputError("pp", pp_, f"at most the {m.layers} layers of {m.id}")
+    prec = _as_precision(precision)
+    kvp = (default_kv_precision(prec) if kv_precision is None
+           else _as_precision(kv_precision, "kv_precision"))
+    eng = engine_profile(engine)
+    dp_ = None if dp is None else _whole("dp", dp)
+    rep = _replica(m, g, tp_, pp_, ep_, prec, kvp, eng, cal or packaged_calibration(), dp_)
+    return m, g, prec, kvp, eng, rep
+
+
+# --- one workload on one replica: the step-time function -----------------------------------
+
+
+class _Step(NamedTuple):
+    """Everything the step time of one workload on one replica needs (seconds, tokens)."""
+
+    alpha_e: float  # routed-expert GEMM math seconds per token of a pass, balanced (MoE)
+    expert_bw: float  # bytes/s streaming expert weights (grouped kernels)
+    k_over_e: float
+    ln_e: float
+    pp: float
+    w_s2: float  # (seconds to stream w0)², used when no experts are routed
+    k_lin: float  # k_dec + k_static
+    w0: float  # bytes a pass always streams
+    routed: float  # routed expert bytes on this GPU
+    log_miss: float
+    gemm_bw: float
+    alpha: float  # GEMM math seconds per token of a pass
+    d_mb: float  # decode tokens per pass per unit of B
+    r_mb: float  # prompt tokens per pass per unit of (B − 1)
+    chunk: float  # prompt tokens one pass carries when it carries one
+    k_dec: float  # seconds per unit of B (attention, collectives, hand-offs of decode tokens)
+    k_pre: float  # seconds per unit of (B − 1) (the same for prompt tokens)
+    k_static: float  # seconds per unit of B for prompts run in passes of their own
+    fixed: float  # seconds per step independent of B
+    a: float  # output tokens per sequence per step
+    attn_s: float  # decode attention seconds per unit of B (all passes)
+    attn_mem: bool  # decode attention limited by its KV reads
+    attn_flops: float  # decode attention FLOPs per sequence per pass
+    pre_attn_s: float  # prompt attention seconds per unit of (B − 1)
+    tok_comm_s: float  # collective and hand-off seconds per token of a pass (all passes)
+    kv_read: float  # KV bytes one sequence reads per step, per GPU
+    kv_reserved: float  # replica KV bytes reserved per request
+    prompt: float  # prompt tokens computed per request
+    prompt_attn: float  # attention FLOPs of one prompt, per GPU
+    seqs: float  # sequences per GPU group per unit of B in one pass
+    # closed-form bounds (see _bound): tokens x = u·B + v, linear part k/u per token
+    u_add: float
+    ku_add: float
+    base_add: float
+    u_sp: float
+    v_sp: float
+    ku_sp: float
+    base_sp: float
+
+
+def _window_integral(s0: float, s1: float, w: float) -> float:
+    """∫ min(s, w) ds from s0 to s1: the causal attention work of a windowed layer."""
+    if s1 <= w:
+        return (s1 * s1 - s0 * s0) / 2.0
+    if s0 >= w:
+        return w * (s1 - s0)
+    return (w * w - s0 * s0) / 2.0 + w * (s1 - w)
+
+
+def _workload(
+    rep: _Replica, isl: float, osl: float, prefill_tokens: float | None, tuning: Tuning,
+) -> _Step:
+    d = tuning.decode_tokens_per_step
+    a = tuning.accepted_tokens_per_step
+    prompt = isl if prefill_tokens is None else min(max(prefill_tokens, 0.0), isl)
+    ctx = isl + osl / 2.0  # mean context over a request's decode
+    w = rep.window
+    ctx_w = min(ctx, w)
+    kv_read = rep.kv_full_per_token * ctx + rep.kv_win_per_token * ctx_w
+    attn = (rep.attn_full_per_ctx * ctx + rep.attn_win_per_ctx * ctx_w) * d
+    s0 = isl - prompt
+    prompt_attn = rep.prefill_attn_full * (isl * isl - s0 * s0) / 2.0
+    if rep.prefill_attn_win:
+        prompt_attn += rep.prefill_attn_win * _window_integral(s0, isl, w)
+    reserved = isl + osl if tuning.kv_reserved_tokens is None else tuning.kv_reserved_tokens
+    kv_reserved = rep.kv_repl_full * reserved + rep.kv_repl_win * min(reserved, w)
+
+    pp = rep.pp
+    seqs = 1.0 / (pp * rep.dp)
+    r = prompt * a / osl  # prompt tokens per sequence per step
+    mixed = tuning.continuous_batching
+    tok_s = rep.comm_per_token_s + rep.hop_per_token_s * (pp - 1) / pp
+    attn_kv, attn_math = kv_read / rep.bw, attn / rep.attn_peak
+    attn_s = pp * seqs * max(attn_kv, attn_math)
+    if tuning.kv_host_fraction > 0.0:  # offloaded KV streamed over the host link each step
+        attn_s += pp * seqs * kv_read * tuning.kv_host_fraction / tuning.host_link_bytes_per_s
+    attn_s += tuning.extra_step_s_per_seq
+    pre_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak if mixed else 0.0
+    k_dec = attn_s + tok_s * d
+    k_pre = pre_attn_s + tok_s * r if mixed else 0.0
+    k_static = 0.0 if mixed else rep.flops_per_token * r / (rep.peak * tuning.gemm_rate_scale)
+    fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
+             + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
+    w0 = rep.dense_read_bytes + tuning.extra_read_bytes_per_step
+    alpha = rep.flops_per_token / (rep.peak * tuning.gemm_rate_scale)
+    d_mb, r_mb = d / pp, (r / pp if mixed else 0.0)
+    # Bounds on the step time, each "p·sqrt(w² + α²x²) + k·B + c" with x = u·B + v:
+    # prompt math added in full (above the true step) and prompt tokens spread over every
+    # pass (below it, g being convex).
+    k_sum = k_dec + k_pre + k_static
+    k_add, c_add = k_sum + pp * alpha * r_mb, fixed - k_pre - pp * alpha * r_mb
+    u_sp, v_sp, c_sp = d_mb + r_mb, -r_mb, fixed - k_pre
+    return _Step(
+        alpha_e=rep.expert_flops_per_token / (rep.peak * GROUPED_COMPUTE_RATIO * tuning.gemm_rate_scale),
+        expert_bw=rep.expert_bw, k_over_e=rep.k_over_e, ln_e=rep.ln_e,
+        pp=float(pp), w_s2=(w0 / rep.gemm_bw) ** 2, k_lin=k_dec + k_static,
+        w0=w0,
+        routed=rep.routed_bytes, log_miss=rep.log_miss, gemm_bw=rep.gemm_bw,
+        alpha=alpha, d_mb=d_mb, r_mb=r_mb,
+        chunk=min(prompt, float(rep.token_budget)),
+        k_dec=k_dec, k_pre=k_pre, k_static=k_static, fixed=fixed, a=a,
+        attn_s=attn_s, attn_mem=attn_kv >= attn_math, attn_flops=attn,
+        pre_attn_s=pre_attn_s, tok_comm_s=tok_s,
+        kv_read=kv_read, kv_reserved=kv_reserved, prompt=prompt, prompt_attn=prompt_attn,
+        seqs=seqs,
+        u_add=d_mb, ku_add=k_add / d_mb, base_add=-c_add,
+        u_sp=u_sp, v_sp=v_sp, ku_sp=k_sum / u_sp, base_sp=-c_sp + k_sum * v_sp / u_sp,
+    )
+
+
+def _gemm(st: _Step, tokens: float) -> float:
+    """One GEMM pass over ``tokens`` tokens: smooth roofline of streaming and math, for the
+    dense weights and (MoE) separately for the routed experts' grouped kernels."""
+    w = st.w0 / st.gemm_bw
+    c = st.alpha * tokens
+    g = math.sqrt(w * w + c * c)
+    if st.routed:
+        we, ce = _expert_terms(st, tokens)
+        g += math.sqrt(we * we + ce * ce)
+    return g
+
+
+def _gemm_prefill(st: _Step, tokens: float, scale: float) -> float:
+    """``_gemm`` for a prefill pass: the math at the prefill efficiency (``scale`` = decode
+    efficiency / prefill efficiency)."""
+    w = st.w0 / st.gemm_bw
+    c = st.alpha * tokens * scale
+    g = math.sqrt(w * w + c * c)
+    if st.routed:
+        we, ce = _expert_terms(st, tokens)
+        ce *= scale
+        g += math.sqrt(we * we + ce * ce)
+    return g
+
+
+def _gemm_moe(st: _Step, tokens: float) -> float:
+    """``_gemm`` for a MoE model, inlined (the hot loop of the MoE capacity solve)."""
+    c = st.alpha * tokens
+    m = tokens * st.k_over_e
+    we = st.routed * (1.0 - math.exp(st.log_miss * tokens)) / st.expert_bw
+    ce = st.alpha_e * tokens * (1.0 + math.sqrt(2.0 * st.ln_e / m)) if m > 0.0 else 0.0
+    return math.sqrt(st.w_s2 + c * c) + math.sqrt(we * we + ce * ce)
+
+
+def _expert_terms(st: _Step, tokens: float) -> tuple[float, float]:
+    """(streaming s, math s) of the routed-expert grouped GEMMs of one pass over ``tokens``
+    tokens: the experts touched stream at the grouped kernels' rate; the math is paced by the
+    busiest expert (``moe.imbalance``)."""
+    we = st.routed * touched_fraction(tokens, st.log_miss) / st.expert_bw
+    ce = st.alpha_e * tokens * imbalance(tokens, st.k_over_e, st.ln_e) if tokens > 0.0 else 0.0
+    return we, ce
+
+
+def _step_s(st: _Step, b: float) -> float:
+    """Seconds per decode step with b sequences (their share of others' prompts included)."""
+    td = b * st.d_mb
+    others = b - 1.0 if b > 1.0 else 0.0
+    tp_ = others * st.r_mb
+    if st.routed:
+        if tp_ <= 0.0:
+            gemm = _gemm_moe(st, td)
+        elif tp_ >= st.chunk:
+            gemm = _gemm_moe(st, td + tp_)
+        else:
+            f = tp_ / st.chunk
+            gemm = (1.0 - f) * _gemm_moe(st, td) + f * _gemm_moe(st, td + st.chunk)
+    else:  # the same, inlined: this is the hot loop of slo_capacity
+        w2, al = st.w_s2, st.alpha
+        if tp_ <= 0.0:
+            c = al * td
+            gemm = math.sqrt(w2 + c * c)
+        elif tp_ >= st.chunk:
+            c = al * (td + tp_)
+            gemm = math.sqrt(w2 + c * c)
+        else:
+            f = tp_ / st.chunk
+            c1, c2 = al * td, al * (td + st.chunk)
+            gemm = (1.0 - f) * math.sqrt(w2 + c1 * c1) + f * math.sqrt(w2 + c2 * c2)
+    return st.pp * gemm + st.k_lin * b + st.k_pre * others + st.fixed
+
+
+def _weights_at(st: _Step, tokens: float) -> float:
+    """Seconds to stream the weights a pass of ``tokens`` tokens touches."""
+    w = st.w0 / st.gemm_bw
+    if st.routed:
+        w += st.routed * touched_fraction(tokens, st.log_miss) / st.expert_bw
+    return w
+
+
+def _prefill_s(rep: _Replica, st: _Step) -> float:
+    """Seconds one prompt takes on an idle replica (chunked by the engine's token budget)."""
+    tokens = st.prompt
+    if tokens <= 0.0:
+        return 0.0
+    chunks = math.ceil(tokens / rep.token_budget)
+    per = tokens / chunks * rep.dp  # one request runs on one attention group
+    k = rep.prefill_scale
+    gemm = chunks * _gemm_prefill(st, per, k)
+    stage = (gemm + st.prompt_attn * k / rep.attn_peak
+             + chunks * rep.comm_fixed_s + rep.comm_per_token_s * tokens * rep.dp
+             + chunks * rep.layer_s)
+    hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
+    return rep.pp * stage + hops + rep.step_s
+
+
+def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
+    """Seconds one prompt adds when prompts run back to back, packed into passes of the
+    engine's token budget (requests queued for prefill): the GEMMs at the full
+    budget's efficiency, the prompt's own attention, collectives per token, the per-pass
+    overheads shared by the prompts of a pass."""
+    tokens = st.prompt
+    if tokens <= 0.0:
+        return 0.0
+    per_pass = float(rep.token_budget) * rep.dp
+    share = tokens * rep.dp / per_pass  # passes' worth of this prompt
+    # (the decode work sharing those steps is added by the caller, which knows the batch)
+    k = rep.prefill_scale
+    stage = (share * _gemm_prefill(st, per_pass, k) + st.prompt_attn * k / rep.attn_peak
+             + share * (rep.comm_fixed_s + rep.layer_s) + rep.comm_per_token_s * tokens * rep.dp)
+    return rep.pp * stage + share * rep.step_s
+
+
+def _kv_batch(rep: _Replica, st: _Step, kv_budget: float | None, extra: float) -> int:
+    budget = (rep.kv_budget_bytes if kv_budget is None else kv_budget) - extra
+    if budget <= 0.0 or st.kv_reserved <= 0.0:
+        return 0
+    return int(budget / st.kv_reserved)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepBreakdown:
+    """One decode step at the batch used (per GPU)."""
+
+    weights_bytes: float
+    """Weight bytes each GPU streams per step (all passes; passes carrying a prompt chunk
+    weighted by how often they occur)."""
+    kv_bytes: float
+    """KV-cache bytes each GPU reads per step."""
+    flops: float
+    """FLOPs each GPU executes per step (GEMMs with the prompt share, attention)."""
+    memory_s: float
+    """Time in passes whose weight or KV streaming outweighs their math, s."""
+    compute_s: float
+    """Time in passes whose math outweighs their streaming, s."""
+    comm_s: float
+    """Tensor/expert-parallel collectives and pipeline hand-offs, s."""
+    overhead_s: float
+    """Fixed per-step and per-layer overheads, s."""
+    step_s: float
+    """The whole step, s."""
+    expert_gemm_s: float = 0.0
+    """MoE: routed-expert grouped GEMMs (streaming and math, imbalance included), s; part of
+    memory_s/compute_s."""
+    imbalance_s: float = 0.0
+    """MoE: the part of expert_gemm_s due to the busiest expert pacing the kernel, s."""
+    all_to_all_s: float = 0.0
+    """MoE: expert-parallel dispatch and combine, s; part of comm_s."""
+
+    def shares(self) -> dict[str, float]:
+        """Fractions of the step: expert GEMMs, imbalance, all-to-all (MoE; zeros if dense)."""
+        t = self.step_s if self.step_s > 0 else 1.0
+        return {"expert_gemm": self.expert_gemm_s / t, "imbalance": self.imbalance_s / t,
+                "all_to_all": self.all_to_all_s / t}
+
+
+
+def _passes(st: _Step, b: float) -> tuple[tuple[float, float], ...]:
+    """(share of passes, tokens) of the passes of one step at batch b."""
+    td = b * st.d_mb
+    others = b - 1.0 if b > 1.0 else 0.0
+    tp_ = others * st.r_mb
+    if tp_ <= 0.0:
+        return ((1.0, td),)
+    if tp_ >= st.chunk:
+        return ((1.0, td + tp_),)
+    f = tp_ / st.chunk
+    return ((1.0 - f, td), (f, td + st.chunk))
+
+
+def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
+    """(memory_s, compute_s, comm_s, overhead_s, weights_bytes, flops, expert_s, imbalance_s,
+    all_to_all_s) of one step; the last three are 0 for a dense model."""
+    pp = st.pp
+    others = b - 1.0 if b > 1.0 else 0.0
+    memory = compute = weights = flops = expert = imb = 0.0
+    tokens_all = 0.0
+    for share, tokens in _passes(st, b):
+        tokens_all += share * tokens
+        parts = [(st.w0 / st.gemm_bw, st.alpha * tokens)]
+        if st.routed:
+            we, ce = _expert_terms(st, tokens)
+            parts.append((we, ce))
+            ge = math.sqrt(we * we + ce * ce)
+            expert += pp * share * ge
+            ce_bal = st.alpha_e * tokens
+            imb += pp * share * (ge - math.sqrt(we * we + ce_bal * ce_bal))
+            weights += pp * share * st.routed * touched_fraction(tokens, st.log_miss)
+            flops += pp * share * st.alpha_e * tokens * rep.peak * GROUPED_COMPUTE_RATIO
+        for t_mem, t_math in parts:
+            t = pp * share * math.sqrt(t_mem * t_mem + t_math * t_math)
+            if t_mem >= t_math:
+                memory += t
+            else:
+                compute += t
+        weights += pp * share * st.w0
+        flops += pp * share * rep.flops_per_token * tokens
+    attn = st.attn_s * b
+    if st.attn_mem:
+        memory += attn
+    else:
+        compute += attn
+    compute += st.pre_attn_s * others + st.k_static * b
+    flops += pp * b * st.seqs * st.attn_flops + st.pre_attn_s * others * rep.attn_peak
+    comm = (pp * rep.comm_fixed_s + (pp - 1) * rep.hop_fixed_s
+            + st.tok_comm_s * pp * tokens_all)
+    a2a = pp * (rep.a2a_fixed_s + rep.a2a_per_token_s * tokens_all)
+    overhead = st.fixed - pp * rep.comm_fixed_s - (pp - 1) * rep.hop_fixed_s
+    return memory, compute, comm, overhead, weights, flops, expert, imb, a2a
+
+
+def _binding(rep: _Replica, st: _Step, b: float) -> str:
+    """The resource whose time dominates a step at batch b (``_split``'s first three terms,
+    without its bookkeeping: this runs once per capacity solve)."""
+    memory = compute = tokens_all = 0.0
+    w = st.w0 / st.gemm_bw
+    for share, tokens in _passes(st, b):
+        tokens_all += share * tokens
+        c = st.alpha * tokens
+        t = share * math.sqrt(w * w + c * c)
+        if w >= c:
+            memory += t
+        else:
+            compute += t
+        if st.routed:
+            we, ce = _expert_terms(st, tokens)
+            t = share * math.sqrt(we * we + ce * ce)
+            if we >= ce:
+                memory += t
+            else:
+                compute += t
+    memory *= st.pp
+    compute *= st.pp
+    if st.attn_mem:
+        memory += st.attn_s * b
+    else:
+        compute += st.attn_s * b
+    compute += st.pre_attn_s * (b - 1.0 if b > 1.0 else 0.0) + st.k_static * b
+    comm = (st.pp * rep.comm_fixed_s + (st.pp - 1.0) * rep.hop_fixed_s
+            + st.tok_comm_s * st.pp * tokens_all)
+    if memory >= compute:
+        return "memory bandwidth" if memory >= comm else "interconnect"
+    return "compute" if compute >= comm else "interconnect"
+
+
+def _breakdown(rep: _Replica, st: _Step, b: float) -> StepBreakdown:
+    memory, compute, comm, overhead, weights, flops, expert, imb, a2a = _split(rep, st, b)
+    return StepBreakdown(
+        weights_bytes=weights, kv_bytes=st.pp * b * st.seqs * st.kv_read, flops=flops,
+        memory_s=memory, compute_s=compute, comm_s=comm, overhead_s=overhead,
+        step_s=_step_s(st, b), expert_gemm_s=expert, imbalance_s=imb, all_to_all_s=a2a,
+    )
