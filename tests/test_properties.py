@@ -182,10 +182,12 @@ def test_fp8_kv_never_infeasible_where_bf16_kv_fits(d):
 
 def test_fp8_kv_former_counterexample_under_a_ttft_target():
     """gpt-3-175b on L40S: the TTFT slack was taken after a step at the largest batch memory
-    allows, so FP8 KV (twice the batch) gave 1,296 GPUs against BF16 KV's 976."""
-    g = {k: size(model="gpt-3-175b", gpu="l40s", precision="fp8", kv_cache_dtype=k).baseline.total_gpus
+    allows, so FP8 KV (twice the batch) gave 1,296 GPUs against BF16 KV's 976. (With TTFT under
+    load from issue 11 its prefill over PCIe needs ~0.9 s at load, so the target is 2 s here.)"""
+    g = {k: size(model="gpt-3-175b", gpu="l40s", precision="fp8", kv_cache_dtype=k,
+                 target_ttft_ms=2000).baseline.total_gpus
          for k in ("bf16", "fp8")}
-    assert g["fp8"] <= g["bf16"] < 976
+    assert g["fp8"] <= g["bf16"]
 
 
 def test_little_law_effect_is_explained():

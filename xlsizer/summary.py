@@ -180,8 +180,6 @@ def format_value(v: Any, fmt: str) -> str:
 # words a reviewer can look up (document and section). Sources in the catalog and defaults
 # data are written readable at the source; these cover the engine's fixed labels.
 _SOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"roofline model \(engine/performance\.py\), calibrated on validation/calibration\.csv"),
-     "xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published measurements"),
     (re.compile(r"\bvalidation/calibration\.csv"), "xlsizer validation set"),
     (re.compile(r"\bcourse(?:\.md)? §"), "aisle course, §"),
     (re.compile(r"\bcourse\.md\b"), "aisle course"),

@@ -78,7 +78,8 @@ PRUNE = True
 check that the pruned search returns the exhaustive search's answer)."""
 
 S_COURSE = "course.md §10.3"
-S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv and serving.csv"
+S_PERF = ("xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published throughput "
+          "measurements and published serving runs (NVIDIA aiconfigurator silicon sample)")
 Rec = list[tuple[Any, ...]]
 
 
