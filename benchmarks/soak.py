@@ -163,6 +163,11 @@ def _hostile(kind: str, raw: bytes) -> bytes:
         return b""
     if kind == "truncated":
         return raw[: len(raw) // 2]
+    catalog, checklist, inputs = (project_mod.sheet_part(raw, t) for t in ("Catalog", "Checklist", "Inputs"))
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        model_cell = re.search(rb'<definedName name="model">[^<]*!\$?([A-Z]+)\$?(\d+)</definedName>',
+                               z.read("xl/workbook.xml"))
+    ref = (model_cell.group(1) + model_cell.group(2)) if model_cell else b"C6"
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(raw)) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
@@ -170,22 +175,23 @@ def _hostile(kind: str, raw: bytes) -> bytes:
             if kind in names and n == "xl/workbook.xml":
                 data = re.sub(rb'(<definedName name="model">)[^<]*(</definedName>)',
                               lambda mm: mm.group(1) + names[kind].encode() + mm.group(2), data)
-            elif kind == "bomb" and n.endswith("sheet7.xml"):
+            elif kind == "bomb" and n == catalog:
                 data = data.replace(b"</worksheet>", b" " * (project_mod.MAX_PART_BYTES + 1) + b"</worksheet>")
             elif kind == "dtd" and n == "xl/workbook.xml":
                 data = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
                         + re.sub(rb"^<\?xml[^>]*\?>", b"", data))
-            elif kind == "many-cells" and n.endswith("sheet7.xml"):
+            elif kind == "many-cells" and n == catalog:
                 rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (r, r) for r in range(2000, 60_000))
                 data = data.replace(b"</sheetData>", rows + b"</sheetData>")
-            elif kind == "garbage" and n.endswith("sheet2.xml"):
+            elif kind == "garbage" and n == inputs:
                 data = b"<worksheet><<<" + data[:100]
-            elif kind == "deep-row" and n.endswith("sheet6.xml"):
+            elif kind == "deep-row" and n == checklist:
                 data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="B1048576" t="inlineStr"><is><t>x</t>'
                                                      b"</is></c></row></sheetData>")
-            elif kind == "huge-string" and n.endswith("sheet2.xml"):
-                cell = b'<c r="C6" t="inlineStr"><is><t>' + b"(" * 32_767 + b"</t></is></c>"
-                data = re.sub(rb'<c r="C6"(?:[^>]*/>|[^>]*>.*?</c>)', lambda mm, c=cell: c, data, count=1, flags=re.S)
+            elif kind == "huge-string" and n == inputs:  # 32,767 '(' as the model name
+                cell = b'<c r="' + ref + b'" t="inlineStr"><is><t>' + b"(" * 32_767 + b"</t></is></c>"
+                data = re.sub(rb'<c r="' + ref + rb'"(?:[^>]*/>|[^>]*>.*?</c>)', lambda mm, c=cell: c, data,
+                              count=1, flags=re.S)
             zout.writestr(item, data)
     return buf.getvalue()
 

