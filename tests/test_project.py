@@ -115,6 +115,20 @@ def test_cli_template_and_new_project(tmp_path, capsys):
     assert len(list((tmp_path / "ex").glob("*.xlsx"))) == len(EXAMPLES)
 
 
+def test_template_and_examples_never_replace_a_file_unasked(tmp_path, capsys):
+    """A filled project that happens to share the name is not overwritten without --force."""
+    filled = tmp_path / "t.xlsx"
+    assert main(["new-project", "t", "--set", "concurrent_users=300", "--out", str(tmp_path)]) == 0
+    before = filled.read_bytes()
+    assert main(["template", str(filled)]) == 2
+    assert "--force" in capsys.readouterr().err and filled.read_bytes() == before
+    assert main(["template", str(filled), "--force"]) == 0
+    assert read_project(filled).inputs.concurrent_users != 300
+    assert main(["examples", "--out", str(tmp_path / "ex")]) == 0
+    assert main(["examples", "--out", str(tmp_path / "ex")]) == 2
+    assert main(["examples", "--out", str(tmp_path / "ex"), "--force"]) == 0
+
+
 def test_copy_keeps_reading(tmp_path):
     dst = tmp_path / "copy.xlsx"
     shutil.copy(EXAMPLES_DIR / "tc4-nightly-batch.xlsx", dst)

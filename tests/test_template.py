@@ -70,14 +70,14 @@ def content(path: Path) -> dict:
 
 def test_committed_template_is_current(tmp_path):
     fresh = write_template(tmp_path / "t.xlsx")
-    assert content(fresh) == content(TEMPLATE), "run: xlsizer template (and commit workbooks/)"
+    assert content(fresh) == content(TEMPLATE), "run: xlsizer template --force (and commit workbooks/)"
 
 
 def test_committed_examples_are_current(tmp_path):
     from xlsizer.workbook.examples import write_examples
 
     for fresh in write_examples(tmp_path):
-        assert content(fresh) == content(EXAMPLES_DIR / fresh.name), f"run: xlsizer examples ({fresh.name})"
+        assert content(fresh) == content(EXAMPLES_DIR / fresh.name), f"run: xlsizer examples --force ({fresh.name})"
 
 
 def test_byte_stable(tmp_path):

@@ -4,9 +4,9 @@
     xlsizer inputs [--json]
     xlsizer validate --data FILE.csv [--json]
     xlsizer report PATH... --out DIR [--format xlsx|md] [--jobs N]
-    xlsizer template [PATH]
+    xlsizer template [PATH] [--force]
     xlsizer new-project NAME [--set field=value ...] [--out DIR]
-    xlsizer examples [--out DIR]
+    xlsizer examples [--out DIR] [--force]
     xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
     xlsizer freeze PROJECT.xlsx [--out FILE] [--force]
     xlsizer excel setup [WORKBOOK] [--out FILE | --in-place] [--dry-run]
@@ -137,8 +137,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    from xlsizer.outpaths import check_new_file
     from xlsizer.workbook.template import write_template
 
+    check_new_file(args.path, force=args.force)  # a filled project of that name is never replaced unasked
     print(write_template(args.path))
     return 0
 
@@ -156,8 +158,11 @@ def _cmd_new_project(args: argparse.Namespace) -> int:
 
 
 def _cmd_examples(args: argparse.Namespace) -> int:
-    from xlsizer.workbook.examples import write_examples
+    from xlsizer.outpaths import check_new_file
+    from xlsizer.workbook.examples import EXAMPLES, example_path, write_examples
 
+    for ex in EXAMPLES:
+        check_new_file(example_path(ex, args.out), force=args.force)
     for path in write_examples(args.out):
         print(path)
     return 0
@@ -200,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("template", help="write the template workbook")
     t.add_argument("path", nargs="?", default="workbooks/xlsizer-template.xlsx", help="where to write it")
+    t.add_argument("--force", action="store_true", help="replace the file if it exists")
     t.set_defaults(func=_cmd_template)
 
     n = sub.add_parser("new-project", help="write a filled copy of the template for a new project")
@@ -211,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("examples", help="regenerate the filled example workbooks")
     e.add_argument("--out", metavar="DIR", default=None, help="folder (default: workbooks/examples)")
+    e.add_argument("--force", action="store_true", help="replace example files that exist")
     e.set_defaults(func=_cmd_examples)
 
     from xlsizer import excel_setup, lite  # issue 13: each command lives in its own module

@@ -187,7 +187,11 @@ EXAMPLES: tuple[Example, ...] = (
 )
 
 
+def example_path(e: Example, out_dir: str | Path | None = None) -> Path:
+    """Where example ``e`` is written: ``out_dir`` (default workbooks/examples)/SLUG.xlsx."""
+    return (Path(out_dir) if out_dir else EXAMPLES_DIR) / f"{e.slug}.xlsx"
+
+
 def write_examples(out_dir: str | Path | None = None) -> list[Path]:
     """Write every example workbook; returns the paths."""
-    out = Path(out_dir) if out_dir else EXAMPLES_DIR
-    return [write_template(out / f"{e.slug}.xlsx", e.values, e.checklist(), e.name, e.notes) for e in EXAMPLES]
+    return [write_template(example_path(e, out_dir), e.values, e.checklist(), e.name, e.notes) for e in EXAMPLES]
