@@ -40,3 +40,22 @@ def test_scenario_story_explains_why_resilient_needs_more():
     assert text.endswith(f"= {res.total_gpus} GPUs.")
     assert f"Burst sizes for your peak (x2.5): ({bur.active_replicas} active" in text
     assert res.active_replicas >= bur.active_replicas  # the higher burst floor, not only the spares
+
+
+def test_what_if_names_a_changed_gpu_and_the_money():
+    """Under gpu=auto a tighter TPOT can need fewer GPUs of a dearer kind: the line says so
+    rather than reading as a saving (fewer GPUs, more money)."""
+    from xlsizer import size
+    from xlsizer.engine.insights import what_ifs
+
+    r = size(model="deepseek-v3", concurrent_users=1000)
+    now = r.burst
+    for w in what_ifs(r.inputs):
+        if w.total_gpus is None:
+            continue
+        text = w.versus(now)
+        assert f"{w.total_gpus:,} GPUs" in text and "/month" in text
+        if w.gpu != now.gpu:
+            assert f"of {w.gpu} instead of {now.gpu}" in text
+        if w.change.startswith("TPOT target tightened"):
+            assert w.monthly >= now.extra["cost"]["monthly"]  # a tighter target never costs less

@@ -67,11 +67,8 @@ def result_table(r: SizingResult, what_if: bool = True) -> str:
         lines += _para(d, "  - ", "    ")
     if what_if:
         lines += ["", "What would change the answer (Burst, re-sized):"]
-        now = r.burst.total_gpus
         for w in what_ifs(r.inputs):
-            text = (f"{w.change}: {w.total_gpus} GPUs ({w.total_gpus - now:+d})" if w.total_gpus is not None
-                    else f"{w.change}: {w.error}")
-            lines += _para(text, "  - ", "    ")
+            lines += _para(f"{w.change}: {w.versus(r.burst)}", "  - ", "    ")
     return "\n".join(lines)
 
 

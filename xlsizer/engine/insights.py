@@ -23,6 +23,28 @@ class WhatIf:
     replicas: int | None
     total_gpus: int | None
     error: str = ""
+    gpu: str = ""
+    """The GPU the re-sizing chose (under gpu=auto a changed input can move the choice)."""
+    monthly: float | None = None
+    """Monthly cost of the re-sized Burst scenario, in the project's currency (None without a price)."""
+
+    def versus(self, now: Any) -> str:
+        """This case against the current Burst scenario ``now``, in words: GPUs, the GPU when it
+        changed and money, so fewer GPUs of a dearer kind never reads as a saving."""
+        if self.total_gpus is None:
+            return self.error
+        detail = self.detail(now)
+        head = f"{self.total_gpus:,} GPUs ({self.total_gpus - now.total_gpus:+,d})"
+        return head if not detail else f"{head} {detail}" if detail.startswith("of ") else f"{head}, {detail}"
+
+    def detail(self, now: Any) -> str:
+        """What the GPU count alone does not say: the GPU when it changed, and the monthly cost."""
+        parts = [f"of {self.gpu} instead of {now.gpu}"] if self.gpu and self.gpu != now.gpu else []
+        cost = now.extra.get("cost") if now.extra else None
+        base = cost.get("monthly") if isinstance(cost, dict) else None
+        if self.monthly is not None and base is not None:
+            parts.append(f"{self.monthly:,.0f} {cost.get('currency', '')}/month ({self.monthly - base:+,.0f})")
+        return ", ".join(parts)
 
 
 def drivers(result: SizingResult) -> list[str]:
@@ -94,7 +116,9 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     for label, ch in cases:
         try:
             b = resize(inputs, **ch).burst
-            out.append(WhatIf(label, b.replicas, b.total_gpus))
+            cost = b.extra.get("cost") if b.extra else None
+            monthly = cost.get("monthly") if isinstance(cost, dict) else None
+            out.append(WhatIf(label, b.replicas, b.total_gpus, gpu=b.gpu, monthly=monthly))
         except XlsizerError as exc:
             out.append(WhatIf(label, None, None, exc.short()))
     return out

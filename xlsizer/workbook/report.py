@@ -599,7 +599,8 @@ def _details_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> dict
         _put(ws, r, 3, w.total_gpus, INT, RIGHT)
         if w.total_gpus is not None:
             _put(ws, r, 4, w.total_gpus - b.total_gpus, "+0;-0;0", RIGHT)
-        _put(ws, r, 5, w.error, align=UNIT)
+        # the GPU when it changed, and money: fewer GPUs of a dearer kind can cost more
+        _put(ws, r, 5, w.error if w.total_gpus is None else w.detail(b), align=UNIT)
         r += 1
     fit_rows(ws)
     ws.freeze_panes = f"B{header + 1}"
