@@ -705,6 +705,8 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
                         grid[i][j])
             st.style_formula(c)
             c.alignment = st.WRAP
+            if j == 1:  # the value column: grouped, at most three decimals (never 133.333333)
+                c.number_format = "#,##0.0##"
             texts[c.coordinate] = grid[i][j]
     _widths(ws, (44, 16, 24, 24, 24, 30))
     ws.freeze_panes = ws.cell(RESULTS_FIRST_ROW, 3)
