@@ -71,6 +71,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, confidence_band, packaged_calibration
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
+from xlsizer.engine.layers import GATED_FFN_MATRICES as GATED_FFN_MATRICES
 from xlsizer.engine.queueing import ttft_at_load, ttft_closed_loop, ttft_poisson
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
 from xlsizer.engine.solver import _FAST_WORK as _FAST_WORK
@@ -102,7 +103,6 @@ from xlsizer.engine.step import (
     _workload,
     default_kv_precision,
 )
-from xlsizer.engine.step import GATED_FFN_MATRICES as GATED_FFN_MATRICES
 from xlsizer.engine.step import INTER_NODE_BYTES_PER_S as INTER_NODE_BYTES_PER_S
 from xlsizer.engine.step import ROOFLINE_NORM as ROOFLINE_NORM
 from xlsizer.engine.step import STAGE_HOP_LATENCY_S as STAGE_HOP_LATENCY_S
