@@ -48,6 +48,43 @@ INTER_NODE_BYTES_PER_S: float = 50e9
 (aiconfigurator systems/h100_sxm.yaml ``inter_node_bw``). Used for pipeline hand-offs across
 nodes and for tensor/expert parallelism wider than a node."""
 
+NET_HOP_LATENCY_S: float = 5.0e-6
+"""Latency a tree all-reduce adds per network hop between scale-up domains, s: NCCL's own
+cost model, src/graph/tuning.cc ``hwLat[NCCL_HW_NET][Tree][LL] = 5.0`` µs (the low-latency
+protocol that small decode messages use). Over D domains the tree has ceil(log2 D) levels,
+each crossed twice (reduce up, broadcast down: the same file's latency formula)."""
+
+NCCL_RING_BASE_LATENCY_S: float = 6.6e-6
+"""Base latency of a ring collective (all-gather, reduce-scatter), s: NCCL tuning.cc
+``baseLat[Ring][LL] = 6.6`` µs."""
+
+NVLINK_STEP_LATENCY_S: float = 0.47e-6
+"""Latency per ring step over NVLink, s: NCCL tuning.cc ``hwLat[NVLINK][Ring][LL] = 0.47`` µs,
+× 1.8 when the ring also crosses the network (the same file: ``intraLat *= 1.8`` for LL
+with several nodes). An 8-GPU ring: 6.6 + 7 × 0.47 = 9.9 µs, the 10 µs of
+``ALLREDUCE_LATENCY_S``."""
+
+NET_STEP_LATENCY_S: float = 2.7e-6
+"""Latency per ring step across the network, s: NCCL tuning.cc ``hwLat[NET][Ring][LL] = 2.7``
+µs."""
+
+
+def tree_network_latency_s(domains: int) -> float:
+    """Latency a tree all-reduce adds beyond one scale-up domain, s: 2 × ceil(log2 D) network
+    hops (0 within one domain)."""
+    if domains <= 1:
+        return 0.0
+    return 2.0 * math.ceil(math.log2(domains)) * NET_HOP_LATENCY_S
+
+
+def ring_latency_s(gpus: int, domains: int) -> float:
+    """Latency of one ring all-gather or reduce-scatter over ``gpus`` GPUs in ``domains``
+    scale-up domains, s (NCCL's model: base + (n − 1) steps, D − 1 of them on the network)."""
+    inter = domains - 1
+    intra = NVLINK_STEP_LATENCY_S * (1.8 if inter else 1.0)
+    return NCCL_RING_BASE_LATENCY_S + (gpus - 1 - inter) * intra + inter * NET_STEP_LATENCY_S
+
+
 ACTIVATION_BYTES_PER_ELEMENT: float = 2.0
 """Bytes per hidden-state element in all-reduce, all-to-all and stage hand-offs: activations
 stay BF16 with FP8/FP4 weights (the GEMMs quantize their inputs on the fly)."""
@@ -168,6 +205,18 @@ class _Replica:
 _REPLICAS: dict[tuple, tuple[ModelSpec, GpuSpec, _Replica]] = {}
 
 
+def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
+    """(bytes/s per GPU one direction, scale-up domains spanned) of a collective over ``gpus``
+    GPUs: the scale-up fabric (NVLink) while they fit in one domain (a node, or an NVL72 rack:
+    ``GpuSpec.scaleup_gpus``), else the network between domains (``scaleout_gb_s``; one
+    400 Gb/s NIC per GPU where the catalog does not say)."""
+    dom = gpu.scaleup_gpus
+    if gpus <= dom:
+        return gpu.interconnect_bytes_per_s, 1
+    out = gpu.scaleout_gb_s * 1e9 if gpu.scaleout_gb_s else INTER_NODE_BYTES_PER_S
+    return min(out, gpu.interconnect_bytes_per_s), math.ceil(gpus / dom)
+
+
 def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
     """The tensor format a GEMM with weights in ``prec`` multiplies at on ``gpu``.
 
@@ -261,29 +310,41 @@ def _build_replica(
     state_seq = recurrent_bytes_per_step(model)
 
     # Collectives per micro-batch pass of one stage.
-    link = gpu.interconnect_bytes_per_s if tp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
+    link, tp_domains = collective_link(gpu, tp)
     # one all-reduce per token-mixing block and per FFN block (2 per layer of a plain
-    # transformer; Nemotron-H's blocks are one or the other); MoE blocks use the all-to-all
-    # instead under expert parallelism
+    # transformer; Nemotron-H's blocks are one or the other); the MoE blocks' collectives
+    # under expert parallelism are below
     blocks = mixer_blocks(model) + ffn_blocks(model)
     moe_blocks = moe.moe_layers if moe is not None else 0
     act = h * ACTIVATION_BYTES_PER_ELEMENT
     comm_fixed = comm_tok = 0.0
     if tp > 1:
         n_ar = (blocks - (moe_blocks if ep > 1 else 0)) / pp
-        comm_fixed += n_ar * ALLREDUCE_LATENCY_S
+        comm_fixed += n_ar * (ALLREDUCE_LATENCY_S + tree_network_latency_s(tp_domains))
         comm_tok += n_ar * 2.0 * (tp - 1) / tp * act / link / dp
     a2a_fixed = a2a_tok = 0.0
     if ep > 1 and moe is not None:
-        # dispatch + combine per MoE layer: each token's hidden state goes to its k experts,
-        # (ep − 1)/ep of them on other GPUs, and comes back; bytes spread over the GPUs
-        n_a2a = 2.0 * moe_blocks / pp
-        ep_link = link if tp * dp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
-        a2a_fixed = n_a2a * ALLREDUCE_LATENCY_S
-        a2a_tok = n_a2a * moe.experts_per_token * act * (ep - 1) / ep / ep_link / (dp * tp)
+        n = tp * dp  # the GPUs holding the experts (ep × moe_tp)
+        ep_link, ep_domains = collective_link(gpu, n)
+        if dp == 1:
+            # attention tensor-parallel: every rank already holds every token; each computes
+            # its own experts' share and the outputs are summed like a dense FFN's, one
+            # all-reduce per MoE block (n_ar above left the MoE blocks out)
+            n_c = moe_blocks / pp
+            a2a_fixed = n_c * (ALLREDUCE_LATENCY_S + tree_network_latency_s(ep_domains))
+            a2a_tok = n_c * 2.0 * (tp - 1) / tp * act / ep_link
+        else:
+            # attention data-parallel: every rank's tokens are all-gathered before the
+            # experts and the outputs reduce-scattered after (vLLM's default
+            # allgather_reducescatter all2all backend, SGLang's DP-attention gather/scatter,
+            # TensorRT-LLM's allgather + reducescatter in its fused MoE): each GPU receives and
+            # sends (dp − 1)/dp of all the pass's tokens, ring collectives over n GPUs
+            n_c = 2.0 * moe_blocks / pp
+            a2a_fixed = n_c * ring_latency_s(n, ep_domains)
+            a2a_tok = n_c * (dp - 1) / dp * act / ep_link
         comm_fixed += a2a_fixed
         comm_tok += a2a_tok
-    hop_link = INTER_NODE_BYTES_PER_S if gpus > gpu.gpus_per_node else gpu.interconnect_bytes_per_s
+    hop_link = collective_link(gpu, gpus)[0]
 
     memory = gpus * gpu.memory_bytes
     activations = activations_bytes(weights_resident)
