@@ -78,7 +78,9 @@ PRUNE = True
 check that the pruned search returns the exhaustive search's answer)."""
 
 S_COURSE = "course.md §10.3"
-S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv and serving.csv"
+# validation/calibration.csv and serving.csv; summary.readable_source turns the first part into
+# reviewer's words, so the second is named in words too
+S_PERF = "roofline model (engine/performance.py), calibrated on validation/calibration.csv and published serving runs"
 Rec = list[tuple[Any, ...]]
 
 
