@@ -147,6 +147,23 @@ def test_validate_rows_accepts_plain_dicts():
     assert report.rows[0].predicted is not None
 
 
+def test_rate_in_a_notes_field_of_20000_digits_parses_in_linear_time():
+    """The rate-with-unit pattern once backtracked from every digit (quadratic: tens of seconds
+    here); the row now parses at once, and rates in the usual spellings still read."""
+    import time
+
+    base = {"id": "r", "metric": "req_s", "value": "2", "model": "llama-3.1-8b", "gpu": "h100-sxm",
+            "tp": "1", "weights_precision": "bf16", "engine": "vllm", "isl": "1000", "osl": "200",
+            "load": "rate"}
+    t0 = time.perf_counter()
+    report = validate_rows([{**base, "notes": "7" * 20_000}, {**base, "notes": "1." * 10_000 + " x"}])
+    assert time.perf_counter() - t0 < 1.0
+    assert all(r.skipped == "load 'rate' but the notes give no rate" for r in report.rows)
+    for notes in ("Poisson arrivals at 2 QPS", "2.0 req/s", "2 requests per second"):
+        r = validate_rows([{**base, "notes": notes}]).rows[0]
+        assert r.predicted == pytest.approx(2.0), notes
+
+
 # --- files that cannot be read: exit code 2 and one line --------------------------------------
 
 

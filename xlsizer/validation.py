@@ -72,8 +72,11 @@ _SPEC_DECODING = re.compile(
     r"(?<!no )\b(eagle|medusa|mtp|speculative|spec[- ]decod\w*|n-gram|draft model)\b", re.I
 )
 _RATE = re.compile(r"\brate\s*[=:]?\s*([0-9]*\.?[0-9]+)", re.I)
-_RATE_UNIT = re.compile(r"([0-9]*\.?[0-9]+)\s*(?:qps|req/s|rps|requests?/s\b|requests? per second)",
-                        re.I)
+# A number not preceded by a digit or a point, matched possessively: each start is tried once
+# and never re-scanned, so a notes field of thousands of digits parses in linear time (the
+# old "[0-9]*\.?[0-9]+" backtracked from every digit: quadratic).
+_RATE_UNIT = re.compile(
+    r"(?<![\d.])(\d++(?:\.\d++)?|\.\d++)\s*(?:qps|req/s|rps|requests?/s\b|requests? per second)", re.I)
 _NUM_REQUESTS = re.compile(r"num_requests\s*[=:]?\s*([0-9]+)", re.I)
 
 

@@ -14,8 +14,8 @@ At a fixed concurrency C (closed loop, clients spread over the decode workers):
       TTFT = R(n) + prefill − batched prefill + engine overhead + KV transfer
 
 - KV transfer: the prompt's KV bytes over the links between the pools, each prefill GPU
-  sending its shard over its own link (NVLink inside one NVLink domain, else one 400 Gb/s
-  NIC per GPU, ``INTER_NODE_BYTES_PER_S``).
+  sending its shard over its own link (NVLink while both pools fit in one scale-up domain, a
+  node or an NVL72 rack; else the network, ``step.collective_link``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.memory import kv_bytes_per_token_per_layer
 from xlsizer.engine.performance import estimate
 from xlsizer.engine.queueing import ttft_closed_loop
-from xlsizer.engine.step import INTER_NODE_BYTES_PER_S, _as_gpu, _as_model, _as_precision, default_kv_precision
+from xlsizer.engine.step import _as_gpu, _as_model, _as_precision, collective_link, default_kv_precision
 from xlsizer.errors import InputError
 
 
@@ -45,8 +45,7 @@ def kv_transfer_s(model: ModelSpec, gpu: GpuSpec, kv_bytes_per_element: float, p
                   prefill_gpus: int, decode_gpus: int) -> float:
     """Seconds to move one prompt's KV from its prefill worker to a decode worker, s."""
     per_token = kv_bytes_per_token_per_layer(model, kv_bytes_per_element) * model.layers
-    same_domain = prefill_gpus + decode_gpus <= gpu.gpus_per_node
-    link = gpu.interconnect_bytes_per_s if same_domain else INTER_NODE_BYTES_PER_S
+    link = collective_link(gpu, prefill_gpus + decode_gpus)[0]
     return prompt_tokens * per_token / (max(min(prefill_gpus, decode_gpus), 1) * link)
 
 

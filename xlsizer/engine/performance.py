@@ -22,15 +22,20 @@ One decode step (every sequence gains ``a`` output tokens; a = 1 without specula
     GEMMs              = (1 − f) × g(T_d) + f × g(T_d + S_c)        (g(T_d + T_p) if f = 1)
     attention          = B/(pp·dp) × max(KV bytes(ctx) / (BW × η_bw), decode FLOPs / (peak16 × η_c))
                          + prefill attention FLOPs share (causal: 4·L·d_attn·S²/2 per prompt)
-    all-reduce         = 2 per layer when tp > 1: latency + 2(tp−1)/tp × T × h × 2 B / link BW
+    all-reduce         = one per mixer and per FFN block (2 per layer of a plain transformer)
+                         when tp > 1: latency + 2(tp−1)/tp × T × h × 2 B / link BW; the link
+                         is NVLink inside the scale-up domain (a node, an NVL72 rack), else
+                         the network, whose tree adds 2·ceil(log2 domains) × 5 µs (NCCL)
     step               = pp × (GEMMs + L/pp × layer overhead) + attention + collectives
                          + step overhead + (pp − 1) × stage hand-off
     TPOT = step / a;   a request holds its slot for prefill + output_tokens × TPOT, so
     output tok/s = B × output_tokens / (prefill + output_tokens × TPOT)   (Little's law)
 
-KV read per sequence: its cache at the mean context prompt + output/2, sliding-window
-layers capped at their window. Prefill of one prompt (TTFT without queueing): the same pass
-on its S tokens alone, compute-bound for any real prompt.
+KV read per sequence: its cache at the mean context prompt + output/2, by kind of layer
+(``layers.py``): attention layers only (hybrids' recurrent layers read and write their fixed
+state instead), window layers capped at their window with their own heads, compressed layers
+at 1/ratio, sparse layers at their top-k plus the indexer keys. Prefill of one prompt (TTFT
+without queueing): the same pass on its S tokens alone, compute-bound for any real prompt.
 
 Max batch = KV budget / KV reserved per request (prompt + output tokens, as the course sizes
 it and TensorRT-LLM's no-evict scheduler reserves it), capped by the engine's sequence
@@ -43,8 +48,11 @@ log B) and a check of the neighbouring whole batches pin it exactly.
 
 MoE (``moe.py``): the routed experts a pass touches are a roofline of their own, streamed and
 multiplied at the grouped kernels' measured share of the dense rates, the math paced by the
-busiest expert (I(T) = 1 + sqrt(2 ln E / m)); expert parallelism adds a dispatch and a combine
-per MoE layer. 4-bit weights on GPUs without FP4 math run weight-only (BF16 math); the bytes
+busiest expert (I(T) = 1 + sqrt(2 ln E / m)); experts gated (3 matrices) or not (2), in the
+latent width where the model has one. Expert parallelism under attention TP sums the experts'
+outputs with one all-reduce per MoE layer; under attention data parallelism every rank's
+tokens are all-gathered before the experts and reduce-scattered after (ring collectives).
+4-bit weights on GPUs without FP4 math run weight-only (BF16 math); the bytes
 streamed include block scales.
 
 TTFT (``queueing.py``): under Poisson arrivals an M/D/1 queue per attention rank in front of
@@ -71,6 +79,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, confidence_band, packaged_calibration
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
+from xlsizer.engine.layers import GATED_FFN_MATRICES as GATED_FFN_MATRICES
 from xlsizer.engine.queueing import ttft_at_load, ttft_closed_loop, ttft_poisson
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
 from xlsizer.engine.solver import _FAST_WORK as _FAST_WORK
@@ -102,7 +111,6 @@ from xlsizer.engine.step import (
     _workload,
     default_kv_precision,
 )
-from xlsizer.engine.step import GATED_FFN_MATRICES as GATED_FFN_MATRICES
 from xlsizer.engine.step import INTER_NODE_BYTES_PER_S as INTER_NODE_BYTES_PER_S
 from xlsizer.engine.step import ROOFLINE_NORM as ROOFLINE_NORM
 from xlsizer.engine.step import STAGE_HOP_LATENCY_S as STAGE_HOP_LATENCY_S

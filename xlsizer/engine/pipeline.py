@@ -366,16 +366,12 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
     eng = inp.serving_engine.value
     info: dict[str, Any] = {}
 
-    def solve_at(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
+        # the solver returns the largest batch meeting both TPOT and TTFT (issue 11), so the
+        # best-over-batch-caps search issue 15 added here is no longer needed
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
-
-    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
-        cap = solve_at(tun, bud, prefill, ttft)
-        if ttft is None:
-            return cap
-        return _best_batch_cap(solve_at, cap, tun, bud, prefill, ttft)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -431,44 +427,6 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         info["continuous_batching"] = {"static_useful_fraction": _static_useful(fx, cap.batch),
                                        "throughput_factor": f}
     return _Eval(cap, req_d, req_p, info, ttft_fixed), cap.tpot_floor_s
-
-
-def _best_batch_cap(solve_at: Any, cap: ReplicaCapacity, tun: Tuning, bud: float, prefill: float,
-                    ttft: float) -> ReplicaCapacity:
-    """The best capacity over batch caps when the TTFT target binds (issue 15).
-
-    An engine can always run fewer sequences than its memory holds (vLLM max_num_seqs), so a
-    replica carries at least what it carries at any smaller batch cap. ``slo_capacity`` takes the
-    TTFT slack after one decode step at the TPOT- or memory-limited batch, not at the smaller
-    batch the TTFT-limited load runs; more KV room (FP8 KV, a looser TPOT) then lengthens that
-    step and lowers, or removes, the capacity. The capacity at cap k is min(what k sequences
-    decode, what the TTFT allows after a step at k): the first grows with k, the second shrinks,
-    so a bisection over k on "one more sequence still helps" finds the best cap in
-    ~2 log2(max batch) solves. The cap is set through the KV budget given to the solver. Runs
-    only when the TTFT target lowers the capacity below the TPOT/memory-limited one."""
-    if cap.feasible and cap.binding != "compute":
-        return cap  # the TTFT-limited result always reads "compute"
-    free = solve_at(tun, bud, prefill, None)
-    if not free.feasible or free.max_batch <= 1 or (cap.feasible and cap.req_s >= free.req_s * (1.0 - 1e-9)):
-        return cap
-    extra = tun.extra_resident_bytes
-    per_seq = (bud - extra) / free.max_batch  # >= the solver's KV per sequence: budget k holds >= k
-
-    def at(k: int) -> ReplicaCapacity:
-        return solve_at(tun, extra + k * per_seq, prefill, ttft)
-
-    def rate(c: ReplicaCapacity) -> float:
-        return c.req_s if c.feasible else 0.0
-
-    lo, hi = 1, free.max_batch  # find the first k where k + 1 no longer helps
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if rate(at(mid + 1)) > rate(at(mid)):
-            lo = mid + 1
-        else:
-            hi = mid
-    best = at(lo)
-    return best._replace(max_batch=free.max_batch) if rate(best) > rate(cap) else cap  # memory's max batch
 
 
 def _static_useful(fx: Effects, batch: int) -> float:
@@ -755,6 +713,15 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
         else:
             n_d = plan.active
             ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))
+        if ev is not None and ev.req_p < math.inf:
+            ttft_how = ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
+                        " {:.1f} ms + engine first-token overhead {:.0f} ms")
+            ttft_args: tuple[Any, ...] = (cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0,
+                                          cap.first_token_s * 1000.0)
+        else:
+            ttft_how = ("Poisson arrivals per attention rank: M/D/1 wait + prefill {:.0f} ms + the decode"
+                        " work sharing its {:g} chunk step(s) + engine first-token overhead {:.0f} ms")
+            ttft_args = (cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
         extra["perf"] = {
             "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
             "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
@@ -771,8 +738,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
              "decode step at batch {} / tokens per step; floor {:.1f}"
              " ms", (cap.batch, cap.tpot_floor_s * 1000.0), S_PERF),
-            (name, "TTFT at peak load", ttft * 1000.0, "ms", "M/D/1 wait + prefill {:.0f} ms + one step",
-             (cap.prefill_s * 1000.0,), S_PERF),
+            (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
             (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
         ]
         if model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes

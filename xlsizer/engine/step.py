@@ -11,7 +11,15 @@ from xlsizer.catalog.loader import load_catalog
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, packaged_calibration
 from xlsizer.engine.engines import EngineProfile, engine_profile
-from xlsizer.engine.memory import activations_bytes, kv_bytes_per_token_per_layer
+from xlsizer.engine.layers import (
+    attention_terms,
+    expert_params,
+    ffn_blocks,
+    mixer_blocks,
+    recurrent_bytes_per_step,
+    recurrent_flops_per_token,
+)
+from xlsizer.engine.memory import activations_bytes
 from xlsizer.engine.moe import (
     GROUPED_BANDWIDTH_RATIO,
     GROUPED_COMPUTE_RATIO,
@@ -40,6 +48,43 @@ INTER_NODE_BYTES_PER_S: float = 50e9
 (aiconfigurator systems/h100_sxm.yaml ``inter_node_bw``). Used for pipeline hand-offs across
 nodes and for tensor/expert parallelism wider than a node."""
 
+NET_HOP_LATENCY_S: float = 5.0e-6
+"""Latency a tree all-reduce adds per network hop between scale-up domains, s: NCCL's own
+cost model, src/graph/tuning.cc ``hwLat[NCCL_HW_NET][Tree][LL] = 5.0`` µs (the low-latency
+protocol that small decode messages use). Over D domains the tree has ceil(log2 D) levels,
+each crossed twice (reduce up, broadcast down: the same file's latency formula)."""
+
+NCCL_RING_BASE_LATENCY_S: float = 6.6e-6
+"""Base latency of a ring collective (all-gather, reduce-scatter), s: NCCL tuning.cc
+``baseLat[Ring][LL] = 6.6`` µs."""
+
+NVLINK_STEP_LATENCY_S: float = 0.47e-6
+"""Latency per ring step over NVLink, s: NCCL tuning.cc ``hwLat[NVLINK][Ring][LL] = 0.47`` µs,
+× 1.8 when the ring also crosses the network (the same file: ``intraLat *= 1.8`` for LL
+with several nodes). An 8-GPU ring: 6.6 + 7 × 0.47 = 9.9 µs, the 10 µs of
+``ALLREDUCE_LATENCY_S``."""
+
+NET_STEP_LATENCY_S: float = 2.7e-6
+"""Latency per ring step across the network, s: NCCL tuning.cc ``hwLat[NET][Ring][LL] = 2.7``
+µs."""
+
+
+def tree_network_latency_s(domains: int) -> float:
+    """Latency a tree all-reduce adds beyond one scale-up domain, s: 2 × ceil(log2 D) network
+    hops (0 within one domain)."""
+    if domains <= 1:
+        return 0.0
+    return 2.0 * math.ceil(math.log2(domains)) * NET_HOP_LATENCY_S
+
+
+def ring_latency_s(gpus: int, domains: int) -> float:
+    """Latency of one ring all-gather or reduce-scatter over ``gpus`` GPUs in ``domains``
+    scale-up domains, s (NCCL's model: base + (n − 1) steps, D − 1 of them on the network)."""
+    inter = domains - 1
+    intra = NVLINK_STEP_LATENCY_S * (1.8 if inter else 1.0)
+    return NCCL_RING_BASE_LATENCY_S + (gpus - 1 - inter) * intra + inter * NET_STEP_LATENCY_S
+
+
 ACTIVATION_BYTES_PER_ELEMENT: float = 2.0
 """Bytes per hidden-state element in all-reduce, all-to-all and stage hand-offs: activations
 stay BF16 with FP8/FP4 weights (the GEMMs quantize their inputs on the fly)."""
@@ -47,10 +92,6 @@ stay BF16 with FP8/FP4 weights (the GEMMs quantize their inputs on the fly)."""
 ATTENTION_COMPUTE: Precision = Precision.BF16
 """Attention math runs at the BF16 tensor rate whatever the weight format (FlashAttention,
 FlashInfer and TensorRT-LLM's default attention kernels compute in BF16)."""
-
-GATED_FFN_MATRICES: int = 3
-"""Weight matrices per gated (SwiGLU) FFN expert: gate, up, down (Llama, Mixtral, Qwen,
-DeepSeek and gpt-oss configs)."""
 
 ROOFLINE_NORM: float = 2.0
 """Exponent of the smooth GEMM roofline (t_mem^p + t_math^p)^(1/p). A plain max assumes
@@ -140,15 +181,14 @@ class _Replica:
     expert_bw: float  # achievable bytes/s streaming expert weights (grouped kernels)
     k_over_e: float  # experts per token / experts (0 for dense)
     ln_e: float  # ln(experts)
-    kv_full_per_token: float  # KV bytes per context token, unbounded layers
-    kv_win_per_token: float  # KV bytes per context token, windowed layers
-    window: float  # window tokens (inf if none)
-    kv_repl_full: float  # replica KV bytes per reserved token (replication included)
-    kv_repl_win: float
-    attn_full_per_ctx: float  # decode attention FLOPs per (query, context token)
-    attn_win_per_ctx: float
-    prefill_attn_full: float  # × ∫ s ds over the prompt
-    prefill_attn_win: float
+    # attention by kind (layers.attention_terms), per GPU: (cap tokens, entries per token,
+    # KV bytes read per entry, decode FLOPs per (query, entry), prefill FLOPs per (query, entry))
+    attn_terms: tuple[tuple[float, float, float, float, float], ...]
+    # cache by kind, per replica: (cap tokens, entries per token, bytes per entry, replication)
+    cache_terms: tuple[tuple[float, float, float], ...]
+    state_read: float  # recurrent state bytes one sequence moves per decode step, per GPU
+    state_flops: float  # recurrent FLOPs per token, per GPU
+    state_repl: float  # recurrent state bytes one request holds, per replica
     comm_fixed_s: float  # per micro-batch pass
     a2a_fixed_s: float  # the expert-parallel all-to-all part of comm_fixed_s
     a2a_per_token_s: float  # the all-to-all part of comm_per_token_s
@@ -163,6 +203,18 @@ class _Replica:
 
 
 _REPLICAS: dict[tuple, tuple[ModelSpec, GpuSpec, _Replica]] = {}
+
+
+def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
+    """(bytes/s per GPU one direction, scale-up domains spanned) of a collective over ``gpus``
+    GPUs: the scale-up fabric (NVLink) while they fit in one domain (a node, or an NVL72 rack:
+    ``GpuSpec.scaleup_gpus``), else the network between domains (``scaleout_gb_s``; one
+    400 Gb/s NIC per GPU where the catalog does not say)."""
+    dom = gpu.scaleup_gpus
+    if gpus <= dom:
+        return gpu.interconnect_bytes_per_s, 1
+    out = gpu.scaleout_gb_s * 1e9 if gpu.scaleout_gb_s else INTER_NODE_BYTES_PER_S
+    return min(out, gpu.interconnect_bytes_per_s), math.ceil(gpus / dom)
 
 
 def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
@@ -229,57 +281,70 @@ def _build_replica(
     total = model.total_params
     embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
     if moe is not None:
-        per_expert = GATED_FFN_MATRICES * (moe.expert_hidden_size or h) * moe.expert_intermediate_size
+        per_expert = expert_params(model)  # gated or not, latent width (layers.py)
         routed = min(moe.moe_layers * moe.experts * per_expert, 0.98 * total)
         log_miss = math.log1p(-moe.experts_per_token / moe.experts)
-        moe_share = moe.moe_layers / model.layers
         expert_active = routed * moe.experts_per_token / moe.experts  # routed params per token
         k_over_e, ln_e = moe.experts_per_token / moe.experts, math.log(moe.experts)
     else:
-        routed = log_miss = moe_share = expert_active = k_over_e = ln_e = 0.0
+        routed = log_miss = expert_active = k_over_e = ln_e = 0.0
     dense = total - routed
     weights_resident = (dense * dp + routed) * wb
     matmul_active = max(model.active_params - embed, 0.5 * model.active_params) - expert_active
 
-    # KV: heads split by tp (replicated when tp > KV heads; MLA's latent on every rank),
-    # layers split by pp.
-    per_layer = kv_bytes_per_token_per_layer(model, kvp.bytes_per_element)
-    shard = 1.0 if model.mla is not None else math.ceil(model.kv_heads / tp) / model.kv_heads
-    sw = model.sliding_window
-    win_layers = sw.bounded_layers if sw else 0
-    full_layers = model.layers - win_layers
-
-    # Attention FLOPs per (query token, context token, layer): 2 × heads × (d_qk + d_v);
-    # MLA decodes in the absorbed form over its latent.
-    heads = model.attention_heads
-    if model.mla is not None:
-        lat = model.mla.kv_lora_rank
-        dec_coeff = 2.0 * heads * (2 * lat + model.mla.qk_rope_head_dim)
-    else:
-        dec_coeff = 4.0 * heads * model.head_dim
-    pre_coeff = 4.0 * heads * model.head_dim
+    # Attention by kind of layer (layers.attention_terms): KV heads split by tp (replicated
+    # when tp > KV heads; MLA's latent and indexer keys on every rank), layers split by pp;
+    # attention heads (the math) split by tp.
     per_gpu = 1.0 / (tp * pp)
+    attn_terms: list[tuple[float, float, float, float, float]] = []
+    cache_terms: list[tuple[float, float, float]] = []
+    for t in attention_terms(model, kvp.bytes_per_element):
+        shard = 1.0 if t.kv_heads == 0 else math.ceil(t.kv_heads / tp) / t.kv_heads
+        if t.decode_flops or t.prefill_flops:
+            attn_terms.append((t.cap, t.scale, t.layers * t.entry_bytes * shard / pp,
+                               t.layers * t.decode_flops * per_gpu,
+                               t.layers * t.prefill_flops * per_gpu))
+        if t.cached:
+            cache_terms.append((t.cap, t.scale, t.layers * t.entry_bytes * shard * tp))
+    # recurrent layers: the state's heads split by tp, its layers by pp
+    state_seq = recurrent_bytes_per_step(model)
 
     # Collectives per micro-batch pass of one stage.
-    link = gpu.interconnect_bytes_per_s if tp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
-    stage_layers = model.layers / pp
+    link, tp_domains = collective_link(gpu, tp)
+    # one all-reduce per token-mixing block and per FFN block (2 per layer of a plain
+    # transformer; Nemotron-H's blocks are one or the other); the MoE blocks' collectives
+    # under expert parallelism are below
+    blocks = mixer_blocks(model) + ffn_blocks(model)
+    moe_blocks = moe.moe_layers if moe is not None else 0
     act = h * ACTIVATION_BYTES_PER_ELEMENT
     comm_fixed = comm_tok = 0.0
     if tp > 1:
-        n_ar = stage_layers * (2.0 - (moe_share if ep > 1 else 0.0))
-        comm_fixed += n_ar * ALLREDUCE_LATENCY_S
+        n_ar = (blocks - (moe_blocks if ep > 1 else 0)) / pp
+        comm_fixed += n_ar * (ALLREDUCE_LATENCY_S + tree_network_latency_s(tp_domains))
         comm_tok += n_ar * 2.0 * (tp - 1) / tp * act / link / dp
     a2a_fixed = a2a_tok = 0.0
     if ep > 1 and moe is not None:
-        # dispatch + combine per MoE layer: each token's hidden state goes to its k experts,
-        # (ep − 1)/ep of them on other GPUs, and comes back; bytes spread over the GPUs
-        n_a2a = 2.0 * stage_layers * moe_share
-        ep_link = link if tp * dp <= gpu.gpus_per_node else INTER_NODE_BYTES_PER_S
-        a2a_fixed = n_a2a * ALLREDUCE_LATENCY_S
-        a2a_tok = n_a2a * moe.experts_per_token * act * (ep - 1) / ep / ep_link / (dp * tp)
+        n = tp * dp  # the GPUs holding the experts (ep × moe_tp)
+        ep_link, ep_domains = collective_link(gpu, n)
+        if dp == 1:
+            # attention tensor-parallel: every rank already holds every token; each computes
+            # its own experts' share and the outputs are summed like a dense FFN's, one
+            # all-reduce per MoE block (n_ar above left the MoE blocks out)
+            n_c = moe_blocks / pp
+            a2a_fixed = n_c * (ALLREDUCE_LATENCY_S + tree_network_latency_s(ep_domains))
+            a2a_tok = n_c * 2.0 * (tp - 1) / tp * act / ep_link
+        else:
+            # attention data-parallel: every rank's tokens are all-gathered before the
+            # experts and the outputs reduce-scattered after (vLLM's default
+            # allgather_reducescatter all2all backend, SGLang's DP-attention gather/scatter,
+            # TensorRT-LLM's allgather + reducescatter in its fused MoE): each GPU receives and
+            # sends (dp − 1)/dp of all the pass's tokens, ring collectives over n GPUs
+            n_c = 2.0 * moe_blocks / pp
+            a2a_fixed = n_c * ring_latency_s(n, ep_domains)
+            a2a_tok = n_c * (dp - 1) / dp * act / ep_link
         comm_fixed += a2a_fixed
         comm_tok += a2a_tok
-    hop_link = INTER_NODE_BYTES_PER_S if gpus > gpu.gpus_per_node else gpu.interconnect_bytes_per_s
+    hop_link = collective_link(gpu, gpus)[0]
 
     memory = gpus * gpu.memory_bytes
     activations = activations_bytes(weights_resident)
@@ -308,22 +373,20 @@ def _build_replica(
         expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4
         * GROUPED_BANDWIDTH_RATIO,
         k_over_e=k_over_e, ln_e=ln_e,
-        kv_full_per_token=full_layers * per_layer * shard / pp,
-        kv_win_per_token=win_layers * per_layer * shard / pp,
-        window=float(sw.window_tokens) if sw else math.inf,
-        kv_repl_full=full_layers * per_layer * shard * tp,
-        kv_repl_win=win_layers * per_layer * shard * tp,
-        attn_full_per_ctx=dec_coeff * full_layers * per_gpu,
-        attn_win_per_ctx=dec_coeff * win_layers * per_gpu,
-        prefill_attn_full=pre_coeff * full_layers * per_gpu,
-        prefill_attn_win=pre_coeff * win_layers * per_gpu,
+        attn_terms=tuple(attn_terms),
+        cache_terms=tuple(cache_terms),
+        state_read=state_seq * per_gpu,
+        state_flops=recurrent_flops_per_token(model) * per_gpu,
+        state_repl=state_seq / 2.0,
         comm_fixed_s=comm_fixed,
         a2a_fixed_s=a2a_fixed,
         a2a_per_token_s=a2a_tok,
         comm_per_token_s=comm_tok,
         hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
-        layer_s=cal.layer_overhead_s * stage_layers
+        # per layer of a plain transformer = per two blocks (Nemotron-H's 88 "layers" are
+        # 88 blocks, 44 layer-equivalents)
+        layer_s=cal.layer_overhead_s * blocks / 2.0 / pp
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
         wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
@@ -461,16 +524,19 @@ def _workload(
     a = tuning.accepted_tokens_per_step
     prompt = isl if prefill_tokens is None else min(max(prefill_tokens, 0.0), isl)
     ctx = isl + osl / 2.0  # mean context over a request's decode
-    w = rep.window
-    ctx_w = min(ctx, w)
-    kv_read = rep.kv_full_per_token * ctx + rep.kv_win_per_token * ctx_w
-    attn = (rep.attn_full_per_ctx * ctx + rep.attn_win_per_ctx * ctx_w) * d
     s0 = isl - prompt
-    prompt_attn = rep.prefill_attn_full * (isl * isl - s0 * s0) / 2.0
-    if rep.prefill_attn_win:
-        prompt_attn += rep.prefill_attn_win * _window_integral(s0, isl, w)
+    kv_read = rep.state_read
+    attn = rep.state_flops * d
+    prompt_attn = rep.state_flops * prompt
+    for cap, scale, read, dec, pre in rep.attn_terms:
+        entries = scale * (ctx if ctx < cap else cap)
+        kv_read += read * entries
+        attn += dec * entries * d
+        prompt_attn += pre * scale * _window_integral(s0, isl, cap)
     reserved = isl + osl if tuning.kv_reserved_tokens is None else tuning.kv_reserved_tokens
-    kv_reserved = rep.kv_repl_full * reserved + rep.kv_repl_win * min(reserved, w)
+    kv_reserved = rep.state_repl
+    for cap, scale, per in rep.cache_terms:
+        kv_reserved += per * scale * (reserved if reserved < cap else cap)
 
     pp = rep.pp
     seqs = 1.0 / (pp * rep.dp)

@@ -1,0 +1,58 @@
+"""Collectives over the scale-up domain vs across it (engine/step.py): NCCL's latency model
+and the attention-data-parallel all-gather / reduce-scatter of MoE layers."""
+
+from __future__ import annotations
+
+import pytest
+
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.step import (
+    ALLREDUCE_LATENCY_S,
+    _setup,
+    collective_link,
+    ring_latency_s,
+    tree_network_latency_s,
+)
+
+
+def test_nvl72_keeps_32_gpus_on_nvlink_a_b200_node_does_not():
+    cat = load_catalog()
+    gb200, b200 = cat.gpu("gb200"), cat.gpu("b200")
+    assert collective_link(gb200, 32) == (gb200.interconnect_bytes_per_s, 1)  # one NVL72 rack
+    bw, domains = collective_link(b200, 64)
+    assert domains == 8 and bw == pytest.approx(100e9)  # the catalog's 100 GB/s per GPU out
+    assert collective_link(b200, 8) == (b200.interconnect_bytes_per_s, 1)
+
+
+def test_nccl_latency_model_by_hand():
+    # tree all-reduce over 8 domains: 2 x ceil(log2 8) network hops of 5 us
+    assert tree_network_latency_s(8) == pytest.approx(30e-6)
+    assert tree_network_latency_s(1) == 0.0
+    # 8-GPU ring inside a node: 6.6 + 7 x 0.47 us = 9.89 us (the 10 us all-reduce constant)
+    assert ring_latency_s(8, 1) == pytest.approx(9.89e-6)
+    assert ring_latency_s(8, 1) == pytest.approx(ALLREDUCE_LATENCY_S, rel=0.02)
+    # 64 GPUs in 8 nodes: 56 NVLink steps at 0.47 x 1.8 us, 7 network steps at 2.7 us
+    assert ring_latency_s(64, 8) == pytest.approx(6.6e-6 + 56 * 0.846e-6 + 7 * 2.7e-6)
+
+
+def test_tensor_parallel_beyond_a_node_pays_the_network():
+    *_, inside = _setup("llama-3.1-70b", "h100-sxm", 8, 1, 1, "fp8", "fp8", "vllm", None)
+    *_, across = _setup("llama-3.1-70b", "h100-sxm", 16, 1, 1, "fp8", "fp8", "vllm", None)
+    # 160 all-reduces per pass (80 layers x attention + FFN), each 2 x 1 x 5 us more over 2 nodes
+    assert across.comm_fixed_s - inside.comm_fixed_s == pytest.approx(160 * 10e-6)
+    assert across.comm_per_token_s > inside.comm_per_token_s  # 50 GB/s NIC vs NVLink
+
+
+def test_attention_data_parallel_moe_gathers_every_rank_tokens():
+    """DEP: each GPU receives and sends (dp - 1)/dp of all the pass's tokens per MoE layer
+    (all-gather + reduce-scatter), far more than attention-TP's one all-reduce of its share."""
+    m = load_catalog().model("deepseek-v3")
+    g = load_catalog().gpu("b200")
+    *_, dep = _setup(m, g, 1, 1, 8, "fp4", "fp8", "tensorrt-llm", None, dp=8)
+    h2 = m.hidden_size * 2.0
+    per_token = 2 * 58 * (7 / 8) * h2 / g.interconnect_bytes_per_s
+    assert dep.a2a_per_token_s == pytest.approx(per_token)
+    assert dep.a2a_fixed_s == pytest.approx(2 * 58 * ring_latency_s(8, 1))
+    *_, tep = _setup(m, g, 8, 1, 8, "fp4", "fp8", "tensorrt-llm", None)
+    # attention TP 8 with 8-way EP: the MoE output summed by one all-reduce per MoE layer
+    assert tep.a2a_fixed_s == pytest.approx(58 * ALLREDUCE_LATENCY_S)

@@ -1,0 +1,209 @@
+"""The model's layers as a decode or prefill step meets them, read from the catalog's
+per-layer architecture facts (``catalog/schema.py``, docs/catalog.md). Pure functions.
+
+A model's mixer layers are of a few kinds, each with its own cost per step:
+
+- **Full attention**: a decode query reads every cached token's K and V (or MLA latent);
+  the attention math is 2 × heads × (d_qk + d_v) FLOPs per (query, cached token)
+  (scores QKᵀ and the weighted sum PV, one multiply-add = 2 FLOPs). MLA decodes in the
+  absorbed form over its latent: 2 × heads × (2 × kv_lora_rank + qk_rope_head_dim)
+  (DeepSeek-V2 paper §2.1.2 "absorbed" W_UK/W_UV; FlashMLA), and prefills in the
+  expanded form, d_qk = qk_nope_head_dim + qk_rope_head_dim, d_v = v_head_dim.
+- **Sliding-window / chunked layers** read at most their window, with their own KV heads
+  and head widths where the config gives them (MiMo, Gemma 4).
+- **Compressed-KV layers** (DeepSeek-V4 ``compress_ratios``) cache one entry per ``ratio``
+  tokens (and keep the model's window uncompressed, counted with the window layers).
+- **Sparse attention** (DeepSeek sparse attention, MiniMax-M3 block-sparse) reads at most
+  ``topk_tokens`` cached entries per query; its lightning indexer reads every token's small
+  index key and scores it: 2 × index_heads × index_head_dim FLOPs per (query, token)
+  (DeepSeek-V3.2-Exp report §2.1).
+- **Recurrent layers** (gated DeltaNet, Kimi delta attention, Mamba-2) hold a fixed state
+  per sequence: a decode step reads it and writes it back (2 × its bytes) and does about
+  ``RECURRENT_FLOPS_PER_STATE_ELEMENT`` FLOPs per state element per token.
+
+Feed-forward blocks: routed experts have 3 weight matrices when gated (SwiGLU: gate, up,
+down) and 2 when not (Nemotron-H's squared-ReLU experts); ``ffn_matrices`` decides from the
+published parameter count (the gated count would exceed it). Latent experts work in
+``expert_hidden_size`` instead of ``hidden_size``.
+
+Every figure below is per token or per cached entry for the whole model (all its layers of
+that kind), before any split across GPUs; ``step._build_replica`` divides by tensor and
+pipeline parallelism.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from xlsizer.catalog.schema import ModelSpec
+from xlsizer.engine.memory import (
+    bounded_kv_bytes_per_token_per_layer,
+    kv_bytes_per_token_per_layer,
+)
+
+RECURRENT_FLOPS_PER_STATE_ELEMENT: float = 6.0
+"""FLOPs per recurrent-state element per token, dimensionless count. Gated delta rule
+(Yang et al. 2024, "Gated Delta Networks", eq. 5): kᵀS (2), the decayed rank-1 update
+S ← αS + β k vᵀ (2 with the decay folded in, +1 for the decay), the readout qᵀS (2): about 6-7.
+Mamba-2's SSD recurrence (dA·h + B·x, then C·h) is about the same. 6 is the lower figure;
+decode is bound by reading the state, not by this math."""
+
+GATED_FFN_MATRICES: int = 3
+"""Weight matrices of a gated (SwiGLU/GeGLU) FFN: gate, up, down (Llama, Mixtral, Qwen,
+DeepSeek, gpt-oss configs)."""
+
+PLAIN_FFN_MATRICES: int = 2
+"""Weight matrices of a non-gated FFN: up, down (Nemotron-H's relu² experts)."""
+
+
+class AttnTerm(NamedTuple):
+    """One kind of attention work: ``layers`` layers, each query touching
+    ``scale × min(context, cap)`` cached entries (context in tokens)."""
+
+    layers: float
+    """How many layers do this (count)."""
+    cap: float
+    """Context tokens beyond which the entries touched stop growing (window, or top-k × ratio
+    for sparse selection); inf if none."""
+    scale: float
+    """Cached entries per context token (1 / compression ratio; 1 if uncompressed)."""
+    entry_bytes: float
+    """Bytes one cached entry holds in one layer, whole model (all KV heads), at the KV
+    precision."""
+    kv_heads: int
+    """KV heads the entry spans (0: one latent shared by all heads, MLA or indexer keys:
+    replicated on every tensor-parallel rank)."""
+    decode_flops: float
+    """Decode attention FLOPs per (query token, entry touched) in one layer, all heads."""
+    prefill_flops: float
+    """Prefill attention FLOPs per (query token, entry touched) in one layer, all heads."""
+    cached: bool = True
+    """False for a term that only reads (a sparse layer's top-k, whose cache is the
+    uncapped term beside it)."""
+
+
+def ffn_matrices(model: ModelSpec) -> int:
+    """Weight matrices per routed expert (count): 3 for gated experts unless that would make
+    the routed experts alone outnumber the model's published parameters, then 2 (non-gated,
+    e.g. Nemotron-H's squared ReLU: 3 matrices would give 1.4x its total)."""
+    moe = model.moe
+    if moe is None:
+        return GATED_FFN_MATRICES
+    h = moe.expert_hidden_size or model.hidden_size
+    gated = moe.moe_layers * moe.experts * GATED_FFN_MATRICES * h * moe.expert_intermediate_size
+    return GATED_FFN_MATRICES if gated <= model.total_params else PLAIN_FFN_MATRICES
+
+
+def expert_params(model: ModelSpec) -> float:
+    """Parameters of one routed expert in one layer (count): matrices × width × expert FFN
+    width, in the latent width for latent experts."""
+    moe = model.moe
+    if moe is None:
+        return 0.0
+    h = moe.expert_hidden_size or model.hidden_size
+    return float(ffn_matrices(model) * h * moe.expert_intermediate_size)
+
+
+def _qk_v(model: ModelSpec) -> tuple[int, int]:
+    """(d_qk, d_v) per head of a full layer in the expanded (prefill) form, elements."""
+    mla = model.mla
+    if mla is not None:
+        qk = (mla.qk_nope_head_dim or model.head_dim) + mla.qk_rope_head_dim
+        return qk, mla.v_head_dim or model.head_dim
+    return model.head_dim, model.v_head_dim or model.head_dim
+
+
+def attention_terms(model: ModelSpec, kv_bytes_per_element: float) -> tuple[AttnTerm, ...]:
+    """The model's attention work by kind (see the module docstring), whole model.
+
+    Layer counts: full layers = attention layers − window layers − (compressed layers when
+    the model has no window; with one, DeepSeek-V4's compressed layers are among its window
+    layers and add their compressed entries on top). Sparse selection caps first the full
+    layers, then the compressed ones (lowest ratio first) at top-k entries.
+    """
+    heads = model.attention_heads
+    per_layer = kv_bytes_per_token_per_layer(model, kv_bytes_per_element)
+    qk, v = _qk_v(model)
+    pre = 2.0 * heads * (qk + v)
+    mla = model.mla
+    if mla is not None:
+        dec = 2.0 * heads * (2 * mla.kv_lora_rank + mla.qk_rope_head_dim)
+        kvh = 0
+    else:
+        dec = pre
+        kvh = model.kv_heads
+    sw = model.sliding_window
+    bounded = sw.bounded_layers if sw else 0
+    compressed = sum(c.layers for c in model.compressed_kv)
+    full = model.attention_layer_count - bounded - (0 if sw else compressed)
+    full = max(full, 0)
+    sa = model.sparse_attention
+    sparse_left = sa.layers if sa else 0
+    topk = float(sa.topk_tokens) if sa else math.inf
+
+    terms: list[AttnTerm] = []
+
+    def add(layers: float, scale: float, cap_tokens: float) -> None:
+        """``layers`` layers of full-shape entries at ``scale`` entries per token, sparse
+        selection capping as many of them as it covers."""
+        nonlocal sparse_left
+        if layers <= 0:
+            return
+        capped = min(layers, sparse_left)
+        sparse_left -= capped
+        if capped:  # cached in full, read at most top-k entries
+            terms.append(AttnTerm(capped, math.inf, scale, per_layer, kvh, 0.0, 0.0, True))
+            terms.append(AttnTerm(capped, min(cap_tokens, topk / scale), scale, per_layer, kvh,
+                                  dec, pre, False))
+        if layers - capped:
+            terms.append(AttnTerm(layers - capped, cap_tokens, scale, per_layer, kvh, dec, pre))
+
+    add(full, 1.0, math.inf)
+    for c in sorted(model.compressed_kv, key=lambda c: c.ratio):
+        add(c.layers, 1.0 / c.ratio, math.inf)
+    if bounded:
+        assert sw is not None
+        wk = sw.head_dim or (model.head_dim if mla is None else qk)
+        wv = sw.v_head_dim or (sw.head_dim if sw.head_dim else v)
+        wpre = 2.0 * heads * (wk + wv)
+        wdec = dec if (mla is not None and not sw.head_dim) else wpre
+        terms.append(AttnTerm(bounded, float(sw.window_tokens), 1.0,
+                              bounded_kv_bytes_per_token_per_layer(model, kv_bytes_per_element),
+                              0 if mla is not None else (sw.kv_heads or model.kv_heads),
+                              wdec, wpre))
+    if sa is not None and sa.index_head_dim:
+        idx = 2.0 * max(sa.index_heads, 1) * sa.index_head_dim
+        terms.append(AttnTerm(sa.layers, math.inf, 1.0, sa.index_head_dim * kv_bytes_per_element,
+                              0, idx, idx))
+    return tuple(terms)
+
+
+def recurrent_bytes_per_step(model: ModelSpec) -> float:
+    """Bytes one sequence's recurrent state moves in one decode step, whole model: read once
+    and written back once (2 × state bytes); 0 without recurrent layers."""
+    rec = model.recurrent
+    return 2.0 * rec.bytes_per_sequence if rec is not None else 0.0
+
+
+def recurrent_flops_per_token(model: ModelSpec) -> float:
+    """Recurrent-layer FLOPs per token, whole model (state update and readout)."""
+    rec = model.recurrent
+    if rec is None:
+        return 0.0
+    return RECURRENT_FLOPS_PER_STATE_ELEMENT * rec.state_elements_per_layer * rec.layers
+
+
+def mixer_blocks(model: ModelSpec) -> int:
+    """Token-mixing blocks (attention or recurrent), count: every layer unless the config
+    names attention and recurrent layers separately (hybrids)."""
+    if model.attention_layers is None:
+        return model.layers
+    rec = model.recurrent.layers if model.recurrent is not None else 0
+    return min(model.attention_layer_count + rec, model.layers)
+
+
+def ffn_blocks(model: ModelSpec) -> int:
+    """Feed-forward blocks (dense FFN or MoE), count (Nemotron-H: only its MoE blocks)."""
+    moe_layers = model.moe.moe_layers if model.moe is not None else 0
+    return model.dense_ffn_layer_count + moe_layers
