@@ -24,16 +24,21 @@ def _soffice() -> str:
     return exe
 
 
-def test_every_workbook_converts_to_pdf(tmp_path):
+def _convert(tmp_path: Path, fmt: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Every shipped workbook converted by LibreOffice headless to ``fmt``, in a private profile."""
     exe = _soffice()
-    assert len(WORKBOOKS) >= 8
-    profile = tmp_path / "profile"
-    out = tmp_path / "pdf"
+    out = tmp_path / fmt
     proc = subprocess.run(
-        [exe, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
-         "--convert-to", "pdf", "--outdir", str(out), *map(str, WORKBOOKS)],
+        [exe, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+         "--convert-to", fmt, "--outdir", str(out), *map(str, WORKBOOKS)],
         capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_every_workbook_converts_to_pdf(tmp_path):
+    assert len(WORKBOOKS) >= 8
+    out, proc = _convert(tmp_path, "pdf")
     assert "Error" not in proc.stderr, proc.stderr
     for wb in WORKBOOKS:
         pdf = out / f"{wb.stem}.pdf"
@@ -46,14 +51,7 @@ def test_libreoffice_shows_the_stored_results_not_name_errors(tmp_path):
     results: the headline and numbers, and no #NAME? in any cell of any sheet (issue 13)."""
     from openpyxl import load_workbook
 
-    exe = _soffice()
-    profile = tmp_path / "profile"
-    out = tmp_path / "html"
-    proc = subprocess.run(
-        [exe, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
-         "--convert-to", "html", "--outdir", str(out), *map(str, WORKBOOKS)],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr
+    out, _ = _convert(tmp_path, "html")
     for wb in WORKBOOKS:
         html = (out / f"{wb.stem}.html").read_text(encoding="utf-8", errors="replace")
         assert "#NAME?" not in html, f"{wb.name}: LibreOffice shows #NAME?"

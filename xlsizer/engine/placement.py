@@ -42,6 +42,12 @@ def parallelism(n: int, gpus_per_node: int) -> tuple[int, int]:
     return gpus_per_node, pp
 
 
+def _eligible(g: GpuSpec, precision: Precision, weights_bytes: float, pcie_max_weights_bytes: float) -> bool:
+    """The course's gates on a GPU: it supports the precision, and a PCIe card only for weights
+    up to ``pcie_max_weights_bytes`` (tensor parallelism over PCIe is too slow beyond that)."""
+    return g.supports(precision) and not (g.form_factor == "pcie" and weights_bytes > pcie_max_weights_bytes)
+
+
 def pick_gpu(
     candidates: list[GpuSpec],
     precision: Precision,
@@ -54,10 +60,7 @@ def pick_gpu(
     pcie_max_weights_bytes: float = 30e9,
 ) -> GpuChoice | None:
     """The course's first-fit search over (GPU, n); None when no candidate supports the precision."""
-    eligible = [
-        g for g in candidates
-        if g.supports(precision) and not (g.form_factor == "pcie" and weights_bytes > pcie_max_weights_bytes)
-    ]
+    eligible = [g for g in candidates if _eligible(g, precision, weights_bytes, pcie_max_weights_bytes)]
     if not eligible:
         return None
     for m in (margin, 1.0):
@@ -95,7 +98,7 @@ def adequate_configs(
     L40S, cost twice the 28x H100 that one more user moved it to)."""
     out: list[GpuChoice] = []
     for g in candidates:
-        if not g.supports(precision) or (g.form_factor == "pcie" and weights_bytes > pcie_max_weights_bytes):
+        if not _eligible(g, precision, weights_bytes, pcie_max_weights_bytes):
             continue
         per_node = g.gpus_per_node
         ns = [n for n in sizes if n <= per_node] + [k * per_node for k in range(2, max_stages + 1)]
