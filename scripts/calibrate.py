@@ -7,14 +7,15 @@ error to xlsizer/catalog/data/calibration.yaml.
     python scripts/calibrate.py --dry-run  # the same without writing
     python scripts/calibrate.py --quick    # fit on every other run (faster, for development)
 
-What is fitted (five global constants and two per engine, none per GPU or model):
+What is fitted (five global constants and four per engine, none per GPU or model):
   bandwidth_efficiency   achievable fraction of peak memory bandwidth
   compute_efficiency     achievable fraction of the dense tensor peak (MFU) in decode steps
   prefill_compute_efficiency  the same for prefill passes
-  step_overhead_s        fixed time per engine step
-  layer_overhead_s       fixed time per layer per step
   fp4_gemm_efficiency    multiplier on both fractions for GEMMs with native FP4 weights
   moe_layer_overhead_s   fixed time per MoE layer per step (router, top-k, permutes)
+per engine:
+  step_overhead_s        fixed time per engine step
+  layer_overhead_s       fixed time per layer per step (how an engine fuses small kernels)
   request_overhead_s     fixed time to a first token beyond the prefill math
   wave_fraction          closed loop: share of the other clients' prompts waited for
                          beyond the steady-state queue (clients that start together)
@@ -75,14 +76,14 @@ GLOBAL: list[tuple[str, str, float, float, float, str]] = [
      "achievable share of the datasheet dense FLOPS (MFU) for GEMMs and attention"),
     ("prefill_compute_efficiency", "fraction of dense tensor peak", 0.2, 0.79, 0.5,
      "achievable share of the dense peak in prefill passes (large GEMMs, no CUDA graphs)"),
-    ("layer_overhead_s", "s per layer per step", 0.0, 2e-4, 6e-5,
-     "small kernels per layer (norms, RoPE, activation quantization) and their launches"),
     ("fp4_gemm_efficiency", "multiplier on both fractions", 0.3, 1.0, 0.85,
      "native FP4 GEMMs (Blackwell) relative to 8/16-bit ones"),
     ("moe_layer_overhead_s", "s per MoE layer per step", 0.0, 5e-4, 2e-5,
      "router, top-k, token permute/unpermute kernels of a MoE layer"),
 ]
 PER_ENGINE: list[tuple[str, str, float, float, float, str]] = [
+    ("layer_overhead_s", "s per layer per step", 0.0, 2e-4, 6e-5,
+     "small kernels per layer (norms, RoPE, activation quantization) and their launches"),
     ("step_overhead_s", "s per engine step", 0.0, 0.01, 0.0005,
      "scheduling, sampling and launch time per step that CUDA graphs do not hide"),
     ("request_overhead_s", "s per request", 0.0, 0.15, 0.05,

@@ -55,8 +55,11 @@ class Calibration:
         return float(getattr(self, name))
 
 
-ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "request_overhead_s", "wave_fraction")
-"""The constants fitted per serving engine (the rest are global)."""
+ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "layer_overhead_s", "request_overhead_s",
+                                     "wave_fraction")
+"""The constants fitted per serving engine (the rest are global): engines fuse a layer's small
+kernels differently (TensorRT-LLM's fused norm/quantize kernels, vLLM's torch.compile passes,
+SGLang's own), schedule differently, and bunch clients' prompts differently."""
 
 
 @cache

@@ -196,6 +196,8 @@ class Effects:
             # k draft passes per step: stream the drafter's weights, its layers' kernels,
             # its all-reduces when sharded (fixed); per sequence: its KV at the mean context
             # and its math (grow with the batch).
+            # (layer_overhead_s: the median of the engines' fitted values; a drafter's few
+            # layers make the engine's own value a second-order difference)
             fixed = k * (d.weight_bytes / bw + d.layers * cal.layer_overhead_s
                          + (2 * d.layers * ALLREDUCE_LATENCY_S if n > 1 else 0.0))
             per_seq = k * (d.kv_bytes_per_token * self.mean_context / bw + 2.0 * d.params / peak)

@@ -249,10 +249,12 @@ def estimate(
             # token (Little), solved by a few fixed-point rounds
             batch, tpot = n, tpot_at(n)
             ttft = prefill
+            decode_only = st._replace(r_mb=0.0, k_pre=0.0)  # the batch's steps without prompts
             for _ in range(6):
                 tpot = tpot_at(batch)
-                # a queued prompt's chunks also carry the decodes of the batch
-                shared = st.prompt / rep.token_budget * tpot * st.a
+                # a queued prompt's chunks also carry the decodes of the batch (their decode
+                # work only: the prompt's own math is the batched prefill)
+                shared = st.prompt / rep.token_budget * _step_s(decode_only, max(batch, 1.0))
                 ttft = ttft_closed_loop(n / rep.dp, prefill, batched + shared, chunks,
                                         tpot * st.a, (osl - 1.0) * tpot,
                                         rep.wave_fraction) + rep.request_s

@@ -214,7 +214,8 @@ def size(inp: SizingInputs) -> SizingResult:
 
 
 MOE_SHARES: tuple[tuple[str, str, str], ...] = (
-    ("expert_gemm", "MoE: expert GEMMs share of step", "routed-expert grouped GEMMs / decode step at capacity"),
+    ("expert_gemm", "MoE: expert GEMMs share of step",
+     "routed-expert grouped GEMMs and their activation traffic / decode step at capacity"),
     ("imbalance", "MoE: imbalance share of step", "busiest expert pacing the kernel (part of the expert GEMMs)"),
     ("all_to_all", "MoE: all-to-all share of step", "expert-parallel dispatch + combine / decode step"),
 )
@@ -720,7 +721,8 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
                                           cap.first_token_s * 1000.0)
         else:
             ttft_how = ("Poisson arrivals per attention rank: M/D/1 wait + prefill {:.0f} ms + the decode"
-                        " work sharing its {:g} chunk step(s) + engine first-token overhead {:.0f} ms")
+                        " work sharing its {:g} chunk step(s) + half the step running on arrival"
+                        " + engine first-token overhead {:.0f} ms")
             ttft_args = (cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
         extra["perf"] = {
             "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,

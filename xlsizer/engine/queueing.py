@@ -6,11 +6,11 @@ Two arrival processes, one physics:
   front of prefill, service time S = one prompt's prefill on its rank (``_prefill_s``), mean
   wait ρS / (2(1 − ρ)) with ρ = λS (Pollaczek-Khinchine). The prompt then runs in
   ``chunks`` = ⌈prompt / token budget⌉ engine steps, each shared with the decodes of the batch
-  (chunked prefill), so it also waits out the decode part of those steps:
+  (chunked prefill), so it also waits out the decode part of those steps; and it arrives while
+  a step is running, which it waits to end before the scheduler can admit it (the mean
+  residual of a steady stream of equal steps is half a step):
 
-      TTFT = wait + S + chunks × decode step(B)
-
-  With one chunk this is the older "wait + prefill + one decode step".
+      TTFT = wait + S + (chunks + ½) × decode step(B)
 
 - **Closed loop at a fixed concurrency** n per attention rank (each client sends its next
   request when its last one ends; how serving benchmarks measure): a closed queueing network
@@ -22,7 +22,7 @@ Two arrival processes, one physics:
   At one client R = S_b; once prefill saturates, R grows by S_b per client. The prompt itself
   runs alone in S (not S_b) when no one waits, and its chunks share steps with decodes:
 
-      TTFT = S − S_b + R(n) + f × (n − 1)/2 × S_b + chunks × decode step(B)
+      TTFT = S − S_b + R(n) + f × (n − 1)/2 × S_b + (chunks + ½) × decode step(B)
 
   The f term (per-engine fitted, in [0, 1]) is what the steady state misses: clients that
   start together stay in step when every request has the same lengths, so a request waits for
@@ -52,7 +52,7 @@ def ttft_poisson(rate_per_rank: float, prefill_s: float, chunks: float, decode_s
     """Mean TTFT, s, of Poisson arrivals at ``rate_per_rank`` req/s on one attention rank whose
     prompt takes ``prefill_s`` alone and runs in ``chunks`` steps of ``decode_step_s`` s of
     decode work each. ``inf`` at or past saturation of prefill."""
-    return _md1_wait(rate_per_rank, prefill_s) + prefill_s + chunks * decode_step_s
+    return _md1_wait(rate_per_rank, prefill_s) + prefill_s + (chunks + 0.5) * decode_step_s
 
 
 def closed_loop_response(clients: float, service_s: float, think_s: float) -> float:
@@ -88,7 +88,7 @@ def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_
     wave's prompts, which the steady-state MVA does not see (f = 0: steady state only)."""
     r = closed_loop_response(clients_per_rank, batched_prefill_s, think_s)
     r += wave_fraction * max(clients_per_rank - 1.0, 0.0) / 2.0 * batched_prefill_s
-    return max(prefill_s - batched_prefill_s, 0.0) + r + chunks * decode_step_s
+    return max(prefill_s - batched_prefill_s, 0.0) + r + (chunks + 0.5) * decode_step_s
 
 
 def ttft_at_load(capacity: ReplicaCapacity, offered_rps: float) -> float:

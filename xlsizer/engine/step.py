@@ -24,6 +24,7 @@ from xlsizer.engine.moe import (
     GROUPED_BANDWIDTH_RATIO,
     GROUPED_COMPUTE_RATIO,
     imbalance,
+    routed_activation_bytes,
     touched_fraction,
 )
 from xlsizer.errors import (
@@ -193,6 +194,7 @@ class _Replica:
     a2a_fixed_s: float  # the expert-parallel all-to-all part of comm_fixed_s
     a2a_per_token_s: float  # the all-to-all part of comm_per_token_s
     comm_per_token_s: float  # per token of a pass
+    moe_act_per_token_s: float  # routed tokens' activation traffic per token of a pass (MoE)
     hop_fixed_s: float  # per stage boundary
     hop_per_token_s: float
     layer_s: float  # layer overhead per micro-batch pass
@@ -345,6 +347,8 @@ def _build_replica(
         comm_fixed += a2a_fixed
         comm_tok += a2a_tok
     hop_link = collective_link(gpu, gpus)[0]
+    moe_act_tok = (routed_activation_bytes(model, compute, tp, dp, ep) / pp
+                   / (gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency))
 
     memory = gpus * gpu.memory_bytes
     activations = activations_bytes(weights_resident)
@@ -382,11 +386,12 @@ def _build_replica(
         a2a_fixed_s=a2a_fixed,
         a2a_per_token_s=a2a_tok,
         comm_per_token_s=comm_tok,
+        moe_act_per_token_s=moe_act_tok,
         hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
         # per layer of a plain transformer = per two blocks (Nemotron-H's 88 "layers" are
         # 88 blocks, 44 layer-equivalents)
-        layer_s=cal.layer_overhead_s * blocks / 2.0 / pp
+        layer_s=cal.engine_value(engine.name, "layer_overhead_s") * blocks / 2.0 / pp
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
         wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
@@ -493,6 +498,7 @@ class _Step(NamedTuple):
     attn_flops: float  # decode attention FLOPs per sequence per pass
     pre_attn_s: float  # prompt attention seconds per unit of (B − 1)
     tok_comm_s: float  # collective and hand-off seconds per token of a pass (all passes)
+    tok_act_s: float  # MoE routed-token activation traffic, seconds per token of a pass (all passes)
     kv_read: float  # KV bytes one sequence reads per step, per GPU
     kv_reserved: float  # replica KV bytes reserved per request
     prompt: float  # prompt tokens computed per request
@@ -549,8 +555,9 @@ def _workload(
         attn_s += pp * seqs * kv_read * tuning.kv_host_fraction / tuning.host_link_bytes_per_s
     attn_s += tuning.extra_step_s_per_seq
     pre_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak if mixed else 0.0
-    k_dec = attn_s + tok_s * d
-    k_pre = pre_attn_s + tok_s * r if mixed else 0.0
+    act = rep.moe_act_per_token_s
+    k_dec = attn_s + (tok_s + act) * d
+    k_pre = pre_attn_s + (tok_s + act) * r if mixed else 0.0
     k_static = 0.0 if mixed else rep.flops_per_token * r / (rep.peak * tuning.gemm_rate_scale)
     fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
              + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
@@ -573,7 +580,7 @@ def _workload(
         chunk=min(prompt, float(rep.token_budget)),
         k_dec=k_dec, k_pre=k_pre, k_static=k_static, fixed=fixed, a=a,
         attn_s=attn_s, attn_mem=attn_kv >= attn_math, attn_flops=attn,
-        pre_attn_s=pre_attn_s, tok_comm_s=tok_s,
+        pre_attn_s=pre_attn_s, tok_comm_s=tok_s, tok_act_s=act,
         kv_read=kv_read, kv_reserved=kv_reserved, prompt=prompt, prompt_attn=prompt_attn,
         seqs=seqs,
         u_add=d_mb, ku_add=k_add / d_mb, base_add=-c_add,
@@ -670,7 +677,8 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
     k = rep.prefill_scale
     gemm = chunks * _gemm_prefill(st, per, k)
     stage = (gemm + st.prompt_attn * k / rep.attn_peak
-             + chunks * rep.comm_fixed_s + rep.comm_per_token_s * tokens * rep.dp
+             + chunks * rep.comm_fixed_s
+             + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp
              + chunks * rep.layer_s)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
     return rep.pp * stage + hops + rep.step_s
@@ -689,7 +697,8 @@ def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
     # (the decode work sharing those steps is added by the caller, which knows the batch)
     k = rep.prefill_scale
     stage = (share * _gemm_prefill(st, per_pass, k) + st.prompt_attn * k / rep.attn_peak
-             + share * (rep.comm_fixed_s + rep.layer_s) + rep.comm_per_token_s * tokens * rep.dp)
+             + share * (rep.comm_fixed_s + rep.layer_s)
+             + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp)
     return rep.pp * stage + share * rep.step_s
 
 
@@ -780,6 +789,9 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
                 compute += t
         weights += pp * share * st.w0
         flops += pp * share * rep.flops_per_token * tokens
+    act = st.tok_act_s * pp * tokens_all  # routed tokens' activation traffic: HBM, expert layer
+    memory += act
+    expert += act
     attn = st.attn_s * b
     if st.attn_mem:
         memory += attn
@@ -816,6 +828,7 @@ def _binding(rep: _Replica, st: _Step, b: float) -> str:
                 compute += t
     memory *= st.pp
     compute *= st.pp
+    memory += st.tok_act_s * st.pp * tokens_all
     if st.attn_mem:
         memory += st.attn_s * b
     else:
