@@ -473,13 +473,22 @@ def test_moe_step_breakdown_names_expert_gemms_imbalance_and_all_to_all():
 
 
 def test_grouped_expert_gemms_are_slower_than_one_dense_gemm_of_the_same_bytes():
-    """Same bytes streamed, but expert weights stream at the grouped kernels' measured rate."""
+    """Same bytes streamed, but expert weights stream at the grouped kernels' measured rate:
+    per GPU where the probe measured it (H100 0.93, H200 0.70 of the dense streaming rate: the
+    H200's extra bandwidth is not reached), the mean of the two elsewhere."""
     from xlsizer.engine.moe import GROUPED_BANDWIDTH_RATIO
 
-    st_ = perf._configured("mixtral-8x7b", "h100-sxm", 2, 1, 1, "fp8", None, "vllm", None,
-                           2000, 500, None, None)[3]
-    assert st_.expert_bw == pytest.approx(st_.gemm_bw * GROUPED_BANDWIDTH_RATIO)
-    assert 0.6 <= GROUPED_BANDWIDTH_RATIO < 1.0
+    def ratio(gpu: str) -> float:
+        st_ = perf._configured("mixtral-8x7b", gpu, 2, 1, 1, "fp8", None, "vllm", None,
+                               2000, 500, None, None)[3]
+        return st_.expert_bw / st_.gemm_bw
+
+    assert ratio("h100-sxm") == pytest.approx(0.93)
+    assert ratio("h200-sxm") == pytest.approx(0.70)
+    assert ratio("b200") == pytest.approx(GROUPED_BANDWIDTH_RATIO) == pytest.approx((0.93 + 0.70) / 2, abs=0.02)
+    # in absolute terms the H200's grouped kernels stream about as fast as the H100's
+    h100, h200 = (_gpu(g).memory_bandwidth_bytes_per_s for g in ("h100-sxm", "h200-sxm"))
+    assert 0.9 < (h200 * 0.70) / (h100 * 0.93) < 1.2
 
 
 def test_routed_activation_traffic_worked_example():

@@ -70,6 +70,12 @@ class GpuSpec(_Row):
         description="network bandwidth per GPU between scale-up domains, GB/s, ONE direction "
         "(e.g. one 400 Gb/s NIC per GPU = 50); None = not stated",
     )
+    grouped_bandwidth_ratio: float | None = Field(
+        None, gt=0, le=1.2,
+        description="expert-weight streaming rate of grouped MoE kernels as a fraction of the "
+        "dense weight-streaming rate on this GPU, measured (gpu-measurements.md probe); None = "
+        "not measured (the mean of the measured GPUs, engine/moe.py GROUPED_BANDWIDTH_RATIO)",
+    )
     form_factor: Literal["sxm", "oam", "pcie", "superchip", "custom"]
     liquid_cooling_required: bool = False
     launch_year: int | None = None

@@ -49,9 +49,11 @@ fused_moe, SGLang's and TensorRT-LLM's MoE kernels write them), bytes."""
 
 GROUPED_BANDWIDTH_RATIO: float = 0.80
 """Expert weight streaming in grouped kernels, as a fraction of the dense weight streaming
-rate, dimensionless. gpu-measurements.md: grouped expert GEMMs at T = 16-1024 reach
-2.64-3.23 TB/s on an H200 (dense GEMV-like streaming 4.15-4.26 TB/s: ratio 0.70) and
-2.5-2.8 TB/s on an H100 (dense 2.84-2.88: ratio 0.93); 0.80 is the mean of the two GPUs."""
+rate, dimensionless, for a GPU without its own measurement. gpu-measurements.md: grouped
+expert GEMMs at T = 16-1024 reach 2.64-3.23 TB/s on an H200 (dense GEMV-like streaming
+4.15-4.26 TB/s: ratio 0.70) and 2.5-2.8 TB/s on an H100 (dense 2.84-2.88: ratio 0.93); those
+two GPUs carry their measured ratio in the catalog (``GpuSpec.grouped_bandwidth_ratio``),
+every other GPU the mean of the two, 0.80."""
 
 GROUPED_COMPUTE_RATIO: float = 0.80
 """Expert GEMM math in grouped kernels at balanced load, as a fraction of the dense GEMM

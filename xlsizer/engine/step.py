@@ -375,7 +375,7 @@ def _build_replica(
         flops_per_token=2.0 * matmul_active / gpus,
         expert_flops_per_token=2.0 * expert_active / gpus,
         expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4
-        * GROUPED_BANDWIDTH_RATIO,
+        * (gpu.grouped_bandwidth_ratio or GROUPED_BANDWIDTH_RATIO),
         k_over_e=k_over_e, ln_e=ln_e,
         attn_terms=tuple(attn_terms),
         cache_terms=tuple(cache_terms),
