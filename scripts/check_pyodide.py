@@ -13,7 +13,7 @@ Needs Node.js and npm, and the npm registry and PyPI (nothing from Pyodide's CDN
 3. ``pip wheel`` of this checkout (the xlsizer wheel);
 4. Node loads Pyodide, installs the wheels with micropip (``deps=False``: lxml and openpyxl
    are not needed by the functions, and lxml's WebAssembly build is only on Pyodide's CDN),
-   puts a stand-in for Lite's xlwings on the path, imports main.py and runs
+   puts a stand-in for Lite's xlwings (``lite_runner.XLWINGS_STUB``) on the path, imports main.py and runs
    tests/lite_runner.py; the answers are compared with the classic module's here.
 
 Prints the Pyodide and Python versions, the seconds taken and any difference; exit 1 on a
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -52,23 +51,14 @@ const wheels = fs.readdirSync(wheelDir).filter(f => f.endsWith(".whl"));
 for (const f of wheels) py.FS.writeFile("/w/" + f, fs.readFileSync(path.join(wheelDir, f)));
 py.FS.writeFile("/lite/main.py", fs.readFileSync(path.join(liteDir, "main.py")));
 py.FS.writeFile("/lite/lite_runner.py", fs.readFileSync(runner));
-py.FS.writeFile("/stub/xlwings/__init__.py", `
-class XlwingsError(Exception):
-    pass
-def func(f=None, **kw):
-    return f if callable(f) else (lambda g: g)
-def arg(*a, **k):
-    return lambda g: g
-def ret(*a, **k):
-    return lambda g: g
-def script(f=None, **k):
-    return f if callable(f) else (lambda g: g)
-`);
 await py.pyimport("micropip").install(wheels.map(f => "emfs:/w/" + f), { deps: false });
 const out = py.runPython(`
-import json, sys
+import importlib, json, sys
 sys.path[:0] = ["/stub", "/lite"]
 import lite_runner
+with open("/stub/xlwings/__init__.py", "w") as fh:
+    fh.write(lite_runner.XLWINGS_STUB)
+importlib.invalidate_caches()
 r = lite_runner.run("main")
 r["platform"], r["python"] = sys.platform, sys.version.split()[0]
 json.dumps(r)
@@ -82,14 +72,6 @@ def _run(cmd: list[str], cwd: Path, env: dict | None = None) -> str:
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-12)
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
 
 
 def main() -> int:
@@ -141,7 +123,7 @@ def main() -> int:
     want = lite_runner.run("xlsizer_udfs")
     diffs = [f"{part} {case}: pyodide {got[part].get(case)!r}, classic {v!r}"
              for part in ("answers", "text_errors", "raised") for case, v in want[part].items()
-             if not _same(got[part].get(case), v)]
+             if not lite_runner.same(got[part].get(case), v)]
     if got["functions"] != want["functions"]:
         diffs.append(f"functions differ: {sorted(set(got['functions']) ^ set(want['functions']))}")
     print(f"Pyodide {PYODIDE_NPM.split('@')[1]} ({got['platform']}, Python {got['python']}): "

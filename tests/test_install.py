@@ -15,7 +15,6 @@ about half a minute.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shlex
@@ -214,25 +213,27 @@ def script(f=None, **kwargs):
 '''
 
 
+def _lite_runner():
+    """tests/lite_runner.py as a module (it also runs standalone and under Pyodide)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import lite_runner
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    return lite_runner
+
+
 def _install_xlwings_stub(py: Path) -> Path:
     site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                      cwd=py.parent).stdout.strip())
     (site / "xlwings").mkdir()
-    (site / "xlwings" / "__init__.py").write_text(XLWINGS_STUB, encoding="utf-8")
+    (site / "xlwings" / "__init__.py").write_text(_lite_runner().XLWINGS_STUB, encoding="utf-8")
     info = site / "xlwings-0.37.8.dist-info"  # so pip sees xlwings as present, as in Lite
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: xlwings\nVersion: 0.37.8\n", encoding="utf-8")
     (info / "RECORD").write_text("", encoding="utf-8")
     (info / "INSTALLER").write_text("test\n", encoding="utf-8")
     return site
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-12)
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
 
 
 def test_lite_main_py_answers_like_the_classic_module(wheel, tmp_path, capsys):
@@ -255,15 +256,12 @@ def test_lite_main_py_answers_like_the_classic_module(wheel, tmp_path, capsys):
     proc = _run([str(py), str(ROOT / "tests" / "lite_runner.py"), "main", str(lite)], cwd=outside)
     got = json.loads(proc.stdout)
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    try:
-        import lite_runner
-    finally:
-        sys.path.remove(str(ROOT / "tests"))
+    lite_runner = _lite_runner()
     want = lite_runner.run("xlsizer_udfs")
     assert got["functions"] == want["functions"] and len(want["functions"]) == 25
     for part in ("answers", "text_errors", "raised"):
         for case, value in want[part].items():
-            assert _same(got[part][case], value), f"{part} {case}: lite {got[part][case]!r}, classic {value!r}"
+            assert lite_runner.same(got[part][case], value), (
+                f"{part} {case}: lite {got[part][case]!r}, classic {value!r}")
     assert all(v.startswith("#VALUE! ") for v in want["text_errors"].values())
     assert want["raised"]["bad_tpot"] == want["text_errors"]["bad_tpot"].removeprefix("#VALUE! ")

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 import xlsizer
+from xlsizer.outpaths import save_atomic
 from xlsizer.results import SCENARIOS
 from xlsizer.summary import confidence_range, summary_rows
 from xlsizer.workbook import report as rp
@@ -393,7 +394,7 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        rp.save_atomic(boom, target)
+        save_atomic(boom, target)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
     rp.write_report(project, result, target)

@@ -3,7 +3,7 @@
 Each project is handled in isolation: an expected failure (``ProjectFileError`` and the other
 ``XlsizerError``s) becomes one line ``FILE: sheet!cell: reason``; anything else becomes one
 line with the exception type and message; the batch never stops for one project. Reports are
-written atomically (see ``workbook.report.save_atomic``); project workbooks are only read.
+written atomically (see ``outpaths.save_atomic``); project workbooks are only read.
 """
 
 from __future__ import annotations

@@ -142,31 +142,25 @@ def write_conf(source: Path, target: Path, rows: Sequence[tuple[str, str]]) -> P
     """Copy ``source`` to ``target`` (atomically; the same path is allowed) with its
     xlwings.conf sheet replaced by ``rows``; every other part is copied unchanged."""
     import contextlib
-    import tempfile
+
+    from xlsizer.outpaths import save_atomic
+    from xlsizer.workbook.project import check_package
 
     if not zipfile.is_zipfile(source):
         raise XlsizerError(f"{source}: not an Excel workbook (.xlsx/.xlsm)")
-    from xlsizer.workbook.project import check_package
-
     check_package(source)  # a user's file: bounded before any part is read (issue 15)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         with zipfile.ZipFile(source) as zin:
             part = _conf_part(zin)
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
                 for info in zin.infolist():
                     data = conf_sheet_xml(rows) if info.filename == part else zin.read(info.filename)
                     zout.writestr(info, data)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # the user's workbook keeps its permissions
             os.chmod(tmp, source.stat().st_mode & 0o777)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+
+    return save_atomic(write, target)
 
 
 # --- the command ------------------------------------------------------------------------------

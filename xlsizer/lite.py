@@ -72,7 +72,7 @@ def requirements_txt(wheel_url: str | None = None) -> str:
 
 def write_lite(out: str | Path = DEFAULT_DIR, wheel_url: str | None = None, force: bool = False) -> list[Path]:
     """Write ``main.py`` and ``requirements.txt`` into ``out``; returns their paths."""
-    from xlsizer.workbook.report import save_atomic
+    from xlsizer.outpaths import save_atomic
 
     folder = Path(out)
     files = {"main.py": main_py(), "requirements.txt": requirements_txt(wheel_url)}

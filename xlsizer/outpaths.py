@@ -3,7 +3,10 @@ reason (exit 2) and nothing of the user's is overwritten without ``--force`` (is
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from xlsizer.errors import XlsizerError, clip
@@ -41,3 +44,31 @@ def check_new_file(path: str | os.PathLike[str], force: bool = False) -> Path:
         hint = "" if p.is_dir() else "; use --force to overwrite it, or choose another name"
         raise XlsizerError(f"{clip(str(p), 200)}: {what} of that name exists{hint}")
     return p
+
+
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE: int = _file_mode()
+"""Permissions of a file xlsizer writes: 0666 less the process umask (what ``open`` gives)."""
+
+
+def save_atomic(write: Callable[[str], None], target: str | os.PathLike[str]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it over
+    ``target``. On any failure the temporary file is removed and ``target`` is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a written file gets the usual permissions
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target

@@ -19,7 +19,6 @@ from xlsizer.engine.step import (
     _setup,
     _Step,
     _step_s,
-    _weights_at,
     _workload,
 )
 from xlsizer.errors import (
@@ -54,10 +53,6 @@ def _bound(st: _Step, w: float, tau: float, spread: bool) -> float:
 _FALSI_STEPS = 1
 """Regula-falsi steps between the closed-form bounds for dense models (the tests check the
 batch against an exhaustive search)."""
-_FALSI_STEPS_MOE = 3
-"""The same for MoE, whose weight bytes grow with the experts a batch touches."""
-_MOE_BRACKET_ROUNDS = 1
-"""Rounds narrowing the MoE bracket with the experts touched at the other bound."""
 
 
 
@@ -65,50 +60,38 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
     """(batch, step seconds): the largest whole batch ≤ cap whose step takes ≤ tau.
 
     Needs step(1) ≤ tau. Closed-form bounds bracket it: prompt math fully added (step too
-    long: a feasible batch) and prompt tokens spread over every pass (step too short). For
-    MoE the weight bytes grow with the experts the tokens touch; two rounds evaluate them
-    at the other bound's token count to narrow the bracket. Then regula falsi (Illinois).
+    long: a feasible batch) and prompt tokens spread over every pass (step too short). Then
+    regula falsi (Illinois). MoE steps, whose weight bytes grow with the experts a batch
+    touches, have no closed-form bounds: ``_batch_for_moe``.
     """
     if st.routed:
         return _batch_for_moe(st, tau, cap)
-    w_hi = (st.w0 + st.routed) / st.gemm_bw
-    w_lo = st.w0 / st.gemm_bw
-    lo = max(_bound(st, w_hi, tau, spread=False), 1.0)
+    w = st.w0 / st.gemm_bw
+    lo = max(_bound(st, w, tau, spread=False), 1.0)
     if lo >= cap:
         return int(cap), _step_s(st, cap)
-    hi = min(_bound(st, w_lo, tau, spread=True), cap)
-    if st.routed:
-        for _ in range(_MOE_BRACKET_ROUNDS):
-            # every pass at a batch ≤ hi touches at most the experts of hi's largest pass;
-            # every pass at a batch ≥ lo touches at least those of lo's decode-only pass
-            big = hi * st.d_mb + max(st.chunk, (hi - 1.0) * st.r_mb)
-            lo = max(lo, _bound(st, _weights_at(st, big), tau, spread=False))
-            hi = min(hi, _bound(st, _weights_at(st, lo * st.d_mb), tau, spread=True))
-    elif st.r_mb <= 0.0 or (lo - 1.0) * st.r_mb >= st.chunk:
+    hi = min(_bound(st, w, tau, spread=True), cap)
+    if st.r_mb <= 0.0 or (lo - 1.0) * st.r_mb >= st.chunk:
         lo = hi  # exact: no prompt mixing, or every pass carries prompt tokens (spread holds)
     if hi > lo:
         f_hi = _step_s(st, hi) - tau
         if f_hi <= 0.0:
             lo = hi
         else:
-            # MoE steps rise steeply at small batches (experts touched) then linearly:
-            # interpolate in log(batch) there, which is closer to a straight line.
-            log = bool(st.routed)
-            x_lo, x_hi = (math.log(lo), math.log(hi)) if log else (lo, hi)
+            x_lo, x_hi = lo, hi
             f_lo = _step_s(st, lo) - tau
             side = 0
             if f_lo > 0.0:
                 # The lower bound is feasible in exact arithmetic but its step rounds a hair
-                # above tau (seen with decode-only steps of a MoE pool, KV offload on, where the
-                # bound lands exactly on the root): no bracket, so no interpolation; the walk
-                # below steps down from it. (Interpolating here divided by f_hi − f_lo → 0.)
-                lo = math.exp(x_lo) if log else x_lo
+                # above tau (the bound landing exactly on the root): no bracket, so no
+                # interpolation; the walk below steps down from it. (Interpolating here
+                # divided by f_hi − f_lo → 0.)
                 hi = lo
             # Invariant from here: f_lo ≤ 0 < f_hi, so f_hi − f_lo > 0 (the Illinois halving
             # keeps both signs).
-            for _ in range((_FALSI_STEPS_MOE if log else _FALSI_STEPS) if hi > lo else 0):
+            for _ in range(_FALSI_STEPS if hi > lo else 0):
                 x = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo)
-                fx = _step_s(st, math.exp(x) if log else x) - tau
+                fx = _step_s(st, x) - tau
                 if fx > 0.0:
                     x_hi, f_hi = x, fx
                     if side == 1:
@@ -120,10 +103,7 @@ def _batch_for(st: _Step, tau: float, cap: float) -> tuple[int, float]:
                         f_hi *= 0.5
                     side = -1
             est = x_hi - f_hi * (x_hi - x_lo) / (f_hi - f_lo) if hi > lo else x_lo
-            if log:
-                est, lo = math.exp(est), math.exp(x_lo)
-            else:
-                lo = x_lo
+            lo = x_lo
             b = int(est)
             if b > lo:
                 step = _step_s(st, b)

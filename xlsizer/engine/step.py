@@ -659,14 +659,6 @@ def _step_s(st: _Step, b: float) -> float:
     return st.pp * gemm + st.k_lin * b + st.k_pre * others + st.fixed
 
 
-def _weights_at(st: _Step, tokens: float) -> float:
-    """Seconds to stream the weights a pass of ``tokens`` tokens touches."""
-    w = st.w0 / st.gemm_bw
-    if st.routed:
-        w += st.routed * touched_fraction(tokens, st.log_miss) / st.expert_bw
-    return w
-
-
 def _prefill_s(rep: _Replica, st: _Step) -> float:
     """Seconds one prompt takes on an idle replica (chunked by the engine's token budget)."""
     tokens = st.prompt

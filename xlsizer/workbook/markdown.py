@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsizer.engine.insights import scenario_story
+from xlsizer.outpaths import save_atomic
 from xlsizer.results import SCENARIOS, SizingResult
 from xlsizer.summary import SCENARIO_TITLES, confidence_range, format_value, performance_rows, summary_rows
 from xlsizer.workbook.report import (
@@ -21,7 +22,6 @@ from xlsizer.workbook.report import (
     is_open,
     item_field,
     readable_source,
-    save_atomic,
 )
 from xlsizer.workbook.safe import md_text
 

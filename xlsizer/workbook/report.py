@@ -25,9 +25,7 @@ report is never left behind. The project workbook is never opened for writing.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -827,33 +825,6 @@ def build_report(project: Any, result: SizingResult, data: ReportData | None = N
     for ws in wb.worksheets:
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
     return wb
-
-
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
-
-
-def save_atomic(write: Callable[[str], None], target: str | os.PathLike[str]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it over
-    ``target``. On any failure the temporary file is removed and ``target`` is untouched."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; a report gets the usual permissions
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
 
 
 def write_report(project: Any, result: SizingResult, out_path: str | os.PathLike[str],

@@ -29,11 +29,9 @@ own answers for the inputs saved in the file, so nothing is stale at open.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +46,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
+
+from xlsizer.outpaths import save_atomic
 
 _ATTR = "_xlsizer_stored_values"
 
@@ -303,15 +303,6 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return buf.getvalue()
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
-
-
 def save_with_values(wb: Workbook, path: str | os.PathLike[str]) -> Path:
     """Save ``wb`` to ``path`` atomically with every recorded formula result stored in the file.
 
@@ -319,16 +310,4 @@ def save_with_values(wb: Workbook, path: str | os.PathLike[str]) -> Path:
     leaves ``path`` as it was and no half-written file. Equal workbooks give equal bytes.
     """
     data = workbook_bytes(wb)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; a workbook gets the usual permissions
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    return save_atomic(lambda tmp: Path(tmp).write_bytes(data), path)

@@ -999,7 +999,7 @@ def write_template(path: str | Path, values: dict[str, Any] | None = None,
     ``checklist`` replaces the blank course checklist. Saved with ``save_with_values`` (every
     formula's result stored), then restamped: same arguments, same bytes.
     """
-    from xlsizer.workbook.report import save_atomic
+    from xlsizer.outpaths import save_atomic
 
     wb = build_workbook(values, checklist, name, notes)
     path = Path(path)
