@@ -601,6 +601,27 @@ def test_disaggregated_pools_predict_ttft_from_prefill_and_tpot_from_decode():
     assert more_prefill[0] < ttft and more_prefill[1] == pytest.approx(tpot)
 
 
+def test_prefill_worker_at_batch_one_serves_each_prompt_alone():
+    """A prefill worker run at batch 1 (every published disaggregated run; the sizing's M/D/1
+    prefill pool) cannot pack queued prompts into shared passes: its service time per prompt is
+    the prompt's whole prefill, so queued TTFT is higher than with packing, and equal at one client."""
+    from xlsizer.engine.disagg import PoolShape, closed_loop
+
+    one = estimate("deepseek-v3", "b200", 8, "fp8", 1024, 1024, 1, prefill_batch=1)
+    packed = estimate("deepseek-v3", "b200", 8, "fp8", 1024, 1024, 1)
+    assert one.batched_prefill_s == pytest.approx(one.prefill_s, rel=1e-9)
+    assert packed.batched_prefill_s < 0.8 * one.batched_prefill_s  # MoE weights read per pass
+    many = estimate("deepseek-v3", "b200", 8, "fp8", 1024, 1024, 1, prefill_batch=64)
+    assert many.batched_prefill_s == pytest.approx(packed.batched_prefill_s)  # budget binds first
+    args = ("deepseek-v3", "b200", "fp8", 1024, 1024)
+    for c, rises in ((2, False), (512, True)):
+        b1 = closed_loop(*args, c, PoolShape(1, 8, batch=1), PoolShape(2, 8))[0]
+        bn = closed_loop(*args, c, PoolShape(1, 8, batch=None), PoolShape(2, 8))[0]
+        assert (b1 > bn * 1.05) is rises, (c, b1, bn)
+    with pytest.raises(InputError):
+        estimate("deepseek-v3", "b200", 8, "fp8", 1024, 1024, 1, prefill_batch=0)
+
+
 def test_moe_sizing_explains_where_the_step_goes():
     """Issue 11: for a MoE sizing, explain() and the per-replica plan (extra.perf) give the
     share of the step in expert GEMMs, imbalance and all-to-all; a dense sizing has none."""

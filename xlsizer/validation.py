@@ -392,8 +392,8 @@ def _family(model: str) -> str:
         return ""
 
 
-def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int]:
-    """(workers, tp, dp, ep) of one pool of a disaggregated row."""
+def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int, int | None]:
+    """(workers, tp, dp, ep, batch) of one pool of a disaggregated row (batch None: not stated)."""
     workers = _whole(row, f"{prefix}_workers")
     tp = _whole(row, f"{prefix}_tp")
     if workers is None or tp is None:
@@ -401,7 +401,7 @@ def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int]:
     dp_raw = _number(row, f"{prefix}_dp")
     dp = int(dp_raw) if dp_raw else 1
     ep = _whole(row, f"{prefix}_ep") or 1
-    return workers, tp, dp, ep
+    return workers, tp, dp, ep, _whole(row, f"{prefix}_batch")
 
 
 def _predict_disagg(

@@ -9,7 +9,10 @@ At a fixed concurrency C (closed loop, clients spread over the decode workers):
 - TTFT: the prefill pool samples the first token. Each prefill rank serves
   n = C / (workers × dp) clients that spend (output − 1) × TPOT decoding between prompts: a
   closed queue in front of prefill (``queueing.ttft_closed_loop``, exact mean value
-  analysis, queued prompts batched; no decode steps shared):
+  analysis; no decode steps shared). Its service time is one prompt's prefill in passes of at
+  most the pool's batch of prompts per rank: a worker run at batch 1 (as the published
+  disaggregated runs and the sizing's M/D/1 prefill pool are) serves one prompt per pass, its
+  full prefill alone, so a queue of prompts is not packed into cheaper shared passes:
 
       TTFT = R(n) + prefill − batched prefill + engine overhead + KV transfer
 
@@ -33,12 +36,15 @@ from xlsizer.errors import InputError
 
 
 class PoolShape(NamedTuple):
-    """One pool: ``workers`` identical workers of ``tp`` × ``dp`` GPUs, ``ep`` expert-parallel."""
+    """One pool: ``workers`` identical workers of ``tp`` × ``dp`` GPUs, ``ep`` expert-parallel,
+    each attention rank running at most ``batch`` requests at once (prefill workers are often
+    run at 1: one prompt per pass, nothing batched; None = as many as the token budget holds)."""
 
     workers: int
     tp: int
     dp: int = 1
     ep: int = 1
+    batch: int | None = 1
 
 
 def kv_transfer_s(model: ModelSpec, gpu: GpuSpec, kv_bytes_per_element: float, prompt_tokens: float,
@@ -64,7 +70,8 @@ def closed_loop(
                    dp=decode.dp, kv_precision=kv_precision, engine=engine, prefill_tokens=0.0,
                    calibration=calibration)
     pre = estimate(m, g, prefill.tp, precision, isl, osl, 1.0, ep=ep_p, dp=prefill.dp,
-                   kv_precision=kv_precision, engine=engine, calibration=calibration)
+                   kv_precision=kv_precision, engine=engine, calibration=calibration,
+                   prefill_batch=prefill.batch)
     kvp = default_kv_precision(precision) if kv_precision is None else _as_precision(kv_precision)
     xfer = kv_transfer_s(m, g, kvp.bytes_per_element, isl, pre.gpus, dec.gpus)
     clients = concurrency / (prefill.workers * prefill.dp)

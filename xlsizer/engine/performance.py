@@ -187,12 +187,16 @@ def estimate(
     tuning: Tuning | None = None,
     calibration: Calibration | None = None,
     dp: int | None = None,
+    prefill_batch: int | None = None,
 ) -> PerfEstimate:
     """Performance of one replica (tp × pp GPUs; × ep/tp for MoE attention data parallel).
 
     Load, one of: nothing (all requests queued at once: the maximum-throughput batch,
     ``max_batch``); ``concurrency=N`` (N requests in flight, each replaced when it ends,
     beyond ``max_batch`` the rest wait); ``request_rate=λ`` (Poisson arrivals, req/s).
+    ``prefill_batch``: the most prompts one prefill pass holds per attention rank (the engine's
+    max batch size where a run caps it, as disaggregated prefill workers do); None = as many
+    as the token budget holds. It sets ``batched_prefill_s``, the service time of queued prompts.
     Raises ``InfeasibleError`` when the weights and one request's KV do not fit.
     """
     m, g, prec, kvp, eng, rep = _setup(model, gpu, tp, pp, ep, precision, kv_precision,
@@ -213,7 +217,9 @@ def estimate(
             "needed per request"
         )
     prefill = _prefill_s(rep, st)
-    batched = _batched_prefill_s(rep, st)
+    if prefill_batch is not None and prefill_batch < 1:
+        raise InputError("prefill_batch", prefill_batch, ">= 1 or None")
+    batched = _batched_prefill_s(rep, st, prefill_batch)
     chunks = rep_chunks(rep, st)
     saturated = False
     notes: list[str] = []

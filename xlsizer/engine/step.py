@@ -676,15 +676,19 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
     return rep.pp * stage + hops + rep.step_s
 
 
-def _batched_prefill_s(rep: _Replica, st: _Step) -> float:
+def _batched_prefill_s(rep: _Replica, st: _Step, prompts_per_pass: int | None = None) -> float:
     """Seconds one prompt adds when prompts run back to back, packed into passes of the
     engine's token budget (requests queued for prefill): the GEMMs at the full
     budget's efficiency, the prompt's own attention, collectives per token, the per-pass
-    overheads shared by the prompts of a pass."""
+    overheads shared by the prompts of a pass. ``prompts_per_pass``: the most prompts one
+    pass holds per attention rank (an engine's max batch size; a disaggregated prefill worker
+    often runs one), None = as many as the token budget holds."""
     tokens = st.prompt
     if tokens <= 0.0:
         return 0.0
     per_pass = float(rep.token_budget) * rep.dp
+    if prompts_per_pass is not None:
+        per_pass = min(per_pass, max(int(prompts_per_pass), 1) * tokens * rep.dp)
     share = tokens * rep.dp / per_pass  # passes' worth of this prompt
     # (the decode work sharing those steps is added by the caller, which knows the batch)
     k = rep.prefill_scale
