@@ -309,3 +309,27 @@ def test_pruned_search_equals_exhaustive_with_optimizations(d):
     finally:
         pipeline.PRUNE = True
     assert pruned == full
+
+
+def test_models_with_mtp_layers_draft_with_them():
+    """DeepSeek-V3 ships one multi-token-prediction module (14 B parameters, FP8 in the release):
+    with speculative decoding on and no draft model named, it is the drafter: 14 GB more per
+    replica, its layer and the shared output head read per draft pass. A dense model without
+    MTP layers keeps the EAGLE-style draft head."""
+    m = load_catalog().model("deepseek-v3")
+    assert m.mtp_layers == 1 and m.mtp_params_b == pytest.approx(14.0)
+    inp = make_inputs(model="deepseek-v3", speculative_decoding=True, spec_draft_tokens=2,
+                      avg_prompt_tokens=1000, avg_output_tokens=400)
+    fx = effects(inp, m, 1000, 400)
+    assert fx.draft is not None and "MTP" in fx.draft.name
+    assert fx.draft.weight_bytes == pytest.approx(14.0e9)  # 1 byte per FP8 parameter
+    head = m.hidden_size * m.vocab_size
+    assert fx.draft.read_bytes == pytest.approx(14.0e9 + head)  # the shared head is read, not held
+    g = load_catalog().gpu("h200-sxm")
+    on = estimate(m, g, 8, "fp8", 1000, 400, concurrency=1, tuning=fx.tuning_for(g, 8, Precision.FP8))
+    off = estimate(m, g, 8, "fp8", 1000, 400, concurrency=1,
+                   tuning=fx.tuning_for(g, 8, Precision.FP8, spec=False))
+    assert 1.2 < off.tpot_s / on.tpot_s < 2.0  # E = 2.19 tokens per step, minus 2 draft passes
+    dense = effects(make_inputs(model="llama-3.3-70b", speculative_decoding=True), resolve_model(
+        make_inputs(model="llama-3.3-70b")), 1000, 400)
+    assert dense.draft is not None and dense.draft.name.startswith("draft head")

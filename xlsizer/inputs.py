@@ -178,17 +178,20 @@ class SizingInputs(BaseModel):
         True, "Allocate the KV cache in 16-token blocks as it grows. FALSE = reserve max_context_tokens of KV "
         "per request.", step="6 Advanced", owner=AI, moves="KV per request, concurrent requests")
     spec_acceptance_rate: float = F(
-        0.7, "Probability the target model accepts each draft token (Leviathan et al. alpha; 0.6-0.8 on chat).",
+        0.7, "Probability the target model accepts each draft token (Leviathan et al. alpha; 0.6-0.8 on chat; "
+        "DeepSeek-V3 reports 0.85-0.90 for its MTP module's first draft).",
         step="6 Advanced", owner=AI, moves="tokens per decode step (speculative decoding)", ge=0.0, le=0.99)
     spec_draft_tokens: int = F(
         4, "Draft tokens proposed per step (vLLM num_speculative_tokens).", step="6 Advanced", unit="tokens",
         owner=AI, moves="tokens per step, verify and draft cost", ge=1, le=16)
     spec_draft_model: str = F(
-        "", "Catalog id of the draft model (e.g. llama-3.1-8b for a 70B); empty = a draft head of "
-        "spec_draft_head_params_b.", step="6 Advanced", owner=AI, moves="draft memory and time per step")
+        "", "Catalog id of the draft model (e.g. llama-3.1-8b for a 70B); empty = the model's own "
+        "multi-token-prediction layers where it ships them (DeepSeek-V3/R1, GLM-5, Qwen3.5), else a draft "
+        "head of spec_draft_head_params_b.", step="6 Advanced", owner=AI, moves="draft memory and time per step")
     spec_draft_head_params_b: float = F(
-        0.5, "Size of a draft head (EAGLE/Medusa-style) when no draft model is named (EAGLE head for a "
-        "70B: ~1 decoder layer, ~0.5-1 B).", step="6 Advanced", unit="billion", owner=AI,
+        0.5, "Size of a draft head (EAGLE/Medusa-style) when no draft model is named and the model ships "
+        "no multi-token-prediction layers (EAGLE head for a 70B: ~1 decoder layer, ~0.5-1 B).",
+        step="6 Advanced", unit="billion", owner=AI,
         moves="draft memory and time per step", ge=0.0, le=100)
     prefix_shared_tokens: int = F(
         0, "Prompt tokens every request shares (system prompt, tool definitions, RAG template).",

@@ -121,9 +121,14 @@ class Draft:
 
     name: str
     params: float
+    """Parameters one draft pass multiplies per token (count)."""
     weight_bytes: float
+    """Memory the drafter adds to a replica, bytes."""
     layers: int
     kv_bytes_per_token: float
+    read_bytes: float | None = None
+    """Bytes one draft pass reads (None: ``weight_bytes``; an MTP drafter also reads the
+    trunk's output head, which it shares and so adds no memory)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,8 @@ class Effects:
             # and its math (grow with the batch).
             # (layer_overhead_s: the median of the engines' fitted values; a drafter's few
             # layers make the engine's own value a second-order difference)
-            fixed = k * (d.weight_bytes / bw + d.layers * cal.layer_overhead_s
+            read = d.weight_bytes if d.read_bytes is None else d.read_bytes
+            fixed = k * (read / bw + d.layers * cal.layer_overhead_s
                          + (2 * d.layers * ALLREDUCE_LATENCY_S if n > 1 else 0.0))
             per_seq = k * (d.kv_bytes_per_token * self.mean_context / bw + 2.0 * d.params / peak)
             upd["extra_step_s"] = t.extra_step_s + fixed
@@ -216,6 +222,27 @@ class Effects:
         return float(self.summary.get("_mean_context", 0.0))
 
 
+def mtp_draft(model: ModelSpec, wb: float, kv_b: float) -> Draft:
+    """The model's own multi-token-prediction layers as the drafter (DeepSeek-V3 §2.2, arXiv
+    2412.19437: each MTP module is a projection of [hidden; next-token embedding] (2h × h), one
+    decoder layer like the trunk's, and the shared output head; engines run it k times per step
+    for k draft tokens: SGLang/vLLM/TensorRT-LLM "nextn"/MTP speculative decoding).
+
+    Per draft pass: the MTP layers' math at the trunk's active width per layer plus the
+    projection, and the output head's logits (h × vocab; shared with the trunk, so no extra
+    memory, but read again each pass); bytes read: the MTP layers (``mtp_params_b``, all
+    experts: conservative at small batches) and the head. KV: one layer's per MTP layer.
+    ``wb``: weight bytes per parameter; ``kv_b``: KV bytes per element."""
+    h, n = model.hidden_size, model.mtp_layers
+    head = float(h * model.vocab_size)
+    per_layer_active = model.active_params / model.layers  # one trunk layer's active share
+    params = n * (per_layer_active + 2.0 * h * h) + head
+    weight = model.mtp_params_b * 1e9 * wb
+    return Draft(f"{model.id} MTP ({n} layer{'s' if n > 1 else ''})", params, weight, n,
+                 memory.kv_bytes_per_token(model, kv_b) / model.layers * n,
+                 read_bytes=weight + head * wb)
+
+
 def _draft(inp: Any, model: ModelSpec, kv_b: float, wb: float) -> tuple[Draft, list[str]]:
     from xlsizer.catalog.loader import load_catalog
 
@@ -226,6 +253,8 @@ def _draft(inp: Any, model: ModelSpec, kv_b: float, wb: float) -> tuple[Draft, l
             warn.append(f"speculative decoding: draft {d.id} is not smaller than {model.id}")
         return Draft(d.id, d.active_params, d.total_params * wb, d.layers,
                      memory.kv_bytes_per_token(d, kv_b)), warn
+    if model.mtp_layers > 0:
+        return mtp_draft(model, wb, kv_b), warn
     p = inp.spec_draft_head_params_b * 1e9
     # a draft head (EAGLE: one decoder layer on the target's features) keeps one layer of KV
     return Draft(f"draft head {inp.spec_draft_head_params_b:g}B", p, p * wb, 1,
@@ -313,6 +342,10 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
         tuning_kw.update(decode_tokens_per_step=float(k + 1), accepted_tokens_per_step=e_tok)
         if draft.kv_bytes_per_token > 0:  # the drafter keeps KV for every request too
             tuning_kw["kv_reserved_tokens"] = reserved * (1.0 + draft.kv_bytes_per_token / kv_tok)
+        explain.append(("all", "Drafter memory", draft.weight_bytes / 1e9, "GB",
+                        "{}: {} layer(s), run {} times per target step", (draft.name, draft.layers, k),
+                        "DeepSeek-V3 tech report §2.2 (MTP)" if model.mtp_layers and not inp.spec_draft_model
+                        else "draft model or head size (inputs)"))
         explain.append(("all", "Tokens per target step", e_tok, "tokens",
                         "(1 - {:g}^({}+1)) / (1 - {:g}); verify {} tokens per sequence",
                         (inp.spec_acceptance_rate, k, inp.spec_acceptance_rate, k + 1),
