@@ -343,7 +343,7 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
         if draft.kv_bytes_per_token > 0:  # the drafter keeps KV for every request too
             tuning_kw["kv_reserved_tokens"] = reserved * (1.0 + draft.kv_bytes_per_token / kv_tok)
         explain.append(("all", "Drafter memory", draft.weight_bytes / 1e9, "GB",
-                        "{}: {} layer(s), run {} times per target step", (draft.name, draft.layers, k),
+                        "{}: held per replica, run {} times per target step", (draft.name, k),
                         "DeepSeek-V3 tech report §2.2 (MTP)" if model.mtp_layers and not inp.spec_draft_model
                         else "draft model or head size (inputs)"))
         explain.append(("all", "Tokens per target step", e_tok, "tokens",
