@@ -241,32 +241,34 @@ def estimate(
         notes.append("all requests queued: TTFT counted from admission, not arrival")
     elif concurrency is not None:
         n = _positive("concurrency", concurrency)
-        if n > max_batch:  # every slot busy; the rest queue for one
-            batch = float(max_batch)
+        # closed loop: each client sends its next request when the last one ends. The engine
+        # admits at most max_batch requests (KV, max_seqs); those cycle through prefill and
+        # decode as a closed loop of their own (queueing.ttft_closed_loop: prompts queued for
+        # prefill batched together, chunks sharing steps with decodes); the batch decoding is
+        # the admitted requests not waiting for a first token (Little), solved by a few
+        # fixed-point rounds. Clients beyond max_batch wait for a slot, one freed every
+        # cycle / max_batch seconds (Little over the whole loop), which keeps TTFT continuous
+        # and rising in the concurrency where the admitted set fills.
+        admitted = min(n, float(max_batch))
+        batch, tpot = admitted, tpot_at(admitted)
+        ttft = prefill
+        decode_only = st._replace(r_mb=0.0, k_pre=0.0)  # the batch's steps without prompts
+        for _ in range(6):
             tpot = tpot_at(batch)
-            held = prefill + osl * tpot
-            out = batch * osl / held
-            ttft = (n - batch) * held / batch + prefill + tpot + rep.request_s
-            binding = ("memory capacity" if max_batch == kv_fit
-                       else _binding(rep, st, batch))
-        else:  # closed loop: each client sends its next request when the last one ends
-            # (queueing.ttft_closed_loop: prompts queued for prefill batched together, chunks sharing
-            # steps with decodes); the batch decoding is the clients not waiting for a first
-            # token (Little), solved by a few fixed-point rounds
-            batch, tpot = n, tpot_at(n)
-            ttft = prefill
-            decode_only = st._replace(r_mb=0.0, k_pre=0.0)  # the batch's steps without prompts
-            for _ in range(6):
-                tpot = tpot_at(batch)
-                # a queued prompt's chunks also carry the decodes of the batch (their decode
-                # work only: the prompt's own math is the batched prefill)
-                shared = st.prompt / rep.token_budget * _step_s(decode_only, max(batch, 1.0))
-                ttft = ttft_closed_loop(n / rep.dp, prefill, batched + shared, chunks,
-                                        tpot * st.a, (osl - 1.0) * tpot,
-                                        rep.wave_fraction) + rep.request_s
-                batch = max(n * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
-            tpot = tpot_at(batch)
-            out = n * osl / (ttft + (osl - 1.0) * tpot)
+            # a queued prompt's chunks also carry the decodes of the batch (their decode
+            # work only: the prompt's own math is the batched prefill)
+            shared = st.prompt / rep.token_budget * _step_s(decode_only, max(batch, 1.0))
+            ttft = ttft_closed_loop(admitted / rep.dp, prefill, batched + shared, chunks,
+                                    tpot * st.a, (osl - 1.0) * tpot,
+                                    rep.wave_fraction) + rep.request_s
+            batch = max(admitted * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
+        tpot = tpot_at(batch)
+        cycle = ttft + (osl - 1.0) * tpot
+        out = admitted * osl / cycle
+        if n > admitted:  # every slot busy; the rest queue for one
+            ttft += (n - admitted) * cycle / admitted
+            binding = "memory capacity" if max_batch == kv_fit else _binding(rep, st, batch)
+        else:
             binding = _binding(rep, st, batch)
     else:
         lam = _positive("request_rate", request_rate, 0.0)
