@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from xlsizer.errors import InputError
 from xlsizer.validation import (
     format_text,
     groups,
@@ -257,3 +258,29 @@ def test_serving_columns_dp_ep_and_disaggregated_pools(tmp_path):
                       "median_signed_error"}
     text = format_text(report)
     assert "family/metric" in text and "median err" in text
+
+
+def test_runs_keep_the_token_budget_their_configuration_gave():
+    """aiconfigurator's generator sets the engines' prompt tokens per step to the prompt +
+    1,500 (its rule files; serving.csv's runs are its configurations): an aiconfigurator row
+    is predicted at that budget, a row that states max_num_tokens at its own, any other row at
+    the engine's default. A 1,024-token prompt then packs 2 to a step, not 8, so a DeepSeek
+    prompt queued behind others costs more of the MoE weights' streaming."""
+    from xlsizer.engine.performance import Tuning, estimate
+    from xlsizer.validation import aic_token_budget
+
+    aic = {"source": "https://github.com/ai-dynamo/aiconfigurator/blob/x/silicon_sample.csv",
+           "notes": "aiconfigurator silicon_sample row x"}
+    assert aic_token_budget(aic, 1024) == 2524
+    assert aic_token_budget({**aic, "max_num_tokens": "4096"}, 1024) == 4096
+    assert aic_token_budget({"source": "vendor blog", "max_num_tokens": "8192"}, 1024) == 8192
+    assert aic_token_budget({"source": "vendor blog", "notes": ""}, 1024) is None
+    args = ("deepseek-v3", "b200", 8, "fp4", 1024, 1024, 64)
+    default = estimate(*args, engine="tensorrt-llm")
+    tight = estimate(*args, engine="tensorrt-llm", tuning=Tuning(token_budget=2524))
+    assert tight.batched_prefill_s > 1.2 * default.batched_prefill_s
+    long = estimate("llama-3.1-8b", "h100-sxm", 1, "bf16", 8192, 256, 8,
+                    tuning=Tuning(token_budget=2048))
+    assert long.prefill_chunks == 4
+    with pytest.raises(InputError):
+        estimate(*args, tuning=Tuning(token_budget=0))

@@ -33,6 +33,10 @@ How a row becomes a prediction:
   ``ASSUMED_INPUT_TOKENS`` / ``ASSUMED_OUTPUT_TOKENS`` and say so.
 - Rows whose notes describe a technique the columns cannot express (speculative decoding:
   EAGLE, Medusa, MTP, n-gram, draft models) are skipped.
+- The engine's prompt tokens per step: a ``max_num_tokens`` column where the file has one;
+  else, for runs of NVIDIA aiconfigurator's silicon sample (serving.csv), the budget its
+  config generator gives them, prompt + ``AIC_TOKEN_MARGIN`` (``aic_token_budget``); else
+  the engine's default (engines.yaml).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from xlsizer.engine.disagg import PoolShape, closed_loop
 from xlsizer.engine.performance import (
     Calibration,
     PerfEstimate,
+    Tuning,
     engine_profile,
     estimate,
 )
@@ -78,6 +83,27 @@ _RATE = re.compile(r"\brate\s*[=:]?\s*([0-9]*\.?[0-9]+)", re.I)
 _RATE_UNIT = re.compile(
     r"(?<![\d.])(\d++(?:\.\d++)?|\.\d++)\s*(?:qps|req/s|rps|requests?/s\b|requests? per second)", re.I)
 _NUM_REQUESTS = re.compile(r"num_requests\s*[=:]?\s*([0-9]+)", re.I)
+AIC_TOKEN_MARGIN: int = 1500
+"""Tokens above the prompt in the per-step token budget of the engines aiconfigurator's
+generator configures, tokens: ``max_num_tokens = max_batch_size + isl + 1500`` (TensorRT-LLM
+and vLLM, aggregated; the decode tokens of the batch take the max_batch_size part) and
+``max_prefill_tokens = isl + 1500`` (SGLang); github.com/ai-dynamo/aiconfigurator,
+src/aiconfigurator/generator/rule_plugin/{trtllm,sglang}.rule and benchmark/vllm.rule. The
+serving.csv runs are that generator's configurations run on hardware, so their prompts pack
+far fewer to a step than the engines' 8,192-token defaults (2 of 1,024 tokens, not 8)."""
+
+
+def aic_token_budget(row: Mapping[str, str], isl: float) -> int | None:
+    """Prompt tokens per step of the run a row measured: its ``max_num_tokens`` column when
+    given, else prompt + ``AIC_TOKEN_MARGIN`` for an aiconfigurator silicon-sample row, else
+    None (the engine's default)."""
+    stated = _number(row, "max_num_tokens")
+    if stated is not None and stated >= 1:
+        return int(stated)
+    source = (row.get("source", "") + " " + row.get("notes", "")[:60]).lower()
+    if "aiconfigurator" in source:
+        return math.ceil(isl) + AIC_TOKEN_MARGIN
+    return None
 
 
 class MeasurementFileError(XlsizerError):
@@ -311,12 +337,15 @@ def predict_row(
         raise RowSkipped(f"inconsistent parallelism: tp {tp} x dp {dp} attention GPUs but "
                          f"moe_tp {moe_tp} x ep {ep} expert GPUs")
 
+    budget = aic_token_budget(row, isl)
+    tuning = Tuning(token_budget=budget) if budget is not None else None
+
     def run(concurrency: float | None = None, rate: float | None = None, ep_: int = ep
             ) -> PerfEstimate:
         return estimate(
             model, gpu, tp, precision, isl, osl, concurrency, ep=ep_,
             kv_precision=kv_precision, engine=engine,
-            request_rate=rate, calibration=calibration, dp=dp,
+            request_rate=rate, calibration=calibration, dp=dp, tuning=tuning,
         )
 
     try:

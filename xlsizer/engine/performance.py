@@ -110,6 +110,7 @@ from xlsizer.engine.step import (
     _step_s,
     _workload,
     default_kv_precision,
+    tuned_replica,
 )
 from xlsizer.engine.step import INTER_NODE_BYTES_PER_S as INTER_NODE_BYTES_PER_S
 from xlsizer.engine.step import ROOFLINE_NORM as ROOFLINE_NORM
@@ -206,6 +207,7 @@ def estimate(
     osl = _positive("output_tokens", output_tokens)
     if concurrency is not None and request_rate is not None:
         raise InputError("request_rate", request_rate, "None when concurrency is given")
+    rep = tuned_replica(rep, tun)
     st = _workload(rep, isl, osl, prefill_tokens, tun)
     kv_fit = _kv_batch(rep, st, kv_budget_bytes, tun.extra_resident_bytes)
     max_batch = min(kv_fit, rep.max_seqs)

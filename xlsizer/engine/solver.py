@@ -20,6 +20,7 @@ from xlsizer.engine.step import (
     _Step,
     _step_s,
     _workload,
+    tuned_replica,
 )
 from xlsizer.errors import (
     InputError,
@@ -278,8 +279,8 @@ def _configured(
     except TypeError:  # an unhashable argument: let validation name it
         hit, key = None, None
     if hit is None:
-        rep = _replica_for(model, gpu, tp, pp, ep, precision, kv_precision, engine,
-                           calibration)
+        rep = tuned_replica(_replica_for(model, gpu, tp, pp, ep, precision, kv_precision, engine,
+                                         calibration), tuning or DEFAULT_TUNING)
         st = _workload(rep, _positive("input_tokens", isl), _positive("output_tokens", osl),
                        None if prefill_tokens is None
                        else _positive("prefill_tokens", prefill_tokens, 0.0),

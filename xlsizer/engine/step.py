@@ -4,7 +4,7 @@ overheads (the formulas are in ``performance``'s docstring and docs/method.md)."
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, NamedTuple
 
 from xlsizer.catalog.loader import load_catalog
@@ -140,6 +140,10 @@ class Tuning:
     GPU over the host link every decode step."""
     host_link_bytes_per_s: float = math.inf
     """Host-to-GPU bandwidth per GPU, one direction, bytes/s (with ``kv_host_fraction``)."""
+    token_budget: int | None = None
+    """Prompt tokens one engine step takes per attention rank where a deployment sets it
+    (TensorRT-LLM and vLLM max_num_tokens, SGLang max_prefill_tokens); None = the engine's
+    default (engines.yaml)."""
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -521,6 +525,15 @@ def _window_integral(s0: float, s1: float, w: float) -> float:
     if s0 >= w:
         return w * (s1 - s0)
     return (w * w - s0 * s0) / 2.0 + w * (s1 - w)
+
+
+def tuned_replica(rep: _Replica, tun: Tuning) -> _Replica:
+    """The replica with the tuning's own token budget, where it sets one."""
+    if tun.token_budget is None or tun.token_budget == rep.token_budget:
+        return rep
+    if tun.token_budget < 1:
+        raise InputError("token_budget", tun.token_budget, ">= 1 or None")
+    return replace(rep, token_budget=int(tun.token_budget))
 
 
 def _workload(
