@@ -284,3 +284,11 @@ def test_runs_keep_the_token_budget_their_configuration_gave():
     assert long.prefill_chunks == 4
     with pytest.raises(InputError):
         estimate(*args, tuning=Tuning(token_budget=0))
+    # a disaggregated prefill worker takes a 15,000-token prompt in one pass at its budget
+    # (15,000 + 1,500), in two at the engine's 8,192 default: one pass's overheads fewer
+    from xlsizer.engine.disagg import PoolShape, closed_loop
+
+    pools = ("qwen3-32b", "b200", "fp4", 15000, 500, 64, PoolShape(4, 1), PoolShape(2, 4))
+    two = closed_loop(*pools, engine="tensorrt-llm")
+    one = closed_loop(*pools, engine="tensorrt-llm", token_budget=16500)
+    assert one[0] < two[0] and one[1] == pytest.approx(two[1])

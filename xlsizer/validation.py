@@ -451,7 +451,8 @@ def _predict_disagg(
     try:
         ttft, tpot = closed_loop(
             model, gpu, precision, isl, osl, conc, PoolShape(*pre), PoolShape(*dec),
-            kv_precision=kv_precision, engine=engine, calibration=calibration)
+            kv_precision=kv_precision, engine=engine, calibration=calibration,
+            token_budget=aic_token_budget(row, isl))
     except XlsizerError as exc:
         raise RowSkipped(exc.short()) from None
     if metric == "ttft_ms":

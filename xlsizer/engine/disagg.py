@@ -29,7 +29,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, packaged_calibration
 from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.memory import kv_bytes_per_token_per_layer
-from xlsizer.engine.performance import estimate
+from xlsizer.engine.performance import Tuning, estimate
 from xlsizer.engine.queueing import ttft_closed_loop
 from xlsizer.engine.step import _as_gpu, _as_model, _as_precision, collective_link, default_kv_precision
 from xlsizer.errors import InputError
@@ -58,9 +58,10 @@ def kv_transfer_s(model: ModelSpec, gpu: GpuSpec, kv_bytes_per_element: float, p
 def closed_loop(
     model: ModelSpec | str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
     concurrency: float, prefill: PoolShape, decode: PoolShape, *, kv_precision: str | None = None,
-    engine: str = "vllm", calibration: Calibration | None = None,
+    engine: str = "vllm", calibration: Calibration | None = None, token_budget: int | None = None,
 ) -> tuple[float, float]:
-    """(mean TTFT s, mean TPOT s) of a disaggregated deployment at a fixed concurrency."""
+    """(mean TTFT s, mean TPOT s) of a disaggregated deployment at a fixed concurrency.
+    ``token_budget``: the prefill workers' prompt tokens per step (None: the engine's default)."""
     m, g = _as_model(model), _as_gpu(gpu)
     if not concurrency > 0:
         raise InputError("concurrency", concurrency, "> 0")
@@ -71,7 +72,8 @@ def closed_loop(
                    calibration=calibration)
     pre = estimate(m, g, prefill.tp, precision, isl, osl, 1.0, ep=ep_p, dp=prefill.dp,
                    kv_precision=kv_precision, engine=engine, calibration=calibration,
-                   prefill_batch=prefill.batch)
+                   prefill_batch=prefill.batch,
+                   tuning=None if token_budget is None else Tuning(token_budget=token_budget))
     kvp = default_kv_precision(precision) if kv_precision is None else _as_precision(kv_precision)
     xfer = kv_transfer_s(m, g, kvp.bytes_per_element, isl, pre.gpus, dec.gpus)
     clients = concurrency / (prefill.workers * prefill.dp)
