@@ -189,28 +189,6 @@ def test_every_command_in_docs_excel_md_runs(wheel, tmp_path):
 
 
 # --- xlwings Lite: main.py in a clean environment ----------------------------------------------
-XLWINGS_STUB = '''"""Stand-in for the xlwings that xlwings Lite provides (decorators that register nothing)."""
-
-
-class XlwingsError(Exception):
-    pass
-
-
-def func(f=None, **kwargs):
-    return f if callable(f) else (lambda g: g)
-
-
-def arg(*args, **kwargs):
-    return lambda g: g
-
-
-def ret(*args, **kwargs):
-    return lambda g: g
-
-
-def script(f=None, **kwargs):
-    return f if callable(f) else (lambda g: g)
-'''
 
 
 def _lite_runner():

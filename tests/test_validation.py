@@ -267,7 +267,7 @@ def test_runs_keep_the_token_budget_their_configuration_gave():
     the engine's default. A 1,024-token prompt then packs 2 to a step, not 8, so a DeepSeek
     prompt queued behind others costs more of the MoE weights' streaming."""
     from xlsizer.engine.performance import Tuning, estimate
-    from xlsizer.validation import aic_token_budget
+    from xlsizer.validation import RowSkipped, aic_token_budget
 
     aic = {"source": "https://github.com/ai-dynamo/aiconfigurator/blob/x/silicon_sample.csv",
            "notes": "aiconfigurator silicon_sample row x"}
@@ -275,6 +275,8 @@ def test_runs_keep_the_token_budget_their_configuration_gave():
     assert aic_token_budget({**aic, "max_num_tokens": "4096"}, 1024) == 4096
     assert aic_token_budget({"source": "vendor blog", "max_num_tokens": "8192"}, 1024) == 8192
     assert aic_token_budget({"source": "vendor blog", "notes": ""}, 1024) is None
+    with pytest.raises(RowSkipped, match="max_num_tokens"):
+        aic_token_budget({"source": "vendor blog", "max_num_tokens": "0"}, 1024)
     args = ("deepseek-v3", "b200", 8, "fp4", 1024, 1024, 64)
     default = estimate(*args, engine="tensorrt-llm")
     tight = estimate(*args, engine="tensorrt-llm", tuning=Tuning(token_budget=2524))

@@ -97,9 +97,9 @@ def aic_token_budget(row: Mapping[str, str], isl: float) -> int | None:
     """Prompt tokens per step of the run a row measured: its ``max_num_tokens`` column when
     given, else prompt + ``AIC_TOKEN_MARGIN`` for an aiconfigurator silicon-sample row, else
     None (the engine's default)."""
-    stated = _number(row, "max_num_tokens")
-    if stated is not None and stated >= 1:
-        return int(stated)
+    stated = _whole(row, "max_num_tokens")  # RowSkipped names a bad value
+    if stated is not None:
+        return stated
     source = (row.get("source", "") + " " + row.get("notes", "")[:60]).lower()
     if "aiconfigurator" in source:
         return math.ceil(isl) + AIC_TOKEN_MARGIN

@@ -701,7 +701,7 @@ def _batched_prefill_s(rep: _Replica, st: _Step, prompts_per_pass: int | None = 
         return 0.0
     per_pass = float(rep.token_budget) * rep.dp
     if prompts_per_pass is not None:
-        per_pass = min(per_pass, max(int(prompts_per_pass), 1) * tokens * rep.dp)
+        per_pass = min(per_pass, int(prompts_per_pass) * tokens * rep.dp)
     share = tokens * rep.dp / per_pass  # passes' worth of this prompt
     # (the decode work sharing those steps is added by the caller, which knows the batch)
     k = rep.prefill_scale
