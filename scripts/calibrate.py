@@ -7,19 +7,22 @@ error to xlsizer/catalog/data/calibration.yaml.
     python scripts/calibrate.py --dry-run  # the same without writing
     python scripts/calibrate.py --quick    # fit on every other run (faster, for development)
 
-What is fitted (five global constants and four per engine, none per GPU or model):
+What is fitted (six global constants and three per engine, none per GPU or model):
   bandwidth_efficiency   achievable fraction of peak memory bandwidth
   compute_efficiency     achievable fraction of the dense tensor peak (MFU) in decode steps
   prefill_compute_efficiency  the same for prefill passes
   fp4_gemm_efficiency    multiplier on both fractions for GEMMs with native FP4 weights
   moe_layer_overhead_s   fixed time per MoE layer per step (router, top-k, permutes)
+  in_step_share          benchmarks on a prefill-first engine (SGLang): share of the rounds
+                         whose clients stay in step (between one round in R and all of them)
 per engine:
   step_overhead_s        fixed time per engine step
   layer_overhead_s       fixed time per layer per step (how an engine fuses small kernels)
   request_overhead_s     fixed time to a first token beyond the prefill math
-  wave_fraction          closed loop: share of the other clients' prompts waited for
-                         beyond the steady-state queue (clients that start together)
-Everything else is derived or sourced (engine/step.py, engine/moe.py, engines.yaml).
+Everything else is derived or sourced (engine/step.py, engine/moe.py, engines.yaml); how
+much of a benchmark's TTFT is its clients' first burst follows from the benchmark's rounds
+and each engine's scheduling order (engine/queueing.py): fitted only for an engine that runs
+prompts before decodes, where fixed lengths would keep every round in step.
 
 On which rows (public only; every row of both files is `split = public`):
 - validation/calibration.csv: the per-GPU throughput rows xlsizer.validation can predict
@@ -80,6 +83,9 @@ GLOBAL: list[tuple[str, str, float, float, float, str]] = [
      "native FP4 GEMMs (Blackwell) relative to 8/16-bit ones"),
     ("moe_layer_overhead_s", "s per MoE layer per step", 0.0, 5e-4, 2e-5,
      "router, top-k, token permute/unpermute kernels of a MoE layer"),
+    # lower bound: one round in the harness's 20 is a burst whatever the engine does
+    ("in_step_share", "share of a benchmark's rounds", 0.05, 1.0, 0.5,
+     "prefill-first engines (SGLang): share of a benchmark's rounds whose clients stay in step"),
 ]
 PER_ENGINE: list[tuple[str, str, float, float, float, str]] = [
     ("layer_overhead_s", "s per layer per step", 0.0, 2e-4, 6e-5,
@@ -88,8 +94,6 @@ PER_ENGINE: list[tuple[str, str, float, float, float, str]] = [
      "scheduling, sampling and launch time per step that CUDA graphs do not hide"),
     ("request_overhead_s", "s per request", 0.0, 0.15, 0.05,
      "tokenization, scheduling, first-step launch and detokenization before the first token"),
-    ("wave_fraction", "dimensionless", 0.0, 1.0, 0.2,
-     "closed loop, share of the other clients' prompts waited for beyond the steady state"),
 ]
 ENGINES = ["sglang", "tensorrt-llm", "vllm"]
 PARAMS = GLOBAL + [(f"{e}:{n}", u, lo, hi, x0, c) for e in ENGINES for n, u, lo, hi, x0, c in PER_ENGINE]

@@ -588,11 +588,59 @@ def test_engines_are_data_with_sources():
     assert set(ENGINES) == {"vllm", "tensorrt-llm", "sglang"}
     for e in ENGINES.values():
         assert e.source and 0.5 < e.kv_fraction < 1.0 and e.token_budget_large >= 2048
+        assert "scheduler" in e.scheduler_source.lower()
+    # SGLang runs waiting prompts before decodes; vLLM and TensorRT-LLM decodes first
+    assert {n for n, e in ENGINES.items() if e.prefill_first} == {"sglang"}
     cal = packaged_calibration()
     # each engine has its own fitted step overhead and first-token overhead
     for name in ENGINES:
         for const in ("step_overhead_s", "request_overhead_s"):
             assert any(e == name and n == const for e, n, _ in cal.engines), (name, const)
+
+
+def test_a_benchmark_burst_weighs_one_round_or_the_rounds_kept_in_step():
+    """Clients that start together queue their prompts at once: the i-th waits for the i - 1
+    before it. Decodes-first engines spread the next rounds, so the burst is one round in R;
+    a prefill-first engine keeps a share of the rounds in step (fitted, at least 1/R)."""
+    from xlsizer.engine.calibration import packaged_calibration
+    from xlsizer.engine.queueing import burst_weight, ttft_closed_loop
+
+    assert burst_weight(None, 0.7) == 0.0 and burst_weight(None) == 0.0
+    assert burst_weight(20) == pytest.approx(0.05)
+    assert burst_weight(20, 0.7) == pytest.approx(0.7)
+    assert burst_weight(20, 0.01) == pytest.approx(0.05)  # never below the first round
+    assert burst_weight(1, 0.0) == 1.0  # a single round is all burst
+    with pytest.raises(InputError):
+        burst_weight(0.5)
+    assert 0.05 <= packaged_calibration().in_step_share <= 1.0
+    steady = ttft_closed_loop(33, 0.1, 0.05, 1, 0.02, 5.0)
+    assert ttft_closed_loop(33, 0.1, 0.05, 1, 0.02, 5.0, burst=0.0) == steady
+    # all in one burst: its own prefill plus half of the 32 others' batched prefills
+    assert ttft_closed_loop(33, 0.1, 0.05, 1, 0.02, 5.0, burst=1.0) == pytest.approx(0.1 + 16 * 0.05)
+    mixed = ttft_closed_loop(33, 0.1, 0.05, 1, 0.02, 5.0, burst=0.05)
+    assert mixed == pytest.approx(0.95 * steady + 0.05 * (0.1 + 16 * 0.05))
+
+
+def test_benchmark_ttft_rises_with_the_clients_that_start_together():
+    """A benchmark's TTFT (clients started together) is above steady traffic's and rises with
+    the concurrency, on SGLang (prompts before decodes) by up to half a batched prefill per
+    added client (serving.csv's dense SGLang runs: 0.45); steady traffic (a deployment) is the
+    default."""
+    bench = Tuning(benchmark_rounds=20)
+    for engine in ("sglang", "vllm", "tensorrt-llm"):
+        prev = 0.0
+        for c in (4, 16, 64):
+            b = estimate("qwen3-32b", "h100-sxm", 2, "fp8", 2048, 256, c, engine=engine, tuning=bench)
+            s = estimate("qwen3-32b", "h100-sxm", 2, "fp8", 2048, 256, c, engine=engine)
+            assert b.ttft_s >= s.ttft_s and b.ttft_s > prev
+            # more of the clients wait for a first token, so no more decode at once
+            assert b.tpot_s <= s.tpot_s
+            prev = b.ttft_s
+    lo = estimate("qwen3-32b", "h100-sxm", 2, "fp8", 2048, 256, 16, engine="sglang", tuning=bench)
+    hi = estimate("qwen3-32b", "h100-sxm", 2, "fp8", 2048, 256, 32, engine="sglang", tuning=bench)
+    share = perf.packaged_calibration().in_step_share
+    slope = (hi.ttft_s - lo.ttft_s) / 16 / lo.batched_prefill_s
+    assert 0.4 * share < slope < 0.7
 
 
 def test_disaggregated_pools_predict_ttft_from_prefill_and_tpot_from_decode():

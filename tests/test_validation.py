@@ -294,3 +294,27 @@ def test_runs_keep_the_token_budget_their_configuration_gave():
     two = closed_loop(*pools, engine="tensorrt-llm")
     one = closed_loop(*pools, engine="tensorrt-llm", token_budget=16500)
     assert one[0] < two[0] and one[1] == pytest.approx(two[1])
+
+
+def test_benchmark_runs_are_predicted_with_their_first_burst(tmp_path):
+    """aiconfigurator's harness runs aiperf with 20 requests per client after a drained
+    warm-up, so its clients start together: its rows are predicted with that burst. A file
+    may state its own rounds; any other fixed-concurrency row is steady traffic."""
+    from xlsizer.validation import AIC_BENCHMARK_ROUNDS, RowSkipped, benchmark_rounds, predict_row
+
+    aic = {"source": "https://github.com/ai-dynamo/aiconfigurator/blob/x/silicon_sample.csv",
+           "notes": "aiconfigurator silicon_sample row x"}
+    assert AIC_BENCHMARK_ROUNDS == 20 and benchmark_rounds(aic) == 20
+    assert benchmark_rounds({**aic, "benchmark_rounds": "5"}) == 5
+    assert benchmark_rounds({"source": "vendor blog", "notes": ""}) is None
+    with pytest.raises(RowSkipped, match="benchmark_rounds"):
+        benchmark_rounds({"source": "vendor blog", "benchmark_rounds": "x"})
+    row = {"id": "r1", "model": "qwen3-32b", "gpu": "h100-sxm", "gpu_count": "2", "tp": "2",
+           "weights_precision": "fp8", "engine": "sglang", "isl": "2048", "osl": "256",
+           "load": "concurrency", "concurrency": "64", "metric": "ttft_ms", "value": "1",
+           "source": "vendor blog", "notes": ""}
+    steady = predict_row(row)[0]
+    one = predict_row({**row, "benchmark_rounds": "1"})[0]
+    assert one > 2 * steady  # one round: all of it a burst
+    vllm = {**row, "engine": "vllm"}
+    assert predict_row({**vllm, "benchmark_rounds": "20"})[0] > predict_row(vllm)[0]

@@ -37,6 +37,10 @@ How a row becomes a prediction:
   else, for runs of NVIDIA aiconfigurator's silicon sample (serving.csv), the budget its
   config generator gives them, prompt + ``AIC_TOKEN_MARGIN`` (``aic_token_budget``); else
   the engine's default (engines.yaml).
+- A fixed-concurrency run is a benchmark whose clients start together: with a
+  ``benchmark_rounds`` column, or for aiconfigurator's runs ``AIC_BENCHMARK_ROUNDS`` requests
+  per client, its TTFT includes the first round's burst (``queueing.burst_weight``); other
+  files are predicted as steady traffic.
 """
 
 from __future__ import annotations
@@ -93,6 +97,32 @@ serving.csv runs are that generator's configurations run on hardware, so their p
 far fewer to a step than the engines' 8,192-token defaults (2 of 1,024 tokens, not 8)."""
 
 
+AIC_BENCHMARK_ROUNDS: int = 20
+"""Requests each client sends in the measured part of an aiconfigurator benchmark run,
+requests: its generator runs aiperf with ``--request-count 20 × concurrency`` (MULTI_ROUND,
+default 20), a warm-up of ``concurrency`` (or twice that) requests first, and fixed lengths
+(``--isl-stddev 0 --osl-stddev 0``, ``ignore_eos``); src/aiconfigurator/generator/sflow.py
+and config/backend_templates/benchmark/bench_run.sh.j2. aiperf waits for every warm-up
+response before it starts measuring (its docs, "Warmup Phase Configuration": "AIPerf waits
+indefinitely for all warmup responses before starting profiling"), so the measured clients
+start together on an idle server (``queueing.burst_weight``)."""
+
+
+def _aic_row(row: Mapping[str, str]) -> bool:
+    """True for a run of NVIDIA aiconfigurator's silicon sample (serving.csv)."""
+    return "aiconfigurator" in (row.get("source", "") + " " + row.get("notes", "")[:60]).lower()
+
+
+def benchmark_rounds(row: Mapping[str, str]) -> int | None:
+    """Requests per client in the measured run of a fixed-concurrency row: its
+    ``benchmark_rounds`` column when given, else ``AIC_BENCHMARK_ROUNDS`` for an aiconfigurator
+    row, else None (steady traffic: the file does not say how its benchmark started)."""
+    stated = _whole(row, "benchmark_rounds")  # RowSkipped names a bad value
+    if stated is not None:
+        return stated
+    return AIC_BENCHMARK_ROUNDS if _aic_row(row) else None
+
+
 def aic_token_budget(row: Mapping[str, str], isl: float) -> int | None:
     """Prompt tokens per step of the run a row measured: its ``max_num_tokens`` column when
     given, else prompt + ``AIC_TOKEN_MARGIN`` for an aiconfigurator silicon-sample row, else
@@ -100,8 +130,7 @@ def aic_token_budget(row: Mapping[str, str], isl: float) -> int | None:
     stated = _whole(row, "max_num_tokens")  # RowSkipped names a bad value
     if stated is not None:
         return stated
-    source = (row.get("source", "") + " " + row.get("notes", "")[:60]).lower()
-    if "aiconfigurator" in source:
+    if _aic_row(row):
         return math.ceil(isl) + AIC_TOKEN_MARGIN
     return None
 
@@ -338,7 +367,9 @@ def predict_row(
                          f"moe_tp {moe_tp} x ep {ep} expert GPUs")
 
     budget = aic_token_budget(row, isl)
-    tuning = Tuning(token_budget=budget) if budget is not None else None
+    rounds = benchmark_rounds(row) if row.get("load", "").lower() == "concurrency" else None
+    tuning = (Tuning(token_budget=budget, benchmark_rounds=rounds)
+              if budget is not None or rounds is not None else None)
 
     def run(concurrency: float | None = None, rate: float | None = None, ep_: int = ep
             ) -> PerfEstimate:
@@ -452,7 +483,7 @@ def _predict_disagg(
         ttft, tpot = closed_loop(
             model, gpu, precision, isl, osl, conc, PoolShape(*pre), PoolShape(*dec),
             kv_precision=kv_precision, engine=engine, calibration=calibration,
-            token_budget=aic_token_budget(row, isl))
+            token_budget=aic_token_budget(row, isl), benchmark_rounds=benchmark_rounds(row))
     except XlsizerError as exc:
         raise RowSkipped(exc.short()) from None
     if metric == "ttft_ms":

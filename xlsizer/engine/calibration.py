@@ -38,14 +38,16 @@ class Calibration:
     request_overhead_s: float = 0.0
     """Fixed time from a request's arrival to its first token on an idle replica beyond the
     prefill math (tokenization, scheduling, the first step's launch, detokenization), s."""
-    wave_fraction: float = 0.0
-    """Closed loop at a fixed concurrency: the share of the other clients' prompts a request
-    waits for beyond the steady-state queue, because clients that start together stay in
-    step (``queueing.ttft_closed_loop``), dimensionless in [0, 1]; 0 = steady state only."""
+    in_step_share: float = 1.0
+    """Benchmarks whose clients start together, on an engine that runs waiting prompts before
+    decodes (engines.yaml ``prefill_first``): the share of the run's rounds that stay a burst,
+    dimensionless in [0, 1]. Fixed lengths would keep every round in step (1); admission
+    limits and chunked prompts break waves up, by an amount the data fits
+    (``queueing.burst_weight``)."""
     engines: tuple[tuple[str, str, float], ...] = ()
     """Per-engine values that replace the global ones above: (engine, constant, value) for
     ``ENGINE_CONSTANTS`` (engines schedule differently: step overhead, time
-    to a first token, how clients' prompts bunch)."""
+    to a first token)."""
 
     def engine_value(self, engine: str, name: str) -> float:
         """The constant ``name`` for ``engine``: its own fitted value, else the global one."""
@@ -55,11 +57,11 @@ class Calibration:
         return float(getattr(self, name))
 
 
-ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "layer_overhead_s", "request_overhead_s",
-                                     "wave_fraction")
+ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "layer_overhead_s", "request_overhead_s")
 """The constants fitted per serving engine (the rest are global): engines fuse a layer's small
 kernels differently (TensorRT-LLM's fused norm/quantize kernels, vLLM's torch.compile passes,
-SGLang's own), schedule differently, and bunch clients' prompts differently."""
+SGLang's own) and schedule differently. Whether clients' prompts bunch is not fitted: it
+follows from each engine's scheduling order (engines.yaml ``prefill_first``, queueing.py)."""
 
 
 @cache

@@ -16,6 +16,10 @@ At a fixed concurrency C (closed loop, clients spread over the decode workers):
 
       TTFT = R(n) + prefill − batched prefill + engine overhead + KV transfer
 
+  In a benchmark whose clients start together, the first round's prompts reach the prefill
+  pool at once and queue there, and on an engine that runs prompts before decodes later
+  rounds can stay in step too (``queueing.burst_weight``, as for one pool).
+
 - KV transfer: the prompt's KV bytes over the links between the pools, each prefill GPU
   sending its shard over its own link (NVLink while both pools fit in one scale-up domain, a
   node or an NVL72 rack; else the network, ``step.collective_link``).
@@ -30,7 +34,7 @@ from xlsizer.engine.calibration import Calibration, packaged_calibration
 from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.memory import kv_bytes_per_token_per_layer
 from xlsizer.engine.performance import Tuning, estimate
-from xlsizer.engine.queueing import ttft_closed_loop
+from xlsizer.engine.queueing import burst_weight, ttft_closed_loop
 from xlsizer.engine.step import _as_gpu, _as_model, _as_precision, collective_link, default_kv_precision
 from xlsizer.errors import InputError
 
@@ -59,9 +63,12 @@ def closed_loop(
     model: ModelSpec | str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
     concurrency: float, prefill: PoolShape, decode: PoolShape, *, kv_precision: str | None = None,
     engine: str = "vllm", calibration: Calibration | None = None, token_budget: int | None = None,
+    benchmark_rounds: float | None = None,
 ) -> tuple[float, float]:
     """(mean TTFT s, mean TPOT s) of a disaggregated deployment at a fixed concurrency.
-    ``token_budget``: the prefill workers' prompt tokens per step (None: the engine's default)."""
+    ``token_budget``: the prefill workers' prompt tokens per step (None: the engine's default).
+    ``benchmark_rounds``: the run is a benchmark whose clients start together and each send
+    this many requests (``Tuning.benchmark_rounds``, ``queueing.burst_weight``)."""
     m, g = _as_model(model), _as_gpu(gpu)
     if not concurrency > 0:
         raise InputError("concurrency", concurrency, "> 0")
@@ -78,8 +85,9 @@ def closed_loop(
     xfer = kv_transfer_s(m, g, kvp.bytes_per_element, isl, pre.gpus, dec.gpus)
     clients = concurrency / (prefill.workers * prefill.dp)
     cal = calibration or packaged_calibration()
+    eng = engine_profile(engine)
     ttft = ttft_closed_loop(clients, pre.prefill_s, pre.batched_prefill_s, 0.0, 0.0,
                             (osl - 1.0) * dec.tpot_s,
-                            cal.engine_value(engine_profile(engine).name, "wave_fraction"))
-    ttft += xfer + cal.engine_value(engine_profile(engine).name, "request_overhead_s")
+                            burst_weight(benchmark_rounds, cal.in_step_share if eng.prefill_first else 0.0))
+    ttft += xfer + cal.engine_value(eng.name, "request_overhead_s")
     return ttft, dec.tpot_s

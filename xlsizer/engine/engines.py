@@ -27,6 +27,11 @@ class EngineProfile:
     """Tokens one step may process (prefill chunk + decode), GPUs with ≥ 70 GiB."""
     token_budget_small: int
     source: str
+    prefill_first: bool = False
+    """The scheduler runs a batch of waiting prompts before the running decodes (SGLang) rather
+    than decodes first with prompts in the rest of the token budget (vLLM, TensorRT-LLM)."""
+    scheduler_source: str = ""
+    """Where ``prefill_first`` comes from (the engine's scheduler source)."""
     step_overhead_s: float = 0.0
     """Fixed time per engine step on top of the calibrated overheads (scheduler, sampling,
     what CUDA graphs do not hide), s; fitted on public rows (calibration.yaml)."""
@@ -40,7 +45,8 @@ def _load() -> tuple[dict[str, EngineProfile], dict[str, str]]:
         engines[name] = EngineProfile(
             name, float(e["kv_fraction"]), bool(e["of_free"]), int(e["max_seqs_large"]),
             int(e["max_seqs_small"]), int(e["token_budget_large"]), int(e["token_budget_small"]),
-            " ".join(str(e["source"]).split()),
+            " ".join(str(e["source"]).split()), bool(e["prefill_first"]),
+            " ".join(str(e["scheduler_source"]).split()),
             float(e.get("speed", {}).get("step_overhead_s", {}).get("value", 0.0)))
         for alias in e.get("aliases", [name]):
             aliases[str(alias)] = name

@@ -63,7 +63,7 @@ a per-engine share of the clients' prompts for clients that stay in step. The ca
 Disaggregated pools: ``disagg.py``.
 
 Fitted constants (η_bw, η_c in decode and prefill, layer and MoE-layer overheads, FP4 GEMM
-efficiency; per engine: step overhead, first-token overhead, wave fraction) live in
+efficiency; per engine: layer and step overheads, first-token overhead) live in
 ``catalog/data/calibration.yaml`` with their provenance; ``scripts/calibrate.py`` fits them on
 the public rows of ``validation/calibration.csv`` and ``validation/serving.csv`` and judges them
 by leave-one-model-out cross-validation. Sourced constants are in the modules, each with its
@@ -80,7 +80,7 @@ from xlsizer.engine.calibration import Calibration, confidence_band, packaged_ca
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
 from xlsizer.engine.layers import GATED_FFN_MATRICES as GATED_FFN_MATRICES
-from xlsizer.engine.queueing import ttft_at_load, ttft_closed_loop, ttft_poisson
+from xlsizer.engine.queueing import burst_weight, ttft_at_load, ttft_closed_loop, ttft_poisson
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
 from xlsizer.engine.solver import _FAST_WORK as _FAST_WORK
 from xlsizer.engine.solver import _SOLVES as _SOLVES
@@ -252,6 +252,7 @@ def estimate(
         # cycle / max_batch seconds (Little over the whole loop), which keeps TTFT continuous
         # and rising in the concurrency where the admitted set fills.
         admitted = min(n, float(max_batch))
+        burst = burst_weight(tun.benchmark_rounds, rep.in_step_share)
         batch, tpot = admitted, tpot_at(admitted)
         ttft = prefill
         decode_only = st._replace(r_mb=0.0, k_pre=0.0)  # the batch's steps without prompts
@@ -261,8 +262,7 @@ def estimate(
             # work only: the prompt's own math is the batched prefill)
             shared = st.prompt / rep.token_budget * _step_s(decode_only, max(batch, 1.0))
             ttft = ttft_closed_loop(admitted / rep.dp, prefill, batched + shared, chunks,
-                                    tpot * st.a, (osl - 1.0) * tpot,
-                                    rep.wave_fraction) + rep.request_s
+                                    tpot * st.a, (osl - 1.0) * tpot, burst) + rep.request_s
             batch = max(admitted * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
         tpot = tpot_at(batch)
         cycle = ttft + (osl - 1.0) * tpot

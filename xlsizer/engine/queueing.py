@@ -22,11 +22,26 @@ Two arrival processes, one physics:
   At one client R = S_b; once prefill saturates, R grows by S_b per client. The prompt itself
   runs alone in S (not S_b) when no one waits, and its chunks share steps with decodes:
 
-      TTFT = S − S_b + R(n) + f × (n − 1)/2 × S_b + (chunks + ½) × decode step(B)
+      TTFT_steady = S − S_b + R(n) + (chunks + ½) × decode step(B)
 
-  The f term (per-engine fitted, in [0, 1]) is what the steady state misses: clients that
-  start together stay in step when every request has the same lengths, so a request waits for
-  part of its wave's prompts too.
+  That is steady traffic, as a deployment sees it. A benchmark is not: its clients all start
+  together on an idle server (aiperf drains its warm-up before it measures) and every request
+  has the same lengths. The n prompts then queue at once and are served back to back, the
+  i-th waiting for the i − 1 before it:
+
+      TTFT_burst = S + (n − 1)/2 × S_b
+
+  Whether that first wave repeats is the scheduler's doing. An engine that schedules decodes
+  first and fills the rest of the step with prompts (vLLM, TensorRT-LLM) starts each request
+  decoding as soon as its prompt is done, so requests end one pass apart and the next round
+  arrives spread out: only the first of the run's R rounds is a burst. An engine that runs
+  waiting prompts before any decode (SGLang) prefills the whole wave before decoding it, so
+  the wave ends together and the next round is a burst again; with fixed lengths every round
+  would be, but admission limits and chunked prompts break waves up, so the share of rounds
+  kept in step, s, is fitted (calibration ``in_step_share``, between 1/R and 1). The mean
+  over the run is
+
+      TTFT = (1 − w) × TTFT_steady + w × TTFT_burst,  w = 1/R (decodes first) or max(1/R, s)
 """
 
 from __future__ import annotations
@@ -76,19 +91,34 @@ MVA_MAX_CLIENTS: int = 4096
 """Clients per rank beyond which ``closed_loop_response`` uses its saturated asymptote."""
 
 
+def burst_weight(rounds: float | None, in_step_share: float = 0.0) -> float:
+    """Share of a closed-loop run's requests that arrive in a burst (module docstring): 0 for
+    steady traffic (``rounds`` None); else the first of the run's ``rounds`` rounds, or the
+    ``in_step_share`` of them an engine that runs prompts before decodes keeps in step
+    (0 for an engine that schedules decodes first)."""
+    if rounds is None:
+        return 0.0
+    if not rounds >= 1.0:
+        raise InputError("benchmark_rounds", rounds, ">= 1 or None")
+    return max(1.0 / rounds, min(max(in_step_share, 0.0), 1.0))
+
+
 def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_s: float,
                      chunks: float, decode_step_s: float, think_s: float,
-                     wave_fraction: float = 0.0) -> float:
+                     burst: float = 0.0) -> float:
     """Mean TTFT, s, at a fixed concurrency of ``clients_per_rank`` per attention rank (closed
-    loop, see the module docstring): the prefill queue and service R(n) over the batched
-    prefill, the prompt's own prefill beyond that, and the decode work of the steps its
-    chunks share. ``think_s``: the time a request spends decoding, (output − 1) × TPOT.
-    ``wave_fraction`` f adds f × (n − 1)/2 prompts: clients that start together (as a
-    benchmark's do) stay in step with fixed lengths, so a request also waits for part of its
-    wave's prompts, which the steady-state MVA does not see (f = 0: steady state only)."""
+    loop, see the module docstring). Steady traffic: the prefill queue and service R(n) over
+    the batched prefill, the prompt's own prefill beyond that, and the decode work of the
+    steps its chunks share; ``think_s`` is the time a request spends decoding, (output − 1) ×
+    TPOT. ``burst`` (``burst_weight``) is the share of requests that instead arrive with all
+    the others on an idle server, as a benchmark's first round does, and wait for the
+    prompts queued before theirs."""
     r = closed_loop_response(clients_per_rank, batched_prefill_s, think_s)
-    r += wave_fraction * max(clients_per_rank - 1.0, 0.0) / 2.0 * batched_prefill_s
-    return max(prefill_s - batched_prefill_s, 0.0) + r + (chunks + 0.5) * decode_step_s
+    steady = max(prefill_s - batched_prefill_s, 0.0) + r + (chunks + 0.5) * decode_step_s
+    if burst <= 0.0:
+        return steady
+    wave = prefill_s + max(clients_per_rank - 1.0, 0.0) / 2.0 * batched_prefill_s
+    return (1.0 - burst) * steady + burst * wave
 
 
 def ttft_at_load(capacity: ReplicaCapacity, offered_rps: float) -> float:

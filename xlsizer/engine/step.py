@@ -144,6 +144,11 @@ class Tuning:
     """Prompt tokens one engine step takes per attention rank where a deployment sets it
     (TensorRT-LLM and vLLM max_num_tokens, SGLang max_prefill_tokens); None = the engine's
     default (engines.yaml)."""
+    benchmark_rounds: float | None = None
+    """Closed loop only: the load is a benchmark whose clients all start together on an idle
+    server (the warm-up drained first) and each send this many requests of fixed lengths
+    (aiperf in aiconfigurator's harness: 20); None = steady traffic, as a deployment sees
+    it (``queueing.burst_weight``)."""
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -204,7 +209,7 @@ class _Replica:
     layer_s: float  # layer overhead per micro-batch pass
     request_s: float  # fixed time to first token beyond the prefill math
     prefill_scale: float  # prefill math time / decode math time at the same tokens
-    wave_fraction: float  # closed loop: share of the others' prompts waited for beyond MVA
+    in_step_share: float  # benchmark rounds kept in step: fitted if prefill-first, else 0
     step_s: float
 
 
@@ -398,7 +403,7 @@ def _build_replica(
         layer_s=cal.engine_value(engine.name, "layer_overhead_s") * blocks / 2.0 / pp
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
-        wave_fraction=cal.engine_value(engine.name, "wave_fraction"),
+        in_step_share=cal.in_step_share if engine.prefill_first else 0.0,
         prefill_scale=(cal.compute_efficiency / cal.prefill_compute_efficiency
                        if cal.prefill_compute_efficiency > 0.0 else 1.0),
         step_s=cal.engine_value(engine.name, "step_overhead_s"),
