@@ -57,8 +57,9 @@ streamed include block scales.
 
 TTFT (``queueing.py``): under Poisson arrivals an M/D/1 queue per attention rank in front of
 prefill, then the prompt's chunks sharing steps with decodes; at a fixed concurrency (closed
-loop) exact mean value analysis of clients that decode then queue for batched prefill, plus
-a per-engine share of the clients' prompts for clients that stay in step. The capacity solver
+loop) exact mean value analysis of clients that decode then queue for batched prefill, and,
+for a benchmark whose clients start together (``Tuning.benchmark_rounds``), the rounds whose
+prompts queue at once (one in R, or the share a prefill-first engine keeps in step). The capacity solver
 (``solver.py``) returns the largest batch meeting both the TPOT and the TTFT target.
 Disaggregated pools: ``disagg.py``.
 
