@@ -56,6 +56,12 @@ class Calibration:
                 return v
         return float(getattr(self, name))
 
+    def in_step(self, prefill_first: bool) -> float:
+        """Share of a benchmark's rounds an engine keeps in step: ``in_step_share`` where it
+        runs prompts before decodes (engines.yaml ``prefill_first``), else 0 (decodes first:
+        only the first round is a burst, ``queueing.burst_weight``)."""
+        return self.in_step_share if prefill_first else 0.0
+
 
 ENGINE_CONSTANTS: tuple[str, ...] = ("step_overhead_s", "layer_overhead_s", "request_overhead_s")
 """The constants fitted per serving engine (the rest are global): engines fuse a layer's small

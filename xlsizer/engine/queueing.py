@@ -100,7 +100,7 @@ def burst_weight(rounds: float | None, in_step_share: float = 0.0) -> float:
         return 0.0
     if not rounds >= 1.0:
         raise InputError("benchmark_rounds", rounds, ">= 1 or None")
-    return max(1.0 / rounds, min(max(in_step_share, 0.0), 1.0))
+    return max(1.0 / rounds, in_step_share)
 
 
 def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_s: float,

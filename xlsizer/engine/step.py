@@ -403,7 +403,7 @@ def _build_replica(
         layer_s=cal.engine_value(engine.name, "layer_overhead_s") * blocks / 2.0 / pp
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
-        in_step_share=cal.in_step_share if engine.prefill_first else 0.0,
+        in_step_share=cal.in_step(engine.prefill_first),
         prefill_scale=(cal.compute_efficiency / cal.prefill_compute_efficiency
                        if cal.prefill_compute_efficiency > 0.0 else 1.0),
         step_s=cal.engine_value(engine.name, "step_overhead_s"),
