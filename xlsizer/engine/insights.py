@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
 from xlsizer.errors import XlsizerError
-from xlsizer.inputs import SizingInputs
+from xlsizer.inputs import SizingInputs, make_inputs
 from xlsizer.results import SizingResult
 
 
@@ -72,8 +73,6 @@ def scenario_story(result: SizingResult) -> str:
     """Why the three scenarios need different hardware, from their own numbers: the load each
     sizes for (burst factor, with the Resilient floor of course.md §10.3 step 12) and the spare
     replicas it adds."""
-    from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst
-
     inp = result.inputs
     parts = []
     for k, title in (("baseline", "Baseline"), ("burst", "Burst"), ("resilient", "Resilient")):
@@ -89,11 +88,9 @@ def scenario_story(result: SizingResult) -> str:
 
 def resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
     """The same sizing with some inputs changed (fields the user set are kept)."""
-    from xlsizer.api import size
-
     data = inputs.model_dump(exclude_unset=True)
     data.update(changes)
-    return size(data)
+    return size(make_inputs(data))
 
 
 def what_ifs(inputs: SizingInputs) -> list[WhatIf]:

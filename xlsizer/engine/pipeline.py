@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace as _replace
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
@@ -585,10 +585,70 @@ def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: plac
                     f"{alt.gpu.id}, or use throughput_source 'roofline', which ranks by cost")
 
 
+class _Need(NamedTuple):
+    """What one scenario's load asks of the hardware (course steps 3-8 and 12)."""
+
+    burst: float
+    inflight: float
+    course: bool  # the course's table mode (or a throughput override), not the roofline search
+    kv_req: float  # KV bytes reserved per request
+    kv_total: float  # bytes
+    head: float  # headroom, bytes
+    vram: float  # bytes
+    bw_need: float  # bytes/s
+    demand: float  # tokens/s
+    offset: int  # spare replicas
+
+
+class _Fleet(NamedTuple):
+    """The replicas of every deployment packed into servers (course steps 12-13)."""
+
+    deployments: list[tuple[int, float, _Plan]]  # (count, share of the traffic, plan) per deployment
+    replicas: int
+    total_gpus: int
+    servers: int
+    active: int
+    it_w: float  # W, all servers
+    cap_tok_s: float  # tokens/s the active replicas carry
+    layout: placement.ServerLayout  # the first deployment's packing (the one the headline shows)
+    server_w: float  # W, one server of that packing
+
+
+class _Site(NamedTuple):
+    """Racks, cooling and power of one scenario (course steps 15-16)."""
+
+    racks: facility.RackPlan
+    it_kw: float
+    pue: float
+    facility_kw: float
+    fabric: str
+
+
 def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
+    """One scenario in the Sizer's order: the load's needs, a configuration and its capacity,
+    replicas and servers, performance at peak, facility, latency checks, cost."""
     warn: list[str] = []
-    deployments: list[tuple[int, float, _Plan]] = []
-    model, w, act, rps, prompt, out_tok = sh.model, sh.w, sh.act, sh.rps, sh.prompt, sh.out_tok
+    need = _need(name, inp, sh, rec)
+    plan, deployments = _configure(name, inp, sh, fixed, need, warn, rec)
+    fleet = _fleet(name, deployments, need.offset)
+    _record_fleet(name, inp, sh, fixed, plan, fleet, need.offset, rec)
+    _fleet_warnings(name, sh, fixed, plan, fleet, need.offset, warn)
+    extra = _performance(name, inp, sh, plan, fleet, need, warn, rec)
+    site = _site(name, inp, sh, plan, fleet, need, warn, rec)
+    _latency_warnings(name, inp, sh, plan, need, warn, rec)
+    cb = scenario_cost(inp, plan.gpu, total_gpus=fleet.total_gpus, servers=fleet.servers,
+                       gpus_per_server=fleet.layout.gpus_per_server, it_kw=site.it_kw, pue=site.pue, rps=sh.rps,
+                       prompt_tokens=sh.prompt, output_tokens=sh.out_tok, capacity_tok_s=fleet.cap_tok_s)
+    extra["cost"] = cb.as_dict()
+    rec += [(name, *row) for row in cb.explain]
+    warn += cb.warnings
+    return _scenario_result(name, inp, sh, plan, fleet, need, site, warn, extra)
+
+
+def _need(name: str, inp: SizingInputs, sh: _Shared, rec: Rec) -> _Need:
+    """Course steps 3-8 and 12: requests in flight, their KV, the VRAM and bandwidth they need,
+    and the token demand, at this scenario's burst."""
+    rps, w, act = sh.rps, sh.w, sh.act
     burst = scenario_burst(name, inp.burst_factor)
     inflight = traffic.inflight_requests(rps, sh.t_req, burst)
     course = inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None
@@ -604,8 +664,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     if inp.speculative_decoding and inp.throughput_source is ThroughputSource.COURSE_TABLE:
         vram *= SPEC_VRAM
     bw_need = (sh.w_active + kv_total) / (inp.tpot_ms / 1000.0)
-    demand = traffic.token_demand_per_s(rps, prompt, out_tok, burst)
-    offset = scenario_offset(name, inp.redundancy_mode.offset)
+    demand = traffic.token_demand_per_s(rps, sh.prompt, sh.out_tok, burst)
     rec += [
         (name, "Burst factor", burst, "x", "baseline 1.0 / burst: user's / resilient: max(user's, 3.0)", (),
          f"{S_COURSE} step 12"),
@@ -620,37 +679,48 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
         (name, "VRAM", vram / GB, "GB", "weights + KV + activations + headroom", (), f"{S_COURSE} step 7"),
         (name, "Bandwidth needed", bw_need / 1e9, "GB/s", "(active weights + KV) / {:g} ms", (inp.tpot_ms,),
          f"{S_COURSE} step 8"),
-        (name, "Demand", demand, "tok/s", "RPS x ({:,} + {:,}) x burst {:g}", (prompt, out_tok, burst),
+        (name, "Demand", demand, "tok/s", "RPS x ({:,} + {:,}) x burst {:g}", (sh.prompt, sh.out_tok, burst),
          f"{S_COURSE} step 12"),
     ]
+    return _Need(burst, inflight, course, kv_req, kv_total, head, vram, bw_need, demand,
+                 scenario_offset(name, inp.redundancy_mode.offset))
 
-    # --- configuration and capacity per replica --------------------------------------------
+
+def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, need: _Need, warn: list[str],
+               rec: Rec) -> tuple[_Plan, list[tuple[int, float, _Plan]]]:
+    """Course steps 9-11: the configuration and its capacity per replica, by the course's table,
+    the user's override or the roofline search; without LoRA, one deployment per fine-tuned
+    variant, each with its own spares. Returns the headline plan and every deployment as
+    (count, share of the traffic, plan)."""
+    deployments: list[tuple[int, float, _Plan]] = []
     if inp.throughput_override is not None:
-        plan = _course_plan(name, inp, sh, fixed, vram, bw_need, demand, warn, rec)
+        plan = _course_plan(name, inp, sh, fixed, need.vram, need.bw_need, need.demand, warn, rec)
         plan.tput, plan.source = inp.throughput_override, "override"
         plan.basis = ("user override", (), "input throughput_override")
-        plan.active = placement.active_replicas(demand, plan.tput)
+        plan.active = placement.active_replicas(need.demand, plan.tput)
     elif inp.throughput_source is ThroughputSource.COURSE_TABLE:
-        plan = _course_plan(name, inp, sh, fixed, vram, bw_need, demand, warn, rec)
+        plan = _course_plan(name, inp, sh, fixed, need.vram, need.bw_need, need.demand, warn, rec)
     else:
+        peak_rps = sh.rps * need.burst
         shares = sh.fx.lora_shares
         if sh.fx.lora_pool or len(shares) == 1:
-            plan = _roofline_plan(name, inp, sh, fixed, rps * burst, offset, warn)
-        else:  # without LoRA: one deployment per fine-tuned variant, each with its own spares
+            plan = _roofline_plan(name, inp, sh, fixed, peak_rps, need.offset, warn)
+        else:
             groups: dict[float, int] = {}
             for sv in shares:
                 groups[round(sv, 12)] = groups.get(round(sv, 12), 0) + 1
             for sv, cnt in sorted(groups.items(), reverse=True):
-                p_v = _roofline_plan(name, inp, sh, fixed, rps * burst * sv, offset, warn)
-                deployments.append((cnt, sv, p_v))
+                deployments.append((cnt, sv, _roofline_plan(name, inp, sh, fixed, peak_rps * sv, need.offset, warn)))
             plan = deployments[0][2]
-    if not deployments:
-        deployments.append((1, 1.0, plan))
-    g, n = plan.gpu, plan.n
+    return plan, deployments or [(1, 1.0, plan)]
+
+
+def _fleet(name: str, deployments: list[tuple[int, float, _Plan]], offset: int) -> _Fleet:
+    """Course steps 12-13: active replicas plus spares per deployment, packed into servers."""
     red = RED_LABEL[offset]
     paired = name == "resilient"
-    replicas = servers_total = total_gpus = active_total = 0
-    server_w = it_w = cap_tok_s = 0.0
+    replicas = servers = total_gpus = active = 0
+    it_w = cap_tok_s = server_w = 0.0
     layout = None
     for cnt, _, p_v in deployments:
         r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
@@ -658,139 +728,170 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
         sw_v = facility.server_power_w(lay_v.gpus_per_server, p_v.gpu.tdp_w)
         replicas += cnt * r_v
         total_gpus += cnt * r_v * p_v.n
-        servers_total += cnt * lay_v.servers
-        active_total += cnt * p_v.active
+        servers += cnt * lay_v.servers
+        active += cnt * p_v.active
         it_w += cnt * sw_v * lay_v.servers
         cap_tok_s += cnt * p_v.active * p_v.tput
         if layout is None:
             layout, server_w = lay_v, sw_v
     assert layout is not None
+    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w)
+
+
+def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,
+                  offset: int, rec: Rec) -> None:
+    """explain() rows of the chosen GPU, its replicas and servers."""
+    g, layout, red = plan.gpu, fleet.layout, RED_LABEL[offset]
     how = ("cheapest adequate configuration (cloud: catalog $/GPU-hour x GPUs; on-prem: purchase price per GPU "
            "+ its share of the server, priced GPUs only) among {}; precision gate {}"
            if fixed is None and plan.source == "roofline" else
            "first of {} x (1,2,4,8) with memory >= VRAM and bandwidth >= 1.3 x need; precision gate {}"
            if fixed is None else "user-chosen GPU ({}; {})")
+    several = len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1
     rec += [
         (name, "GPU", g.id, "", how, (" > ".join(PICK["order"]) if fixed is None else g.id, inp.precision.label),
          f"{S_COURSE} step 9" + ("; xlsizer cost ranking" if plan.source == "roofline" else "")),
-        (name, "GPUs per replica", n, "GPUs", "TP={} x PP={}", (plan.tp, plan.pp), f"{S_COURSE} steps 9-10"),
+        (name, "GPUs per replica", plan.n, "GPUs", "TP={} x PP={}", (plan.tp, plan.pp), f"{S_COURSE} steps 9-10"),
         (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
-        (name, "Active replicas", active_total, "replicas",
+        (name, "Active replicas", fleet.active, "replicas",
          "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
          else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12"),
-        (name, "Replicas", replicas, "replicas", "active + {} spares{}{}",
+        (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}",
          (red, ", failure domains paired" if name == "resilient" else "",
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
-          if len(deployments) > 1 or deployments[0][0] > 1 else ""), f"{S_COURSE} step 12"),
-        (name, "Servers", servers_total, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
+          if several else ""), f"{S_COURSE} step 12"),
+        (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
          (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
+
+
+def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet, offset: int,
+                    warn: list[str]) -> None:
+    """What the chosen shape asks the planner to watch: pipeline stages, wide MoE replicas,
+    servers holding more replicas than the spares cover, TP over PCIe."""
+    layout = fleet.layout
     if plan.pp > 1:
         warn.append(f"pipeline parallelism: {plan.pp} stages across nodes (TPOT -10-20% per stage)")
         if plan.pp > GUARD["max_pipeline_stages"]:
             warn.append(f"pipeline depth {plan.pp} > {GUARD['max_pipeline_stages']}: consider a larger GPU"
-                        + (" or expert parallelism" if model.is_moe else ""))
-    if model.is_moe and n > 8:
+                        + (" or expert parallelism" if sh.model.is_moe else ""))
+    if sh.model.is_moe and plan.n > 8:
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
     if layout.replicas_per_server > offset and layout.servers > 1 and name != "baseline":
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
                     f"{offset} spare(s): a server failure takes out more than the redundancy covers")
-    if fixed is not None and fixed.form_factor == "pcie" and w > PCIE_MAX_W and n > 1:
-        warn.append(f"{fixed.id} is PCIe-only and the weights are {w / GB:.0f} GB: tensor parallelism over PCIe "
+    if fixed is not None and fixed.form_factor == "pcie" and sh.w > PCIE_MAX_W and plan.n > 1:
+        warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over PCIe "
                     "all-reduces is slow")
 
-    extra: dict[str, Any] = {}
-    if plan.cap is not None:
-        cap = plan.cap
-        ev = plan.ev
-        off_rps = rps * burst * deployments[0][1]
-        if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
-            n_p = max(1, math.ceil(off_rps / ev.req_p - 1e-9))
-            lam, s_pre = off_rps / n_p, cap.prefill_s
-            rho = lam * s_pre
-            wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
-            ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
-        else:
-            n_d = plan.active
-            ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))
-        if ev is not None and ev.req_p < math.inf:
-            ttft_how = ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
-                        " {:.1f} ms + engine first-token overhead {:.0f} ms")
-            ttft_args: tuple[Any, ...] = (cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0,
-                                          cap.first_token_s * 1000.0)
-        else:
-            ttft_how = ("Poisson arrivals per attention rank: M/D/1 wait + prefill {:.0f} ms + the decode"
-                        " work sharing its {:g} chunk step(s) + half the step running on arrival"
-                        " + engine first-token overhead {:.0f} ms")
-            ttft_args = (cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
-        extra["perf"] = {
-            "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
-            "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
-            "out_tok_s_per_replica": cap.out_tok_s, "out_tok_s_per_gpu": cap.out_tok_s_per_gpu,
-            "req_s_per_replica": plan.tput / (prompt + out_tok), "binding": cap.binding,
-            "kv_budget_gb_per_replica": (n * g.memory_bytes / (1.0 + HEADROOM[name]) - w - act
-                                         - sh.fx.extra_resident_bytes) / GB,
-            "memory_per_replica_gb": (w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
-        }
-        extra["optimizations"] = _optimizations(name, inp, sh, plan, deployments, warn)
-        rec += [
-            (name, "Batch per replica", cap.batch, "sequences", "largest batch with TPOT <= {:g} ms and KV in budget"
-             " (max batch by KV {})", (inp.tpot_ms, cap.max_batch), S_PERF),
-            (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
-             "decode step at batch {} / tokens per step; floor {:.1f}"
-             " ms", (cap.batch, cap.tpot_floor_s * 1000.0), S_PERF),
-            (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
-            (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
-        ]
-        if model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
-            sh_ = step_shares(model, g, plan.tp, plan.prec, prompt, out_tok, cap.batch, pp=plan.pp,
-                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
-                              prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning)
-            extra["perf"].update({f"moe_{k}_share": v for k, v in sh_.items()})
-            for key, label, how in MOE_SHARES:
-                rec.append((name, label, sh_[key] * 100.0, "%", how, (), S_PERF))
 
-    # --- facility --------------------------------------------------------------------------
-    it_kw = it_w / 1000.0
-    plan_r = facility.rack_plan(servers_total, it_w / servers_total / 1000.0, inp.rack_power_limit_kw,
-                                g.liquid_cooling_required)
-    pue, tier = plan_r.pue, plan_r.cooling_tier
-    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
-        pue = NVL72_PUE
-    fac_kw = it_kw * pue
-    # --- guardrails that refuse (issue 15): engine/guardrails.py ------------------------------
+def _peak_ttft(sh: _Shared, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
+    """TTFT, s, at the scenario's peak load, with the formula and its arguments for explain():
+    the prefill pool's M/D/1 queue when disaggregated, else the decode replica's own."""
+    cap, ev = plan.cap, plan.ev
+    if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
+        n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
+        lam, s_pre = offered_rps / n_p, cap.prefill_s
+        rho = lam * s_pre
+        wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
+        ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
+        return ttft, ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
+                      " {:.1f} ms + engine first-token overhead {:.0f} ms"), \
+            (cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0, cap.first_token_s * 1000.0)
+    ttft = ttft_at_load(cap, min(offered_rps / plan.active, cap.req_s))
+    return ttft, ("Poisson arrivals per attention rank: M/D/1 wait + prefill {:.0f} ms + the decode"
+                  " work sharing its {:g} chunk step(s) + half the step running on arrival"
+                  " + engine first-token overhead {:.0f} ms"), \
+        (cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
+
+
+def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
+                 warn: list[str], rec: Rec) -> dict[str, Any]:
+    """The roofline plan's performance at peak (extra["perf"]), what each optimization did
+    (extra["optimizations"]) and, for MoE, where a step goes. Empty in the course's table mode."""
+    extra: dict[str, Any] = {}
+    cap = plan.cap
+    if cap is None:
+        return extra
+    g, n, w, act = plan.gpu, plan.n, sh.w, sh.act
+    ttft, ttft_how, ttft_args = _peak_ttft(sh, plan, sh.rps * need.burst * fleet.deployments[0][1])
+    extra["perf"] = {
+        "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
+        "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
+        "out_tok_s_per_replica": cap.out_tok_s, "out_tok_s_per_gpu": cap.out_tok_s_per_gpu,
+        "req_s_per_replica": plan.tput / (sh.prompt + sh.out_tok), "binding": cap.binding,
+        "kv_budget_gb_per_replica": (n * g.memory_bytes / (1.0 + HEADROOM[name]) - w - act
+                                     - sh.fx.extra_resident_bytes) / GB,
+        "memory_per_replica_gb": (w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
+    }
+    extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
+    rec += [
+        (name, "Batch per replica", cap.batch, "sequences", "largest batch with TPOT <= {:g} ms and KV in budget"
+         " (max batch by KV {})", (inp.tpot_ms, cap.max_batch), S_PERF),
+        (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
+         "decode step at batch {} / tokens per step; floor {:.1f}"
+         " ms", (cap.batch, cap.tpot_floor_s * 1000.0), S_PERF),
+        (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
+        (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
+    ]
+    if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
+        shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp,
+                             kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
+                             prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning)
+        extra["perf"].update({f"moe_{k}_share": v for k, v in shares.items()})
+        for key, label, how in MOE_SHARES:
+            rec.append((name, label, shares[key] * 100.0, "%", how, (), S_PERF))
+    return extra
+
+
+def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
+          warn: list[str], rec: Rec) -> _Site:
+    """Course steps 15-16: racks, cooling, PUE, facility power and fabric; refuses a replica
+    that no rack holds or a deployment beyond the ceiling (engine/guardrails.py, issue 15)."""
+    g, layout = plan.gpu, fleet.layout
+    it_kw = fleet.it_w / 1000.0
+    racks = facility.rack_plan(fleet.servers, fleet.it_w / fleet.servers / 1000.0, inp.rack_power_limit_kw,
+                               g.liquid_cooling_required)
     nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
-    rack_servers = max(plan_r.servers_per_rack, NVL72_GPUS // g.gpus_per_node if nvl72 else 0)
-    guardrails.check_replica_fits_a_rack(name, g.id, n, layout.servers_per_replica, rack_servers,
-                                         inp.rack_power_limit_kw, course)
-    guardrails.check_deployment_ceiling(name, g.id, total_gpus, fac_kw, inp.max_total_gpus)
-    fab = facility.fabric(layout.servers_per_replica, model.is_moe, model.total_params_b)
-    spec = facility.server_spec(g, layout.gpus_per_server, w / GB, kv_total / GB, inp.kv_offload)
+    pue = NVL72_PUE if nvl72 else racks.pue
+    fac_kw = it_kw * pue
+    rack_servers = max(racks.servers_per_rack, NVL72_GPUS // g.gpus_per_node if nvl72 else 0)
+    guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
+                                         inp.rack_power_limit_kw, need.course)
+    guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus)
+    fab = facility.fabric(layout.servers_per_replica, sh.model.is_moe, sh.model.total_params_b)
     if g.liquid_cooling_required:
         warn.append(f"{g.id} requires direct liquid cooling (and typically 415 V power distribution)")
     rec += [
-        (name, "Server power", server_w / 1000.0, "kW", "{} x {:g} W + platform", (layout.gpus_per_server, g.tdp_w),
-         "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
-        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (servers_total, it_w / servers_total / 1000),
+        (name, "Server power", fleet.server_w / 1000.0, "kW", "{} x {:g} W + platform",
+         (layout.gpus_per_server, g.tdp_w), "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
+        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (fleet.servers, fleet.it_w / fleet.servers / 1000),
          f"{S_COURSE} step 16"),
-        (name, "Racks", plan_r.racks, "racks", "packed to <= {:g} kW and <= 10 servers", (inp.rack_power_limit_kw,),
+        (name, "Racks", racks.racks, "racks", "packed to <= {:g} kW and <= 10 servers", (inp.rack_power_limit_kw,),
          f"{S_COURSE} step 16"),
-        (name, "Cooling tier", tier, "", "{:.1f} kW per rack", (plan_r.kw_per_rack,), f"{S_COURSE} step 16"),
+        (name, "Cooling tier", racks.cooling_tier, "", "{:.1f} kW per rack", (racks.kw_per_rack,),
+         f"{S_COURSE} step 16"),
         (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
         (name, "Facility power", fac_kw, "kW", "IT kW x PUE", (), f"{S_COURSE} step 16"),
         (name, "Fabric", fab, "", "one node per replica: front-end only; spanning nodes: InfiniBand", (),
          f"{S_COURSE} step 15"),
     ]
+    return _Site(racks, it_kw, pue, fac_kw, fab)
 
-    # --- guardrails ------------------------------------------------------------------------
+
+def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, need: _Need, warn: list[str],
+                      rec: Rec) -> None:
+    """Course step 17 and the checks beside it: worst-case KV at max context (Burst), the
+    prefill estimate against the TTFT target, an aggressive TTFT for long prompts."""
+    g, n, model = plan.gpu, plan.n, sh.model
     if name == "burst":
-        worst_kv = inflight * memory.kv_bytes_for_context(model, inp.max_context_tokens,
-                                                          inp.kv_precision.bytes_per_element)
-        if worst_kv > WORST_KV_RATIO * kv_total:
-            warn.append(f"worst case: {inflight:.0f} requests at max context ({inp.max_context_tokens:,} tokens) need "
-                        f"{worst_kv / GB:,.0f} GB of KV, over {WORST_KV_RATIO:g}x the sized {kv_total / GB:,.0f} GB: "
-                        "cap the context or enable KV offload")
+        worst_kv = need.inflight * memory.kv_bytes_for_context(model, inp.max_context_tokens,
+                                                               inp.kv_precision.bytes_per_element)
+        if worst_kv > WORST_KV_RATIO * need.kv_total:
+            warn.append(f"worst case: {need.inflight:.0f} requests at max context ({inp.max_context_tokens:,} tokens) "
+                        f"need {worst_kv / GB:,.0f} GB of KV, over {WORST_KV_RATIO:g}x the sized "
+                        f"{need.kv_total / GB:,.0f} GB: cap the context or enable KV offload")
     cp = _compute_precision(g, inp.precision)
     prefill_ms = 2 * sh.fx.prefill_tokens * model.active_params / (n * g.dense_flops(cp)) * 1000.0
     rec.append((name, "Prefill estimate", prefill_ms, "ms", "2 x {:,.0f} x {:g}B / ({} x {:,.0f} TFLOPS)",
@@ -798,28 +899,28 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     if prefill_ms > inp.ttft_ms:
         warn.append(f"TTFT: prefill alone takes ~{prefill_ms:.0f} ms on {n}x {g.id}, above the {inp.ttft_ms:g} ms "
                     "target")
-    if inp.ttft_ms < GUARD["short_ttft_ms"] and prompt > GUARD["long_prompt_tokens"]:
-        warn.append(f"TTFT target {inp.ttft_ms:g} ms with {prompt:,}-token prompts is aggressive")
+    if inp.ttft_ms < GUARD["short_ttft_ms"] and sh.prompt > GUARD["long_prompt_tokens"]:
+        warn.append(f"TTFT target {inp.ttft_ms:g} ms with {sh.prompt:,}-token prompts is aggressive")
 
-    # --- cost (issue 5): every assumption goes into the explanation ------------------------
-    cb = scenario_cost(inp, g, total_gpus=total_gpus, servers=servers_total, gpus_per_server=layout.gpus_per_server,
-                       it_kw=it_kw, pue=pue, rps=rps, prompt_tokens=prompt, output_tokens=out_tok,
-                       capacity_tok_s=cap_tok_s)
-    extra["cost"] = cb.as_dict()
-    rec += [(name, *row) for row in cb.explain]
-    warn += cb.warnings
 
+def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need, site: _Site,
+                     warn: list[str], extra: dict[str, Any]) -> Scenario:
+    """The scenario's result model from its steps."""
+    g, layout = plan.gpu, fleet.layout
+    spec = facility.server_spec(g, layout.gpus_per_server, sh.w / GB, need.kv_total / GB, inp.kv_offload)
     return build(
-        Scenario, name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=n, tp=plan.tp, pp=plan.pp,
-        active_replicas=active_total, replicas=replicas, total_gpus=total_gpus, servers=servers_total,
+        Scenario, name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=plan.n, tp=plan.tp, pp=plan.pp,
+        active_replicas=fleet.active, replicas=fleet.replicas, total_gpus=fleet.total_gpus, servers=fleet.servers,
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
         throughput_per_replica_tok_s=plan.tput, throughput_source=plan.source,
-        memory=build(Memory, weights_gb=w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=kv_req / GB,
-                     kv_total_gb=kv_total / GB, activations_gb=act / GB, headroom_gb=head / GB, vram_gb=vram / GB),
-        traffic=build(Traffic, rps=rps, inflight_requests=inflight, demand_tok_s=demand),
+        memory=build(Memory, weights_gb=sh.w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=need.kv_req / GB,
+                     kv_total_gb=need.kv_total / GB, activations_gb=sh.act / GB, headroom_gb=need.head / GB,
+                     vram_gb=need.vram / GB),
+        traffic=build(Traffic, rps=sh.rps, inflight_requests=need.inflight, demand_tok_s=need.demand),
         server=build(Server, gpus=spec.gpus, cpu=spec.cpu, ram_gb=spec.ram_gb, nvme_tb=spec.nvme_tb, nic=spec.nic),
-        racks=plan_r.racks, kw_per_rack=plan_r.kw_per_rack, it_kw=it_kw, facility_kw=fac_kw, pue=pue,
-        cooling_tier=tier, fabric=fab, warnings=list(dict.fromkeys(warn)), extra=extra,
+        racks=site.racks.racks, kw_per_rack=site.racks.kw_per_rack, it_kw=site.it_kw, facility_kw=site.facility_kw,
+        pue=site.pue, cooling_tier=site.racks.cooling_tier, fabric=site.fabric, warnings=list(dict.fromkeys(warn)),
+        extra=extra,
     )
 
 

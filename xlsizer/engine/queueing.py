@@ -47,12 +47,22 @@ Two arrival processes, one physics:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from xlsizer.errors import InputError
 
-if TYPE_CHECKING:
-    from xlsizer.engine.solver import ReplicaCapacity
+
+class PrefillQueue(Protocol):
+    """What ``ttft_at_load`` reads of a replica's capacity (solver.ReplicaCapacity has it): a
+    protocol, so this module needs nothing from the solver that imports it."""
+
+    feasible: bool
+    req_s: float  # requests/s the replica carries at capacity
+    ranks: int  # attention data-parallel ranks, each with its own prefill queue
+    prefill_s: float  # one prompt's prefill, s
+    prefill_chunks: float  # engine steps one prompt runs in
+    tpot_s: float  # decode step at capacity, s
+    first_token_s: float  # fixed engine overhead to a first token, s
 
 
 def _md1_wait(rate: float, service: float) -> float:
@@ -121,7 +131,7 @@ def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_
     return (1.0 - burst) * steady + burst * wave
 
 
-def ttft_at_load(capacity: ReplicaCapacity, offered_rps: float) -> float:
+def ttft_at_load(capacity: PrefillQueue, offered_rps: float) -> float:
     """Mean TTFT, s, when one replica receives ``offered_rps`` requests/s (Poisson arrivals).
 
     ``ttft_poisson`` on each of the replica's attention ranks at the capacity's batch.
