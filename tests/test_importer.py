@@ -512,3 +512,29 @@ def test_all_windowed_model_shows_per_token_kv_and_its_cap():
                          cwd=ROOT)
     line = next(x for x in out.stdout.splitlines() if x.startswith("mistral-7b "))
     assert "131,072" in line and "4,096" in line
+
+
+def test_granite_4_hybrid_layer_types_and_shared_mlp():
+    """Granite 4.0-H (granitemoehybrid): layer_types 'mamba'/'attention', NoPE, muP scalars;
+    the dense variant's FFN is its shared MLP. Fields of ibm-granite/granite-4.0-h-350m as a
+    public test quotes them (trimmed: no genuine full config was reachable here)."""
+    layer_types = (["mamba"] * 10 + ["attention"] + ["mamba"] * 2 + ["attention"] + ["mamba"] * 3
+                   + ["attention"] + ["mamba"] * 9 + ["attention"] + ["mamba"] * 4)
+    cfg = {"model_type": "granitemoehybrid", "attention_bias": False, "attention_multiplier": 0.015625,
+           "embedding_multiplier": 12, "hidden_size": 768, "intermediate_size": 2048, "logits_scaling": 3,
+           "layer_types": layer_types, "mamba_conv_bias": True, "mamba_d_conv": 4, "mamba_d_head": 32,
+           "mamba_d_state": 128, "mamba_n_groups": 1, "mamba_n_heads": 48, "mamba_proj_bias": False,
+           "max_position_embeddings": 32768, "num_attention_heads": 12, "num_experts_per_tok": 0,
+           "num_hidden_layers": 32, "num_key_value_heads": 4, "num_local_experts": 0,
+           "position_embedding_type": "nope", "residual_multiplier": 0.246, "rms_norm_eps": 1e-05,
+           "shared_intermediate_size": 2048, "tie_word_embeddings": True, "vocab_size": 100352}
+    imp = import_config(cfg, "ibm-granite/granite-4.0-h-350m")
+    s = imp.spec
+    assert (s.attention_layer_count, s.recurrent.layers, s.moe) == (4, 28, None)
+    h, d_in, gs = 768, 48 * 32, 128
+    mamba = h * (2 * d_in + 2 * gs + 48) + (d_in + 2 * gs) * 5 + 3 * 48 + d_in + d_in * h + h
+    attn = h * 12 * 64 + 2 * h * 4 * 64 + 12 * 64 * h + h
+    mlp = 3 * h * 2048 + h
+    assert imp.params["total"] == 28 * mamba + 4 * attn + 32 * mlp + 100352 * h + h
+    assert s.total_params_b == pytest.approx(0.35, rel=0.03)  # model name: 350M
+    assert state_bytes_per_sequence(s) == 28 * (48 * 32 * 128 * 2 + 3 * 1792 * 2)

@@ -88,6 +88,8 @@ IGNORED_KEYS: frozenset[str] = frozenset({
     "output_router_logits", "router_aux_loss_coef", "aux_loss_alpha", "router_jitter_noise",
     "use_routing_bias", "use_moe_router_bias", "sliding_window_size", "hybrid_layer_pattern_note",
     "mamba_chunk_size", "mamba_norm_before_gate", "_from_model_config",
+    # Granite: NoPE/RoPE choice and the output logit divisor change no shape
+    "position_embedding_type", "logits_scaling",
     # generation defaults (PretrainedConfig)
     "bad_words_ids", "begin_suppress_tokens", "chunk_size_feed_forward", "cross_attention_hidden_size",
     "decoder_start_token_id", "diversity_penalty", "do_sample", "early_stopping",
@@ -694,6 +696,11 @@ def _read_ffn(c: _Cfg, layers: list[_Layer], h: int, notes: list[str]) -> _Ffn:
     _ffn_layout(c, layers, experts)
     moe_width_key = c.first_num("moe_intermediate_size", "expert_intermediate_size")
     dense_key = c.first_num("dense_intermediate_size", "intermediate_size_mlp")
+    mtype = str(c.get("model_type") or "")
+    if mtype == "granitemoehybrid" and experts <= 1:  # dense Granite 4.0-H: the shared MLP is the FFN
+        dense_key = c.num("shared_intermediate_size")
+    if str(c.get("normalization_function") or "rmsnorm") != "rmsnorm":
+        raise ConfigError(f"{c.where}: key 'normalization_function' other than rmsnorm is not supported")
     inter = c.num("intermediate_size", 0, minimum=0)
     expert_w = moe_width_key or inter or 0
     # intermediate_size is the dense width unless it is the only width an MoE model gives
@@ -708,7 +715,6 @@ def _read_ffn(c: _Cfg, layers: list[_Layer], h: int, notes: list[str]) -> _Ffn:
     if any(lay.ffn in ("moe", "dense+moe") for lay in layers) and (experts < 2 or top_k < 1 or expert_w < 1):
         raise ConfigError(f"{c.where}: MoE layers need 'num_experts_per_tok' and an expert width "
                           "('moe_intermediate_size')")
-    mtype = str(c.get("model_type") or "")
     n_shared = c.first_num("n_shared_experts", "num_shared_experts", default=None)
     shared_w = c.first_num("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
                            "shared_intermediate_size", "share_expert_dim", default=None)
@@ -920,8 +926,10 @@ def _read_mamba(c: _Cfg, layers: list[_Layer], h: int, n_mamba: int
                               _dtype_note(spec)]
     raw_md = c.first("mamba_head_dim", "mamba_d_head")
     d_ssm = c.num("mamba_d_ssm") if c.has("mamba_d_ssm") else None
-    auto = raw_md in (None, "auto") and d_ssm is not None  # Falcon-H1 "auto": d_ssm / heads
-    md = d_ssm // mh if auto and d_ssm is not None else _whole(raw_md, "mamba_head_dim", 1)
+    if raw_md in (None, "auto"):  # "auto" (Falcon-H1, Granite): d_inner / heads, d_inner = d_ssm or expand x h
+        md = (d_ssm or c.first_num("expand", "mamba_expand", default=2, minimum=1) * h) // mh
+    else:
+        md = _whole(raw_md, "mamba_head_dim", 1)
     d_in = mh * md
     if d_ssm is not None and d_ssm != d_in:
         raise ConfigError(f"{c.where}: 'mamba_d_ssm' {d_ssm} is not mamba heads x head width ({mh} x {md})")
