@@ -538,3 +538,17 @@ def test_granite_4_hybrid_layer_types_and_shared_mlp():
     assert imp.params["total"] == 28 * mamba + 4 * attn + 32 * mlp + 100352 * h + h
     assert s.total_params_b == pytest.approx(0.35, rel=0.03)  # model name: 350M
     assert state_bytes_per_sequence(s) == 28 * (48 * 32 * 128 * 2 + 3 * 1792 * 2)
+
+
+def test_nemotron_nano_2_pattern_with_adjacent_mamba_blocks():
+    """NVIDIA-Nemotron-Nano-9B-v2: 'MM' runs in the pattern, Mamba heads 80 wide (fields as a
+    public test quotes them); 27 Mamba-2, 4 attention, 25 MLP blocks; about 9B."""
+    cfg = {"model_type": "nemotron_h", "num_hidden_layers": 56, "hidden_size": 4480, "intermediate_size": 15680,
+           "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 131072,
+           "hybrid_override_pattern": "M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-",
+           "ssm_state_size": 128, "conv_kernel": 4, "n_groups": 8, "mamba_num_heads": 128, "mamba_head_dim": 80,
+           "mlp_hidden_act": "relu2", "max_position_embeddings": 131072}
+    s = import_config(cfg, "nvidia/NVIDIA-Nemotron-Nano-9B-v2").spec
+    assert (s.attention_layer_count, s.recurrent.layers, s.dense_ffn_layer_count) == (4, 27, 25)
+    assert s.total_params_b == pytest.approx(9, rel=0.03)  # model name: 9B
+    assert state_bytes_per_sequence(s) == 27 * (128 * 80 * 128 * 4 + 3 * (128 * 80 + 2 * 8 * 128) * 2)
