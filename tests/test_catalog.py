@@ -333,3 +333,67 @@ def test_gpt_oss_releases_mxfp4_experts_with_sinks(catalog):
 def test_quantized_release_is_an_alias_that_sets_precision(catalog, alias, model_id, precision):
     assert catalog.model(alias).id == model_id
     assert catalog.release_precision(alias) is precision
+
+
+# --- GPU names as vendors and benchmarks write them (issue 25) ---------------------------------
+def _mlperf_names() -> list[tuple[str, str]]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "mlperf_accelerators.csv"
+    lines = [x for x in path.read_text(encoding="utf-8").splitlines() if not x.startswith("#")]
+    return [(r["accelerator"], r["expected"]) for r in csv.DictReader(lines)]
+
+
+@pytest.mark.parametrize(("name", "expected"), _mlperf_names(), ids=lambda x: str(x))
+def test_every_mlperf_accelerator_name_resolves(name, expected):
+    """Every accelerator name in the MLPerf results (tests/fixtures/mlperf_accelerators.csv)
+    names a catalog GPU, the one with that memory."""
+    cat = load_catalog()
+    assert cat.has_gpu(name)
+    assert cat.gpu(name).id == expected
+
+
+def test_mlperf_fixture_covers_the_new_accelerators():
+    expected = {e for _, e in _mlperf_names()}
+    assert {"mi350x", "b50", "b60", "b70", "b60-dual", "rtx-pro-4500", "gh200-144gb"} <= expected
+
+
+@pytest.mark.parametrize(("name", "gpu"), [
+    ("NVIDIA B200-SXM-180GB", "b200"), ("AMD Instinct MI350X 288GB HBM3e", "mi350x"),
+    ("Intel(R) Arc Pro(R) B60", "b60"), ("Virtualized NVIDIA H100-SXM-80GB", "h100-sxm"),
+    ("NVIDIA A100-SXM4-80GB", "a100-80gb"), ("AMD Instinct MI355X 288GB HBM3e (Power Cap 1000 W)", "mi355x"),
+    ("amd instinct mi350p", "mi350p"), ("NVIDIA H100 80GB HBM3", "h100-sxm"),
+])
+def test_vendor_and_benchmark_spellings(name, gpu):
+    assert load_catalog().gpu(name).id == gpu
+
+
+@pytest.mark.parametrize("name", ["NVIDIA H100-SXM-94GB", "A100 40GB PCIe", "NVIDIA H200-SXM-80GB"])
+def test_a_stated_memory_size_must_match_the_row(name):
+    """A name whose memory size differs from the row it would fall back to is not that GPU:
+    refused with the closest ids, never sized on the wrong card."""
+    with pytest.raises(UnknownIdError) as err:
+        load_catalog().gpu(name)
+    assert err.value.suggestions
+
+
+def test_unknown_gpu_still_gets_closest_matches():
+    with pytest.raises(UnknownIdError) as err:
+        load_catalog().gpu("mi350")
+    assert "mi350x" in err.value.suggestions or "mi350p" in err.value.suggestions
+
+
+def test_new_accelerators_have_datasheet_facts():
+    cat = load_catalog()
+    x, p = cat.gpu("mi350x"), cat.gpu("mi350p")
+    # MI350P is half an MI350X: half the HBM, bandwidth and matrix rate (STH table)
+    assert (p.memory_gb, p.memory_bandwidth_tb_s) == (x.memory_gb / 2, x.memory_bandwidth_tb_s / 2)
+    assert p.dense_flops(Precision.FP8) == x.dense_flops(Precision.FP8) / 2
+    assert (x.tdp_w, p.tdp_w, x.form_factor, p.form_factor) == (1000, 600, "oam", "pcie")
+    # Intel Xe2 has no FP8 matrix engines: FP8 is refused, not extrapolated
+    for gid, tops in (("b50", 170), ("b70", 367), ("b60-dual", 197)):
+        g = cat.gpu(gid)
+        assert g.dense_tflops[Precision.INT8] == tops and not g.supports(Precision.FP8)
+        assert g.sources
+    assert cat.gpu("rtx-pro-4500").memory_gb == 32 and cat.gpu("rtx-pro-4500").tdp_w == 200

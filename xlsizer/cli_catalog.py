@@ -38,9 +38,33 @@ def model_info(spec: ModelSpec, origin: str) -> dict[str, Any]:
         "kv_bytes_per_token": kv_growth_bytes_per_token(spec, KV_REPORT_BYTES_PER_ELEMENT),
         "kv_bytes_per_token_all_layers": kv_bytes_per_token(spec, KV_REPORT_BYTES_PER_ELEMENT),
         "state_bytes_per_sequence": state_bytes_per_sequence(spec),
+        **_window_info(spec),
     }
     info.update({k: v for k, v in row.items() if k not in info})
     return info
+
+
+def _window_info(spec: ModelSpec) -> dict[str, Any]:
+    """The window cap of sliding-window / chunked layers and a sentence on the KV figures:
+    a model whose every layer is windowed adds no KV beyond its window (``kv_bytes_per_token``
+    0) but does hold KV per token within it (``kv_bytes_per_token_all_layers``), up to a cap."""
+    from xlsizer.engine.memory import kv_bytes_for_context, kv_bytes_per_token, kv_growth_bytes_per_token
+
+    b = KV_REPORT_BYTES_PER_ELEMENT
+    sw = spec.sliding_window
+    if sw is None:
+        return {"kv_window_tokens": None, "kv_bytes_per_sequence_cap": None}
+    per_tok, growth = kv_bytes_per_token(spec, b), kv_growth_bytes_per_token(spec, b)
+    state = spec.recurrent.bytes_per_sequence if spec.recurrent is not None else 0.0
+    cap = kv_bytes_for_context(spec, sw.window_tokens, b) - state  # KV of one sequence at the window
+    if growth == 0:
+        note = (f"{per_tok:,.0f} B KV per token (BF16) up to the {sw.window_tokens:,}-token window; every "
+                f"attention layer is windowed, so a sequence holds at most {cap / 1e6:,.1f} MB of KV")
+    else:
+        note = (f"{per_tok:,.0f} B KV per token (BF16) up to the {sw.window_tokens:,}-token window of "
+                f"{sw.bounded_layers} {sw.kind} layers, {growth:,.0f} B per token beyond it")
+    return {"kv_window_tokens": sw.window_tokens, "kv_bytes_per_sequence_cap": cap if growth == 0 else None,
+            "kv_note": note}
 
 
 def list_models(user_only: bool = False) -> list[dict[str, Any]]:
@@ -81,7 +105,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
         s = imp.spec
         act = f", {s.active_params_b:g}B active" if s.active_params_b else ""
         print(f"added {s.id}: {s.total_params_b:g}B parameters{act}, {s.layers} layers, "
-              f"{info['kv_bytes_per_token']:,.0f} B KV per further token (BF16)"
+              + (info.get("kv_note") or f"{info['kv_bytes_per_token']:,.0f} B KV per further token (BF16)")
               + (f", {info['state_bytes_per_sequence'] / 1e6:,.1f} MB fixed state per sequence"
                  if info["state_bytes_per_sequence"] else ""))
         for note in imp.notes:
@@ -99,10 +123,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'id':<40} {'origin':<8} {'params B':>9} {'active B':>9} {'layers':>6} {'KV B/token':>11}")
+    # KV per token over all attention layers (BF16), what one token adds within any window; the
+    # window; KV per token beyond it (0 when every layer is windowed); fixed state per sequence
+    print(f"{'id':<40} {'origin':<8} {'params B':>9} {'active B':>9} {'layers':>6} {'KV B/token':>11} "
+          f"{'window':>8} {'beyond':>9} {'state MB/seq':>12}")
     for r in rows:
+        win = f"{r['kv_window_tokens']:,}" if r["kv_window_tokens"] else "-"
+        beyond = f"{r['kv_bytes_per_token']:,.0f}" if r["kv_window_tokens"] else "-"
+        state = f"{r['state_bytes_per_sequence'] / 1e6:,.1f}" if r["state_bytes_per_sequence"] else "-"
         print(f"{r['id']:<40} {r['origin']:<8} {r['total_params_b']:>9g} {r['active_params_b']:>9g} "
-              f"{r['layers']:>6} {r['kv_bytes_per_token']:>11,.0f}")
+              f"{r['layers']:>6} {r['kv_bytes_per_token_all_layers']:>11,.0f} {win:>8} {beyond:>9} {state:>12}")
     return 0
 
 

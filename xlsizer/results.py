@@ -50,6 +50,10 @@ class Memory(BaseModel):
     kv_bytes_per_token: float
     kv_per_request_gb: float
     kv_total_gb: float
+    state_per_request_gb: float = Field(
+        0.0, description="fixed state of a hybrid's state-space / linear-attention layers per in-flight "
+        "request, GB (included in kv_per_request_gb); 0 for attention-only models")
+    state_total_gb: float = Field(0.0, description="that state for all in-flight requests, GB (in kv_total_gb)")
     activations_gb: float
     headroom_gb: float
     vram_gb: float

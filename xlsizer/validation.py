@@ -9,7 +9,8 @@ absolute percentage error (APE, as a fraction).
 How a row becomes a prediction:
 - metric ``ratio`` compares two setups: skipped. Supported metrics: out_tok_s_per_gpu,
   out_tok_s_total, ttft_ms, itl_ms, tpot_ms, e2e_ms, req_s.
-- model and gpu are catalog ids (aliases accepted); unknown ids are skipped with the
+- model and gpu are catalog ids (aliases accepted; a blank gpu falls back to the
+  ``accelerator`` column, vendor and benchmark names resolving); unknown ids are skipped with the
   closest ids. An engine outside the modelled ones uses vLLM's memory policy (no engine
   changes the speed physics; only memory policy and sequence caps differ).
 - A replica is ``tp`` GPUs (``tp`` blank: ``gpu_count``; ``ep`` > ``tp``: attention data
@@ -311,7 +312,8 @@ def predict_row(
         raise RowSkipped(f"metric {metric!r} is not one of {', '.join(METRICS)}")
     if _number(row, "value") is None:
         raise RowSkipped("no measured value")
-    model, gpu = row.get("model", ""), row.get("gpu", "")
+    # a catalog id, else the accelerator as the benchmark names it ("NVIDIA H200-SXM-141GB")
+    model, gpu = row.get("model", ""), row.get("gpu", "") or row.get("accelerator", "")
     if not model:
         raise RowSkipped("no model")
     if not gpu:

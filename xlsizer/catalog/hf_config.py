@@ -87,6 +87,9 @@ IGNORED_KEYS: frozenset[str] = frozenset({
     "sparse_disable_index_value", "sparse_score_type", "sparse_init_block", "attn_res_block_size",
     "output_router_logits", "router_aux_loss_coef", "aux_loss_alpha", "router_jitter_noise",
     "use_routing_bias", "use_moe_router_bias", "sliding_window_size", "hybrid_layer_pattern_note",
+    "mamba_chunk_size", "mamba_norm_before_gate", "_from_model_config",
+    # Granite: NoPE/RoPE choice and the output logit divisor change no shape
+    "position_embedding_type", "logits_scaling",
     # generation defaults (PretrainedConfig)
     "bad_words_ids", "begin_suppress_tokens", "chunk_size_feed_forward", "cross_attention_hidden_size",
     "decoder_start_token_id", "diversity_penalty", "do_sample", "early_stopping",
@@ -105,9 +108,11 @@ IGNORED_KEYS: frozenset[str] = frozenset({
 IGNORED_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r"_token_id$", r"_token_ids$", r"_token_index$", r"dropout", r"_eps$", r"epsilon",
     r"^rope", r"rope_theta$", r"rotary", r"^mrope", r"rope_interleave$", r"^max_window_layers$",
+    r"multiplier",
 ))
-"""Token ids, dropout, norm epsilons and rotary-embedding settings (position encoding does
-not change parameter count or cache size)."""
+"""Token ids, dropout, norm epsilons, rotary-embedding settings (position encoding does not
+change parameter count or cache size) and muP scaling constants (Falcon-H1, Granite:
+``embedding_multiplier``, ``ssm_multipliers``...: scalars applied to activations, no weights)."""
 
 GATED_ACTIVATIONS: frozenset[str] = frozenset({
     "silu", "swish", "gelu", "gelu_pytorch_tanh", "gelu_new", "swigluoai", "situ",
@@ -206,6 +211,7 @@ def _unknown(key: str, value: Any) -> bool:
 @dataclass
 class _Layer:
     mixer: str = "full"  # full | sliding | chunked | linear | mamba | none
+    ssm: bool = False  # a Mamba branch beside the attention in the same layer (Falcon-H1)
     ffn: str = "dense"  # dense | moe | dense+moe | none
     dense_width: int = 0
     kv_heads: int | None = None  # per-layer override (DeciLM)
@@ -316,16 +322,39 @@ def _layout(c: _Cfg, n: int, notes: list[str]) -> list[_Layer]:
                 raise ConfigError(f"{c.where}: unknown layer kind {k!r} in the hybrid layer pattern")
             lay.mixer, lay.ffn = table[k]
         return layers
+    if c.has("attn_layer_period"):  # Jamba: attention every period-th layer from the offset, Mamba between
+        period, offset = c.num("attn_layer_period"), c.num("attn_layer_offset", 0, minimum=0)
+        e_period, e_offset = c.num("expert_layer_period", 1), c.num("expert_layer_offset", 0, minimum=0)
+        moe = c.first_num("num_experts", "num_local_experts") or 0
+        for i, lay in enumerate(layers):
+            lay.mixer = "full" if i % period == offset else "mamba"
+            lay.ffn = "moe" if moe > 1 and i % e_period == e_offset else "dense"
+        notes.append(f"Jamba layout: attention on layers i % {period} == {offset}, Mamba elsewhere; MoE FFN on "
+                     f"layers i % {e_period} == {e_offset} (HF JambaConfig)")
+        return layers
+    if str(c.get("model_type") or "") == "falcon_h1" or c.has("mamba_d_ssm"):
+        if c.get("attn_layer_indices"):
+            raise ConfigError(f"{c.where}: key 'attn_layer_indices' (attention on some layers only) is not supported")
+        if not c.get("mamba_use_mlp", True):
+            raise ConfigError(f"{c.where}: key 'mamba_use_mlp' false (layers without an FFN) is not supported")
+        for lay in layers:  # parallel hybrid: attention and a Mamba-2 branch side by side, then the FFN
+            lay.ssm = True
+        notes.append("parallel hybrid (Falcon-H1): every layer has attention and a Mamba-2 branch side by side")
+        return layers
     lt = _list(c, "layer_types", n)
     if lt is not None:
         table = {"full_attention": "full", "sliding_attention": "sliding", "linear_attention": "linear",
-                 "chunked_attention": "chunked", "attention": "full",
+                 "chunked_attention": "chunked", "attention": "full", "mamba": "mamba",
                  "deepseek_sparse_attention": "full"}  # DSA: full attention read through an indexer
         for lay, t in zip(layers, lt, strict=True):
             if not isinstance(t, str) or t not in table:
                 raise ConfigError(f"{c.where}: unknown layer type {t!r} in 'layer_types'")
             lay.mixer = table[t]
         c.get("full_attention_interval")
+    elif c.has("full_attention_interval"):  # Qwen3-Next: HF Qwen3NextConfig.layer_types default
+        every = c.num("full_attention_interval")
+        for i, lay in enumerate(layers):
+            lay.mixer = "full" if (i + 1) % every == 0 else "linear"
     elif (hp := _list(c, "hybrid_layer_pattern", n)) is not None:  # MiMo: 0 full, 1 sliding
         for lay, t in zip(layers, hp, strict=True):
             lay.mixer = "sliding" if _whole(t, "hybrid_layer_pattern") == 1 else "full"
@@ -667,10 +696,17 @@ def _read_ffn(c: _Cfg, layers: list[_Layer], h: int, notes: list[str]) -> _Ffn:
     _ffn_layout(c, layers, experts)
     moe_width_key = c.first_num("moe_intermediate_size", "expert_intermediate_size")
     dense_key = c.first_num("dense_intermediate_size", "intermediate_size_mlp")
+    mtype = str(c.get("model_type") or "")
+    if mtype == "granitemoehybrid" and experts <= 1:  # dense Granite 4.0-H: the shared MLP is the FFN
+        dense_key = c.num("shared_intermediate_size")
+    if str(c.get("normalization_function") or "rmsnorm") != "rmsnorm":
+        raise ConfigError(f"{c.where}: key 'normalization_function' other than rmsnorm is not supported")
     inter = c.num("intermediate_size", 0, minimum=0)
     expert_w = moe_width_key or inter or 0
     # intermediate_size is the dense width unless it is the only width an MoE model gives
     dense_w = dense_key or (inter if (moe_width_key or experts <= 1) else 0) or 0
+    if not dense_w and experts > 1 and not moe_width_key:
+        dense_w = inter  # one width for both, stated once (Jamba: JambaMLP for dense layers and experts)
     for lay in layers:
         if lay.ffn in ("dense", "dense+moe") and not lay.dense_width:
             if not dense_w:
@@ -679,7 +715,6 @@ def _read_ffn(c: _Cfg, layers: list[_Layer], h: int, notes: list[str]) -> _Ffn:
     if any(lay.ffn in ("moe", "dense+moe") for lay in layers) and (experts < 2 or top_k < 1 or expert_w < 1):
         raise ConfigError(f"{c.where}: MoE layers need 'num_experts_per_tok' and an expert width "
                           "('moe_intermediate_size')")
-    mtype = str(c.get("model_type") or "")
     n_shared = c.first_num("n_shared_experts", "num_shared_experts", default=None)
     shared_w = c.first_num("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
                            "shared_intermediate_size", "share_expert_dim", default=None)
@@ -746,7 +781,7 @@ def _read_attention(c: _Cfg, h: int, nq: int, mtype: str, sparse: SparseAttentio
     """Attention shapes: GQA/MQA/MHA, MLA, window-layer and global-layer overrides, gates."""
     nkv = c.num("num_key_value_heads", nq) if c.has("num_key_value_heads") else nq
     c.get("num_key_value_heads")
-    head_dim = c.num("head_dim", max(h // nq, 1))
+    head_dim = c.first_num("head_dim", "attention_head_dim", default=max(h // nq, 1), minimum=1) or 1
     v_dim = c.num("v_head_dim", head_dim)
     for key, what in (("num_kv_shared_layers", "cross-layer KV sharing"),
                       ("hidden_size_per_layer_input", "per-layer embeddings"),
@@ -793,23 +828,12 @@ def _read_recurrent(c: _Cfg, layers: list[_Layer], h: int, att: _Attention
     layers; (0, None, []) when there are none."""
     n = len(layers)
     n_linear = sum(lay.mixer == "linear" for lay in layers)
-    n_mamba = sum(lay.mixer == "mamba" for lay in layers)
+    n_mamba = sum(lay.mixer == "mamba" or lay.ssm for lay in layers)
     c.get("mamba_hidden_act")
     if n_linear and n_mamba:
         raise ConfigError(f"{c.where}: both linear-attention and Mamba layers in one model are not supported")
     if n_mamba:
-        mh, md = c.num("mamba_num_heads"), c.num("mamba_head_dim")
-        ds, ng = c.num("ssm_state_size"), c.num("n_groups", 1)
-        kern = c.num("conv_kernel", 4)
-        c.get("expand")  # d_inner is stated directly as heads x head width
-        d_in = mh * md
-        conv_ch = d_in + 2 * ng * ds
-        params = h * (2 * d_in + 2 * ng * ds + mh) + conv_ch * (kern + 1) + 3 * mh + d_in + d_in * h
-        state_b = 4.0 if str(c.get("mamba_ssm_cache_dtype", "float32")) == "float32" else 2.0
-        spec = RecurrentStateSpec(kind="mamba2", layers=n_mamba, state_elements_per_layer=mh * md * ds,
-                                  conv_elements_per_layer=(kern - 1) * conv_ch, state_bytes_per_element=state_b,
-                                  heads=mh, pattern=f"{n_mamba} Mamba-2 layers (of {n} blocks)")
-        return params, spec, ["Mamba-2 hybrid: fixed SSM state per sequence instead of KV on Mamba layers"]
+        return _read_mamba(c, layers, h, n_mamba)
     if not n_linear:
         return 0.0, None, []
     note = ["hybrid linear attention: fixed state per sequence instead of KV on linear layers"]
@@ -829,7 +853,7 @@ def _read_recurrent(c: _Cfg, layers: list[_Layer], h: int, att: _Attention
         kern = c.num("linear_conv_kernel_dim", 4)
         conv_ch = 2 * nk * dk + nv * dv
         params = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv + conv_ch * kern + 2 * nv + dv + nv * dv * h
-        state_b = 4.0 if str(c.get("mamba_ssm_dtype", "float32")) == "float32" else 2.0
+        state_b = _state_bytes(c, "mamba_ssm_dtype", "float32")
         spec = RecurrentStateSpec(
             kind="gated_deltanet", layers=n_linear, state_elements_per_layer=nv * dk * dv,
             conv_elements_per_layer=(kern - 1) * conv_ch, state_bytes_per_element=state_b, heads=nv,
@@ -839,6 +863,101 @@ def _read_recurrent(c: _Cfg, layers: list[_Layer], h: int, att: _Attention
     spec = RecurrentStateSpec(kind="linear", layers=n_linear, state_elements_per_layer=att.nq * att.head_dim ** 2,
                               heads=att.nq, pattern=f"{n_linear} linear-attention layers")
     return 4 * h * att.nq * att.head_dim, spec, note
+
+
+DTYPE_BYTES: dict[str, float] = {"float32": 4.0, "fp32": 4.0, "bfloat16": 2.0, "float16": 2.0, "bf16": 2.0,
+                                  "fp16": 2.0}
+"""Bytes per element of the dtype names configs use for recurrent state."""
+
+
+def _state_bytes(c: _Cfg, key: str, default: str | None = None) -> float:
+    """Bytes per recurrent-state element: the dtype the config states under ``key``; else
+    ``default`` where the family fixes one; else the checkpoint's dtype (vLLM's
+    ``mamba_ssm_cache_dtype="auto"``: the model dtype). vLLM sets float32 for Nemotron-H when
+    its config is silent (``NemotronHForCausalLMConfig.DEFAULT_MAMBA_SSM_CACHE_DTYPE``, "only
+    float32 is known to have no accuracy issues")."""
+    stated = c.get(key)
+    name = str(stated or default or c.d.get("torch_dtype") or c.d.get("dtype") or "bfloat16").lower()
+    if name not in DTYPE_BYTES:
+        raise ConfigError(f"{c.where}: key '{key}' names an unknown dtype {name!r}")
+    return DTYPE_BYTES[name]
+
+
+def _read_mamba(c: _Cfg, layers: list[_Layer], h: int, n_mamba: int
+                ) -> tuple[float, RecurrentStateSpec, list[str]]:
+    """One Mamba mixer's parameters (without the block's input norm), its state spec and notes.
+
+    Mamba-2 (Nemotron-H, Falcon-H1, Granite 4.0-H; HF ``NemotronHMamba2Mixer``,
+    ``FalconH1Mixer``): in_proj h -> (2 d_in + 2 groups d_state + heads), a depthwise conv over
+    the d_in + 2 groups d_state channels, dt_bias/A_log/D per head, a gated RMSNorm over d_in
+    (unless ``mamba_rms_norm`` is false), out_proj d_in -> h. State per sequence: SSM heads x
+    head width x d_state, conv (kernel - 1) x channels.
+
+    Mamba-1 (Jamba; HF ``JambaMambaMixer``): d_in = expand x h; in_proj h -> 2 d_in, conv over
+    d_in, x_proj d_in -> dt_rank + 2 d_state, dt_proj dt_rank -> d_in (+ bias), A_log
+    d_in x d_state, D, out_proj, and Jamba's three small RMSNorms (dt, B, C). State: d_in x
+    d_state, conv (kernel - 1) x d_in.
+    """
+    n = len(layers)
+    proj_bias = bool(c.first("mamba_proj_bias", "use_bias"))
+    conv_bias = bool(c.first("mamba_conv_bias", "use_conv_bias") if (c.has("mamba_conv_bias")
+                                                                    or c.has("use_conv_bias")) else True)
+    kern = c.first_num("conv_kernel", "mamba_d_conv", default=4, minimum=1) or 4
+    parallel = any(lay.ssm for lay in layers)
+    where = f"{n_mamba} of {n} layers" if not parallel else f"all {n} layers, beside attention"
+    mh = c.first_num("mamba_num_heads", "mamba_n_heads", default=None, minimum=1)
+    if mh is None:  # Mamba-1: no heads
+        expand = c.num("mamba_expand", 2)
+        ds = c.num("mamba_d_state", 16)
+        d_in = expand * h
+        raw_rank = c.get("mamba_dt_rank", "auto")
+        dt_rank = math.ceil(h / 16) if raw_rank == "auto" else _whole(raw_rank, "mamba_dt_rank", 1)
+        params = (h * 2 * d_in + d_in * kern + d_in * (dt_rank + 2 * ds) + dt_rank * d_in + d_in
+                  + d_in * ds + d_in + d_in * h)
+        params += (2 * d_in + h) * proj_bias + d_in * conv_bias
+        if str(c.get("model_type") or "") == "jamba":
+            params += dt_rank + 2 * ds  # dt, B and C RMSNorms (HF JambaMambaMixer)
+        spec = RecurrentStateSpec(
+            kind="mamba1", layers=n_mamba, state_elements_per_layer=d_in * ds,
+            conv_elements_per_layer=(kern - 1) * d_in, state_bytes_per_element=_state_bytes(c, "mamba_ssm_cache_dtype"),
+            conv_bytes_per_element=_state_bytes(c, "mamba_conv_cache_dtype"),
+            pattern=f"Mamba-1 on {where}")
+        return params, spec, ["Mamba-1 hybrid: fixed SSM state per sequence instead of KV on Mamba layers",
+                              _dtype_note(spec)]
+    raw_md = c.first("mamba_head_dim", "mamba_d_head")
+    d_ssm = c.num("mamba_d_ssm") if c.has("mamba_d_ssm") else None
+    if raw_md in (None, "auto"):  # "auto" (Falcon-H1, Granite): d_inner / heads, d_inner = d_ssm or expand x h
+        md = (d_ssm or c.first_num("expand", "mamba_expand", default=2, minimum=1) * h) // mh
+    else:
+        md = _whole(raw_md, "mamba_head_dim", 1)
+    d_in = mh * md
+    if d_ssm is not None and d_ssm != d_in:
+        raise ConfigError(f"{c.where}: 'mamba_d_ssm' {d_ssm} is not mamba heads x head width ({mh} x {md})")
+    ds = c.first_num("ssm_state_size", "mamba_d_state", default=None, minimum=1)
+    if ds is None:
+        raise ConfigError(f"{c.where}: missing key 'ssm_state_size' (Mamba state width)")
+    ng = c.first_num("n_groups", "mamba_n_groups", default=1, minimum=1) or 1
+    c.first("expand", "mamba_expand")  # d_in is stated directly as heads x head width
+    conv_ch = d_in + 2 * ng * ds
+    proj_out = 2 * d_in + 2 * ng * ds + mh
+    gated_norm = bool(c.get("mamba_rms_norm", True))
+    params = (h * proj_out + conv_ch * kern + 3 * mh + d_in * gated_norm + d_in * h
+              + (proj_out + h) * proj_bias + conv_ch * conv_bias)
+    family = str(c.get("model_type") or "")
+    spec = RecurrentStateSpec(
+        kind="mamba2", layers=n_mamba, state_elements_per_layer=mh * md * ds,
+        conv_elements_per_layer=(kern - 1) * conv_ch,
+        state_bytes_per_element=_state_bytes(c, "mamba_ssm_cache_dtype",
+                                             "float32" if family.startswith("nemotron_h") else None),
+        conv_bytes_per_element=_state_bytes(c, "mamba_conv_cache_dtype"),
+        heads=mh, pattern=f"{n_mamba} Mamba-2 layers (of {n} blocks)" if not parallel else f"Mamba-2 on {where}")
+    return params, spec, ["Mamba-2 hybrid: fixed SSM state per sequence instead of KV on Mamba layers",
+                          _dtype_note(spec)]
+
+
+def _dtype_note(spec: RecurrentStateSpec) -> str:
+    return (f"state held at {spec.state_bytes_per_element:g} B per SSM element and {spec.conv_bytes_per_element:g} B "
+            "per conv element (the config's mamba_ssm_cache_dtype, else vLLM's default for the family)")
 
 
 def _read_mtp(c: _Cfg) -> int:
@@ -877,9 +996,11 @@ def _architecture(c: _Cfg, top: _Cfg, notes: list[str]) -> tuple[dict[str, Any],
 
     # ---- parameters, layer by layer
     def mixer_params(lay: _Layer) -> float:
-        if lay.mixer in ATTENDS:
-            return att.params(lay)
-        return rec_params if lay.mixer in ("linear", "mamba") else 0.0
+        if lay.mixer in ATTENDS:  # a parallel Mamba branch shares the attention's input norm
+            return att.params(lay) + (rec_params if lay.ssm else 0.0)
+        if lay.mixer == "mamba":
+            return rec_params + h  # the Mamba block's own input norm
+        return rec_params if lay.mixer == "linear" else 0.0
 
     total = active = att_sum = 0.0
     for lay in layers:

@@ -25,6 +25,38 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_]+", "-", text.strip().lower())
 
 
+_DECORATION = re.compile(r"\((?:r|tm)\)|[®™]", re.IGNORECASE)
+_VENDOR_WORDS = ("nvidia-", "amd-instinct-", "amd-", "instinct-", "intel-", "ms-intel-")
+_SIZE = re.compile(r"-(\d+(?:\.\d+)?)-?gb?(?:-hbm\w*|-gddr\w*)?$")
+
+
+def gpu_name_candidates(key: str) -> list[tuple[str, float | None]]:
+    """Normalised spellings to look a GPU name up by, most literal first, each with the
+    memory size (GB) it states when that size was cut off (None otherwise).
+
+    Benchmark results write GPUs as vendors sell them: "NVIDIA H200-SXM-141GB", "Intel(R) Arc
+    Pro(R) B60", "AMD Instinct MI355X 288GB HBM3e (Power Cap 1000 W)", "Virtualized NVIDIA
+    H100-SXM-80GB", "[MAXSUN] MS-Intel Arc Pro B60 Dual 48G Turbo". Tried in turn: the name
+    as given; without trademark marks, a "Virtualized" prefix, a leading [board maker] and
+    trailing (notes); without the vendor word; then without a trailing memory size, which must
+    then match the catalog row's memory within 2% (so "A100 40GB PCIe" never resolves to the
+    80 GB card)."""
+    text = _DECORATION.sub("", key)
+    text = re.sub(r"^\s*\[[^\]]*\]\s*", "", text)
+    text = re.sub(r"^\s*virtuali[sz]ed\s+", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"(\s*\([^)]*\))+\s*$", "", text)
+    out: list[tuple[str, float | None]] = [(_norm(key), None), (_norm(text), None)]
+    base = _norm(text)
+    for word in _VENDOR_WORDS:
+        if base.startswith(word):
+            base = base[len(word):]
+            out.append((base, None))
+    m = _SIZE.search(base)
+    if m:
+        out.append((base[: m.start()], float(m.group(1))))
+    return out
+
+
 def read_data_file(name: str) -> Any:
     """Parse one YAML file from ``xlsizer/catalog/data``."""
     text = resources.files("xlsizer.catalog").joinpath("data", name).read_text(encoding="utf-8")
@@ -45,15 +77,25 @@ class Catalog:
     """'file: reason' for each user catalog file that could not be loaded (it was skipped)."""
 
     def gpu(self, key: str) -> GpuSpec:
-        """The GPU for an id or alias (case-insensitive); ``UnknownIdError`` names the closest."""
-        return self.gpus[_resolve(key, self._gpu_alias, "GPU")]
+        """The GPU for an id, alias or vendor/benchmark name (``gpu_name_candidates``);
+        ``UnknownIdError`` names the closest."""
+        found = self._gpu_by_name(str(key))
+        return self.gpus[found] if found else self.gpus[_resolve(key, self._gpu_alias, "GPU")]
+
+    def _gpu_by_name(self, key: str) -> str | None:
+        """The id a vendor or benchmark spelling names, or None (see ``gpu_name_candidates``)."""
+        for cand, size_gb in gpu_name_candidates(key):
+            gid = self._gpu_alias.get(cand)
+            if gid and (size_gb is None or abs(self.gpus[gid].memory_gb - size_gb) <= 0.02 * size_gb):
+                return gid
+        return None
 
     def model(self, key: str) -> ModelSpec:
         """The model for an id or alias (case-insensitive); ``UnknownIdError`` names the closest."""
         return self.models[_resolve(key, self._model_alias, "model")]
 
     def has_gpu(self, key: str) -> bool:
-        return _norm(str(key)) in self._gpu_alias
+        return self._gpu_by_name(str(key)) is not None
 
     def has_model(self, key: str) -> bool:
         return _norm(str(key)) in self._model_alias

@@ -204,10 +204,11 @@ class MoeSpec(_Row):
 
 class RecurrentStateSpec(_Row):
     """Layers that carry a fixed-size state per sequence instead of a growing KV cache:
-    linear attention (Qwen3-Next/Qwen3.5 gated DeltaNet, Kimi delta attention) and Mamba-2
-    (Nemotron-H). Their memory per request is constant in context length."""
+    linear attention (Qwen3-Next/Qwen3.5 gated DeltaNet, Kimi delta attention, MiniMax
+    lightning attention), Mamba-2 (Nemotron-H, Falcon-H1, Granite 4.0-H) and Mamba-1 (Jamba).
+    Their memory per request is constant in context length."""
 
-    kind: Literal["gated_deltanet", "kimi_delta", "mamba2", "linear"]
+    kind: Literal["gated_deltanet", "kimi_delta", "mamba2", "mamba1", "linear"]
     layers: int = Field(gt=0, description="how many layers are recurrent")
     state_elements_per_layer: int = Field(
         gt=0, description="recurrent (SSM / delta-rule) state per sequence per layer, elements"

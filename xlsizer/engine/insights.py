@@ -56,7 +56,9 @@ def drivers(result: SizingResult) -> list[str]:
         f"Model {inp.model} at {inp.precision.label}: {m.weights_gb:,.1f} GB of weights per replica",
         f"{b.traffic.inflight_requests:,.0f} requests in flight at burst x{inp.burst_factor:g} "
         f"({inp.concurrent_users:g} users x {inp.requests_per_user_per_minute:g} req/min): "
-        f"{m.kv_total_gb:,.1f} GB of KV cache across the deployment",
+        f"{m.kv_total_gb:,.1f} GB of KV cache across the deployment"
+        + (f" (of which {m.state_total_gb:,.1f} GB the fixed state of state-space / linear layers, "
+           f"{m.state_per_request_gb * 1e3:,.1f} MB per request)" if m.state_total_gb else ""),
         f"TPOT target {inp.tpot_ms:g} ms and {b.traffic.demand_tok_s:,.0f} tok/s of demand: "
         f"{b.active_replicas} active replicas of {b.gpus_per_replica}x {b.gpu} "
         f"at {b.throughput_per_replica_tok_s:,.0f} tok/s each",

@@ -17,9 +17,12 @@ A model's mixer layers are of a few kinds, each with its own cost per step:
   ``topk_tokens`` cached entries per query; its lightning indexer reads every token's small
   index key and scores it: 2 × index_heads × index_head_dim FLOPs per (query, token)
   (DeepSeek-V3.2-Exp report §2.1).
-- **Recurrent layers** (gated DeltaNet, Kimi delta attention, Mamba-2) hold a fixed state
-  per sequence: a decode step reads it and writes it back (2 × its bytes) and does about
-  ``RECURRENT_FLOPS_PER_STATE_ELEMENT`` FLOPs per state element per token.
+- **Recurrent layers** (gated DeltaNet, Kimi delta attention, lightning attention, Mamba-1
+  and Mamba-2: Jamba, Nemotron-H, Falcon-H1) hold a fixed state per sequence: a decode step
+  reads it and writes it back (2 × its bytes, SSM plus conv state; bytes per sequence per
+  step, whatever the context) and does about ``RECURRENT_FLOPS_PER_STATE_ELEMENT`` FLOPs per
+  state element per token. Their projections (Mamba in/out_proj, conv) are weights like any
+  layer's, streamed once per step and counted in the model's parameters.
 
 Feed-forward blocks: routed experts have 3 weight matrices when gated (SwiGLU: gate, up,
 down) and 2 when not (Nemotron-H's squared-ReLU experts); ``ffn_matrices`` decides from the
@@ -46,7 +49,8 @@ RECURRENT_FLOPS_PER_STATE_ELEMENT: float = 6.0
 """FLOPs per recurrent-state element per token, dimensionless count. Gated delta rule
 (Yang et al. 2024, "Gated Delta Networks", eq. 5): kᵀS (2), the decayed rank-1 update
 S ← αS + β k vᵀ (2 with the decay folded in, +1 for the decay), the readout qᵀS (2): about 6-7.
-Mamba-2's SSD recurrence (dA·h + B·x, then C·h) is about the same. 6 is the lower figure;
+Mamba-2's SSD recurrence and Mamba-1's selective scan (h ← exp(Δ·A)·h + Δ·B·x, then
+y = C·h; Gu & Dao 2023, Algorithm 2) are about the same. 6 is the lower figure;
 decode is bound by reading the state, not by this math."""
 
 GATED_FFN_MATRICES: int = 3

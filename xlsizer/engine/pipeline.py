@@ -155,7 +155,7 @@ class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
     __slots__ = ("act", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model", "out_tok",
-                 "prompt", "rps", "t_req", "w", "w_active")
+                 "prompt", "rps", "state", "t_req", "w", "w_active")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -176,7 +176,10 @@ class _Shared:
         self.kv_read_min = memory.kv_bytes_for_context(model, self.prompt, kv_b)
         # KV reserved per request under the optimizations (paging, shared prefix, drafter): the
         # roofline memory plan's unit; the course-table mode keeps the course's prompt + output
-        self.kv_plan = self.kv_req * self.fx.kv_reserved_tokens / (self.prompt + self.out_tok)
+        # (a hybrid's fixed state per sequence does not scale with the tokens reserved)
+        self.state = memory.state_bytes_per_sequence(model)
+        kv_only = self.kv_req - self.state
+        self.kv_plan = self.state + kv_only * self.fx.kv_reserved_tokens / (self.prompt + self.out_tok)
         base = self.fx.kv_reserved_base if self.fx.kv_reserved_base is not None else self.prompt + self.out_tok
         self.kv_res_min = memory.kv_bytes_for_context(model, min(base, self.prompt + self.out_tok), kv_b)
 
@@ -191,9 +194,10 @@ def size(inp: SizingInputs) -> SizingResult:
          (model.total_params_b, inp.precision.bytes_per_element, inp.precision.label), f"{S_COURSE} step 1"),
         ("all", "KV bytes per token", sh.kv_tok, "B", _kv_formula(model), (inp.kv_precision.bytes_per_element,),
          "course.md §4; catalog.md model note 3 (MLA)"),
-        ("all", "KV per request", sh.kv_req / GB, "GB", "KV/token x ({:,} + {:,}) tokens{}",
-         (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else ""),
-         f"{S_COURSE} step 2"),
+        ("all", "KV per request", sh.kv_req / GB, "GB", "KV/token x ({:,} + {:,}) tokens{}{}",
+         (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else "",
+          " + fixed state per sequence" if sh.state else ""), f"{S_COURSE} step 2"),
+        *_state_rows(model),
         ("all", "RPS", sh.rps, "req/s", "{:g} users x {:g} rpm / 60",
          (inp.concurrent_users, inp.requests_per_user_per_minute), f"{S_COURSE} step 3"),
         ("all", "Time per request", sh.t_req, "s", "{:,} output tokens x {:g} ms", (sh.out_tok, inp.tpot_ms),
@@ -223,10 +227,23 @@ MOE_SHARES: tuple[tuple[str, str, str], ...] = (
 
 
 def _kv_formula(model: ModelSpec) -> str:
+    n = model.attention_layer_count  # a hybrid's state-space / linear layers hold no KV
     if model.mla is not None:
-        return (f"{model.layers} layers x ({model.mla.kv_lora_rank} + {model.mla.qk_rope_head_dim}) latent"
+        return (f"{n} layers x ({model.mla.kv_lora_rank} + {model.mla.qk_rope_head_dim}) latent"
                 " x {:g} B (MLA)")
-    return f"2 x {model.layers} layers x {model.kv_heads} KV heads x {model.head_dim} head dim x {{:g}} B"
+    return f"2 x {n} attention layers x {model.kv_heads} KV heads x {model.head_dim} head dim x {{:g}} B"
+
+
+def _state_rows(model: ModelSpec) -> list[Any]:
+    """The explain row of a hybrid's fixed state per sequence (none for attention-only models)."""
+    rec = model.recurrent
+    if rec is None:
+        return []
+    return [("all", "State per sequence", rec.bytes_per_sequence / 1e6, "MB",
+             "{} {} layers x ({:,} SSM state x {:g} B + {:,} conv state x {:g} B), whatever the context",
+             (rec.layers, rec.kind, rec.state_elements_per_layer, rec.state_bytes_per_element,
+              rec.conv_elements_per_layer, rec.conv_bytes_per_element),
+             "config.json via the catalog (recurrent); engine/memory.py state_bytes_per_sequence")]
 
 
 def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
@@ -673,7 +690,8 @@ def _need(name: str, inp: SizingInputs, sh: _Shared, rec: Rec) -> _Need:
          "tighter TPOT means fewer requests in flight and less KV{})",
          (sh.t_req, burst, "; in the course method also fewer GPUs, though each must then be faster"
           if course else ""), f"{S_COURSE} step 3 (Little's law)"),
-        (name, "KV total", kv_total / GB, "GB", "in-flight x KV per request", (), f"{S_COURSE} step 4"),
+        (name, "KV total", kv_total / GB, "GB", "in-flight x KV per request{}",
+         (f" (of which fixed state {inflight * sh.state / GB:,.1f} GB)" if sh.state else "",), f"{S_COURSE} step 4"),
         (name, "Headroom", head / GB, "GB", "{:.0%} x (weights + KV + activations)", (HEADROOM[name],),
          f"{S_COURSE} step 6"),
         (name, "VRAM", vram / GB, "GB", "weights + KV + activations + headroom", (), f"{S_COURSE} step 7"),
@@ -914,6 +932,7 @@ def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fle
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
         throughput_per_replica_tok_s=plan.tput, throughput_source=plan.source,
         memory=build(Memory, weights_gb=sh.w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=need.kv_req / GB,
+                     state_per_request_gb=sh.state / GB, state_total_gb=need.inflight * sh.state / GB,
                      kv_total_gb=need.kv_total / GB, activations_gb=sh.act / GB, headroom_gb=need.head / GB,
                      vram_gb=need.vram / GB),
         traffic=build(Traffic, rps=sh.rps, inflight_requests=need.inflight, demand_tok_s=need.demand),

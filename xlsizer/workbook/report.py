@@ -135,6 +135,7 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("Headroom", "GB", lambda s: s.memory.headroom_gb),
         ("VRAM needed", "GB", lambda s: s.memory.vram_gb),
         ("KV per request", "GB", lambda s: s.memory.kv_per_request_gb),
+        ("KV per request: fixed state (hybrid layers)", "GB", lambda s: s.memory.state_per_request_gb),
         ("KV bytes per token", "B", lambda s: s.memory.kv_bytes_per_token),
     )),
     ("One replica at capacity (roofline model)", (

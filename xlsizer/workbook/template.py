@@ -215,6 +215,7 @@ RESULT_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Binding resource", "", "perf.binding", None, "General"),
     ResultRow("VRAM need, whole deployment (course method)", "GB", "memory.vram_gb", None, "#,##0.0"),
     ResultRow("KV cache, whole deployment", "GB", "memory.kv_total_gb", None, "#,##0.0"),
+    ResultRow("KV cache: fixed state of hybrid layers", "GB", "memory.state_total_gb", None, "#,##0.0"),
     ResultRow("IT power", "kW", "it_kw", "LLM_POWER_KW", "#,##0.0"),
     ResultRow("Facility power", "kW", "facility_kw", "LLM_FACILITY_KW", "#,##0.0"),
     ResultRow("PUE", "", "pue", None, "0.00"),
