@@ -11,7 +11,7 @@ What is fitted (six global constants and three per engine, none per GPU or model
   bandwidth_efficiency   achievable fraction of peak memory bandwidth
   compute_efficiency     achievable fraction of the dense tensor peak (MFU) in decode steps
   prefill_compute_efficiency  the same for prefill passes
-  fp4_gemm_efficiency    multiplier on both fractions for GEMMs with native FP4 weights
+  fp4_gemm_efficiency    multiplier on the compute efficiency for native FP4 x FP4 GEMMs
   moe_layer_overhead_s   fixed time per MoE layer per step (router, top-k, permutes)
   in_step_share          benchmarks on a prefill-first engine (SGLang): share of the rounds
                          whose clients stay in step (between one round in R and all of them)
@@ -79,8 +79,9 @@ GLOBAL: list[tuple[str, str, float, float, float, str]] = [
      "achievable share of the datasheet dense FLOPS (MFU) for GEMMs and attention"),
     ("prefill_compute_efficiency", "fraction of dense tensor peak", 0.2, 0.79, 0.5,
      "achievable share of the dense peak in prefill passes (large GEMMs, no CUDA graphs)"),
-    ("fp4_gemm_efficiency", "multiplier on both fractions", 0.3, 1.0, 0.85,
-     "native FP4 GEMMs (Blackwell) relative to 8/16-bit ones"),
+    ("fp4_gemm_efficiency", "multiplier on the compute efficiency", 0.3, 1.0, 0.85,
+     "block-scaled FP4 GEMM math (NVFP4/MXFP4 x FP4 on Blackwell, MI355X) relative to the "
+     "8/16-bit GEMMs' share of their peak; streaming 4-bit weights is bytes, not scaled"),
     ("moe_layer_overhead_s", "s per MoE layer per step", 0.0, 5e-4, 2e-5,
      "router, top-k, token permute/unpermute kernels of a MoE layer"),
     # lower bound: one round in the harness's 20 is a burst whatever the engine does

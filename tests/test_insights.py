@@ -59,3 +59,24 @@ def test_what_if_names_a_changed_gpu_and_the_money():
             assert f"of {w.gpu} instead of {now.gpu}" in text
         if w.change.startswith("TPOT target tightened"):
             assert w.monthly >= now.extra["cost"]["monthly"]  # a tighter target never costs less
+
+
+def test_speculative_decoding_saving_is_said_with_its_resizing():
+    """A model that ships its own draft head (DeepSeek-R1's MTP layer) at an interactive TPOT:
+    the drivers say what switching speculative decoding on would save, and the figure is the
+    re-sizing with it on; a compute-bound plan (large batches) gets no such line."""
+    from xlsizer.engine.insights import speculative_saving
+
+    inp = xlsizer.make_inputs(model="deepseek-r1", concurrent_users=2000, target_tpot_ms=20,
+                              avg_prompt_tokens=1000, avg_output_tokens=1000)
+    r = xlsizer.size(inp)
+    on = xlsizer.size(inp.model_copy(update={"speculative_decoding": True})).burst
+    line = speculative_saving(r)
+    assert on.total_gpus < r.burst.total_gpus
+    assert line is not None and line in xlsizer.drivers(r)
+    assert f"at {on.total_gpus:,} GPUs instead of {r.burst.total_gpus:,}" in line
+    assert "multi-token-prediction" in line and "acceptance 0.7" in line
+    assert speculative_saving(xlsizer.size(inp.model_copy(update={"speculative_decoding": True}))) is None
+    big = xlsizer.size(model="llama-3.1-8b", concurrent_users=500, target_tpot_ms=50)
+    assert big.burst.extra["perf"]["binding"] != "memory bandwidth"
+    assert speculative_saving(big) is None

@@ -345,6 +345,28 @@ def test_fp4_weights_run_weight_only_without_fp4_math():
     assert Precision.FP4.bytes_per_element == 0.5  # the course's memory plan is unchanged
 
 
+def test_weight_only_fp4_experts_multiply_at_their_activations_rate():
+    """gpt-oss ships only its experts in MXFP4 (16-bit activations): on Blackwell its expert
+    GEMMs run MXFP4 x MXFP8 at the FP8 rate, on Hopper at BF16; an all-FP4 checkpoint (NVFP4
+    DeepSeek) multiplies its experts at the FP4 rate. Only the math moves: the bytes are the
+    same, so a step whose experts are math-bound is slower, a batch-1 step is not."""
+    from xlsizer.catalog.loader import load_catalog
+    from xlsizer.engine.step import expert_compute
+
+    cat = load_catalog()
+    oss, r1 = cat.model("gpt-oss-120b"), cat.model("deepseek-r1")
+    b200, h200 = cat.gpu("b200"), cat.gpu("h200-sxm")
+    assert expert_compute(oss, b200, Precision.FP4) is Precision.FP8
+    assert expert_compute(oss, h200, Precision.FP4) is Precision.BF16
+    assert expert_compute(r1, b200, Precision.FP4) is Precision.FP4
+    assert expert_compute(oss, b200, Precision.FP8) is Precision.FP8  # a user-chosen format
+    big = estimate("gpt-oss-120b", "b200", 1, "fp4", 5000, 1000)
+    one = estimate("gpt-oss-120b", "b200", 1, "fp4", 5000, 1000, concurrency=1)
+    # the expert FLOPs counted are the same; the time they take follows the FP8 rate
+    assert big.step.compute_s > big.step.memory_s
+    assert one.step.memory_s > one.step.compute_s
+
+
 def test_unsupported_precision_raises():
     with pytest.raises(UnsupportedPrecisionError):
         estimate("llama-3.3-70b", "a100-80gb", 2, "fp8")

@@ -28,7 +28,8 @@ def _answer(d):
         r = xlsizer.size(**d)
     except InfeasibleError as e:
         return str(e)
-    return [(r.scenarios[s].gpu, r.scenarios[s].gpus_per_replica, r.scenarios[s].replicas) for s in SCENARIOS]
+    return [(r.scenarios[s].gpu, r.scenarios[s].gpus_per_replica, r.scenarios[s].extra["perf"].get("ep"),
+             r.scenarios[s].replicas) for s in SCENARIOS]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,6 +42,27 @@ def test_pruned_search_equals_exhaustive(d):
     finally:
         pipeline.PRUNE = True
     assert pruned == full
+
+
+def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
+    """DeepSeek-R1 on B200 at a throughput-oriented TPOT: attention data-parallel over the node
+    with the experts spread over all 8 GPUs (DEP8, each rank holding its own dense weights)
+    carries far more than the tensor-parallel replicas, so the search picks it; a dense model
+    never gets an expert-parallel shape, and NVL72 GPUs get shapes wider than a node."""
+    d = dict(model="deepseek-r1", precision="fp4", gpu="b200", concurrent_users=5000,
+             avg_prompt_tokens=800, avg_output_tokens=3600, target_tpot_ms=80)
+    r = xlsizer.size(**d)
+    perf = r.burst.extra["perf"]
+    assert perf["ep"] == r.burst.gpus_per_replica == 8 and r.burst.tp == 1
+    explain = [s for s in r.explain() if s.name == "GPUs per replica" and s.scenario == "burst"]
+    assert "attention data-parallel x 8 ranks" in explain[0].formula
+    cat = pipeline.load_catalog()
+    assert pipeline._wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
+    assert pipeline._wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]
+    assert (64, 64) in pipeline._wide_ep_configs(cat.gpu("gb200"), cat.model("deepseek-r1"))
+    # the KV budget of a wide replica pays for every rank's copy of the dense weights
+    sh = pipeline._Shared(xlsizer.make_inputs(d), cat.model("deepseek-r1"))
+    assert 0 < sh.w_dense < 0.1 * sh.w
 
 
 def test_precision_gate_in_auto_choice():

@@ -178,11 +178,13 @@ class SizingInputs(BaseModel):
         True, "Allocate the KV cache in 16-token blocks as it grows. FALSE = reserve max_context_tokens of KV "
         "per request.", step="6 Advanced", owner=AI, moves="KV per request, concurrent requests")
     spec_acceptance_rate: float = F(
-        0.7, "Probability the target model accepts each draft token (Leviathan et al. alpha; 0.6-0.8 on chat; "
-        "DeepSeek-V3 reports 0.85-0.90 for its MTP module's first draft).",
+        0.7, "Probability the target model accepts each draft token (Leviathan et al. 2023 alpha, one rate for "
+        "every draft). 0.7 sits below DeepSeek-V3's 0.85-0.90 for its MTP module's first draft (tech report "
+        "§5.4.3) because later drafts of a chain are accepted less often; measure it on your traffic.",
         step="6 Advanced", owner=AI, moves="tokens per decode step (speculative decoding)", ge=0.0, le=0.99)
     spec_draft_tokens: int = F(
-        4, "Draft tokens proposed per step (vLLM num_speculative_tokens).", step="6 Advanced", unit="tokens",
+        3, "Draft tokens proposed per step (vLLM num_speculative_tokens); 3 as MLPerf Inference's DeepSeek-R1 "
+        "benchmark standardises it.", step="6 Advanced", unit="tokens",
         owner=AI, moves="tokens per step, verify and draft cost", ge=1, le=16)
     spec_draft_model: str = F(
         "", "Catalog id of the draft model (e.g. llama-3.1-8b for a 70B); empty = the model's own "

@@ -28,7 +28,8 @@ class Calibration:
     layer_overhead_s: float
     """Fixed time per layer per micro-batch pass (small kernels and their launches), s."""
     fp4_gemm_efficiency: float
-    """Multiplier on both fractions for GEMMs whose weights are FP4."""
+    """Multiplier on the compute efficiency for GEMMs that multiply FP4 by FP4 (NVFP4/MXFP4
+    block-scaled math); weight streaming is not scaled."""
     prefill_compute_efficiency: float = 0.0
     """Achievable fraction of the dense tensor peak for prefill passes (long prompts: large
     GEMMs, no CUDA graphs, long-sequence attention); 0 = ``compute_efficiency``."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.optimizations import expected_tokens_per_step
 from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
 from xlsizer.errors import XlsizerError
-from xlsizer.inputs import SizingInputs, make_inputs
+from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
 from xlsizer.results import SizingResult
 
 
@@ -68,7 +70,60 @@ def drivers(result: SizingResult) -> list[str]:
     if perf:
         lines.append(f"Each replica runs {perf['batch']} sequences at {perf['tpot_ms']:.1f} ms per token; "
                      f"{perf['binding']} binds")
+    spec = speculative_saving(result)
+    if spec:
+        lines.append(spec)
     return lines
+
+
+def speculative_saving(result: SizingResult) -> str | None:
+    """What switching speculative decoding on would save, re-sized, and why; None when it is
+    already on, in the course's table mode, when nothing suggests it pays, or when the
+    re-sizing saves neither GPUs nor money.
+
+    It is tried where it can pay: the model ships its own draft head (multi-token-prediction
+    layers: DeepSeek-V3/R1, GLM-5, Qwen3.5), or the TPOT target holds each replica to a batch
+    whose step is bound by streaming the weights, so verifying k + 1 tokens per sequence
+    costs little more than one and each accepted token saves a whole step."""
+    inp, b = result.inputs, result.burst
+    if inp.speculative_decoding or inp.throughput_source is not ThroughputSource.ROOFLINE:
+        return None
+    perf = b.extra.get("perf") if b.extra else None
+    if not perf:
+        return None
+    try:
+        mtp = load_catalog().model(inp.model).mtp_layers
+    except XlsizerError:
+        mtp = 0
+    streaming = perf.get("binding") == "memory bandwidth"
+    if not mtp and not streaming:
+        return None
+    try:
+        on = resize(inp, speculative_decoding=True).burst
+    except XlsizerError:
+        return None
+    cost, cost_on = b.extra.get("cost"), on.extra.get("cost") if on.extra else None
+    monthly = cost.get("monthly") if isinstance(cost, dict) else None
+    monthly_on = cost_on.get("monthly") if isinstance(cost_on, dict) else None
+    saves_money = monthly is not None and monthly_on is not None and monthly_on < monthly
+    if on.total_gpus >= b.total_gpus and not saves_money:
+        return None
+    k, alpha = int(inp.spec_draft_tokens), float(inp.spec_acceptance_rate)
+    e_tok = expected_tokens_per_step(alpha, k)
+    why = (f"{inp.model} ships {mtp} multi-token-prediction layer{'s' if mtp > 1 else ''} to draft with"
+           if mtp else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by streaming the weights "
+           f"(batch {perf['batch']})")
+    money = ""
+    if monthly is not None and monthly_on is not None:
+        money = (f", {monthly_on:,.0f} instead of {monthly:,.0f} {cost.get('currency', '')}/month"
+                 f" ({monthly_on - monthly:+,.0f})")
+    gpu = f" {on.gpu}" if on.gpu != b.gpu else ""
+    return (f"Speculative decoding would size this at {on.total_gpus:,}{gpu} GPUs instead of {b.total_gpus:,}"
+            f"{money}: {why}; with {k} draft tokens at acceptance {alpha:g} each step verifies {k + 1} tokens "
+            f"per sequence and keeps {e_tok:.2f} on average (Leviathan et al. 2023 eq. 1), so each replica "
+            f"runs {on.extra.get('perf', {}).get('batch', '?') if on.extra else '?'} sequences within the "
+            f"target. Switch it on in the Advanced step to size with it (the acceptance rate is an input: "
+            f"measure it on your traffic).")
 
 
 def scenario_story(result: SizingResult) -> str:

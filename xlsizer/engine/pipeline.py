@@ -28,6 +28,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
+from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -155,7 +156,7 @@ class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
     __slots__ = ("act", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model", "out_tok",
-                 "prompt", "rps", "state", "t_req", "w", "w_active")
+                 "prompt", "rps", "state", "t_req", "w", "w_active", "w_dense")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -165,6 +166,7 @@ class _Shared:
         kv_b = inp.kv_precision.bytes_per_element
         self.w = memory.weights_bytes(model.total_params, bpp)
         self.w_active = memory.weights_bytes(model.active_params, bpp)
+        self.w_dense = _dense_bytes(model, bpp)
         self.kv_tok = memory.kv_bytes_per_token(model, kv_b)
         self.kv_req = memory.kv_bytes_for_context(model, self.prompt + self.out_tok, kv_b)
         self.rps = traffic.requests_per_second(inp.concurrent_users, inp.requests_per_user_per_minute)
@@ -259,14 +261,15 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
 class _Plan:
     """One scenario's chosen configuration and the load it carries."""
 
-    __slots__ = ("active", "basis", "budget", "cap", "ev", "gpu", "n", "pp", "prec", "source", "tp", "tput",
-                 "tuning", "vram")
+    __slots__ = ("active", "basis", "budget", "cap", "ep", "ev", "extra_w", "gpu", "n", "pp", "prec", "source",
+                 "tp", "tput", "tuning", "vram")
 
     def __init__(self, gpu: GpuSpec, n: int, tp: int, pp: int, active: int, tput: float, source: str,
                  basis: tuple[str, tuple[Any, ...], str], cap: Any = None, vram: float = 0.0) -> None:
         self.gpu, self.n, self.tp, self.pp = gpu, n, tp, pp
         self.active, self.tput, self.source, self.basis, self.cap, self.vram = active, tput, source, basis, cap, vram
         self.ev: _Eval | None = None
+        self.ep, self.extra_w = 1, 0.0  # expert-parallel width; dense weights replicated per extra rank
         self.prec: Precision | None = None
         self.tuning: Tuning | None = None
         self.budget = 0.0
@@ -283,15 +286,45 @@ def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
     return out
 
 
+WIDE_EP_SIZES: tuple[int, ...] = (8, 16, 32, 64)
+"""GPUs per replica of the wide expert-parallel shapes tried for a MoE model: attention
+data-parallel (one rank per GPU, each with its own copy of the dense weights, scheduler and
+prefill queue) and the routed experts spread over all of them, as tuned deployments serve
+DeepSeek-R1 (DEP8 in an HGX node; DEP16-64 inside a GB200/GB300 NVL72 rack: TensorRT-LLM's
+wide-EP and SGLang's large-scale EP deployments). Only inside one scale-up domain: beyond it
+every token's all-gather would cross the network."""
+
+
+def _wide_ep_configs(g: GpuSpec, model: ModelSpec) -> list[tuple[int, int]]:
+    """(GPUs, expert-parallel width) of the wide expert-parallel shapes for a MoE model on GPU
+    ``g``: tp 1, dp = ep = GPUs, within the scale-up domain and at most one GPU per expert."""
+    moe = model.moe
+    if moe is None:
+        return []
+    return [(n, n) for n in WIDE_EP_SIZES
+            if n <= g.scaleup_gpus and n <= moe.experts and n % g.gpus_per_node in (0, n)]
+
+
+def _dense_bytes(model: ModelSpec, bytes_per_param: float) -> float:
+    """Weights outside the routed experts, bytes (the part each attention rank holds a copy of)."""
+    moe = model.moe
+    if moe is None:
+        return memory.weights_bytes(model.total_params, bytes_per_param)
+    routed = min(moe.moe_layers * moe.experts * expert_params(model), 0.98 * model.total_params)
+    return memory.weights_bytes(model.total_params - routed, bytes_per_param)
+
+
 class _Cand:
     """One candidate configuration with what the search bound needs, built once per sizing."""
 
-    __slots__ = ("b_tpot", "bw", "g", "mem", "n", "order", "pp", "prec", "price", "req_compute", "tp", "tun")
+    __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "mem", "n", "order", "pp", "prec", "price", "req_compute",
+                 "tp", "tun")
 
     def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
-                 req_compute: float, bw: float, b_tpot: float, price: float) -> None:
+                 req_compute: float, bw: float, b_tpot: float, price: float, ep: int = 1,
+                 extra_w: float = 0.0) -> None:
         self.order, self.g, self.prec, self.n, self.tp, self.pp, self.tun = order, g, prec, n, tp, pp, tun
-        self.price = price
+        self.price, self.ep, self.extra_w = price, ep, extra_w
         self.mem = n * g.memory_bytes
         self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
 
@@ -317,7 +350,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
         prec = _compute_precision(g, inp.precision)
         peak = g.dense_flops(prec) * cal.compute_efficiency
-        for n, tp, pp in _configs(g, sh.w):
+        wide = [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)] if not fx.disaggregated else []
+        for n, tp, pp, ep in [(n, tp, pp, 1) for n, tp, pp in _configs(g, sh.w)] + wide:
             tun = fx.tuning_for(g, n, prec)
             a = tun.accepted_tokens_per_step
             pre = 0.0 if fx.disaggregated else fx.prefill_tokens
@@ -325,7 +359,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (2.0 * sh.model.active_params * tokens)
             bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
             b_tpot = (tpot_s * a * bw - sh.w_active) / sh.kv_read_min
-            out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price))
+            extra_w = (n - 1) * sh.w_dense if ep > 1 else 0.0  # each attention rank's own dense weights
+            out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price, ep, extra_w))
     return out
 
 
@@ -375,7 +410,7 @@ class _Eval:
 
 
 def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: int, prec: Precision,
-              budget: float, tuning: Tuning) -> tuple[_Eval | None, float]:
+              budget: float, tuning: Tuning, ep: int = 1) -> tuple[_Eval | None, float]:
     """(capacity of one configuration under the SLOs with the optimizations applied, or None
     when it cannot meet them; TPOT floor of one sequence alone)."""
     fx = sh.fx
@@ -387,7 +422,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
     def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
         # the solver returns the largest batch meeting both TPOT and TTFT (issue 11), so the
         # best-over-batch-caps search issue 15 added here is no longer needed
-        return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
+        return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
 
@@ -468,27 +503,28 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     resident = sh.w + sh.act + fx.extra_resident_bytes
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
-    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning, float]] = []
+    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning, float, int, float]] = []
     for c in sh.cands:
-        budget = c.mem / (1.0 + h) - resident
+        budget = c.mem / (1.0 + h) - resident - c.extra_w
         if budget <= 0:
             continue
         cpu = fx.offload_cpu_bytes_per_server * c.n / c.g.gpus_per_node
         ub = _bound(c, sh, budget + cpu)
         lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
         lb_total = placement.replica_count(lb_active, offset, paired) * c.n if ub > 0 else math.inf
-        queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun, c.price))
+        queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun, c.price,
+                      c.ep, c.extra_w))
     queue.sort(key=lambda q: q[:3])
     best: tuple[float, float, int] | None = None
     plan: _Plan | None = None
     floor_best = math.inf
     eng = inp.serving_engine.value
-    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget, tun, price in queue:
+    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget, tun, price, ep, extra_w in queue:
         if PRUNE and best is not None and (lb_cost, lb_total, order) >= best:
             break
         if lb_cost == math.inf:
             continue  # TPOT out of reach even at peak bandwidth
-        ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun)
+        ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
         floor_best = min(floor_best, floor)
         if ev is None:
             continue
@@ -505,11 +541,12 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                           (f"{n}x {g.id}", req_s, cap.batch, cap.tpot_s * 1000, cap.binding), S_PERF),
                          cap=cap)
             plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
+            plan.ep, plan.extra_w = ep, extra_w
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
-        for _, _, _, g, prec, _n, tp, pp, budget, tun, _p in queue:  # rare path: the best TPOT floor for the message
+        for _, _, _, g, prec, _n, tp, pp, budget, tun, _p, ep, _x in queue:  # rare path: the best TPOT floor
             floor_best = min(floor_best, slo_capacity(
-                sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, kv_precision=inp.kv_precision,
+                sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, ep=ep, kv_precision=inp.kv_precision,
                 engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
@@ -769,7 +806,9 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
     rec += [
         (name, "GPU", g.id, "", how, (" > ".join(PICK["order"]) if fixed is None else g.id, inp.precision.label),
          f"{S_COURSE} step 9" + ("; xlsizer cost ranking" if plan.source == "roofline" else "")),
-        (name, "GPUs per replica", plan.n, "GPUs", "TP={} x PP={}", (plan.tp, plan.pp), f"{S_COURSE} steps 9-10"),
+        (name, "GPUs per replica", plan.n, "GPUs", "TP={} x PP={}" if plan.ep == 1 else
+         "attention data-parallel x {} ranks, experts over EP={} (wide expert parallelism)",
+         (plan.tp, plan.pp) if plan.ep == 1 else (plan.n, plan.ep), f"{S_COURSE} steps 9-10"),
         (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
         (name, "Active replicas", fleet.active, "replicas",
          "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
@@ -839,9 +878,10 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
         "out_tok_s_per_replica": cap.out_tok_s, "out_tok_s_per_gpu": cap.out_tok_s_per_gpu,
         "req_s_per_replica": plan.tput / (sh.prompt + sh.out_tok), "binding": cap.binding,
-        "kv_budget_gb_per_replica": (n * g.memory_bytes / (1.0 + HEADROOM[name]) - w - act
+        "kv_budget_gb_per_replica": (n * g.memory_bytes / (1.0 + HEADROOM[name]) - w - plan.extra_w - act
                                      - sh.fx.extra_resident_bytes) / GB,
-        "memory_per_replica_gb": (w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
+        "memory_per_replica_gb": (w + plan.extra_w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
+        "ep": plan.ep,
     }
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
     rec += [
@@ -854,7 +894,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
     ]
     if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
-        shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp,
+        shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp, ep=plan.ep,
                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
                              prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning)
         extra["perf"].update({f"moe_{k}_share": v for k, v in shares.items()})
@@ -957,7 +997,7 @@ def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
     out["lora"]["deployments"] = sum(c for c, _, _ in deployments)
     if fx.draft is not None and ev is not None and plan.prec is not None:
         tun0 = fx.tuning_for(plan.gpu, plan.n, plan.prec, spec=False)
-        ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0)
+        ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0, plan.ep)
         cap = ev.cap
         sd = out["speculative_decoding"]
         sd["tpot_floor_ms"] = cap.tpot_floor_s * 1000.0

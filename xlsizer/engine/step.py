@@ -182,6 +182,7 @@ class _Replica:
     bw: float  # achievable bytes/s for KV reads
     gemm_bw: float  # achievable bytes/s for weight streaming
     peak: float  # achievable GEMM FLOP/s at the compute precision
+    expert_peak: float  # achievable routed-expert GEMM FLOP/s (expert_compute), balanced load
     attn_peak: float  # achievable attention FLOP/s
     dense_read_bytes: float  # non-expert weights one micro-batch pass streams
     routed_bytes: float  # all routed experts on this GPU
@@ -244,6 +245,28 @@ def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
     return c  # FP8/INT8 without their tensor cores: the caller names it (UnsupportedPrecisionError)
 
 
+def expert_compute(model: ModelSpec, gpu: GpuSpec, prec: Precision) -> Precision:
+    """The tensor format the routed experts' GEMMs multiply at.
+
+    The weights' format (``gemm_compute``), except for a checkpoint that ships only its
+    experts in 4-bit (the catalog's ``expert_weights_precision`` fp4 beside 8- or 16-bit
+    dense weights: gpt-oss, whose MXFP4 experts were trained with 16-bit activations;
+    DeepSeek-V4): its activations are not quantized to 4 bits, so the expert GEMMs are W4A8
+    or W4A16 and multiply at the activations' rate. TensorRT-LLM's gpt-oss deployment guide
+    runs MXFP4 experts with MXFP8 activations on B200/GB200/B300/GB300 and with BF16
+    activations on H200 (MoE backend support matrix); a Blackwell MMA with an FP8 operand
+    (tcgen05.mma kind::mxf8f6f4) runs at the FP8 rate, only FP4 × FP4 (kind::mxf4,
+    kind::mxf4nvf4) at the FP4 rate (CUTLASS media/docs/blackwell_functionality.md). So:
+    FP8 where the GPU has FP8 math, else BF16.
+    """
+    c = gemm_compute(gpu, prec)
+    shipped = model.expert_weights_precision
+    if (c is not Precision.FP4 or model.moe is None or shipped is not Precision.FP4
+            or model.weights_precision is Precision.FP4):
+        return c
+    return Precision.FP8 if gpu.supports(Precision.FP8) else Precision.BF16
+
+
 def _replica(
     model: ModelSpec, gpu: GpuSpec, tp: int, pp: int, ep: int,
     prec: Precision, kvp: Precision, engine: EngineProfile, cal: Calibration,
@@ -268,10 +291,16 @@ def _build_replica(
     dp_: int | None = None,
 ) -> _Replica:
     compute = gemm_compute(gpu, prec)
+    # the FP4 efficiency is the block-scaled MMA's (math only): streaming 4-bit weights is
+    # bytes, counted with their scales in ``stored_bytes_per_element``
     fp4 = cal.fp4_gemm_efficiency if compute is Precision.FP4 else 1.0
     peak = gpu.dense_flops(compute) * cal.compute_efficiency * fp4  # UnsupportedPrecisionError
     attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * cal.compute_efficiency
     moe = model.moe
+    e_compute = expert_compute(model, gpu, prec)
+    expert_peak = (peak if e_compute is compute else gpu.dense_flops(e_compute)
+                   * cal.compute_efficiency
+                   * (cal.fp4_gemm_efficiency if e_compute is Precision.FP4 else 1.0))
     dp = 1
     if ep > 1:
         if moe is None:
@@ -356,7 +385,7 @@ def _build_replica(
         comm_fixed += a2a_fixed
         comm_tok += a2a_tok
     hop_link = collective_link(gpu, gpus)[0]
-    moe_act_tok = (routed_activation_bytes(model, compute, tp, dp, ep) / pp
+    moe_act_tok = (routed_activation_bytes(model, e_compute, tp, dp, ep) / pp
                    / (gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency))
 
     memory = gpus * gpu.memory_bytes
@@ -375,15 +404,16 @@ def _build_replica(
         max_seqs=(engine.max_seqs_large if large else engine.max_seqs_small) * dp,
         token_budget=engine.token_budget_large if large else engine.token_budget_small,
         bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency,
-        gemm_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4,
+        gemm_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency,
         peak=peak,
+        expert_peak=expert_peak,
         attn_peak=attn_peak,
         dense_read_bytes=(dense - embed) * wb / (tp * pp),
         routed_bytes=routed * wb / gpus,
         log_miss=log_miss,
         flops_per_token=2.0 * matmul_active / gpus,
         expert_flops_per_token=2.0 * expert_active / gpus,
-        expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * fp4
+        expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         * (gpu.grouped_bandwidth_ratio or GROUPED_BANDWIDTH_RATIO),
         k_over_e=k_over_e, ln_e=ln_e,
         attn_terms=tuple(attn_terms),
@@ -589,7 +619,8 @@ def _workload(
     k_add, c_add = k_sum + pp * alpha * r_mb, fixed - k_pre - pp * alpha * r_mb
     u_sp, v_sp, c_sp = d_mb + r_mb, -r_mb, fixed - k_pre
     return _Step(
-        alpha_e=rep.expert_flops_per_token / (rep.peak * GROUPED_COMPUTE_RATIO * tuning.gemm_rate_scale),
+        alpha_e=rep.expert_flops_per_token
+        / (rep.expert_peak * GROUPED_COMPUTE_RATIO * tuning.gemm_rate_scale),
         expert_bw=rep.expert_bw, k_over_e=rep.k_over_e, ln_e=rep.ln_e,
         pp=float(pp), w_s2=(w0 / rep.gemm_bw) ** 2, k_lin=k_dec + k_static,
         w0=w0,
@@ -794,7 +825,7 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
             ce_bal = st.alpha_e * tokens
             imb += pp * share * (ge - math.sqrt(we * we + ce_bal * ce_bal))
             weights += pp * share * st.routed * touched_fraction(tokens, st.log_miss)
-            flops += pp * share * st.alpha_e * tokens * rep.peak * GROUPED_COMPUTE_RATIO
+            flops += pp * share * st.alpha_e * tokens * rep.expert_peak * GROUPED_COMPUTE_RATIO
         for t_mem, t_math in parts:
             t = pp * share * math.sqrt(t_mem * t_mem + t_math * t_math)
             if t_mem >= t_math:
