@@ -154,6 +154,11 @@ class SizingInputs(BaseModel):
     throughput_override: float | None = F(
         None, "Measured output+input tokens/s per replica; replaces the model's figure.",
         step="6 Advanced", unit="tok/s", owner=AI, moves="replicas", gt=0, le=10_000_000)
+    calibration_profile: str | None = F(
+        None, "A calibration profile written by `xlsizer calibrate` from the team's own benchmark runs (path "
+        "to its YAML file); empty = the packaged fit. Used where the sizing runs the profile's model, GPU and "
+        "engine; partly used for another model on that GPU and engine; ignored otherwise.",
+        step="6 Advanced", owner=AI, moves="throughput per replica, TTFT, confidence band", max_length=1000)
     prefix_caching: bool = F(
         True, "Reuse the KV of a shared prompt prefix.", step="6 Advanced", owner=AI,
         moves="prefill work, TTFT (roofline model)")
@@ -344,6 +349,11 @@ class SizingInputs(BaseModel):
     @classmethod
     def _strip_id(cls, v: Any) -> Any:
         return v.strip() if isinstance(v, str) else v
+
+    @field_validator("calibration_profile", mode="before")
+    @classmethod
+    def _profile_path(cls, v: Any) -> Any:
+        return (v.strip() or None) if isinstance(v, str) else v
 
     @field_validator("precision", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ Where a profile applies (``applies``):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -334,6 +335,73 @@ def outside_range(prof: Profile, concurrency: float | None, isl: float, osl: flo
     return out
 
 
+def _replica_concurrency(prof: Profile, value: float) -> float:
+    """A run's concurrency per replica of the measured deployment (runs spread their clients
+    over ``gpu_count`` / (tp × dp) replicas)."""
+    d = prof.deployment
+    replicas = max(1, d.gpu_count // max(1, d.tp * d.dp)) if d.mode == "agg" else 1
+    return value / replicas
+
+
+def sizing_notes(prof: Profile, model: str, engine: str, precision: str, isl: float, osl: float,
+                 scenarios: Mapping[str, Any], confidence: dict[str, Any]
+                 ) -> tuple[list[tuple[Any, ...]], list[str], dict[str, Any]]:
+    """What a sizing says about its profile: explain() records (which factors it used per
+    scenario), warnings (extrapolation, a profile not used) and the confidence band.
+
+    The band: inside the measured range on the profile's own deployment, the profile's
+    measured TPOT error (``Profile.tpot_band``); outside it, or carried to another model, the
+    wider of that and the packaged band (the profile's accuracy is unknown there); ignored:
+    the packaged band."""
+    recs: list[tuple[Any, ...]] = []
+    warns: list[str] = []
+    src = f"calibration profile ({prof.deployment.model} on {prof.deployment.gpu}, {prof.engine}; " \
+          f"{prof.measured.get('runs', '?')} runs measured {prof.measured.get('date', '?')})"
+    uses: set[str] = set()
+    outside: list[str] = []
+    for name, sc in scenarios.items():
+        use, why = applies(prof, model, sc.gpu, engine, precision)
+        uses.add(use)
+        factors = [n for n in prof.factors if use == "used" or (use == "partly used"
+                                                                and FACTOR_BY_NAME[n].scope == "gpu+engine")]
+        recs.append((name, "Calibration profile", use, "", why, src))
+        for n in factors:
+            f = prof.factors[n]
+            recs.append((name, f"Profile: {n}", f.value, f.unit, f"fitted on the team's runs (packaged {f.packaged:g})",
+                         src))
+        if use == "ignored":
+            continue
+        batch = (sc.extra.get("perf") or {}).get("batch")
+        rng = prof.range.get("concurrency")
+        conc = None
+        if batch is not None and rng is not None:
+            lo, hi = _replica_concurrency(prof, rng.low), _replica_concurrency(prof, rng.high)
+            conc = float(batch)
+            if conc < lo * (1 - 1e-9) or conc > hi * (1 + 1e-9):
+                outside.append(f"{name}: {conc:,.0f} sequences per replica outside the measured {lo:,.0f}-{hi:,.0f}")
+        outside += [f"{name}: {x}" for x in outside_range(prof, None, isl, osl)]
+    if uses == {"ignored"}:
+        warns.append(f"calibration profile not used: it measured {prof.deployment.model} on {prof.deployment.gpu} "
+                     f"with {prof.engine}, the sizing runs other GPUs or another engine")
+        return recs, warns, confidence
+    if outside:
+        shown = "; ".join(dict.fromkeys(outside))
+        warns.append(f"extrapolating the calibration profile beyond its measured runs ({shown}): its factors are "
+                     "applied, its measured accuracy is not known there and the confidence band widens")
+    low, high = prof.tpot_band()
+    if uses == {"used"} and not outside:
+        conf = {**confidence, "low": low, "high": high,
+                "source": f"{src}: 80%+ of its runs within {low * 100:+.0f}% / {high * 100:+.0f}% of the "
+                          "prediction (its TPOT error after the fit, at least the benchmark's own spread)"}
+        return recs, warns, conf
+    conf = {**confidence, "low": min(low, float(confidence["low"])), "high": max(high, float(confidence["high"])),
+            "source": f"{confidence['source']} (the profile applied {'beyond its measured range' if outside else ''}"
+                      f"{' and ' if outside and 'partly used' in uses else ''}"
+                      f"{'to another model: its GPU and engine factors' if 'partly used' in uses else ''}: "
+                      "the wider of its measured error and the packaged band)"}
+    return recs, warns, conf
+
+
 __all__ = [
     "FACTORS",
     "FACTOR_BY_NAME",
@@ -353,4 +421,5 @@ __all__ = [
     "load_profile",
     "outside_range",
     "packaged_value",
+    "sizing_notes",
 ]

@@ -341,6 +341,29 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
             for m in ("ttft_ms", "tpot_ms")]
 
 
+def _same(key: str, a: str, b: Any) -> bool:
+    """Whether a CSV cell and a ``--set`` value name the same thing (catalog ids and aliases,
+    engine aliases, numbers)."""
+    from xlsizer.catalog.loader import load_catalog
+
+    tb = _text(b)
+    try:
+        if key == "model":
+            return load_catalog().model(a).id == load_catalog().model(tb).id
+        if key == "gpu":
+            return load_catalog().gpu(a).id == load_catalog().gpu(tb).id
+        if key == "engine":
+            from xlsizer.engine.engines import engine_profile
+
+            return engine_profile(a).name == engine_profile(tb).name
+    except XlsizerError:
+        return a.strip().lower() == tb.strip().lower()
+    x, y = _num(a), _num(tb)
+    if x is not None and y is not None:
+        return x == y
+    return a.strip().lower() == tb.strip().lower()
+
+
 def _csv_rows(path: Path, text: str, sets: Mapping[str, Any]) -> FileRuns:
     from xlsizer.validation import MeasurementFileError, read_rows
 
@@ -354,6 +377,9 @@ def _csv_rows(path: Path, text: str, sets: Mapping[str, Any]) -> FileRuns:
             out.left_out += 1
             continue
         row = dict(r)
+        if not all(_same(k, row.get(k, ""), v) for k, v in sets.items() if v is not None and row.get(k)):
+            out.left_out += 1  # --set picks the deployment among a file's several
+            continue
         for k, v in sets.items():  # --set fills what the file leaves blank
             if v is not None and not row.get(k):
                 row[k] = _text(v)
@@ -366,7 +392,8 @@ def _csv_rows(path: Path, text: str, sets: Mapping[str, Any]) -> FileRuns:
         row["metric"] = row["metric"].lower()
         out.rows.append(row)
     if not out.rows:
-        raise CalibrationInputError(f"{path}: no ttft_ms, tpot_ms or itl_ms rows to calibrate on")
+        picked = " matching the --set values" if sets else ""
+        raise CalibrationInputError(f"{path}: no ttft_ms, tpot_ms or itl_ms rows{picked} to calibrate on")
     for key in REQUIRED:
         missing = [r["id"] for r in out.rows if not r.get(key)]
         if missing:
