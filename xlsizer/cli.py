@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     from xlsizer.cli_catalog import register as register_catalog
 
     register_catalog(sub)
-    register_calibrate(sub)
+    register_calibrate(sub, parse_assignments)
     return p
 
 

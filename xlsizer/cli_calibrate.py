@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,7 @@ def _summary(prof: Any, out: str) -> str:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from xlsizer.cli import parse_assignments
-
-    prof, _ = calibrate(args.files, args.out, parse_assignments(args.set or []), args.date, args.force)
+    prof, _ = calibrate(args.files, args.out, args.parse_sets(args.set or []), args.date, args.force)
     if args.json:
         print(json.dumps({"out": args.out, **prof.model_dump(mode="json")}, indent=2))
     else:
@@ -134,8 +133,9 @@ def validate_with_profile(data: str, profile: str, as_json: bool) -> tuple[str, 
            + format_text(report), 0
 
 
-def register(sub: Any) -> None:
-    """Add ``calibrate`` to the CLI's subcommands."""
+def register(sub: Any, parse_sets: Callable[[Sequence[str]], dict[str, Any]]) -> None:
+    """Add ``calibrate`` to the CLI's subcommands; ``parse_sets`` reads ``--set`` pairs as every
+    command does (``cli.parse_assignments``, passed in: this module does not import the CLI)."""
     c = sub.add_parser("calibrate", help="fit a calibration profile on your own benchmark runs")
     c.add_argument("files", metavar="FILE", nargs="+",
                    help="validation CSV, vLLM/SGLang/AIPerf/GenAI-Perf/trtllm-bench result files")
@@ -145,7 +145,7 @@ def register(sub: Any) -> None:
     c.add_argument("--date", metavar="YYYY-MM-DD", help="date recorded in the profile (default: today)")
     c.add_argument("--json", action="store_true", help="print the profile as JSON")
     c.add_argument("--force", action="store_true", help="replace PROFILE.yaml if it exists")
-    c.set_defaults(func=_cmd_calibrate)
+    c.set_defaults(func=_cmd_calibrate, parse_sets=parse_sets)
 
 
 __all__ = ["calibrate", "register", "validate_with_profile"]
