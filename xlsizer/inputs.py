@@ -542,6 +542,8 @@ def _allowed(field: str) -> str:
         return "one of " + ", ".join(extra["choices"])
     if "Literal" in text and field == "model_architecture":
         return "one of dense, gqa, moe, mla"
+    if field == "calibration_profile":
+        return "empty, or the path of a profile YAML written by `xlsizer calibrate`"
     if ann is bool:
         return "TRUE or FALSE"
     if strict and hi is not None:
