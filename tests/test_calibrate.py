@@ -201,7 +201,7 @@ def test_bad_profile_file_is_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
-    truth = apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.70, "request_overhead_s": 0.3})
+    truth = apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.70, "request_overhead_s": 0.06})
     prof, _ = build_profile([FileRuns("gen", "csv", "mean", _model_rows(truth))], "2026-01-02")
     p = tmp_path_factory.mktemp("prof") / "p.yaml"
     p.write_text(dump_profile(prof), encoding="utf-8")
@@ -272,3 +272,27 @@ def test_size_cli_profile_flag(profile_path, capsys):
     assert out["inputs"]["calibration_profile"] == str(profile_path)
     assert main(["size", "--set", "model=llama-3.1-8b", "--profile", str(profile_path) + ".missing"]) == 2
     assert "no such profile" in capsys.readouterr().err
+
+
+def test_report_with_profile(profile_path, tmp_path):
+    from xlsizer.batch import report_project
+
+    example = Path(__file__).parent.parent / "workbooks" / "examples" / "tc1-7b-copilot.xlsx"
+    out = report_project(str(example), str(tmp_path / "r.md"), "md", profile=str(profile_path))
+    assert out.failure is None
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "Calibration profile" in text
+
+
+def test_validate_with_profile(profile_path, tmp_path, capsys):
+    rows = _model_rows(apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.70,
+                                                                      "request_overhead_s": 0.06}))
+    csv_path = tmp_path / "runs.csv"
+    cols = [c for c in rows[0] if not c.startswith("_")]
+    csv_path.write_text(",".join(cols) + "\n" + "\n".join(",".join(r[c] for c in cols) for r in rows) + "\n",
+                        encoding="utf-8")
+    assert main(["validate", "--data", str(csv_path), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)["summary"]["median_ape"]
+    assert main(["validate", "--data", str(csv_path), "--profile", str(profile_path), "--json"]) == 0
+    with_profile = json.loads(capsys.readouterr().out)["summary"]["median_ape"]
+    assert with_profile < 0.02 < plain
