@@ -86,10 +86,14 @@ def _canon(rows: Sequence[dict[str, str]]) -> Deployment:
             engine = canonical_engine(r.get("engine") or "vllm")
         except XlsizerError as exc:
             raise CalibrationInputError(f"row {r.get('id')}: {exc.short()}") from None
-        tp = int(float(r.get("tp") or r.get("gpu_count") or 1))
-        key = (model, gpu, engine, r.get("weights_precision", "").lower(),
-               int(float(r.get("gpu_count") or tp)), tp, int(float(r.get("ep") or 1)),
-               max(1, int(float(r.get("dp") or 1))), (r.get("mode") or "agg").lower())
+        try:  # 0 or blank: not stated, as validation.predict_row reads them
+            count = int(float(r.get("gpu_count") or 0))
+            tp = int(float(r.get("tp") or 0)) or count or 1
+            key = (model, gpu, engine, r.get("weights_precision", "").lower(), count or tp, tp,
+                   int(float(r.get("ep") or 0)) or 1, int(float(r.get("dp") or 0)) or 1,
+                   (r.get("mode") or "agg").lower())
+        except ValueError:
+            raise CalibrationInputError(f"row {r.get('id')}: gpu_count, tp, ep and dp must be whole numbers") from None
         seen[key] = seen.get(key, 0) + 1
     if not seen:
         raise CalibrationInputError("no runs to calibrate on")
