@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from xlsizer.calibrate.profile import (
     FACTORS,
     Deployment,
@@ -104,8 +106,12 @@ def _canon(rows: Sequence[dict[str, str]]) -> Deployment:
         raise CalibrationInputError(f"the rows measure {len(seen)} deployments ({desc}{more}); "
                                     "a profile is for one: choose it with --set model=... gpu=... tp=... engine=...")
     k = next(iter(seen))
-    return Deployment(model=k[0], gpu=k[1], engine=k[2], weights_precision=k[3], gpu_count=k[4], tp=k[5],
-                      ep=k[6], dp=k[7], mode=k[8])
+    try:
+        return Deployment(model=k[0], gpu=k[1], engine=k[2], weights_precision=k[3], gpu_count=k[4], tp=k[5],
+                          ep=k[6], dp=k[7], mode=k[8])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise CalibrationInputError(f"deployment {err['loc'][0]}: {err['msg']}") from None
 
 
 def _to_u(spec: FactorSpec, v: float) -> float:
