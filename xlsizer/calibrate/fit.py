@@ -5,8 +5,9 @@ Each run is predicted by the function ``xlsizer validate`` uses (``validation.va
 replaced by trial values; the fit finds the values that make log(predicted / measured) small.
 
 How (a judgement call, written down): a robust, regularised least squares.
-- Residual per row: log(predicted / measured); each metric (TTFT, TPOT) weighs the same in
-  total whatever its number of rows.
+- Residual per row: log(predicted / measured).
+- Two stages (``STAGES``): the decode factors on the TPOT rows, then the first-token factors on
+  the TTFT rows with the decode factors fixed.
 - Robust: soft-L1 loss with scale ``LOSS_SCALE`` (the packaged fit's, scripts/calibrate.py), so
   one odd run counts linearly, not squared.
 - Regularised: a Gaussian prior centred on the packaged value of each factor
@@ -30,6 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from xlsizer.calibrate.profile import (
+    FACTOR_BY_NAME,
     FACTORS,
     Deployment,
     Factor,
@@ -209,37 +211,57 @@ def _solve(residuals: Callable[[list[float]], list[float]], weights: list[float]
     return u, it
 
 
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tpot_ms", ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s", "layer_overhead_s")),
+    ("ttft_ms", ("prefill_compute_efficiency", "request_overhead_s", "in_step_share")),
+)
+"""The fit in two stages: the decode factors on the TPOT rows, then, with those fixed, the
+first-token factors on the TTFT rows. A decode step is measured cleanly by TPOT; a TTFT mixes
+the prefill with queueing and the benchmark's start, and its errors run to several times
+(serving.csv: a run's TTFT 3x or 10x its neighbours'); fitted together, the TTFT rows pulled the
+step overhead to where TPOT got worse (scripts/calibrate_holdout.py: llama-3.1-70b on B200,
+TensorRT-LLM, TPOT 4% -> 12% on the training runs)."""
+
+
 def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = None) -> FitResult:
-    """The factor values that best predict ``rows`` (one deployment's runs)."""
+    """The factor values that best predict ``rows`` (one deployment's runs), in ``STAGES``."""
     base = base or packaged_calibration()
-    specs = FACTORS
     before = validate_rows(rows, calibration=base).rows
     keep = [i for i, r in enumerate(before) if r.error is not None and r.predicted and r.predicted > 0]
     if not keep:
         reasons = sorted({r.skipped or "" for r in before if r.skipped})
         raise CalibrationInputError(f"no run could be predicted: {reasons[0] if reasons else 'unknown reason'}")
-    used = [rows[i] for i in keep]
-    metrics = [_metric(before[i]) for i in keep]
-    counts = {m: metrics.count(m) for m in set(metrics)}
-    weights = [1.0 / counts[m] for m in metrics]
-    measured = [before[i].measured or 1.0 for i in keep]
-    u0 = [_to_u(s, base.engine_value(engine, s.name)) for s in specs]
+    values = {s.name: base.engine_value(engine, s.name) for s in FACTORS}
+    iterations = 0
+    for metric, names in STAGES:
+        idx = [i for i in keep if _metric(before[i]) == metric]
+        if not idx:
+            continue  # no rows of this metric: its factors stay packaged
+        specs = [FACTOR_BY_NAME[n] for n in names]
+        used = [rows[i] for i in idx]
+        measured = [before[i].measured or 1.0 for i in idx]
+        weights = [1.0 / len(idx)] * len(idx)
+        fixed = dict(values)
 
-    def calib(u: list[float]) -> Calibration:
-        return apply_factors(base, engine, {s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)})
+        def calib(u: list[float], specs: list[FactorSpec] = specs, fixed: dict[str, float] = fixed) -> Calibration:
+            return apply_factors(base, engine, {**fixed, **{s.name: _from_u(s, x) for s, x in zip(specs, u,
+                                                                                                   strict=True)}})
 
-    def residuals(u: list[float]) -> list[float]:
-        res = validate_rows(used, calibration=calib(u)).rows
-        out = []
-        for r, m in zip(res, measured, strict=True):
-            p = r.predicted if r.predicted and r.predicted > 0 else None
-            # a trial the model cannot predict (e.g. the batch no longer fits): a large residual
-            out.append(math.log(p / m) if p is not None else 3.0)
-        return out
+        def residuals(u: list[float], used: list[dict[str, str]] = used, measured: list[float] = measured,
+                      calib: Callable[[list[float]], Calibration] = calib) -> list[float]:
+            res = validate_rows(used, calibration=calib(u)).rows
+            out = []
+            for r, m in zip(res, measured, strict=True):
+                p = r.predicted if r.predicted and r.predicted > 0 else None
+                # a trial the model cannot predict (e.g. the batch no longer fits): a large residual
+                out.append(math.log(p / m) if p is not None else 3.0)
+            return out
 
-    u, iterations = _solve(residuals, weights, u0, specs)
-    values = {s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)}
-    after = validate_rows(rows, calibration=calib(u)).rows
+        u0 = [_to_u(s, values[s.name]) for s in specs]
+        u, its = _solve(residuals, weights, u0, specs)
+        iterations += its
+        values.update({s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)})
+    after = validate_rows(rows, calibration=apply_factors(base, engine, values)).rows
     return FitResult(values, tuple(before), tuple(after), iterations)
 
 
@@ -289,8 +311,9 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
                    **({"rows_left_out": f.left_out} if f.left_out else {})} for f in files],
         "runs": runs, "rows": len(rows),
         **({"rows_not_predicted": skipped} if skipped else {}),
-        "fit": (f"robust least squares on log(predicted / measured), soft-L1 scale {LOSS_SCALE}, each metric "
-                f"weighing the same; prior on each factor centred on the packaged value (weight {PRIOR_WEIGHT}); "
+        "fit": (f"robust least squares on log(predicted / measured), soft-L1 scale {LOSS_SCALE}: decode factors "
+                f"on the TPOT rows, then first-token factors on the TTFT rows; prior on each factor centred on "
+                f"the packaged value (weight {PRIOR_WEIGHT}); "
                 f"{res.iterations} iterations"),
     }
     error = {m: {"before": before.get(m), "after": after.get(m)} for m in sorted(set(before) | set(after))}
