@@ -130,30 +130,36 @@ def main(argv: Sequence[str] | None = None) -> int:
               "".join(f"\n    {t[0][0]} {t[0][1]} {t[0][6]} tp{t[0][3]}: {pct(med(t[2][m]))} -> {pct(med(t[3][m]))}"
                       for t in worse))
 
-    # carried: the profile of another model on the same GPU and engine, its GPU+engine factors
-    print("\ncarried to another model on the same GPU and engine (GPU and engine factors only):")
-    cb: dict[str, list[float]] = {"tpot_ms": [], "ttft_ms": []}
-    ca: dict[str, list[float]] = {"tpot_ms": [], "ttft_ms": []}
-    pairs = 0
-    for k in [t[0] for t in table]:
-        test = [r for i, rr in enumerate(deps[k]) if i % 2 == 1 for r in rr]
-        base = base_for(k[0])
-        b = errors(test, base)
-        for k2, prof in profiles.items():
-            if k2[0] == k[0] or k2[1] != k[1] or k2[6] != k[6] or k2[7] != k[7]:
-                continue
-            a = errors(test, prof.calibration("gpu+engine", base))
-            pairs += 1
-            for m in cb:
-                cb[m].append(med(b[m]))
-                ca[m].append(med(a[m]))
-    if pairs:
-        better = {m: sum(1 for x, y in zip(cb[m], ca[m], strict=True) if y < x) for m in cb}
-        print(f"  {pairs} (deployment, donor profile) pairs; median of per-deployment median APE: "
-              f"TPOT {pct(med(cb['tpot_ms']))} -> {pct(med(ca['tpot_ms']))} (better in {better['tpot_ms']}), "
-              f"TTFT {pct(med(cb['ttft_ms']))} -> {pct(med(ca['ttft_ms']))} (better in {better['ttft_ms']})")
-    else:
-        print("  no pairs")
+    # carried: the profile of another model on the same GPU and engine. First the factors a
+    # sizing carries (scope gpu+engine), then each factor alone and all of them, to show which help.
+    from xlsizer.calibrate.profile import FACTORS, apply_factors
+
+    subsets: list[tuple[str, tuple[str, ...] | None]] = [("as a sizing carries (gpu+engine scope)", None)]
+    subsets += [(f.name, (f.name,)) for f in FACTORS]
+    subsets += [("all factors", tuple(f.name for f in FACTORS))]
+    print("\ncarried to another model on the same GPU and engine (median of per-deployment median APE):")
+    for label, names in subsets:
+        cb: dict[str, list[float]] = {"tpot_ms": [], "ttft_ms": []}
+        ca: dict[str, list[float]] = {"tpot_ms": [], "ttft_ms": []}
+        for k in [t[0] for t in table]:
+            test = [r for i, rr in enumerate(deps[k]) if i % 2 == 1 for r in rr]
+            base = base_for(k[0])
+            b = errors(test, base)
+            for k2, prof in profiles.items():
+                if k2[0] == k[0] or k2[1] != k[1] or k2[6] != k[6] or k2[7] != k[7]:
+                    continue
+                cal = (prof.calibration("gpu+engine", base) if names is None else
+                       apply_factors(base, prof.engine, {n: prof.factors[n].value for n in names}))
+                a = errors(test, cal)
+                for m in cb:
+                    if b[m] and a[m]:
+                        cb[m].append(med(b[m]))
+                        ca[m].append(med(a[m]))
+        n = len(cb["tpot_ms"])
+        better = {m: sum(1 for x, y in zip(cb[m], ca[m], strict=True) if y < x - 1e-9) for m in cb}
+        print(f"  {label:<40} {n} pairs: TPOT {pct(med(cb['tpot_ms']))} -> {pct(med(ca['tpot_ms']))} "
+              f"(better in {better['tpot_ms']}), TTFT {pct(med(cb['ttft_ms']))} -> {pct(med(ca['ttft_ms']))} "
+              f"(better in {better['ttft_ms']})", flush=True)
     return 0
 
 

@@ -74,6 +74,9 @@ class FitResult:
     before: tuple[RowResult, ...]
     after: tuple[RowResult, ...]
     iterations: int
+    kept_packaged: tuple[str, ...] = ()
+    """Metrics whose stage was not kept (its factors stay packaged): the fit did not lower the
+    median error of those rows."""
 
 
 def _metric(r: RowResult) -> str:
@@ -233,6 +236,7 @@ def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = 
         raise CalibrationInputError(f"no run could be predicted: {reasons[0] if reasons else 'unknown reason'}")
     values = {s.name: base.engine_value(engine, s.name) for s in FACTORS}
     iterations = 0
+    kept: list[str] = []
     for metric, names in STAGES:
         idx = [i for i in keep if _metric(before[i]) == metric]
         if not idx:
@@ -260,9 +264,16 @@ def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = 
         u0 = [_to_u(s, values[s.name]) for s in specs]
         u, its = _solve(residuals, weights, u0, specs)
         iterations += its
-        values.update({s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)})
+        # a stage is kept only if it lowers the median error of its own rows: the robust loss can
+        # trade the typical run for a few odd ones (runs of another engine version mixed in)
+        start = percentile([abs(x) for x in residuals(u0)], 0.5) or 0.0
+        end = percentile([abs(x) for x in residuals(u)], 0.5) or 0.0
+        if end < start:
+            values.update({s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)})
+        else:
+            kept.append(metric)
     after = validate_rows(rows, calibration=apply_factors(base, engine, values)).rows
-    return FitResult(values, tuple(before), tuple(after), iterations)
+    return FitResult(values, tuple(before), tuple(after), iterations, tuple(kept))
 
 
 def error_summary(results: Sequence[RowResult]) -> dict[str, dict[str, Any]]:
@@ -311,6 +322,9 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
                    **({"rows_left_out": f.left_out} if f.left_out else {})} for f in files],
         "runs": runs, "rows": len(rows),
         **({"rows_not_predicted": skipped} if skipped else {}),
+        **({"kept_packaged": [f"{m} factors ({', '.join(dict(STAGES)[m])}): fitting them did not lower the "
+                              f"median {m} error on these runs" for m in res.kept_packaged]}
+           if res.kept_packaged else {}),
         "fit": (f"robust least squares on log(predicted / measured), soft-L1 scale {LOSS_SCALE}: decode factors "
                 f"on the TPOT rows, then first-token factors on the TTFT rows; prior on each factor centred on "
                 f"the packaged value (weight {PRIOR_WEIGHT}); "
