@@ -208,18 +208,31 @@ def profile_path(tmp_path_factory):
     return p
 
 
-def test_applies_used_partly_ignored(profile_path):
+def _carry_request_overhead(profile_path, tmp_path):
+    """The profile with request_overhead_s scoped gpu+engine, as a team edits it."""
     prof = load_profile(profile_path)
+    prof.factors["request_overhead_s"].scope = "gpu+engine"
+    p = tmp_path / "carry.yaml"
+    p.write_text(dump_profile(prof), encoding="utf-8")
+    return p
+
+
+def test_applies_used_partly_ignored(profile_path, tmp_path):
+    prof = load_profile(profile_path)
+    assert {f.scope for f in prof.factors.values()} == {"deployment"}  # calibrate carries nothing by default
     assert applies(prof, "llama-3.1-8b", "h100-sxm", "vllm", "bf16")[0] == "used"
-    assert applies(prof, "Llama-3.1-8B-Instruct", "h100", "vLLM", "bf16")[0] in ("used", "ignored")
+    assert applies(prof, "Llama-3.1-8B-Instruct", "h100-sxm", "vLLM", "bf16")[0] == "used"  # aliases
     use, why = applies(prof, "qwen3-32b", "h100-sxm", "vllm", "bf16")
-    assert use == "partly used" and "request_overhead_s" in why
+    assert use == "ignored" and "scoped to that model" in why
     assert applies(prof, "llama-3.1-8b", "b200", "vllm", "bf16")[0] == "ignored"
     assert applies(prof, "llama-3.1-8b", "h100-sxm", "sglang", "bf16")[0] == "ignored"
-    # partly used carries only the GPU+engine factors
-    part = prof.calibration("gpu+engine")
+    carry = load_profile(_carry_request_overhead(profile_path, tmp_path))
+    use, why = applies(carry, "qwen3-32b", "h100-sxm", "vllm", "bf16")
+    assert use == "partly used" and "request_overhead_s" in why
+    # partly used carries only the factors scoped gpu+engine
+    part = carry.calibration("gpu+engine")
     assert part.bandwidth_efficiency == packaged_calibration().bandwidth_efficiency
-    assert part.engine_value("vllm", "request_overhead_s") == prof.factors["request_overhead_s"].value
+    assert part.engine_value("vllm", "request_overhead_s") == carry.factors["request_overhead_s"].value
 
 
 def _size(profile_path, **inputs):
@@ -248,9 +261,10 @@ def test_sizing_uses_profile_and_says_so(profile_path):
     assert "profile" in used.confidence["source"]
 
 
-def test_sizing_partly_and_ignored(profile_path):
-    part = _size(profile_path, model="qwen3-32b")
+def test_sizing_partly_and_ignored(profile_path, tmp_path):
+    part = _size(_carry_request_overhead(profile_path, tmp_path), model="qwen3-32b")
     assert {s.value for s in part.explain() if s.name == "Calibration profile"} == {"partly used"}
+    assert {s.name for s in part.explain() if s.name.startswith("Profile:")} == {"Profile: request_overhead_s"}
     ign = _size(profile_path, gpu="b200")
     assert {s.value for s in ign.explain() if s.name == "Calibration profile"} == {"ignored"}
     assert any("calibration profile not used" in w for w in ign.warnings)

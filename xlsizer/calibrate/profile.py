@@ -14,11 +14,12 @@ Where a profile applies (``applies``):
 - ``used``: the sizing's model, GPU and engine are the profile's (any GPU count: the factors
   are per GPU and per step, the parallelism is modelled);
 - ``partly used``: same GPU and engine, another model (or weight precision): only the factors
-  whose scope is ``gpu+engine`` carry: the request overhead (tokenization, the scheduler, the
-  network to the clients: the stack's, not the model's). The others absorb what the physics
-  misses for this model (its kernels' efficiency, its layers' small kernels) and stay packaged:
-  carried to another model they made its predictions worse (scripts/calibrate_holdout.py,
-  docs/calibrate.md);
+  whose ``scope`` in the profile is ``gpu+engine`` carry. ``xlsizer calibrate`` scopes every
+  factor to its deployment: carried to another model on the same GPU and engine, each of them
+  made the public runs' predictions worse (scripts/calibrate_holdout.py, docs/calibrate.md), so
+  by default another model ignores the profile. A team that knows a factor is its stack's, not
+  its model's (a gateway's request overhead), sets that factor's ``scope: gpu+engine`` in the
+  YAML;
 - ``ignored``: another GPU or engine.
 """
 
@@ -87,7 +88,7 @@ FACTORS: tuple[FactorSpec, ...] = (
     FactorSpec("request_overhead_s", "s per request",
                "fixed time before a request's first token beyond the prefill math (tokenization, "
                "scheduling, the first step's launch, the network to the benchmark client)",
-               "gpu+engine", 0.0, 1.5, 0.05, False),
+               "deployment", 0.0, 1.5, 0.05, False),
     # How a benchmark's clients bunch: only predicts benchmark runs whose clients start
     # together on an engine that runs prompts first (queueing.burst_weight); a sizing is steady
     # traffic and never uses it. Fitted so that the runs' bursts do not bend the factors above.
@@ -181,7 +182,7 @@ class Profile(BaseModel):
         them, or only those that carry to another model on the same GPU and engine."""
         return apply_factors(base or packaged_calibration(), self.engine,
                              {n: f.value for n, f in self.factors.items()
-                              if scope == "all" or FACTOR_BY_NAME[n].scope == "gpu+engine"})
+                              if scope == "all" or f.scope == "gpu+engine"})
 
     def tpot_band(self) -> tuple[float, float]:
         """(low, high) of measured / predicted − 1 of throughput inside the measured range: the
@@ -304,10 +305,14 @@ def applies(prof: Profile, model: str, gpu: str, engine: str, precision: str) ->
                            f"runs on {gpu} with {eng}: another GPU or engine, packaged fit used")
     if _same_model(model, d.model) and precision.lower() == d.weights_precision.lower():
         return "used", f"profile measured this deployment ({d.model}, {d.gpu}, {prof.engine}): all its factors used"
-    carried = ", ".join(n for n in prof.factors if FACTOR_BY_NAME[n].scope == "gpu+engine")
+    carried = ", ".join(n for n, f in prof.factors.items() if f.scope == "gpu+engine")
+    if not carried:
+        return "ignored", (f"profile measured {d.model} ({d.weights_precision}); every factor is scoped to that "
+                           "model (carried to another model on the same GPU and engine they made predictions "
+                           "worse on public runs, docs/calibrate.md); packaged fit used")
     return "partly used", (f"profile measured {d.model} ({d.weights_precision}) on the same GPU and engine; "
-                           f"its GPU and engine factors carried ({carried}), the model's compute "
-                           "efficiencies stay packaged")
+                           f"the factors its scope carries to other models used ({carried}), the others "
+                           "packaged")
 
 
 def calibration_for(prof: Profile | None, model: str, gpu: str, engine: str, precision: str
@@ -363,7 +368,7 @@ def sizing_notes(prof: Profile, model: str, engine: str, precision: str, isl: fl
         use, why = applies(prof, model, sc.gpu, engine, precision)
         uses.add(use)
         factors = [n for n in prof.factors if use == "used" or (use == "partly used"
-                                                                and FACTOR_BY_NAME[n].scope == "gpu+engine")]
+                                                                and prof.factors[n].scope == "gpu+engine")]
         recs.append((name, "Calibration profile", use, "", why, src))
         for n in factors:
             f = prof.factors[n]
