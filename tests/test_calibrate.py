@@ -310,3 +310,12 @@ def test_validate_with_profile(profile_path, tmp_path, capsys):
     assert main(["validate", "--data", str(csv_path), "--profile", str(profile_path), "--json"]) == 0
     with_profile = json.loads(capsys.readouterr().out)["summary"]["median_ape"]
     assert with_profile < 0.02 < plain
+
+
+def test_factor_at_its_bound_is_said(tmp_path):
+    # the SGLang sample's TPOTs are faster than the packaged physics allows at the datasheet bandwidth
+    f = read_file(FIX / "sglang_bench_serving.jsonl", {"model": "llama-3.1-8b", "gpu": "h100-sxm", "tp": 1,
+                                                      "weights_precision": "bf16"})
+    prof, _ = build_profile([f], "2026-12-01")
+    assert prof.factors["bandwidth_efficiency"].value == 1.0
+    assert any("bandwidth_efficiency at its bound" in n for n in prof.measured["at_bounds"])

@@ -330,6 +330,14 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
                 f"the packaged value (weight {PRIOR_WEIGHT}); "
                 f"{res.iterations} iterations"),
     }
+    # a factor pinned at a physical limit: the runs ask for more than the physics allows, often a
+    # wrong fact (GPU, tp, precision) rather than a fast stack; said, not hidden (0 is a natural
+    # value for an overhead, so only its upper bound counts)
+    pinned = [f"{s.name} at its bound {res.values[s.name]:g} {s.unit}" for s in FACTORS
+              if res.values[s.name] >= s.high * (1 - 1e-6)
+              or (s.log and res.values[s.name] <= s.low * (1 + 1e-6))]
+    if pinned:
+        measured["at_bounds"] = [*pinned, "check the deployment facts (GPU, tp, weights_precision) of the runs"]
     error = {m: {"before": before.get(m), "after": after.get(m)} for m in sorted(set(before) | set(after))}
     prof = Profile(deployment=dep, factors=factors, range=ranges, measured=measured, error=error)
     return prof, res
