@@ -31,7 +31,9 @@ def _header(prof: Any) -> str:
             f"{d.weights_precision}\n"
             "Written by `xlsizer calibrate` from the measured runs listed under 'measured'. Each factor replaces\n"
             "the packaged fitted constant of the same name (xlsizer/catalog/data/calibration.yaml); use it with\n"
-            "`xlsizer size --profile THIS.yaml` or the template's 'Calibration profile' input (Step 6).")
+            "`xlsizer size --profile THIS.yaml` or the template's 'Calibration profile' input (Step 6).\n"
+            "Errors are fractions (0.05 = 5%): ape = |predicted / measured - 1|, signed = predicted / measured - 1.\n"
+            "A factor's scope: deployment = this model only; gpu+engine = also other models on this GPU and engine.")
 
 
 def calibrate(files: list[str], out: str, sets: dict[str, Any], date: str | None = None,
