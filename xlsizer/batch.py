@@ -116,14 +116,19 @@ def failure_line(path: str | os.PathLike[str], exc: BaseException) -> str:
     return f"{path}: {type(exc).__name__}" + (f": {msg}" if msg else "")
 
 
-def report_project(path: str, out_path: str, fmt: str = "xlsx") -> Outcome:
-    """Read one project, size it and write its report. Never raises."""
+def report_project(path: str, out_path: str, fmt: str = "xlsx", profile: str | None = None) -> Outcome:
+    """Read one project, size it and write its report. Never raises. ``profile``: a
+    calibration profile every project uses (``report --profile``), over the project's own."""
     try:
         from xlsizer.api import size
         from xlsizer.workbook.portfolio import portfolio_row
         from xlsizer.workbook.project import read_project
 
         project = read_project(path)
+        if profile:
+            from dataclasses import replace
+
+            project = replace(project, inputs=project.inputs.model_copy(update={"calibration_profile": profile}))
         result = size(project.inputs)
         if fmt == "md":
             from xlsizer.workbook.markdown import write_markdown
@@ -176,7 +181,7 @@ class _Progress:
 
 
 def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], fmt: str = "xlsx",
-              jobs: int = 1, progress: bool = True) -> BatchSummary:
+              jobs: int = 1, progress: bool = True, profile: str | None = None) -> BatchSummary:
     """Report on every project under ``paths`` into ``out_dir``; write portfolio.xlsx there."""
     if fmt not in FORMATS:
         raise XlsizerError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -197,7 +202,7 @@ def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLik
     try:
         if jobs > 1 and len(files) > 1:
             with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-                futs = {pool.submit(report_project, str(f), str(t), fmt): i
+                futs = {pool.submit(report_project, str(f), str(t), fmt, profile): i
                         for i, (f, t) in enumerate(zip(files, targets, strict=True))}
                 for fut in as_completed(futs):
                     i = futs[fut]
@@ -208,7 +213,7 @@ def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLik
                     bar.step(files[i].name)
         else:
             for i, (f, t) in enumerate(zip(files, targets, strict=True)):
-                outcomes[i] = report_project(str(f), str(t), fmt)
+                outcomes[i] = report_project(str(f), str(t), fmt, profile)
                 bar.step(f.name)
     finally:
         bar.close()

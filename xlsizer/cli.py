@@ -11,6 +11,8 @@
     xlsizer freeze PROJECT.xlsx [--out FILE] [--force]
     xlsizer excel setup [WORKBOOK] [--out FILE | --in-place] [--dry-run]
     xlsizer lite [--out DIR] [--wheel-url URL] [--force]
+    xlsizer calibrate FILE... --out PROFILE.yaml [--set field=value ...] [--json] [--force]
+    (size, validate, waterfall and report take --profile PROFILE.yaml)
     xlsizer catalog add-model CONFIG.json [--id ID] [--json] | list [--json] | show ID [--json]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback. ``xlsizer``
@@ -84,6 +86,8 @@ def _cmd_size(args: argparse.Namespace) -> int:
 
     data = load_inputs_file(args.inputs) if args.inputs else {}
     data.update(parse_assignments(args.set or []))
+    if args.profile:
+        data["calibration_profile"] = args.profile
     result = size(make_inputs(data))
     if args.json:
         print(json.dumps(result.to_json(), indent=2, default=str))
@@ -108,6 +112,8 @@ def _cmd_waterfall(args: argparse.Namespace) -> int:
 
     data = load_inputs_file(args.inputs) if args.inputs else {}
     data.update(parse_assignments(args.set or []))
+    if args.profile:
+        data["calibration_profile"] = args.profile
     steps = waterfall(make_inputs(data), args.scenario)
     if args.json:
         print(json.dumps([asdict(s) for s in steps], indent=2, default=str))
@@ -119,7 +125,12 @@ def _cmd_waterfall(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from xlsizer.validation import validate_command
 
-    text, code = validate_command(args.data, args.json)
+    if args.profile:
+        from xlsizer.cli_calibrate import validate_with_profile
+
+        text, code = validate_with_profile(args.data, args.profile, args.json)
+    else:
+        text, code = validate_command(args.data, args.json)
     print(text, file=sys.stdout if code == 0 else sys.stderr)
     return code
 
@@ -129,7 +140,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from xlsizer.outpaths import ensure_folder
 
     ensure_folder(args.out, create=False)  # named reason now; created once there are projects
-    summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs)
+    summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs, profile=args.profile)
     for line in summary.failures:
         print(f"xlsizer: failed: {line}", file=sys.stderr)
     print(summary.line)
@@ -176,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--inputs", metavar="FILE.json", help="JSON object of input fields")
     s.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
     s.set_defaults(func=_cmd_size)
 
     i = sub.add_parser("inputs", help="list every input with its unit, allowed values and default")
@@ -188,12 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--scenario", choices=("baseline", "burst", "resilient"), default="burst",
                    help="scenario to report (default burst)")
     w.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    w.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
     w.set_defaults(func=_cmd_waterfall)
 
     v = sub.add_parser("validate", help="predict published measurements and print the error")
     v.add_argument("--data", metavar="FILE.csv", required=True,
                    help="measurements in calibration.csv format (the shipped set: validation/calibration.csv)")
     v.add_argument("--json", action="store_true", help="print JSON")
+    v.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
     v.set_defaults(func=_cmd_validate)
 
     r = sub.add_parser("report", help="write a report workbook per filled template, and portfolio.xlsx")
@@ -201,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="DIR", required=True, help="folder for the reports")
     r.add_argument("--format", choices=("xlsx", "md"), default="xlsx", help="xlsx reports or Markdown logs")
     r.add_argument("--jobs", metavar="N", type=int, default=1, help="worker processes (default 1)")
+    r.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
     r.set_defaults(func=_cmd_report)
 
     t = sub.add_parser("template", help="write the template workbook")
@@ -226,9 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (freeze, excel_setup, lite):
         command.register(sub)
 
+    from xlsizer.cli_calibrate import register as register_calibrate
     from xlsizer.cli_catalog import register as register_catalog
 
     register_catalog(sub)
+    register_calibrate(sub, parse_assignments)
     return p
 
 

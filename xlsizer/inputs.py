@@ -154,6 +154,11 @@ class SizingInputs(BaseModel):
     throughput_override: float | None = F(
         None, "Measured output+input tokens/s per replica; replaces the model's figure.",
         step="6 Advanced", unit="tok/s", owner=AI, moves="replicas", gt=0, le=10_000_000)
+    calibration_profile: str | None = F(
+        None, "A calibration profile written by `xlsizer calibrate` from the team's own benchmark runs (path "
+        "to its YAML file); empty = the packaged fit. Used where the sizing runs the profile's model, GPU and "
+        "engine; partly used for another model on that GPU and engine; ignored otherwise.",
+        step="6 Advanced", owner=AI, moves="throughput per replica, TTFT, confidence band", max_length=1000)
     prefix_caching: bool = F(
         True, "Reuse the KV of a shared prompt prefix.", step="6 Advanced", owner=AI,
         moves="prefill work, TTFT (roofline model)")
@@ -347,6 +352,11 @@ class SizingInputs(BaseModel):
     def _strip_id(cls, v: Any) -> Any:
         return v.strip() if isinstance(v, str) else v
 
+    @field_validator("calibration_profile", mode="before")
+    @classmethod
+    def _profile_path(cls, v: Any) -> Any:
+        return (v.strip() or None) if isinstance(v, str) else v
+
     @field_validator("precision", mode="before")
     @classmethod
     def _precision(cls, v: Any) -> Any:
@@ -534,6 +544,8 @@ def _allowed(field: str) -> str:
         return "one of " + ", ".join(extra["choices"])
     if "Literal" in text and field == "model_architecture":
         return "one of dense, gqa, moe, mla"
+    if field == "calibration_profile":
+        return "empty, or the path of a profile YAML written by `xlsizer calibrate`"
     if ann is bool:
         return "TRUE or FALSE"
     if strict and hi is not None:

@@ -24,9 +24,11 @@ from dataclasses import replace as _replace
 from functools import cache
 from typing import Any, NamedTuple
 
+from xlsizer.calibrate.profile import calibration_for, load_profile, sizing_notes
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
+from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
@@ -155,8 +157,8 @@ def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
 class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
-    __slots__ = ("act", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model", "out_tok",
-                 "prompt", "rps", "state", "t_req", "w", "w_active", "w_dense")
+    __slots__ = ("act", "cals", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model",
+                 "out_tok", "profile", "prompt", "rps", "state", "t_req", "w", "w_active", "w_dense")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -184,6 +186,18 @@ class _Shared:
         self.kv_plan = self.state + kv_only * self.fx.kv_reserved_tokens / (self.prompt + self.out_tok)
         base = self.fx.kv_reserved_base if self.fx.kv_reserved_base is not None else self.prompt + self.out_tok
         self.kv_res_min = memory.kv_bytes_for_context(model, min(base, self.prompt + self.out_tok), kv_b)
+        # issue 23: the team's calibration profile, applied per GPU (calibrate/profile.py ``applies``)
+        self.profile = load_profile(inp.calibration_profile) if inp.calibration_profile else None
+        self.cals: dict[str, Calibration | None] = {}
+
+    def cal(self, g: GpuSpec, inp: SizingInputs) -> Calibration | None:
+        """The calibration configurations on ``g`` use (None: the packaged one)."""
+        if self.profile is None:
+            return None
+        if g.id not in self.cals:
+            self.cals[g.id] = calibration_for(self.profile, self.model.id, g.id, inp.serving_engine.value,
+                                              inp.precision.value)
+        return self.cals[g.id]
 
 
 def size(inp: SizingInputs) -> SizingResult:
@@ -215,8 +229,14 @@ def size(inp: SizingInputs) -> SizingResult:
         for wmsg in s.warnings:
             if wmsg not in top_warn:
                 top_warn.append(wmsg)
+    confidence = _confidence(model, inp)
+    if sh.profile is not None:  # issue 23: which factors the profile gave, its range, its band
+        recs, warns, confidence = sizing_notes(sh.profile, model.id, inp.serving_engine.value, inp.precision.value,
+                                               sh.prompt, sh.out_tok, scenarios, confidence)
+        rec += recs
+        top_warn += [w for w in warns if w not in top_warn]
     return build(SizingResult, inputs=inp, scenarios=scenarios, warnings=top_warn,
-                 confidence=_confidence(model, inp), headline=headline, steps=rec)
+                 confidence=confidence, headline=headline, steps=rec)
 
 
 MOE_SHARES: tuple[tuple[str, str, str], ...] = (
@@ -333,7 +353,6 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
     """Every configuration the roofline search may choose (GPU × GPUs per replica), with the
     load- and scenario-independent parts of its bound (see ``_bound``)."""
     fx = sh.fx
-    cal = packaged_calibration()
     tpot_s = inp.tpot_ms / 1000.0
     gpus = (fixed,) if fixed is not None else _candidates()
     if fixed is None:  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
@@ -349,6 +368,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         if price == math.inf:
             price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
         prec = _compute_precision(g, inp.precision)
+        cal = sh.cal(g, inp) or packaged_calibration()
         peak = g.dense_flops(prec) * cal.compute_efficiency
         wide = [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)] if not fx.disaggregated else []
         for n, tp, pp, ep in [(n, tp, pp, 1) for n, tp, pp in _configs(g, sh.w)] + wide:
@@ -424,7 +444,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         # best-over-batch-caps search issue 15 added here is no longer needed
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
-                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
+                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp))
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -547,7 +567,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         for _, _, _, g, prec, _n, tp, pp, budget, tun, _p, ep, _x in queue:  # rare path: the best TPOT floor
             floor_best = min(floor_best, slo_capacity(
                 sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, ep=ep, kv_precision=inp.kv_precision,
-                engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun).tpot_floor_s)
+                engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun,
+                calibration=sh.cal(g, inp)).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")

@@ -1,0 +1,346 @@
+"""Fit a calibration profile on one deployment's measured runs.
+
+Each run is predicted by the function ``xlsizer validate`` uses (``validation.validate_rows``
+→ ``predict_row``) with the packaged calibration whose few factors (``profile.FACTORS``) are
+replaced by trial values; the fit finds the values that make log(predicted / measured) small.
+
+How (a judgement call, written down): a robust, regularised least squares.
+- Residual per row: log(predicted / measured).
+- Two stages (``STAGES``): the decode factors on the TPOT rows, then the first-token factors on
+  the TTFT rows with the decode factors fixed.
+- Robust: soft-L1 loss with scale ``LOSS_SCALE`` (the packaged fit's, scripts/calibrate.py), so
+  one odd run counts linearly, not squared.
+- Regularised: a Gaussian prior centred on the packaged value of each factor
+  (``FactorSpec.prior_sigma``, weight ``PRIOR_WEIGHT``): a factor the runs cannot see (the
+  prefill efficiency when every run has short prompts) stays where the public data put it
+  instead of wandering.
+- Solver: Levenberg-Marquardt with forward-difference Jacobians and iteratively reweighted
+  residuals, on log(value) for efficiencies and on value / prior sigma for overheads, clipped
+  to the bounds. Six parameters and tens of rows: written out here (``_solve``) so the runtime
+  package needs no scipy/numpy (neither is a dependency; scripts/calibrate.py, which fits the
+  packaged constants on thousands of rows, uses scipy as a development tool only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from xlsizer.calibrate.profile import (
+    FACTOR_BY_NAME,
+    FACTORS,
+    Deployment,
+    Factor,
+    FactorSpec,
+    Profile,
+    Range,
+    apply_factors,
+    canonical_engine,
+)
+from xlsizer.calibrate.readers import CalibrationInputError, FileRuns
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.calibration import Calibration, packaged_calibration
+from xlsizer.errors import XlsizerError
+from xlsizer.validation import RowResult, percentile, validate_rows
+
+LOSS_SCALE = 0.25
+"""Soft-L1 scale on log errors (as scripts/calibrate.py): beyond ~25% a residual counts linearly."""
+
+PRIOR_WEIGHT = 0.0002
+"""Weight of each factor's prior against the runs (whose TTFT and TPOT rows weigh 1 each in
+total): moving an efficiency one prior sigma (25%) costs what a 1.4% error on every run of one
+metric costs. A judgement call, chosen on the training halves of scripts/calibrate_holdout.py
+among 0.02, 0.002, 0.0002 and 0.00002 (held-out TPOT median 10.5%, 8.7%, 5.7%, 5.9% on its first
+24 deployments): weak enough that the runs move every factor they see, still enough to keep a
+factor the runs do not constrain (the prefill efficiency when no run has a long prompt) at the
+packaged value instead of anywhere in its bounds."""
+
+MIN_RUNS = 2
+"""Fewest runs a profile is fitted on: one run cannot tell a bandwidth factor from an overhead."""
+
+MAX_ITERATIONS = 25
+"""Levenberg-Marquardt iterations at most (a 6-parameter fit converges in well under 20)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    """A fitted profile's factor values and its rows predicted before and after."""
+
+    values: dict[str, float]
+    before: tuple[RowResult, ...]
+    after: tuple[RowResult, ...]
+    iterations: int
+    kept_packaged: tuple[str, ...] = ()
+    """Metrics whose stage was not kept (its factors stay packaged): the fit did not lower the
+    median error of those rows."""
+
+
+def _metric(r: RowResult) -> str:
+    return "tpot_ms" if r.metric == "itl_ms" else r.metric
+
+
+def _canon(rows: Sequence[dict[str, str]]) -> Deployment:
+    """The one deployment ``rows`` measured (``CalibrationInputError`` if several or none known)."""
+    cat = load_catalog()
+    seen: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        try:
+            model, gpu = cat.model(r["model"]).id, cat.gpu(r["gpu"]).id
+            engine = canonical_engine(r.get("engine") or "vllm")
+        except XlsizerError as exc:
+            raise CalibrationInputError(f"row {r.get('id')}: {exc.short()}") from None
+        try:  # 0 or blank: not stated, as validation.predict_row reads them
+            count = int(float(r.get("gpu_count") or 0))
+            tp = int(float(r.get("tp") or 0)) or count or 1
+            key = (model, gpu, engine, r.get("weights_precision", "").lower(), count or tp, tp,
+                   int(float(r.get("ep") or 0)) or 1, int(float(r.get("dp") or 0)) or 1,
+                   (r.get("mode") or "agg").lower())
+        except ValueError:
+            raise CalibrationInputError(f"row {r.get('id')}: gpu_count, tp, ep and dp must be whole numbers") from None
+        seen[key] = seen.get(key, 0) + 1
+    if not seen:
+        raise CalibrationInputError("no runs to calibrate on")
+    if len(seen) > 1:
+        keys = sorted(seen, key=lambda k: -seen[k])
+        desc = "; ".join(f"{k[0]} on {k[5]}x{k[1]} {k[2]} {k[3]} ({seen[k]} rows)" for k in keys[:3])
+        more = "; ..." if len(keys) > 3 else ""
+        raise CalibrationInputError(f"the rows measure {len(seen)} deployments ({desc}{more}); "
+                                    "a profile is for one: choose it with --set model=... gpu=... tp=... engine=...")
+    k = next(iter(seen))
+    try:
+        return Deployment(model=k[0], gpu=k[1], engine=k[2], weights_precision=k[3], gpu_count=k[4], tp=k[5],
+                          ep=k[6], dp=k[7], mode=k[8])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise CalibrationInputError(f"deployment {err['loc'][0]}: {err['msg']}") from None
+
+
+def _to_u(spec: FactorSpec, v: float) -> float:
+    return math.log(max(v, 1e-12)) if spec.log else v / spec.prior_sigma
+
+
+def _from_u(spec: FactorSpec, u: float) -> float:
+    return math.exp(u) if spec.log else u * spec.prior_sigma
+
+
+def _bounds_u(spec: FactorSpec) -> tuple[float, float]:
+    return _to_u(spec, spec.low), _to_u(spec, spec.high)
+
+
+def _sigma_u(spec: FactorSpec) -> float:
+    return spec.prior_sigma if spec.log else 1.0
+
+
+def _solve_linear(a: list[list[float]], b: list[float]) -> list[float] | None:
+    """x with a x = b (Gaussian elimination, partial pivoting); None if singular."""
+    n = len(b)
+    m = [[*row, b[i]] for i, row in enumerate(a)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda i: abs(m[i][c]))
+        if abs(m[p][c]) < 1e-300:
+            return None
+        m[c], m[p] = m[p], m[c]
+        for i in range(c + 1, n):
+            f = m[i][c] / m[c][c]
+            for j in range(c, n + 1):
+                m[i][j] -= f * m[c][j]
+    x = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        x[i] = (m[i][n] - sum(m[i][j] * x[j] for j in range(i + 1, n))) / m[i][i]
+    return x
+
+
+def _solve(residuals: Callable[[list[float]], list[float]], weights: list[float], u0: list[float],
+           specs: Sequence[FactorSpec]) -> tuple[list[float], int]:
+    """Levenberg-Marquardt on soft-L1 of the weighted residuals plus the prior (see module)."""
+    lo = [_bounds_u(s)[0] for s in specs]
+    hi = [_bounds_u(s)[1] for s in specs]
+    sig = [_sigma_u(s) for s in specs]
+    n = len(u0)
+    s2 = LOSS_SCALE ** 2
+
+    def clip(u: list[float]) -> list[float]:
+        return [min(max(x, lo[i]), hi[i]) for i, x in enumerate(u)]
+
+    def cost(u: list[float], r: list[float]) -> float:
+        data = sum(w * 2.0 * s2 * (math.sqrt(1.0 + ri * ri / s2) - 1.0) for w, ri in zip(weights, r, strict=True))
+        prior = sum(PRIOR_WEIGHT * ((u[i] - u0[i]) / sig[i]) ** 2 for i in range(n))
+        return data + prior
+
+    u = clip(list(u0))
+    r = residuals(u)
+    c = cost(u, r)
+    lam = 1e-3
+    it = 0
+    for it in range(1, MAX_ITERATIONS + 1):  # noqa: B007 (the count is returned)
+        h = 1e-2
+        cols: list[list[float]] = []
+        for j in range(n):
+            step = h if u[j] + h <= hi[j] else -h
+            uj = list(u)
+            uj[j] += step
+            rj = residuals(uj)
+            cols.append([(a - b) / step for a, b in zip(rj, r, strict=True)])
+        # IRLS weight of soft-L1: rho'(z) = 1 / sqrt(1 + z), z = (r / scale)^2
+        wr = [w / math.sqrt(1.0 + ri * ri / s2) for w, ri in zip(weights, r, strict=True)]
+        a = [[sum(wr[k] * cols[i][k] * cols[j][k] for k in range(len(r))) for j in range(n)] for i in range(n)]
+        g = [sum(wr[k] * cols[i][k] * r[k] for k in range(len(r))) for i in range(n)]
+        for i in range(n):
+            a[i][i] += PRIOR_WEIGHT / sig[i] ** 2
+            g[i] += PRIOR_WEIGHT * (u[i] - u0[i]) / sig[i] ** 2
+        improved = False
+        for _ in range(8):
+            damped = [[a[i][j] + (lam * (a[i][i] + 1e-12) if i == j else 0.0) for j in range(n)] for i in range(n)]
+            du = _solve_linear(damped, [-x for x in g])
+            if du is None:
+                lam *= 10.0
+                continue
+            un = clip([u[i] + du[i] for i in range(n)])
+            rn = residuals(un)
+            cn = cost(un, rn)
+            if cn < c:
+                moved = max(abs(un[i] - u[i]) for i in range(n))
+                u, r, gain, c = un, rn, c - cn, cn
+                lam = max(lam / 3.0, 1e-7)
+                improved = True
+                break
+            lam *= 4.0
+        if not improved or moved < 1e-4 or gain < 1e-7:
+            break
+    return u, it
+
+
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tpot_ms", ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s", "layer_overhead_s")),
+    ("ttft_ms", ("prefill_compute_efficiency", "request_overhead_s", "in_step_share")),
+)
+"""The fit in two stages: the decode factors on the TPOT rows, then, with those fixed, the
+first-token factors on the TTFT rows. A decode step is measured cleanly by TPOT; a TTFT mixes
+the prefill with queueing and the benchmark's start, and its errors run to several times
+(serving.csv: a run's TTFT 3x or 10x its neighbours'); fitted together, the TTFT rows pulled the
+step overhead to where TPOT got worse (scripts/calibrate_holdout.py: llama-3.1-70b on B200,
+TensorRT-LLM, TPOT 4% -> 12% on the training runs)."""
+
+
+def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = None) -> FitResult:
+    """The factor values that best predict ``rows`` (one deployment's runs), in ``STAGES``."""
+    base = base or packaged_calibration()
+    before = validate_rows(rows, calibration=base).rows
+    keep = [i for i, r in enumerate(before) if r.error is not None and r.predicted and r.predicted > 0]
+    if not keep:
+        reasons = sorted({r.skipped or "" for r in before if r.skipped})
+        raise CalibrationInputError(f"no run could be predicted: {reasons[0] if reasons else 'unknown reason'}")
+    values = {s.name: base.engine_value(engine, s.name) for s in FACTORS}
+    iterations = 0
+    kept: list[str] = []
+    for metric, names in STAGES:
+        idx = [i for i in keep if _metric(before[i]) == metric]
+        if not idx:
+            continue  # no rows of this metric: its factors stay packaged
+        specs = [FACTOR_BY_NAME[n] for n in names]
+        used = [rows[i] for i in idx]
+        measured = [before[i].measured or 1.0 for i in idx]
+        weights = [1.0 / len(idx)] * len(idx)
+        fixed = dict(values)
+
+        def calib(u: list[float], specs: list[FactorSpec] = specs, fixed: dict[str, float] = fixed) -> Calibration:
+            return apply_factors(base, engine, {**fixed, **{s.name: _from_u(s, x) for s, x in zip(specs, u,
+                                                                                                   strict=True)}})
+
+        def residuals(u: list[float], used: list[dict[str, str]] = used, measured: list[float] = measured,
+                      calib: Callable[[list[float]], Calibration] = calib) -> list[float]:
+            res = validate_rows(used, calibration=calib(u)).rows
+            out = []
+            for r, m in zip(res, measured, strict=True):
+                p = r.predicted if r.predicted and r.predicted > 0 else None
+                # a trial the model cannot predict (e.g. the batch no longer fits): a large residual
+                out.append(math.log(p / m) if p is not None else 3.0)
+            return out
+
+        u0 = [_to_u(s, values[s.name]) for s in specs]
+        u, its = _solve(residuals, weights, u0, specs)
+        iterations += its
+        # a stage is kept only if it lowers the median error of its own rows: the robust loss can
+        # trade the typical run for a few odd ones (runs of another engine version mixed in)
+        start = percentile([abs(x) for x in residuals(u0)], 0.5) or 0.0
+        end = percentile([abs(x) for x in residuals(u)], 0.5) or 0.0
+        if end < start:
+            values.update({s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)})
+        else:
+            kept.append(metric)
+    after = validate_rows(rows, calibration=apply_factors(base, engine, values)).rows
+    return FitResult(values, tuple(before), tuple(after), iterations, tuple(kept))
+
+
+def error_summary(results: Sequence[RowResult]) -> dict[str, dict[str, Any]]:
+    """Per metric: rows predicted, median and p90 absolute error, median signed error
+    (predicted / measured − 1, fractions rounded to 4 digits)."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in sorted({_metric(r) for r in results}):
+        errs = [r.error for r in results if _metric(r) == m and r.error is not None]
+        if not errs:
+            continue
+        apes = [abs(e) for e in errs]
+        out[m] = {"rows": len(errs), "median_ape": round(percentile(apes, 0.5) or 0.0, 4),
+                  "p90_ape": round(percentile(apes, 0.9) or 0.0, 4),
+                  "median_signed_error": round(percentile(errs, 0.5) or 0.0, 4)}
+    return out
+
+
+def _range(rows: Sequence[dict[str, str]], key: str) -> Range | None:
+    xs = [float(r[key]) for r in rows if r.get(key)]
+    return Range(low=min(xs), high=max(xs)) if xs else None
+
+
+def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None = None
+                  ) -> tuple[Profile, FitResult]:
+    """Fit the runs of ``files`` (one deployment) and describe the result as a ``Profile``."""
+    from xlsizer.calibrate.readers import check_runs
+
+    rows = [r for f in files for r in f.rows]
+    check_runs(rows)
+    dep = _canon(rows)
+    runs = len({r["_run"] for r in rows})
+    if runs < MIN_RUNS:
+        raise CalibrationInputError(f"{runs} run: a profile needs at least {MIN_RUNS} runs (different loads or "
+                                    "lengths), one run cannot tell memory bandwidth from fixed overheads")
+    res = fit(rows, dep.engine, base)
+    base_cal = base or packaged_calibration()
+    factors = {s.name: Factor(value=float(f"{res.values[s.name]:.6g}"),
+                              packaged=float(f"{base_cal.engine_value(dep.engine, s.name):.6g}"),
+                              unit=s.unit, scope=s.scope, meaning=s.meaning) for s in FACTORS}
+    ranges = {k: r for k in ("concurrency", "isl", "osl") if (r := _range(rows, k)) is not None}
+    before, after = error_summary(res.before), error_summary(res.after)
+    skipped = sum(1 for r in res.after if r.error is None)
+    measured: dict[str, Any] = {
+        "date": date,
+        "files": [{"name": f.name, "format": f.format, "runs": f.runs, "statistic": f.statistic,
+                   **({"rows_left_out": f.left_out} if f.left_out else {})} for f in files],
+        "runs": runs, "rows": len(rows),
+        **({"rows_not_predicted": skipped} if skipped else {}),
+        **({"kept_packaged": [f"{m} factors ({', '.join(dict(STAGES)[m])}): fitting them did not lower the "
+                              f"median {m} error on these runs" for m in res.kept_packaged]}
+           if res.kept_packaged else {}),
+        "fit": (f"robust least squares on log(predicted / measured), soft-L1 scale {LOSS_SCALE}: decode factors "
+                f"on the TPOT rows, then first-token factors on the TTFT rows; prior on each factor centred on "
+                f"the packaged value (weight {PRIOR_WEIGHT}); "
+                f"{res.iterations} iterations"),
+    }
+    # a factor pinned at a physical limit: the runs ask for more than the physics allows, often a
+    # wrong fact (GPU, tp, precision) rather than a fast stack; said, not hidden (0 is a natural
+    # value for an overhead, so only its upper bound counts)
+    pinned = [f"{s.name} at its bound {res.values[s.name]:g} {s.unit}" for s in FACTORS
+              if res.values[s.name] >= s.high * (1 - 1e-6)
+              or (s.log and res.values[s.name] <= s.low * (1 + 1e-6))]
+    if pinned:
+        measured["at_bounds"] = [*pinned, "check the deployment facts (GPU, tp, weights_precision) of the runs"]
+    error = {m: {"before": before.get(m), "after": after.get(m)} for m in sorted(set(before) | set(after))}
+    prof = Profile(deployment=dep, factors=factors, range=ranges, measured=measured, error=error)
+    return prof, res
+
+
+__all__ = ["LOSS_SCALE", "MIN_RUNS", "PRIOR_WEIGHT", "FitResult", "build_profile", "error_summary", "fit"]
