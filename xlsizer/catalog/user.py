@@ -86,8 +86,8 @@ def add_model(config: str | Path | dict[str, Any], *, model_id: str | None = Non
 
 
 MODEL_ID = re.compile(ID_PATTERN)
-"""A catalog id as the schema defines it (no '/', '\\' or '..' can occur): the only names
-``remove_user_model`` turns into a path."""
+"""A catalog id as the schema defines it (no separator, never '.' or '..' alone): the only
+names ``remove_user_model`` turns into a path."""
 
 
 def remove_user_model(model_id: str) -> Path:
