@@ -85,7 +85,14 @@ def configure(raise_as: type[Exception] | None = None) -> None:
     _RAISE_AS = raise_as
 
 
+MESSAGE_MAX = 1_000
+"""Most characters of an error text a cell receives. Messages quote at most QUOTE_MAX
+characters of each bad value (errors.clip/quote); this is the last guard, far below Excel's
+32,767-character cell limit, for a message that quotes several (issue 24)."""
+
+
 def _fail(code: str, message: str) -> str:
+    message = clip(message, MESSAGE_MAX)
     if _RAISE_AS is not None:
         raise _RAISE_AS(message)
     return f"{code} {message}"
@@ -148,7 +155,7 @@ def check_error(name: str, v: Any) -> None:
     code = error_value(v)
     if code is not None:
         excel_code = code if code in COM_ERROR_CODES.values() else "#VALUE!"
-        raise CellError(f"{name} refers to a cell holding {code}", excel_code)
+        raise CellError(f"{clip(str(name))} refers to a cell holding {code}", excel_code)
 
 
 def is_blank(v: Any) -> bool:
@@ -405,15 +412,19 @@ def pairs_from_args(args: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
-def _freeze(d: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(d.items()))
+def _freeze(d: dict[str, Any]) -> tuple[tuple[str, str, Any], ...]:
+    """The fields as a cache key: (name, type name, value) sorted by name. The type is part of
+    the key because TRUE == 1 and FALSE == 0 in Python (equal and same hash) while the inputs
+    model refuses TRUE where it takes 1: without it a cell's answer depended on which of the
+    two was calculated first (issue 24)."""
+    return tuple(sorted((k, type(v).__name__, v) for k, v in d.items()))
 
 
 @functools.lru_cache(maxsize=512)
-def _make_inputs(frozen: tuple[tuple[str, Any], ...]) -> Any:
+def _make_inputs(frozen: tuple[tuple[str, str, Any], ...]) -> Any:
     from xlsizer.inputs import make_inputs
 
-    return make_inputs(dict(frozen))
+    return make_inputs({k: v for k, _, v in frozen})
 
 
 def build_inputs(inputs: Any, overrides: Sequence[Any] = ()) -> Any:
@@ -570,6 +581,12 @@ def _flat_values(values: Any) -> list[Any]:
 MAX_SWEEP = 1000
 
 
+def _echo(v: Any) -> Any:
+    """A swept value as its row shows it; text bounded like an error message."""
+    c = _cell(clean(v))
+    return clip(c, MESSAGE_MAX) if isinstance(c, str) else c
+
+
 @guarded
 def sweep(inputs: Any, field: Any, values: Any, output: Any, scenario: Any) -> list[list[Any]]:
     """LLM_SWEEP: one row per value of ``field`` with the ``output`` result; a header row first.
@@ -582,7 +599,7 @@ def sweep(inputs: Any, field: Any, values: Any, output: Any, scenario: Any) -> l
         raise CellError(f"values must be at most {MAX_SWEEP} cells, got {len(vals)}")
     base = build_inputs(inputs)
     base_data = base.model_dump(exclude_unset=True)
-    rows: list[list[Any]] = [[name, out_name]]
+    rows: list[list[Any]] = [[clip(name), clip(out_name)]]  # headers echo the user's text: bounded
     for v in vals:
         if is_blank(v):
             rows.append(["", ""])
@@ -593,11 +610,11 @@ def sweep(inputs: Any, field: Any, values: Any, output: Any, scenario: Any) -> l
             if present:
                 data[name] = cv
             inp = _make_inputs(_freeze(data))
-            rows.append([_cell(clean(v)), result_field(inp, out_name, scen)])
+            rows.append([_echo(v), result_field(inp, out_name, scen)])
         except XlsizerError as exc:
             if isinstance(exc, CellError) and out_name not in _flat(base)[scen]:
                 raise
-            rows.append([_cell(clean(v)), error_text(exc)])
+            rows.append([_echo(v), error_text(exc)])
     return rows
 
 
@@ -771,7 +788,7 @@ def _spec_field(kind: str, spec: Any, field: Any, default: str) -> Any:
     if key not in flat:
         close = closest(key, [k for k in flat if not isinstance(flat[k], dict)])
         if key.startswith("dense_tflops."):
-            raise CellError(f"{spec.id} has no {key} (no hardware support for that precision)")
+            raise CellError(f"{spec.id} has no {clip(key)} (no hardware support for that precision)")
         hint = f"; closest: {', '.join(close)}" if close else ""
         raise CellError(f"unknown {kind} field {quote(key)}{hint}")
     v = flat[key]

@@ -30,12 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from xlsizer.errors import XlsizerError
+from xlsizer.errors import XlsizerError, one_line
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own errors: one line, exit 2
-        self.exit(2, f"xlsizer: error: {message}\n")
+        self.exit(2, f"xlsizer: error: {one_line(message)}\n")
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
@@ -157,13 +157,11 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_project(args: argparse.Namespace) -> int:
-    import re
-
-    from xlsizer.outpaths import check_new_file, ensure_folder
+    from xlsizer.outpaths import check_new_file, ensure_folder, project_file_stem
     from xlsizer.workbook.template import write_template
 
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", args.name).strip("-")[:100] or "project"
-    target = check_new_file(ensure_folder(args.out) / f"{slug}.xlsx", force=args.force)
+    stem = project_file_stem(args.name)  # refused before any folder is made
+    target = check_new_file(ensure_folder(args.out) / f"{stem}.xlsx", force=args.force)
     print(write_template(target, parse_assignments(args.set or []), name=args.name))
     return 0
 
@@ -259,14 +257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except XlsizerError as exc:
-        print(f"xlsizer: error: {exc.short()}", file=sys.stderr)
+        print(f"xlsizer: error: {one_line(exc.short())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("xlsizer: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # a file or folder the command was given: name it and the reason
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"xlsizer: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"xlsizer: error: {one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 2
     except (RecursionError, MemoryError) as exc:
         print(f"xlsizer: error: the input is too large or nested too deeply ({type(exc).__name__})",
@@ -275,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a defect in xlsizer, not in the input: say so in one line
         if os.environ.get("XLSIZER_DEBUG"):
             raise
-        print(f"xlsizer: internal error ({type(exc).__name__}: {exc}); rerun with XLSIZER_DEBUG=1 for the "
-              "traceback and please report it", file=sys.stderr)
+        print(f"xlsizer: internal error ({type(exc).__name__}: {one_line(str(exc))}); rerun with XLSIZER_DEBUG=1 "
+              "for the traceback and please report it", file=sys.stderr)
         return 1
 
 

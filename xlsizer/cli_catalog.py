@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from xlsizer.catalog.schema import ModelSpec
@@ -115,11 +114,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from xlsizer.catalog import load_catalog
-
-    rows = list_models(args.user)
-    for err in load_catalog().user_errors:
-        print(f"xlsizer: warning: user catalog: {err}", file=sys.stderr)
+    rows = list_models(args.user)  # a user file that does not load is warned about once, by the loader
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

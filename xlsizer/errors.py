@@ -6,6 +6,7 @@ Anything that is not an ``XlsizerError`` is a defect in xlsizer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,11 +16,29 @@ a range can arrive as a value; the message must stay one readable line."""
 
 
 def clip(text: str, limit: int = QUOTE_MAX) -> str:
-    """``text`` cut to about ``limit`` characters, saying how long it was."""
+    """``text`` cut to at most ``limit`` characters (``limit`` >= 40), saying how long it was."""
     text = str(text)
     if len(text) <= limit:
         return text
-    return f"{text[: max(limit - 20, 10)]}... ({len(text):,} characters)"
+    tail = f"... ({len(text):,} characters)"
+    return f"{text[: max(limit - len(tail), 10)]}{tail}"
+
+
+LINE_WORD_MAX = 80
+"""Most characters of one word (a run without spaces: a pasted value, a path, a name) that a
+command-line error line shows; the rest is cut with an ellipsis and the word's length."""
+LINE_MAX = 400
+"""Most characters of one command-line error line (about five terminal lines)."""
+
+
+def one_line(message: str) -> str:
+    """``message`` as one bounded line for the terminal: its first line, each over-long word
+    cut by ``clip`` (the reason after it is kept), then the whole at most about ``LINE_MAX``
+    characters. A 100,000-character argument no longer fills the screen (issue 24)."""
+    lines = str(message).splitlines()
+    text = lines[0] if lines else ""
+    text = re.sub(rf"\S{{{LINE_WORD_MAX + 1},}}", lambda m: clip(m.group(), LINE_WORD_MAX), text)
+    return clip(text, LINE_MAX)
 
 
 def quote(value: Any, limit: int = QUOTE_MAX) -> str:

@@ -72,3 +72,38 @@ def save_atomic(write: Callable[[str], None], target: str | os.PathLike[str]) ->
             os.unlink(tmp)
         raise
     return target
+
+
+PROJECT_NAME_MAX = 255
+"""Most characters of a project name: it titles the Start sheet and the reports (a cell holds
+32,767, a title line far fewer) and gives the file name (255 bytes on common file systems)."""
+FILE_STEM_MAX = 100
+"""Most characters of the file name made from a project name (before .xlsx)."""
+FILE_STEM_MAX_BYTES = 200
+"""...and most UTF-8 bytes of it: a file name may hold 255 bytes (NTFS, ext4, APFS)."""
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                              *(f"lpt{i}" for i in range(1, 10))})
+"""Names Windows keeps for devices, with any extension ("con.xlsx" cannot be created there)."""
+
+
+def project_file_stem(name: str) -> str:
+    """The file name (without ``.xlsx``) ``new-project`` writes for the project ``name``:
+    letters, digits, '.', '_' and '-' kept (any script), other runs become '-', no leading or
+    trailing '.' or '-'. A name that makes no file name (nothing left, dots only, a reserved
+    device name) or is too long is an ``XlsizerError`` saying so (issue 24: ``new-project ".."``
+    wrote "...xlsx", which ``report`` and ``freeze`` could not read)."""
+    import re
+
+    if len(name) > PROJECT_NAME_MAX:
+        raise XlsizerError(f"the project name is {len(name):,} characters; give one of at most {PROJECT_NAME_MAX}")
+    stem = re.sub(r"[^\w.\-]+", "-", name).strip("-.")[:FILE_STEM_MAX]
+    while len(stem.encode("utf-8")) > FILE_STEM_MAX_BYTES:
+        stem = stem[:-1]
+    stem = stem.strip("-.")
+    if not stem:
+        raise XlsizerError(f"the project name {clip(repr(name), 80)} makes no file name (it needs a letter or "
+                           "digit); choose another name")
+    if stem.split(".")[0].lower() in WINDOWS_RESERVED:
+        raise XlsizerError(f"the project name {clip(repr(name), 80)} would make {stem}.xlsx, a name Windows "
+                           "reserves for a device; choose another name")
+    return stem

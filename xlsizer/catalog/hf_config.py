@@ -48,7 +48,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from xlsizer.catalog.bounded import MAX_CONFIG_BYTES, read_regular_file
+from xlsizer.catalog.config_checks import config_problem
 from xlsizer.catalog.schema import (
+    MAX_NUMBER,
     CompressedKvSpec,
     MlaSpec,
     ModelSpec,
@@ -137,9 +140,9 @@ WEIGHT_SUFFIXES: tuple[tuple[str, Precision], ...] = (
 """Name endings of a quantized (or explicitly 16-bit) release and the precision they name."""
 
 
-MAX_DIMENSION = 10_000_000_000
-"""Largest whole number a shape key may hold (10^10): far above any real width or count,
-low enough that a typo is refused instead of sized."""
+MAX_DIMENSION = MAX_NUMBER
+"""Largest whole number a shape key may hold (10^10, the catalog schema's bound): far above any
+real width or count, low enough that a typo is refused instead of sized."""
 MAX_LAYERS = 10_000
 """Largest layer count accepted (the largest published models have under 200)."""
 
@@ -167,7 +170,7 @@ class _Cfg:
             if default is None:
                 raise ConfigError(f"{self.where}: missing key '{key}'")
             return default
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or not minimum <= v <= maximum:
+        if not _is_whole(v) or not minimum <= v <= maximum:
             raise ConfigError(f"{self.where}: key '{key}' must be a whole number from {minimum} to {maximum}, "
                               f"got {v!r}")
         return int(v)
@@ -194,9 +197,16 @@ class _Cfg:
         return [k for k, v in self.d.items() if k not in self.used and _unknown(k, v)]
 
 
+def _is_whole(v: Any) -> bool:
+    """A whole number (an int, or a float holding one); never True, NaN or an infinity."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return isinstance(v, int) or (math.isfinite(v) and v.is_integer())
+
+
 def _whole(value: Any, what: str, minimum: int = 0) -> int:
     """A whole number read from a list or nested block, or ``ConfigError`` naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+    if not _is_whole(value) or value < minimum:
         raise ConfigError(f"config.json: '{what}' must hold whole numbers >= {minimum}, got {value!r}")
     return int(value)
 
@@ -299,7 +309,7 @@ def _layout(c: _Cfg, n: int, notes: list[str]) -> list[_Layer]:
                 lay.ffn = "none"
             else:  # DeciLM _ffn_mult_to_intermediate_size: multiple of 256 above 2/3 * mult * hidden
                 mult = ffn.get("ffn_mult")
-                if isinstance(mult, bool) or not isinstance(mult, (int, float)) or mult <= 0:
+                if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not 0 < mult < math.inf:
                     raise ConfigError(f"{c.where}: 'block_configs.ffn.ffn_mult' must be a positive number, "
                                       f"got {mult!r}")
                 width = int(2 * float(mult) * hidden / 3)
@@ -359,7 +369,10 @@ def _layout(c: _Cfg, n: int, notes: list[str]) -> list[_Layer]:
         for lay, t in zip(layers, hp, strict=True):
             lay.mixer = "sliding" if _whole(t, "hybrid_layer_pattern") == 1 else "full"
     elif isinstance(lac := c.get("linear_attn_config"), dict):  # Kimi linear: 1-based layer lists
-        full = {_whole(i, "linear_attn_config.full_attn_layers") for i in lac.get("full_attn_layers") or []}
+        listed = lac.get("full_attn_layers") or []
+        if not isinstance(listed, list):
+            raise ConfigError(f"{c.where}: 'linear_attn_config.full_attn_layers' must list layer numbers")
+        full = {_whole(i, "linear_attn_config.full_attn_layers") for i in listed}
         for i, lay in enumerate(layers):
             lay.mixer = "full" if (i + 1) in full else "linear"
     elif (atl := _list(c, "attn_type_list", n)) is not None:  # MiniMax: 1 softmax, 0 lightning
@@ -438,12 +451,15 @@ def _ffn_layout(c: _Cfg, layers: list[_Layer], experts: int) -> None:
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Parse a config.json; ``ConfigError`` with one line when it is not readable JSON."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+    try:  # a regular file of bounded size only: `add-model /dev/zero` read until memory ran out
+        data = json.loads(read_regular_file(p, MAX_CONFIG_BYTES))
     except FileNotFoundError as exc:
         raise ConfigError(f"{p}: file not found") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{p}: not a readable JSON config ({str(exc).splitlines()[0]})") from exc
+    except RecursionError:
+        raise ConfigError(f"{p}: not a readable JSON config (nested too deeply)") from None
+    except (OSError, ValueError) as exc:  # also not UTF-8, too large, an integer of > 4,300 digits
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].split("; use sys.")[0]
+        raise ConfigError(f"{p}: not a readable JSON config ({reason})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a JSON object")
     return data
@@ -461,6 +477,9 @@ def import_config(
     """
     if not isinstance(config, Mapping):
         raise ConfigError("config.json: expected a JSON object")
+    problem = config_problem(config)  # depth, huge numbers, inconsistent heads, malformed switches
+    if problem:
+        raise ConfigError(problem)
     notes: list[str] = []
     top = _Cfg(config, "config.json")
     readers = [top]
@@ -1125,4 +1144,14 @@ def import_config_file(path: str | Path, *, model_id: str | None = None, name: s
     label = name or (str(data.get("_name_or_path") or "") if p.name == "config.json" else p.name)
     if not label and model_id is None:
         raise ConfigError(f"{p}: cannot tell the model's name from a bare config.json; give --id")
-    return import_config(data, label or model_id or p.name, model_id=model_id)
+    try:
+        return import_config(data, label or model_id or p.name, model_id=model_id)
+    except ConfigError as exc:  # name the file the user gave, not "config.json" (issue 24)
+        raise ConfigError(_in_file(str(exc), p)) from None
+
+
+def _in_file(message: str, p: Path) -> str:
+    """``message`` of ``import_config`` with the file ``p`` named where it says "config.json"."""
+    if message.startswith("config.json"):
+        return f"{p}{message.removeprefix('config.json')}"
+    return message if message.startswith(str(p)) else f"{p}: {message}"

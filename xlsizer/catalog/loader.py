@@ -4,6 +4,7 @@ validates every row, and resolves ids and aliases."""
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import time
@@ -16,8 +17,11 @@ import yaml
 from pydantic import ValidationError
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
-from xlsizer.errors import CatalogError, UnknownIdError
+from xlsizer.catalog.userdir import ENV_VAR, read_user_models, user_catalog_stamp
+from xlsizer.errors import CatalogError, UnknownIdError, quote
 from xlsizer.precision import Precision
+
+log = logging.getLogger("xlsizer.catalog")
 
 
 def _norm(text: str) -> str:
@@ -165,8 +169,6 @@ def load_catalog() -> Catalog:
     so a model added from another process (the CLI while Excel is open) appears without a
     restart; otherwise the parsed catalog is reused.
     """
-    from xlsizer.catalog.user import ENV_VAR, user_catalog_stamp
-
     env = os.environ.get(ENV_VAR)
     now = time.monotonic()
     last = _LAST
@@ -192,9 +194,9 @@ _LAST = _Last()
 
 
 @lru_cache(maxsize=1)
-def _load_catalog(stamp: tuple[str, int]) -> Catalog:
-    from xlsizer.catalog.user import read_user_models
-
+def _packaged() -> tuple[dict[str, GpuSpec], dict[str, ModelSpec], dict[str, str]]:
+    """The packaged GPUs and models and the models' alias index (parsed once per process:
+    a change in the user's folder re-reads only that folder)."""
     gpus = _rows(read_data_file("gpus.yaml"), GpuSpec, "gpus.yaml")
     models: dict[str, ModelSpec] = {}
     for fname in PACKAGED_MODEL_FILES:
@@ -202,18 +204,26 @@ def _load_catalog(stamp: tuple[str, int]) -> Catalog:
             if mid in models:
                 raise CatalogError(f"{fname}: duplicate id {mid}")
             models[mid] = row
-    index = _index(models, "model")
+    return gpus, models, _index(models, "model")
+
+
+@lru_cache(maxsize=1)
+def _load_catalog(stamp: tuple[str, int]) -> Catalog:
+    gpus, packaged, packaged_index = _packaged()
+    models, index = dict(packaged), dict(packaged_index)
     user_rows, errors = read_user_models()
     added: list[str] = []
     for fname, row in user_rows:
         clash = [n for n in (row.id, *row.aliases, *(r.alias for r in row.quantized_releases))
                  if _norm(n) in index]
         if clash:
-            errors.append(f"{fname}: id or alias {clash[0]!r} is already in the catalog (skipped)")
+            errors.append(f"{fname}: id or alias {quote(clash[0])} is already in the catalog")
             continue
         models[row.id] = row
         index.update(_index({row.id: row}, "model"))
         added.append(row.id)
+    for err in errors:  # once per load of the folder (this function is cached), not once per call
+        log.warning("xlsizer: warning: user catalog: %s (file skipped)", err)
     return Catalog(gpus, models, _index(gpus, "GPU"), index, tuple(added), tuple(errors))
 
 

@@ -11,16 +11,45 @@ figure is never extrapolated from another's.
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from xlsizer.errors import quote
 from xlsizer.precision import Precision
 from xlsizer.units import GB, TERA
 
+ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
+"""A catalog id: lower-case letters, digits, '.' and '-', starting with a letter or digit (so
+never a path: no separator, never '.' or '..')."""
+
+
+MAX_NUMBER = 10**10
+"""Largest number any catalog figure may hold, in the row's own unit (10^10: widths, counts,
+tokens, GB, TFLOPS, billions of parameters, prices). The largest real figures are about 10^7
+(context tokens, prices in USD); a typo or a hostile value such as ``hidden_size: 10**400``
+is refused here with its field named instead of overflowing sizing's arithmetic later. The
+config.json importer bounds shape keys by the same number (hf_config.MAX_DIMENSION)."""
+
 
 class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: a row holding .inf or .nan is refused with the field named; sizing
+    # would otherwise multiply an infinity into a crash or a meaningless plan (issue 24)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, v: Any) -> Any:
+        """Every number, and every number in a mapping (``dense_tflops``), at most MAX_NUMBER."""
+        values = v.values() if isinstance(v, dict) else (v,)
+        for x in values:
+            if isinstance(x, int | float) and not isinstance(x, bool):
+                if isinstance(x, float) and not math.isfinite(x):
+                    raise ValueError(f"must be a finite number, got {x}")
+                if abs(x) > MAX_NUMBER:
+                    raise ValueError(f"must be at most 10^10 (no catalog figure comes near it), got {quote(x)}")
+        return v
 
 
 class PriceRange(_Row):
@@ -43,7 +72,7 @@ class PriceRange(_Row):
 class GpuSpec(_Row):
     """One accelerator SKU (per GPU, not per node)."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    id: str = Field(pattern=ID_PATTERN)
     name: str
     vendor: Literal["nvidia", "amd", "intel", "google", "custom"]
     aliases: tuple[str, ...] = ()
@@ -269,7 +298,7 @@ class QuantizedRelease(_Row):
 class ModelSpec(_Row):
     """One model's architecture, as its config.json states it."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    id: str = Field(pattern=ID_PATTERN)
     name: str
     family: str
     aliases: tuple[str, ...] = ()
@@ -342,6 +371,10 @@ class ModelSpec(_Row):
             raise ValueError(f"{self.id}: attention 'mla' and an mla block go together")
         if (self.moe is not None) != (self.active_params_b is not None):
             raise ValueError(f"{self.id}: MoE models need active_params_b, dense models must not set it")
+        if self.kv_heads > self.attention_heads or self.attention_heads % self.kv_heads:
+            # grouped-query attention shares each KV head among a whole group of query heads
+            raise ValueError(f"{self.id}: attention_heads ({self.attention_heads}) must be a multiple of "
+                             f"kv_heads ({self.kv_heads})")
         if self.active_params_b is not None and self.active_params_b > self.total_params_b:
             raise ValueError(f"{self.id}: active_params_b exceeds total_params_b")
         if self.sliding_window and self.sliding_window.bounded_layers > self.attention_layer_count:

@@ -1,77 +1,34 @@
-"""The user's own catalog folder: models added from a config.json resolve everywhere.
+"""The user's own catalog: models added from a config.json resolve everywhere.
 
-Where: ``XLSIZER_CATALOG_DIR`` when set, else the platform's per-user data folder
-(Windows ``%LOCALAPPDATA%\\xlsizer\\catalog``, macOS ``~/Library/Application
-Support/xlsizer/catalog``, elsewhere ``$XDG_DATA_HOME/xlsizer/catalog`` or
-``~/.local/share/xlsizer/catalog``). Each model is one YAML file ``models/<id>.yaml`` holding
-one ``ModelSpec`` row, written atomically; an existing model is never overwritten unless the
-caller asks (``replace=True``).
+Each model is one YAML file ``models/<id>.yaml`` in the user's catalog folder (``userdir``
+says where and reads it) holding one ``ModelSpec`` row, written atomically; an existing model
+is never overwritten unless the caller asks (``replace=True``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from xlsizer.catalog.hf_config import ConfigError, ImportedModel, import_config, import_config_file
-from xlsizer.catalog.schema import ModelSpec
+from xlsizer.catalog.loader import load_catalog, reload_catalog
+from xlsizer.catalog.schema import ID_PATTERN, ModelSpec
+from xlsizer.catalog.userdir import (  # re-exported: callers have always found them here
+    ENV_VAR,
+    models_dir,
+    read_user_models,
+    user_catalog_dir,
+    user_catalog_stamp,
+)
+from xlsizer.errors import quote
 
-ENV_VAR = "XLSIZER_CATALOG_DIR"
-
-
-def user_catalog_dir() -> Path:
-    """The user's catalog folder (it may not exist yet)."""
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return Path(env).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "xlsizer" / "catalog"
-
-
-def _models_dir() -> Path:
-    return user_catalog_dir() / "models"
-
-
-def user_catalog_stamp() -> tuple[str, int]:
-    """(folder, modification time in ns; 0 when absent): changes whenever a model file is
-    added, replaced or removed, so the loader knows to read the folder again."""
-    folder = _models_dir()
-    try:
-        return str(folder), folder.stat().st_mtime_ns
-    except OSError:
-        return str(folder), 0
-
-
-def read_user_models() -> tuple[list[tuple[str, ModelSpec]], list[str]]:
-    """(file name, spec) for every loadable user model, and 'file: reason' for the others."""
-    folder = _models_dir()
-    rows: list[tuple[str, ModelSpec]] = []
-    errors: list[str] = []
-    if not folder.is_dir():
-        return rows, errors
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            rows.append((path.name, ModelSpec.model_validate(data)))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            errors.append(f"{path.name}: unreadable ({str(exc).splitlines()[0]})")
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(x) for x in first["loc"]) or "row"
-            errors.append(f"{path.name}: {loc}: {first['msg']}")
-    return rows, errors
+__all__ = ["ENV_VAR", "add_model", "read_user_models", "remove_user_model", "save_user_model", "spec_row",
+           "user_catalog_dir", "user_catalog_stamp"]
 
 
 def spec_row(spec: ModelSpec) -> dict[str, Any]:
@@ -85,10 +42,8 @@ def save_user_model(spec: ModelSpec, *, replace: bool = False) -> Path:
     Refuses (``ConfigError``) an id or alias that the packaged catalog already has, and an
     existing user model unless ``replace``. The file appears complete or not at all.
     """
-    from xlsizer.catalog.loader import load_catalog, reload_catalog
-
     cat = load_catalog()
-    path = _models_dir() / f"{spec.id}.yaml"
+    path = models_dir() / f"{spec.id}.yaml"
     mine = set(cat.user_models)
     for name in (spec.id, *spec.aliases, *(r.alias for r in spec.quantized_releases)):
         if cat.has_model(name):
@@ -130,13 +85,22 @@ def add_model(config: str | Path | dict[str, Any], *, model_id: str | None = Non
     return imp
 
 
+MODEL_ID = re.compile(ID_PATTERN)
+"""A catalog id as the schema defines it (no separator, never '.' or '..' alone): the only
+names ``remove_user_model`` turns into a path."""
+
+
 def remove_user_model(model_id: str) -> Path:
     """Delete a model from the user's catalog folder (packaged models cannot be removed)."""
-    from xlsizer.catalog.loader import reload_catalog
-
-    path = _models_dir() / f"{model_id}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{model_id!r} is not in your catalog ({_models_dir()})")
+    folder = models_dir()
+    if not isinstance(model_id, str) or not MODEL_ID.fullmatch(model_id):
+        raise ConfigError(f"{quote(model_id)} is not a model id (lower-case letters, digits, '.' and '-'; "
+                          "no folders): see `xlsizer catalog list --user`")
+    path = folder / f"{model_id}.yaml"
+    if not (path.is_file() or path.is_symlink()):
+        raise ConfigError(f"{quote(model_id)} is not in your catalog ({folder})")
+    if os.path.realpath(path.parent) != os.path.realpath(folder):  # belt and braces: the id has no separator
+        raise ConfigError(f"{quote(model_id)} is not in your catalog ({folder})")
     path.unlink()
     reload_catalog()
     return path
