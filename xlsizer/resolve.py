@@ -30,8 +30,9 @@ custom GPU without a stated interconnect."""
 def _custom_model(p_b: float, arch: str, active_b: float | None, layers: int, kv_heads: int,
                   head_dim: int, max_ctx: int) -> ModelSpec:
     hidden = max(head_dim, round(math.sqrt(p_b * 1e9 / (DENSE_PARAMS_PER_LAYER_PER_HIDDEN2 * layers)) / 128) * 128)
-    # dense = multi-head attention: as many query heads as the KV heads the user gave
-    heads = kv_heads if arch == "dense" else max(kv_heads, hidden // head_dim)
+    # dense = multi-head attention: as many query heads as the KV heads the user gave; grouped
+    # attention: the nearest whole number of query heads per KV head (the schema requires it)
+    heads = kv_heads if arch == "dense" else kv_heads * max(1, round(hidden / head_dim / kv_heads))
     attention = {"dense": "mha", "gqa": "gqa", "moe": "gqa", "mla": "mla"}[arch]
     moe = None
     if arch == "moe":
