@@ -10,7 +10,7 @@
     xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
     xlsizer freeze PROJECT.xlsx [--out FILE] [--force]
     xlsizer excel setup [WORKBOOK] [--out FILE | --in-place] [--dry-run]
-    xlsizer lite [--out DIR] [--wheel-url URL] [--force]
+    xlsizer lite [--out DIR] [--wheel-url https://.../xlsizer-VERSION-py3-none-any.whl] [--force]
     xlsizer catalog add-model CONFIG.json [--id ID] [--json] | list [--json] | show ID [--json]
 
 Expected failures print one line to stderr and exit 2; nothing prints a traceback. ``xlsizer``
