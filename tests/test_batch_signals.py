@@ -21,7 +21,7 @@ from xlsizer.workbook.template import write_template
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir() or os.name != "posix", reason="POSIX signals, /proc")
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECTS = 40
+PROJECTS = 16
 NAME = "Signal test project"
 
 
