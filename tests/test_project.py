@@ -57,7 +57,7 @@ def test_bad_cell_names_sheet_and_cell(tmp_path, field, value, sheet, cell, word
         read_project(bad)
     e = exc.value
     assert e.sheet == sheet and e.cell and e.cell.startswith(cell)
-    assert f"[{sheet}!{e.cell}]" in str(e) and words in str(e) and "bad.xlsx" in str(e)
+    assert f": {sheet}!{e.cell}: " in str(e) and words in str(e) and "bad.xlsx" in str(e)
 
 
 def test_missing_inputs_sheet(tmp_path):
