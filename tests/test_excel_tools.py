@@ -314,3 +314,16 @@ def test_lite_reenter_script_rewrites_formula_cells_only():
     asyncio.run(namespace["xlsizer_reenter_formulas"](book))
     assert written == [("Results", (2, 4), "=LLM_GPUS(Inputs)"),
                        ("Results", (3, 4), '=IFERROR(LLM_HEADLINE(Inputs),"")')]
+
+
+def test_freeze_is_reproducible_with_source_date_epoch(tmp_path, monkeypatch):
+    """Issue 24: with SOURCE_DATE_EPOCH set, "Frozen at" is that time, not the clock, so the
+    same project freezes to the same bytes."""
+    import datetime as dt
+
+    src = write_template(tmp_path / "p.xlsx", {"concurrent_users": 120}, name="P")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    a = freeze(src, tmp_path / "a.xlsx").read_bytes()
+    b = freeze(src, tmp_path / "b.xlsx").read_bytes()
+    assert a == b
+    assert load_workbook(tmp_path / "a.xlsx")["Summary"]["B5"].value == dt.datetime(2023, 11, 14, 22, 13, 20)
