@@ -286,7 +286,7 @@ def _worker_init() -> None:
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise KeyboardInterrupt(signum)  # the command line exits 128 + signum (143 for SIGTERM)
 
 
 def _stop_pool(pool: ProcessPoolExecutor, grace_s: float = 10.0) -> None:

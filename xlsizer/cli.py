@@ -260,9 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XlsizerError as exc:
         print(f"xlsizer: error: {exc.short()}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C: 130; a signal a batch turned into this: 128 + its number
         print("xlsizer: interrupted", file=sys.stderr)
-        return 130
+        signum = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 2
+        return 128 + signum
     except BrokenPipeError:  # `xlsizer size | head`: the reader left; not an error of the input
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
