@@ -128,3 +128,23 @@ def test_size_and_waterfall_read_a_project_workbook(tmp_path, capsys):
     assert main(["size", "--inputs", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"xlsizer: error: {bad}: not an .xlsx or .xlsm workbook")
+
+
+@pytest.mark.parametrize("command", [
+    ["size", "--inputs", "{bad}"], ["waterfall", "--inputs", "{bad}"], ["validate", "--data", "{book}"],
+    ["freeze", "{bad}"], ["excel", "setup", "{bad}"], ["lite", "--out", "{bad}"], ["examples", "--out", "{bad}"],
+    ["new-project", "x", "--out", "{bad}"], ["template", "{bad}"], ["size", "--inputs", "{missing}"],
+    ["freeze", "{missing}"], ["report", "{missing}", "--out", "{out}"],
+])
+def test_every_command_errs_the_same_way(tmp_path, capsys, command):
+    """Issue 24: each command's error is one line "xlsizer: error: ...", names the file, exit 2."""
+    book = write_template(tmp_path / "My-app.xlsx", name="My app")
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a workbook")
+    names = {"bad": bad, "book": book, "missing": tmp_path / "missing.xlsx", "out": tmp_path / "out"}
+    argv = [a.format(**names) for a in command]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    file = next(str(v) for k, v in names.items() if "{" + k + "}" in " ".join(command) and k != "out")
+    assert err.startswith("xlsizer: error: ") and err.count("\n") == 1 and file in err, err
