@@ -15,10 +15,13 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from xlsizer.errors import ProjectFileError, XlsizerError
+from xlsizer.errors import ProjectFileError, XlsizerError, clip
 from xlsizer.outpaths import check_outputs, ensure_folder, written_by_xlsizer
+
+if TYPE_CHECKING:
+    from xlsizer.workbook.project import Project
 
 FORMATS = ("xlsx", "md")
 PROJECT_SUFFIXES = (".xlsx", ".xlsm")
@@ -128,7 +131,7 @@ class ReadOutcome:
     """One workbook read (picklable: workers return it): the project or why not."""
 
     path: str
-    project: object | None = None  # workbook.project.Project
+    project: Project | None = None
     failure: str | None = None
 
 
@@ -150,14 +153,14 @@ def report_project(path: str, out_path: str, fmt: str = "xlsx") -> Outcome:
     return write_one(read.project, out_path, fmt)
 
 
-def write_one(project: object, out_path: str, fmt: str = "xlsx") -> Outcome:
+def write_one(project: Project, out_path: str, fmt: str = "xlsx") -> Outcome:
     """Size a read project and write its report. Never raises."""
-    path = str(getattr(project, "path", ""))
+    path = str(project.path)
     try:
         from xlsizer.api import size
         from xlsizer.workbook.portfolio import portfolio_row
 
-        result = size(project.inputs)  # type: ignore[attr-defined]
+        result = size(project.inputs)
         if fmt == "md":
             from xlsizer.workbook.markdown import write_markdown
 
@@ -209,7 +212,7 @@ class _Progress:
 
 
 # --- which workbooks count (issue 24) --------------------------------------------------------
-def is_blank_template(project: object) -> bool:
+def is_blank_template(project: Project) -> bool:
     """True for the template as ``xlsizer template`` / ``excel setup`` write it: the template's
     project name, every input at its default and the course checklist untouched. Such a file
     is not a project (docs/excel.md has the planner keep it in the projects folder)."""
@@ -217,62 +220,60 @@ def is_blank_template(project: object) -> bool:
     from xlsizer.workbook.checklist import CHECKLIST
     from xlsizer.workbook.template import DEFAULT_NAME
 
-    name = str(getattr(project, "name", "")).strip().casefold()
-    return (name == DEFAULT_NAME.casefold() and getattr(project, "inputs", None) == make_inputs({})
-            and list(getattr(project, "checklist", ())) == list(CHECKLIST))
+    return (project.name.strip().casefold() == DEFAULT_NAME.casefold() and project.inputs == make_inputs({})
+            and list(project.checklist) == list(CHECKLIST))
 
 
-def project_key(project: object) -> tuple[str, str]:
-    """What makes two workbooks the same project: the project name (case and surrounding
-    spaces ignored) and a fingerprint of every sizing input (SHA-256 of the validated inputs
-    as JSON). Same key, same sizing: counting both would double the portfolio."""
+def project_key(project: Project) -> tuple[str, str]:
+    """What makes two workbooks the same project: the project name (case and runs of spaces
+    ignored) and a fingerprint of every sizing input (SHA-256 of the validated inputs as
+    JSON). Same key, same sizing: counting both would double the portfolio."""
     import hashlib
 
-    name = " ".join(str(getattr(project, "name", "")).split()).casefold()
-    data = project.inputs.model_dump_json().encode()  # type: ignore[attr-defined]
-    return name, hashlib.sha256(data).hexdigest()
+    name = " ".join(project.name.split()).casefold()
+    return name, hashlib.sha256(project.inputs.model_dump_json().encode()).hexdigest()
 
 
-def screen(projects: Sequence[object]) -> tuple[list[int], list[str], list[str]]:
+def screen(projects: Sequence[Project]) -> tuple[list[int], list[str], list[str]]:
     """Which read projects count: (indices kept, "FILE: reason" for each left out, notes).
 
     Left out: a blank template; a second workbook of the same project (``project_key``), of
-    which the one saved last (file modification time; ties: the shorter, then the first name)
-    is kept: that is the copy the planner worked in (``excel setup`` writes ``NAME-excel.xlsx``
-    beside ``NAME.xlsx``). Two workbooks with one project name but different inputs are both
-    counted, with a note: they may be two projects that kept the template's name."""
-    kept: list[int] = []
+    which the one saved last (file modification time; on a tie the shorter, then the first
+    name) is kept: that is the copy the planner worked in (``excel setup`` writes
+    ``NAME-excel.xlsx`` beside ``NAME.xlsx``). Two workbooks with one project name but
+    different inputs are both counted, with a note: they may be two projects that kept the
+    template's name, or a stale copy."""
     left: list[str] = []
     groups: dict[tuple[str, str], list[int]] = {}
     for i, pr in enumerate(projects):
         if is_blank_template(pr):
-            left.append(f"{pr.path}: a blank template (the template's project name, default inputs and "  # type: ignore[attr-defined]
-                        "checklist); fill it in or give the project a name to count it")
-            continue
-        groups.setdefault(project_key(pr), []).append(i)
+            left.append(f"{pr.path}: a blank template (the template's project name, default inputs and checklist); "
+                        "fill it in or give the project a name to count it")
+        else:
+            groups.setdefault(project_key(pr), []).append(i)
 
-    def mtime(i: int) -> float:
+    def order(i: int) -> tuple[float, int, str]:  # saved last first, then the shorter name, then by name
+        path = Path(projects[i].path)
         try:
-            return Path(projects[i].path).stat().st_mtime  # type: ignore[attr-defined]
+            mtime = path.stat().st_mtime
         except OSError:
-            return 0.0
+            mtime = 0.0
+        return -mtime, len(path.name), str(path)
 
+    kept: list[int] = []
     for members in groups.values():
-        best = min(members, key=lambda i: (-mtime(i), len(Path(projects[i].path).name),  # type: ignore[attr-defined]
-                                           str(projects[i].path)))  # type: ignore[attr-defined]
+        best = min(members, key=order)
         kept.append(best)
-        for i in members:
-            if i != best:
-                left.append(f"{projects[i].path}: the same project as {projects[best].path} (project name "  # type: ignore[attr-defined]
-                            f"{projects[best].name!r} and the same inputs); counted once, from the one saved "  # type: ignore[attr-defined]
-                            "last")
+        left += [f"{projects[i].path}: the same project as {projects[best].path} (project name "
+                 f"{clip(projects[best].name, 80)!r} and the same inputs); counted once, from the one saved last"
+                 for i in members if i != best]
     kept.sort()
     by_name: dict[str, list[int]] = {}
     for i in kept:
         by_name.setdefault(project_key(projects[i])[0], []).append(i)
-    notes = [f"{len(ix)} workbooks name the project {projects[ix[0]].name!r} with different inputs "  # type: ignore[attr-defined]
-             f"({', '.join(str(projects[i].path) for i in ix)}): all counted; if one is an old copy, move it "  # type: ignore[attr-defined]
-             "out of the folder" for ix in by_name.values() if len(ix) > 1]
+    notes = [f"{len(ix)} workbooks name the project {clip(projects[ix[0]].name, 80)!r} with different inputs "
+             f"({', '.join(str(projects[i].path) for i in ix)}): all counted; if one is an old copy, move it out "
+             "of the folder" for ix in by_name.values() if len(ix) > 1]
     return kept, left, notes
 
 
