@@ -148,3 +148,27 @@ def test_every_command_errs_the_same_way(tmp_path, capsys, command):
     err = capsys.readouterr().err
     file = next(str(v) for k, v in names.items() if "{" + k + "}" in " ".join(command) and k != "out")
     assert err.startswith("xlsizer: error: ") and err.count("\n") == 1 and file in err, err
+
+
+def test_force_replaces_reports_from_before_the_marks(tmp_path):
+    """A report and portfolio an earlier xlsizer wrote (no subject mark; openpyxl's creator and
+    the report's sheets) are replaced with --force; a workbook of the same name with other
+    sheets is not."""
+    from openpyxl import Workbook
+
+    from xlsizer.outpaths import written_by_xlsizer
+
+    def old(path: Path, sheets: tuple[str, ...]) -> Path:
+        wb = Workbook()
+        wb.active.title = sheets[0]
+        for s in sheets[1:]:
+            wb.create_sheet(s)
+        wb.save(path)  # openpyxl's own save: creator "openpyxl", no subject
+        return path
+
+    report = old(tmp_path / "a-report.xlsx", ("Summary", "Details", "Waterfall", "Sensitivity", "Warnings",
+                                              "Checklist", "Assumptions"))
+    portfolio = old(tmp_path / "portfolio.xlsx", ("Portfolio", "Headlines", "Failures"))
+    budget = old(tmp_path / "b-report.xlsx", ("Summary", "Budget"))
+    assert written_by_xlsizer(report) and written_by_xlsizer(portfolio)
+    assert not written_by_xlsizer(budget)

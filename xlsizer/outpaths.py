@@ -51,6 +51,11 @@ PORTFOLIO_SUBJECT = "xlsizer portfolio"
 """The document subject (docProps/core.xml) of report and portfolio workbooks: how a batch tells
 its own earlier output, which ``--force`` may replace, from a user's workbook of the same name,
 which it never replaces (issue 24)."""
+LEGACY_SHEETS = (("Summary", "Details", "Waterfall", "Sensitivity", "Warnings", "Checklist", "Assumptions"),
+                 ("Portfolio", "Headlines", "Failures"))
+"""Sheets of a report and of a portfolio written before the subject marks: such a file, saved
+by openpyxl (its default creator), is an earlier batch's output too, so ``--force`` after an
+upgrade replaces it instead of calling it the user's."""
 MARKDOWN_FIRST_LINE = "# Sizing decision log: "
 """First line of every Markdown decision log: the same mark for ``--format md`` outputs."""
 
@@ -75,7 +80,18 @@ def written_by_xlsizer(path: str | os.PathLike[str]) -> bool:
     except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
         return False
     m = re.search(r"<(?:[\w.-]+:)?subject\b[^>]*>([^<]*)</", core)  # Excel keeps it when it re-saves
-    return bool(m) and m.group(1) in (REPORT_SUBJECT, PORTFOLIO_SUBJECT)
+    if m:
+        return m.group(1) in (REPORT_SUBJECT, PORTFOLIO_SUBJECT)
+    creator = re.search(r"<(?:[\w.-]+:)?creator\b[^>]*>([^<]*)</", core)
+    if not creator or creator.group(1) != "openpyxl":
+        return False
+    try:
+        with zipfile.ZipFile(p) as z:
+            info = z.getinfo("xl/workbook.xml")
+            book = z.read(info).decode("utf-8", "replace") if info.file_size <= 1 << 16 else ""
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
+        return False
+    return tuple(re.findall(r'<(?:[\w.-]+:)?sheet\b[^>]*\bname="([^"]*)"', book)) in LEGACY_SHEETS
 
 
 def check_outputs(targets: list[Path], force: bool) -> None:
