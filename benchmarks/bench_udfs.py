@@ -10,9 +10,13 @@ each call pays one full sizing through the functions. Excludes xlwings/COM/HTTP 
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "udfs"))  # this checkout's module
 import xlsizer_udfs as u
+
 from xlsizer import cells
 
 INPUTS = [["Name", "Value"], ["model", "llama-3.3-70b"], ["precision", "fp8"], ["kv_cache_dtype", "fp8"],

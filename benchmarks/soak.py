@@ -267,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     counts["batch files"] = summary.total
     counts["batch ok"] = summary.ok
     counts["batch failed"] = summary.failed
-    if summary.total != len(projects) + len(hostile) or summary.ok + summary.failed != summary.total:
+    counted = summary.ok + summary.failed + len(summary.left_out)
+    if summary.total != len(projects) + len(hostile) or counted != summary.total:
         _escape(escapes, f"batch summary does not add up: {summary.line}")
     if summary.portfolio is None:
         _escape(escapes, "batch wrote no portfolio")

@@ -10,7 +10,7 @@ Needs Node.js and npm, and the npm registry and PyPI (nothing from Pyodide's CDN
    pure-Python wheels, and pydantic-core's WebAssembly wheel (``pyemscripten`` platform);
    PyYAML has no such wheel on PyPI, so a pure-Python PyYAML wheel is built from its sdist
    (PyYAML runs without its C extension);
-3. ``pip wheel`` of this checkout (the xlsizer wheel);
+3. the xlsizer wheel ``xlsizer lite`` writes beside main.py;
 4. Node loads Pyodide, installs the wheels with micropip (``deps=False``: lxml and openpyxl
    are not needed by the functions, and lxml's WebAssembly build is only on Pyodide's CDN),
    puts a stand-in for Lite's xlwings (``lite_runner.XLWINGS_STUB``) on the path, imports main.py and runs
@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "udfs"))  # this checkout's xlsizer_udfs, not an installed copy
 
 PYODIDE_NPM = "pyodide@314.0.7"  # Python 3.14; its lock file names micropip 0.11.1 and the ABI below
 EMSCRIPTEN_PLATFORM = "pyemscripten_2026_0_wasm32"
@@ -107,11 +108,11 @@ def main() -> int:
           PY_VERSION, "--only-binary=:all:", "--no-deps", "-d", str(wheels)], cwd=work)
     env = {**os.environ, "PYYAML_FORCE_LIBYAML": "0"}  # PyYAML without its C extension: a pure-Python wheel
     _run([*pip, "wheel", "pyyaml>=6", "--no-binary", "pyyaml", "--no-deps", "-w", str(wheels)], cwd=work, env=env)
-    _run([*pip, "wheel", str(ROOT), "--no-deps", "-w", str(wheels)], cwd=work)
     lite_dir = work / "lite"
     from xlsizer.lite import write_lite
 
-    write_lite(lite_dir, force=True)
+    built = write_lite(lite_dir, force=True)[-1]  # the wheel `xlsizer lite` ships beside main.py
+    shutil.copy(built, wheels / built.name)
     script = work / "run.mjs"
     script.write_text(NODE_SCRIPT, encoding="utf-8")
     t1 = time.perf_counter()

@@ -193,6 +193,9 @@ def test_setup_off_windows_says_what_it_would_do(tmp_path, monkeypatch):
     plan = excel_setup.setup(host=host)
     assert not ran and "only in Excel for Windows" in plan.addin and "addin install" in plan.addin
     assert (tmp_path / "xlsizer-template.xlsx").is_file()
+    # issue 24: no Linux path in Interpreter_Win (or PYTHONPATH); the workbook says only the module
+    assert _conf(tmp_path / "xlsizer-template.xlsx") == {"UDF Modules": "xlsizer_udfs"}
+    assert any("--in-place" in ln and "Windows PC" in ln for ln in plan.lines)
 
 
 # --- lite ---------------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ def test_lite_files(tmp_path, capsys):
     out = tmp_path / "lite"
     assert main(["lite", "--out", str(out)]) == 0
     main_py = (out / "main.py").read_text(encoding="utf-8")
-    source = (ROOT / "xlsizer_udfs.py").read_text(encoding="utf-8")
+    source = (ROOT / "udfs" / "xlsizer_udfs.py").read_text(encoding="utf-8")
     assert 'if __name__ == "__main__"' not in main_py and "xw.serve()" not in main_py
     body = source[: source.index('if __name__ == "__main__"')].rstrip()
     assert body in main_py  # the classic module, unchanged
@@ -210,6 +213,117 @@ def test_lite_files(tmp_path, capsys):
     assert req == [f"xlsizer=={lite.version()}"]
     assert main(["lite", "--out", str(out)]) == 2
     assert "exists; pass --force" in capsys.readouterr().err
-    assert main(["lite", "--out", str(out), "--force", "--wheel-url", "ftp://nope"]) == 2
-    assert main(["lite", "--out", str(out), "--force", "--wheel-url", "https://h/x-0.1.0-py3-none-any.whl"]) == 0
-    assert "https://h/x-0.1.0-py3-none-any.whl" in (out / "requirements.txt").read_text(encoding="utf-8")
+    name = f"xlsizer-{lite.version()}-py3-none-any.whl"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for url, why in (("ftp://nope", "not an https:// URL"), (f"http://h/{name}", "http:// is refused"),
+                     ("https://h/xlsizer.whl", f"must end in {name}"),
+                     ("https://h/xlsizer-0.0.9-py3-none-any.whl", f"must end in {name}")):
+        assert main(["lite", "--out", str(out), "--force", "--wheel-url", url]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"xlsizer: error: --wheel-url {url}: {why}"), err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written on a refusal
+    assert main(["lite", "--out", str(out), "--force", "--wheel-url", f"https://h/dl/{name}"]) == 0
+    assert f"https://h/dl/{name}" in (out / "requirements.txt").read_text(encoding="utf-8")
+    assert main(["lite", "--out", str(out), "--force", "--wheel-url", "https://h/dl/"]) == 0  # the name appended
+    assert f"\nhttps://h/dl/{name}\n" in (out / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_lite_writes_the_wheel_it_names(tmp_path):
+    """Issue 24: requirements.txt named xlsizer==0.1.0, which no public index has. The command
+    writes the wheel beside main.py: the package with its data and the UDF module, the same
+    files pip's build puts in (tests/test_install.py checks an install of it answers), the
+    same bytes each time, and its RECORD is right."""
+    import base64
+    import hashlib
+    import zipfile
+
+    out = tmp_path / "lite"
+    assert main(["lite", "--out", str(out)]) == 0
+    wheel = out / f"xlsizer-{lite.version()}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        assert "xlsizer_udfs.py" in names and "xlsizer/cli.py" in names
+        assert z.read("xlsizer_udfs.py") == (ROOT / "udfs" / "xlsizer_udfs.py").read_bytes()
+        data = {p.relative_to(ROOT).as_posix() for p in (ROOT / "xlsizer").rglob("*")
+                if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+        assert data and data <= set(names)
+        info = f"xlsizer-{lite.version()}.dist-info"
+        meta = z.read(f"{info}/METADATA").decode()
+        assert f"Version: {lite.version()}" in meta and "Requires-Dist: pydantic" in meta
+        assert names[-1] == f"{info}/RECORD"
+        for line in z.read(f"{info}/RECORD").decode().splitlines():
+            path, digest, size = line.rsplit(",", 2)
+            if path.endswith("RECORD"):
+                continue
+            body = z.read(path)
+            want = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
+            assert digest == f"sha256={want}" and int(size) == len(body), path
+    assert lite.wheel_bytes() == wheel.read_bytes()  # reproducible
+
+
+def test_lite_reenter_script_rewrites_formula_cells_only():
+    """The Lite-only script in main.py writes each formula back into its cell (F2, Enter for
+    every cell at once) and leaves values alone: run against a stand-in for Lite's Book."""
+    import asyncio
+    import types
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import lite_runner
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    stub = types.ModuleType("xlwings")
+    exec(lite_runner.XLWINGS_STUB, stub.__dict__)
+    namespace: dict = {}
+    saved = sys.modules.get("xlwings")
+    sys.modules["xlwings"] = stub
+    try:
+        exec(compile(lite.LITE_SCRIPT, "main.py", "exec"), {"xw": stub, **namespace}, namespace)
+    finally:
+        if saved is not None:
+            sys.modules["xlwings"] = saved
+    written: list = []
+
+    class Rng:
+        row, column = 2, 3  # used range starts at C2
+
+        def options(self, **kw):
+            return self
+
+        async def get_formula(self):
+            return [["Name", "=LLM_GPUS(Inputs)"], [12, '=IFERROR(LLM_HEADLINE(Inputs),"")']]
+
+    class Sheet:
+        def __init__(self, name):
+            self.name, self.used_range = name, Rng()
+
+        def range(self, cell):
+            sheet = self
+
+            class Cell:
+                @property
+                def formula(self):
+                    raise AssertionError("not read synchronously")
+
+                @formula.setter
+                def formula(self, text):
+                    written.append((sheet.name, cell, text))
+            return Cell()
+
+    book = types.SimpleNamespace(sheets=[Sheet("Results"), Sheet("xlwings.conf")])
+    asyncio.run(namespace["xlsizer_reenter_formulas"](book))
+    assert written == [("Results", (2, 4), "=LLM_GPUS(Inputs)"),
+                       ("Results", (3, 4), '=IFERROR(LLM_HEADLINE(Inputs),"")')]
+
+
+def test_freeze_is_reproducible_with_source_date_epoch(tmp_path, monkeypatch):
+    """Issue 24: with SOURCE_DATE_EPOCH set, "Frozen at" is that time, not the clock, so the
+    same project freezes to the same bytes."""
+    import datetime as dt
+
+    src = write_template(tmp_path / "p.xlsx", {"concurrent_users": 120}, name="P")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    a = freeze(src, tmp_path / "a.xlsx").read_bytes()
+    b = freeze(src, tmp_path / "b.xlsx").read_bytes()
+    assert a == b
+    assert load_workbook(tmp_path / "a.xlsx")["Summary"]["B5"].value == dt.datetime(2023, 11, 14, 22, 13, 20)

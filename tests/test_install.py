@@ -87,7 +87,7 @@ def test_readme_install_command_makes_the_module_importable_anywhere(tmp_path):
     proc = _run([str(py), "-c", "import xlsizer_udfs; print(xlsizer_udfs.__file__); "
                  "print(xlsizer_udfs.KV_MEMORY('llama-3.3-70b', 6250, 133, 'fp8'))"], cwd=outside)
     path, value = proc.stdout.split()
-    assert Path(path) == ROOT / "xlsizer_udfs.py"
+    assert Path(path) == ROOT / "udfs" / "xlsizer_udfs.py"  # the source under udfs/, imported by its name
     import xlsizer_udfs
 
     assert float(value) == xlsizer_udfs.KV_MEMORY("llama-3.3-70b", 6250, 133, "fp8")
@@ -214,11 +214,15 @@ def _install_xlwings_stub(py: Path) -> Path:
     return site
 
 
-def test_lite_main_py_answers_like_the_classic_module(wheel, tmp_path, capsys):
+def test_lite_main_py_answers_like_the_classic_module(tmp_path, capsys):
+    """With the wheel `xlsizer lite` itself writes beside main.py (issue 24), not pip's."""
+    from xlsizer import lite as lite_cmd
     from xlsizer.cli import main
 
     lite = tmp_path / "lite"
+    wheel = lite / lite_cmd.wheel_name()
     assert main(["lite", "--out", str(lite), "--wheel-url", wheel.as_uri()]) == 0
+    assert wheel.is_file()
     capsys.readouterr()
     py = _venv(tmp_path / "env")
     site = _install_xlwings_stub(py)

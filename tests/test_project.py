@@ -57,7 +57,7 @@ def test_bad_cell_names_sheet_and_cell(tmp_path, field, value, sheet, cell, word
         read_project(bad)
     e = exc.value
     assert e.sheet == sheet and e.cell and e.cell.startswith(cell)
-    assert f"[{sheet}!{e.cell}]" in str(e) and words in str(e) and "bad.xlsx" in str(e)
+    assert f": {sheet}!{e.cell}: " in str(e) and words in str(e) and "bad.xlsx" in str(e)
 
 
 def test_missing_inputs_sheet(tmp_path):
@@ -65,7 +65,7 @@ def test_missing_inputs_sheet(tmp_path):
     wb = load_workbook(src)
     del wb["Inputs"]
     wb.save(tmp_path / "bad.xlsx")
-    with pytest.raises(ProjectFileError, match=r"\[Inputs\].*no Inputs sheet"):
+    with pytest.raises(ProjectFileError, match=r": Inputs: not an xlsizer project workbook: there is no Inputs sheet"):
         read_project(tmp_path / "bad.xlsx")
 
 
@@ -74,7 +74,7 @@ def test_bad_checklist_status(tmp_path):
     wb = load_workbook(src)
     wb["Checklist"]["D13"] = "finished"
     wb.save(tmp_path / "bad.xlsx")
-    with pytest.raises(ProjectFileError, match=r"\[Checklist!D13\].*status"):
+    with pytest.raises(ProjectFileError, match=r": Checklist!D13: status"):
         read_project(tmp_path / "bad.xlsx")
 
 

@@ -118,6 +118,49 @@ def test_same_workbook_same_bytes_and_atomic(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["small.xlsx"]  # no temporary left behind
 
 
+class _Clock:
+    """Stands in for ``datetime.datetime`` inside openpyxl: ``now()`` answers a chosen instant."""
+
+    def __init__(self, when):
+        self.when = when
+
+    def now(self, tz=None):
+        return self.when.replace(tzinfo=tz)
+
+
+def test_two_clocks_same_bytes_and_source_date_epoch(tmp_path, monkeypatch):
+    """Issue 24: openpyxl stamps a new workbook with the clock to the second, so two saves either
+    side of a second boundary differed (1 run in 40). With the clock faked to two different
+    instants the bytes are equal; SOURCE_DATE_EPOCH, when set, is the stamp; a bad one is refused."""
+    import datetime as dt
+    import types
+
+    from openpyxl.packaging import core
+
+    from xlsizer.errors import XlsizerError
+
+    saved = []
+    for when in (dt.datetime(2031, 5, 5, 12, 0, 0, 999_999), dt.datetime(2031, 5, 5, 12, 0, 1)):
+        monkeypatch.setattr(core, "datetime", types.SimpleNamespace(datetime=_Clock(when), timezone=dt.timezone))
+        saved.append(_small(tmp_path).read_bytes())
+    monkeypatch.undo()
+    assert saved[0] == saved[1]
+    with zipfile.ZipFile(tmp_path / "small.xlsx") as z:
+        assert b"2026-01-01T00:00:00Z" in z.read("docProps/core.xml")  # stored.FIXED_TIME
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00:00 UTC
+    assert _small(tmp_path).read_bytes() == saved[0]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    with zipfile.ZipFile(_small(tmp_path)) as z:
+        core_xml = z.read("docProps/core.xml")
+    assert core_xml.count(b"2023-11-14T22:13:20Z") == 2  # created and modified
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    before = (tmp_path / "small.xlsx").read_bytes()
+    with pytest.raises(XlsizerError, match="SOURCE_DATE_EPOCH"):
+        _small(tmp_path)
+    assert (tmp_path / "small.xlsx").read_bytes() == before  # nothing half-written
+
+
 def test_values_helpers_follow_excel():
     statuses = ["done", "DONE", "open", None, "in progress", "n/a"]
     assert countif(statuses, "done") == 2  # case-insensitive, as Excel

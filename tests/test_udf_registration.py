@@ -23,7 +23,7 @@ import pytest
 from xlsizer import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
-UDF_PATH = ROOT / "xlsizer_udfs.py"
+UDF_PATH = ROOT / "udfs" / "xlsizer_udfs.py"
 
 EXPECTED = [
     "KV_MEMORY", "KV_PER_TOKEN", "WEIGHTS_MEMORY", "LLM_VRAM", "LLM_RPS", "LLM_INFLIGHT",

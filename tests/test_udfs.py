@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_udfs():
-    spec = importlib.util.spec_from_file_location("xlsizer_udfs", ROOT / "xlsizer_udfs.py")
+    spec = importlib.util.spec_from_file_location("xlsizer_udfs", ROOT / "udfs" / "xlsizer_udfs.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -179,18 +179,28 @@ def test_rate_in_a_notes_field_of_20000_digits_parses_in_linear_time():
 def test_malformed_file_gives_exit_2_and_one_line(tmp_path, content):
     text, code = validate_command(str(_write(tmp_path, content)), as_json=False)
     assert code == 2
-    assert "\n" not in text and text.startswith("error:")
+    assert "\n" not in text and text.startswith("xlsizer: error:")
     assert "Traceback" not in text
 
 
 def test_missing_unreadable_and_binary_files(tmp_path):
     for path in (tmp_path / "nope.csv", tmp_path):
         text, code = validate_command(str(path), as_json=True)
-        assert code == 2 and "\n" not in text and text.startswith("error:")
+        assert code == 2 and "\n" not in text and text.startswith(f"xlsizer: error: {path}: ")
     binary = tmp_path / "b.csv"
     binary.write_bytes(b"\xff\xfe\x00\x01garbage\x00")
     text, code = validate_command(str(binary), as_json=False)
     assert code == 2 and "\n" not in text
+
+
+def test_a_workbook_is_told_to_be_a_csv(tmp_path):
+    """Issue 24: `validate --data My-app.xlsx` said "not a UTF-8 text file"."""
+    from xlsizer.workbook.template import write_template
+
+    book = write_template(tmp_path / "My-app.xlsx")
+    text, code = validate_command(str(book), as_json=False)
+    assert code == 2 and text == (f"xlsizer: error: {book}: an Excel workbook; validate reads a CSV file with the "
+                                  "columns of validation/calibration.csv (in Excel: File > Save As > CSV UTF-8)")
 
 
 def test_percentile_interpolates():

@@ -1,16 +1,16 @@
 """Command line: a thin front over library functions (each command is a few lines).
 
-    xlsizer size [--inputs FILE.json] [--set field=value ...] [--json]
+    xlsizer size [--inputs FILE.json|PROJECT.xlsx] [--set field=value ...] [--json]
     xlsizer inputs [--json]
     xlsizer validate --data FILE.csv [--json]
-    xlsizer report PATH... --out DIR [--format xlsx|md] [--jobs N]
+    xlsizer report PATH... --out DIR [--format xlsx|md] [--jobs N] [--force]
     xlsizer template [PATH] [--force]
     xlsizer new-project NAME [--set field=value ...] [--out DIR]
     xlsizer examples [--out DIR] [--force]
     xlsizer waterfall [--inputs FILE.json] [--set field=value ...] [--scenario NAME] [--json]
     xlsizer freeze PROJECT.xlsx [--out FILE] [--force]
     xlsizer excel setup [WORKBOOK] [--out FILE | --in-place] [--dry-run]
-    xlsizer lite [--out DIR] [--wheel-url URL] [--force]
+    xlsizer lite [--out DIR] [--wheel-url https://.../xlsizer-VERSION-py3-none-any.whl] [--force]
     xlsizer calibrate FILE... --out PROFILE.yaml [--set field=value ...] [--json] [--force]
     (size, validate, waterfall and report take --profile PROFILE.yaml)
     xlsizer catalog add-model CONFIG.json [--id ID] [--json] | list [--json] | show ID [--json]
@@ -23,9 +23,11 @@ thousands separators in whole groups of three ("1,000", "1 000"; see ``SizingInp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,13 @@ def _coerce(text: str) -> Any:
 
 
 def load_inputs_file(path: str) -> dict[str, Any]:
-    """Read a JSON object of inputs (either the inputs alone or a ``size --json`` output)."""
+    """Read a JSON object of inputs (either the inputs alone or a ``size --json`` output), or
+    a project workbook (.xlsx/.xlsm, read as ``report`` reads it: same checks, same inputs)."""
+    p = Path(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm") or (p.is_file() and zipfile.is_zipfile(p)):
+        from xlsizer.workbook.project import read_project
+
+        return read_project(p).inputs.model_dump(mode="json", exclude_unset=True)
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -140,9 +148,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from xlsizer.outpaths import ensure_folder
 
     ensure_folder(args.out, create=False)  # named reason now; created once there are projects
-    summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs, profile=args.profile)
+    summary = run_batch(args.paths, args.out, fmt=args.format, jobs=args.jobs, force=args.force,
+                        profile=args.profile)
     for line in summary.failures:
         print(f"xlsizer: failed: {line}", file=sys.stderr)
+    for line in summary.left_out:
+        print(f"xlsizer: left out: {line}", file=sys.stderr)
+    for line in summary.notes:
+        print(f"xlsizer: note: {line}", file=sys.stderr)
     print(summary.line)
     return 1 if summary.failed else 0
 
@@ -167,9 +180,11 @@ def _cmd_new_project(args: argparse.Namespace) -> int:
 
 
 def _cmd_examples(args: argparse.Namespace) -> int:
-    from xlsizer.outpaths import check_new_file
+    from xlsizer.outpaths import check_new_file, ensure_folder
     from xlsizer.workbook.examples import EXAMPLES, example_path, write_examples
 
+    if args.out:
+        ensure_folder(args.out, create=False)  # a file named like the folder: one named reason
     for ex in EXAMPLES:
         check_new_file(example_path(ex, args.out), force=args.force)
     for path in write_examples(args.out):
@@ -182,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("size", help="size one deployment and print the three scenarios")
-    s.add_argument("--inputs", metavar="FILE.json", help="JSON object of input fields")
+    s.add_argument("--inputs", metavar="FILE", help="JSON object of input fields, or a project workbook (.xlsx/.xlsm)")
     s.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
@@ -193,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_inputs)
 
     w = sub.add_parser("waterfall", help="switch the optimizations on one at a time from everything off")
-    w.add_argument("--inputs", metavar="FILE.json", help="JSON object of input fields")
+    w.add_argument("--inputs", metavar="FILE", help="JSON object of input fields, or a project workbook (.xlsx/.xlsm)")
     w.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="override an input")
     w.add_argument("--scenario", choices=("baseline", "burst", "resilient"), default="burst",
                    help="scenario to report (default burst)")
@@ -212,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("paths", metavar="PATH", nargs="+", help="filled templates, or folders of them")
     r.add_argument("--out", metavar="DIR", required=True, help="folder for the reports")
     r.add_argument("--format", choices=("xlsx", "md"), default="xlsx", help="xlsx reports or Markdown logs")
+    r.add_argument("--force", action="store_true",
+                   help="replace reports and portfolio.xlsx an earlier batch wrote (never a workbook of yours)")
     r.add_argument("--jobs", metavar="N", type=int, default=1, help="worker processes (default 1)")
     r.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
     r.set_defaults(func=_cmd_report)
@@ -259,9 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XlsizerError as exc:
         print(f"xlsizer: error: {one_line(exc.short())}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C: 130; a signal a batch turned into this: 128 + its number
         print("xlsizer: interrupted", file=sys.stderr)
-        return 130
+        signum = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 2
+        return 128 + signum
+    except BrokenPipeError:  # `xlsizer size | head`: the reader left; not an error of the input
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # a file or folder the command was given: name it and the reason
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"xlsizer: error: {one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)

@@ -128,6 +128,6 @@ class ProjectFileError(XlsizerError):
         self.cell = cell
         self.problem = problem
         where = path if len(path) <= 200 else clip(path, 200)
-        if sheet:
-            where += f" [{sheet}" + (f"!{cell}" if cell else "") + "]"
+        if sheet:  # cells are written one way everywhere: FILE: Inputs!C12: problem
+            where += f": {sheet}" + (f"!{cell}" if cell else "")
         super().__init__(f"{where}: {problem}")

@@ -92,9 +92,13 @@ def pythonpath_needed(python: str) -> str | None:
     return str(here)
 
 
-def conf_rows(python: str, pythonpath: str | None) -> list[tuple[str, str]]:
-    """The rows of the ``xlwings.conf`` sheet, in xlwings' key names."""
-    rows = [("UDF Modules", UDF_MODULE), ("Interpreter_Win", python)]
+def conf_rows(python: str | None, pythonpath: str | None) -> list[tuple[str, str]]:
+    """The rows of the ``xlwings.conf`` sheet, in xlwings' key names. Without ``python`` (set up
+    on a machine that is not Windows) there is no Interpreter_Win row: xlwings then starts the
+    ``pythonw`` on the Windows PATH, where a Linux or macOS path would name nothing."""
+    rows = [("UDF Modules", UDF_MODULE)]
+    if python:
+        rows.append(("Interpreter_Win", python))
     if pythonpath:
         rows.append(("PYTHONPATH", pythonpath))
     return rows
@@ -212,7 +216,10 @@ def setup(workbook: str | Path | None = None, out: str | Path | None = None, in_
     plan.lines.append(f"1. Add-in: {plan.addin}")
 
     # 2. the xlwings.conf sheet
-    plan.rows = conf_rows(host.python, pythonpath_needed(host.python))
+    if host.windows:
+        plan.rows = conf_rows(host.python, pythonpath_needed(host.python))
+    else:  # this machine's interpreter and folders mean nothing to Excel for Windows (issue 24)
+        plan.rows = conf_rows(None, None)
     plan.workbook = target
     settings = "; ".join(f"{k} = {v}" for k, v in plan.rows)
     if dry_run:
@@ -230,6 +237,10 @@ def setup(workbook: str | Path | None = None, out: str | Path | None = None, in_
         else:
             write_conf(src, target, plan.rows)
         plan.lines.append(f"2. Wrote {target}: its xlwings.conf sheet says {settings}")
+    if not host.windows:
+        plan.lines.append(f"   Interpreter_Win and PYTHONPATH are left out: a path on this {host.system} machine means "
+                          "nothing to Excel for Windows (xlwings then starts the pythonw on the Windows PATH). On the "
+                          f"Windows PC run: py -m xlsizer excel setup {target.name} --in-place")
 
     # 3. what is left in Excel
     plan.lines.append("3. Left to do in Excel (Windows):")

@@ -46,6 +46,75 @@ def check_new_file(path: str | os.PathLike[str], force: bool = False) -> Path:
     return p
 
 
+REPORT_SUBJECT = "xlsizer report"
+PORTFOLIO_SUBJECT = "xlsizer portfolio"
+"""The document subject (docProps/core.xml) of report and portfolio workbooks: how a batch tells
+its own earlier output, which ``--force`` may replace, from a user's workbook of the same name,
+which it never replaces (issue 24)."""
+LEGACY_SHEETS = (("Summary", "Details", "Waterfall", "Sensitivity", "Warnings", "Checklist", "Assumptions"),
+                 ("Portfolio", "Headlines", "Failures"))
+"""Sheets of a report and of a portfolio written before the subject marks: such a file, saved
+by openpyxl (its default creator), is an earlier batch's output too, so ``--force`` after an
+upgrade replaces it instead of calling it the user's."""
+MARKDOWN_FIRST_LINE = "# Sizing decision log: "
+"""First line of every Markdown decision log: the same mark for ``--format md`` outputs."""
+
+
+def written_by_xlsizer(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a report, portfolio or decision log a batch wrote (by the marks
+    above; at most 64 KiB of the file is read). Anything else, including a report from before
+    the marks existed, counts as the user's own file."""
+    import re
+    import zipfile
+
+    p = Path(path)
+    try:
+        if p.suffix.lower() == ".md":
+            with p.open("rb") as fh:
+                return fh.read(len(MARKDOWN_FIRST_LINE.encode())).decode("utf-8", "replace") == MARKDOWN_FIRST_LINE
+        with zipfile.ZipFile(p) as z:
+            info = z.getinfo("docProps/core.xml")
+            if info.file_size > 1 << 16:
+                return False
+            core = z.read(info).decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
+        return False
+    m = re.search(r"<(?:[\w.-]+:)?subject\b[^>]*>([^<]*)</", core)  # Excel keeps it when it re-saves
+    if m:
+        return m.group(1) in (REPORT_SUBJECT, PORTFOLIO_SUBJECT)
+    creator = re.search(r"<(?:[\w.-]+:)?creator\b[^>]*>([^<]*)</", core)
+    if not creator or creator.group(1) != "openpyxl":
+        return False
+    try:
+        with zipfile.ZipFile(p) as z:
+            info = z.getinfo("xl/workbook.xml")
+            book = z.read(info).decode("utf-8", "replace") if info.file_size <= 1 << 16 else ""
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
+        return False
+    return tuple(re.findall(r'<(?:[\w.-]+:)?sheet\b[^>]*\bname="([^"]*)"', book)) in LEGACY_SHEETS
+
+
+def check_outputs(targets: list[Path], force: bool) -> None:
+    """Refuse before any work if an output would replace a file: without ``force`` any existing
+    file (named, up to five); with ``force`` still any file a batch did not write (a user's own
+    workbook named like a report, e.g. when ``--out`` is the projects folder)."""
+    existing = [t for t in targets if t.exists() or t.is_symlink()]
+    if not existing:
+        return
+
+    def names(paths: list[Path]) -> str:
+        shown = ", ".join(clip(str(p), 120) for p in paths[:5])
+        return shown + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+    foreign = [t for t in existing if t.is_dir() or t.is_symlink() or not written_by_xlsizer(t)]
+    if foreign:
+        raise XlsizerError(f"{names(foreign)}: exists and is not a report xlsizer wrote; it is never replaced "
+                           "(move it, or choose another --out)")
+    if not force:
+        raise XlsizerError(f"{names(existing)}: exists; use --force to replace the earlier reports, or choose "
+                           "another --out")
+
+
 def _file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)

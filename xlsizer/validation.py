@@ -233,14 +233,17 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        if p.suffix.lower() in (".xlsx", ".xlsm", ".xls") or p.read_bytes()[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
+            raise MeasurementFileError(f"{path}: an Excel workbook; validate reads a CSV file with the columns of "
+                                       "validation/calibration.csv (in Excel: File > Save As > CSV UTF-8)") from None
+        raise MeasurementFileError(f"{path}: not a UTF-8 text file") from None
     except FileNotFoundError:
         raise MeasurementFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise MeasurementFileError(f"{path}: is a directory, not a CSV file") from None
     except PermissionError:
         raise MeasurementFileError(f"{path}: permission denied") from None
-    except UnicodeDecodeError:
-        raise MeasurementFileError(f"{path}: not a UTF-8 text file") from None
     except OSError as exc:
         raise MeasurementFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if "\x00" in text:
@@ -692,7 +695,7 @@ def validate_command(data: str, as_json: bool) -> tuple[str, int]:
     try:
         report = validate(data, cross_validated=True)
     except MeasurementFileError as exc:
-        return f"error: {exc.short()}", 2
+        return f"xlsizer: error: {exc.short()}", 2
     if as_json:
         return json.dumps(to_json(report), indent=2), 0
     return format_text(report), 0

@@ -19,6 +19,7 @@ with ``force`` (``--force``), and never the source itself.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ def build_frozen(project: Any, frozen_at: dt.datetime | None = None) -> Workbook
 
     inputs = project.inputs
     result = size(inputs)
+    if frozen_at is None and os.environ.get("SOURCE_DATE_EPOCH"):  # reproducible output asked for
+        from xlsizer.workbook.stored import stamp_time
+
+        frozen_at = stamp_time()
     when = (frozen_at or dt.datetime.now()).replace(microsecond=0)
     wb = Workbook()
     wb.properties.creator = "xlsizer"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsizer.engine.insights import scenario_story
-from xlsizer.outpaths import save_atomic
+from xlsizer.outpaths import MARKDOWN_FIRST_LINE, save_atomic
 from xlsizer.results import SCENARIOS, SizingResult
 from xlsizer.summary import SCENARIO_TITLES, confidence_range, format_value, performance_rows, summary_rows
 from xlsizer.workbook.report import (
@@ -51,7 +51,7 @@ def decision_log_markdown(project: Any, result: SizingResult) -> str:
     """The Markdown text of one project's decision log."""
     name = getattr(project, "name", None) or "project"
     conf = result.confidence
-    lines = [f"# Sizing decision log: {md_text(name)}", ""]
+    lines = [f"{MARKDOWN_FIRST_LINE}{md_text(name)}", ""]  # the mark a later batch recognises
     if getattr(project, "path", None):
         lines += [f"Project file: {md_text(project.path)}", ""]
     lines += [f"**{md_text(result.headline)}**", ""]

@@ -233,9 +233,42 @@ def _headlines_sheet(wb: Workbook, rows: Sequence[PortfolioRow]) -> None:
     fit_rows(ws, 3)
 
 
-def build_portfolio(rows: Sequence[PortfolioRow], failures: Sequence[str] = ()) -> Workbook:
-    """The portfolio as an in-memory workbook (formulas recorded with their values)."""
+def _left_out_sheet(wb: Workbook, left_out: Sequence[str], notes: Sequence[str]) -> None:
+    ws = wb.create_sheet("Left out")
+    put_text(ws["A1"], "Workbooks not counted in the totals, and why")
+    ws["A1"].font = TITLE
+    r = 3
+    for line in left_out or ["none"]:
+        put_text(ws.cell(row=r, column=1), line).alignment = LEFT
+        r += 1
+    if notes:
+        r += 1
+        put_text(ws.cell(row=r, column=1), "Counted, but check").font = BOLD
+        for line in notes:
+            r += 1
+            put_text(ws.cell(row=r, column=1), line).alignment = LEFT
+    ws.column_dimensions["A"].width = 140
+    fit_rows(ws, 3)
+    if left_out or notes:  # said where the totals are, not only on a sheet nobody opens
+        said = [f"{len(left_out)} workbook(s) left out of the totals"] if left_out else []
+        said += [f"{len(notes)} note(s) on what is counted"] if notes else []
+        c = put_text(wb["Portfolio"]["A2"], f"{'; '.join(said)}: see the Left out sheet. "
+                                            f"{wb['Portfolio']['A2'].value}")
+        c.font = Font(name=FONT, italic=True, bold=True, size=9, color="C00000")
+
+
+def build_portfolio(rows: Sequence[PortfolioRow], failures: Sequence[str] = (), left_out: Sequence[str] = (),
+                    notes: Sequence[str] = ()) -> Workbook:
+    """The portfolio as an in-memory workbook (formulas recorded with their values).
+
+    ``left_out``: "FILE: reason" for workbooks the batch did not count (a blank template, a
+    second copy of a project); ``notes``: things counted that the planner should check. Both
+    are said under the Portfolio sheet's title and listed on the "Left out" sheet."""
+    from xlsizer.outpaths import PORTFOLIO_SUBJECT
+
     wb = Workbook()
+    wb.properties.creator = "xlsizer"
+    wb.properties.subject = PORTFOLIO_SUBJECT  # a later batch may replace it (--force), never a user's file
     _portfolio_sheet(wb.active, rows)
     _headlines_sheet(wb, rows)
     fs = wb.create_sheet("Failures")
@@ -249,6 +282,7 @@ def build_portfolio(rows: Sequence[PortfolioRow], failures: Sequence[str] = ()) 
         fs["A3"] = "none"
     fs.column_dimensions["A"].width = 140
     fit_rows(fs, 3)
+    _left_out_sheet(wb, left_out, notes)
     print_landscape(wb)  # one page wide, as many pages tall as needed
     for ws in wb.worksheets:
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -256,6 +290,6 @@ def build_portfolio(rows: Sequence[PortfolioRow], failures: Sequence[str] = ()) 
 
 
 def write_portfolio(rows: Sequence[PortfolioRow], out_path: str | os.PathLike[str],
-                    failures: Sequence[str] = ()) -> Path:
+                    failures: Sequence[str] = (), left_out: Sequence[str] = (), notes: Sequence[str] = ()) -> Path:
     """Write portfolio.xlsx atomically, totals with their stored values; returns its path."""
-    return save_with_values(build_portfolio(rows, failures), out_path)
+    return save_with_values(build_portfolio(rows, failures, left_out, notes), out_path)

@@ -812,8 +812,12 @@ def _assumptions_sheet(wb: Workbook, result: SizingResult) -> None:
 # --------------------------------------------------------------------------------------------
 def build_report(project: Any, result: SizingResult, data: ReportData | None = None) -> Workbook:
     """The report as an in-memory workbook."""
+    from xlsizer.outpaths import REPORT_SUBJECT
+
     data = data if data is not None else report_data(result.inputs)
     wb = Workbook()
+    wb.properties.creator = "xlsizer"
+    wb.properties.subject = REPORT_SUBJECT  # a later batch may replace it (--force), never a user's file
     _summary(wb, project, result)
     _details_sheet(wb, result, data)
     _waterfall_sheet(wb, result, data)

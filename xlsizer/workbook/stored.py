@@ -59,6 +59,29 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 """Date of every zip entry (the zip format's epoch, as reproducible builds use): same workbook,
 same bytes. The file's own modification time still says when it was written."""
 
+FIXED_TIME = _dt.datetime(2026, 1, 1, 0, 0, 0)
+"""The created/modified time written into every workbook's document properties (UTC) when
+``SOURCE_DATE_EPOCH`` is not set. openpyxl stamps a new Workbook with the clock to the second,
+so two saves either side of a second boundary differed (issue 24); a fixed stamp keeps equal
+workbooks byte-equal. The file's own modification time still says when it was written."""
+
+
+def stamp_time() -> _dt.datetime:
+    """Created/modified time for saved workbooks: ``SOURCE_DATE_EPOCH`` (seconds since 1970,
+    the reproducible-builds convention) when set, else ``FIXED_TIME``. A malformed value is
+    refused, as that convention asks, rather than silently replaced by the clock."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return FIXED_TIME
+    try:
+        seconds = int(raw)
+        return _dt.datetime.fromtimestamp(seconds, tz=_dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        from xlsizer.errors import XlsizerError
+
+        raise XlsizerError(f"SOURCE_DATE_EPOCH={raw[:40]!r}: not a whole number of seconds since 1970-01-01; "
+                           "unset it or give e.g. SOURCE_DATE_EPOCH=1767225600") from None
+
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
 """Texts stored as real error values (``t="e"``). Anything longer, e.g. the classic add-in's
@@ -289,6 +312,9 @@ def workbook_bytes(wb: Workbook) -> bytes:
     import io
 
     _calc_settings(wb)
+    when = stamp_time()  # not openpyxl's clock: same workbook, same bytes
+    wb.properties.created = when
+    wb.properties.modified = when
     patches = _patches(wb)
     buf = io.BytesIO()
     archive = _Archive(buf, patches)

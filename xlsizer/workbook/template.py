@@ -28,9 +28,7 @@ the same ``xlsizer.cells`` function the Excel function calls, on the same Inputs
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,8 +54,6 @@ from xlsizer.workbook.stored import put_formula, save_with_values, stored_values
 
 DEFAULT_NAME = "xlsizer project"
 UDF_MODULE = "xlsizer_udfs"
-FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)  # workbook properties: byte-stable output
-_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 SHEET_START = "Start"
 SHEET_INPUTS = "Inputs"
@@ -925,8 +921,6 @@ def build_workbook(values: dict[str, Any] | None = None, checklist: list[Checkli
     wb = Workbook()
     wb.properties.creator = "xlsizer"
     wb.properties.title = clean_text(str(name), 255)  # user text: XML-safe (issue 15)
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
     start = wb.active
     start.title = SHEET_START
     inputs_ws = wb.create_sheet(SHEET_INPUTS)
@@ -979,34 +973,16 @@ def _form_units(lay: InputsLayout) -> list[int]:
     return starts
 
 
-def _restamp(data: bytes) -> bytes:
-    """The same zip package with fixed entry times, so equal content gives equal bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            zout.writestr(info, zin.read(item.filename))
-    return out.getvalue()
-
-
 def write_template(path: str | Path, values: dict[str, Any] | None = None,
                    checklist: list[ChecklistItem] | None = None, name: str = DEFAULT_NAME,
                    notes: str | None = None) -> Path:
     """Write the template, or a filled copy when ``values``/``checklist`` are given.
 
     ``values`` are input fields (validated first: a bad value raises ``InputError``);
-    ``checklist`` replaces the blank course checklist. Saved with ``save_with_values`` (every
-    formula's result stored), then restamped: same arguments, same bytes.
+    ``checklist`` replaces the blank course checklist. Saved atomically with
+    ``save_with_values`` (every formula's result stored, fixed times): same arguments, same bytes.
     """
-    from xlsizer.outpaths import save_atomic
-
-    wb = build_workbook(values, checklist, name, notes)
-    path = Path(path)
-    save_with_values(wb, path)
-    data = _restamp(path.read_bytes())
-    return save_atomic(lambda tmp: Path(tmp).write_bytes(data), path)
+    return save_with_values(build_workbook(values, checklist, name, notes), Path(path))
 
 
 def as_date(v: Any) -> date | None:
