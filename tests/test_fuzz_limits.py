@@ -10,7 +10,7 @@ import pytest
 
 from xlsizer import cells
 from xlsizer.cli import main
-from xlsizer.errors import LINE_MAX, one_line
+from xlsizer.errors import LINE_MAX, LINE_WORD_MAX, one_line
 
 udfs = importlib.import_module("xlsizer_udfs")
 INPUTS = [["model", "llama-3.1-8b"], ["concurrent_users", 100]]
@@ -104,7 +104,14 @@ def test_cli_error_lines_do_not_echo_huge_input(argv, capsys):
 
 def test_one_line_keeps_the_reason_after_a_long_word():
     line = one_line(f"{'p' * 5000}: file not found")
-    assert line.endswith("(5,001 characters) file not found") and len(line) < 120
+    assert line.endswith("(5,001 characters) file not found") and len(line) < LINE_WORD_MAX + 40
+
+
+def test_one_line_names_a_long_path_whole():
+    """A path as long as Windows allows is shown whole: the error must name the file."""
+    path = "/tmp/" + "d" * 200 + "/budget-report.xlsx"
+    assert one_line(f"{path}: exists and is not a report xlsizer wrote") == (
+        f"{path}: exists and is not a report xlsizer wrote")
 
 
 # --- project names that make no file name ----------------------------------------------------

@@ -24,11 +24,13 @@ def clip(text: str, limit: int = QUOTE_MAX) -> str:
     return f"{text[: max(limit - len(tail), 10)]}{tail}"
 
 
-LINE_WORD_MAX = 80
+LINE_WORD_MAX = 260
 """Most characters of one word (a run without spaces: a pasted value, a path, a name) that a
-command-line error line shows; the rest is cut with an ellipsis and the word's length."""
-LINE_MAX = 400
-"""Most characters of one command-line error line (about five terminal lines)."""
+command-line error line shows; the rest is cut with an ellipsis and the word's length. 260 is
+Windows' MAX_PATH: an error must name the file whole, so any path a planner can have fits."""
+LINE_MAX = 800
+"""Most characters of one command-line error line (about ten terminal lines: two whole paths
+and the reason)."""
 
 
 def one_line(message: str) -> str:
