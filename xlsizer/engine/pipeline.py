@@ -136,14 +136,19 @@ def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     return p.typical if p is not None else 1.0
 
 
-def _billed_gpus(inp: SizingInputs, replicas: int, n: int, g: GpuSpec, offset: int) -> int:
+def _billed_gpus(inp: SizingInputs, replicas: int, n: int, lay: placement.ServerLayout) -> int:
     """GPUs the bill counts (cost.py's basis): cloud rents the GPUs in use; on-prem buys every
     installed slot of the whole servers the replicas are packed into. Never below the GPUs in
     use, so ``GPUs in use x price`` stays a lower bound for the search's pruning."""
     if inp.pricing_model != "on-prem":
         return replicas * n
-    lay = placement.consolidate(replicas, n, g, MIN_SERVERS[RED_LABEL[offset]])
-    return max(replicas * n, lay.servers * lay.gpus_per_server)
+    return placement.installed_slots(replicas * n, lay)
+
+
+def _survivable(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> placement.Fleet:
+    """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis."""
+    return placement.survivable_fleet(active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]],
+                                      lambda r, lay: _billed_gpus(inp, r, n, lay))
 
 
 def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
@@ -477,9 +482,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue
         cap = ev.cap
         active = ev.active(offered_rps)
-        reps = placement.replica_count(active, offset, paired)
-        total = reps * n
-        key = (_billed_gpus(inp, reps, n, g, offset) * price, total, order)
+        fl = _survivable(inp, active, offset, paired, n, g)
+        total = fl.replicas * n
+        key = (_billed_gpus(inp, fl.replicas, n, fl.layout) * price, total, order)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -612,6 +617,7 @@ class _Fleet(NamedTuple):
     cap_tok_s: float  # tokens/s the active replicas carry
     layout: placement.ServerLayout  # the first deployment's packing (the one the headline shows)
     server_w: float  # W, one server of that packing
+    added_spares: int  # spares the redundancy rule added to the first deployment's N+1/N+2
 
 
 class _Site(NamedTuple):
@@ -630,7 +636,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     warn: list[str] = []
     need = _need(name, inp, sh, rec)
     plan, deployments = _configure(name, inp, sh, fixed, need, warn, rec)
-    fleet = _fleet(name, deployments, need.offset)
+    fleet = _fleet(name, inp, deployments, need.offset)
     _record_fleet(name, inp, sh, fixed, plan, fleet, need.offset, rec)
     _fleet_warnings(name, sh, fixed, plan, fleet, need.offset, warn)
     extra = _performance(name, inp, sh, plan, fleet, need, warn, rec)
@@ -715,16 +721,23 @@ def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
     return plan, deployments or [(1, 1.0, plan)]
 
 
-def _fleet(name: str, deployments: list[tuple[int, float, _Plan]], offset: int) -> _Fleet:
-    """Course steps 12-13: active replicas plus spares per deployment, packed into servers."""
+def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Plan]], offset: int) -> _Fleet:
+    """Course steps 12-13: active replicas plus spares per deployment, packed into servers;
+    except in the course-table method (which reproduces the course), one server failure
+    leaves the active replicas (placement.survivable_fleet, docs/method.md "Spares and servers")."""
+    survivable = inp.throughput_source is not ThroughputSource.COURSE_TABLE
     red = RED_LABEL[offset]
     paired = name == "resilient"
     replicas = servers = total_gpus = active = 0
     it_w = cap_tok_s = server_w = 0.0
     layout = None
+    added = 0
     for cnt, _, p_v in deployments:
-        r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
-        lay_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red])
+        if survivable:
+            r_v, lay_v, add_v = _survivable(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
+        else:
+            r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
+            lay_v, add_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red]), 0
         sw_v = facility.server_power_w(lay_v.gpus_per_server, p_v.gpu.tdp_w)
         replicas += cnt * r_v
         total_gpus += cnt * r_v * p_v.n
@@ -733,9 +746,9 @@ def _fleet(name: str, deployments: list[tuple[int, float, _Plan]], offset: int) 
         it_w += cnt * sw_v * lay_v.servers
         cap_tok_s += cnt * p_v.active * p_v.tput
         if layout is None:
-            layout, server_w = lay_v, sw_v
+            layout, server_w, added = lay_v, sw_v, add_v
     assert layout is not None
-    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w)
+    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w, added)
 
 
 def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,
@@ -756,8 +769,10 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
         (name, "Active replicas", fleet.active, "replicas",
          "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
          else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12"),
-        (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}",
-         (red, ", failure domains paired" if name == "resilient" else "",
+        (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}{}",
+         (red, f" + {fleet.added_spares} more so that losing the server with the most replicas "
+          f"({layout.replicas_per_server}) leaves the active ones" if fleet.added_spares else "",
+          ", failure domains paired" if name == "resilient" else "",
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
           if several else ""), f"{S_COURSE} step 12"),
         (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
@@ -778,9 +793,10 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                         + (" or expert parallelism" if sh.model.is_moe else ""))
     if sh.model.is_moe and plan.n > 8:
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
-    if layout.replicas_per_server > offset and layout.servers > 1 and name != "baseline":
+    if layout.replicas_per_server > offset + fleet.added_spares and layout.servers > 1 and name != "baseline":
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
-                    f"{offset} spare(s): a server failure takes out more than the redundancy covers")
+                    f"{offset} spare(s) (the course-table method keeps the course's packing): "
+                    "a server failure takes out more than the redundancy covers")
     if fixed is not None and fixed.form_factor == "pcie" and sh.w > PCIE_MAX_W and plan.n > 1:
         warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over PCIe "
                     "all-reduces is slow")
