@@ -195,7 +195,7 @@ def size(inp: SizingInputs) -> SizingResult:
         ("all", "Weights", sh.w / GB, "GB", "{:g}B params x {:g} B ({})",
          (model.total_params_b, inp.precision.bytes_per_element, inp.precision.label), f"{S_COURSE} step 1"),
         ("all", "KV bytes per token", sh.kv_tok, "B", _kv_formula(model), (inp.kv_precision.bytes_per_element,),
-         "course.md §4; catalog.md model note 3 (MLA)"),
+         _kv_source(model)),
         ("all", "KV per request", sh.kv_req / GB, "GB", "KV/token x ({:,} + {:,}) tokens{}",
          (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else ""),
          f"{S_COURSE} step 2"),
@@ -232,6 +232,14 @@ def _kv_formula(model: ModelSpec) -> str:
         return (f"{model.layers} layers x ({model.mla.kv_lora_rank} + {model.mla.qk_rope_head_dim}) latent"
                 " x {:g} B (MLA)")
     return f"2 x {model.layers} layers x {model.kv_heads} KV heads x {model.head_dim} head dim x {{:g}} B"
+
+
+def _kv_source(model: ModelSpec) -> str:
+    """Where the KV-per-token formula comes from, by the model's attention kind."""
+    src = ("course.md §4; catalog.md model note 3 (MLA)" if model.mla is not None
+           else f"course.md §4 ({model.attention.upper()}: K and V per KV head per layer)")
+    return src + ("; docs/method.md step 2 (sliding-window layers keep at most their window)"
+                  if model.sliding_window else "")
 
 
 def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:

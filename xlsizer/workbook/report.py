@@ -605,7 +605,7 @@ def _waterfall_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> No
     if not data.waterfall:
         _put(ws, 3, 1, data.waterfall_note or "no waterfall steps")
         return
-    cur = (cost_of(result.burst) or {}).get("currency", "")
+    cur = result.inputs.currency  # also when no step has a price
     _header(ws, 3, ["Step", "Replicas", "Total GPUs", "GPUs per replica", "GPU", f"Monthly cost ({cur}/month)",
                     "Throughput per replica (tok/s)", "Note"], right_from=2, right_to=7, unit_col=8)
     notes = step_notes(data.waterfall)
