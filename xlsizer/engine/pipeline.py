@@ -247,7 +247,8 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
     if inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None:
         frac = float(CONF_TABLE[kind])
         return {"low": -frac, "high": frac, "kind": kind,
-                "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE"}
+                "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE, on the "
+                          "throughput per replica (a judgement, not a measurement; TTFT not covered)"}
     low, high, src = confidence_band(model, inp.serving_engine.value)  # per family and engine
     return {"low": low, "high": high, "kind": kind, "source": src}
 
@@ -626,6 +627,7 @@ class _Fleet(NamedTuple):
     layout: placement.ServerLayout  # the first deployment's packing (the one the headline shows)
     server_w: float  # W, one server of that packing
     added_spares: int  # spares the redundancy rule added to the first deployment's N+1/N+2
+    whole_nodes: tuple[int, int] | None  # (servers, GPUs per server) when renting whole nodes packs differently
 
 
 class _Site(NamedTuple):
@@ -652,7 +654,8 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     _latency_warnings(name, inp, sh, plan, need, warn, rec)
     cb = scenario_cost(inp, plan.gpu, total_gpus=fleet.total_gpus, servers=fleet.servers,
                        gpus_per_server=fleet.layout.gpus_per_server, it_kw=site.it_kw, pue=site.pue, rps=sh.rps,
-                       prompt_tokens=sh.prompt, output_tokens=sh.out_tok, capacity_tok_s=fleet.cap_tok_s)
+                       prompt_tokens=sh.prompt, output_tokens=sh.out_tok, capacity_tok_s=fleet.cap_tok_s,
+                       whole_nodes=fleet.whole_nodes)
     extra["cost"] = cb.as_dict()
     rec += [(name, *row) for row in cb.explain]
     warn += cb.warnings
@@ -739,10 +742,14 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
     replicas = servers = total_gpus = active = 0
     it_w = cap_tok_s = server_w = 0.0
     layout = None
-    added = 0
+    added = whole_servers = whole_per = 0
     for cnt, _, p_v in deployments:
         if survivable:
             r_v, lay_v, add_v = _survivable(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
+            # a cloud renting only whole nodes fills them with spares rather than spreading replicas
+            whole = placement.survivable_fleet(p_v.active, offset, paired, p_v.n, p_v.gpu, MIN_SERVERS[red]).layout
+            whole_servers += cnt * whole.servers
+            whole_per = whole_per or whole.gpus_per_server
         else:
             r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
             lay_v, add_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red]), 0
@@ -756,7 +763,8 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
         if layout is None:
             layout, server_w, added = lay_v, sw_v, add_v
     assert layout is not None
-    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w, added)
+    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w, added,
+                  (whole_servers, whole_per) if survivable else None)
 
 
 def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,

@@ -488,7 +488,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult) -> SummaryLayout:
         _put(ws, r, 5, f"{cur}/month", align=UNIT)
         lay.rows["conf_money"] = r
         r += 1
-        _put(ws, r, 1, "Model error on capacity", align=LEFT)
+        _put(ws, r, 1, "Model error on throughput per replica (not TTFT)", align=LEFT)
         _put(ws, r, 2, lo, "+0%;-0%;0%", RIGHT)
         _put(ws, r, 3, hi, "+0%;-0%;0%", RIGHT)
         _put(ws, r, 5, "see Assumptions", align=UNIT)

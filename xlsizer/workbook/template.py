@@ -533,7 +533,7 @@ def _write_review(ws, lay: InputsLayout, table: list[list[Any]], currency_ref: s
             c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=fmt == "General")
 
     r = rv["confidence"]
-    ws.cell(r, LABEL_COL, "Confidence of the throughput model").font = st.BOLD
+    ws.cell(r, LABEL_COL, "Confidence of the throughput per replica (not TTFT)").font = st.BOLD
     ws.cell(r, LABEL_COL).alignment = st.WRAP
     ws.cell(r, NAME_COL, "error range, %").alignment = st.WRAP
     for col, field in ((3, "confidence.low"), (4, "confidence.high")):
@@ -648,6 +648,16 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
     ws[HEADLINE_CELL].alignment = st.WRAP
     ws.merge_cells(f"{HEADLINE_CELL}:F{ws[HEADLINE_CELL].row}")
     texts[HEADLINE_CELL] = headline if len(str(headline)) > HEADLINE_MIN_CHARS else "x " * (HEADLINE_MIN_CHARS // 2)
+    # what the confidence band covers, beside the headline it would otherwise be read against
+    ws["A4"] = "Confidence"
+    ws["A4"].font = st.BOLD
+    ws["A4"].alignment = TOP
+    conf = str(xc.result(table, "confidence.source", "burst", ()))  # states the band, what it covers, its data
+    put_formula(ws, "B4", f'=LLM_RESULT({INPUTS_NAME},"confidence.source")', conf)
+    st.style_formula(ws["B4"])
+    ws["B4"].alignment = st.WRAP
+    ws.merge_cells("B4:F4")
+    texts["B4"] = conf if len(conf) > HEADLINE_MIN_CHARS else "x " * (HEADLINE_MIN_CHARS // 2)
     header = ("Result", "Unit", "Baseline", "Burst", "Resilient", "Field (LLM_RESULT path)")
     for i, h in enumerate(header, start=1):
         ws.cell(RESULTS_HEADER_ROW, i, h)
