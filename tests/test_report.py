@@ -537,3 +537,28 @@ def test_portfolio_headlines_fit_their_rows_and_columns(tmp_path):
     assert checked == 4 * len(rows)
     for w in wb.worksheets:
         assert w.page_setup.orientation == "landscape" and w.page_setup.fitToWidth == 1, w.title
+
+
+def test_confidence_band_says_what_it_covers(reports, tmp_path):
+    """Issue 24 item 7: "Confidence -13% / +20%" read as the error of the whole plan while TTFT's
+    measured error is larger. Wherever the band is shown it names the metric (throughput per
+    replica), the data (serving runs, leave-one-model-out) and TTFT's error on the same runs."""
+    from xlsizer.textout import result_table
+    from xlsizer.workbook.stored import stored_values
+    from xlsizer.workbook.template import build_workbook
+
+    r = xlsizer.size(model="llama-3.3-70b", serving_engine="vllm")
+    src = r.confidence["source"]
+    for words in ("throughput per replica", "serving.csv", "leave-one-model-out", "TTFT", "median"):
+        assert words in src, words
+    band = f"{r.confidence['low']:+.0%} / {r.confidence['high']:+.0%}"
+    assert f"Confidence of the throughput per replica (not TTFT): {band}" in result_table(r, what_if=False)
+    wb = build_workbook({"model": "llama-3.3-70b"})
+    assert stored_values(wb)[("Results", "B4")] == src
+    assert wb["Results"]["A4"].value == "Confidence"
+    _project, path = reports[0]
+    ws = load_workbook(path)["Summary"]
+    labels = label_rows(ws)
+    assert "Model error on throughput per replica (not TTFT)" in labels
+    conf = load_workbook(path)["Assumptions"]["E4"].value
+    assert "throughput per replica" in conf and "TTFT" in conf
