@@ -50,7 +50,7 @@ def test_fleet_survives_one_server_at_the_least_bill(gpu_id, basis, offset, min_
         billed = BASES[basis](n)
         prev = None
         for active in range(1, 70):
-            f = placement.survivable_fleet(active, offset, paired, n, g, min_servers, billed)
+            f = placement.survivable_fleet(active, offset, paired, n, g, min_servers, per_gpu_bill=basis == "cloud")
             lay = f.layout
             plain = placement.replica_count(active, offset, paired)
             assert f.replicas - lay.replicas_per_server >= active  # one server lost, the load still served

@@ -136,19 +136,23 @@ def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     return p.typical if p is not None else 1.0
 
 
-def _billed_gpus(inp: SizingInputs, replicas: int, n: int, lay: placement.ServerLayout) -> int:
-    """GPUs the bill counts (cost.py's basis): cloud rents the GPUs in use; on-prem buys every
-    installed slot of the whole servers the replicas are packed into. Never below the GPUs in
-    use, so ``GPUs in use x price`` stays a lower bound for the search's pruning."""
+def _billed_gpus(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> tuple[int, int]:
+    """(GPUs the bill counts, replicas) under the redundancy rule, on cost.py's basis: cloud rents
+    the GPUs in use, and the rule never adds replicas to a per-GPU bill (it spreads them over
+    hosts: placement.survivable_fleet), so no placement is needed; on-prem buys every installed
+    slot of the whole servers the replicas are packed into. Never below the GPUs in use, so
+    ``GPUs in use x price`` stays a lower bound for the search's pruning."""
     if inp.pricing_model != "on-prem":
-        return replicas * n
-    return placement.installed_slots(replicas * n, lay)
+        reps = placement.replica_count(active, offset, paired)
+        return reps * n, reps
+    fl = _survivable(inp, active, offset, paired, n, g)
+    return placement.installed_slots(fl.replicas * n, fl.layout), fl.replicas
 
 
 def _survivable(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> placement.Fleet:
     """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis."""
     return placement.survivable_fleet(active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]],
-                                      lambda r, lay: _billed_gpus(inp, r, n, lay))
+                                      per_gpu_bill=inp.pricing_model != "on-prem")
 
 
 def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
@@ -491,9 +495,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue
         cap = ev.cap
         active = ev.active(offered_rps)
-        fl = _survivable(inp, active, offset, paired, n, g)
-        total = fl.replicas * n
-        key = (_billed_gpus(inp, fl.replicas, n, fl.layout) * price, total, order)
+        billed, reps = _billed_gpus(inp, active, offset, paired, n, g)
+        total = reps * n
+        key = (billed * price, total, order)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -747,7 +751,8 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
         if survivable:
             r_v, lay_v, add_v = _survivable(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
             # a cloud renting only whole nodes fills them with spares rather than spreading replicas
-            whole = placement.survivable_fleet(p_v.active, offset, paired, p_v.n, p_v.gpu, MIN_SERVERS[red]).layout
+            whole = lay_v if inp.pricing_model == "on-prem" else \
+                placement.survivable_fleet(p_v.active, offset, paired, p_v.n, p_v.gpu, MIN_SERVERS[red]).layout
             whole_servers += cnt * whole.servers
             whole_per = whole_per or whole.gpus_per_server
         else:

@@ -21,7 +21,6 @@ Redundancy rule (xlsizer, docs/method.md "Spares and servers"): with spares, los
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -207,31 +206,40 @@ def installed_slots(replicas: int, layout: ServerLayout) -> int:
 
 def survivable_fleet(
     active: int, offset: int, paired_failure_domains: bool, gpus_per_replica: int, gpu: GpuSpec, min_servers: int,
-    billed: Callable[[int, ServerLayout], float] | None = None,
+    per_gpu_bill: bool = False,
 ) -> Fleet:
     """Replicas and servers such that one server failure leaves at least ``active`` replicas.
 
     The course packs replicas densely (step 13) and adds a fixed N+1/N+2 (step 12): 11 active
     1-GPU replicas + 1 spare on two 8-GPU servers lose 6 replicas with one server. Here each
     cap k on replicas per server (1 .. GPUs per node // GPUs per replica) is tried with spares
-    ``max(offset, k)``, the cap's replicas packed densely; the fleet kept costs least by
-    ``billed(replicas, layout)`` (the sizing's cost basis, in GPUs; default the installed
-    slots), then installs the fewest GPU slots, then has the fewest servers. Fewer replicas per
-    server (more servers) or more spares (fewer servers): whichever the bill prefers; for every
-    cap the cost only grows with the load and the spares, so the cheapest does too.
-    ``offset`` 0 (the baseline) promises no redundancy and keeps the course's packing; a
-    replica spanning servers loses one replica per server failure, which any spare covers.
+    ``max(offset, k)``, the cap's replicas packed densely; the fleet kept costs least on the
+    bill's basis (``per_gpu_bill``: the GPUs in use, as a cloud rents them; else the installed
+    GPU slots, as on-prem buys them), then installs the fewest GPU slots, then has the fewest
+    servers. Fewer replicas per server (more servers) or more spares (fewer servers): whichever
+    the bill prefers; for every cap the cost only grows with the load and the spares, so the
+    cheapest does too. ``offset`` 0 (the baseline) promises no redundancy and keeps the
+    course's packing; a replica spanning servers loses one replica per server failure, which
+    any spare covers. Integer arithmetic in the loop (``consolidate``'s rules): the search
+    calls this once per candidate configuration.
     """
-    plain = replica_count(active, offset, paired_failure_domains)
-    if offset == 0 or gpus_per_replica > gpu.gpus_per_node:
+    per_node = gpu.gpus_per_node
+    if offset == 0 or gpus_per_replica > per_node:
+        plain = replica_count(active, offset, paired_failure_domains)
         return Fleet(plain, consolidate(plain, gpus_per_replica, gpu, min_servers), 0)
-    best: tuple[tuple[float, int, int, int], Fleet] | None = None
-    for k in range(1, gpu.gpus_per_node // gpus_per_replica + 1):
+    full_boards = gpu.form_factor in ("sxm", "oam", "superchip")
+    best_key: tuple[int, int, int, int] | None = None
+    best_k = best_total = 0
+    # a cap above the spares adds replicas, which a per-GPU bill never prefers: skip those caps
+    caps = per_node // gpus_per_replica
+    for k in range(1, (min(caps, offset) if per_gpu_bill else caps) + 1):
         total = replica_count(active, max(offset, k), paired_failure_domains)
-        lay = consolidate(total, gpus_per_replica, gpu, min_servers, max_per_server=k)
-        slots = installed_slots(total * gpus_per_replica, lay)
-        key = (billed(total, lay) if billed is not None else slots, slots, lay.servers, total)
-        if best is None or key < best[0]:
-            best = (key, Fleet(total, lay, total - plain))
-    assert best is not None  # k = 1 always qualifies
-    return best[1]
+        servers = max(-(-total // k), min_servers)
+        per_server = per_node if full_boards else -(-total // servers) * gpus_per_replica
+        slots = max(servers * per_server, total * gpus_per_replica)
+        key = (total * gpus_per_replica if per_gpu_bill else slots, slots, servers, total)
+        if best_key is None or key < best_key:
+            best_key, best_k, best_total = key, k, total
+    plain = replica_count(active, offset, paired_failure_domains)
+    return Fleet(best_total, consolidate(best_total, gpus_per_replica, gpu, min_servers, max_per_server=best_k),
+                 best_total - plain)
