@@ -85,6 +85,10 @@ def test_readme_example_meets_the_rule_and_says_why(pricing_model):
     extra = b.replicas - b.active_replicas - 1
     said = f"+ {extra} more so that losing the server with the most replicas ({b.replicas_per_server})"
     assert (said in row.formula) == (extra > 0)  # the spares beyond N+1 are named with their reason
+    servers = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Servers")
+    if pricing_model == "cloud":  # a per-GPU bill spreads one replica per host rather than adding spares
+        assert b.replicas == b.active_replicas + 1 and b.replicas_per_server == 1
+        assert ("spread so that a server failure" in servers.formula) == (b.servers > 2)
 
 
 def test_course_table_keeps_the_course_packing_and_warns():

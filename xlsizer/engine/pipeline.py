@@ -796,10 +796,22 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
           ", failure domains paired" if name == "resilient" else "",
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
           if several else ""), f"{S_COURSE} step 12"),
-        (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
-         (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red),
+        (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}{}",
+         (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red,
+          ", spread so that a server failure takes out no more replicas than the spares (on this cost basis "
+          "cheaper than adding spares)" if _spread(fleet, plan, red) else ""),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
+
+
+def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
+    """Whether the redundancy rule put the replicas on more servers than dense packing would."""
+    if fleet.whole_nodes is None or len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1:
+        return False
+    if fleet.layout.servers_per_replica > 1:
+        return False
+    dense = max(math.ceil(fleet.replicas / (plan.gpu.gpus_per_node // plan.n)), MIN_SERVERS[red])
+    return fleet.layout.servers > dense
 
 
 def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet, offset: int,
