@@ -445,7 +445,7 @@ def test_results_headline_and_columns_print_readably(tmp_path):
 
     e = EXAMPLES[0]
     path = tmp_path / "p.xlsx"
-    build_workbook(e.values, e.checklist(), e.name, e.notes).save(path)
+    write_template(path, values=e.values, checklist=e.checklist(), name=e.name)  # saved with its results
     wb = load_workbook(path)
     ws = wb["Results"]
     head = ws[HEADLINE_CELL]
@@ -457,10 +457,21 @@ def test_results_headline_and_columns_print_readably(tmp_path):
     assert ws.row_dimensions[head.row].height >= text_lines(headline, width - 1) * LINE_PT
     assert ws.row_dimensions[head.row].height >= 4 * LINE_PT  # room for a longer sentence after recalculation
     lay = results_layout()
+    values = load_workbook(path, data_only=True)["Results"]  # the results stored in the file
+    checked = 0
     for row, _ in lay["rows"]:
         f = ws.cell(row, 6).alignment
         assert f.horizontal == "left" and f.indent >= 1, row
         assert ws.cell(row, SCENARIO_COLS["resilient"]).alignment.horizontal == "right"
+        for col in SCENARIO_COLS.values():  # a number never outgrows its column (it would print ###)
+            c = ws.cell(row, col)
+            v = values.cell(row, col).value
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                assert len(f"{v:,.3f}") + 2 <= ws.column_dimensions[get_column_letter(col)].width, c.coordinate
+                checked += 1
+            elif isinstance(v, str):
+                assert c.alignment.wrap_text, c.coordinate  # text wraps inside its column
+    assert checked > 60
     assert ws.page_setup.orientation == "landscape"
     assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
     assert ws.sheet_properties.pageSetUpPr.fitToPage
