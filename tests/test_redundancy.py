@@ -128,3 +128,32 @@ def test_recommended_plans_survive_a_server_failure(d):
         assert s.replicas - s.replicas_per_server >= s.active_replicas, name
         assert s.total_gpus == s.replicas * s.gpus_per_replica
         assert s.servers >= math.ceil(s.replicas / max(1, s.replicas_per_server))
+
+
+def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
+    """A cloud plan spread one replica per host rents GPUs on hosts shared with other tenants:
+    its IT power is each GPU's TDP plus its share of a full host's platform (12 MI300X draw
+    12/8 of one 8-GPU host, 16.2 kW, not 12 hosts' 129.6 kW); on-prem buys the servers whole."""
+    from xlsizer.engine import facility
+
+    cloud = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
+    b = cloud.scenarios["burst"]
+    assert b.shared_hosts and b.replicas_per_server == 1 and b.servers == b.replicas > 2
+    host_kw = facility.server_power_w(b.gpus_per_server, load_catalog().gpus["mi300x"].tdp_w) / 1000
+    assert b.it_kw == pytest.approx(b.total_gpus * host_kw / b.gpus_per_server, rel=1e-9)
+    assert b.it_kw < 0.2 * b.servers * host_kw  # far below the hosts counted whole
+    assert b.racks == 1 and b.kw_per_rack <= math.ceil(b.total_gpus / b.gpus_per_server) * host_kw + 1e-9
+    row = next(s for s in cloud.explain() if s.scenario == "burst" and s.name == "IT power")
+    assert "shared with other tenants" in row.formula
+    # the headline names GPUs and shared hosts, never "12 servers of 8x" for 12 rented GPUs
+    h = cloud.headline
+    assert f"{b.total_gpus} GPUs across {b.replicas} replicas" in h
+    assert f"one per host (anti-affinity), on {b.servers} shared {b.gpus_per_server}x {b.gpu_name} hosts" in h
+    assert f"the GPUs' share: {b.it_kw:.1f} kW IT" in h and "servers of" not in h
+
+    onprem = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x",
+                  pricing_model="on-prem")
+    o = onprem.scenarios["burst"]
+    assert not o.shared_hosts
+    assert o.it_kw == pytest.approx(o.servers * host_kw, rel=1e-9)
+    assert onprem.headline.startswith(f"Plan on {o.servers} servers of {o.gpus_per_server}x {o.gpu_name} - ")

@@ -632,6 +632,8 @@ class _Fleet(NamedTuple):
     server_w: float  # W, one server of that packing
     added_spares: int  # spares the redundancy rule added to the first deployment's N+1/N+2
     whole_nodes: tuple[int, int] | None  # (servers, GPUs per server) when renting whole nodes packs differently
+    shared: bool  # cloud hosts with slots the plan does not rent (other tenants'): site figures are the GPUs' share
+    host_share: float  # the rented GPUs as full hosts (GPUs / GPUs per host) when shared, else the servers
 
 
 class _Site(NamedTuple):
@@ -747,6 +749,7 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
     it_w = cap_tok_s = server_w = 0.0
     layout = None
     added = whole_servers = whole_per = 0
+    shared, host_share = False, 0.0
     for cnt, _, p_v in deployments:
         if survivable:
             r_v, lay_v, add_v = _survivable(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
@@ -759,17 +762,25 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
             r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
             lay_v, add_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red]), 0
         sw_v = facility.server_power_w(lay_v.gpus_per_server, p_v.gpu.tdp_w)
+        # a cloud plan rents GPUs, not hosts: where its hosts hold slots it does not rent (the rule
+        # spread the replicas, one per host for N+1), the provider shares those hosts with other
+        # tenants, and the plan's power is its GPUs' share of a full host (docs/method.md)
+        gpus_v = r_v * p_v.n
+        shared_v = (survivable and inp.pricing_model != "on-prem" and lay_v.servers_per_replica == 1
+                    and lay_v.servers * lay_v.gpus_per_server > gpus_v)
+        shared = shared or shared_v
         replicas += cnt * r_v
-        total_gpus += cnt * r_v * p_v.n
+        total_gpus += cnt * gpus_v
         servers += cnt * lay_v.servers
         active += cnt * p_v.active
-        it_w += cnt * sw_v * lay_v.servers
+        it_w += cnt * (sw_v * gpus_v / lay_v.gpus_per_server if shared_v else sw_v * lay_v.servers)
+        host_share += cnt * (gpus_v / lay_v.gpus_per_server if shared_v else lay_v.servers)
         cap_tok_s += cnt * p_v.active * p_v.tput
         if layout is None:
             layout, server_w, added = lay_v, sw_v, add_v
     assert layout is not None
     return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w, added,
-                  (whole_servers, whole_per) if survivable else None)
+                  (whole_servers, whole_per) if survivable else None, shared, host_share)
 
 
 def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,
@@ -900,8 +911,10 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     that no rack holds or a deployment beyond the ceiling (engine/guardrails.py, issue 15)."""
     g, layout = plan.gpu, fleet.layout
     it_kw = fleet.it_w / 1000.0
-    racks = facility.rack_plan(fleet.servers, fleet.it_w / fleet.servers / 1000.0, inp.rack_power_limit_kw,
-                               g.liquid_cooling_required)
+    # shared cloud hosts: the racks and cooling of the rented GPUs' share, as whole hosts (rounded up)
+    rack_hosts = math.ceil(fleet.host_share - 1e-9) if fleet.shared else fleet.servers
+    host_kw = fleet.it_w / fleet.host_share / 1000.0 if fleet.shared else fleet.it_w / fleet.servers / 1000.0
+    racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required)
     nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
     pue = NVL72_PUE if nvl72 else racks.pue
     fac_kw = it_kw * pue
@@ -915,10 +928,19 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     rec += [
         (name, "Server power", fleet.server_w / 1000.0, "kW", "{} x {:g} W + platform",
          (layout.gpus_per_server, g.tdp_w), "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
-        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (fleet.servers, fleet.it_w / fleet.servers / 1000),
-         f"{S_COURSE} step 16"),
-        (name, "Racks", racks.racks, "racks", "packed to <= {:g} kW and <= 10 servers", (inp.rack_power_limit_kw,),
-         f"{S_COURSE} step 16"),
+        (name, "IT power", it_kw, "kW", "{} GPUs x {:.3f} kW (TDP + its share of a full {}-GPU host's platform: "
+         "the plan rents GPUs on {} shared with other tenants)" if fleet.shared else
+         "{} servers x {:.2f} kW",
+         (fleet.total_gpus, fleet.it_w / fleet.total_gpus / 1000, layout.gpus_per_server,
+          f"{fleet.servers} host{'s' if fleet.servers != 1 else ''}")
+         if fleet.shared else (fleet.servers, fleet.it_w / fleet.servers / 1000),
+         f"{S_COURSE} step 16" + ("; xlsizer shared cloud hosts (docs/method.md 'Spares and servers')"
+                                  if fleet.shared else "")),
+        (name, "Racks", racks.racks, "racks",
+         "the GPUs' share ({:g} full hosts' worth, rounded up to {}) packed to <= {:g} kW and <= 10 servers"
+         if fleet.shared else "packed to <= {:g} kW and <= 10 servers",
+         (round(fleet.host_share, 3), rack_hosts, inp.rack_power_limit_kw) if fleet.shared
+         else (inp.rack_power_limit_kw,), f"{S_COURSE} step 16"),
         (name, "Cooling tier", racks.cooling_tier, "", "{:.1f} kW per rack", (racks.kw_per_rack,),
          f"{S_COURSE} step 16"),
         (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
@@ -961,6 +983,7 @@ def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fle
         Scenario, name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=plan.n, tp=plan.tp, pp=plan.pp,
         active_replicas=fleet.active, replicas=fleet.replicas, total_gpus=fleet.total_gpus, servers=fleet.servers,
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
+        shared_hosts=fleet.shared,
         throughput_per_replica_tok_s=plan.tput, throughput_source=plan.source,
         memory=build(Memory, weights_gb=sh.w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=need.kv_req / GB,
                      kv_total_gb=need.kv_total / GB, activations_gb=sh.act / GB, headroom_gb=need.head / GB,
