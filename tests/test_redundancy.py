@@ -157,3 +157,15 @@ def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
     assert not o.shared_hosts
     assert o.it_kw == pytest.approx(o.servers * host_kw, rel=1e-9)
     assert onprem.headline.startswith(f"Plan on {o.servers} servers of {o.gpus_per_server}x {o.gpu_name} - ")
+
+
+def test_scenario_table_names_shared_hosts_and_installs_nothing_on_them():
+    """The CLI/report/Markdown table: a cloud plan on shared hosts shows 'Servers (shared hosts)'
+    and no 'GPUs installed (whole servers)' (the hosts' other slots are other tenants' GPUs)."""
+    from xlsizer.summary import summary_rows
+
+    kw = dict(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
+    cloud = [row.label for row in summary_rows(size(**kw))]
+    assert "Servers (shared hosts)" in cloud and "GPUs installed (whole servers)" not in cloud
+    onprem = [row.label for row in summary_rows(size(**kw, pricing_model="on-prem"))]
+    assert "Servers" in onprem and "GPUs installed (whole servers)" in onprem
