@@ -104,7 +104,7 @@ def test_waterfall_table_fits_100_columns(capsys):
     assert main(["waterfall", "--set", "precision=fp8", "speculative_decoding=true", "prefix_caching=true"]) == 0
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 100
-    assert "cost/month" in out
+    assert "USD/month" in out  # the cost column names its currency
 
 
 def test_bare_xlsizer_prints_usage(capsys):
@@ -168,3 +168,32 @@ def test_thousands_separators_in_workbook_text_cells(tmp_path):
                           name="separators")
     inputs = read_project(path).inputs
     assert inputs.concurrent_users == 1000 and inputs.max_context_tokens == 32768
+
+
+def test_readme_example_quotes_what_the_command_prints():
+    """Issue 24 item 7: the README quoted "24 GPUs across 6 replicas" where the command printed
+    12 across 12. The README's example is run as written, in Python and as the equivalent
+    `python3 -m xlsizer size --set ...`, and the sentence it quotes must be what both print."""
+    import ast
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    call = re.search(r"^r = xlsizer\.size\((.*)\)\s*$", readme, re.M)
+    quoted = re.search(r"^print\(r\.headline\)\s+# \"(.*?)( \.\.\.)?\"\s*$", readme, re.M)
+    assert call and quoted, "the README's Python example moved: update this test"
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in ast.parse(f"f({call.group(1)})").body[0].value.keywords}
+    said = quoted.group(1)
+    assert re.search(r"\d+ GPUs across \d+ replicas", said), said  # the numbers a reader takes away
+
+    import xlsizer
+
+    assert xlsizer.size(**kwargs).headline.startswith(said)
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-m", "xlsizer", "size", "--set", *(f"{k}={v}" for k, v in kwargs.items())],
+                         capture_output=True, text=True, check=True, env=env, cwd=root).stdout
+    assert said in " ".join(out.split())  # the table's paragraph wraps the headline

@@ -220,7 +220,10 @@ def test_cloud_rents_gpus_in_use_and_states_whole_nodes_when_they_differ():
     r = xlsizer.size(gpu="h100-sxm", cloud_price_per_gpu_hour=3.0, concurrent_users=40)
     s = r.burst
     c = s.extra["cost"]
-    slots = s.servers * s.gpus_per_server
+    # whole nodes are packed as on-prem would, spares filling free slots, where the per-GPU plan
+    # spreads its replicas over hosts (docs/method.md "Spares and servers"): never more nodes
+    slots = c["whole_node_servers"] * s.gpus_per_server
+    assert c["whole_node_servers"] <= s.servers
     assert slots > s.total_gpus, "this case must pack into nodes with free slots"
     assert c["gpus_in_use"] == c["gpus_paid"] == s.total_gpus and c["whole_node_gpus"] == slots
     assert c["monthly"] == pytest.approx(s.total_gpus * 3.0 * 730)

@@ -93,3 +93,13 @@ def test_roofline_plan_meets_the_slos_it_was_given(d):
         perf = r.scenarios[s].extra["perf"]
         assert perf["tpot_ms"] <= d["target_tpot_ms"] * (1 + 1e-9)
         assert perf["ttft_ms"] <= d["target_ttft_ms"] * (1 + 1e-6)
+
+
+@pytest.mark.parametrize(("model", "cited", "not_cited"), [
+    ("llama-3.3-70b", "GQA", "MLA"), ("deepseek-r1", "MLA", "GQA"), ("mistral-7b", "sliding-window", "MLA")])
+def test_kv_per_token_cites_the_models_attention_kind(model, cited, not_cited):
+    """Issue 24 item 7: the KV row cited the MLA note for every model."""
+    from xlsizer import size
+
+    row = next(s for s in size(model=model, concurrent_users=20).explain() if s.name == "KV bytes per token")
+    assert cited in row.source and not_cited not in row.source

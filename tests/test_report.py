@@ -511,3 +511,54 @@ def test_confidence_range_divides_by_the_capacity_error():
     m = r.burst.extra["cost"]["monthly"]
     assert money == (pytest.approx(m / 1.09), pytest.approx(m / 0.89))
     assert gpus[0] <= n <= gpus[1]
+
+
+def test_portfolio_headlines_fit_their_rows_and_columns(tmp_path):
+    """Issue 24 item 6: the Headlines sheet wraps every cell in a row tall enough for its longest
+    text (the last line of long headlines was cut) and a long project name wraps inside its
+    column instead of running over; landscape, one page wide. Checked on the saved file."""
+    import dataclasses
+
+    from xlsizer.workbook.portfolio import write_portfolio
+    from xlsizer.workbook.styles import LINE_PT, text_lines
+
+    rows = _portfolio_rows()
+    rows[0] = dataclasses.replace(rows[0], name="Supercalifragilisticexpialidocious-departmental-assistant-long")
+    wb = load_workbook(write_portfolio(rows, tmp_path / "portfolio.xlsx"))
+    ws = wb["Headlines"]
+    checked = 0
+    for r in range(4, 4 + len(rows)):
+        for col in "ABCD":
+            c = ws[f"{col}{r}"]
+            assert c.alignment.wrap_text and c.alignment.vertical == "top", c.coordinate
+            width = ws.column_dimensions[col].width
+            assert ws.row_dimensions[r].height >= text_lines(str(c.value), width - 1) * LINE_PT, c.coordinate
+            checked += 1
+    assert checked == 4 * len(rows)
+    for w in wb.worksheets:
+        assert w.page_setup.orientation == "landscape" and w.page_setup.fitToWidth == 1, w.title
+
+
+def test_confidence_band_says_what_it_covers(reports, tmp_path):
+    """Issue 24 item 7: "Confidence -13% / +20%" read as the error of the whole plan while TTFT's
+    measured error is larger. Wherever the band is shown it names the metric (throughput per
+    replica), the data (serving runs, leave-one-model-out) and TTFT's error on the same runs."""
+    from xlsizer.textout import result_table
+    from xlsizer.workbook.stored import stored_values
+    from xlsizer.workbook.template import build_workbook
+
+    r = xlsizer.size(model="llama-3.3-70b", serving_engine="vllm")
+    src = r.confidence["source"]
+    for words in ("throughput per replica", "serving.csv", "leave-one-model-out", "TTFT", "median"):
+        assert words in src, words
+    band = f"{r.confidence['low']:+.0%} / {r.confidence['high']:+.0%}"
+    assert f"Confidence of the throughput per replica (not TTFT): {band}" in result_table(r, what_if=False)
+    wb = build_workbook({"model": "llama-3.3-70b"})
+    assert stored_values(wb)[("Results", "B4")] == src
+    assert wb["Results"]["A4"].value == "Confidence"
+    _project, path = reports[0]
+    ws = load_workbook(path)["Summary"]
+    labels = label_rows(ws)
+    assert "Model error on throughput per replica (not TTFT)" in labels
+    conf = load_workbook(path)["Assumptions"]["E4"].value
+    assert "throughput per replica" in conf and "TTFT" in conf

@@ -432,3 +432,46 @@ def test_advanced_toggle_flows_through_the_inputs_range():
 
 def test_report_recalculation_time():
     print("recalculation seconds per workbook:", {k: round(v, 2) for k, v in TIMINGS.items()})
+
+
+def test_results_headline_and_columns_print_readably(tmp_path):
+    """Issue 24 item 6: the Results headline wraps over the table's width in a row tall enough
+    for it (one unwrapped line made fit-to-width print the page tiny); the field column is
+    left-aligned with an indent, so the Resilient value beside it never touches it ("6replicas");
+    the sheet prints landscape, one page wide. Checked on the saved file."""
+    from openpyxl.utils import get_column_letter
+
+    from xlsizer.workbook.styles import LINE_PT, text_lines
+
+    e = EXAMPLES[0]
+    path = tmp_path / "p.xlsx"
+    write_template(path, values=e.values, checklist=e.checklist(), name=e.name)  # saved with its results
+    wb = load_workbook(path)
+    ws = wb["Results"]
+    head = ws[HEADLINE_CELL]
+    assert head.alignment.wrap_text and head.alignment.vertical == "top"
+    span = next(r for r in ws.merged_cells.ranges if r.min_row == head.row and r.min_col == head.column)
+    assert get_column_letter(span.max_col) == "F"  # across Unit .. Field, the table's width
+    width = sum(ws.column_dimensions[get_column_letter(c)].width for c in range(span.min_col, span.max_col + 1))
+    headline = size(make_inputs(e.values)).headline
+    assert ws.row_dimensions[head.row].height >= text_lines(headline, width - 1) * LINE_PT
+    assert ws.row_dimensions[head.row].height >= 4 * LINE_PT  # room for a longer sentence after recalculation
+    lay = results_layout()
+    values = load_workbook(path, data_only=True)["Results"]  # the results stored in the file
+    checked = 0
+    for row, _ in lay["rows"]:
+        f = ws.cell(row, 6).alignment
+        assert f.horizontal == "left" and f.indent >= 1, row
+        assert ws.cell(row, SCENARIO_COLS["resilient"]).alignment.horizontal == "right"
+        for col in SCENARIO_COLS.values():  # a number never outgrows its column (it would print ###)
+            c = ws.cell(row, col)
+            v = values.cell(row, col).value
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                assert len(f"{v:,.3f}") + 2 <= ws.column_dimensions[get_column_letter(col)].width, c.coordinate
+                checked += 1
+            elif isinstance(v, str):
+                assert c.alignment.wrap_text, c.coordinate  # text wraps inside its column
+    assert checked > 60
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage

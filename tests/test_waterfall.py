@@ -59,3 +59,16 @@ def test_waterfall_cost_per_step_and_notes_where_replicas_and_gpus_part():
     assert out[1] == ("replicas rise (6 -> 9) but GPUs fall (24 -> 18): each replica now uses 2x h100-sxm "
                       "instead of 4x h100-sxm")
     assert out[2] == "GPUs fall but cost rises: b200 instead of h100-sxm, priced differently"
+
+
+def test_waterfall_cost_names_its_currency(capsys, tmp_path):
+    """Issue 24 item 7: the cost column had no currency (CLI table, --json, report sheet)."""
+    assert main(["waterfall", "--set", "currency=EUR"]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "EUR/month" in head and "cost/month" not in head
+    assert main(["waterfall", "--set", "currency=EUR", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["currency"] for r in rows} == {"EUR"}
+    # an unknown price still names the currency of the column
+    steps = waterfall(make_inputs(dict(currency="CHF", pricing_model="on-prem", gpu="h200-nvl")))
+    assert all(s.currency == "CHF" for s in steps)

@@ -88,6 +88,10 @@ class Scenario(BaseModel):
     servers: int
     replicas_per_server: int
     gpus_per_server: int
+    shared_hosts: bool = Field(False, description=(
+        "cloud: the hosts hold GPU slots the plan does not rent (the redundancy rule spread the replicas, "
+        "anti-affinity); the provider shares them with other tenants, and it_kw, racks and cooling are the "
+        "rented GPUs' share of full hosts, not the hosts whole"))
     throughput_per_replica_tok_s: float
     throughput_source: str
     memory: Memory
@@ -110,10 +114,16 @@ def headline_for(b: Scenario) -> str:
     from xlsizer.engine.cost import basis_sentence
 
     s = "s" if b.servers != 1 else ""
-    text = (f"Plan on {b.servers} server{s} of {b.gpus_per_server}x {b.gpu_name}"
-            f" - {b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
-            f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}),"
-            f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
+    reps = (f"{b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
+            f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''})")
+    if b.shared_hosts:  # cloud renting GPUs on hosts shared with other tenants: no whole servers to plan on
+        per = "one" if b.replicas_per_server == 1 else f"at most {b.replicas_per_server}"
+        text = (f"Plan on {reps}, {per} per host (anti-affinity), on {b.servers} shared {b.gpus_per_server}x"
+                f" {b.gpu_name} host{s}; the GPUs' share: {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility,"
+                f" {b.cooling_tier}.")
+    else:
+        text = (f"Plan on {b.servers} server{s} of {b.gpus_per_server}x {b.gpu_name} - {reps},"
+                f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
     cost = b.extra.get("cost")
     if cost:
         text += " " + basis_sentence(cost, b.gpu_name, b.gpus_per_server)

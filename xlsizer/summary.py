@@ -68,20 +68,24 @@ def sizing_rows(r: SizingResult, gpu_names: bool = True) -> list[Row]:
     """The hardware each scenario needs."""
     sec = "Sizing"
     sc = [r.scenarios[k] for k in SCENARIOS]
-    return [
+    shared = any(s.shared_hosts for s in sc)
+    rows = [
         Row("GPU", "", tuple(s.gpu_name if gpu_names else s.gpu for s in sc), TEXT, sec, "gpu"),
         Row("GPUs per replica", "GPUs", tuple(s.gpus_per_replica for s in sc), INT, sec, "gpus_per_replica"),
         Row("Active replicas", "replicas", tuple(s.active_replicas for s in sc), INT, sec, "active_replicas"),
         Row("Replicas (active + spares)", "replicas", tuple(s.replicas for s in sc), INT, sec, "replicas"),
         Row("Total GPUs in use", "GPUs", tuple(s.total_gpus for s in sc), INT, sec, "total_gpus"),
-        Row("Servers", "servers", tuple(s.servers for s in sc), INT, sec, "servers"),
-        Row("GPUs installed (whole servers)", "GPUs", tuple(s.servers * s.gpus_per_server for s in sc), INT, sec,
-            "installed_gpus"),
+        Row("Servers (shared hosts)" if shared else "Servers", "servers",
+            tuple(s.servers for s in sc), INT, sec, "servers"),
+        # a shared cloud host's other slots are other tenants' GPUs: nothing the plan installs (blank)
+        Row("GPUs installed (whole servers)", "GPUs",
+            tuple(None if s.shared_hosts else s.servers * s.gpus_per_server for s in sc), INT, sec, "installed_gpus"),
         Row("IT power", "kW", tuple(s.it_kw for s in sc), D1, sec, "it_kw"),
         Row("Facility power", "kW", tuple(s.facility_kw for s in sc), D1, sec, "facility_kw"),
         Row("Racks", "racks", tuple(s.racks for s in sc), INT, sec, "racks"),
         Row("Cooling", "", tuple(s.cooling_tier for s in sc), TEXT, sec, "cooling"),
     ]
+    return [row for row in rows if any(v is not None for v in row.values)]
 
 
 def performance_rows(r: SizingResult) -> list[Row]:

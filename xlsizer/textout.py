@@ -57,7 +57,8 @@ def result_table(r: SizingResult, what_if: bool = True) -> str:
     lines.append("")
     lines += _para(r.headline)
     conf = r.confidence
-    lines += _para(f"Confidence: {conf['low']:+.0%} / {conf['high']:+.0%} ({readable_source(conf['source'])})")
+    lines += _para(f"Confidence of the throughput per replica (not TTFT): {conf['low']:+.0%} / {conf['high']:+.0%} "
+                   f"({readable_source(conf['source'])})")
     if r.warnings:
         lines += ["", "Warnings:"]
         for w in r.warnings:

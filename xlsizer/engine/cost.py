@@ -98,7 +98,9 @@ class CostBreakdown:
     gpus_paid: int = 0
     """GPUs the bill counts: cloud the GPUs in use, on-prem every slot of every bought server."""
     whole_node_gpus: int = 0
-    """GPU slots of the servers the plan packs the replicas into (servers x GPUs per server)."""
+    """GPU slots of the servers the plan packs the replicas into (servers x GPUs per server); cloud:
+    of the whole nodes a cloud renting only whole nodes would need (``whole_node_servers`` of them)."""
+    whole_node_servers: int = 0
     servers: int = 0
     monthly_whole_nodes: float | None = None
     """Cloud: the monthly bill if whole nodes are rented (whole_node_gpus x price x h); on-prem:
@@ -130,7 +132,8 @@ def basis_sentence(c: dict[str, Any], gpu_name: str, gpus_per_server: int) -> st
         text = (f"Cost basis: cloud, renting the {used} GPUs in use at {c['price_per_gpu']:,.2f} {cur}/GPU-hour = "
                 f"{c['monthly']:,.0f} {cur}/month")
         if nodes > used and c.get("monthly_whole_nodes") is not None:
-            text += (f"; as whole {gpus_per_server}-GPU nodes ({nodes} GPUs) "
+            per = nodes // c["whole_node_servers"] if c.get("whole_node_servers") else gpus_per_server
+            text += (f"; as whole {per}-GPU nodes ({nodes} GPUs) "
                      f"{c['monthly_whole_nodes']:,.0f} {cur}/month")
         return text + "."
     return (f"Cost basis: on-prem, buying {c['servers']} whole server{'s' if c['servers'] != 1 else ''} with "
@@ -213,9 +216,13 @@ def _price(entered: float | None, catalog: PriceRange | None, gpu_id: str, field
 
 def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus_per_server: int, it_kw: float,
                   pue: float, rps: float, prompt_tokens: int, output_tokens: int,
-                  capacity_tok_s: float | None = None) -> CostBreakdown:
+                  capacity_tok_s: float | None = None,
+                  whole_nodes: tuple[int, int] | None = None) -> CostBreakdown:
     """The cost of one sized scenario. ``inp`` is a SizingInputs (duck-typed to keep this pure);
-    ``pue`` is the cooling tier's, replaced by ``inp.pue_override`` when set."""
+    ``pue`` is the cooling tier's, replaced by ``inp.pue_override`` when set. ``whole_nodes``:
+    (servers, GPUs per server) a cloud renting only whole nodes would need, when that packing
+    differs from the plan's (the redundancy rule spreads per-GPU cloud replicas over hosts, while
+    whole nodes are filled with spares: pipeline._fleet); default the plan's own servers."""
     cur = inp.currency
     hours = inp.hours_per_month
     model = inp.pricing_model
@@ -244,7 +251,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
     compute: float | None
     maint = power = fac = 0.0
     capex: float | None = None
-    node_gpus = servers * gpus_per_server
+    node_servers, node_per = whole_nodes if whole_nodes is not None and model == "cloud" else (servers, gpus_per_server)
+    node_gpus = node_servers * node_per
     paid = total_gpus
     whole: float | None = None
     unit_price: float | None = None
@@ -266,7 +274,7 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             ]
             if node_gpus > total_gpus:
                 rows.append(("Cost: whole nodes (cloud)", whole, f"{cur}/month",
-                             f"{servers} nodes x {gpus_per_server} GPUs x {price:g} x {hours:g} h "
+                             f"{node_servers} nodes x {node_per} GPUs x {price:g} x {hours:g} h "
                              "(when only whole nodes are rented)", S_ISSUE))
     else:
         gp, g_src = _price(inp.gpu_purchase_price, gpu.purchase_price_per_gpu, gpu.id, "gpu_purchase_price", ",.0f")
@@ -327,7 +335,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
                else SOURCES["api_price_per_million_tokens"])
     api_monthly = api * tok_m / MILLION
     rows.append(("API price", api, f"{cur}/M tokens", "input and output tokens alike", api_src))
-    counts = dict(gpus_in_use=total_gpus, gpus_paid=paid, whole_node_gpus=node_gpus, servers=servers,
+    counts = dict(gpus_in_use=total_gpus, gpus_paid=paid, whole_node_gpus=node_gpus, whole_node_servers=node_servers,
+                  servers=servers,
                   price_per_gpu=unit_price)
     if compute is None:
         return CostBreakdown(model, cur, None, None, None, maint, power, fac, None, None, None, None, None, None,

@@ -139,14 +139,23 @@ def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     return p.typical if p is not None else 1.0
 
 
-def _billed_gpus(inp: SizingInputs, replicas: int, n: int, g: GpuSpec, offset: int) -> int:
-    """GPUs the bill counts (cost.py's basis): cloud rents the GPUs in use; on-prem buys every
-    installed slot of the whole servers the replicas are packed into. Never below the GPUs in
-    use, so ``GPUs in use x price`` stays a lower bound for the search's pruning."""
+def _billed_gpus(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> tuple[int, int]:
+    """(GPUs the bill counts, replicas) under the redundancy rule, on cost.py's basis: cloud rents
+    the GPUs in use, and the rule never adds replicas to a per-GPU bill (it spreads them over
+    hosts: placement.survivable_fleet), so no placement is needed; on-prem buys every installed
+    slot of the whole servers the replicas are packed into. Never below the GPUs in use, so
+    ``GPUs in use x price`` stays a lower bound for the search's pruning."""
     if inp.pricing_model != "on-prem":
-        return replicas * n
-    lay = placement.consolidate(replicas, n, g, MIN_SERVERS[RED_LABEL[offset]])
-    return max(replicas * n, lay.servers * lay.gpus_per_server)
+        reps = placement.replica_count(active, offset, paired)
+        return reps * n, reps
+    fl = _survivable(inp, active, offset, paired, n, g)
+    return placement.installed_slots(fl.replicas * n, fl.layout), fl.replicas
+
+
+def _survivable(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> placement.Fleet:
+    """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis."""
+    return placement.survivable_fleet(active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]],
+                                      per_gpu_bill=inp.pricing_model != "on-prem")
 
 
 def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
@@ -209,7 +218,7 @@ def size(inp: SizingInputs) -> SizingResult:
         ("all", "Weights", sh.w / GB, "GB", "{:g}B params x {:g} B ({})",
          (model.total_params_b, inp.precision.bytes_per_element, inp.precision.label), f"{S_COURSE} step 1"),
         ("all", "KV bytes per token", sh.kv_tok, "B", _kv_formula(model), (inp.kv_precision.bytes_per_element,),
-         "course.md §4; catalog.md model note 3 (MLA)"),
+         _kv_source(model)),
         ("all", "KV per request", sh.kv_req / GB, "GB", "KV/token x ({:,} + {:,}) tokens{}{}",
          (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else "",
           " + fixed state per sequence" if sh.state else ""), f"{S_COURSE} step 2"),
@@ -268,12 +277,21 @@ def _state_rows(model: ModelSpec) -> list[Any]:
              "config.json via the catalog (recurrent); engine/memory.py state_bytes_per_sequence")]
 
 
+def _kv_source(model: ModelSpec) -> str:
+    """Where the KV-per-token formula comes from, by the model's attention kind."""
+    src = ("course.md §4; catalog.md model note 3 (MLA)" if model.mla is not None
+           else f"course.md §4 ({model.attention.upper()}: K and V per KV head per layer)")
+    return src + ("; docs/method.md step 2 (sliding-window layers keep at most their window)"
+                  if model.sliding_window else "")
+
+
 def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
     kind = "moe" if model.is_moe else "dense"
     if inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None:
         frac = float(CONF_TABLE[kind])
         return {"low": -frac, "high": frac, "kind": kind,
-                "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE"}
+                "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE, on the "
+                          "throughput per replica (a judgement, not a measurement; TTFT not covered)"}
     low, high, src = confidence_band(model, inp.serving_engine.value)  # per family and engine
     return {"low": low, "high": high, "kind": kind, "source": src}
 
@@ -550,9 +568,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue
         cap = ev.cap
         active = ev.active(offered_rps)
-        reps = placement.replica_count(active, offset, paired)
+        billed, reps = _billed_gpus(inp, active, offset, paired, n, g)
         total = reps * n
-        key = (_billed_gpus(inp, reps, n, g, offset) * price, total, order)
+        key = (billed * price, total, order)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -687,6 +705,10 @@ class _Fleet(NamedTuple):
     cap_tok_s: float  # tokens/s the active replicas carry
     layout: placement.ServerLayout  # the first deployment's packing (the one the headline shows)
     server_w: float  # W, one server of that packing
+    added_spares: int  # spares the redundancy rule added to the first deployment's N+1/N+2
+    whole_nodes: tuple[int, int] | None  # (servers, GPUs per server) when renting whole nodes packs differently
+    shared: bool  # cloud hosts with slots the plan does not rent (other tenants'): site figures are the GPUs' share
+    host_share: float  # the rented GPUs as full hosts (GPUs / GPUs per host) when shared, else the servers
 
 
 class _Site(NamedTuple):
@@ -705,7 +727,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     warn: list[str] = []
     need = _need(name, inp, sh, rec)
     plan, deployments = _configure(name, inp, sh, fixed, need, warn, rec)
-    fleet = _fleet(name, deployments, need.offset)
+    fleet = _fleet(name, inp, deployments, need.offset)
     _record_fleet(name, inp, sh, fixed, plan, fleet, need.offset, rec)
     _fleet_warnings(name, sh, fixed, plan, fleet, need.offset, warn)
     extra = _performance(name, inp, sh, plan, fleet, need, warn, rec)
@@ -713,7 +735,8 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     _latency_warnings(name, inp, sh, plan, need, warn, rec)
     cb = scenario_cost(inp, plan.gpu, total_gpus=fleet.total_gpus, servers=fleet.servers,
                        gpus_per_server=fleet.layout.gpus_per_server, it_kw=site.it_kw, pue=site.pue, rps=sh.rps,
-                       prompt_tokens=sh.prompt, output_tokens=sh.out_tok, capacity_tok_s=fleet.cap_tok_s)
+                       prompt_tokens=sh.prompt, output_tokens=sh.out_tok, capacity_tok_s=fleet.cap_tok_s,
+                       whole_nodes=fleet.whole_nodes)
     extra["cost"] = cb.as_dict()
     rec += [(name, *row) for row in cb.explain]
     warn += cb.warnings
@@ -791,27 +814,49 @@ def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
     return plan, deployments or [(1, 1.0, plan)]
 
 
-def _fleet(name: str, deployments: list[tuple[int, float, _Plan]], offset: int) -> _Fleet:
-    """Course steps 12-13: active replicas plus spares per deployment, packed into servers."""
+def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Plan]], offset: int) -> _Fleet:
+    """Course steps 12-13: active replicas plus spares per deployment, packed into servers;
+    except in the course-table method (which reproduces the course), one server failure
+    leaves the active replicas (placement.survivable_fleet, docs/method.md "Spares and servers")."""
+    survivable = inp.throughput_source is not ThroughputSource.COURSE_TABLE
     red = RED_LABEL[offset]
     paired = name == "resilient"
     replicas = servers = total_gpus = active = 0
     it_w = cap_tok_s = server_w = 0.0
     layout = None
+    added = whole_servers = whole_per = 0
+    shared, host_share = False, 0.0
     for cnt, _, p_v in deployments:
-        r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
-        lay_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red])
+        if survivable:
+            r_v, lay_v, add_v = _survivable(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
+            # a cloud renting only whole nodes fills them with spares rather than spreading replicas
+            whole = lay_v if inp.pricing_model == "on-prem" else \
+                placement.survivable_fleet(p_v.active, offset, paired, p_v.n, p_v.gpu, MIN_SERVERS[red]).layout
+            whole_servers += cnt * whole.servers
+            whole_per = whole_per or whole.gpus_per_server
+        else:
+            r_v = placement.replica_count(p_v.active, offset, paired_failure_domains=paired)
+            lay_v, add_v = placement.consolidate(r_v, p_v.n, p_v.gpu, MIN_SERVERS[red]), 0
         sw_v = facility.server_power_w(lay_v.gpus_per_server, p_v.gpu.tdp_w)
+        # a cloud plan rents GPUs, not hosts: where its hosts hold slots it does not rent (the rule
+        # spread the replicas, one per host for N+1), the provider shares those hosts with other
+        # tenants, and the plan's power is its GPUs' share of a full host (docs/method.md)
+        gpus_v = r_v * p_v.n
+        shared_v = (survivable and inp.pricing_model != "on-prem" and lay_v.servers_per_replica == 1
+                    and lay_v.servers * lay_v.gpus_per_server > gpus_v)
+        shared = shared or shared_v
         replicas += cnt * r_v
-        total_gpus += cnt * r_v * p_v.n
+        total_gpus += cnt * gpus_v
         servers += cnt * lay_v.servers
         active += cnt * p_v.active
-        it_w += cnt * sw_v * lay_v.servers
+        it_w += cnt * (sw_v * gpus_v / lay_v.gpus_per_server if shared_v else sw_v * lay_v.servers)
+        host_share += cnt * (gpus_v / lay_v.gpus_per_server if shared_v else lay_v.servers)
         cap_tok_s += cnt * p_v.active * p_v.tput
         if layout is None:
-            layout, server_w = lay_v, sw_v
+            layout, server_w, added = lay_v, sw_v, add_v
     assert layout is not None
-    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w)
+    return _Fleet(deployments, replicas, total_gpus, servers, active, it_w, cap_tok_s, layout, server_w, added,
+                  (whole_servers, whole_per) if survivable else None, shared, host_share)
 
 
 def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,
@@ -834,14 +879,28 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
         (name, "Active replicas", fleet.active, "replicas",
          "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
          else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12"),
-        (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}",
-         (red, ", failure domains paired" if name == "resilient" else "",
+        (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}{}",
+         (red, f" + {fleet.added_spares} more so that losing the server with the most replicas "
+          f"({layout.replicas_per_server}) leaves the active ones" if fleet.added_spares else "",
+          ", failure domains paired" if name == "resilient" else "",
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
           if several else ""), f"{S_COURSE} step 12"),
-        (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}",
-         (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red),
+        (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}{}",
+         (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red,
+          ", spread so that a server failure takes out no more replicas than the spares (on this cost basis "
+          "cheaper than adding spares)" if _spread(fleet, plan, red) else ""),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
+
+
+def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
+    """Whether the redundancy rule put the replicas on more servers than dense packing would."""
+    if fleet.whole_nodes is None or len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1:
+        return False
+    if fleet.layout.servers_per_replica > 1:
+        return False
+    dense = max(math.ceil(fleet.replicas / (plan.gpu.gpus_per_node // plan.n)), MIN_SERVERS[red])
+    return fleet.layout.servers > dense
 
 
 def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet, offset: int,
@@ -856,9 +915,10 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                         + (" or expert parallelism" if sh.model.is_moe else ""))
     if sh.model.is_moe and plan.n > 8:
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
-    if layout.replicas_per_server > offset and layout.servers > 1 and name != "baseline":
+    if layout.replicas_per_server > offset + fleet.added_spares and layout.servers > 1 and name != "baseline":
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
-                    f"{offset} spare(s): a server failure takes out more than the redundancy covers")
+                    f"{offset} spare(s) (the course-table method keeps the course's packing): "
+                    "a server failure takes out more than the redundancy covers")
     if fixed is not None and fixed.form_factor == "pcie" and sh.w > PCIE_MAX_W and plan.n > 1:
         warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over PCIe "
                     "all-reduces is slow")
@@ -930,8 +990,10 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     that no rack holds or a deployment beyond the ceiling (engine/guardrails.py, issue 15)."""
     g, layout = plan.gpu, fleet.layout
     it_kw = fleet.it_w / 1000.0
-    racks = facility.rack_plan(fleet.servers, fleet.it_w / fleet.servers / 1000.0, inp.rack_power_limit_kw,
-                               g.liquid_cooling_required)
+    # shared cloud hosts: the racks and cooling of the rented GPUs' share, as whole hosts (rounded up)
+    rack_hosts = math.ceil(fleet.host_share - 1e-9) if fleet.shared else fleet.servers
+    host_kw = fleet.it_w / fleet.host_share / 1000.0 if fleet.shared else fleet.it_w / fleet.servers / 1000.0
+    racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required)
     nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
     pue = NVL72_PUE if nvl72 else racks.pue
     fac_kw = it_kw * pue
@@ -945,10 +1007,19 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     rec += [
         (name, "Server power", fleet.server_w / 1000.0, "kW", "{} x {:g} W + platform",
          (layout.gpus_per_server, g.tdp_w), "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
-        (name, "IT power", it_kw, "kW", "{} servers x {:.2f} kW", (fleet.servers, fleet.it_w / fleet.servers / 1000),
-         f"{S_COURSE} step 16"),
-        (name, "Racks", racks.racks, "racks", "packed to <= {:g} kW and <= 10 servers", (inp.rack_power_limit_kw,),
-         f"{S_COURSE} step 16"),
+        (name, "IT power", it_kw, "kW", "{} GPUs x {:.3f} kW (TDP + its share of a full {}-GPU host's platform: "
+         "the plan rents GPUs on {} shared with other tenants)" if fleet.shared else
+         "{} servers x {:.2f} kW",
+         (fleet.total_gpus, fleet.it_w / fleet.total_gpus / 1000, layout.gpus_per_server,
+          f"{fleet.servers} host{'s' if fleet.servers != 1 else ''}")
+         if fleet.shared else (fleet.servers, fleet.it_w / fleet.servers / 1000),
+         f"{S_COURSE} step 16" + ("; xlsizer shared cloud hosts (docs/method.md 'Spares and servers')"
+                                  if fleet.shared else "")),
+        (name, "Racks", racks.racks, "racks",
+         "the GPUs' share ({:g} full hosts' worth, rounded up to {}) packed to <= {:g} kW and <= 10 servers"
+         if fleet.shared else "packed to <= {:g} kW and <= 10 servers",
+         (round(fleet.host_share, 3), rack_hosts, inp.rack_power_limit_kw) if fleet.shared
+         else (inp.rack_power_limit_kw,), f"{S_COURSE} step 16"),
         (name, "Cooling tier", racks.cooling_tier, "", "{:.1f} kW per rack", (racks.kw_per_rack,),
          f"{S_COURSE} step 16"),
         (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
@@ -991,6 +1062,7 @@ def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fle
         Scenario, name=name, gpu=g.id, gpu_name=g.name, gpus_per_replica=plan.n, tp=plan.tp, pp=plan.pp,
         active_replicas=fleet.active, replicas=fleet.replicas, total_gpus=fleet.total_gpus, servers=fleet.servers,
         replicas_per_server=layout.replicas_per_server, gpus_per_server=layout.gpus_per_server,
+        shared_hosts=fleet.shared,
         throughput_per_replica_tok_s=plan.tput, throughput_source=plan.source,
         memory=build(Memory, weights_gb=sh.w / GB, kv_bytes_per_token=sh.kv_tok, kv_per_request_gb=need.kv_req / GB,
                      state_per_request_gb=sh.state / GB, state_total_gb=need.inflight * sh.state / GB,

@@ -12,12 +12,17 @@ Replicas (step 12): active = ceil(demand ÷ throughput); total = active + spares
 Servers (step 13): replicas that fit a node share it (⌊GPUs per node ÷ GPUs per replica⌋, as
     the course's worked example packs 4 two-GPU replicas per HGX); larger replicas span
     ceil(n ÷ GPUs per node) servers; at least 1/2/3 servers for N/N+1/N+2.
+Redundancy rule (xlsizer, docs/method.md "Spares and servers"): with spares, losing any one
+    server must leave at least the active replicas, so the spares cover the most replicas one
+    server holds. ``survivable_fleet`` meets it by fewer replicas per server or by more spares,
+    whichever costs less on the sizing's basis.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from xlsizer.catalog.schema import GpuSpec
 from xlsizer.precision import Precision
@@ -159,12 +164,15 @@ class ServerLayout:
 
 
 def consolidate(
-    replicas: int, gpus_per_replica: int, gpu: GpuSpec, min_servers: int
+    replicas: int, gpus_per_replica: int, gpu: GpuSpec, min_servers: int, *, max_per_server: int | None = None
 ) -> ServerLayout:
-    """Servers for the replicas (course step 13, packing whole replicas into each node)."""
+    """Servers for the replicas (course step 13, packing whole replicas into each node, at most
+    ``max_per_server`` of them when given)."""
     per_node = gpu.gpus_per_node
     if gpus_per_replica <= per_node:
         rps = per_node // gpus_per_replica
+        if max_per_server is not None:
+            rps = max(1, min(rps, max_per_server))
         servers = max(math.ceil(replicas / rps), min_servers)
         spr = 1
     else:
@@ -180,3 +188,58 @@ def consolidate(
     else:
         installed = per_node
     return ServerLayout(servers, rps, spr, installed)
+
+
+class Fleet(NamedTuple):
+    """Replicas and their servers under the redundancy rule (``survivable_fleet``)."""
+
+    replicas: int
+    layout: ServerLayout
+    added_spares: int
+    """Spares beyond the scenario's N+1/N+2 that the rule added."""
+
+
+def installed_slots(replicas: int, layout: ServerLayout) -> int:
+    """GPU slots of the servers (what on-prem buys), never below the GPUs the replicas use."""
+    return max(layout.servers * layout.gpus_per_server, replicas)
+
+
+def survivable_fleet(
+    active: int, offset: int, paired_failure_domains: bool, gpus_per_replica: int, gpu: GpuSpec, min_servers: int,
+    per_gpu_bill: bool = False,
+) -> Fleet:
+    """Replicas and servers such that one server failure leaves at least ``active`` replicas.
+
+    The course packs replicas densely (step 13) and adds a fixed N+1/N+2 (step 12): 11 active
+    1-GPU replicas + 1 spare on two 8-GPU servers lose 6 replicas with one server. Here each
+    cap k on replicas per server (1 .. GPUs per node // GPUs per replica) is tried with spares
+    ``max(offset, k)``, the cap's replicas packed densely; the fleet kept costs least on the
+    bill's basis (``per_gpu_bill``: the GPUs in use, as a cloud rents them; else the installed
+    GPU slots, as on-prem buys them), then installs the fewest GPU slots, then has the fewest
+    servers. Fewer replicas per server (more servers) or more spares (fewer servers): whichever
+    the bill prefers; for every cap the cost only grows with the load and the spares, so the
+    cheapest does too. ``offset`` 0 (the baseline) promises no redundancy and keeps the
+    course's packing; a replica spanning servers loses one replica per server failure, which
+    any spare covers. Integer arithmetic in the loop (``consolidate``'s rules): the search
+    calls this once per candidate configuration.
+    """
+    per_node = gpu.gpus_per_node
+    if offset == 0 or gpus_per_replica > per_node:
+        plain = replica_count(active, offset, paired_failure_domains)
+        return Fleet(plain, consolidate(plain, gpus_per_replica, gpu, min_servers), 0)
+    full_boards = gpu.form_factor in ("sxm", "oam", "superchip")
+    best_key: tuple[int, int, int, int] | None = None
+    best_k = best_total = 0
+    # a cap above the spares adds replicas, which a per-GPU bill never prefers: skip those caps
+    caps = per_node // gpus_per_replica
+    for k in range(1, (min(caps, offset) if per_gpu_bill else caps) + 1):
+        total = replica_count(active, max(offset, k), paired_failure_domains)
+        servers = max(-(-total // k), min_servers)
+        per_server = per_node if full_boards else -(-total // servers) * gpus_per_replica
+        slots = max(servers * per_server, total * gpus_per_replica)
+        key = (total * gpus_per_replica if per_gpu_bill else slots, slots, servers, total)
+        if best_key is None or key < best_key:
+            best_key, best_k, best_total = key, k, total
+    plain = replica_count(active, offset, paired_failure_domains)
+    return Fleet(best_total, consolidate(best_total, gpus_per_replica, gpu, min_servers, max_per_server=best_k),
+                 best_total - plain)

@@ -56,6 +56,8 @@ class WaterfallStep:
     """Why the step has no sizing (e.g. infeasible with everything off)."""
     monthly_cost: float | None = None
     """The scenario's monthly cost at this step (engine/cost.py; None when a price is unknown)."""
+    currency: str = ""
+    """The currency of ``monthly_cost`` (the input's label, per month)."""
 
 
 def _is_on(field: str, value: Any, off: Any) -> bool:
@@ -85,14 +87,15 @@ def waterfall(inputs: SizingInputs, scenario: str = "burst") -> list[WaterfallSt
         try:
             s = size(inputs.model_copy(update=state)).scenarios[scenario]
         except XlsizerError as exc:
-            out.append(WaterfallStep(label, field, value, 0, 0, 0, "", 0.0, 0.0, note=exc.short()))
+            out.append(WaterfallStep(label, field, value, 0, 0, 0, "", 0.0, 0.0, note=exc.short(),
+                                     currency=inputs.currency))
             return
         perf = s.extra.get("perf", {})
         monthly = (s.extra.get("cost") or {}).get("monthly")
         out.append(WaterfallStep(label, field, value, s.replicas, s.total_gpus, s.gpus_per_replica, s.gpu,
                                  s.throughput_per_replica_tok_s, s.memory.vram_gb,
                                  float(perf.get("memory_per_replica_gb", 0.0)), s.memory.kv_per_request_gb,
-                                 monthly_cost=monthly))
+                                 monthly_cost=monthly, currency=inputs.currency))
 
     record("Everything off", "", None)
     for label, f, _ in on_steps:
@@ -134,7 +137,10 @@ def step_notes(steps: list[WaterfallStep]) -> list[str]:
 def waterfall_table(steps: list[WaterfallStep]) -> str:
     """The waterfall as a fixed-width text table (the CLI's output, under 100 columns), with the
     notes where replicas, GPUs and cost move in opposite directions below the table."""
-    head = (f"{'step':<34} {'replicas':>8} {'GPUs':>5} {'config':>13} {'cost/month':>11} {'tok/s/replica':>13} "
+    cur = next((s.currency for s in steps if s.currency), "")
+    cost_head = f"{cur}/month" if cur else "cost/month"  # the money's unit, as every other cost column
+    cw = max(11, len(cost_head))
+    head = (f"{'step':<34} {'replicas':>8} {'GPUs':>5} {'config':>13} {cost_head:>{cw}} {'tok/s/replica':>13} "
             f"{'GB/replica':>10}")
     lines = [head, "-" * len(head)]
     notes = step_notes(steps)
@@ -144,7 +150,7 @@ def waterfall_table(steps: list[WaterfallStep]) -> str:
             continue
         cost = f"{s.monthly_cost:,.0f}" if s.monthly_cost is not None else "no price"
         lines.append(f"{s.label[:34]:<34} {s.replicas:>8} {s.total_gpus:>5} {f'{s.gpus_per_replica}x {s.gpu}':>13} "
-                     f"{cost:>11} {s.throughput_per_replica_tok_s:>13,.0f} {s.memory_per_replica_gb:>10,.1f}")
+                     f"{cost:>{cw}} {s.throughput_per_replica_tok_s:>13,.0f} {s.memory_per_replica_gb:>10,.1f}")
     marked = [(s.label, n) for s, n in zip(steps, notes, strict=True) if n]
     if marked:
         lines += ["", "Notes:"]

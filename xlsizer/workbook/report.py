@@ -26,7 +26,6 @@ report is never left behind. The project workbook is never opened for writing.
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +58,7 @@ from xlsizer.summary import (
 )
 from xlsizer.workbook.safe import put_text
 from xlsizer.workbook.stored import save_with_values
-from xlsizer.workbook.styles import print_landscape
+from xlsizer.workbook.styles import print_landscape, text_lines
 
 FONT = "Calibri"  # named: without a name LibreOffice falls back to a serif face for styled cells
 BOLD = Font(name=FONT, bold=True)
@@ -370,14 +369,6 @@ def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
         ws.column_dimensions[col].width = w
 
 
-def _lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column ``width`` characters wide: words wrap whole, as in
-    Excel and LibreOffice (an average letter is a little narrower than the digit '0' that
-    defines the column width: about 1.3 letters of Calibri per unit; 1.25 keeps a margin)."""
-    per = max(1, int(width * 1.25) - 1)
-    return sum(len(textwrap.wrap(part, per, break_long_words=True)) or 1 for part in text.split("\n"))
-
-
 def fit_rows(ws: Worksheet, first: int = 1) -> None:
     """Give every row with wrapped text the height its longest cell needs (LibreOffice and Excel
     do not grow rows written by openpyxl), merged cells measured across their columns."""
@@ -396,11 +387,12 @@ def fit_rows(ws: Worksheet, first: int = 1) -> None:
             if not wrap:
                 continue
             width = spans.get((c.row, c.column)) or ws.column_dimensions[c.column_letter].width or 8.43
-            scale = 11.0 / (c.font.sz or 11.0) * (0.9 if c.font.b else 1.0)  # bold letters are wider
-            n = max(n, _lines(c.value, width * scale))
+            # one measure for every workbook (styles.text_lines, checked on LibreOffice renders); the
+            # report's own, 1.25 letters per unit, cut the last line of long headlines
+            n = max(n, text_lines(c.value, width - 1, float(c.font.sz or 11.0), bool(c.font.b)))
             size = max(size, float(c.font.sz or 11.0))
         if n > 1 or size > 11.0:
-            ws.row_dimensions[row[0].row].height = n * LINE_PT * size / 11.0 + 2
+            ws.row_dimensions[row[0].row].height = n * LINE_PT * size / 11.0 + 3
 
 
 def _header(ws: Worksheet, row: int, values: Sequence[Any], right_from: int = 2, right_to: int | None = None,
@@ -497,7 +489,7 @@ def _summary(wb: Workbook, project: Any, result: SizingResult) -> SummaryLayout:
         _put(ws, r, 5, f"{cur}/month", align=UNIT)
         lay.rows["conf_money"] = r
         r += 1
-        _put(ws, r, 1, "Model error on capacity", align=LEFT)
+        _put(ws, r, 1, "Model error on throughput per replica (not TTFT)", align=LEFT)
         _put(ws, r, 2, lo, "+0%;-0%;0%", RIGHT)
         _put(ws, r, 3, hi, "+0%;-0%;0%", RIGHT)
         _put(ws, r, 5, "see Assumptions", align=UNIT)
@@ -614,7 +606,7 @@ def _waterfall_sheet(wb: Workbook, result: SizingResult, data: ReportData) -> No
     if not data.waterfall:
         _put(ws, 3, 1, data.waterfall_note or "no waterfall steps")
         return
-    cur = (cost_of(result.burst) or {}).get("currency", "")
+    cur = result.inputs.currency  # also when no step has a price
     _header(ws, 3, ["Step", "Replicas", "Total GPUs", "GPUs per replica", "GPU", f"Monthly cost ({cur}/month)",
                     "Throughput per replica (tok/s)", "Note"], right_from=2, right_to=7, unit_col=8)
     notes = step_notes(data.waterfall)

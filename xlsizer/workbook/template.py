@@ -234,6 +234,9 @@ WATERFALL_ROWS: tuple[ResultRow, ...] = (
 )
 
 RESULTS_HEADER_ROW = 5
+HEADLINE_MIN_CHARS = 480
+"""Characters the Results headline's row is sized for at least: headlines run about 250-450
+characters (the longest with a cost-unknown note), and a merged row does not grow in Excel."""
 RESULTS_FIRST_ROW = 6
 SCENARIO_COLS = {"baseline": 3, "burst": 4, "resilient": 5}
 HEADLINE_CELL = "B3"
@@ -527,7 +530,7 @@ def _write_review(ws, lay: InputsLayout, table: list[list[Any]], currency_ref: s
             c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=fmt == "General")
 
     r = rv["confidence"]
-    ws.cell(r, LABEL_COL, "Confidence of the throughput model").font = st.BOLD
+    ws.cell(r, LABEL_COL, "Confidence of the throughput per replica (not TTFT)").font = st.BOLD
     ws.cell(r, LABEL_COL).alignment = st.WRAP
     ws.cell(r, NAME_COL, "error range, %").alignment = st.WRAP
     for col, field in ((3, "confidence.low"), (4, "confidence.high")):
@@ -632,8 +635,26 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
     ws["A2"].font = st.NOTE_FONT
     ws["A3"] = "Headline"
     ws["A3"].font = st.BOLD
-    put_formula(ws, HEADLINE_CELL, f'=LLM_RESULT({INPUTS_NAME},"headline")', xc.result(table, "headline", "burst", ()))
+    ws["A3"].alignment = TOP
+    headline = xc.result(table, "headline", "burst", ())
+    put_formula(ws, HEADLINE_CELL, f'=LLM_RESULT({INPUTS_NAME},"headline")', headline)
     st.style_formula(ws[HEADLINE_CELL])
+    # wrapped over the table's width (B:F), not one line that makes fit-to-width print tiny;
+    # the row is sized for the stored sentence or HEADLINE_MIN_LINES, whichever is more, since
+    # Excel does not grow a merged row when the sentence changes on recalculation
+    ws[HEADLINE_CELL].alignment = st.WRAP
+    ws.merge_cells(f"{HEADLINE_CELL}:F{ws[HEADLINE_CELL].row}")
+    texts[HEADLINE_CELL] = headline if len(str(headline)) > HEADLINE_MIN_CHARS else "x " * (HEADLINE_MIN_CHARS // 2)
+    # what the confidence band covers, beside the headline it would otherwise be read against
+    ws["A4"] = "Confidence"
+    ws["A4"].font = st.BOLD
+    ws["A4"].alignment = TOP
+    conf = str(xc.result(table, "confidence.source", "burst", ()))  # states the band, what it covers, its data
+    put_formula(ws, "B4", f'=LLM_RESULT({INPUTS_NAME},"confidence.source")', conf)
+    st.style_formula(ws["B4"])
+    ws["B4"].alignment = st.WRAP
+    ws.merge_cells("B4:F4")
+    texts["B4"] = conf if len(conf) > HEADLINE_MIN_CHARS else "x " * (HEADLINE_MIN_CHARS // 2)
     header = ("Result", "Unit", "Baseline", "Burst", "Resilient", "Field (LLM_RESULT path)")
     for i, h in enumerate(header, start=1):
         ws.cell(RESULTS_HEADER_ROW, i, h)
@@ -646,7 +667,7 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
     for hr in (RESULTS_HEADER_ROW, t + 1):
         for col in SCENARIO_COLS.values():
             ws.cell(hr, col).alignment = Alignment(horizontal="right", vertical="center")
-        ws.cell(hr, 6).alignment = Alignment(indent=1, vertical="center")
+        ws.cell(hr, 6).alignment = Alignment(horizontal="left", indent=1, vertical="center")
     for row, r in lay["rows"] + lay["waterfall"]:
         ws.cell(row, 1, r.label).font = st.BOLD
         ws.cell(row, 1).alignment = st.WRAP
@@ -666,7 +687,9 @@ def _write_results(ws, table: list[list[Any]], currency_ref: str, currency: str)
             # right-aligned like its header; text (GPU, fabric...) wraps within the column
             c.alignment = Alignment(horizontal="right", vertical="top", wrap_text=r.number_format == "General")
         ws.cell(row, 6, r.field).font = st.NOTE_FONT
-        ws.cell(row, 6).alignment = Alignment(indent=1, vertical="top")
+        # left + indent: an indent without a horizontal alignment is ignored, and the Resilient
+        # value, right-aligned beside it, then touched the field ("6replicas")
+        ws.cell(row, 6).alignment = Alignment(horizontal="left", indent=1, vertical="top")
     wt = lay["warnings_title"]
     ws.cell(wt, 1, f"Warnings per scenario (LLM_WARNINGS, first {WARNINGS_ROWS})").font = st.BOLD
     for i, h in enumerate(("", "", "Baseline", "Burst", "Resilient"), start=1):

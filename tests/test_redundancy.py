@@ -1,0 +1,171 @@
+"""The redundancy rule (issue 24 item 5): a plan with spares survives the loss of any one
+server (docs/method.md, "Spares and servers"); the rule adds spares only where the course's
+packing fails it, and the course-table method, which reproduces the course, keeps its packing
+and says so."""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xlsizer import InfeasibleError, make_inputs, size
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine import placement
+
+GPUS = ["h100-sxm", "mi300x", "l40s", "a10g", "gb200"]
+RULE_WARNING = "a server failure takes out more than the redundancy covers"
+
+
+def _brute_force_cheapest(active, offset, paired, n, g, min_servers, billed):
+    """The least bill over every (replicas, servers) that survives one server failure."""
+    cap = g.gpus_per_node // n
+    plain = placement.replica_count(active, offset, paired)
+    best = None
+    for total in range(plain, plain + cap + 1):
+        for servers in range(max(min_servers, math.ceil(total / cap)), total + 1):
+            per = math.ceil(total / servers)
+            if total - per < active:
+                continue
+            lay = placement.consolidate(total, n, g, min_servers, max_per_server=per)
+            if lay.servers != servers:
+                continue
+            b = billed(total, lay)
+            best = b if best is None else min(best, b)
+    return best
+
+
+BASES = {
+    "cloud": lambda n: (lambda r, lay: r * n),  # GPUs in use
+    "on-prem": lambda n: (lambda r, lay: placement.installed_slots(r * n, lay)),  # GPU slots bought
+}
+
+
+@pytest.mark.parametrize("gpu_id", GPUS)
+@pytest.mark.parametrize("basis", BASES)
+@pytest.mark.parametrize(("offset", "min_servers", "paired"), [(1, 2, False), (2, 3, True), (3, 2, False)])
+def test_fleet_survives_one_server_at_the_least_bill(gpu_id, basis, offset, min_servers, paired):
+    g = load_catalog().gpu(gpu_id)
+    for n in (1, 2, 4, 8, 2 * g.gpus_per_node):
+        billed = BASES[basis](n)
+        prev = None
+        for active in range(1, 70):
+            f = placement.survivable_fleet(active, offset, paired, n, g, min_servers, per_gpu_bill=basis == "cloud")
+            lay = f.layout
+            plain = placement.replica_count(active, offset, paired)
+            assert f.replicas - lay.replicas_per_server >= active  # one server lost, the load still served
+            assert lay.servers * lay.replicas_per_server >= f.replicas  # every replica has a server
+            assert f.added_spares == f.replicas - plain >= 0
+            plain_lay = placement.consolidate(plain, n, g, min_servers)
+            if plain - plain_lay.replicas_per_server >= active:  # the course's packing already survives:
+                assert f.replicas == plain  # no spare added, nothing dearer, no more GPU slots
+                assert billed(f.replicas, lay) <= billed(plain, plain_lay)
+                assert placement.installed_slots(plain * n, lay) <= placement.installed_slots(plain * n, plain_lay)
+            if n <= g.gpus_per_node:  # no cheaper survivable fleet exists
+                assert billed(f.replicas, lay) == _brute_force_cheapest(active, offset, paired, n, g, min_servers,
+                                                                        billed)
+            cur = billed(f.replicas, lay)
+            assert prev is None or cur >= prev, (n, active, prev, cur)  # more load never costs less
+            prev = cur
+
+
+def test_no_spares_keeps_the_course_packing():
+    g = load_catalog().gpu("h100-sxm")
+    f = placement.survivable_fleet(11, 0, False, 1, g, 1)
+    assert (f.replicas, f.layout.servers, f.added_spares) == (11, 2, 0)
+
+
+@pytest.mark.parametrize("pricing_model", ["cloud", "on-prem"])
+def test_readme_example_meets_the_rule_and_says_why(pricing_model):
+    r = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, pricing_model=pricing_model)
+    assert not [w for w in r.warnings if RULE_WARNING in w]
+    b = r.scenarios["burst"]
+    assert b.replicas - b.replicas_per_server >= b.active_replicas
+    row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Replicas")
+    extra = b.replicas - b.active_replicas - 1
+    said = f"+ {extra} more so that losing the server with the most replicas ({b.replicas_per_server})"
+    assert (said in row.formula) == (extra > 0)  # the spares beyond N+1 are named with their reason
+    servers = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Servers")
+    if pricing_model == "cloud":  # a per-GPU bill spreads one replica per host rather than adding spares
+        assert b.replicas == b.active_replicas + 1 and b.replicas_per_server == 1
+        assert ("spread so that a server failure" in servers.formula) == (b.servers > 2)
+
+
+def test_course_table_keeps_the_course_packing_and_warns():
+    r = size(throughput_source="course-table", kv_cache_dtype="fp16")
+    b = r.scenarios["burst"]
+    assert b.replicas == b.active_replicas + 1
+    if b.replicas_per_server > 1 and b.servers > 1:
+        assert any(RULE_WARNING in w and "course-table" in w for w in r.warnings)
+
+
+inputs = st.fixed_dictionaries({
+    "model": st.sampled_from(["llama-3.1-8b", "llama-3.3-70b", "mixtral-8x7b", "qwen3-32b", "deepseek-r1"]),
+    "precision": st.sampled_from(["fp8", "bf16"]),
+    "concurrent_users": st.integers(1, 20_000),
+    "requests_per_user_per_minute": st.floats(0.1, 10),
+    "avg_prompt_tokens": st.integers(16, 8_000),
+    "avg_output_tokens": st.integers(16, 2_000),
+    "target_tpot_ms": st.sampled_from([30, 50, 80, 100]),
+    "burst_factor": st.floats(1, 4),
+    "redundancy_mode": st.sampled_from(["N", "N+1", "N+2"]),
+    "pricing_model": st.sampled_from(["cloud", "on-prem"]),
+    "gpu": st.sampled_from(["auto", "h100-sxm", "mi300x", "l40s", "b200"]),
+})
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(inputs)
+def test_recommended_plans_survive_a_server_failure(d):
+    try:
+        r = size(make_inputs(d))
+    except InfeasibleError:
+        return
+    for name in ("burst", "resilient"):
+        s = r.scenarios[name]
+        assert not [w for w in s.warnings if RULE_WARNING in w], (name, s.warnings)
+        # a server failure takes out the most replicas any one server holds (one, when a replica spans servers)
+        assert s.replicas - s.replicas_per_server >= s.active_replicas, name
+        assert s.total_gpus == s.replicas * s.gpus_per_replica
+        assert s.servers >= math.ceil(s.replicas / max(1, s.replicas_per_server))
+
+
+def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
+    """A cloud plan spread one replica per host rents GPUs on hosts shared with other tenants:
+    its IT power is each GPU's TDP plus its share of a full host's platform (12 MI300X draw
+    12/8 of one 8-GPU host, 16.2 kW, not 12 hosts' 129.6 kW); on-prem buys the servers whole."""
+    from xlsizer.engine import facility
+
+    cloud = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
+    b = cloud.scenarios["burst"]
+    assert b.shared_hosts and b.replicas_per_server == 1 and b.servers == b.replicas > 2
+    host_kw = facility.server_power_w(b.gpus_per_server, load_catalog().gpus["mi300x"].tdp_w) / 1000
+    assert b.it_kw == pytest.approx(b.total_gpus * host_kw / b.gpus_per_server, rel=1e-9)
+    assert b.it_kw < 0.2 * b.servers * host_kw  # far below the hosts counted whole
+    assert b.racks == 1 and b.kw_per_rack <= math.ceil(b.total_gpus / b.gpus_per_server) * host_kw + 1e-9
+    row = next(s for s in cloud.explain() if s.scenario == "burst" and s.name == "IT power")
+    assert "shared with other tenants" in row.formula
+    # the headline names GPUs and shared hosts, never "12 servers of 8x" for 12 rented GPUs
+    h = cloud.headline
+    assert f"{b.total_gpus} GPUs across {b.replicas} replicas" in h
+    assert f"one per host (anti-affinity), on {b.servers} shared {b.gpus_per_server}x {b.gpu_name} hosts" in h
+    assert f"the GPUs' share: {b.it_kw:.1f} kW IT" in h and "servers of" not in h
+
+    onprem = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x",
+                  pricing_model="on-prem")
+    o = onprem.scenarios["burst"]
+    assert not o.shared_hosts
+    assert o.it_kw == pytest.approx(o.servers * host_kw, rel=1e-9)
+    assert onprem.headline.startswith(f"Plan on {o.servers} servers of {o.gpus_per_server}x {o.gpu_name} - ")
+
+
+def test_scenario_table_names_shared_hosts_and_installs_nothing_on_them():
+    """The CLI/report/Markdown table: a cloud plan on shared hosts shows 'Servers (shared hosts)'
+    and no 'GPUs installed (whole servers)' (the hosts' other slots are other tenants' GPUs)."""
+    from xlsizer.summary import summary_rows
+
+    kw = dict(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
+    cloud = [row.label for row in summary_rows(size(**kw))]
+    assert "Servers (shared hosts)" in cloud and "GPUs installed (whole servers)" not in cloud
+    onprem = [row.label for row in summary_rows(size(**kw, pricing_model="on-prem"))]
+    assert "Servers" in onprem and "GPUs installed (whole servers)" in onprem
