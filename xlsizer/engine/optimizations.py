@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
@@ -56,6 +55,7 @@ from xlsizer.engine.performance import (
     Tuning,
     packaged_calibration,
 )
+from xlsizer.engine.traffic import static_useful_fraction as static_useful_fraction  # the output-length law
 from xlsizer.precision import Precision
 
 PAGE_BLOCK_TOKENS: int = 16
@@ -79,28 +79,6 @@ def expected_tokens_per_step(alpha: float, k: int) -> float:
     if alpha >= 1.0:
         return float(k + 1)
     return (1.0 - alpha ** (k + 1)) / (1.0 - alpha)
-
-
-@lru_cache(maxsize=4096)
-def _partial_harmonic(b: int, u: float) -> float:
-    """Σ_{k=1..b} u^k / k."""
-    s, p = 0.0, 1.0
-    for k in range(1, b + 1):
-        p *= u
-        s += p / k
-        if p < 1e-12:
-            break
-    return s
-
-
-def static_useful_fraction(batch: float, mean_out: float, cap_out: float) -> float:
-    """Share of a static batch's slot-steps that produce a token: E[min(X, c)] / E[min(max of
-    B, c)] for exponential output lengths X of mean ``mean_out`` capped at ``cap_out``."""
-    b = max(int(batch), 1)
-    u = 1.0 - math.exp(-cap_out / mean_out) if cap_out < math.inf else 1.0
-    if u <= 0.0:
-        return 1.0
-    return u / _partial_harmonic(b, u)
 
 
 def lora_adapter_params(model: ModelSpec, rank: int) -> float:

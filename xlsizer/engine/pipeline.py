@@ -48,6 +48,7 @@ from xlsizer.units import GB, TERA
 
 _D = read_data_file("defaults.yaml")
 HEADROOM: dict[str, float] = {k: float(v["headroom_fraction"]) for k, v in _D["scenarios"].items()}
+MAX_HEADROOM: float = max(HEADROOM.values())
 RESILIENT_MIN_BURST: float = float(_D["resilient_min_burst"])
 MIN_SERVERS: dict[str, int] = dict(_D["min_servers"])
 SPEC_VRAM: float = float(_D["speculative_vram_factor"])
@@ -255,14 +256,20 @@ class _Plan:
         self.budget = 0.0
 
 
-def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
+def _configs(g: GpuSpec, resident: float) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
-    pipeline stages when the weights do not fit one node."""
+    2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
+    (weights, activations, adapters) with the largest scenario headroom and room for KV.
+
+    Stages are offered whatever the weights: a node that barely holds them leaves little KV,
+    and more stages (more KV per replica) can then carry more per GPU. Offering them only
+    once the weights outgrew a node made heavier weights (BF16 against FP8) or a larger GPU
+    (a node of H100 against nodes of A10G) lose the shapes that fit (issue 24); the search's
+    bound prunes the stages that cannot pay."""
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
-    if w >= per_node * g.memory_bytes:
-        k0 = math.ceil(w / (per_node * g.memory_bytes))
-        out += [(k * per_node, per_node, k) for k in range(max(2, k0), min(MAX_STAGES, k0 + 2) + 1)]
+    k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
+    out += [(k * per_node, per_node, k) for k in range(2, min(MAX_STAGES, k_fit + 2) + 1)]
     return out
 
 
@@ -300,14 +307,16 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
         prec = _compute_precision(g, inp.precision)
         peak = g.dense_flops(prec) * cal.compute_efficiency
-        for n, tp, pp in _configs(g, sh.w):
+        for n, tp, pp in _configs(g, sh.w + sh.act + fx.extra_resident_bytes):
             tun = fx.tuning_for(g, n, prec)
             a = tun.accepted_tokens_per_step
             pre = 0.0 if fx.disaggregated else fx.prefill_tokens
             tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
             req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (2.0 * sh.model.active_params * tokens)
             bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-            b_tpot = (tpot_s * a * bw - sh.w_active) / sh.kv_read_min
+            # pipeline stages: each of the pp micro-batches streams its stage's weights, so a
+            # step reads the active weights pp times over the replica's bandwidth (step.py)
+            b_tpot = (tpot_s * a * bw - pp * sh.w_active) / sh.kv_read_min
             out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price))
     return out
 
@@ -315,7 +324,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
 def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
     """Upper bound on one replica's requests/s that the performance model can never exceed:
     compute (2 × active params FLOPs per token processed, at the calibrated fraction of peak)
-    and memory (each decode step reads the active weights once plus every sequence's KV at
+    and memory (each decode step reads the active weights once per pipeline stage plus every sequence's KV at
     the calibrated fraction of bandwidth, and must finish within the TPOT target; the batch
     is also capped by the KV budget). 0 when the TPOT target is out of reach.
 
@@ -329,7 +338,7 @@ def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
     b_max = min(c.b_tpot, kv_budget / sh.kv_res_min)
     if b_max < 1.0:
         return 0.0 if b_max <= 0 else c.req_compute
-    out_bw = b_max * c.tun.accepted_tokens_per_step * c.bw / (sh.w_active + b_max * sh.kv_read_min)
+    out_bw = b_max * c.tun.accepted_tokens_per_step * c.bw / (c.pp * sh.w_active + b_max * sh.kv_read_min)
     return min(c.req_compute, out_bw / sh.out_tok)
 
 
@@ -366,13 +375,15 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
     ttft_s = inp.ttft_ms / 1000.0
     eng = inp.serving_engine.value
     info: dict[str, Any] = {}
+    static = (fx.mean_output, fx.output_cap) if fx.static_batching else None
 
     def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
         # the solver returns the largest batch meeting both TPOT and TTFT (issue 11), so the
         # best-over-batch-caps search issue 15 added here is no longer needed
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
-                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
+                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun,
+                            static_output=static)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)

@@ -22,6 +22,7 @@ from xlsizer.engine.step import (
     _workload,
     tuned_replica,
 )
+from xlsizer.engine.traffic import static_useful_fractions
 from xlsizer.errors import (
     InputError,
     UnsupportedPrecisionError,
@@ -306,6 +307,39 @@ def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: i
     return ttft_poisson(rate / ranks, prefill, chunks, step) + first
 
 
+_TTFT_REFINE = 16
+"""Bisection steps for the TTFT-limited mean batch between two whole batches (to 1/65,536 of
+a sequence: a search resolution, not a physical constant)."""
+
+_STATIC: dict[tuple, tuple[_Step, int]] = {}
+
+
+def _static_batch(st: _Step, prefill: float, osl: float, batch: int, static_output: tuple[float, float]) -> int:
+    """The batch ≤ ``batch`` that carries the most requests/s with static batches.
+
+    A static batch holds every slot until its longest request ends, so a slot serves
+    b / (prefill + osl × TPOT(b) / useful(b)) requests/s (``traffic.static_useful_fraction``);
+    useful(b) falls as b grows, so past some batch a larger one carries less and an engine
+    is run at the best batch the targets allow, not the largest. (Taking the largest made a
+    tighter TPOT target, which caps the batch lower, need fewer GPUs: issue 24.) Every batch
+    is tried (no unimodality assumed), so a tighter cap never does better."""
+    key = (id(st), prefill, osl, batch, static_output)
+    hit = _STATIC.get(key)
+    if hit is not None:
+        return hit[1]
+    useful = static_useful_fractions(batch, *static_output)
+    a = st.a
+    best_b, best = 1, 0.0
+    for b in range(1, batch + 1):
+        r = b * useful[b - 1] / (prefill * useful[b - 1] + osl * _step_s(st, b) / a)
+        if r > best:
+            best_b, best = b, r
+    if len(_STATIC) >= _CACHE_LIMIT:
+        _STATIC.clear()
+    _STATIC[key] = (st, best_b)  # st held: its id stays unique
+    return best_b
+
+
 def slo_capacity(
     model: ModelSpec | str,
     gpu: GpuSpec | str,
@@ -324,6 +358,7 @@ def slo_capacity(
     target_ttft_s: float | None = None,
     tuning: Tuning | None = None,
     calibration: Calibration | None = None,
+    static_output: tuple[float, float] | None = None,
 ) -> ReplicaCapacity:
     """The largest load one replica carries with TPOT ≤ target (the prefill share of
     continuous batching included) and every request's KV in memory; with
@@ -331,7 +366,10 @@ def slo_capacity(
 
     ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
     plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
-    caching), all of ``input_tokens`` by default. The per-configuration constants and the
+    caching), all of ``input_tokens`` by default. ``static_output`` = (mean, cap) output
+    tokens: batches are static (continuous batching off) and the batch is the one within the
+    targets that carries the most requests (``_static_batch``); ``req_s`` stays the
+    continuous figure at that batch (the caller scales it). The per-configuration constants and the
     TPOT-limited batch (which the KV budget does not change) are cached in bounded dicts.
     """
     if not (type(target_tpot_s) in (float, int) and target_tpot_s > 0.0) and not (
@@ -368,8 +406,11 @@ def slo_capacity(
         batch, step = b_slo, s_slo
     else:
         batch, step = max_batch, _step_s(st, max_batch)
-    tpot = step / a
     osl = float(output_tokens)
+    if static_output is not None and batch > 1:
+        batch = _static_batch(st, prefill, osl, batch, static_output)
+        step = _step_s(st, batch)
+    tpot = step / a
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
     chunks = rep_chunks(rep, st)
     ranks = rep.dp
@@ -390,8 +431,25 @@ def slo_capacity(
             else:
                 bad = mid
         batch = good
-        tpot = _step_s(st, batch) / a
-        req = batch / (prefill + osl * tpot)
+        if static_output is not None:  # a static batch is a whole number of requests
+            mean = float(_static_batch(st, prefill, osl, batch, static_output) if batch > 1 else batch)
+        else:
+            # Poisson arrivals: what the TTFT target limits is the arrival rate, and the batch
+            # it keeps busy is a mean (Little), not a whole number: the rate at which TTFT
+            # reaches the target lies between batch `good` and `good + 1`. (Stopping at the
+            # whole batch made longer outputs, which lower the rate a batch serves, carry
+            # more requests: issue 24.)
+            lo, hi = float(good), float(bad)
+            for _ in range(_TTFT_REFINE):
+                mid = 0.5 * (lo + hi)
+                if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
+                    lo = mid
+                else:
+                    hi = mid
+            mean = lo
+        batch = int(mean)
+        tpot = _step_s(st, mean) / a
+        req = mean / (prefill + osl * tpot)
         out = req * osl
         return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
                                gpus, "compute", first, chunks, ranks)
