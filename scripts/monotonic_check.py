@@ -18,8 +18,9 @@ Properties (the harder input on the right):
 
 Counts are split by GPU choice (fixed / auto) and method (roofline / course-table). With a
 fixed GPU every count is a bug. With ``gpu=auto`` a jump can be legitimate (another GPU
-becomes cheapest); ``auto, explained`` counts those whose harder answer names the change in a
-warning. The course-table method's "tighter TPOT, fewer GPUs" is the course's documented
+becomes cheapest); ``auto explained`` counts those where every scenario that dropped moved to
+another GPU and its answer says why (the "cheapest adequate GPU changes" warning or the "Next
+cheapest GPU" explain row). The course-table method's "tighter TPOT, fewer GPUs" is the course's documented
 Little's-law effect (its in-flight KV shrinks), so it is reported but not a bug.
 """
 
@@ -83,18 +84,21 @@ def random_inputs(rng: random.Random, models: list[str], gpus: list[str]) -> dic
     return d
 
 
-def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[str]] | None:
-    """(total GPUs per scenario, burst warnings); inf when infeasible; None when the inputs are
-    invalid (an InputError: not an answer to compare)."""
+def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[str], list[bool]] | None:
+    """(total GPUs, GPU, whether the answer explains its automatic choice) per scenario; inf GPUs
+    when infeasible; None when the inputs are invalid (an InputError: not an answer to compare)."""
     key = repr(sorted(d.items()))
     if key in memo:
         return memo[key]
     try:
         r = size(d)
-        out: tuple[list[float], list[str]] | None = (
-            [float(r.scenarios[s].total_gpus) for s in SCENARIOS], list(r.burst.warnings))
+        why = {s.scenario for s in r.explain() if s.name == "Next cheapest GPU"}
+        why |= {s for s in SCENARIOS if any("cheapest adequate GPU changes" in w for w in r.scenarios[s].warnings)}
+        out: tuple[list[float], list[str], list[bool]] | None = (
+            [float(r.scenarios[s].total_gpus) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
+            [s in why for s in SCENARIOS])
     except InfeasibleError:
-        out = ([math.inf] * len(SCENARIOS), [])
+        out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS))
     except XlsizerError:
         out = None
     memo[key] = out
@@ -191,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             if not wrong:
                 continue
             bad[prop, kind] += 1
-            if choice == "auto" and any("cheapest adequate GPU changes" in w for w in after[1]):
+            # explained: every scenario that dropped moved to another GPU and says why
+            dropped = [i for i in range(len(SCENARIOS)) if after[0][i] < base[0][i]]
+            if choice == "auto" and all(after[1][i] != base[1][i] and after[2][i] for i in dropped):
                 bad[prop, kind + " explained"] += 1
             ex = shown.setdefault((prop, kind), [])
             if len(ex) < a.show:

@@ -243,8 +243,8 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
 class _Plan:
     """One scenario's chosen configuration and the load it carries."""
 
-    __slots__ = ("active", "basis", "budget", "cap", "ev", "gpu", "n", "pp", "prec", "source", "tp", "tput",
-                 "tuning", "vram")
+    __slots__ = ("active", "alternative", "basis", "budget", "cap", "ev", "gpu", "n", "pp", "prec", "source", "tp",
+                 "tput", "tuning", "vram")
 
     def __init__(self, gpu: GpuSpec, n: int, tp: int, pp: int, active: int, tput: float, source: str,
                  basis: tuple[str, tuple[Any, ...], str], cap: Any = None, vram: float = 0.0) -> None:
@@ -254,6 +254,8 @@ class _Plan:
         self.prec: Precision | None = None
         self.tuning: Tuning | None = None
         self.budget = 0.0
+        self.alternative: tuple[str, int, float] | None = None
+        """Automatic choice: (GPU, GPUs, cost) of the best adequate shape on a GPU cheaper per GPU."""
 
 
 def _configs(g: GpuSpec, resident: float) -> list[tuple[int, int, int]]:
@@ -463,6 +465,10 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
     queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning, float]] = []
+    # automatic choice: why each GPU lost (the explanation of a jump between GPUs, issue 24)
+    left: dict[str, int] = {}
+    fits: dict[str, tuple[float, int]] = {}  # GPU id -> (cost key, GPUs) of its best adequate shape
+    floors: dict[str, float] = {}  # GPU id -> the best TPOT floor of its evaluated configurations
     for c in sh.cands:
         budget = c.mem / (1.0 + h) - resident
         if budget <= 0:
@@ -472,6 +478,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
         lb_total = placement.replica_count(lb_active, offset, paired) * c.n if ub > 0 else math.inf
         queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun, c.price))
+        if fixed is None:  # configurations of each GPU that hold the weights and are not yet ruled out
+            left[c.g.id] = left.get(c.g.id, 0) + (ub > 0)
     queue.sort(key=lambda q: q[:3])
     best: tuple[float, float, int] | None = None
     plan: _Plan | None = None
@@ -484,6 +492,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue  # TPOT out of reach even at peak bandwidth
         ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun)
         floor_best = min(floor_best, floor)
+        if fixed is None:
+            floors[g.id] = min(floors.get(g.id, math.inf), floor)
+            left[g.id] -= 1
         if ev is None:
             continue
         cap = ev.cap
@@ -491,6 +502,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         reps = placement.replica_count(active, offset, paired)
         total = reps * n
         key = (_billed_gpus(inp, reps, n, g, offset) * price, total, order)
+        if fixed is None and (g.id not in fits or key[0] < fits[g.id][0]):
+            fits[g.id] = (key[0], total)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -510,10 +523,45 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
         raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the TTFT/TPOT targets "
                               f"({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
+    if fixed is None:
+        _explain_choice(name, inp, sh, plan, fits, {k: floors.get(k, math.inf) for k, v in left.items() if v == 0},
+                        warn)
     if fixed is not None and not fixed.supports(inp.precision):
         warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
                     "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
     return plan
+
+
+def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits: dict[str, tuple[float, int]],
+                    floors: dict[str, float], warn: list[str]) -> None:
+    """Say why the automatic choice is not another GPU (issue 24: a harder input can need
+    *fewer* GPUs when it moves the choice to a dearer, faster GPU).
+
+    ``plan.alternative`` (an explain() row): the cheapest adequate shape on another GPU (the
+    ranking is on cost, not GPU count). The warning: the dearest GPU cheaper per GPU than the
+    chosen one that holds the weights but cannot meet the latency targets, and why.
+    ``floors``: GPUs whose every configuration holding the weights was ruled out (by the
+    bound or evaluated), with their best TPOT floor (inf: bandwidth out of reach)."""
+    others = [(cost, total, gid) for gid, (cost, total) in fits.items() if gid != plan.gpu.id]
+    if others:
+        cost, total, gid = min(others)
+        plan.alternative = (gid, total, cost)
+    chosen = _rank_price(plan.gpu, inp)
+    refused = sorted(((c.price, c.order, c.g) for c in sh.cands
+                      if c.price < chosen and c.g.id not in fits and c.g.id in floors), key=lambda t: t[:2])
+    if not refused:
+        return
+    g = refused[-1][2]
+    floor = floors[g.id]
+    if floor == math.inf:
+        why = f"its memory bandwidth cannot reach the {inp.tpot_ms:g} ms TPOT target"
+    elif floor > inp.tpot_ms / 1000.0:
+        why = f"one sequence alone takes {floor * 1000:.1f} ms per token there"
+    else:
+        why = "no batch it holds meets both targets"
+    warn.append(f"{name}: at TPOT <= {inp.tpot_ms:g} ms and TTFT <= {inp.ttft_ms:g} ms the cheapest adequate GPU "
+                f"changes from {g.id} to {plan.gpu.id}: {g.id} costs less per GPU but {why}; so a harder input "
+                "can show fewer, dearer GPUs")
 
 
 def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, vram: float,
@@ -775,6 +823,13 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
          (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
+    if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
+        gid, total, cost = plan.alternative
+        mine = _billed_gpus(inp, placement.replica_count(plan.active, offset, name == "resilient"), plan.n, g,
+                            offset) * _rank_price(g, inp)
+        rec.append((name, "Next cheapest GPU", gid, "", "{:,} GPUs in use, {:+.0%} cost against the {:,}x {} chosen "
+                    "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
+                    "GPU count jump)", (total, cost / mine - 1.0, fleet.total_gpus, g.id), "xlsizer cost ranking"))
 
 
 def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet, offset: int,
