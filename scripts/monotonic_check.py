@@ -19,8 +19,8 @@ Properties (the harder input on the right):
 Counts are split by GPU choice (fixed / auto) and method (roofline / course-table). With a
 fixed GPU every count is a bug. With ``gpu=auto`` a jump can be legitimate (another GPU
 becomes cheapest); ``auto explained`` counts those where every scenario that dropped moved to
-another GPU and its answer says why (the "cheapest adequate GPU changes" warning or the "Next
-cheapest GPU" explain row). The course-table method's "tighter TPOT, fewer GPUs" is the course's documented
+another GPU and its answer says why (the "cheapest adequate GPU is no longer ..." warning or the
+"Next cheapest GPU" explain row). The course-table method's "tighter TPOT, fewer GPUs" is the course's documented
 Little's-law effect (its in-flight KV shrinks), so it is reported but not a bug.
 """
 
@@ -93,7 +93,8 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
     try:
         r = size(d)
         why = {s.scenario for s in r.explain() if s.name == "Next cheapest GPU"}
-        why |= {s for s in SCENARIOS if any("cheapest adequate GPU changes" in w for w in r.scenarios[s].warnings)}
+        if any("cheapest adequate GPU is no longer" in w for w in r.warnings):
+            why |= set(SCENARIOS)
         out: tuple[list[float], list[str], list[bool]] | None = (
             [float(r.scenarios[s].total_gpus) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
             [s in why for s in SCENARIOS])

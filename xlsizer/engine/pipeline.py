@@ -546,6 +546,8 @@ def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits
     if others:
         cost, total, gid = min(others)
         plan.alternative = (gid, total, cost)
+    if name != "burst":  # the headline's scenario: one warning, not three
+        return
     chosen = _rank_price(plan.gpu, inp)
     refused = sorted(((c.price, c.order, c.g) for c in sh.cands
                       if c.price < chosen and c.g.id not in fits and c.g.id in floors), key=lambda t: t[:2])
@@ -559,9 +561,9 @@ def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits
         why = f"one sequence alone takes {floor * 1000:.1f} ms per token there"
     else:
         why = "no batch it holds meets both targets"
-    warn.append(f"{name}: at TPOT <= {inp.tpot_ms:g} ms and TTFT <= {inp.ttft_ms:g} ms the cheapest adequate GPU "
-                f"changes from {g.id} to {plan.gpu.id}: {g.id} costs less per GPU but {why}; so a harder input "
-                "can show fewer, dearer GPUs")
+    warn.append(f"at TPOT <= {inp.tpot_ms:g} ms and TTFT <= {inp.ttft_ms:g} ms the cheapest adequate GPU is no "
+                f"longer {g.id}, cheaper per GPU than {plan.gpu.id} ({why}): tighter targets or heavier loads move "
+                "the automatic choice to dearer, faster GPUs, so they can show fewer GPUs")
 
 
 def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, vram: float,
