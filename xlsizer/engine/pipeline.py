@@ -307,10 +307,15 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         price = _rank_price(g, inp)
         if price == math.inf:
             price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
-        prec = _compute_precision(g, inp.precision)
-        peak = g.dense_flops(prec) * cal.compute_efficiency
+        cprec = _compute_precision(g, inp.precision)
+        # the weights' own format where a kernel streams it (natively, or 4-bit weight-only:
+        # step.gemm_compute); passing the BF16 compute format streamed FP4 weights at 2 bytes,
+        # so FP8 weights needed fewer GPUs than FP4 ones on a GPU without FP4 (issue 24).
+        # FP8/INT8 without their tensor cores stay modelled as BF16 weights (step.py refuses them)
+        prec = inp.precision if inp.precision is Precision.FP4 else cprec
+        peak = g.dense_flops(cprec) * cal.compute_efficiency
         for n, tp, pp in _configs(g, sh.w + sh.act + fx.extra_resident_bytes):
-            tun = fx.tuning_for(g, n, prec)
+            tun = fx.tuning_for(g, n, cprec)
             a = tun.accepted_tokens_per_step
             pre = 0.0 if fx.disaggregated else fx.prefill_tokens
             tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
@@ -1005,7 +1010,7 @@ def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
             out.setdefault(k, {}).update(v)
     out["lora"]["deployments"] = sum(c for c, _, _ in deployments)
     if fx.draft is not None and ev is not None and plan.prec is not None:
-        tun0 = fx.tuning_for(plan.gpu, plan.n, plan.prec, spec=False)
+        tun0 = fx.tuning_for(plan.gpu, plan.n, _compute_precision(plan.gpu, plan.prec), spec=False)
         ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0)
         cap = ev.cap
         sd = out["speculative_decoding"]
