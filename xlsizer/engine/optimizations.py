@@ -68,6 +68,11 @@ HALF_CONTEXT_WARN: float = 0.5
 """Warn when the average context reaches this share of the max context: the course's red flag
 1 (sizing on the max context) — it says most apps use 4-8K of a 32K or 128K maximum
 (course.md §7 question 3), i.e. well under half."""
+OUTPUT_CAP_WARN: float = 0.01
+"""Static batches: warn when at least this share of outputs (exponential, the law above) reach
+the cap of max context − prompt, where the cap starts to shorten a batch's longest request and
+so its idle slots (a judgement call: 1% of a 64-request batch is about one request in two
+batches)."""
 SPEC_NOT_PAYING: float = 1.0
 """Warn when speculative decoding's capacity at the sized batch is below this multiple of the
 capacity without it (a definition: it costs more than it gives)."""
@@ -303,6 +308,14 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     if static:
         warn.append("continuous batching off: static batches run until their longest request ends, so most "
                     "slots idle (course red flag: ask for a serving engine such as vLLM, TRT-LLM or SGLang)")
+        cut = math.exp(-cap_out / out)  # share of exponential output lengths beyond the cap
+        if out >= cap_out:
+            warn.append(f"average output {out:,.0f} tokens is not below max context - prompt = {cap_out:,.0f}: "
+                        "every request would be cut at the cap; check the context and output inputs")
+        elif cut >= OUTPUT_CAP_WARN:
+            warn.append(f"static batches: {cut:.0%} of outputs reach the cap of max context - prompt = "
+                        f"{cap_out:,.0f} tokens, which shortens a batch's longest request; a longer prompt under "
+                        "the same max context tightens it, so it can need fewer GPUs")
     summary["continuous_batching"] = {"on": not static, "output_length_law": "exponential, mean "
                                       f"{out:g}, capped at {cap_out:g}"}
 
