@@ -312,6 +312,9 @@ _TTFT_REFINE = 16
 a sequence: a search resolution, not a physical constant)."""
 
 _STATIC: dict[tuple, tuple[_Step, int]] = {}
+_STATIC_BLOCK = 4
+"""Ranges of fewer batches than this are scanned, not split (a search grain, not a physical
+constant)."""
 
 
 def _static_batch(st: _Step, prefill: float, osl: float, batch: int, static_output: tuple[float, float]) -> int:
@@ -322,18 +325,41 @@ def _static_batch(st: _Step, prefill: float, osl: float, batch: int, static_outp
     useful(b) falls as b grows, so past some batch a larger one carries less and an engine
     is run at the best batch the targets allow, not the largest. (Taking the largest made a
     tighter TPOT target, which caps the batch lower, need fewer GPUs: issue 24.) Every batch
-    is tried (no unimodality assumed), so a tighter cap never does better."""
+    is covered (no unimodality assumed: blocks are skipped only on a bound), so a tighter cap
+    never does better; ties go to the smaller batch."""
     key = (id(st), prefill, osl, batch, static_output)
     hit = _STATIC.get(key)
     if hit is not None:
         return hit[1]
     useful = static_useful_fractions(batch, *static_output)
     a = st.a
-    best_b, best = 1, 0.0
-    for b in range(1, batch + 1):
-        r = b * useful[b - 1] / (prefill * useful[b - 1] + osl * _step_s(st, b) / a)
-        if r > best:
+
+    def rate(b: int) -> float:
+        return b / (prefill + osl * _step_s(st, b) / (a * useful[b - 1]))
+
+    best_b, best = batch, rate(batch)
+    b = batch // 2
+    while b >= 1:  # seeds, so that the blocks below are mostly skipped
+        r = rate(b)
+        if r > best or (r == best and b < best_b):
             best_b, best = b, r
+        b //= 2
+    # Branch and bound over ranges of batches: the step grows and the useful share falls with
+    # the batch, so no batch of [lo, hi] beats hi / (prefill + osl × step(lo) / (a × useful(lo))):
+    # a range whose bound is below the best found is skipped whole (exact)
+    todo = [(1, batch)]
+    while todo:
+        lo, hi = todo.pop()
+        if hi / (prefill + osl * _step_s(st, lo) / (a * useful[lo - 1])) < best:
+            continue
+        if hi - lo < _STATIC_BLOCK:
+            for b in range(lo, hi + 1):
+                r = rate(b)
+                if r > best or (r == best and b < best_b):
+                    best_b, best = b, r
+        else:
+            mid = (lo + hi) // 2
+            todo += [(lo, mid), (mid + 1, hi)]
     if len(_STATIC) >= _CACHE_LIMIT:
         _STATIC.clear()
     _STATIC[key] = (st, best_b)  # st held: its id stays unique

@@ -17,7 +17,6 @@ unrounded (133.3 in-flight for the worked example; the course engine rounds up t
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 from xlsizer.units import SECONDS_PER_MINUTE
 
@@ -37,23 +36,38 @@ def token_demand_per_s(rps: float, prompt_tokens: float, output_tokens: float, b
     return rps * (prompt_tokens + output_tokens) * burst
 
 
-@lru_cache(maxsize=256)
-def static_useful_fractions(batch: int, mean_out: float, cap_out: float) -> tuple[float, ...]:
-    """``static_useful_fraction`` for every batch 1..``batch`` (one running sum: the static
-    batch search in solver.py reads them all)."""
-    u = 1.0 - math.exp(-cap_out / mean_out) if cap_out < math.inf else 1.0
-    if u <= 0.0:
-        return (1.0,) * max(batch, 1)
-    out, s, p = [], 0.0, 1.0
-    for k in range(1, max(batch, 1) + 1):
-        p *= u
-        if p >= 1e-12:  # past it the sum no longer moves in double precision
-            s += p / k
-        out.append(u / s)
-    return tuple(out)
+_FRACTIONS: dict[tuple[float, float], list[float]] = {}
+
+
+def static_useful_fractions(batch: int, mean_out: float, cap_out: float) -> list[float]:
+    """``static_useful_fraction`` for every batch 1..``batch`` (at least; one running sum kept
+    per output law and extended on demand: the static batch search in solver.py reads them
+    all). The list is shared: read it, do not change it."""
+    key = (mean_out, cap_out)
+    out = _FRACTIONS.get(key)
+    if out is None:
+        if len(_FRACTIONS) >= 256:
+            _FRACTIONS.clear()
+        out = _FRACTIONS[key] = []
+    n = max(batch, 1)
+    if len(out) < n:
+        u = 1.0 - math.exp(-cap_out / mean_out) if cap_out < math.inf else 1.0
+        if u <= 0.0:
+            out += [1.0] * (n - len(out))
+            return out
+        done = len(out)
+        p = u ** done
+        s = u / out[-1] if out else 0.0  # the running sum so far
+        for k in range(done + 1, n + 1):
+            p *= u
+            if p >= 1e-12:  # past it the sum no longer moves in double precision
+                s += p / k
+            out.append(u / s)
+    return out
 
 
 def static_useful_fraction(batch: float, mean_out: float, cap_out: float) -> float:
     """Share of a static batch's slot-steps that produce a token: E[min(X, c)] / E[min(max of
     B, c)] for exponential output lengths X of mean ``mean_out`` capped at ``cap_out``."""
-    return static_useful_fractions(max(int(batch), 1), mean_out, cap_out)[-1]
+    b = max(int(batch), 1)
+    return static_useful_fractions(b, mean_out, cap_out)[b - 1]
