@@ -401,3 +401,14 @@ def test_auto_choice_explains_a_move_to_fewer_dearer_gpus():
     assert any("cheapest adequate GPU is no longer" in w and "TTFT <= 89.7 ms" in w for w in tight.warnings)
     row = next(s for s in tight.explain() if s.scenario == "burst" and s.name == "Next cheapest GPU")
     assert row.value == "mi300x" and "not GPU count" in row.formula
+
+
+def test_search_skips_stages_beyond_a_rack():
+    """deepseek-v3.1 BF16 on L4: the search chose 11-server replicas that the rack guardrail then
+    refused (an 80 kW rack holds 10), so 270 users were refused and 385 were sized; stages past a
+    rack are now offered only when the weights need them."""
+    d = dict(model="deepseek-v3.1", gpu="l4", precision="bf16", workload_type="agentic", target_tpot_ms=98.5,
+             target_ttft_ms=2275.2, avg_output_tokens=951, pricing_model="on-prem")
+    few, more = total_gpus({**d, "concurrent_users": 270}), total_gpus({**d, "concurrent_users": 385})
+    assert math.isfinite(few[0]) and all(a <= b for a, b in zip(few, more, strict=True))
+    assert size(**d, concurrent_users=270).burst.pp <= 10

@@ -258,7 +258,7 @@ class _Plan:
         """Automatic choice: (GPU, GPUs, cost) of the best adequate shape on a GPU cheaper per GPU."""
 
 
-def _configs(g: GpuSpec, resident: float) -> list[tuple[int, int, int]]:
+def _configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
     2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
     (weights, activations, adapters) with the largest scenario headroom and room for KV.
@@ -267,11 +267,16 @@ def _configs(g: GpuSpec, resident: float) -> list[tuple[int, int, int]]:
     and more stages (more KV per replica) can then carry more per GPU. Offering them only
     once the weights outgrew a node made heavier weights (BF16 against FP8) or a larger GPU
     (a node of H100 against nodes of A10G) lose the shapes that fit (issue 24); the search's
-    bound prunes the stages that cannot pay."""
+    bound prunes the stages that cannot pay. The extra stages stop at the servers one rack holds
+    (a replica spanning racks is refused, guardrails.py: offering it made the search pick a
+    shape the guardrail then refused where a shorter one fits)."""
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
     k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
-    out += [(k * per_node, per_node, k) for k in range(2, min(MAX_STAGES, k_fit + 2) + 1)]
+    rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
+    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
+        rack = max(rack, NVL72_GPUS // per_node)  # the NVL72 rack holds its 18 trays (_site)
+    out += [(k * per_node, per_node, k) for k in range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)]
     return out
 
 
@@ -314,7 +319,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         # FP8/INT8 without their tensor cores stay modelled as BF16 weights (step.py refuses them)
         prec = inp.precision if inp.precision is Precision.FP4 else cprec
         peak = g.dense_flops(cprec) * cal.compute_efficiency
-        for n, tp, pp in _configs(g, sh.w + sh.act + fx.extra_resident_bytes):
+        for n, tp, pp in _configs(g, sh.w + sh.act + fx.extra_resident_bytes, inp.rack_power_limit_kw):
             tun = fx.tuning_for(g, n, cprec)
             a = tun.accepted_tokens_per_step
             pre = 0.0 if fx.disaggregated else fx.prefill_tokens
