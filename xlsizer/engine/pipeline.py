@@ -258,7 +258,7 @@ class _Plan:
         """Automatic choice: (GPU, GPUs, cost) of the best adequate shape on a GPU cheaper per GPU."""
 
 
-def _configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int, int]]:
+def _configs(g: GpuSpec, resident: float, rack_kw: float, stages: bool = True) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
     2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
     (weights, activations, adapters) with the largest scenario headroom and room for KV.
@@ -272,6 +272,8 @@ def _configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int
     shape the guardrail then refused where a shorter one fits)."""
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
+    if not stages:
+        return out
     k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
     rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
     if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
@@ -319,7 +321,17 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         # FP8/INT8 without their tensor cores stay modelled as BF16 weights (step.py refuses them)
         prec = inp.precision if inp.precision is Precision.FP4 else cprec
         peak = g.dense_flops(cprec) * cal.compute_efficiency
-        for n, tp, pp in _configs(g, sh.w + sh.act + fx.extra_resident_bytes, inp.rack_power_limit_kw):
+        resident = sh.w + sh.act + fx.extra_resident_bytes
+        # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
+        # over k nodes takes what one node's does), so they can only pay where a whole node's KV
+        # budget, at the largest headroom, cannot hold the batch the TPOT target allows it (the
+        # bound's); elsewhere they are not offered (they cost search time and never win)
+        node_bw = g.gpus_per_node * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
+        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec).accepted_tokens_per_step * node_bw
+                           - sh.w_active) / sh.kv_read_min
+        node_budget = g.gpus_per_node * g.memory_bytes / (1.0 + MAX_HEADROOM) - resident
+        stages = node_budget <= 0 or node_budget / sh.kv_res_min < node_tpot_batch
+        for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw, stages):
             tun = fx.tuning_for(g, n, cprec)
             a = tun.accepted_tokens_per_step
             pre = 0.0 if fx.disaggregated else fx.prefill_tokens

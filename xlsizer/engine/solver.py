@@ -366,6 +366,42 @@ def _static_batch(st: _Step, prefill: float, osl: float, batch: int, static_outp
     return best_b
 
 
+_TTFT_SOLVES: dict[tuple, tuple[_Step, float | None]] = {}
+
+
+def _ttft_mean(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, first: float, target_ttft_s: float,
+               batch: int, static_output: tuple[float, float] | None) -> float | None:
+    """The largest mean batch ≤ ``batch`` whose TTFT meets the target (None: not even one
+    sequence); cached per workload, cap and target in ``slo_capacity``."""
+    if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
+        return None
+    good, bad = 1, batch
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
+            good = mid
+        else:
+            bad = mid
+    batch = good
+    if static_output is not None:  # a static batch is a whole number of requests
+        mean = float(_static_batch(st, prefill, osl, batch, static_output) if batch > 1 else batch)
+    else:
+        # Poisson arrivals: what the TTFT target limits is the arrival rate, and the batch
+        # it keeps busy is a mean (Little), not a whole number: the rate at which TTFT
+        # reaches the target lies between batch `good` and `good + 1`. (Stopping at the
+        # whole batch made longer outputs, which lower the rate a batch serves, carry
+        # more requests: issue 24.)
+        lo, hi = float(good), float(bad)
+        for _ in range(_TTFT_REFINE):
+            mid = 0.5 * (lo + hi)
+            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
+                lo = mid
+            else:
+                hi = mid
+        mean = lo
+    return mean
+
+
 def slo_capacity(
     model: ModelSpec | str,
     gpu: GpuSpec | str,
@@ -446,33 +482,17 @@ def slo_capacity(
         # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
         # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
         # instead made looser TPOT targets infeasible where tighter ones were not.)
-        if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
+        tkey = (id(st), batch, target_ttft_s, static_output)
+        hit = _TTFT_SOLVES.get(tkey)
+        if hit is None:
+            if len(_TTFT_SOLVES) >= _CACHE_LIMIT:
+                _TTFT_SOLVES.clear()
+            hit = _TTFT_SOLVES[tkey] = (st, _ttft_mean(st, prefill, chunks, ranks, osl, first, target_ttft_s,
+                                                       batch, static_output))  # st held: its id stays unique
+        mean = hit[1]
+        if mean is None:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, "compute", first, chunks, ranks)
-        good, bad = 1, batch
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
-                good = mid
-            else:
-                bad = mid
-        batch = good
-        if static_output is not None:  # a static batch is a whole number of requests
-            mean = float(_static_batch(st, prefill, osl, batch, static_output) if batch > 1 else batch)
-        else:
-            # Poisson arrivals: what the TTFT target limits is the arrival rate, and the batch
-            # it keeps busy is a mean (Little), not a whole number: the rate at which TTFT
-            # reaches the target lies between batch `good` and `good + 1`. (Stopping at the
-            # whole batch made longer outputs, which lower the rate a batch serves, carry
-            # more requests: issue 24.)
-            lo, hi = float(good), float(bad)
-            for _ in range(_TTFT_REFINE):
-                mid = 0.5 * (lo + hi)
-                if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
-                    lo = mid
-                else:
-                    hi = mid
-            mean = lo
         batch = int(mean)
         tpot = _step_s(st, mean) / a
         req = mean / (prefill + osl * tpot)
