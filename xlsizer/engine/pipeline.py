@@ -28,6 +28,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
+from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -308,6 +309,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         priced = tuple(g for g in gpus if _priced(g, inp))
         if priced:  # cost basis: choose among GPUs the bill can price (on-prem: a purchase price)
             gpus = priced
+    prof = engine_profile(inp.serving_engine.value)
+    seqs_cap = max(prof.max_seqs_large, prof.max_seqs_small)  # a replica's sequences, with or without stages
     out: list[_Cand] = []
     for g in gpus:
         order = _candidates().index(g) if fixed is None else 0
@@ -325,12 +328,13 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
         # over k nodes takes what one node's does), so they can only pay where a whole node's KV
         # budget, at the largest headroom, cannot hold the batch the TPOT target allows it (the
-        # bound's); elsewhere they are not offered (they cost search time and never win)
+        # bound's) or the engine's sequence limit; elsewhere they are not offered (they cost search
+        # time and never win)
         node_bw = g.gpus_per_node * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec).accepted_tokens_per_step * node_bw
                            - sh.w_active) / sh.kv_read_min
         node_budget = g.gpus_per_node * g.memory_bytes / (1.0 + MAX_HEADROOM) - resident
-        stages = node_budget <= 0 or node_budget / sh.kv_res_min < node_tpot_batch
+        stages = node_budget <= 0 or node_budget / sh.kv_res_min < min(node_tpot_batch, seqs_cap)
         for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw, stages):
             tun = fx.tuning_for(g, n, cprec)
             a = tun.accepted_tokens_per_step
