@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xlsizer import InfeasibleError, make_inputs, size
+from xlsizer.errors import XlsizerError
 from xlsizer.results import SCENARIOS
 
 MODELS = ["llama-3.1-8b", "llama-3.3-70b", "mixtral-8x7b", "qwen3-32b", "llama-3.1-405b", "deepseek-r1"]
@@ -269,3 +270,145 @@ def test_fixed_gpu_tpot_former_counterexamples():
     assert all(math.isfinite(g) for g in gpus) and gpus == sorted(gpus, reverse=True)
     d = dict(model="llama-3-70b", precision="int4", gpu="a100-80gb", concurrent_users=6866, target_ttft_ms=319)
     assert burst_cost(d)[1] <= burst_cost({**d, "target_tpot_ms": 22})[1]
+
+
+# --- issue 24: answers that moved the wrong way with everything else fixed -----------------------
+
+ROOF = st.fixed_dictionaries({
+    "model": st.sampled_from(["llama-3.1-8b", "qwen3.6-27b", "gemma-3-27b", "llama-3.3-70b", "mixtral-8x7b",
+                              "gpt-oss-120b", "deepseek-v4-flash"]),
+    "gpu": st.sampled_from(["a10g", "l40s", "a100-80gb", "h100-sxm", "h200-nvl", "mi300x", "b200"]),
+    "precision": st.sampled_from(["fp8", "bf16", "int4", "fp4"]),
+    "concurrent_users": st.integers(1, 15_000),
+    "avg_prompt_tokens": st.integers(16, 6000),
+    "avg_output_tokens": st.integers(16, 1500),
+    "target_tpot_ms": st.floats(10, 300).map(lambda x: round(x, 1)),
+    "target_ttft_ms": st.floats(100, 5000).map(lambda x: round(x, 1)),
+    "continuous_batching": st.booleans(),
+    "serving_engine": st.sampled_from(["vllm", "sglang", "trt-llm"]),
+})
+"""Random roofline sizings on a fixed GPU, continuous and static batching."""
+ROOF_SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[_HC.too_slow])
+
+
+def wrong_way(d, harder):
+    """Asserts the harder input never needs fewer GPUs in any scenario (infeasible = unbounded)."""
+    try:
+        before, after = total_gpus(d), total_gpus(harder)
+    except XlsizerError:  # inputs this draw made invalid (not an answer to compare)
+        return
+    assert all(a >= b for a, b in zip(after, before, strict=True)), (harder, before, after)
+
+
+@ROOF_SETTINGS
+@given(ROOF, st.floats(0.3, 0.99))
+def test_roofline_tighter_tpot_never_fewer_gpus(d, k):
+    wrong_way(d, {**d, "target_tpot_ms": round(d["target_tpot_ms"] * k, 1)})
+
+
+@ROOF_SETTINGS
+@given(ROOF, st.floats(0.3, 0.99))
+def test_roofline_tighter_ttft_never_fewer_gpus(d, k):
+    wrong_way(d, {**d, "target_ttft_ms": round(d["target_ttft_ms"] * k, 1)})
+
+
+@ROOF_SETTINGS
+@given(ROOF, st.floats(1.01, 3))
+def test_roofline_longer_outputs_never_fewer_gpus(d, k):
+    # continuous batching: with static batches outputs are capped at max context - prompt, which
+    # shortens the longest request of a batch (docs/method.md; scripts/monotonic_check.py counts it)
+    d = {**d, "continuous_batching": True}
+    wrong_way(d, {**d, "avg_output_tokens": math.ceil(d["avg_output_tokens"] * k)})
+
+
+@ROOF_SETTINGS
+@given(ROOF, st.floats(1.01, 3))
+def test_roofline_longer_prompts_never_fewer_gpus(d, k):
+    d = {**d, "continuous_batching": True}
+    wrong_way(d, {**d, "avg_prompt_tokens": math.ceil(d["avg_prompt_tokens"] * k)})
+
+
+@ROOF_SETTINGS
+@given(ROOF, st.floats(1.01, 3))
+def test_roofline_more_users_never_fewer_gpus(d, k):
+    wrong_way(d, {**d, "concurrent_users": math.ceil(d["concurrent_users"] * k)})
+
+
+@ROOF_SETTINGS
+@given(ROOF)
+def test_roofline_more_bytes_per_weight_never_fewer_gpus(d):
+    """BF16 weights against FP8, INT4 or FP4 ones: more bytes and no faster tensor math on any GPU
+    (INT8 against INT4 is not such a pair: INT8 GEMMs run at twice the BF16 rate of INT4's
+    weight-only kernels). The KV format is held (on "auto" it follows the weights)."""
+    if d["precision"] == "bf16":
+        return
+    d = {**d, "kv_cache_dtype": "bf16"}
+    wrong_way(d, {**d, "precision": "bf16"})
+
+
+def test_tighter_tpot_static_batches_former_counterexample():
+    """Static batches: the solver took the largest batch the TPOT allows, but a static batch holds
+    every slot until its longest request ends, so 275.9 ms gave 387 GPUs and 174.7 ms 372."""
+    d = dict(model="qwen3.6-27b", concurrent_users=13322, gpu="h200-nvl", avg_output_tokens=98,
+             continuous_batching=False)
+    assert total_gpus({**d, "target_tpot_ms": 174.7}) >= total_gpus({**d, "target_tpot_ms": 275.9})
+    r = size(**d, target_tpot_ms=275.9)
+    assert r.baseline.total_gpus < 372  # now at the batch that carries the most, below the largest
+    assert r.baseline.extra["perf"]["batch"] < r.baseline.extra["perf"]["max_batch"]
+
+
+def test_faster_gpu_not_refused_where_a_slower_fits():
+    """deepseek-v4-flash FP16 (569 GB): 4-stage A10G replicas were found while H100 was refused at
+    any TPOT (pipeline stages were offered only once the weights outgrew a node, and 8x H100 =
+    640 GB leaves no KV room under the 20-30% headroom)."""
+    d = dict(model="deepseek-v4-flash", precision="fp16")
+    a10g = total_gpus({**d, "gpu": "a10g"})
+    for g in ("h100-sxm", "h200-sxm", "b200"):
+        assert total_gpus({**d, "gpu": g}) <= a10g, g
+    assert size(**d, gpu="h100-sxm").burst.pp >= 2
+
+
+def test_more_bytes_per_weight_former_counterexample():
+    """glm-5 on GB200: FP8 weights (744 GB, one 4-GPU node barely) were refused while BF16 found
+    pipeline stages."""
+    d = dict(model="glm-5", gpu="gb200", concurrent_users=9920, workload_type="code_completion",
+             target_ttft_ms=4797.9, avg_output_tokens=872, requests_per_user_per_minute=5.69,
+             pricing_model="on-prem", kv_cache_dtype="fp8")
+    fp8, bf16 = total_gpus({**d, "precision": "fp8"}), total_gpus({**d, "precision": "bf16"})
+    assert math.isfinite(fp8[0]) and all(a <= b for a, b in zip(fp8, bf16, strict=True))
+
+
+def test_longer_outputs_under_ttft_former_counterexample():
+    """The TTFT-limited load was rounded down to a whole batch (3 at 500 output tokens, 6 at 833):
+    the longer output carried more requests. The rate a TTFT target allows is now solved for
+    (its mean batch is a real number)."""
+    d = dict(model="nvidia-nemotron-3-nano-30b-a3b", gpu="a100-pcie", precision="int4", concurrent_users=3785,
+             workload_type="interactive_chat", avg_prompt_tokens=10807, serving_engine="triton")
+    short, long_ = total_gpus({**d, "avg_output_tokens": 500}), total_gpus({**d, "avg_output_tokens": 833})
+    assert all(a >= b for a, b in zip(long_, short, strict=True)), (short, long_)
+
+
+def test_auto_choice_explains_a_move_to_fewer_dearer_gpus():
+    """A tighter TTFT moved the automatic choice from 72x MI300X to 48x B200 (burst): the answer
+    names the cheaper GPU the targets rule out and the runner-up the search found."""
+    d = dict(model="llama-4-scout", precision="int4", concurrent_users=248, workload_type="agentic",
+             avg_prompt_tokens=2107, requests_per_user_per_minute=8.13, redundancy_mode="N",
+             paged_attention=False, prefix_caching=True, speculative_decoding=True)
+    loose, tight = size(**d, target_ttft_ms=104.5), size(**d, target_ttft_ms=89.7)
+    assert (loose.burst.gpu, tight.burst.gpu) == ("mi300x", "b200")
+    assert tight.burst.total_gpus < loose.burst.total_gpus
+    assert tight.burst.extra["cost"]["monthly"] >= loose.burst.extra["cost"]["monthly"]
+    assert any("cheapest adequate GPU is no longer" in w and "TTFT <= 89.7 ms" in w for w in tight.warnings)
+    row = next(s for s in tight.explain() if s.scenario == "burst" and s.name == "Next cheapest GPU")
+    assert row.value == "mi300x" and "not GPU count" in row.formula
+
+
+def test_search_skips_stages_beyond_a_rack():
+    """deepseek-v3.1 BF16 on L4: the search chose 11-server replicas that the rack guardrail then
+    refused (an 80 kW rack holds 10), so 270 users were refused and 385 were sized; stages past a
+    rack are now offered only when the weights need them."""
+    d = dict(model="deepseek-v3.1", gpu="l4", precision="bf16", workload_type="agentic", target_tpot_ms=98.5,
+             target_ttft_ms=2275.2, avg_output_tokens=951, pricing_model="on-prem")
+    few, more = total_gpus({**d, "concurrent_users": 270}), total_gpus({**d, "concurrent_users": 385})
+    assert math.isfinite(few[0]) and all(a <= b for a, b in zip(few, more, strict=True))
+    assert size(**d, concurrent_users=270).burst.pp <= 10

@@ -46,9 +46,14 @@ class RackPlan:
     pue: float
 
 
+def servers_per_rack(server_kw: float, rack_limit_kw: float) -> int:
+    """Servers one rack holds: up to its power limit and its server slots."""
+    return max(1, min(_RACKS["max_servers"], math.floor(rack_limit_kw / server_kw + 1e-9)))
+
+
 def rack_plan(servers: int, server_kw: float, rack_limit_kw: float, liquid_required: bool) -> RackPlan:
     """Pack servers into racks up to the power limit, then choose the cooling tier by kW per rack."""
-    fit = max(1, min(_RACKS["max_servers"], math.floor(rack_limit_kw / server_kw + 1e-9)))
+    fit = servers_per_rack(server_kw, rack_limit_kw)
     racks = math.ceil(servers / fit)
     per_rack = math.ceil(servers / racks)
     kw_per_rack = per_rack * server_kw

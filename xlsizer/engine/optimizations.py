@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
@@ -56,6 +55,7 @@ from xlsizer.engine.performance import (
     Tuning,
     packaged_calibration,
 )
+from xlsizer.engine.traffic import static_useful_fraction as static_useful_fraction  # the output-length law
 from xlsizer.precision import Precision
 
 PAGE_BLOCK_TOKENS: int = 16
@@ -68,6 +68,11 @@ HALF_CONTEXT_WARN: float = 0.5
 """Warn when the average context reaches this share of the max context: the course's red flag
 1 (sizing on the max context) — it says most apps use 4-8K of a 32K or 128K maximum
 (course.md §7 question 3), i.e. well under half."""
+OUTPUT_CAP_WARN: float = 0.01
+"""Static batches: warn when at least this share of outputs (exponential, the law above) reach
+the cap of max context − prompt, where the cap starts to shorten a batch's longest request and
+so its idle slots (a judgement call: 1% of a 64-request batch is about one request in two
+batches)."""
 SPEC_NOT_PAYING: float = 1.0
 """Warn when speculative decoding's capacity at the sized batch is below this multiple of the
 capacity without it (a definition: it costs more than it gives)."""
@@ -79,28 +84,6 @@ def expected_tokens_per_step(alpha: float, k: int) -> float:
     if alpha >= 1.0:
         return float(k + 1)
     return (1.0 - alpha ** (k + 1)) / (1.0 - alpha)
-
-
-@lru_cache(maxsize=4096)
-def _partial_harmonic(b: int, u: float) -> float:
-    """Σ_{k=1..b} u^k / k."""
-    s, p = 0.0, 1.0
-    for k in range(1, b + 1):
-        p *= u
-        s += p / k
-        if p < 1e-12:
-            break
-    return s
-
-
-def static_useful_fraction(batch: float, mean_out: float, cap_out: float) -> float:
-    """Share of a static batch's slot-steps that produce a token: E[min(X, c)] / E[min(max of
-    B, c)] for exponential output lengths X of mean ``mean_out`` capped at ``cap_out``."""
-    b = max(int(batch), 1)
-    u = 1.0 - math.exp(-cap_out / mean_out) if cap_out < math.inf else 1.0
-    if u <= 0.0:
-        return 1.0
-    return u / _partial_harmonic(b, u)
 
 
 def lora_adapter_params(model: ModelSpec, rank: int) -> float:
@@ -325,6 +308,14 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     if static:
         warn.append("continuous batching off: static batches run until their longest request ends, so most "
                     "slots idle (course red flag: ask for a serving engine such as vLLM, TRT-LLM or SGLang)")
+        cut = math.exp(-cap_out / out)  # share of exponential output lengths beyond the cap
+        if out >= cap_out:
+            warn.append(f"average output {out:,.0f} tokens is not below max context - prompt = {cap_out:,.0f}: "
+                        "every request would be cut at the cap; check the context and output inputs")
+        elif cut >= OUTPUT_CAP_WARN:
+            warn.append(f"static batches: {cut:.0%} of outputs reach the cap of max context - prompt = "
+                        f"{cap_out:,.0f} tokens, which shortens a batch's longest request; a longer prompt under "
+                        "the same max context tightens it, so it can need fewer GPUs")
     summary["continuous_batching"] = {"on": not static, "output_length_law": "exponential, mean "
                                       f"{out:g}, capped at {cap_out:g}"}
 

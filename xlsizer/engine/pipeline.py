@@ -30,6 +30,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
+from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -51,6 +52,7 @@ from xlsizer.units import GB, TERA
 
 _D = read_data_file("defaults.yaml")
 HEADROOM: dict[str, float] = {k: float(v["headroom_fraction"]) for k, v in _D["scenarios"].items()}
+MAX_HEADROOM: float = max(HEADROOM.values())
 RESILIENT_MIN_BURST: float = float(_D["resilient_min_burst"])
 MIN_SERVERS: dict[str, int] = dict(_D["min_servers"])
 SPEC_VRAM: float = float(_D["speculative_vram_factor"])
@@ -299,8 +301,8 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
 class _Plan:
     """One scenario's chosen configuration and the load it carries."""
 
-    __slots__ = ("active", "basis", "budget", "cap", "ep", "ev", "extra_w", "gpu", "n", "pp", "prec", "source",
-                 "tp", "tput", "tuning", "vram")
+    __slots__ = ("active", "alternative", "basis", "budget", "cap", "ep", "ev", "extra_w", "gpu", "n", "pp", "prec",
+                 "source", "tp", "tput", "tuning", "vram")
 
     def __init__(self, gpu: GpuSpec, n: int, tp: int, pp: int, active: int, tput: float, source: str,
                  basis: tuple[str, tuple[Any, ...], str], cap: Any = None, vram: float = 0.0) -> None:
@@ -311,16 +313,31 @@ class _Plan:
         self.prec: Precision | None = None
         self.tuning: Tuning | None = None
         self.budget = 0.0
+        self.alternative: tuple[str, int, float] | None = None
+        """Automatic choice: (GPU, GPUs, cost) of the best adequate shape on a GPU cheaper per GPU."""
 
 
-def _configs(g: GpuSpec, w: float) -> list[tuple[int, int, int]]:
+def _configs(g: GpuSpec, resident: float, rack_kw: float, stages: bool = True) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
-    pipeline stages when the weights do not fit one node."""
+    2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
+    (weights, activations, adapters) with the largest scenario headroom and room for KV.
+
+    Stages are offered whatever the weights: a node that barely holds them leaves little KV,
+    and more stages (more KV per replica) can then carry more per GPU. Offering them only
+    once the weights outgrew a node made heavier weights (BF16 against FP8) or a larger GPU
+    (a node of H100 against nodes of A10G) lose the shapes that fit (issue 24); the search's
+    bound prunes the stages that cannot pay. The extra stages stop at the servers one rack holds
+    (a replica spanning racks is refused, guardrails.py: offering it made the search pick a
+    shape the guardrail then refused where a shorter one fits)."""
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
-    if w >= per_node * g.memory_bytes:
-        k0 = math.ceil(w / (per_node * g.memory_bytes))
-        out += [(k * per_node, per_node, k) for k in range(max(2, k0), min(MAX_STAGES, k0 + 2) + 1)]
+    if not stages:
+        return out
+    k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
+    rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
+    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
+        rack = max(rack, NVL72_GPUS // per_node)  # the NVL72 rack holds its 18 trays (_site)
+    out += [(k * per_node, per_node, k) for k in range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)]
     return out
 
 
@@ -379,24 +396,46 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         priced = tuple(g for g in gpus if _priced(g, inp))
         if priced:  # cost basis: choose among GPUs the bill can price (on-prem: a purchase price)
             gpus = priced
+    prof = engine_profile(inp.serving_engine.value)
+    seqs_cap = max(prof.max_seqs_large, prof.max_seqs_small)  # a replica's sequences, with or without stages
     out: list[_Cand] = []
     for g in gpus:
         order = _candidates().index(g) if fixed is None else 0
         price = _rank_price(g, inp)
         if price == math.inf:
             price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
-        prec = _compute_precision(g, inp.precision)
+        cprec = _compute_precision(g, inp.precision)
+        # the weights' own format where a kernel streams it (natively, or 4-bit weight-only:
+        # step.gemm_compute); passing the BF16 compute format streamed FP4 weights at 2 bytes,
+        # so FP8 weights needed fewer GPUs than FP4 ones on a GPU without FP4 (issue 24).
+        # FP8/INT8 without their tensor cores stay modelled as BF16 weights (step.py refuses them)
+        prec = inp.precision if inp.precision is Precision.FP4 else cprec
         cal = sh.cal(g, inp) or packaged_calibration()
-        peak = g.dense_flops(prec) * cal.compute_efficiency
-        wide = [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)] if not fx.disaggregated else []
-        for n, tp, pp, ep in [(n, tp, pp, 1) for n, tp, pp in _configs(g, sh.w)] + wide:
-            tun = fx.tuning_for(g, n, prec)
+        peak = g.dense_flops(cprec) * cal.compute_efficiency
+        resident = sh.w + sh.act + fx.extra_resident_bytes
+        # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
+        # over k nodes takes what one node's does), so they can only pay where a whole node's KV
+        # budget, at the largest headroom, cannot hold the batch the TPOT target allows it (the
+        # bound's) or the engine's sequence limit; elsewhere they are not offered (they cost search
+        # time and never win)
+        node_bw = g.gpus_per_node * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
+        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec).accepted_tokens_per_step * node_bw
+                           - sh.w_active) / sh.kv_read_min
+        node_budget = g.gpus_per_node * g.memory_bytes / (1.0 + MAX_HEADROOM) - resident
+        stages = node_budget <= 0 or node_budget / sh.kv_res_min < min(node_tpot_batch, seqs_cap)
+        shapes = [(n, tp, pp, 1) for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw, stages)]
+        if not fx.disaggregated:
+            shapes += [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)]
+        for n, tp, pp, ep in shapes:
+            tun = fx.tuning_for(g, n, cprec)
             a = tun.accepted_tokens_per_step
             pre = 0.0 if fx.disaggregated else fx.prefill_tokens
             tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
             req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (2.0 * sh.model.active_params * tokens)
             bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-            b_tpot = (tpot_s * a * bw - sh.w_active) / sh.kv_read_min
+            # pipeline stages: each of the pp micro-batches streams its stage's weights, so a
+            # step reads the active weights pp times over the replica's bandwidth (step.py)
+            b_tpot = (tpot_s * a * bw - pp * sh.w_active) / sh.kv_read_min
             extra_w = (n - 1) * sh.w_dense if ep > 1 else 0.0  # each attention rank's own dense weights
             out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price, ep, extra_w))
     return out
@@ -405,7 +444,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
 def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
     """Upper bound on one replica's requests/s that the performance model can never exceed:
     compute (2 × active params FLOPs per token processed, at the calibrated fraction of peak)
-    and memory (each decode step reads the active weights once plus every sequence's KV at
+    and memory (each decode step reads the active weights once per pipeline stage plus every sequence's KV at
     the calibrated fraction of bandwidth, and must finish within the TPOT target; the batch
     is also capped by the KV budget). 0 when the TPOT target is out of reach.
 
@@ -419,7 +458,7 @@ def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
     b_max = min(c.b_tpot, kv_budget / sh.kv_res_min)
     if b_max < 1.0:
         return 0.0 if b_max <= 0 else c.req_compute
-    out_bw = b_max * c.tun.accepted_tokens_per_step * c.bw / (sh.w_active + b_max * sh.kv_read_min)
+    out_bw = b_max * c.tun.accepted_tokens_per_step * c.bw / (c.pp * sh.w_active + b_max * sh.kv_read_min)
     return min(c.req_compute, out_bw / sh.out_tok)
 
 
@@ -456,13 +495,15 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
     ttft_s = inp.ttft_ms / 1000.0
     eng = inp.serving_engine.value
     info: dict[str, Any] = {}
+    static = (fx.mean_output, fx.output_cap) if fx.static_batching else None
 
     def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
         # the solver returns the largest batch meeting both TPOT and TTFT (issue 11), so the
         # best-over-batch-caps search issue 15 added here is no longer needed
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
-                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp))
+                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp),
+                            static_output=static)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -542,6 +583,10 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
     queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning, float, int, float]] = []
+    # automatic choice: why each GPU lost (the explanation of a jump between GPUs, issue 24)
+    left: dict[str, int] = {}
+    fits: dict[str, tuple[float, int]] = {}  # GPU id -> (cost key, GPUs) of its best adequate shape
+    floors: dict[str, float] = {}  # GPU id -> the best TPOT floor of its evaluated configurations
     for c in sh.cands:
         budget = c.mem / (1.0 + h) - resident - c.extra_w
         if budget <= 0:
@@ -552,6 +597,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         lb_total = placement.replica_count(lb_active, offset, paired) * c.n if ub > 0 else math.inf
         queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun, c.price,
                       c.ep, c.extra_w))
+        if fixed is None:  # configurations of each GPU that hold the weights and are not yet ruled out
+            left[c.g.id] = left.get(c.g.id, 0) + (ub > 0)
     queue.sort(key=lambda q: q[:3])
     best: tuple[float, float, int] | None = None
     plan: _Plan | None = None
@@ -564,6 +611,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue  # TPOT out of reach even at peak bandwidth
         ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
         floor_best = min(floor_best, floor)
+        if fixed is None:
+            floors[g.id] = min(floors.get(g.id, math.inf), floor)
+            left[g.id] -= 1
         if ev is None:
             continue
         cap = ev.cap
@@ -571,6 +621,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         billed, reps = _billed_gpus(inp, active, offset, paired, n, g)
         total = reps * n
         key = (billed * price, total, order)
+        if fixed is None and (g.id not in fits or key[0] < fits[g.id][0]):
+            fits[g.id] = (key[0], total)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -592,10 +644,47 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
         raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the TTFT/TPOT targets "
                               f"({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
+    if fixed is None:
+        _explain_choice(name, inp, sh, plan, fits, {k: floors.get(k, math.inf) for k, v in left.items() if v == 0},
+                        warn)
     if fixed is not None and not fixed.supports(inp.precision):
         warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
                     "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
     return plan
+
+
+def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits: dict[str, tuple[float, int]],
+                    floors: dict[str, float], warn: list[str]) -> None:
+    """Say why the automatic choice is not another GPU (issue 24: a harder input can need
+    *fewer* GPUs when it moves the choice to a dearer, faster GPU).
+
+    ``plan.alternative`` (an explain() row): the cheapest adequate shape on another GPU (the
+    ranking is on cost, not GPU count). The warning: the dearest GPU cheaper per GPU than the
+    chosen one that holds the weights but cannot meet the latency targets, and why.
+    ``floors``: GPUs whose every configuration holding the weights was ruled out (by the
+    bound or evaluated), with their best TPOT floor (inf: bandwidth out of reach)."""
+    others = [(cost, total, gid) for gid, (cost, total) in fits.items() if gid != plan.gpu.id]
+    if others:
+        cost, total, gid = min(others)
+        plan.alternative = (gid, total, cost)
+    if name != "burst":  # the headline's scenario: one warning, not three
+        return
+    chosen = _rank_price(plan.gpu, inp)
+    refused = sorted(((c.price, c.order, c.g) for c in sh.cands
+                      if c.price < chosen and c.g.id not in fits and c.g.id in floors), key=lambda t: t[:2])
+    if not refused:
+        return
+    g = refused[-1][2]
+    floor = floors[g.id]
+    if floor == math.inf:
+        why = f"its memory bandwidth cannot reach the {inp.tpot_ms:g} ms TPOT target"
+    elif floor > inp.tpot_ms / 1000.0:
+        why = f"one sequence alone takes {floor * 1000:.1f} ms per token there"
+    else:
+        why = "no batch it holds meets both targets"
+    warn.append(f"at TPOT <= {inp.tpot_ms:g} ms and TTFT <= {inp.ttft_ms:g} ms the cheapest adequate GPU is no "
+                f"longer {g.id}, cheaper per GPU than {plan.gpu.id} ({why}): tighter targets or heavier loads move "
+                "the automatic choice to dearer, faster GPUs, so they can show fewer GPUs")
 
 
 def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, vram: float,
@@ -891,6 +980,13 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
           "cheaper than adding spares)" if _spread(fleet, plan, red) else ""),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
+    if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
+        gid, total, cost = plan.alternative
+        mine = _billed_gpus(inp, placement.replica_count(plan.active, offset, name == "resilient"), plan.n, g,
+                            offset) * _rank_price(g, inp)
+        rec.append((name, "Next cheapest GPU", gid, "", "{:,} GPUs in use, {:+.0%} cost against the {:,}x {} chosen "
+                    "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
+                    "GPU count jump)", (total, cost / mine - 1.0, fleet.total_gpus, g.id), "xlsizer cost ranking"))
 
 
 def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
@@ -1089,7 +1185,7 @@ def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
             out.setdefault(k, {}).update(v)
     out["lora"]["deployments"] = sum(c for c, _, _ in deployments)
     if fx.draft is not None and ev is not None and plan.prec is not None:
-        tun0 = fx.tuning_for(plan.gpu, plan.n, plan.prec, spec=False)
+        tun0 = fx.tuning_for(plan.gpu, plan.n, _compute_precision(plan.gpu, plan.prec), spec=False)
         ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0, plan.ep)
         cap = ev.cap
         sd = out["speculative_decoding"]

@@ -22,6 +22,7 @@ from xlsizer.engine.step import (
     _workload,
     tuned_replica,
 )
+from xlsizer.engine.traffic import static_useful_fractions
 from xlsizer.errors import (
     InputError,
     UnsupportedPrecisionError,
@@ -306,6 +307,101 @@ def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: i
     return ttft_poisson(rate / ranks, prefill, chunks, step) + first
 
 
+_TTFT_REFINE = 16
+"""Bisection steps for the TTFT-limited mean batch between two whole batches (to 1/65,536 of
+a sequence: a search resolution, not a physical constant)."""
+
+_STATIC: dict[tuple, tuple[_Step, int]] = {}
+_STATIC_BLOCK = 4
+"""Ranges of fewer batches than this are scanned, not split (a search grain, not a physical
+constant)."""
+
+
+def _static_batch(st: _Step, prefill: float, osl: float, batch: int, static_output: tuple[float, float]) -> int:
+    """The batch ≤ ``batch`` that carries the most requests/s with static batches.
+
+    A static batch holds every slot until its longest request ends, so a slot serves
+    b / (prefill + osl × TPOT(b) / useful(b)) requests/s (``traffic.static_useful_fraction``);
+    useful(b) falls as b grows, so past some batch a larger one carries less and an engine
+    is run at the best batch the targets allow, not the largest. (Taking the largest made a
+    tighter TPOT target, which caps the batch lower, need fewer GPUs: issue 24.) Every batch
+    is covered (no unimodality assumed: blocks are skipped only on a bound), so a tighter cap
+    never does better; ties go to the smaller batch."""
+    key = (id(st), prefill, osl, batch, static_output)
+    hit = _STATIC.get(key)
+    if hit is not None:
+        return hit[1]
+    useful = static_useful_fractions(batch, *static_output)
+    a = st.a
+
+    def rate(b: int) -> float:
+        return b / (prefill + osl * _step_s(st, b) / (a * useful[b - 1]))
+
+    best_b, best = batch, rate(batch)
+    b = batch // 2
+    while b >= 1:  # seeds, so that the blocks below are mostly skipped
+        r = rate(b)
+        if r > best or (r == best and b < best_b):
+            best_b, best = b, r
+        b //= 2
+    # Branch and bound over ranges of batches: the step grows and the useful share falls with
+    # the batch, so no batch of [lo, hi] beats hi / (prefill + osl × step(lo) / (a × useful(lo))):
+    # a range whose bound is below the best found is skipped whole (exact)
+    todo = [(1, batch)]
+    while todo:
+        lo, hi = todo.pop()
+        if hi / (prefill + osl * _step_s(st, lo) / (a * useful[lo - 1])) < best:
+            continue
+        if hi - lo < _STATIC_BLOCK:
+            for b in range(lo, hi + 1):
+                r = rate(b)
+                if r > best or (r == best and b < best_b):
+                    best_b, best = b, r
+        else:
+            mid = (lo + hi) // 2
+            todo += [(lo, mid), (mid + 1, hi)]
+    if len(_STATIC) >= _CACHE_LIMIT:
+        _STATIC.clear()
+    _STATIC[key] = (st, best_b)  # st held: its id stays unique
+    return best_b
+
+
+_TTFT_SOLVES: dict[tuple, tuple[_Step, float | None]] = {}
+
+
+def _ttft_mean(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, first: float, target_ttft_s: float,
+               batch: int, static_output: tuple[float, float] | None) -> float | None:
+    """The largest mean batch ≤ ``batch`` whose TTFT meets the target (None: not even one
+    sequence); cached per workload, cap and target in ``slo_capacity``."""
+    if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
+        return None
+    good, bad = 1, batch
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
+            good = mid
+        else:
+            bad = mid
+    batch = good
+    if static_output is not None:  # a static batch is a whole number of requests
+        mean = float(_static_batch(st, prefill, osl, batch, static_output) if batch > 1 else batch)
+    else:
+        # Poisson arrivals: what the TTFT target limits is the arrival rate, and the batch
+        # it keeps busy is a mean (Little), not a whole number: the rate at which TTFT
+        # reaches the target lies between batch `good` and `good + 1`. (Stopping at the
+        # whole batch made longer outputs, which lower the rate a batch serves, carry
+        # more requests: issue 24.)
+        lo, hi = float(good), float(bad)
+        for _ in range(_TTFT_REFINE):
+            mid = 0.5 * (lo + hi)
+            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
+                lo = mid
+            else:
+                hi = mid
+        mean = lo
+    return mean
+
+
 def slo_capacity(
     model: ModelSpec | str,
     gpu: GpuSpec | str,
@@ -324,6 +420,7 @@ def slo_capacity(
     target_ttft_s: float | None = None,
     tuning: Tuning | None = None,
     calibration: Calibration | None = None,
+    static_output: tuple[float, float] | None = None,
 ) -> ReplicaCapacity:
     """The largest load one replica carries with TPOT ≤ target (the prefill share of
     continuous batching included) and every request's KV in memory; with
@@ -331,7 +428,10 @@ def slo_capacity(
 
     ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
     plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
-    caching), all of ``input_tokens`` by default. The per-configuration constants and the
+    caching), all of ``input_tokens`` by default. ``static_output`` = (mean, cap) output
+    tokens: batches are static (continuous batching off) and the batch is the one within the
+    targets that carries the most requests (``_static_batch``); ``req_s`` stays the
+    continuous figure at that batch (the caller scales it). The per-configuration constants and the
     TPOT-limited batch (which the KV budget does not change) are cached in bounded dicts.
     """
     if not (type(target_tpot_s) in (float, int) and target_tpot_s > 0.0) and not (
@@ -368,8 +468,11 @@ def slo_capacity(
         batch, step = b_slo, s_slo
     else:
         batch, step = max_batch, _step_s(st, max_batch)
-    tpot = step / a
     osl = float(output_tokens)
+    if static_output is not None and batch > 1:
+        batch = _static_batch(st, prefill, osl, batch, static_output)
+        step = _step_s(st, batch)
+    tpot = step / a
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
     chunks = rep_chunks(rep, st)
     ranks = rep.dp
@@ -379,19 +482,20 @@ def slo_capacity(
         # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
         # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
         # instead made looser TPOT targets infeasible where tighter ones were not.)
-        if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
+        tkey = (id(st), batch, target_ttft_s, static_output)
+        hit = _TTFT_SOLVES.get(tkey)
+        if hit is None:
+            if len(_TTFT_SOLVES) >= _CACHE_LIMIT:
+                _TTFT_SOLVES.clear()
+            hit = _TTFT_SOLVES[tkey] = (st, _ttft_mean(st, prefill, chunks, ranks, osl, first, target_ttft_s,
+                                                       batch, static_output))  # st held: its id stays unique
+        mean = hit[1]
+        if mean is None:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, "compute", first, chunks, ranks)
-        good, bad = 1, batch
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
-                good = mid
-            else:
-                bad = mid
-        batch = good
-        tpot = _step_s(st, batch) / a
-        req = batch / (prefill + osl * tpot)
+        batch = int(mean)
+        tpot = _step_s(st, mean) / a
+        req = mean / (prefill + osl * tpot)
         out = req * osl
         return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
                                gpus, "compute", first, chunks, ranks)

@@ -1,8 +1,13 @@
-"""Traffic: requests per second, in-flight requests, token demand (course.md §5, §10.3 steps 3, 12).
+"""Traffic: requests per second, in-flight requests, token demand (course.md §5, §10.3 steps 3, 12),
+and what the output-length law does to static batches.
 
     rps          = users × requests per user per minute ÷ 60
     inflight     = rps × (output tokens × TPOT) × burst            (Little's law, course step 3)
     demand_tok_s = rps × (prompt + output tokens) × burst           (course step 12)
+
+Output lengths are exponential with mean μ capped at c (optimizations.py's docstring says
+why); a static batch of B runs until its longest request ends, so the share of its slot-steps
+that produce a token is u / Σ_{k=1..B} u^k / k with u = 1 − e^(−c/μ) (1 / H_B uncapped).
 
 The course's Little's law counts only decode time (output × TPOT) as a request's time in
 the system; xlsizer keeps that for the course method and leaves the expected value
@@ -10,6 +15,8 @@ unrounded (133.3 in-flight for the worked example; the course engine rounds up t
 """
 
 from __future__ import annotations
+
+import math
 
 from xlsizer.units import SECONDS_PER_MINUTE
 
@@ -27,3 +34,40 @@ def inflight_requests(rps: float, time_in_system_s: float, burst: float) -> floa
 def token_demand_per_s(rps: float, prompt_tokens: float, output_tokens: float, burst: float) -> float:
     """Prompt plus output tokens per second the deployment must process at peak."""
     return rps * (prompt_tokens + output_tokens) * burst
+
+
+_FRACTIONS: dict[tuple[float, float], list[float]] = {}
+
+
+def static_useful_fractions(batch: int, mean_out: float, cap_out: float) -> list[float]:
+    """``static_useful_fraction`` for every batch 1..``batch`` (at least; one running sum kept
+    per output law and extended on demand: the static batch search in solver.py reads them
+    all). The list is shared: read it, do not change it."""
+    key = (mean_out, cap_out)
+    out = _FRACTIONS.get(key)
+    if out is None:
+        if len(_FRACTIONS) >= 256:
+            _FRACTIONS.clear()
+        out = _FRACTIONS[key] = []
+    n = max(batch, 1)
+    if len(out) < n:
+        u = 1.0 - math.exp(-cap_out / mean_out) if cap_out < math.inf else 1.0
+        if u <= 0.0:
+            out += [1.0] * (n - len(out))
+            return out
+        done = len(out)
+        p = u ** done
+        s = u / out[-1] if out else 0.0  # the running sum so far
+        for k in range(done + 1, n + 1):
+            p *= u
+            if p >= 1e-12:  # past it the sum no longer moves in double precision
+                s += p / k
+            out.append(u / s)
+    return out
+
+
+def static_useful_fraction(batch: float, mean_out: float, cap_out: float) -> float:
+    """Share of a static batch's slot-steps that produce a token: E[min(X, c)] / E[min(max of
+    B, c)] for exponential output lengths X of mean ``mean_out`` capped at ``cap_out``."""
+    b = max(int(batch), 1)
+    return static_useful_fractions(b, mean_out, cap_out)[b - 1]

@@ -1,0 +1,229 @@
+"""Answers that move the wrong way with everything else fixed (issue 24 item 8): over N random
+valid input sets (fixed seed), make one input harder at a time and count the sets where a
+scenario then needs *fewer* GPUs (an infeasible answer counts as unbounded, so "the easier
+input is refused, the harder one fits" counts too).
+
+    PYTHONPATH=$PWD python3 scripts/monotonic_check.py [--n 2000] [--seed 24] [--show 2]
+
+Properties (the harder input on the right):
+- tpot: a tighter TPOT target (x 0.4-0.95)        - ttft: a tighter TTFT target (x 0.4-0.95)
+- output: longer outputs (x 1.05-3)               - prompt: longer prompts (x 1.05-3)
+- users: more users (x 1.01-3)
+- bytes: more bytes per weight at no faster tensor math (fp8 -> bf16; not int4 -> int8, whose
+  INT8 GEMMs run at twice the rate of INT4's weight-only BF16 ones), the KV format held (on
+  "auto" the KV cache follows the weights: FP8 weights, FP8 KV, half of BF16's)
+- faster-gpu: a GPU of the same vendor at least as large and fast in every figure (memory,
+  bandwidth, 16-bit and 8-bit tensor rate, GPUs per server, scale-up link) is *refused* where
+  the slower one fits (feasibility only: whole-GPU replica shapes make counts incomparable)
+
+Counts are split by GPU choice (fixed / auto) and method (roofline / course-table). With a
+fixed GPU a count is a bug unless explained. ``explained`` counts, with ``gpu=auto``, jumps
+where every scenario that dropped moved to another GPU and its answer says why (the "cheapest
+adequate GPU is no longer ..." warning or the "Next cheapest GPU" explain row); and, for
+longer outputs or prompts, answers that warn that static batches' outputs reach the cap of
+max context - prompt (a tighter cap shortens a static batch's longest request: physics, not a
+solver error). The course-table method's "tighter TPOT, fewer GPUs" is the course's
+documented Little's-law effect (its in-flight KV shrinks): reported, not a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from xlsizer.api import size
+from xlsizer.catalog import load_catalog
+from xlsizer.engine.performance import packaged_calibration
+from xlsizer.engine.pipeline import _compute_precision
+from xlsizer.errors import InfeasibleError, XlsizerError
+from xlsizer.inputs import make_inputs
+from xlsizer.precision import Precision
+from xlsizer.resolve import output_tokens, resolve_model
+from xlsizer.results import SCENARIOS
+
+PROPS = ("tpot", "ttft", "output", "prompt", "users", "bytes", "faster-gpu")
+PRECISIONS = ("fp4", "int4", "fp8", "int8", "bf16", "fp16")
+
+
+def random_inputs(rng: random.Random, models: list[str], gpus: list[str]) -> dict[str, Any]:
+    """A random valid input set (the kinds of values the issue's campaign drew)."""
+    d: dict[str, Any] = {
+        "model": rng.choice(models),
+        "gpu": rng.choice([*gpus, "auto", "auto", "auto", "auto", "auto"]),
+        "precision": rng.choice(PRECISIONS),
+        "concurrent_users": rng.choice([rng.randint(1, 300), rng.randint(1, 5000), rng.randint(1, 20_000)]),
+        "workload_type": rng.choice(["rag", "interactive_chat", "code_completion", "batch", "agentic"]),
+    }
+    if rng.random() < 0.5:
+        d["target_tpot_ms"] = round(rng.uniform(10, 300), 1)
+    if rng.random() < 0.5:
+        d["target_ttft_ms"] = round(rng.uniform(100, 5000), 1)
+    if rng.random() < 0.5:
+        d["avg_output_tokens"] = rng.randint(16, 4000)
+    if rng.random() < 0.5:
+        d["avg_prompt_tokens"] = rng.randint(16, 16_000)
+    if rng.random() < 0.3:
+        d["requests_per_user_per_minute"] = round(rng.uniform(0.1, 10), 2)
+    if rng.random() < 0.3:
+        d["burst_factor"] = round(rng.uniform(1, 5), 2)
+    if rng.random() < 0.3:
+        d["redundancy_mode"] = rng.choice(["N", "N+1", "N+2"])
+    if rng.random() < 0.3:
+        d["serving_engine"] = rng.choice(["vllm", "trt-llm", "sglang", "triton"])
+    if rng.random() < 0.15:
+        d["throughput_source"] = "course-table"
+    if rng.random() < 0.15:
+        d["pricing_model"] = "on-prem"
+    for flag, p in (("continuous_batching", 0.15), ("paged_attention", 0.1), ("prefix_caching", 0.15),
+                    ("speculative_decoding", 0.1), ("kv_offload", 0.1), ("disaggregated", 0.1)):
+        if rng.random() < p:
+            d[flag] = flag in ("prefix_caching", "speculative_decoding", "kv_offload", "disaggregated")
+    return d
+
+
+def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[str], list[bool], bool] | None:
+    """(total GPUs, GPU, whether the answer explains its automatic choice) per scenario, and
+    whether it warns that static batches' outputs reach the context cap; inf GPUs when
+    infeasible; None when the inputs are invalid (an InputError: not an answer to compare)."""
+    key = repr(sorted(d.items()))
+    if key in memo:
+        return memo[key]
+    try:
+        r = size(d)
+        why = {s.scenario for s in r.explain() if s.name == "Next cheapest GPU"}
+        if any("cheapest adequate GPU is no longer" in w for w in r.warnings):
+            why |= set(SCENARIOS)
+        capped = any("reach the cap of max context" in w or "is not below max context" in w for w in r.warnings)
+        out: tuple[list[float], list[str], list[bool], bool] | None = (
+            [float(r.scenarios[s].total_gpus) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
+            [s in why for s in SCENARIOS], capped)
+    except InfeasibleError:
+        out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS), False)
+    except XlsizerError:
+        out = None
+    memo[key] = out
+    return out
+
+
+def _dominates(a: Any, b: Any) -> bool:
+    """GPU a is at least b in every figure the sizing reads (and not the same GPU)."""
+    if a.id == b.id or a.vendor != b.vendor or a.roadmap:
+        return False
+    if not (a.memory_bytes >= b.memory_bytes and a.memory_bandwidth_tb_s >= b.memory_bandwidth_tb_s
+            and a.gpus_per_node >= b.gpus_per_node and a.interconnect_gb_s >= b.interconnect_gb_s):
+        return False
+    return all(p in a.dense_tflops and a.dense_tflops[p] >= v for p, v in b.dense_tflops.items())
+
+
+def _rate(g: Any, p: Precision) -> float:
+    """Tensor rate the GEMMs of weights in ``p`` run at on ``g`` (the pipeline's choice)."""
+    c = _compute_precision(g, p)
+    return g.dense_flops(c) * (packaged_calibration().fp4_gemm_efficiency if c.compute is Precision.FP4 else 1.0)
+
+
+def harder(prop: str, d: dict[str, Any], rng: random.Random, cat: Any) -> dict[str, Any] | None:
+    """The input set with one input made harder, or None when the property does not apply."""
+    inp = make_inputs(d)
+    if prop == "tpot":
+        return {**d, "target_tpot_ms": max(1.0, round(inp.tpot_ms * rng.uniform(0.4, 0.95), 1))}
+    if prop == "ttft":
+        return {**d, "target_ttft_ms": max(1.0, round(inp.ttft_ms * rng.uniform(0.4, 0.95), 1))}
+    if prop == "output":
+        out = output_tokens(inp, resolve_model(inp))
+        return {**d, "avg_output_tokens": max(out + 1, int(out * rng.uniform(1.05, 3)))}
+    if prop == "prompt":
+        p = inp.avg_prompt_tokens
+        return {**d, "avg_prompt_tokens": max(p + 1, int(p * rng.uniform(1.05, 3)))}
+    if prop == "users":
+        return {**d, "concurrent_users": min(100_000, math.ceil(inp.concurrent_users * rng.uniform(1.01, 3)))}
+    if prop == "bytes":
+        # more bytes per weight and no faster tensor math on any GPU the sizing may use (INT8
+        # weights multiply at the INT8 rate, twice INT4's weight-only BF16: not a harder input)
+        b = Precision(inp.precision).bytes_per_element
+        use = [cat.gpu(d["gpu"])] if d["gpu"] != "auto" else list(cat.gpus.values())
+        more = [p for p in PRECISIONS if Precision(p).bytes_per_element > b
+                and all(_rate(g, Precision(p)) <= _rate(g, inp.precision) for g in use)]
+        # the KV cache's format pinned: on "auto" it follows the weights (FP8 weights, FP8 KV)
+        return {**d, "precision": rng.choice(more), "kv_cache_dtype": inp.kv_precision.value} if more else None
+    if prop == "faster-gpu":
+        if d["gpu"] == "auto":
+            return None
+        g = cat.gpu(d["gpu"])
+        faster = sorted(x.id for x in cat.gpus.values() if _dominates(x, g))
+        return {**d, "gpu": rng.choice(faster)} if faster else None
+    raise ValueError(prop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2000, help="random input sets (default 2,000)")
+    ap.add_argument("--seed", type=int, default=24)
+    ap.add_argument("--show", type=int, default=2, help="counterexamples printed per property and kind")
+    a = ap.parse_args(argv)
+    rng = random.Random(a.seed)
+    cat = load_catalog()
+    models = sorted(m for m in cat.models if not m.startswith("custom"))
+    gpus = sorted(g.id for g in cat.gpus.values() if not g.roadmap)
+    tried: Counter = Counter()
+    bad: Counter = Counter()
+    shown: dict[tuple[str, str], list[str]] = {}
+    memo: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    valid = 0
+    for _ in range(a.n):
+        d = random_inputs(rng, models, gpus)
+        memo.clear()
+        base = totals(d, memo)
+        if base is None:
+            continue
+        valid += 1
+        method = "course-table" if d.get("throughput_source") == "course-table" else "roofline"
+        choice = "auto" if d["gpu"] == "auto" else "fixed"
+        for prop in PROPS:
+            h = harder(prop, d, rng, cat)
+            if h is None:
+                continue
+            after = totals(h, memo)
+            if after is None:
+                continue
+            kind = f"{choice}/{method}"
+            tried[prop, kind] += 1
+            if prop == "faster-gpu":
+                wrong = math.isfinite(base[0][1]) and not math.isfinite(after[0][1])
+            else:
+                wrong = any(x < y for x, y in zip(after[0], base[0], strict=True))
+            if not wrong:
+                continue
+            bad[prop, kind] += 1
+            # explained: every scenario that dropped moved to another GPU and says why
+            dropped = [i for i in range(len(SCENARIOS)) if after[0][i] < base[0][i]]
+            if choice == "auto" and all(after[1][i] != base[1][i] and after[2][i] for i in dropped):
+                bad[prop, kind + " explained"] += 1
+            elif prop in ("output", "prompt") and (base[3] or after[3]):
+                bad[prop, kind + " explained"] += 1  # static batches under the context cap, said in a warning
+            ex = shown.setdefault((prop, kind), [])
+            if len(ex) < a.show:
+                changed = {k: v for k, v in h.items() if d.get(k) != v}
+                ex.append(f"{d} -> {changed}: {base[0]} -> {after[0]}")
+    dt = time.perf_counter() - t0
+    kinds = ("fixed/roofline", "fixed/course-table", "auto/roofline", "auto/course-table")
+    print(f"{a.n:,} random input sets (seed {a.seed}), {valid:,} valid, in {dt:.0f} s")
+    print(f"{'property':<11}" + "".join(f"{k:>22}" for k in kinds) + f"{'explained':>11}")
+    for prop in PROPS:
+        cells = [f"{bad[prop, k]:>6,} of {tried[prop, k]:>6,}" for k in kinds]
+        expl = sum(bad[prop, k + " explained"] for k in kinds)
+        print(f"{prop:<11}" + "".join(f"{c:>22}" for c in cells) + f"{expl:>11,}")
+    print(f"total wrong-way answers: {sum(v for k, v in bad.items() if not k[1].endswith('explained')):,}")
+    for (prop, kind), ex in sorted(shown.items()):
+        for e in ex:
+            print(f"  {prop} [{kind}]: {e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
