@@ -982,8 +982,7 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
     ]
     if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
         gid, total, cost = plan.alternative
-        mine = _billed_gpus(inp, placement.replica_count(plan.active, offset, name == "resilient"), plan.n, g,
-                            offset) * _rank_price(g, inp)
+        mine = _billed_gpus(inp, plan.active, offset, name == "resilient", plan.n, g)[0] * _rank_price(g, inp)
         rec.append((name, "Next cheapest GPU", gid, "", "{:,} GPUs in use, {:+.0%} cost against the {:,}x {} chosen "
                     "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
                     "GPU count jump)", (total, cost / mine - 1.0, fleet.total_gpus, g.id), "xlsizer cost ranking"))
