@@ -110,6 +110,11 @@ def headline_for(b: Scenario) -> str:
             f" - {b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
             f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}),"
             f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
+    perf = b.extra.get("perf")
+    if perf and "slo_percentile" in perf:
+        from xlsizer.engine.slo import slo_sentence
+
+        text += " " + slo_sentence(perf)
     cost = b.extra.get("cost")
     if cost:
         text += " " + basis_sentence(cost, b.gpu_name, b.gpus_per_server)

@@ -28,6 +28,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
+from xlsizer.engine.latency import max_rate_within_wait, ttft_at_load_q
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -36,8 +37,8 @@ from xlsizer.engine.performance import (
     packaged_calibration,
     slo_capacity,
     step_shares,
-    ttft_at_load,
 )
+from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -372,7 +373,8 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         # best-over-batch-caps search issue 15 added here is no longer needed
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
-                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun)
+                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun,
+                            slo_percentile=inp.slo_percentile, arrivals=inp.arrival_process)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -410,8 +412,8 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
             req_p = math.inf  # every prompt fully cached: no prefill pool
         elif slack <= 0.0:
             return None, cap.tpot_floor_s
-        else:  # M/D/1 in front of each prefill replica: wait = ρS / (2(1 − ρ)) ≤ slack
-            req_p = 2.0 * slack / (s_pre + 2.0 * slack) / s_pre
+        else:  # a queue in front of each prefill replica: its wait percentile within the slack
+            req_p = max_rate_within_wait(s_pre, slack, inp.slo_percentile, inp.arrival_process)
         info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
                                  "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
         cap = cap._replace(prefill_s=s_pre)
@@ -713,7 +715,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         else:
             n_d = plan.active
-            ttft = ttft_at_load(cap, min(off_rps / n_d, cap.req_s))
+            ttft = ttft_at_load_q(cap, min(off_rps / n_d, cap.req_s), None, inp.arrival_process)
         if ev is not None and ev.req_p < math.inf:
             ttft_how = ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
                         " {:.1f} ms + engine first-token overhead {:.0f} ms")
@@ -743,6 +745,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
             (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
             (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
         ]
+        extra["perf"].update(slo_latency(name, inp, cap, ev, off_rps, plan.active, ttft, rec))
         if model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
             sh_ = step_shares(model, g, plan.tp, plan.prec, prompt, out_tok, cap.batch, pp=plan.pp,
                               kv_precision=inp.kv_precision, engine=inp.serving_engine.value,

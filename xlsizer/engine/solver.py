@@ -8,10 +8,18 @@ from typing import Any, NamedTuple
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration
-from xlsizer.engine.queueing import ttft_poisson
+from xlsizer.engine.latency import (
+    POISSON,
+    Arrivals,
+    tpot_quantile_slope,
+    tpot_quantile_step,
+    ttft_closed,
+    ttft_open,
+)
 from xlsizer.engine.step import (
     DEFAULT_TUNING,
     Tuning,
+    _batched_prefill_s,
     _binding,
     _positive,
     _prefill_s,
@@ -227,11 +235,16 @@ class ReplicaCapacity(NamedTuple):
     """Engine steps one prompt runs in (⌈prompt / token budget⌉), each shared with decodes."""
     ranks: int = 1
     """Attention data-parallel ranks, each with its own scheduler and prefill queue."""
+    tpot_q_s: float = 0.0
+    """TPOT at the SLO percentile at ``batch`` (``latency.tpot_quantile_step``); equals
+    ``tpot_s`` when the targets are means."""
+    batched_prefill_s: float = 0.0
+    """One prompt's share of back-to-back prefill passes (closed-loop arrivals' server)."""
 
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
 _FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
-_SOLVES: dict[tuple, tuple[_Step, int, float, list]] = {}
+_SOLVES: dict[tuple, tuple[_Step, int, float, list, float, dict]] = {}
 _CACHE_LIMIT = 4096
 
 
@@ -299,11 +312,81 @@ def rep_chunks(rep: _Replica, st: _Step) -> float:
 
 
 def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: int,
-          first: float) -> float:
-    """Mean TTFT at batch b with Poisson arrivals at the rate that batch serves (Little)."""
+          first: float, q: float | None = None, arr: Arrivals = POISSON, batched: float = 0.0) -> float:
+    """TTFT at batch b at the rate that batch serves (Little): the mean (``q`` None) or the
+    q-th percentile (``latency.py``), for open arrivals or a closed loop of b clients."""
     step = _step_s(st, b)
+    if arr.kind == "closed":
+        think = max(osl - 1.0, 0.0) * step / st.a
+        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q) + first
     rate = b / (prefill + osl * step / st.a)
-    return ttft_poisson(rate / ranks, prefill, chunks, step) + first
+    return ttft_open(rate / ranks, prefill, chunks, step, q, arr) + first
+
+
+def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float, ranks: int, osl: float,
+                first: float, q: float | None, arr: Arrivals, batched: float,
+                b_max: float) -> tuple[int, float, float]:
+    """(the largest batch ≤ b whose TTFT (``_ttft``) meets ``target``, its mean step, its
+    percentile step): b itself when it meets it, 0 when one sequence misses; else bisection
+    (TTFT grows with the batch)."""
+    if _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched) <= target:
+        good = b
+    elif _ttft(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched) > target:
+        return 0, 0.0, 0.0
+    else:
+        good, bad = 1, b
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if _ttft(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched) <= target:
+                good = mid
+            else:
+                bad = mid
+    step = _step_s(st, float(good))
+    return good, step, step if q is None else tpot_quantile_step(st, float(good), osl, q, arr, b_max)
+
+
+def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: Arrivals,
+                      b_max: float) -> tuple[int, float]:
+    """(the largest batch ≤ b whose q-th percentile step, ``latency.tpot_quantile_step``, stays
+    within tau; that step): 0 when even one sequence misses. The percentile grows with the
+    batch nearly as the mean step does, so Newton steps on the mean step's slope from b land
+    next to the answer; the bracket (good ≤ answer < bad) is kept and bisected to the end."""
+    t, slope = tpot_quantile_slope(st, float(b), osl, q, arr, b_max)
+    if b < 1 or t <= tau:
+        return b, t
+    good, good_tq, bad = 0, 0.0, b  # good = 0: nothing shown to meet tau yet
+    x = b
+    for _ in range(4):  # Newton on the percentile step, slope from the mean step
+        if bad - good <= 1:
+            break
+        if slope <= 0.0:
+            h = max(1.0, 0.02 * x)
+            slope = (_step_s(st, float(x)) - _step_s(st, float(x) - h)) / h
+        nb = int(x - (t - tau) / slope) if slope > 0.0 else (good + bad) // 2
+        nb = min(max(nb, good + 1, 1), bad - 1)
+        t, slope = tpot_quantile_slope(st, float(nb), osl, q, arr, b_max)
+        if t <= tau:
+            good, good_tq = nb, t
+            if nb + 1 < bad:  # probe just above: the usual last step
+                t1, s1 = tpot_quantile_slope(st, float(nb + 1), osl, q, arr, b_max)
+                if t1 > tau:
+                    bad = nb + 1
+                    break
+                good, good_tq, t, slope, nb = nb + 1, t1, t1, s1, nb + 1
+        else:
+            bad = nb
+        x = nb
+    while bad - good > 1:
+        mid = (good + bad) // 2 if good > 0 else max(1, bad // 2)
+        t = tpot_quantile_step(st, float(mid), osl, q, arr, b_max)
+        if t <= tau:
+            good, good_tq = mid, t
+        else:
+            bad = mid
+    if good == 0:  # bad reached 1: batch 1 misses (or was never shown to meet) tau
+        t = tpot_quantile_step(st, 1.0, osl, q, arr, b_max)
+        return (1, t) if t <= tau else (0, t)
+    return good, good_tq
 
 
 def slo_capacity(
@@ -324,10 +407,16 @@ def slo_capacity(
     target_ttft_s: float | None = None,
     tuning: Tuning | None = None,
     calibration: Calibration | None = None,
+    slo_percentile: float | None = None,
+    arrivals: Arrivals | None = None,
 ) -> ReplicaCapacity:
     """The largest load one replica carries with TPOT ≤ target (the prefill share of
     continuous batching included) and every request's KV in memory; with
     ``target_ttft_s``, also mean TTFT ≤ target at that load (``ttft_at_load``'s queue).
+
+    ``slo_percentile`` (one of ``latency.PERCENTILES``) makes both targets that percentile of
+    requests instead of their mean; ``arrivals`` (Poisson by default) shapes the queue and the
+    batch's spread (``latency.py``).
 
     ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
     plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
@@ -356,45 +445,56 @@ def slo_capacity(
     tau = target_tpot_s * a
     # The TPOT-limited batch does not depend on the KV budget: solved once per workload and
     # target (the scenarios of a sizing differ only in budget), then capped by the budget.
-    skey = (id(st), tau)
+    q = slo_percentile
+    arr = arrivals if arrivals is not None else POISSON
+    osl = float(output_tokens)
+    skey = (id(st), tau) if q is None else (id(st), tau, q, arr)
     sol = _SOLVES.get(skey)
     if sol is None:
         if len(_SOLVES) >= _CACHE_LIMIT:
             _SOLVES.clear()
         b_slo, s_slo = _batch_for(st, tau, float(rep.max_seqs))
-        sol = _SOLVES[skey] = (st, b_slo, s_slo, [None])  # st held: its id stays unique
+        q_slo = s_slo
+        if q is not None:  # the percentile, not the mean, within the target
+            b_q, q_slo = _percentile_batch(st, b_slo, tau, osl, q, arr, float(rep.max_seqs))
+            if b_q != b_slo:
+                b_slo, s_slo = b_q, (_step_s(st, float(b_q)) if b_q >= 1 else s_slo)
+        sol = _SOLVES[skey] = (st, b_slo, s_slo, [None], q_slo, {})  # st held: its id stays unique
     b_slo, s_slo, bind_box = sol[1], sol[2], sol[3]
+    if b_slo < 1:  # one sequence's percentile TPOT misses the target
+        return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
+                               gpus, _binding(rep, st, 1.0))
     if b_slo <= max_batch:
-        batch, step = b_slo, s_slo
+        batch, step, step_q = b_slo, s_slo, sol[4]
     else:
         batch, step = max_batch, _step_s(st, max_batch)
+        step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(rep.max_seqs))
     tpot = step / a
-    osl = float(output_tokens)
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
     chunks = rep_chunks(rep, st)
     ranks = rep.dp
     first = rep.request_s
-    if target_ttft_s is not None and (
-            ttft_poisson(req / ranks, prefill, chunks, step) + first > target_ttft_s):
+    batched = _batched_prefill_s(rep, st) if arr.kind == "closed" else 0.0
+    if target_ttft_s is not None:
         # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
-        # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
-        # instead made looser TPOT targets infeasible where tighter ones were not.)
-        if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
+        # more arrivals per second), so the TTFT-limited batch is found once below the
+        # TPOT-limited one and cached with it (it does not depend on the KV budget); the
+        # answer is the smaller of it and the budget's batch. (Failing here instead made
+        # looser TPOT targets infeasible where tighter ones were not.)
+        tt = sol[5].get(target_ttft_s)
+        if tt is None:
+            tt = sol[5][target_ttft_s] = _ttft_batch(st, b_slo, target_ttft_s, prefill, chunks, ranks, osl,
+                                                     first, q, arr, batched, float(rep.max_seqs))
+        if tt[0] < 1:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, "compute", first, chunks, ranks)
-        good, bad = 1, batch
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
-                good = mid
-            else:
-                bad = mid
-        batch = good
-        tpot = _step_s(st, batch) / a
-        req = batch / (prefill + osl * tpot)
-        out = req * osl
-        return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                               gpus, "compute", first, chunks, ranks)
+        if tt[0] < batch:
+            batch = tt[0]
+            tpot = tt[1] / a
+            req = batch / (prefill + osl * tpot)
+            out = req * osl
+            return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
+                                   gpus, "compute", first, chunks, ranks, tt[2] / a, batched)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
@@ -403,5 +503,6 @@ def slo_capacity(
     else:
         binding = _binding(rep, st, batch)
     out = req * osl
+    tq = step_q / a
     return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                           gpus, binding, first, chunks, ranks)
+                           gpus, binding, first, chunks, ranks, tq, batched)

@@ -292,7 +292,7 @@ def read_project(path: str | Path) -> Project:
                    notes=notes, cells=cells)
 
 
-ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus"})
+ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus", "slo_percentile", "arrivals", "arrival_scv"})
 """Inputs added after project workbooks were in use: a project without the defined name gets
 the input's default instead of being refused."""
 
