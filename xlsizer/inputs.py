@@ -140,7 +140,8 @@ class SizingInputs(BaseModel):
     arrivals: Literal["poisson", "bursty", "closed"] = F(
         "poisson", "How requests arrive: poisson (independent users), bursty (more clustered than "
         "random; give arrival_scv) or closed (a fixed set of clients, each sending its next request when "
-        "its answer ends, as benchmarks run).", step="4 SLOs", owner=APP, moves="queueing, batch spread")
+        "its answer ends, as benchmarks run).", step="4 SLOs", owner=APP, moves="queueing, batch spread",
+        choices=("poisson", "bursty", "closed"))
     arrival_scv: float | None = F(
         None, "Bursty arrivals only: squared coefficient of variation of the time between requests "
         "(1 = Poisson; 4 = gaps twice as variable). Needed when arrivals is bursty.", step="4 SLOs",

@@ -499,8 +499,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
-        raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the TTFT/TPOT targets "
-                              f"({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
+        raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the p{inp.slo_percentile:g} TTFT/TPOT "
+                              f"targets ({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
     if fixed is not None and not fixed.supports(inp.precision):
         warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
                     "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
