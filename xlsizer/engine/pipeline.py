@@ -28,7 +28,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
-from xlsizer.engine.latency import max_rate_within_wait, ttft_at_load_q
+from xlsizer.engine.latency import gg1_mean_wait, max_rate_within_wait, ttft_at_load_q
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -710,8 +710,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
         if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
             n_p = max(1, math.ceil(off_rps / ev.req_p - 1e-9))
             lam, s_pre = off_rps / n_p, cap.prefill_s
-            rho = lam * s_pre
-            wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
+            wait = gg1_mean_wait(lam, s_pre, inp.arrival_process.scv)  # P-K (Poisson) / Kingman (bursty)
             ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         else:
             n_d = plan.active
