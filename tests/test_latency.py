@@ -105,7 +105,7 @@ def test_capacity_never_grows_with_the_percentile(model: str, gpu: str, tp: int,
     assert reqs == sorted(reqs, reverse=True)
     for c, q in zip(caps, lat.PERCENTILES, strict=True):
         assert c.feasible and c.tpot_q_s <= 0.04 + 1e-12, q
-        assert c.tpot_q_s >= c.tpot_s
+        assert c.tpot_q_s >= c.tpot_s * (1 - 1e-12)  # p50: the mean, to rounding
     mean = slo_capacity(model, gpu, tp, "fp8", 2000, 400, 0.04, target_ttft_s=ttft)
     assert mean.tpot_q_s == mean.tpot_s
     assert caps[0].batch == mean.batch or caps[0].req_s >= mean.req_s * 0.999  # p50 TPOT = the mean's
