@@ -42,7 +42,9 @@ def test_fp8_halves_memory_and_doubles_per_gpu_throughput():
 
 def test_compute_precision_acts_on_prefill_only_where_math_binds():
     """FP8 weights multiplied at BF16 (W8A16): same memory, slower prompt math."""
-    d = dict(CHAT, precision="fp8", avg_prompt_tokens=6000)
+    # median targets (issue 22): at p95 the TTFT queue moves W8A16 to a wider replica, whose
+    # GPU-time per prompt is not the same comparison
+    d = dict(CHAT, precision="fp8", avg_prompt_tokens=6000, slo_percentile=50)
     auto, w8a16 = size(**d).burst, size(**d, compute_precision="bf16").burst
     assert auto.memory.vram_gb == w8a16.memory.vram_gb
     # prompt math is compute bound: at half the tensor rate it takes about twice the GPU-time
@@ -101,7 +103,10 @@ def test_paged_attention_waste_and_concurrency():
         e = estimate(m, g, 2, "fp8", 3500, 500, tuning=fx.tuning_for(g, 2, Precision.FP8), kv_budget_bytes=100e9)
         fits.append(e.max_batch)
     assert 2.5 <= fits[0] / fits[1] <= 8.5, fits
-    assert size(**PAGED, paged_attention=False).burst.total_gpus > size(**PAGED).burst.total_gpus
+    # at the median KV memory binds, so paging buys GPUs back; at p95 this workload's TTFT
+    # queue binds first and paging changes nothing (issue 22)
+    med = dict(PAGED, slo_percentile=50)
+    assert size(**med, paged_attention=False).burst.total_gpus > size(**med).burst.total_gpus
 
 
 def _tpot_ratio(draft: str, batch: int) -> float:
@@ -153,7 +158,7 @@ def test_prefix_caching_cuts_prefill_and_ttft():
     assert on.total_gpus <= off.total_gpus
     # the prefill cut on the same replica shape (the RAG TTFT target alone may move the
     # uncached deployment to a wider tensor-parallel replica)
-    loose = dict(PREFIX, target_ttft_ms=2000)
+    loose = dict(PREFIX, target_ttft_ms=2000, slo_percentile=50)  # median: one replica shape for both
     on, off = size(**loose).burst, size(**loose, prefix_caching=False).burst
     per = [r.extra["perf"]["out_tok_s_per_replica"] / r.extra["perf"]["out_tok_s_per_gpu"] for r in (on, off)]
     assert per[0] == per[1]

@@ -174,7 +174,8 @@ def test_every_choice_input_has_a_list_validation_of_its_valid_values():
         for v in offered:     # every offered value is accepted by the inputs model
             if v in ("custom", "TRUE", "FALSE"):
                 continue
-            make_inputs({f.name: v, **({"lora_variants": len(v.split(","))} if "," in v else {})})
+            make_inputs({f.name: v, **({"lora_variants": len(v.split(","))} if "," in v else {}),
+                         **({"arrival_scv": 4} if v == "bursty" else {})})  # bursty states its variability
 
 
 def test_row_heights_fit_their_text():

@@ -61,8 +61,10 @@ def _meta(step: str, unit: str, owner: str, moves: str, **extra: Any) -> dict[st
 
 
 def F(default: Any, description: str, *, step: str, unit: str = "", owner: str, moves: str, **kw: Any) -> Any:
-    """A Field with the template metadata attached."""
-    return Field(default, description=description, json_schema_extra=_meta(step, unit, owner, moves), **kw)
+    """A Field with the template metadata attached (``choices``: the values allowed, in words)."""
+    extra = {"choices": kw.pop("choices")} if "choices" in kw else {}
+    return Field(default, description=description, json_schema_extra=_meta(step, unit, owner, moves, **extra),
+                 **kw)
 
 
 class SizingInputs(BaseModel):
@@ -131,6 +133,19 @@ class SizingInputs(BaseModel):
     target_tpot_ms: float | None = F(
         None, "Time per output token target; empty = the workload preset.", step="4 SLOs",
         unit="ms", owner=APP, moves="bandwidth need, batch size, GPU class", ge=5, le=1000)
+    slo_percentile: float = F(
+        95, "Share of requests that must meet both targets, in percent: 50 = the median, 90, 95, 99 or "
+        "99.9 (MLPerf judges p99). Default p95, the level most serving SLOs quote.", step="4 SLOs",
+        unit="%", owner=APP, moves="batch size, replicas", choices=("50", "90", "95", "99", "99.9"))
+    arrivals: Literal["poisson", "bursty", "closed"] = F(
+        "poisson", "How requests arrive: poisson (independent users), bursty (more clustered than "
+        "random; give arrival_scv) or closed (a fixed set of clients, each sending its next request when "
+        "its answer ends, as benchmarks run).", step="4 SLOs", owner=APP, moves="queueing, batch spread",
+        choices=("poisson", "bursty", "closed"))
+    arrival_scv: float | None = F(
+        None, "Bursty arrivals only: squared coefficient of variation of the time between requests "
+        "(1 = Poisson; 4 = gaps twice as variable). Needed when arrivals is bursty.", step="4 SLOs",
+        unit="x", owner=APP, moves="queueing, batch spread", gt=1, le=100)
 
     # --- Step 5: reliability --------------------------------------------------------------
     burst_factor: float = F(
@@ -299,6 +314,23 @@ class SizingInputs(BaseModel):
         "USD", "Currency label shown with the numbers (no conversion).", step="8 Costs", owner=FIN,
         moves="labels only", min_length=1, max_length=12)
 
+    @field_validator("slo_percentile", mode="after")
+    @classmethod
+    def _percentile(cls, v: float) -> float:
+        from xlsizer.engine.latency import check_percentile
+
+        return check_percentile(v)
+
+    @field_validator("arrivals", mode="before")
+    @classmethod
+    def _arrivals(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            k = v.strip().lower()
+            if k not in ("poisson", "bursty", "closed"):
+                raise InputError("arrivals", v, "one of poisson, bursty, closed")
+            return k
+        return v
+
     @field_validator("pricing_model", mode="before")
     @classmethod
     def _pricing_model(cls, v: Any) -> Any:
@@ -452,6 +484,9 @@ class SizingInputs(BaseModel):
             if missing:
                 raise InputError("gpu", "custom", "'auto', a catalog id, or 'custom' with its fields",
                                  f"missing {', '.join(missing)}")
+        if self.arrivals == "bursty" and self.arrival_scv is None:
+            raise InputError("arrival_scv", None, "a number above 1 and at most 100 when arrivals is bursty",
+                             "the squared coefficient of variation of the time between requests")
         if self.lora_traffic_split != "equal":
             n = len(self.lora_traffic_split.split(","))
             if n != self.lora_variants:
@@ -479,6 +514,13 @@ class SizingInputs(BaseModel):
         raw = [float(x) for x in self.lora_traffic_split.split(",")]
         tot = sum(raw)
         return tuple(x / tot for x in raw)
+
+    @property
+    def arrival_process(self) -> Any:
+        """The arrivals as the engine takes them (``engine.latency.Arrivals``)."""
+        from xlsizer.engine.latency import arrivals
+
+        return arrivals(self.arrivals, self.arrival_scv)
 
     @property
     def ttft_ms(self) -> float:

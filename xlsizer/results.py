@@ -124,6 +124,11 @@ def headline_for(b: Scenario) -> str:
     else:
         text = (f"Plan on {b.servers} server{s} of {b.gpus_per_server}x {b.gpu_name} - {reps},"
                 f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
+    perf = b.extra.get("perf")
+    if perf and "slo_percentile" in perf:
+        from xlsizer.engine.slo import slo_sentence
+
+        text += " " + slo_sentence(perf)
     cost = b.extra.get("cost")
     if cost:
         text += " " + basis_sentence(cost, b.gpu_name, b.gpus_per_server)

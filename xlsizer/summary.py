@@ -95,10 +95,13 @@ def performance_rows(r: SizingResult) -> list[Row]:
     if not any(perf):
         return []
     sec = "One replica at capacity"
+    q = r.inputs.slo_percentile
     return [
         Row("Sequences per replica", "sequences", tuple(p.get("batch") for p in perf), INT, sec, "batch"),
-        Row("TPOT at that batch", "ms", tuple(p.get("tpot_ms") for p in perf), D1, sec, "tpot_ms"),
-        Row("TTFT at peak load", "ms", tuple(p.get("ttft_ms") for p in perf), INT, sec, "ttft_ms"),
+        Row("TPOT at that batch, mean", "ms", tuple(p.get("tpot_ms") for p in perf), D1, sec, "tpot_ms"),
+        Row(f"TPOT at that batch, p{q:g}", "ms", tuple(p.get("tpot_q_ms") for p in perf), D1, sec, "tpot_q_ms"),
+        Row("TTFT at peak load, mean", "ms", tuple(p.get("ttft_ms") for p in perf), INT, sec, "ttft_ms"),
+        Row(f"TTFT at peak load, p{q:g}", "ms", tuple(p.get("ttft_q_ms") for p in perf), INT, sec, "ttft_q_ms"),
     ]
 
 

@@ -161,6 +161,11 @@ class RowResult:
     gpu: str = ""
     mode: str = ""
     """"agg" or "disagg"."""
+    scenario: str = ""
+    """MLPerf scenario (Server, Interactive, Offline); empty for other files."""
+    precision: str = ""
+    round: str = ""
+    """MLPerf round (v5.0, ...)."""
 
     @property
     def error(self) -> float | None:
@@ -185,6 +190,8 @@ class ValidationReport:
     cross_validated: bool = False
     """True when each row of a model the packaged fit has seen was predicted by the fit made
     without that model (leave-one-model-out)."""
+    dimensions: tuple[str, ...] | None = None
+    """The groups' dimensions (None: ``GROUP_DIMENSIONS``; mlperf.csv has its own)."""
 
     @property
     def predicted_rows(self) -> tuple[RowResult, ...]:
@@ -565,6 +572,8 @@ class Group:
 def _key(r: RowResult, by: str) -> str:
     if by == "family/metric":
         return f"{r.family or '?'}/{r.metric}"
+    if by == "model/scenario":
+        return f"{r.model or '?'}/{r.scenario or '?'}"
     return str(getattr(r, by)) or "?"
 
 
@@ -572,7 +581,7 @@ def groups(report: ValidationReport) -> list[Group]:
     """Rows, coverage, median and p90 APE and median signed error for each value of each of
     ``GROUP_DIMENSIONS``."""
     out: list[Group] = []
-    for by in GROUP_DIMENSIONS:
+    for by in report.dimensions or GROUP_DIMENSIONS:
         members: dict[str, list[RowResult]] = {}
         for r in report.rows:
             if r.metric == "ratio" or not r.metric:
@@ -595,10 +604,16 @@ def validate(path: str | Path, calibration: Calibration | None = None,
     made without that model (leave-one-model-out, ``calibration.yaml``); rows of other models
     use the packaged fit, which never saw them either.
     """
+    rows = read_rows(path)
+    from xlsizer import mlperf
+
+    if mlperf.is_mlperf(rows):  # MLPerf results: predicted per scenario (xlsizer/mlperf.py)
+        return mlperf.validate_rows(rows, str(path), (lambda _m: calibration) if calibration is not None
+                                    else held_out_calibration if cross_validated else (lambda _m: None))
     if cross_validated and calibration is None:
-        rep = validate_rows(read_rows(path), str(path), calibration_for=held_out_calibration)
+        rep = validate_rows(rows, str(path), calibration_for=held_out_calibration)
         return ValidationReport(rep.source, rep.rows, cross_validated=True)
-    return validate_rows(read_rows(path), str(path), calibration)
+    return validate_rows(rows, str(path), calibration)
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -667,8 +682,13 @@ def to_json(report: ValidationReport) -> dict[str, Any]:
         if r.skipped is not None:
             rows.append({"id": r.id, "skipped": r.skipped})
         else:
-            rows.append({"id": r.id, "metric": r.metric, "measured": r.measured,
-                         "predicted": r.predicted, "ape": r.ape})
+            row = {"id": r.id, "metric": r.metric, "measured": r.measured,
+                   "predicted": r.predicted, "ape": r.ape,
+                   "ratio": r.measured / r.predicted if r.measured and r.predicted else None}
+            if r.scenario:  # mlperf.csv: what the groups are by
+                row.update(model=r.model, scenario=r.scenario, gpu=r.gpu, precision=r.precision, round=r.round,
+                           note=r.note)
+            rows.append(row)
     return {
         "rows": rows,
         "summary": {

@@ -31,6 +31,7 @@ from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
+from xlsizer.engine.latency import gg1_mean_wait, max_rate_within_wait, ttft_at_load_q
 from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -40,8 +41,8 @@ from xlsizer.engine.performance import (
     packaged_calibration,
     slo_capacity,
     step_shares,
-    ttft_at_load,
 )
+from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -503,7 +504,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp),
-                            static_output=static)
+                            static_output=static, slo_percentile=inp.slo_percentile, arrivals=inp.arrival_process)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -541,8 +542,8 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
             req_p = math.inf  # every prompt fully cached: no prefill pool
         elif slack <= 0.0:
             return None, cap.tpot_floor_s
-        else:  # M/D/1 in front of each prefill replica: wait = ρS / (2(1 − ρ)) ≤ slack
-            req_p = 2.0 * slack / (s_pre + 2.0 * slack) / s_pre
+        else:  # a queue in front of each prefill replica: its wait percentile within the slack
+            req_p = max_rate_within_wait(s_pre, slack, inp.slo_percentile, inp.arrival_process)
         info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
                                  "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
         cap = cap._replace(prefill_s=s_pre)
@@ -642,8 +643,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
-        raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the TTFT/TPOT targets "
-                              f"({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
+        raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the p{inp.slo_percentile:g} TTFT/TPOT "
+                              f"targets ({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
     if fixed is None:
         _explain_choice(name, inp, sh, plan, fits, {k: floors.get(k, math.inf) for k, v in left.items() if v == 0},
                         warn)
@@ -1019,20 +1020,19 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                     "all-reduces is slow")
 
 
-def _peak_ttft(sh: _Shared, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
+def _peak_ttft(inp: SizingInputs, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
     """TTFT, s, at the scenario's peak load, with the formula and its arguments for explain():
     the prefill pool's M/D/1 queue when disaggregated, else the decode replica's own."""
     cap, ev = plan.cap, plan.ev
     if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         lam, s_pre = offered_rps / n_p, cap.prefill_s
-        rho = lam * s_pre
-        wait = rho * s_pre / (2.0 * (1.0 - rho)) if rho < 1.0 else math.inf
+        wait = gg1_mean_wait(lam, s_pre, inp.arrival_process.scv)  # P-K (Poisson) / Kingman (bursty)
         ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         return ttft, ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
                       " {:.1f} ms + engine first-token overhead {:.0f} ms"), \
             (cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0, cap.first_token_s * 1000.0)
-    ttft = ttft_at_load(cap, min(offered_rps / plan.active, cap.req_s))
+    ttft = ttft_at_load_q(cap, min(offered_rps / plan.active, cap.req_s), None, inp.arrival_process)
     return ttft, ("Poisson arrivals per attention rank: M/D/1 wait + prefill {:.0f} ms + the decode"
                   " work sharing its {:g} chunk step(s) + half the step running on arrival"
                   " + engine first-token overhead {:.0f} ms"), \
@@ -1048,7 +1048,8 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
     if cap is None:
         return extra
     g, n, w, act = plan.gpu, plan.n, sh.w, sh.act
-    ttft, ttft_how, ttft_args = _peak_ttft(sh, plan, sh.rps * need.burst * fleet.deployments[0][1])
+    off_rps = sh.rps * need.burst * fleet.deployments[0][1]
+    ttft, ttft_how, ttft_args = _peak_ttft(inp, plan, off_rps)
     extra["perf"] = {
         "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
         "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
@@ -1069,6 +1070,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
     ]
+    extra["perf"].update(slo_latency(name, inp, cap, plan.ev, off_rps, plan.active, ttft, rec))
     if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
         shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp, ep=plan.ep,
                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,

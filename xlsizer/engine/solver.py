@@ -8,10 +8,18 @@ from typing import Any, NamedTuple
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration
-from xlsizer.engine.queueing import ttft_poisson
+from xlsizer.engine.latency import (
+    POISSON,
+    Arrivals,
+    tpot_quantile_slope,
+    tpot_quantile_step,
+    ttft_closed,
+    ttft_open,
+)
 from xlsizer.engine.step import (
     DEFAULT_TUNING,
     Tuning,
+    _batched_prefill_s,
     _binding,
     _positive,
     _prefill_s,
@@ -228,11 +236,16 @@ class ReplicaCapacity(NamedTuple):
     """Engine steps one prompt runs in (⌈prompt / token budget⌉), each shared with decodes."""
     ranks: int = 1
     """Attention data-parallel ranks, each with its own scheduler and prefill queue."""
+    tpot_q_s: float = 0.0
+    """TPOT at the SLO percentile at ``batch`` (``latency.tpot_quantile_step``); equals
+    ``tpot_s`` when the targets are means."""
+    batched_prefill_s: float = 0.0
+    """One prompt's share of back-to-back prefill passes (closed-loop arrivals' server)."""
 
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
 _FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
-_SOLVES: dict[tuple, tuple[_Step, int, float, list]] = {}
+_SOLVES: dict[tuple, tuple[_Step, int, float, list, float, dict]] = {}
 _CACHE_LIMIT = 4096
 
 
@@ -299,12 +312,94 @@ def rep_chunks(rep: _Replica, st: _Step) -> float:
     return float(math.ceil(st.prompt / rep.token_budget)) if st.prompt > 0.0 else 0.0
 
 
-def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: int,
-          first: float) -> float:
-    """Mean TTFT at batch b with Poisson arrivals at the rate that batch serves (Little)."""
+def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: float,
+          first: float, q: float | None = None, arr: Arrivals = POISSON, batched: float = 0.0) -> float:
+    """TTFT at batch b at the rate that batch serves (Little): the mean (``q`` None) or the
+    q-th percentile (``latency.py``), for open arrivals or a closed loop of b clients."""
     step = _step_s(st, b)
+    if arr.kind == "closed":
+        think = max(osl - 1.0, 0.0) * step / st.a
+        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q) + first
     rate = b / (prefill + osl * step / st.a)
-    return ttft_poisson(rate / ranks, prefill, chunks, step) + first
+    return ttft_open(rate / ranks, prefill, chunks, step, q, arr) + first
+
+
+def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float, ranks: int, osl: float,
+                first: float, q: float | None, arr: Arrivals, batched: float,
+                b_max: float) -> tuple[float, float, float]:
+    """(the largest mean batch ≤ b whose TTFT (``_ttft``) meets ``target``, its mean step, its
+    percentile step): b itself when it meets it, 0 when one sequence misses; else bisection
+    (TTFT grows with the batch), on whole batches then on the mean batch between them."""
+    if _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched) <= target:
+        step = _step_s(st, float(b))
+        return b, step, step if q is None else tpot_quantile_step(st, float(b), osl, q, arr, b_max)
+    if _ttft(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched) > target:
+        return 0, 0.0, 0.0
+    good, bad = 1, b
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if _ttft(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched) <= target:
+            good = mid
+        else:
+            bad = mid
+    # Under random arrivals the batch is a mean, not a whole number: the load that meets the
+    # TTFT target lies between batch `good` (meets) and `bad` (misses). Bisection on the mean
+    # batch places it within 1/65,536 of a sequence below the target's load, so a slightly
+    # faster step (FP8 KV, say) never drops load, and a longer output (a lower rate per batch)
+    # never carries more requests (issue 24).
+    lo, hi = float(good), float(bad)
+    for _ in range(_TTFT_REFINE):
+        mid_f = (lo + hi) / 2.0
+        if _ttft(st, prefill, chunks, ranks, osl, mid_f, first, q, arr, batched) <= target:
+            lo = mid_f
+        else:
+            hi = mid_f
+    step = _step_s(st, lo)
+    return lo, step, step if q is None else tpot_quantile_step(st, lo, osl, q, arr, b_max)
+
+
+def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: Arrivals,
+                      b_max: float) -> tuple[int, float]:
+    """(the largest batch ≤ b whose q-th percentile step, ``latency.tpot_quantile_step``, stays
+    within tau; that step): 0 when even one sequence misses. The percentile grows with the
+    batch nearly as the mean step does, so Newton steps on the mean step's slope from b land
+    next to the answer; the bracket (good ≤ answer < bad) is kept and bisected to the end."""
+    t, slope = tpot_quantile_slope(st, float(b), osl, q, arr, b_max)
+    if b < 1 or t <= tau:
+        return b, t
+    good, good_tq, bad = 0, 0.0, b  # good = 0: nothing shown to meet tau yet
+    x = b
+    for _ in range(4):  # Newton on the percentile step, slope from the mean step
+        if bad - good <= 1:
+            break
+        if slope <= 0.0:
+            h = max(1.0, 0.02 * x)
+            slope = (_step_s(st, float(x)) - _step_s(st, float(x) - h)) / h
+        nb = int(x - (t - tau) / slope) if slope > 0.0 else (good + bad) // 2
+        nb = min(max(nb, good + 1, 1), bad - 1)
+        t, slope = tpot_quantile_slope(st, float(nb), osl, q, arr, b_max)
+        if t <= tau:
+            good, good_tq = nb, t
+            if nb + 1 < bad:  # probe just above: the usual last step
+                t1, s1 = tpot_quantile_slope(st, float(nb + 1), osl, q, arr, b_max)
+                if t1 > tau:
+                    bad = nb + 1
+                    break
+                good, good_tq, t, slope, nb = nb + 1, t1, t1, s1, nb + 1
+        else:
+            bad = nb
+        x = nb
+    while bad - good > 1:
+        mid = (good + bad) // 2 if good > 0 else max(1, bad // 2)
+        t = tpot_quantile_step(st, float(mid), osl, q, arr, b_max)
+        if t <= tau:
+            good, good_tq = mid, t
+        else:
+            bad = mid
+    if good == 0:  # bad reached 1: batch 1 misses (or was never shown to meet) tau
+        t = tpot_quantile_step(st, 1.0, osl, q, arr, b_max)
+        return (1, t) if t <= tau else (0, t)
+    return good, good_tq
 
 
 _TTFT_REFINE = 16
@@ -366,42 +461,6 @@ def _static_batch(st: _Step, prefill: float, osl: float, batch: int, static_outp
     return best_b
 
 
-_TTFT_SOLVES: dict[tuple, tuple[_Step, float | None]] = {}
-
-
-def _ttft_mean(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, first: float, target_ttft_s: float,
-               batch: int, static_output: tuple[float, float] | None) -> float | None:
-    """The largest mean batch ≤ ``batch`` whose TTFT meets the target (None: not even one
-    sequence); cached per workload, cap and target in ``slo_capacity``."""
-    if _ttft(st, prefill, chunks, ranks, osl, 1, first) > target_ttft_s:
-        return None
-    good, bad = 1, batch
-    while bad - good > 1:
-        mid = (good + bad) // 2
-        if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
-            good = mid
-        else:
-            bad = mid
-    batch = good
-    if static_output is not None:  # a static batch is a whole number of requests
-        mean = float(_static_batch(st, prefill, osl, batch, static_output) if batch > 1 else batch)
-    else:
-        # Poisson arrivals: what the TTFT target limits is the arrival rate, and the batch
-        # it keeps busy is a mean (Little), not a whole number: the rate at which TTFT
-        # reaches the target lies between batch `good` and `good + 1`. (Stopping at the
-        # whole batch made longer outputs, which lower the rate a batch serves, carry
-        # more requests: issue 24.)
-        lo, hi = float(good), float(bad)
-        for _ in range(_TTFT_REFINE):
-            mid = 0.5 * (lo + hi)
-            if _ttft(st, prefill, chunks, ranks, osl, mid, first) <= target_ttft_s:
-                lo = mid
-            else:
-                hi = mid
-        mean = lo
-    return mean
-
-
 def slo_capacity(
     model: ModelSpec | str,
     gpu: GpuSpec | str,
@@ -421,10 +480,16 @@ def slo_capacity(
     tuning: Tuning | None = None,
     calibration: Calibration | None = None,
     static_output: tuple[float, float] | None = None,
+    slo_percentile: float | None = None,
+    arrivals: Arrivals | None = None,
 ) -> ReplicaCapacity:
     """The largest load one replica carries with TPOT ≤ target (the prefill share of
     continuous batching included) and every request's KV in memory; with
     ``target_ttft_s``, also mean TTFT ≤ target at that load (``ttft_at_load``'s queue).
+
+    ``slo_percentile`` (one of ``latency.PERCENTILES``) makes both targets that percentile of
+    requests instead of their mean; ``arrivals`` (Poisson by default) shapes the queue and the
+    batch's spread (``latency.py``).
 
     ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
     plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
@@ -456,49 +521,64 @@ def slo_capacity(
     tau = target_tpot_s * a
     # The TPOT-limited batch does not depend on the KV budget: solved once per workload and
     # target (the scenarios of a sizing differ only in budget), then capped by the budget.
-    skey = (id(st), tau)
+    q = slo_percentile
+    arr = arrivals if arrivals is not None else POISSON
+    osl = float(output_tokens)
+    skey = (id(st), tau) if q is None else (id(st), tau, q, arr)
     sol = _SOLVES.get(skey)
     if sol is None:
         if len(_SOLVES) >= _CACHE_LIMIT:
             _SOLVES.clear()
         b_slo, s_slo = _batch_for(st, tau, float(rep.max_seqs))
-        sol = _SOLVES[skey] = (st, b_slo, s_slo, [None])  # st held: its id stays unique
+        q_slo = s_slo
+        if q is not None:  # the percentile, not the mean, within the target
+            b_q, q_slo = _percentile_batch(st, b_slo, tau, osl, q, arr, float(rep.max_seqs))
+            if b_q != b_slo:
+                b_slo, s_slo = b_q, (_step_s(st, float(b_q)) if b_q >= 1 else s_slo)
+        sol = _SOLVES[skey] = (st, b_slo, s_slo, [None], q_slo, {})  # st held: its id stays unique
     b_slo, s_slo, bind_box = sol[1], sol[2], sol[3]
+    if b_slo < 1:  # one sequence's percentile TPOT misses the target
+        return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
+                               gpus, _binding(rep, st, 1.0))
     if b_slo <= max_batch:
-        batch, step = b_slo, s_slo
+        batch, step, step_q = b_slo, s_slo, sol[4]
     else:
         batch, step = max_batch, _step_s(st, max_batch)
-    osl = float(output_tokens)
+        step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(rep.max_seqs))
     if static_output is not None and batch > 1:
         batch = _static_batch(st, prefill, osl, batch, static_output)
         step = _step_s(st, batch)
+        step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(rep.max_seqs))
     tpot = step / a
     req = batch / (prefill + osl * tpot)  # Little: slots / time a request holds one
     chunks = rep_chunks(rep, st)
     ranks = rep.dp
     first = rep.request_s
-    if target_ttft_s is not None and (
-            ttft_poisson(req / ranks, prefill, chunks, step) + first > target_ttft_s):
+    batched = _batched_prefill_s(rep, st) if arr.kind == "closed" else 0.0
+    if target_ttft_s is not None:
         # The largest batch meeting BOTH targets: TTFT grows with the batch (longer steps,
-        # more arrivals per second), so bisect below the TPOT-limited one. (Failing here
-        # instead made looser TPOT targets infeasible where tighter ones were not.)
-        tkey = (id(st), batch, target_ttft_s, static_output)
-        hit = _TTFT_SOLVES.get(tkey)
-        if hit is None:
-            if len(_TTFT_SOLVES) >= _CACHE_LIMIT:
-                _TTFT_SOLVES.clear()
-            hit = _TTFT_SOLVES[tkey] = (st, _ttft_mean(st, prefill, chunks, ranks, osl, first, target_ttft_s,
-                                                       batch, static_output))  # st held: its id stays unique
-        mean = hit[1]
-        if mean is None:
+        # more arrivals per second), so the TTFT-limited batch is found once below the
+        # TPOT-limited one and cached with it (it does not depend on the KV budget); the
+        # answer is the smaller of it and the budget's batch. (Failing here instead made
+        # looser TPOT targets infeasible where tighter ones were not.)
+        tt = sol[5].get(target_ttft_s)
+        if tt is None:
+            tt = sol[5][target_ttft_s] = _ttft_batch(st, b_slo, target_ttft_s, prefill, chunks, ranks, osl,
+                                                     first, q, arr, batched, float(rep.max_seqs))
+        if tt[0] < 1:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, "compute", first, chunks, ranks)
-        batch = int(mean)
-        tpot = _step_s(st, mean) / a
-        req = mean / (prefill + osl * tpot)
-        out = req * osl
-        return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                               gpus, "compute", first, chunks, ranks)
+        if tt[0] < batch:
+            mean, step, step_q = tt
+            if static_output is not None:  # a static batch is a whole number of requests
+                mean = float(_static_batch(st, prefill, osl, int(mean), static_output) if mean >= 2 else int(mean))
+                step = _step_s(st, mean)
+                step_q = step if q is None else tpot_quantile_step(st, mean, osl, q, arr, float(rep.max_seqs))
+            tpot = step / a
+            req = mean / (prefill + osl * tpot)  # the mean batch the TTFT target allows (Little)
+            out = req * osl
+            return ReplicaCapacity(True, int(mean), max_batch, tpot, floor, out, out / gpus, req, prefill,
+                                   gpus, "compute", first, chunks, ranks, step_q / a, batched)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
@@ -507,5 +587,6 @@ def slo_capacity(
     else:
         binding = _binding(rep, st, batch)
     out = req * osl
+    tq = step_q / a
     return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                           gpus, binding, first, chunks, ranks)
+                           gpus, binding, first, chunks, ranks, tq, batched)

@@ -708,6 +708,31 @@ def _step_s(st: _Step, b: float) -> float:
     return st.pp * gemm + st.k_lin * b + st.k_pre * others + st.fixed
 
 
+def step_parts(st: _Step, b: float) -> tuple[float, float, float]:
+    """(decode-only step s, step carrying a prompt chunk s, share of steps carrying one) at
+    b sequences: the two kinds of step ``_step_s`` averages, (1 − f)·s_d + f·s_c = _step_s.
+    Every step carries prompt tokens once they fill a chunk per step (f = 1, s_d = s_c)."""
+    td = b * st.d_mb
+    others = b - 1.0 if b > 1.0 else 0.0
+    tp_ = others * st.r_mb
+    lin = st.k_lin * b + st.fixed
+    if st.routed:
+        def g(t: float) -> float:
+            return _gemm_moe(st, t)
+    else:
+        def g(t: float) -> float:
+            c = st.alpha * t
+            return math.sqrt(st.w_s2 + c * c)
+    if tp_ <= 0.0:
+        s = st.pp * g(td) + lin
+        return s, s, 0.0
+    if tp_ >= st.chunk:
+        s = st.pp * g(td + tp_) + lin + st.k_pre * others
+        return s, s, 1.0
+    f = tp_ / st.chunk
+    return st.pp * g(td) + lin, st.pp * g(td + st.chunk) + lin + st.k_pre * others / f, f
+
+
 def _prefill_s(rep: _Replica, st: _Step) -> float:
     """Seconds one prompt takes on an idle replica (chunked by the engine's token budget)."""
     tokens = st.prompt

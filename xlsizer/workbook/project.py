@@ -292,7 +292,8 @@ def read_project(path: str | Path) -> Project:
                    notes=notes, cells=cells)
 
 
-ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus", "calibration_profile"})
+ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus", "calibration_profile", "slo_percentile", "arrivals",
+                                         "arrival_scv"})
 """Inputs added after project workbooks were in use: a project without the defined name gets
 the input's default instead of being refused."""
 

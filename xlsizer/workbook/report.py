@@ -141,6 +141,8 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("Sequences per replica (batch)", "sequences", lambda s: _perf(s, "batch")),
         ("TPOT at that batch", "ms", lambda s: _perf(s, "tpot_ms")),
         ("TTFT at peak load", "ms", lambda s: _perf(s, "ttft_ms")),
+        ("TPOT at the SLO percentile", "ms", lambda s: _perf(s, "tpot_q_ms")),
+        ("TTFT at the SLO percentile, peak load", "ms", lambda s: _perf(s, "ttft_q_ms")),
         ("Memory per replica", "GB", lambda s: _perf(s, "memory_per_replica_gb")),
         ("KV budget per replica", "GB", lambda s: _perf(s, "kv_budget_gb_per_replica")),
         ("Binding resource", "", lambda s: _perf(s, "binding")),

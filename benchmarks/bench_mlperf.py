@@ -1,0 +1,93 @@
+"""GPUs the sizer would buy for each public MLPerf Server/Interactive result versus the GPUs
+the submission used (issue 22). A script, not a test: it prints, it asserts nothing.
+
+    PYTHONPATH=$PWD python3 benchmarks/bench_mlperf.py
+
+For each row of validation/mlperf.csv in the Server or Interactive scenario whose GPU the
+catalog knows: the submission's own rate (its output tok/s ÷ the dataset's mean output
+length) and its p99 TTFT and TPOT limits are sized on its GPU type: for each tensor-parallel
+replica size (1, 2, 4, 8 GPUs) the replicas needed = ceil(rate ÷ one replica's capacity
+within the limits), and the fewest GPUs wins. The ratio sized / used: 1 = the sizer buys what
+the tuned submission used; below 1 = it promises more than the best real systems deliver.
+
+BEFORE: the limits treated as means (the sizer before issue 22). AFTER: as p99 under Poisson
+arrivals (LoadGen's Server scenario). Each model uses the serving.csv fit made without it
+where there is one (leave-one-model-out).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from xlsizer.engine.calibration import held_out_calibration
+from xlsizer.engine.latency import POISSON
+from xlsizer.engine.performance import slo_capacity
+from xlsizer.errors import XlsizerError
+from xlsizer.mlperf import MLPERF_PERCENTILE, TP_SIZES, _engine
+
+DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
+LOW = 0.85
+"""Ratio below which the sizer is said to buy too few GPUs (issue 22's threshold)."""
+
+
+def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
+    """GPUs the sizer buys for the row's rate within its limits (None: no replica size can)."""
+    model, gpu, prec = row["model"], row["gpu"], row["precision"]
+    isl, osl = float(row["isl_mean"]), float(row["osl_mean"])
+    rate = float(row["value"]) / osl  # requests/s the submission served
+    tpot, ttft = float(row["tpot_p99_limit_ms"]) / 1000.0, float(row["ttft_p99_limit_ms"]) / 1000.0
+    cal = held_out_calibration(model)
+    best: int | None = None
+    for n in TP_SIZES:
+        try:
+            cap = slo_capacity(model, gpu, n, prec, isl, osl, tpot, engine=_engine(row["engine"]),
+                               target_ttft_s=ttft, calibration=cal, slo_percentile=percentile,
+                               arrivals=POISSON)
+        except XlsizerError:
+            continue
+        if not cap.feasible or cap.req_s <= 0.0:
+            continue
+        total = n * math.ceil(rate / cap.req_s - 1e-9)
+        best = total if best is None else min(best, total)
+    return best
+
+
+def table(percentile: float | None) -> list[tuple[str, int, float, float, int]]:
+    """(model/scenario, rows, median ratio, share below LOW, rows no size could meet)."""
+    ratios: dict[str, list[float]] = defaultdict(list)
+    never: dict[str, int] = defaultdict(int)
+    with DATA.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["scenario"] not in ("Server", "Interactive") or not row["gpu"] or not row["precision"]:
+                continue
+            key = f"{row['model']}/{row['scenario']}"
+            g = sized_gpus(row, percentile)
+            if g is None:
+                never[key] += 1
+                continue
+            ratios[key].append(g / float(row["gpu_count"]))
+    out = []
+    for key in sorted(set(ratios) | set(never)):
+        rs = sorted(ratios[key])
+        med = rs[len(rs) // 2] if len(rs) % 2 else (sum(rs[len(rs) // 2 - 1:len(rs) // 2 + 1]) / 2 if rs else math.nan)
+        out.append((key, len(rs), med, sum(r < LOW for r in rs) / len(rs) if rs else math.nan, never[key]))
+    return out
+
+
+def main() -> None:
+    for label, q in (("BEFORE (p99 limits treated as means)", None),
+                     (f"AFTER (p{MLPERF_PERCENTILE:g} under Poisson arrivals)", MLPERF_PERCENTILE)):
+        print(label)
+        print(f"  {'model/scenario':<28} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} {'unmeetable':>10}")
+        all_rows = 0
+        for key, n, med, low, never in table(q):
+            all_rows += n
+            print(f"  {key:<28} {n:>5} {med:>18.2f} {low:>12.0%} {never:>10}")
+        print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Latency percentiles (engine/latency.py, issue 22): exact closed forms where they exist,
+the M/D/1 tail against Erlang's exact distribution, and monotonicity in the percentile
+(a higher percentile never serves more per replica nor buys fewer GPUs)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from xlsizer.engine import latency as lat
+from xlsizer.engine.performance import _configured, _step_s, slo_capacity
+from xlsizer.engine.pipeline import size
+from xlsizer.engine.queueing import _md1_wait
+from xlsizer.engine.step import step_parts
+from xlsizer.errors import InputError
+from xlsizer.inputs import make_inputs
+
+
+def test_pollaczek_khinchine_is_the_md1_mean_and_kingman_scales_it() -> None:
+    for rho in (0.1, 0.5, 0.9):
+        s = 0.2
+        assert lat.gg1_mean_wait(rho / s, s) == pytest.approx(rho * s / (2 * (1 - rho)))
+        assert lat.gg1_mean_wait(rho / s, s) == pytest.approx(_md1_wait(rho / s, s))
+        assert lat.gg1_mean_wait(rho / s, s, ca2=4.0) == pytest.approx(4 * lat.gg1_mean_wait(rho / s, s))
+    assert lat.gg1_mean_wait(5.0, 0.2) == math.inf
+
+
+@pytest.mark.parametrize("rho", [0.2, 0.6, 0.95])
+@pytest.mark.parametrize("q", [90.0, 95.0, 99.0, 99.9])
+def test_mm1_wait_percentile_is_exact(rho: float, q: float) -> None:
+    # M/M/1: P(W > t) = rho exp(-(mu - lambda) t), E[W] = rho / (mu - lambda)
+    mu = 10.0
+    lam = rho * mu
+    mean = lat.gg1_mean_wait(lam, 1 / mu, ca2=1.0, cs2=1.0)
+    assert mean == pytest.approx(rho / (mu - lam))
+    tail = 1 - q / 100
+    exact = math.log(rho / tail) / (mu - lam) if tail < rho else 0.0
+    assert lat.wait_quantile(mean, rho, q) == pytest.approx(exact)
+
+
+def test_exact_md1_distribution_closed_forms() -> None:
+    # P(W = 0) = 1 - rho; for t < D only the k = 0 term: (1 - rho) e^{lambda t}
+    lam, d = 0.5, 1.0
+    assert lat.md1_wait_cdf(0.0, lam, d) == pytest.approx(0.5)
+    assert lat.md1_wait_cdf(0.7, lam, d) == pytest.approx(0.5 * math.exp(0.35))
+    # its mean (integral of the tail) is Pollaczek-Khinchine's
+    dt = 0.01
+    mean = sum((1 - lat.md1_wait_cdf(i * dt + dt / 2, lam, d)) * dt for i in range(1500))
+    assert mean == pytest.approx(_md1_wait(lam, d), rel=2e-3)
+
+
+def _exact_md1_quantile(lam: float, d: float, q: float) -> float:
+    if lat.md1_wait_cdf(0.0, lam, d) >= q / 100:
+        return 0.0
+    lo, hi = 0.0, 25.0 * d
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if lat.md1_wait_cdf(mid, lam, d) >= q / 100 else (mid, hi)
+    return hi
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.5, 0.7, 0.8])
+@pytest.mark.parametrize("q", [90.0, 95.0, 99.0, 99.9])
+def test_md1_wait_percentile_against_erlang(rho: float, q: float) -> None:
+    """The exponential tail with the M/D/1 mean is close to the exact percentile, and on the
+    safe side (never below it) once the server is half busy."""
+    d = 1.0
+    exact = _exact_md1_quantile(rho / d, d, q)
+    approx = lat.wait_quantile(lat.gg1_mean_wait(rho / d, d), rho, q)
+    assert 0.9 * exact <= approx <= 1.4 * exact
+    if rho >= 0.5:
+        assert approx >= exact
+
+
+def test_step_parts_average_to_the_step() -> None:
+    for model, gpu, tp in (("llama-3.3-70b", "h100-sxm", 4), ("mixtral-8x7b", "h200-sxm", 2)):
+        st = _configured(model, gpu, tp, 1, 1, "fp8", None, "vllm", None, 2000, 400, None, None)[3]
+        for b in (1.0, 3.0, 17.0, 64.0, 300.0):
+            s_d, s_c, f = step_parts(st, b)
+            assert 0.0 <= f <= 1.0 and s_c >= s_d
+            assert (1 - f) * s_d + f * s_c == pytest.approx(_step_s(st, b), rel=1e-12)
+
+
+@pytest.mark.parametrize("arr", [lat.POISSON, lat.arrivals("bursty", 4.0), lat.arrivals("closed")])
+def test_percentiles_grow_with_the_percentile(arr: lat.Arrivals) -> None:
+    st = _configured("llama-3.3-70b", "h100-sxm", 4, 1, 1, "fp8", None, "vllm", None, 2000, 400, None, None)[3]
+    for b in (4.0, 40.0, 120.0):
+        tp = [lat.tpot_quantile_step(st, b, 400, q, arr, 512) for q in lat.PERCENTILES]
+        assert tp[0] == pytest.approx(_step_s(st, b))  # p50 = the mean
+        assert tp == sorted(tp)
+    for rate in (0.5, 2.0, 4.5):
+        tt = [lat.ttft_open(rate, 0.2, 1.0, 0.03, q, arr) for q in lat.PERCENTILES]
+        assert tt == sorted(tt)
+        assert tt[-1] >= lat.ttft_open(rate, 0.2, 1.0, 0.03, None, arr)  # p99.9 above the mean
+
+
+@pytest.mark.parametrize("model,gpu,tp,ttft", [("llama-3.3-70b", "h100-sxm", 4, 1.5),
+                                               ("llama-3.1-8b", "h200-sxm", 1, 0.5),
+                                               ("mixtral-8x7b", "h200-sxm", 2, 1.0)])
+def test_capacity_never_grows_with_the_percentile(model: str, gpu: str, tp: int, ttft: float) -> None:
+    caps = [slo_capacity(model, gpu, tp, "fp8", 2000, 400, 0.04, target_ttft_s=ttft, slo_percentile=q)
+            for q in lat.PERCENTILES]
+    reqs = [c.req_s for c in caps]
+    assert reqs == sorted(reqs, reverse=True)
+    for c, q in zip(caps, lat.PERCENTILES, strict=True):
+        assert c.feasible and c.tpot_q_s <= 0.04 + 1e-12, q
+        assert c.tpot_q_s >= c.tpot_s * (1 - 1e-12)  # p50: the mean, to rounding
+    mean = slo_capacity(model, gpu, tp, "fp8", 2000, 400, 0.04, target_ttft_s=ttft)
+    assert mean.tpot_q_s == mean.tpot_s
+    assert caps[0].batch == mean.batch or caps[0].req_s >= mean.req_s * 0.999  # p50 TPOT = the mean's
+
+
+@pytest.mark.parametrize("base", [
+    dict(model="llama-3.3-70b", concurrent_users=3000, requests_per_user_per_minute=2, target_ttft_ms=1500,
+         target_tpot_ms=40, gpu="h100-sxm"),
+    dict(model="llama-3.1-8b", concurrent_users=500, requests_per_user_per_minute=4, target_ttft_ms=500,
+         target_tpot_ms=25),
+    dict(model="mixtral-8x7b", concurrent_users=1000, avg_prompt_tokens=4000, target_tpot_ms=50),
+])
+def test_a_higher_percentile_never_buys_fewer_gpus(base: dict) -> None:
+    gpus = []
+    for q in lat.PERCENTILES:
+        r = size(make_inputs(base, slo_percentile=q))
+        b = r.scenarios["burst"]
+        gpus.append(b.total_gpus)
+        perf = b.extra["perf"]
+        assert perf["slo_percentile"] == q
+        assert perf["tpot_q_ms"] <= r.inputs.tpot_ms + 1e-9
+        assert f"p{q:g} TTFT" in r.headline and f"p{q:g} TPOT" in r.headline
+    assert gpus == sorted(gpus)
+    bursty = size(make_inputs(base, arrivals="bursty", arrival_scv=4)).scenarios["burst"].total_gpus
+    assert bursty >= gpus[lat.PERCENTILES.index(lat.DEFAULT_PERCENTILE)]
+
+
+def test_prefill_pool_rate_meets_its_wait() -> None:
+    s, slack = 0.3, 0.5
+    # the mean: the closed form the pipeline used before (M/D/1 wait = slack)
+    assert lat.max_rate_within_wait(s, slack, None) == pytest.approx(2 * slack / (s + 2 * slack) / s)
+    for q in (90.0, 99.0):
+        rate = lat.max_rate_within_wait(s, slack, q)
+        rho = rate * s
+        assert lat.wait_quantile(lat.gg1_mean_wait(rate, s), rho, q) == pytest.approx(slack, rel=1e-6)
+    assert lat.max_rate_within_wait(s, slack, 99.0) < lat.max_rate_within_wait(s, slack, 90.0)
+
+
+@pytest.mark.parametrize("bad", [97, 0, 100, -5, "p95", True, None])
+def test_bad_percentile_is_a_readable_error(bad: object) -> None:
+    with pytest.raises(InputError, match="slo_percentile"):
+        make_inputs(slo_percentile=bad)
+
+
+def test_bad_arrivals_are_readable_errors() -> None:
+    with pytest.raises(InputError, match="arrivals must be one of poisson, bursty, closed"):
+        make_inputs(arrivals="random")
+    with pytest.raises(InputError, match="arrival_scv"):
+        make_inputs(arrivals="bursty")
+    with pytest.raises(InputError, match="arrival_scv"):
+        make_inputs(arrivals="bursty", arrival_scv=1)
+    assert make_inputs(arrivals=" Closed ").arrival_process == lat.Arrivals("closed", 1.0)
+    assert make_inputs(slo_percentile="99.9").slo_percentile == 99.9

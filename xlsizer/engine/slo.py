@@ -1,0 +1,65 @@
+"""The SLO percentile a sizing meets, as the results show it (issue 22): TTFT and TPOT at the
+chosen percentile beside their means, with the arrivals assumed. The physics is in
+``latency.py``; the capacity solver (``solver.py``) already sized the batch so that the
+percentile, not the mean, meets each target."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from xlsizer.engine.latency import ttft_at_load_q, ttft_open
+from xlsizer.engine.solver import ReplicaCapacity
+from xlsizer.inputs import SizingInputs
+
+S_SLO = ("xlsizer latency percentiles (engine/latency.py: Pollaczek-Khinchine / Kingman wait, exponential "
+         "wait tail, binomial chunked-prefill steps, M/G/inf batch spread)")
+
+
+def arrivals_words(inp: SizingInputs) -> str:
+    """The arrivals in words, for the explanation and the headline."""
+    arr = inp.arrival_process
+    if arr.kind == "bursty":
+        return f"bursty arrivals (squared CV of gaps {arr.scv:g})"
+    return "a closed loop of clients" if arr.kind == "closed" else "Poisson arrivals"
+
+
+def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, offered_rps: float,
+                active: int, ttft_mean_s: float, rec: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """TTFT at peak load and TPOT at capacity at the SLO percentile; appends their explanation
+    records to ``rec`` and returns the values for ``extra["perf"]`` (ms). ``ev``: the
+    pipeline's evaluated configuration (a disaggregated one queues prompts in its prefill pool)."""
+    q = inp.slo_percentile
+    arr = inp.arrival_process
+    if ev is not None and ev.req_p < math.inf:  # disaggregated: the prefill pool's queue
+        n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
+        ttft_q = ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, q, arr) + ev.ttft_fixed_s + cap.first_token_s
+    else:
+        ttft_q = ttft_at_load_q(cap, min(offered_rps / max(active, 1), cap.req_s), q, arr)
+    words = arrivals_words(inp)
+    rec += [
+        (name, f"TTFT p{q:g} at peak load", ttft_q * 1000.0, "ms",
+         "{}: queue wait at its p{:g} (waits with probability = utilization, exponential tail) + prefill + chunk "
+         "steps + p{:g} of the step running on arrival; mean {:.0f} ms; target {:g} ms",
+         (words, q, q, ttft_mean_s * 1000.0, inp.ttft_ms), S_SLO),
+        (name, f"TPOT p{q:g} at capacity", cap.tpot_q_s * 1000.0, "ms",
+         "mean {:.1f} ms + z({:g}%) x spread of one request's steps (prompt-chunk steps, binomial; batch it sees, "
+         "{}); target {:g} ms", (cap.tpot_s * 1000.0, q, words, inp.tpot_ms), S_SLO),
+    ]
+    return {"slo_percentile": q, "arrivals": arr.kind, "arrival_scv": arr.scv,
+            "ttft_q_ms": ttft_q * 1000.0, "tpot_q_ms": cap.tpot_q_s * 1000.0,
+            "target_ttft_ms": inp.ttft_ms, "target_tpot_ms": inp.tpot_ms}
+
+
+def _ms(v: float) -> str:
+    return f"{v / 1000.0:g} s" if v >= 1000.0 else f"{v:g} ms"
+
+
+def slo_sentence(perf: dict[str, Any]) -> str:
+    """'Sized for p95 TTFT 1.5 s, p95 TPOT 40 ms (Poisson arrivals).' from ``extra["perf"]``."""
+    q = perf["slo_percentile"]
+    kind = perf.get("arrivals", "poisson")
+    words = {"poisson": "Poisson arrivals", "closed": "a closed loop of clients"}.get(
+        kind, f"bursty arrivals, squared CV {perf.get('arrival_scv', 1.0):g}")
+    return (f"Sized for p{q:g} TTFT {_ms(perf['target_ttft_ms'])}, p{q:g} TPOT {_ms(perf['target_tpot_ms'])}"
+            f" ({words}).")

@@ -1,0 +1,140 @@
+"""MLPerf Inference results (validation/mlperf.csv) predicted the way each scenario runs
+(issue 22).
+
+- ``Server`` / ``Interactive``: LoadGen issues requests as a Poisson process and reports the
+  highest rate at which the p99 TTFT and the p99 TPOT both stay within the benchmark's limits.
+  Predicted as the highest output rate the system sustains within both p99 limits on its
+  GPU count: per replica ``slo_capacity`` at ``slo_percentile=99`` under Poisson arrivals,
+  times the replicas the GPU count holds, for the best replica size the sizer would consider
+  (tensor parallel 1, 2, 4 or 8 GPUs that divide the count).
+- ``Offline``: every request queued at once, no latency limit: the throughput ceiling (the
+  batch every replica's KV memory and the engine's sequence limit allow, ``estimate`` at
+  full load), for the best replica size.
+
+Nothing is fitted on these rows, and nothing per row or per submitter: each model uses the
+serving.csv fit made without that model where it has one (leave-one-model-out,
+``calibration.yaml``). Rows whose accelerator the catalog lacks (empty ``gpu``) or whose
+precision is not given are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from xlsizer.engine.calibration import Calibration, held_out_calibration
+from xlsizer.engine.latency import POISSON
+from xlsizer.engine.performance import estimate, slo_capacity
+from xlsizer.errors import XlsizerError
+
+SCENARIOS: tuple[str, ...] = ("Server", "Interactive", "Offline")
+TP_SIZES: tuple[int, ...] = (1, 2, 4, 8)
+"""Tensor-parallel replica sizes tried (the sizer's own search, defaults.yaml gpu_pick)."""
+MLPERF_PERCENTILE: float = 99.0
+"""LoadGen's latency percentile for the LLM benchmarks (mlperf.conf: p99 TTFT and p99 TPOT)."""
+ENGINE: dict[str, str] = {"tensorrt-llm": "tensorrt-llm", "vllm": "vllm", "sglang": "sglang"}
+
+GROUP_DIMENSIONS: tuple[str, ...] = ("model/scenario", "model", "scenario", "gpu", "precision", "round")
+
+
+def is_mlperf(rows: list[dict[str, str]]) -> bool:
+    """Whether the rows are mlperf.csv's (a scenario and p99 limits per row)."""
+    return bool(rows) and "scenario" in rows[0] and "ttft_p99_limit_ms" in rows[0]
+
+
+class Skip(Exception):
+    """The row cannot be predicted; the message says why."""
+
+
+def _num(row: Mapping[str, str], key: str) -> float:
+    try:
+        v = float(row.get(key, "") or "nan")
+    except ValueError:
+        raise Skip(f"{key} {row.get(key)!r} is not a number") from None
+    if not v > 0:
+        raise Skip(f"{key} not given")
+    return v
+
+
+def _engine(text: str) -> str:
+    word = (text or "").split(" ")[0].lower()
+    return ENGINE.get(word, "vllm")
+
+
+def sized_capacity(model: str, gpu: str, precision: str, isl: float, osl: float, tpot_s: float | None,
+                   ttft_s: float | None, engine: str, gpus: int, calibration: Calibration | None,
+                   percentile: float | None = MLPERF_PERCENTILE) -> tuple[float, int]:
+    """(output tok/s of ``gpus`` GPUs, the replica size): the best tensor-parallel replica
+    size; ``tpot_s`` None = the Offline ceiling; ``percentile`` None = the limits taken as
+    means (the sizer before issue 22)."""
+    best, best_n = 0.0, 0
+    for n in TP_SIZES:
+        if gpus % n:
+            continue
+        try:
+            if tpot_s is None:
+                out = estimate(model, gpu, n, precision, isl, osl, None, engine=engine,
+                               calibration=calibration).out_tok_s_per_replica
+            else:
+                cap = slo_capacity(model, gpu, n, precision, isl, osl, tpot_s, engine=engine,
+                                   target_ttft_s=ttft_s, calibration=calibration,
+                                   slo_percentile=percentile, arrivals=POISSON)
+                out = cap.out_tok_s if cap.feasible else 0.0
+        except XlsizerError:
+            continue
+        if out * gpus / n > best:
+            best, best_n = out * gpus / n, n
+    return best, best_n
+
+
+def predict(row: Mapping[str, str], calibration: Calibration | None,
+            percentile: float | None = MLPERF_PERCENTILE) -> tuple[float, str]:
+    """(predicted output tok/s of the whole system, note) for one mlperf.csv row."""
+    scenario = row.get("scenario", "")
+    if scenario not in SCENARIOS:
+        raise Skip(f"scenario {scenario!r} is not Server, Interactive or Offline")
+    gpu = row.get("gpu", "")
+    if not gpu:
+        raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
+    precision = row.get("precision", "")
+    if not precision:
+        raise Skip("precision not given")
+    gpus = int(_num(row, "gpu_count"))
+    isl, osl = _num(row, "isl_mean"), _num(row, "osl_mean")
+    engine = _engine(row.get("engine", ""))
+    if scenario == "Offline":
+        tpot = ttft = None
+    else:
+        tpot, ttft = _num(row, "tpot_p99_limit_ms") / 1000.0, _num(row, "ttft_p99_limit_ms") / 1000.0
+    out, n = sized_capacity(row.get("model", ""), gpu, precision, isl, osl, tpot, ttft, engine, gpus,
+                            calibration, percentile)
+    if out <= 0.0:
+        raise Skip("no replica size meets the p99 limits (or fits) on these GPUs")
+    how = "throughput ceiling" if scenario == "Offline" else f"p{MLPERF_PERCENTILE:g} limits, Poisson arrivals"
+    return out, f"{gpus // n} replicas of TP={n}, {how}"
+
+
+def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
+                  calibration_for: Callable[[str], Calibration | None] = held_out_calibration) -> object:
+    """A ``validation.ValidationReport`` of mlperf.csv rows (metric ``out_tok_s_total``),
+    with the scenario, precision and round of each row for the groups."""
+    from xlsizer.validation import RowResult, ValidationReport, _family
+
+    out = []
+    for i, row in enumerate(rows, start=1):
+        rid = row.get("id") or f"row {i}"
+        model = row.get("model", "")
+        desc = {"model": model, "family": _family(model) if model else "", "engine": _engine(row.get("engine", "")),
+                "gpu": row.get("gpu", ""), "mode": "agg", "scenario": row.get("scenario", ""),
+                "precision": row.get("precision", ""), "round": row.get("round", "")}
+        metric = row.get("metric", "out_tok_s_total")
+        try:
+            measured = _num(row, "value")
+            predicted, note = predict(row, calibration_for(model))
+        except Skip as skip:
+            out.append(RowResult(rid, metric, skipped=str(skip), **desc))
+            continue
+        out.append(RowResult(rid, metric, measured, predicted, note=note, **desc))
+    return ValidationReport(source, tuple(out), cross_validated=True, dimensions=GROUP_DIMENSIONS)
+
+
+__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "is_mlperf", "predict", "sized_capacity", "validate_rows"]
