@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from xlsizer.errors import XlsizerError
+from xlsizer.outpaths import write_text_atomic
 
 
 def _header(prof: Any) -> str:
@@ -56,16 +55,7 @@ def calibrate(files: list[str], out: str, sets: dict[str, Any], date: str | None
         raise XlsizerError(f"--date {when!r}: expected YYYY-MM-DD") from None
     prof, _ = build_profile(read_files(files, sets), when)
     text = dump_profile(prof, _header(prof))
-    # written whole or not at all: a temporary file beside the target, then renamed over it
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".calibrate-", suffix=".yaml", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(text, target)  # whole or not at all
     return prof, text
 
 

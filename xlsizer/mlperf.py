@@ -25,6 +25,7 @@ from xlsizer.engine.calibration import Calibration, held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.performance import estimate, slo_capacity
 from xlsizer.errors import XlsizerError
+from xlsizer.validation_results import RowResult, ValidationReport, family_of
 
 SCENARIOS: tuple[str, ...] = ("Server", "Interactive", "Offline")
 TP_SIZES: tuple[int, ...] = (1, 2, 4, 8)
@@ -117,13 +118,12 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
                   calibration_for: Callable[[str], Calibration | None] = held_out_calibration) -> object:
     """A ``validation.ValidationReport`` of mlperf.csv rows (metric ``out_tok_s_total``),
     with the scenario, precision and round of each row for the groups."""
-    from xlsizer.validation import RowResult, ValidationReport, _family
 
     out = []
     for i, row in enumerate(rows, start=1):
         rid = row.get("id") or f"row {i}"
         model = row.get("model", "")
-        desc = {"model": model, "family": _family(model) if model else "", "engine": _engine(row.get("engine", "")),
+        desc = {"model": model, "family": family_of(model) if model else "", "engine": _engine(row.get("engine", "")),
                 "gpu": row.get("gpu", ""), "mode": "agg", "scenario": row.get("scenario", ""),
                 "precision": row.get("precision", ""), "round": row.get("round", "")}
         metric = row.get("metric", "out_tok_s_total")

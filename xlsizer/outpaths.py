@@ -143,6 +143,11 @@ def save_atomic(write: Callable[[str], None], target: str | os.PathLike[str]) ->
     return target
 
 
+def write_text_atomic(text: str, target: str | os.PathLike[str]) -> Path:
+    """Write ``text`` (UTF-8) to ``target`` whole or not at all (``save_atomic``)."""
+    return save_atomic(lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), target)
+
+
 PROJECT_NAME_MAX = 255
 """Most characters of a project name: it titles the Start sheet and the reports (a cell holds
 32,767, a title line far fewer) and gives the file name (255 bytes on common file systems)."""

@@ -55,7 +55,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.engine.disagg import PoolShape, closed_loop
 from xlsizer.engine.performance import (
@@ -67,6 +66,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.errors import InputError, UnknownIdError, XlsizerError
 from xlsizer.units import MS
+from xlsizer.validation_results import RowResult, ValidationReport, family_of, percentile
 
 METRICS: tuple[str, ...] = (
     "out_tok_s_per_gpu", "out_tok_s_total", "ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "req_s",
@@ -142,91 +142,6 @@ class MeasurementFileError(XlsizerError):
 
 class RowSkipped(Exception):
     """Raised by ``predict_row`` for a row it cannot predict; the message is the reason."""
-
-
-@dataclass(frozen=True, slots=True)
-class RowResult:
-    """One row of a measurement file: a prediction or the reason there is none."""
-
-    id: str
-    metric: str
-    measured: float | None = None
-    predicted: float | None = None
-    skipped: str | None = None
-    note: str = ""
-    model: str = ""
-    family: str = ""
-    """"dense" or "moe" (empty when the model is unknown)."""
-    engine: str = ""
-    gpu: str = ""
-    mode: str = ""
-    """"agg" or "disagg"."""
-    scenario: str = ""
-    """MLPerf scenario (Server, Interactive, Offline); empty for other files."""
-    precision: str = ""
-    round: str = ""
-    """MLPerf round (v5.0, ...)."""
-
-    @property
-    def error(self) -> float | None:
-        """Signed error of the prediction, predicted / measured − 1."""
-        if self.predicted is None or not self.measured:
-            return None
-        return self.predicted / self.measured - 1.0
-
-    @property
-    def ape(self) -> float | None:
-        """Absolute percentage error, as a fraction."""
-        e = self.error
-        return None if e is None else abs(e)
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationReport:
-    """All rows of one file and the summary over the predicted ones."""
-
-    source: str
-    rows: tuple[RowResult, ...]
-    cross_validated: bool = False
-    """True when each row of a model the packaged fit has seen was predicted by the fit made
-    without that model (leave-one-model-out)."""
-    dimensions: tuple[str, ...] | None = None
-    """The groups' dimensions (None: ``GROUP_DIMENSIONS``; mlperf.csv has its own)."""
-
-    @property
-    def predicted_rows(self) -> tuple[RowResult, ...]:
-        return tuple(r for r in self.rows if r.ape is not None)
-
-    @property
-    def coverage(self) -> float:
-        """Share of rows predicted."""
-        return len(self.predicted_rows) / len(self.rows) if self.rows else 0.0
-
-    def apes(self, metrics: Iterable[str] | None = None) -> list[float]:
-        keep = set(metrics) if metrics is not None else None
-        return [
-            r.ape for r in self.predicted_rows
-            if r.ape is not None and (keep is None or r.metric in keep)
-        ]
-
-    @property
-    def median_ape(self) -> float | None:
-        return percentile(self.apes(), 0.5)
-
-    @property
-    def p90_ape(self) -> float | None:
-        return percentile(self.apes(), 0.9)
-
-
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """The q-quantile (0..1) with linear interpolation between order statistics."""
-    xs = sorted(values)
-    if not xs:
-        return None
-    pos = q * (len(xs) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -374,7 +289,7 @@ def predict_row(
     if tp is None:
         tp = 1 if ep > 1 else (gpu_count or 1)
     if (dp is not None and moe_tp is not None and moe_tp * ep != tp * dp
-            and _family(model) == "moe"):
+            and family_of(model) == "moe"):
         raise RowSkipped(f"inconsistent parallelism: tp {tp} x dp {dp} attention GPUs but "
                          f"moe_tp {moe_tp} x ep {ep} expert GPUs")
 
@@ -456,14 +371,6 @@ def predict_row(
     return value, "; ".join(notes)
 
 
-def _family(model: str) -> str:
-    """"moe" or "dense" for a catalog model id or alias; "" when unknown."""
-    try:
-        return "moe" if load_catalog().model(model).is_moe else "dense"
-    except (UnknownIdError, XlsizerError, ValueError):
-        return ""
-
-
 def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int, int | None]:
     """(workers, tp, dp, ep, batch) of one pool of a disaggregated row (batch None: not stated)."""
     workers = _whole(row, f"{prefix}_workers")
@@ -522,7 +429,7 @@ def validate_rows(
         rid = row.get("id") or f"row {i}"
         metric = row.get("metric", "")
         model = row.get("model", "")
-        desc = {"model": model, "family": _family(model) if model else "",
+        desc = {"model": model, "family": family_of(model) if model else "",
                 "engine": _engine_name(row.get("engine", "")), "gpu": row.get("gpu", ""),
                 "mode": (row.get("mode", "") or "agg").lower()}
         cal = calibration_for(model) if calibration_for is not None else calibration

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from xlsizer.catalog.userdir import (  # re-exported: callers have always found 
     user_catalog_stamp,
 )
 from xlsizer.errors import quote
+from xlsizer.outpaths import write_text_atomic
 
 __all__ = ["ENV_VAR", "add_model", "read_user_models", "remove_user_model", "save_user_model", "spec_row",
            "user_catalog_dir", "user_catalog_stamp"]
@@ -54,16 +54,8 @@ def save_user_model(spec: ModelSpec, *, replace: bool = False) -> Path:
                                       "use --replace to overwrite it")
                 continue
             raise ConfigError(f"{name!r} already names catalog model {owner!r}; choose another id with --id")
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = f"# Added by xlsizer catalog add-model\n{yaml.safe_dump(spec_row(spec), sort_keys=False, width=110)}"
-    fd, tmp = tempfile.mkstemp(prefix=f".{spec.id}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(text, path)
     reload_catalog()
     return path
 

@@ -60,14 +60,11 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from statistics import NormalDist
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from xlsizer.engine.queueing import closed_loop_response, ttft_closed_loop
+from xlsizer.engine.queueing import PrefillQueue, closed_loop_response, ttft_closed_loop
 from xlsizer.engine.step import _Step, _step_s, step_parts
 from xlsizer.errors import InputError
-
-if TYPE_CHECKING:
-    from xlsizer.engine.solver import ReplicaCapacity
 
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
 """SLO percentiles a sizing accepts (the ones SLOs are written in; MLPerf uses p99)."""
@@ -241,7 +238,7 @@ def max_rate_within_wait(service_s: float, slack_s: float, q: float | None, arr:
     return lo / service_s
 
 
-def ttft_at_load_q(capacity: ReplicaCapacity, offered_rps: float, q: float | None,
+def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
                    arr: Arrivals = POISSON) -> float:
     """TTFT, s, when one replica receives ``offered_rps`` requests/s: the mean (``q`` None)
     or the q-th percentile, for the given arrivals (``ttft_open`` / ``ttft_closed`` on each

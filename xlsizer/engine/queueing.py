@@ -53,16 +53,19 @@ from xlsizer.errors import InputError
 
 
 class PrefillQueue(Protocol):
-    """What ``ttft_at_load`` reads of a replica's capacity (solver.ReplicaCapacity has it): a
-    protocol, so this module needs nothing from the solver that imports it."""
+    """What ``ttft_at_load`` and ``latency.ttft_at_load_q`` read of a replica's capacity
+    (solver.ReplicaCapacity has it): a protocol, so neither module needs the solver that
+    imports them."""
 
     feasible: bool
+    batch: int  # sequences decoding together at capacity
     req_s: float  # requests/s the replica carries at capacity
     ranks: int  # attention data-parallel ranks, each with its own prefill queue
     prefill_s: float  # one prompt's prefill, s
     prefill_chunks: float  # engine steps one prompt runs in
     tpot_s: float  # decode step at capacity, s
     first_token_s: float  # fixed engine overhead to a first token, s
+    batched_prefill_s: float  # a closed loop's prompts prefilled together, s (latency.ttft_closed)
 
 
 def _md1_wait(rate: float, service: float) -> float:
