@@ -11,7 +11,6 @@ import pytest
 from xlsizer.engine import latency as lat
 from xlsizer.engine.performance import _configured, _step_s, slo_capacity
 from xlsizer.engine.pipeline import size
-from xlsizer.engine.queueing import _md1_wait
 from xlsizer.engine.step import step_parts
 from xlsizer.errors import InputError
 from xlsizer.inputs import make_inputs
@@ -21,7 +20,6 @@ def test_pollaczek_khinchine_is_the_md1_mean_and_kingman_scales_it() -> None:
     for rho in (0.1, 0.5, 0.9):
         s = 0.2
         assert lat.gg1_mean_wait(rho / s, s) == pytest.approx(rho * s / (2 * (1 - rho)))
-        assert lat.gg1_mean_wait(rho / s, s) == pytest.approx(_md1_wait(rho / s, s))
         assert lat.gg1_mean_wait(rho / s, s, ca2=4.0) == pytest.approx(4 * lat.gg1_mean_wait(rho / s, s))
     assert lat.gg1_mean_wait(5.0, 0.2) == math.inf
 
@@ -47,7 +45,7 @@ def test_exact_md1_distribution_closed_forms() -> None:
     # its mean (integral of the tail) is Pollaczek-Khinchine's
     dt = 0.01
     mean = sum((1 - lat.md1_wait_cdf(i * dt + dt / 2, lam, d)) * dt for i in range(1500))
-    assert mean == pytest.approx(_md1_wait(lam, d), rel=2e-3)
+    assert mean == pytest.approx(lam * d * d / (2 * (1 - lam * d)), rel=2e-3)  # Pollaczek-Khinchine
 
 
 def _exact_md1_quantile(lam: float, d: float, q: float) -> float:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.calibration import ENGINE_CONSTANTS, Calibration, packaged_calibration
 from xlsizer.errors import XlsizerError
 
@@ -273,22 +274,12 @@ def dump_profile(prof: Profile, header: str = "") -> str:
 Use = Literal["used", "partly used", "ignored"]
 
 
-def _same_model(a: str, b: str) -> bool:
-    from xlsizer.catalog.loader import load_catalog
-
+def _same(kind: Literal["model", "gpu"], a: str, b: str) -> bool:
+    """Whether two names are one catalog model (or GPU): ids, aliases and vendor names alike;
+    names the catalog does not know compare as text."""
     try:
-        cat = load_catalog()
-        return cat.model(a).id == cat.model(b).id
-    except (XlsizerError, KeyError, ValueError):
-        return a.strip().lower() == b.strip().lower()
-
-
-def _same_gpu(a: str, b: str) -> bool:
-    from xlsizer.catalog.loader import load_catalog
-
-    try:
-        cat = load_catalog()
-        return cat.gpu(a).id == cat.gpu(b).id
+        lookup = getattr(load_catalog(), kind)
+        return lookup(a).id == lookup(b).id
     except (XlsizerError, KeyError, ValueError):
         return a.strip().lower() == b.strip().lower()
 
@@ -300,10 +291,10 @@ def applies(prof: Profile, model: str, gpu: str, engine: str, precision: str) ->
         eng = canonical_engine(engine)
     except XlsizerError:
         eng = engine
-    if eng != prof.engine or not _same_gpu(gpu, d.gpu):
+    if eng != prof.engine or not _same("gpu", gpu, d.gpu):
         return "ignored", (f"profile measured {d.model} on {d.gpu} with {prof.engine}; this configuration "
                            f"runs on {gpu} with {eng}: another GPU or engine, packaged fit used")
-    if _same_model(model, d.model) and precision.lower() == d.weights_precision.lower():
+    if _same("model", model, d.model) and precision.lower() == d.weights_precision.lower():
         return "used", f"profile measured this deployment ({d.model}, {d.gpu}, {prof.engine}): all its factors used"
     carried = ", ".join(n for n, f in prof.factors.items() if f.scope == "gpu+engine")
     if not carried:

@@ -60,9 +60,9 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from statistics import NormalDist
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from xlsizer.engine.queueing import PrefillQueue, closed_loop_response, ttft_closed_loop
+from xlsizer.engine.queueing import closed_loop_response, gg1_mean_wait, ttft_closed_loop
 from xlsizer.engine.step import _Step, _step_s, step_parts
 from xlsizer.errors import InputError
 
@@ -116,15 +116,6 @@ def check_percentile(q: object) -> float:
 def z_score(q: float) -> float:
     """Standard normal quantile at ``q`` percent (0 at 50)."""
     return NormalDist().inv_cdf(q / 100.0) if q != 50.0 else 0.0
-
-
-def gg1_mean_wait(rate: float, service_s: float, ca2: float = 1.0, cs2: float = 0.0) -> float:
-    """Mean wait, s, of a G/G/1 queue (Kingman/Allen-Cunneen); exactly Pollaczek-Khinchine
-    for Poisson arrivals (ca2 = 1). ``inf`` at or past saturation."""
-    rho = rate * service_s
-    if rho >= 1.0:
-        return math.inf
-    return (ca2 + cs2) / 2.0 * rho * service_s / (1.0 - rho)
 
 
 def wait_quantile(mean_wait_s: float, p_wait: float, q: float) -> float:
@@ -238,6 +229,21 @@ def max_rate_within_wait(service_s: float, slack_s: float, q: float | None, arr:
     return lo / service_s
 
 
+class PrefillQueue(Protocol):
+    """What ``ttft_at_load_q`` reads of a replica's capacity (solver.ReplicaCapacity has it):
+    a protocol, so this module needs nothing from the solver that imports it."""
+
+    feasible: bool
+    batch: int  # sequences decoding together at capacity
+    req_s: float  # requests/s the replica carries at capacity
+    ranks: int  # attention data-parallel ranks, each with its own prefill queue
+    prefill_s: float  # one prompt's prefill, s
+    prefill_chunks: float  # engine steps one prompt runs in
+    tpot_s: float  # decode step at capacity, s
+    first_token_s: float  # fixed engine overhead to a first token, s
+    batched_prefill_s: float  # a closed loop's prompts prefilled together, s (``ttft_closed``)
+
+
 def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
                    arr: Arrivals = POISSON) -> float:
     """TTFT, s, when one replica receives ``offered_rps`` requests/s: the mean (``q`` None)
@@ -254,3 +260,9 @@ def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
         return ttft_closed(clients, c.prefill_s, c.batched_prefill_s, c.prefill_chunks, c.tpot_s,
                            max(hold - c.prefill_s, 0.0), q) + c.first_token_s
     return ttft_open(offered_rps / c.ranks, c.prefill_s, c.prefill_chunks, c.tpot_s, q, arr) + c.first_token_s
+
+
+def ttft_at_load(capacity: PrefillQueue, offered_rps: float) -> float:
+    """Mean TTFT, s, when one replica receives ``offered_rps`` requests/s (Poisson arrivals):
+    ``ttft_at_load_q`` at the mean. ``inf`` past the replica's capacity or at ρ ≥ 1."""
+    return ttft_at_load_q(capacity, offered_rps, None)

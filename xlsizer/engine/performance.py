@@ -80,8 +80,9 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, confidence_band, packaged_calibration
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
+from xlsizer.engine.latency import ttft_at_load
 from xlsizer.engine.layers import GATED_FFN_MATRICES as GATED_FFN_MATRICES
-from xlsizer.engine.queueing import burst_weight, ttft_at_load, ttft_closed_loop, ttft_poisson
+from xlsizer.engine.queueing import burst_weight, ttft_closed_loop, ttft_poisson
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
 from xlsizer.engine.solver import _FAST_WORK as _FAST_WORK
 from xlsizer.engine.solver import _SOLVES as _SOLVES

@@ -31,7 +31,7 @@ from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
-from xlsizer.engine.latency import gg1_mean_wait, max_rate_within_wait, ttft_at_load_q
+from xlsizer.engine.latency import max_rate_within_wait, ttft_at_load_q
 from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -42,6 +42,7 @@ from xlsizer.engine.performance import (
     slo_capacity,
     step_shares,
 )
+from xlsizer.engine.queueing import gg1_mean_wait
 from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError

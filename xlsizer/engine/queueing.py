@@ -47,40 +47,24 @@ Two arrival processes, one physics:
 from __future__ import annotations
 
 import math
-from typing import Protocol
 
 from xlsizer.errors import InputError
 
 
-class PrefillQueue(Protocol):
-    """What ``ttft_at_load`` and ``latency.ttft_at_load_q`` read of a replica's capacity
-    (solver.ReplicaCapacity has it): a protocol, so neither module needs the solver that
-    imports them."""
-
-    feasible: bool
-    batch: int  # sequences decoding together at capacity
-    req_s: float  # requests/s the replica carries at capacity
-    ranks: int  # attention data-parallel ranks, each with its own prefill queue
-    prefill_s: float  # one prompt's prefill, s
-    prefill_chunks: float  # engine steps one prompt runs in
-    tpot_s: float  # decode step at capacity, s
-    first_token_s: float  # fixed engine overhead to a first token, s
-    batched_prefill_s: float  # a closed loop's prompts prefilled together, s (latency.ttft_closed)
-
-
-def _md1_wait(rate: float, service: float) -> float:
-    """Mean wait in an M/D/1 queue (Pollaczek-Khinchine), s; inf at or past saturation."""
-    rho = rate * service
+def gg1_mean_wait(rate: float, service_s: float, ca2: float = 1.0, cs2: float = 0.0) -> float:
+    """Mean wait, s, of a G/G/1 queue (Kingman/Allen-Cunneen); exactly Pollaczek-Khinchine
+    for Poisson arrivals (ca2 = 1). ``inf`` at or past saturation."""
+    rho = rate * service_s
     if rho >= 1.0:
         return math.inf
-    return rho * service / (2.0 * (1.0 - rho))
+    return (ca2 + cs2) / 2.0 * rho * service_s / (1.0 - rho)
 
 
 def ttft_poisson(rate_per_rank: float, prefill_s: float, chunks: float, decode_step_s: float) -> float:
     """Mean TTFT, s, of Poisson arrivals at ``rate_per_rank`` req/s on one attention rank whose
     prompt takes ``prefill_s`` alone and runs in ``chunks`` steps of ``decode_step_s`` s of
     decode work each. ``inf`` at or past saturation of prefill."""
-    return _md1_wait(rate_per_rank, prefill_s) + prefill_s + (chunks + 0.5) * decode_step_s
+    return gg1_mean_wait(rate_per_rank, prefill_s) + prefill_s + (chunks + 0.5) * decode_step_s
 
 
 def closed_loop_response(clients: float, service_s: float, think_s: float) -> float:
@@ -132,17 +116,3 @@ def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_
         return steady
     wave = prefill_s + max(clients_per_rank - 1.0, 0.0) / 2.0 * batched_prefill_s
     return (1.0 - burst) * steady + burst * wave
-
-
-def ttft_at_load(capacity: PrefillQueue, offered_rps: float) -> float:
-    """Mean TTFT, s, when one replica receives ``offered_rps`` requests/s (Poisson arrivals).
-
-    ``ttft_poisson`` on each of the replica's attention ranks at the capacity's batch.
-    ``inf`` past the replica's capacity or at ρ ≥ 1.
-    """
-    if not offered_rps >= 0.0:
-        raise InputError("offered_rps", offered_rps, ">= 0")
-    if not capacity.feasible or offered_rps > capacity.req_s * (1.0 + 1e-9):
-        return math.inf
-    return ttft_poisson(offered_rps / capacity.ranks, capacity.prefill_s, capacity.prefill_chunks,
-                        capacity.tpot_s) + capacity.first_token_s
