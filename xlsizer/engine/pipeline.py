@@ -19,6 +19,7 @@ Two ways to get a replica's capacity (``throughput_source``):
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import replace as _replace
 from functools import cache
@@ -44,6 +45,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.engine.queueing import gg1_mean_wait
 from xlsizer.engine.slo import slo_latency
+from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -94,6 +96,12 @@ Rec = list[tuple[Any, ...]]
 def _candidates() -> tuple[GpuSpec, ...]:
     cat = load_catalog()
     return tuple(cat.gpu(g) for g in PICK["order"])
+
+
+@cache
+def _candidate_order() -> dict[str, int]:
+    """GPU id -> its place in the automatic search's order (ties on cost go to the earlier)."""
+    return {g.id: i for i, g in enumerate(_candidates())}
 
 
 def scenario_burst(name: str, user_burst: float) -> float:
@@ -170,13 +178,16 @@ def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
 class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
-    __slots__ = ("act", "cals", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok", "model",
-                 "out_tok", "profile", "prompt", "rps", "state", "t_req", "w", "w_active", "w_dense")
+    __slots__ = ("act", "arr", "cals", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok",
+                 "model", "out_tok", "profile", "prompt", "rps", "state", "t_req", "ttft_s", "w", "w_active",
+                 "w_dense")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
         self.out_tok = output_tokens(inp, model)
         self.prompt = inp.avg_prompt_tokens
+        self.arr = inp.arrival_process  # validated once: the search reads it per configuration
+        self.ttft_s = inp.ttft_ms / 1000.0
         bpp = inp.precision.bytes_per_element
         kv_b = inp.kv_precision.bytes_per_element
         self.w = memory.weights_bytes(model.total_params, bpp)
@@ -374,8 +385,8 @@ def _dense_bytes(model: ModelSpec, bytes_per_param: float) -> float:
 class _Cand:
     """One candidate configuration with what the search bound needs, built once per sizing."""
 
-    __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "mem", "n", "order", "pp", "prec", "price", "req_compute",
-                 "tp", "tun")
+    __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "loose", "mem", "n", "order", "pp", "prec", "price",
+                 "req_compute", "tight", "tp", "tun")
 
     def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
                  req_compute: float, bw: float, b_tpot: float, price: float, ep: int = 1,
@@ -384,6 +395,8 @@ class _Cand:
         self.price, self.ep, self.extra_w = price, ep, extra_w
         self.mem = n * g.memory_bytes
         self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
+        self.loose: float | None = None  # its TTFT bound from the replica alone, on first need
+        self.tight: CapacityBound | None = None  # its solver bounds, on first need (any scenario)
 
 
 def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> list[_Cand]:
@@ -402,7 +415,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
     seqs_cap = max(prof.max_seqs_large, prof.max_seqs_small)  # a replica's sequences, with or without stages
     out: list[_Cand] = []
     for g in gpus:
-        order = _candidates().index(g) if fixed is None else 0
+        order = _candidate_order()[g.id] if fixed is None else 0
         price = _rank_price(g, inp)
         if price == math.inf:
             price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
@@ -505,7 +518,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
                             kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp),
-                            static_output=static, slo_percentile=inp.slo_percentile, arrivals=inp.arrival_process)
+                            static_output=static, slo_percentile=inp.slo_percentile, arrivals=sh.arr)
 
     def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
         cap = solve(tuning, budget, prefill, ttft)
@@ -544,7 +557,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         elif slack <= 0.0:
             return None, cap.tpot_floor_s
         else:  # a queue in front of each prefill replica: its wait percentile within the slack
-            req_p = max_rate_within_wait(s_pre, slack, inp.slo_percentile, inp.arrival_process)
+            req_p = max_rate_within_wait(s_pre, slack, inp.slo_percentile, sh.arr)
         info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
                                  "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
         cap = cap._replace(prefill_s=s_pre)
@@ -569,6 +582,14 @@ def _static_useful(fx: Effects, batch: int) -> float:
     return static_useful_fraction(batch, fx.mean_output, fx.output_cap)
 
 
+def _lower_total(offered_rps: float, ub: float, offset: int, paired: bool, n: int) -> float:
+    """Fewest GPUs a configuration of ``n`` GPUs per replica could need if each replica
+    carried ``ub`` req/s (inf when it carries none)."""
+    if ub <= 0:
+        return math.inf
+    return placement.replica_count(max(1, math.ceil(offered_rps / ub - 1e-9)), offset, paired) * n
+
+
 def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, offered_rps: float,
                    offset: int, warn: list[str]) -> _Plan:
     """The cheapest configuration whose replicas carry the offered load within the SLOs.
@@ -584,10 +605,13 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     resident = sh.w + sh.act + fx.extra_resident_bytes
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
-    queue: list[tuple[float, int, int, GpuSpec, Precision, int, int, int, float, Tuning, float, int, float]] = []
+    queue: list[tuple[float, float, int, int, int]] = []  # (cost key, GPUs, order, index, bounds applied)
+    lazy = PRUNE and not fx.disaggregated  # the lazy bounds (below) hold for aggregated serving
+    floor_best = math.inf
+    shapes: list[tuple[_Cand, float, float]] = []  # (candidate, KV budget, bound req/s)
     # automatic choice: why each GPU lost (the explanation of a jump between GPUs, issue 24)
     left: dict[str, int] = {}
-    fits: dict[str, tuple[float, int]] = {}  # GPU id -> (cost key, GPUs) of its best adequate shape
+    fits: dict[str, tuple[float, float, int, int]] = {}  # GPU id -> key of its best adequate shape
     floors: dict[str, float] = {}  # GPU id -> the best TPOT floor of its evaluated configurations
     for c in sh.cands:
         budget = c.mem / (1.0 + h) - resident - c.extra_w
@@ -595,22 +619,74 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue
         cpu = fx.offload_cpu_bytes_per_server * c.n / c.g.gpus_per_node
         ub = _bound(c, sh, budget + cpu)
-        lb_active = max(1, math.ceil(offered_rps / ub - 1e-9)) if ub > 0 else 0
-        lb_total = placement.replica_count(lb_active, offset, paired) * c.n if ub > 0 else math.inf
-        queue.append((lb_total * c.price, lb_total, c.order, c.g, c.prec, c.n, c.tp, c.pp, budget, c.tun, c.price,
-                      c.ep, c.extra_w))
+        level = 0  # the lazy bounds below already applied (an earlier scenario computed them)
+        if lazy and ub > 0.0:
+            t = c.tight
+            if t is not None:
+                if budget + cpu < t.seq_bytes or t.tpot_floor_s > tpot_s:  # ruled out
+                    floor_best = min(floor_best, t.tpot_floor_s)
+                    if fixed is None:
+                        floors[c.g.id] = min(floors.get(c.g.id, math.inf), t.tpot_floor_s)
+                        left[c.g.id] = left.get(c.g.id, 0)
+                    continue
+                ub, level = min(ub, t.ttft_req_s), 2
+            elif c.loose is not None:
+                ub, level = min(ub, c.loose), 1
+        lb_total = _lower_total(offered_rps, ub, offset, paired, c.n)
+        queue.append((lb_total * c.price, lb_total, c.order, len(shapes), level))
+        shapes.append((c, budget, ub))
         if fixed is None:  # configurations of each GPU that hold the weights and are not yet ruled out
             left[c.g.id] = left.get(c.g.id, 0) + (ub > 0)
-    queue.sort(key=lambda q: q[:3])
-    best: tuple[float, float, int] | None = None
+    heapq.heapify(queue)
+    # best (cost, GPUs, GPU order, candidate index) found: ties go to the earlier candidate of
+    # the table whatever the order of evaluation
+    best: tuple[float, float, int, int] | None = None
     plan: _Plan | None = None
-    floor_best = math.inf
     eng = inp.serving_engine.value
-    for lb_cost, lb_total, order, g, prec, n, tp, pp, budget, tun, price, ep, extra_w in queue:
-        if PRUNE and best is not None and (lb_cost, lb_total, order) >= best:
+    while queue:
+        lb_cost, lb_total, order, i, refined = heapq.heappop(queue)
+        if PRUNE and best is not None and (lb_cost, lb_total, order, i) >= best:
             break
         if lb_cost == math.inf:
             continue  # TPOT out of reach even at peak bandwidth
+        c, budget, ub = shapes[i]
+        g, prec, n, tp, pp, tun, price, ep, extra_w = c.g, c.prec, c.n, c.tp, c.pp, c.tun, c.price, c.ep, c.extra_w
+        if lazy and refined < 2:
+            # Best first with lazy, tighter bounds, cheapest first: before the full capacity
+            # solve, bound this configuration by the TTFT queue at floors of the prefill and
+            # the step (``solver.ttft_floor_bound``, the replica's constants), then by its
+            # workload's constants (KV for one sequence, TPOT floor, TTFT queue at the exact
+            # prefill and the fastest step: ``solver.capacity_bound``), and requeue it at the
+            # cost each allows
+            if refined == 0:
+                if c.loose is None:
+                    c.loose = ttft_floor_bound(
+                        sh.model, g, tp, prec, sh.prompt, pp=pp, ep=ep, kv_precision=inp.kv_precision, engine=eng,
+                        prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
+                        calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
+                if c.loose < ub:
+                    ub = c.loose
+                    lb_total = _lower_total(offered_rps, ub, offset, paired, n)
+                    shapes[i] = (c, budget, ub)
+                    heapq.heappush(queue, (lb_total * price, lb_total, order, i, 1))
+                    continue
+            if c.tight is None:
+                c.tight = capacity_bound(
+                    sh.model, g, tp, prec, sh.prompt, sh.out_tok, pp=pp, ep=ep, kv_precision=inp.kv_precision,
+                    engine=eng, prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
+                    calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
+            t = c.tight
+            if budget + fx.offload_cpu_bytes_per_server * n / g.gpus_per_node < t.seq_bytes or t.tpot_floor_s > tpot_s:
+                # ruled out, as the full solve would have found
+                floor_best = min(floor_best, t.tpot_floor_s)
+                if fixed is None:
+                    floors[g.id] = min(floors.get(g.id, math.inf), t.tpot_floor_s)
+                    left[g.id] -= 1
+                continue
+            if t.ttft_req_s < ub:
+                lb_total = _lower_total(offered_rps, t.ttft_req_s, offset, paired, n)
+                heapq.heappush(queue, (lb_total * price, lb_total, order, i, 2))
+                continue
         ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
         floor_best = min(floor_best, floor)
         if fixed is None:
@@ -622,9 +698,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         active = ev.active(offered_rps)
         billed, reps = _billed_gpus(inp, active, offset, paired, n, g)
         total = reps * n
-        key = (billed * price, total, order)
-        if fixed is None and (g.id not in fits or key[0] < fits[g.id][0]):
-            fits[g.id] = (key[0], total)
+        key = (billed * price, total, order, i)
+        if fixed is None and (g.id not in fits or key < fits[g.id]):
+            fits[g.id] = key
         if best is None or key < best:
             best = key
             req_s = ev.req_s
@@ -636,7 +712,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             plan.ep, plan.extra_w = ep, extra_w
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
-        for _, _, _, g, prec, _n, tp, pp, budget, tun, _p, ep, _x in queue:  # rare path: the best TPOT floor
+        for c, budget, _u in shapes:  # rare path: the best TPOT floor
+            g, prec, tp, pp, tun, ep = c.g, c.prec, c.tp, c.pp, c.tun, c.ep
             floor_best = min(floor_best, slo_capacity(
                 sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, ep=ep, kv_precision=inp.kv_precision,
                 engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun,
@@ -647,8 +724,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the p{inp.slo_percentile:g} TTFT/TPOT "
                               f"targets ({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
     if fixed is None:
-        _explain_choice(name, inp, sh, plan, fits, {k: floors.get(k, math.inf) for k, v in left.items() if v == 0},
-                        warn)
+        _explain_choice(name, inp, sh, plan, {k: (v[0], int(v[1])) for k, v in fits.items()},
+                        {k: floors.get(k, math.inf) for k, v in left.items() if v == 0}, warn)
     if fixed is not None and not fixed.supports(inp.precision):
         warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
                     "weight-only (dequantized to BF16), so compute runs at the BF16 rate")

@@ -28,6 +28,8 @@ from xlsizer.engine.step import (
     _Step,
     _step_s,
     _workload,
+    prefill_floor_s,
+    step_floor_s,
     tuned_replica,
 )
 from xlsizer.engine.traffic import static_useful_fractions
@@ -326,13 +328,13 @@ def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: f
 
 def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float, ranks: int, osl: float,
                 first: float, q: float | None, arr: Arrivals, batched: float,
-                b_max: float) -> tuple[float, float, float]:
+                b_max: float, at_b: tuple[float, float]) -> tuple[float, float, float]:
     """(the largest mean batch ≤ b whose TTFT (``_ttft``) meets ``target``, its mean step, its
-    percentile step): b itself when it meets it, 0 when one sequence misses; else bisection
-    (TTFT grows with the batch), on whole batches then on the mean batch between them."""
+    percentile step): b itself when it meets it (with ``at_b``, its steps, known to the
+    caller), 0 when one sequence misses; else bisection (TTFT grows with the batch), on whole
+    batches then on the mean batch between them."""
     if _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched) <= target:
-        step = _step_s(st, float(b))
-        return b, step, step if q is None else tpot_quantile_step(st, float(b), osl, q, arr, b_max)
+        return b, at_b[0], at_b[1]
     if _ttft(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched) > target:
         return 0, 0.0, 0.0
     good, bad = 1, b
@@ -400,6 +402,115 @@ def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: 
         t = tpot_quantile_step(st, 1.0, osl, q, arr, b_max)
         return (1, t) if t <= tau else (0, t)
     return good, good_tq
+
+
+def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: float, ranks: int,
+                    target_s: float, q: float | None, arr: Arrivals = POISSON) -> float:
+    """An upper bound, req/s per replica, on every load whose TTFT (``_ttft``, open arrivals)
+    meets ``target_s``: the TTFT grows with the rate and with the step time, and no step is
+    shorter than one sequence's (``step1_s``), so the rate at which the TTFT at that step
+    reaches the target bounds the load at every batch. 0 when even an idle replica misses the
+    target; ``inf`` for a closed loop (not bounded here) or an all-cached prompt.
+
+    Mean: c·ρS/(1 − ρ) ≤ x gives ρ ≤ x / (x + cS) (c = c_a²/2, S = ``prefill_s``, x = the
+    target less the prefill, the chunk steps and the first-token overhead). A percentile: the
+    wait quantile cS/(1 − ρ)·ln(ρ/tail) (``latency.wait_quantile``) is within x where
+    h(ρ) = cS·ln(ρ/tail) − x(1 − ρ) ≤ 0; h rises and is concave on (tail, 1), so a Newton step
+    from the feasible side stays feasible and the chord to the infeasible side lands on the
+    infeasible side: a few of each bracket the root tightly, and the upper end is the bound."""
+    if arr.kind == "closed" or prefill_s <= 0.0:
+        return math.inf
+    x = target_s - first_s - prefill_s - (chunks + (0.5 if q is None else q / 100.0)) * step1_s
+    if x < 0.0:
+        return 0.0
+    cs = arr.scv / 2.0 * prefill_s
+    if q is None:
+        rho = x / (x + cs)
+    else:
+        tail = 1.0 - q / 100.0
+        lo, h_lo = tail, -x * (1.0 - tail)
+        hi, h_hi = 1.0, cs * math.log(1.0 / tail)
+        for _ in range(_RHO_STEPS):
+            if h_lo >= 0.0 or hi - lo <= 1e-12:
+                break
+            nxt = lo - h_lo / (cs / lo + x)  # Newton from below: still h <= 0
+            if nxt < hi:
+                lo, h_lo = nxt, cs * math.log(nxt / tail) - x * (1.0 - nxt)
+                if h_lo > 0.0:  # rounding at the root itself
+                    hi, h_hi = lo, h_lo
+                    break
+            chord = lo - h_lo * (hi - lo) / (h_hi - h_lo)  # the chord: h >= 0 there
+            if lo < chord < hi:
+                hi, h_hi = chord, cs * math.log(chord / tail) - x * (1.0 - chord)
+        rho = min(hi * (1.0 + 1e-9), 1.0)  # a hair above: rounding never cuts below the root
+    return ranks * rho / prefill_s
+
+
+_RHO_STEPS = 3
+"""Newton-and-chord rounds of ``ttft_rate_bound``'s utilization (a pruning bound's grain,
+not a physical constant: its answer is never below the true limit, only less tight with
+fewer rounds)."""
+
+
+def ttft_floor_bound(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, *, pp: int = 1, ep: int = 1, kv_precision: Precision | str | None = None,
+    engine: str = "vllm", prefill_tokens: float | None = None, target_ttft_s: float | None = None,
+    tuning: Tuning | None = None, calibration: Calibration | None = None,
+    slo_percentile: float | None = None, arrivals: Arrivals | None = None,
+) -> float:
+    """An upper bound, req/s, on ``slo_capacity(...)``'s ``req_s`` from the replica's constants
+    only (no workload: cheaper and looser than ``capacity_bound``): ``ttft_rate_bound`` at
+    lower bounds of the prefill and of the step (``step.prefill_floor_s``, ``step_floor_s``).
+    ``inf`` without a TTFT target or where the replica cannot be built here."""
+    if target_ttft_s is None:
+        return math.inf
+    tun = tuning or DEFAULT_TUNING
+    try:
+        rep = tuned_replica(_replica_for(model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration), tun)
+    except XlsizerError:
+        return math.inf  # the full solve names the problem
+    prompt = input_tokens if prefill_tokens is None else min(max(prefill_tokens, 0.0), input_tokens)
+    chunks = float(math.ceil(prompt / rep.token_budget)) if prompt > 0.0 else 0.0
+    # the floor sums fewer terms than _prefill_s in another order: a hair below it, so that
+    # rounding can never make the bound cut below the exact limit
+    s_floor = prefill_floor_s(rep, prompt, tun) * (1.0 - 1e-9)
+    return ttft_rate_bound(s_floor, chunks, step_floor_s(rep, tun) * (1.0 - 1e-9), rep.request_s, rep.dp,
+                           target_ttft_s, slo_percentile, arrivals if arrivals is not None else POISSON)
+
+
+class CapacityBound(NamedTuple):
+    """What bounds ``slo_capacity``'s answer for one configuration and workload, from its
+    constants alone (``capacity_bound``): the capacity is 0 when the KV budget is below
+    ``seq_bytes`` or the TPOT target below ``tpot_floor_s``, else at most ``ttft_req_s``."""
+
+    ttft_req_s: float
+    """Upper bound on the requests/s within the TTFT target (``ttft_rate_bound``), req/s."""
+    tpot_floor_s: float
+    """TPOT of one sequence alone, s."""
+    seq_bytes: float
+    """KV budget one sequence needs (its reserved KV and the tuning's resident extra), bytes."""
+
+
+def capacity_bound(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, output_tokens: float, *, pp: int = 1, ep: int = 1,
+    kv_precision: Precision | str | None = None, engine: str = "vllm",
+    prefill_tokens: float | None = None, target_ttft_s: float | None = None,
+    tuning: Tuning | None = None, calibration: Calibration | None = None,
+    slo_percentile: float | None = None, arrivals: Arrivals | None = None,
+) -> CapacityBound:
+    """Bounds on ``slo_capacity(...)`` for the same arguments (any TPOT target and KV budget),
+    at a fraction of its cost: the configuration's constants, no batch search. The sizing's
+    search uses them to skip configurations that cannot beat the best one found."""
+    _, _, rep, st, prefill, floor_step = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning)
+    extra = tuning.extra_resident_bytes if tuning is not None else 0.0
+    ttft = math.inf if target_ttft_s is None else ttft_rate_bound(
+        prefill, rep_chunks(rep, st), floor_step, rep.request_s, rep.dp, target_ttft_s, slo_percentile,
+        arrivals if arrivals is not None else POISSON)
+    return CapacityBound(ttft, floor_step / st.a, st.kv_reserved + extra)
 
 
 _TTFT_REFINE = 16
@@ -564,7 +675,7 @@ def slo_capacity(
         tt = sol[5].get(target_ttft_s)
         if tt is None:
             tt = sol[5][target_ttft_s] = _ttft_batch(st, b_slo, target_ttft_s, prefill, chunks, ranks, osl,
-                                                     first, q, arr, batched, float(rep.max_seqs))
+                                                     first, q, arr, batched, float(rep.max_seqs), (s_slo, sol[4]))
         if tt[0] < 1:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, "compute", first, chunks, ranks)

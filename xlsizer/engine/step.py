@@ -750,6 +750,33 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
     return rep.pp * stage + hops + rep.step_s
 
 
+def prefill_floor_s(rep: _Replica, prompt_tokens: float, tuning: Tuning) -> float:
+    """A lower bound, s, on ``_prefill_s`` for a prompt of ``prompt_tokens`` computed tokens on
+    ``rep`` (already ``tuned_replica``): the same sum without the prompt's attention, the
+    experts' grouped GEMMs and the weight streaming under the GEMM math (each term dropped is
+    ≥ 0, and sqrt(w² + c²) ≥ c). From the replica's constants alone, no workload: the sizing's
+    search bounds a configuration by it before paying for ``_workload``."""
+    tokens = prompt_tokens
+    if tokens <= 0.0:
+        return 0.0
+    chunks = math.ceil(tokens / rep.token_budget)
+    alpha = rep.flops_per_token / (rep.peak * tuning.gemm_rate_scale)
+    stage = (alpha * tokens * rep.dp * rep.prefill_scale + chunks * (rep.comm_fixed_s + rep.layer_s)
+             + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp)
+    hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
+    return rep.pp * stage + hops + rep.step_s
+
+
+def step_floor_s(rep: _Replica, tuning: Tuning) -> float:
+    """A lower bound, s, on any decode step of ``rep`` (``_step_s`` at batch ≥ 1): streaming
+    the non-expert weights once per stage and the fixed per-step overheads (``_workload``'s
+    ``fixed``), every other term being ≥ 0."""
+    pp = rep.pp
+    w0 = rep.dense_read_bytes + tuning.extra_read_bytes_per_step
+    return (pp * w0 / rep.gemm_bw + pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
+            + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
+
+
 def _batched_prefill_s(rep: _Replica, st: _Step, prompts_per_pass: int | None = None) -> float:
     """Seconds one prompt adds when prompts run back to back, packed into passes of the
     engine's token budget (requests queued for prefill): the GEMMs at the full

@@ -1,0 +1,94 @@
+"""The sizing search's bounds (issue 22's speed work): each must never fall below what the
+full capacity solve finds, or the search would skip a configuration that could win."""
+
+import math
+import random
+import zlib
+
+import pytest
+
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.latency import POISSON, Arrivals, ttft_open
+from xlsizer.engine.solver import (
+    _configured,
+    capacity_bound,
+    slo_capacity,
+    ttft_floor_bound,
+    ttft_rate_bound,
+)
+from xlsizer.engine.step import DEFAULT_TUNING, _prefill_s, _step_s, prefill_floor_s, step_floor_s
+
+
+def _max_rate(s, chunks, step, first, target, q, arr):
+    """The largest rate whose TTFT (``ttft_open``) meets the target, by fine bisection."""
+    def ok(r):
+        return ttft_open(r, s, chunks, step, q, arr) + first <= target
+    if not ok(0.0):
+        return 0.0
+    lo, hi = 0.0, 1.0 / s
+    for _ in range(80):
+        mid = (lo + hi) / 2.0
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def test_ttft_rate_bound_is_an_upper_bound_and_tight():
+    rng = random.Random(22)
+    loosest = 0.0
+    for _ in range(3000):
+        s = 10 ** rng.uniform(-3, 1)
+        chunks, step, first = rng.choice([1, 2, 5]), 10 ** rng.uniform(-3, -1), rng.uniform(0, 0.1)
+        target = s * rng.uniform(0.5, 20)
+        q = rng.choice([None, 50.0, 90.0, 95.0, 99.0, 99.9])
+        arr = rng.choice([POISSON, Arrivals("bursty", rng.uniform(1.1, 10))])
+        ub = ttft_rate_bound(s, chunks, step, first, 1, target, q, arr)
+        true = _max_rate(s, chunks, step, first, target, q, arr)
+        assert ub >= true * (1 - 1e-12), (s, chunks, step, first, target, q, arr)
+        if true > 0:
+            loosest = max(loosest, ub / true - 1.0)
+    assert loosest < 0.15  # tight enough to prune: three Newton-and-chord rounds
+
+
+def test_ttft_rate_bound_edges():
+    assert ttft_rate_bound(1.0, 1, 0.01, 0.0, 1, 0.5, 95.0) == 0.0  # the prefill alone misses
+    assert ttft_rate_bound(1.0, 1, 0.01, 0.0, 1, 5.0, 95.0, Arrivals("closed")) == math.inf
+    assert ttft_rate_bound(0.0, 0, 0.01, 0.0, 1, 5.0, 95.0) == math.inf  # every prompt cached
+    assert ttft_rate_bound(1.0, 1, 0.01, 0.0, 4, 5.0, None) == pytest.approx(
+        4 * ttft_rate_bound(1.0, 1, 0.01, 0.0, 1, 5.0, None))  # one queue per attention rank
+
+
+CASES = [  # (model, gpu, tp, pp, ep, precision): dense, MoE, stages, wide expert parallel
+    ("llama-3.1-8b", "h100-sxm", 1, 1, 1, "fp8"),
+    ("llama-3.3-70b", "h100-sxm", 4, 1, 1, "fp8"),
+    ("llama-3.3-70b", "a100-80gb", 8, 2, 1, "bf16"),
+    ("mixtral-8x7b", "h200", 2, 1, 1, "fp8"),
+    ("deepseek-r1", "b200", 8, 1, 1, "fp8"),
+    ("deepseek-r1", "b200", 1, 1, 8, "fp8"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-tp{c[2]}pp{c[3]}ep{c[4]}")
+def test_floors_and_bounds_hold_against_the_full_solve(case):
+    model, gpu, tp, pp, ep, prec = case
+    cat = load_catalog()
+    m, g = cat.model(model), cat.gpu(gpu)
+    rng = random.Random(zlib.crc32(repr(case).encode()))  # the same cases every run
+    for _ in range(40):
+        isl, osl = rng.randint(100, 16000), rng.randint(20, 3000)
+        tpot = rng.choice([0.02, 0.04, 0.08])
+        ttft = rng.choice([0.3, 1.0, 3.0, 10.0])
+        q = rng.choice([None, 50.0, 95.0, 99.0])
+        arr = rng.choice([POISSON, Arrivals("bursty", 4.0)])
+        _, _, rep, st, prefill, step1 = _configured(m, g, tp, pp, ep, prec, None, "vllm", None, isl, osl,
+                                                    None, None)
+        assert prefill_floor_s(rep, st.prompt, DEFAULT_TUNING) <= prefill == _prefill_s(rep, st)
+        assert step_floor_s(rep, DEFAULT_TUNING) <= step1 <= _step_s(st, 64.0)
+        kw = dict(pp=pp, ep=ep, target_ttft_s=ttft, slo_percentile=q, arrivals=arr)
+        cap = slo_capacity(m, g, tp, prec, isl, osl, tpot, **kw)
+        tight = capacity_bound(m, g, tp, prec, isl, osl, **kw)
+        loose = ttft_floor_bound(m, g, tp, prec, isl, **kw)
+        assert cap.req_s <= tight.ttft_req_s * (1 + 1e-12)
+        assert cap.req_s <= loose * (1 + 1e-12)
+        if cap.feasible:
+            assert tight.tpot_floor_s <= tpot and rep.kv_budget_bytes >= tight.seq_bytes
+        assert tight.tpot_floor_s == pytest.approx(cap.tpot_floor_s)
