@@ -163,6 +163,8 @@ class Effects:
         """The tuning for one candidate configuration (n GPUs of ``gpu``, GEMMs at ``run_prec``):
         the drafter's and adapters' costs are seconds and bytes per GPU, so they depend on the
         hardware. ``spec=False``: the same without speculative decoding (for its warning)."""
+        if self.draft is None and self.compute_precision is None and self.adapter_bytes <= 0.0:
+            return self.tuning  # nothing here depends on the hardware
         key = (id(gpu), n, run_prec, spec)
         hit = self._cache.get(key)
         if hit is not None:
@@ -375,7 +377,8 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
 
     tun = replace(DEFAULT_TUNING, **tuning_kw) if any(
         v != getattr(DEFAULT_TUNING, kk) for kk, v in tuning_kw.items()) else DEFAULT_TUNING
-    tun = replace(tun, extra_resident_bytes=0.0)
+    if tun.extra_resident_bytes != 0.0:  # (a dataclass replace is costly: only when it changes something)
+        tun = replace(tun, extra_resident_bytes=0.0)
     return Effects(
         prefill_tokens=prefill, tuning=tun, extra_resident_bytes=resident, explain=explain, warnings=warn,
         kv_reserved_tokens=tuning_kw.get("kv_reserved_tokens") or (prompt + out), kv_reserved_base=kv_reserved,

@@ -178,9 +178,9 @@ def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
 class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
-    __slots__ = ("act", "arr", "cals", "cands", "fx", "kv_plan", "kv_read_min", "kv_req", "kv_res_min", "kv_tok",
-                 "model", "out_tok", "profile", "prompt", "rps", "state", "t_req", "ttft_s", "w", "w_active",
-                 "w_dense")
+    __slots__ = ("act", "arr", "cals", "cands", "fx", "kv_plan", "kv_prec", "kv_read_min", "kv_req", "kv_res_min",
+                 "kv_tok", "model", "out_tok", "profile", "prompt", "rps", "state", "t_req", "ttft_s", "w",
+                 "w_active", "w_dense")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -188,6 +188,7 @@ class _Shared:
         self.prompt = inp.avg_prompt_tokens
         self.arr = inp.arrival_process  # validated once: the search reads it per configuration
         self.ttft_s = inp.ttft_ms / 1000.0
+        self.kv_prec = inp.kv_precision  # resolved once ('auto' by model and weights)
         bpp = inp.precision.bytes_per_element
         kv_b = inp.kv_precision.bytes_per_element
         self.w = memory.weights_bytes(model.total_params, bpp)
@@ -516,7 +517,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         # the solver returns the largest batch meeting both TPOT and TTFT (issue 11), so the
         # best-over-batch-caps search issue 15 added here is no longer needed
         return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
-                            kv_precision=inp.kv_precision, engine=eng, kv_budget_bytes=bud,
+                            kv_precision=sh.kv_prec, engine=eng, kv_budget_bytes=bud,
                             prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp),
                             static_output=static, slo_percentile=inp.slo_percentile, arrivals=sh.arr)
 
@@ -590,6 +591,16 @@ def _lower_total(offered_rps: float, ub: float, offset: int, paired: bool, n: in
     return placement.replica_count(max(1, math.ceil(offered_rps / ub - 1e-9)), offset, paired) * n
 
 
+def _tight(c: _Cand, inp: SizingInputs, sh: _Shared) -> CapacityBound:
+    """``solver.capacity_bound`` of candidate ``c`` for this sizing's workload (once per sizing)."""
+    if c.tight is None:
+        c.tight = capacity_bound(
+            sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep, kv_precision=sh.kv_prec,
+            engine=inp.serving_engine.value, prefill_tokens=sh.fx.prefill_tokens, target_ttft_s=sh.ttft_s,
+            tuning=c.tun, calibration=sh.cal(c.g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
+    return c.tight
+
+
 def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, offered_rps: float,
                    offset: int, warn: list[str]) -> _Plan:
     """The cheapest configuration whose replicas carry the offered load within the SLOs.
@@ -661,7 +672,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             if refined == 0:
                 if c.loose is None:
                     c.loose = ttft_floor_bound(
-                        sh.model, g, tp, prec, sh.prompt, pp=pp, ep=ep, kv_precision=inp.kv_precision, engine=eng,
+                        sh.model, g, tp, prec, sh.prompt, pp=pp, ep=ep, kv_precision=sh.kv_prec, engine=eng,
                         prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
                         calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
                 if c.loose < ub:
@@ -670,12 +681,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                     shapes[i] = (c, budget, ub)
                     heapq.heappush(queue, (lb_total * price, lb_total, order, i, 1))
                     continue
-            if c.tight is None:
-                c.tight = capacity_bound(
-                    sh.model, g, tp, prec, sh.prompt, sh.out_tok, pp=pp, ep=ep, kv_precision=inp.kv_precision,
-                    engine=eng, prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
-                    calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
-            t = c.tight
+            t = _tight(c, inp, sh)
             if budget + fx.offload_cpu_bytes_per_server * n / g.gpus_per_node < t.seq_bytes or t.tpot_floor_s > tpot_s:
                 # ruled out, as the full solve would have found
                 floor_best = min(floor_best, t.tpot_floor_s)
@@ -712,12 +718,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             plan.ep, plan.extra_w = ep, extra_w
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
-        for c, budget, _u in shapes:  # rare path: the best TPOT floor
-            g, prec, tp, pp, tun, ep = c.g, c.prec, c.tp, c.pp, c.tun, c.ep
-            floor_best = min(floor_best, slo_capacity(
-                sh.model, g, tp, prec, sh.prompt, sh.out_tok, 10.0, pp=pp, ep=ep, kv_precision=inp.kv_precision,
-                engine=eng, kv_budget_bytes=budget, prefill_tokens=fx.prefill_tokens, tuning=tun,
-                calibration=sh.cal(g, inp)).tpot_floor_s)
+        for c, _b, _u in shapes:  # rare path: the best TPOT floor
+            floor_best = min(floor_best, _tight(c, inp, sh).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
