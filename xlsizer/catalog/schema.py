@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from xlsizer.errors import quote
+from xlsizer.errors import UnsupportedPrecisionError, quote
 from xlsizer.precision import Precision
 from xlsizer.units import GB, TERA
 
@@ -158,8 +158,6 @@ class GpuSpec(_Row):
 
         Raises ``UnsupportedPrecisionError`` when the catalog has no figure for it.
         """
-        from xlsizer.errors import UnsupportedPrecisionError
-
         c = precision.compute
         tf = self.dense_tflops.get(c)
         if tf is None and c is Precision.BF16:

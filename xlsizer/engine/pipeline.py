@@ -415,6 +415,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
     prof = engine_profile(inp.serving_engine.value)
     seqs_cap = max(prof.max_seqs_large, prof.max_seqs_small)  # a replica's sequences, with or without stages
     out: list[_Cand] = []
+    pre = 0.0 if fx.disaggregated else fx.prefill_tokens  # prompt tokens each replica computes
+    flops_per_token = 2.0 * sh.model.active_params
     for g in gpus:
         order = _candidate_order()[g.id] if fixed is None else 0
         price = _rank_price(g, inp)
@@ -442,13 +444,13 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         shapes = [(n, tp, pp, 1) for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw, stages)]
         if not fx.disaggregated:
             shapes += [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)]
+        gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         for n, tp, pp, ep in shapes:
             tun = fx.tuning_for(g, n, cprec)
             a = tun.accepted_tokens_per_step
-            pre = 0.0 if fx.disaggregated else fx.prefill_tokens
             tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
-            req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (2.0 * sh.model.active_params * tokens)
-            bw = n * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
+            req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (flops_per_token * tokens)
+            bw = n * gpu_bw
             # pipeline stages: each of the pp micro-batches streams its stage's weights, so a
             # step reads the active weights pp times over the replica's bandwidth (step.py)
             b_tpot = (tpot_s * a * bw - pp * sh.w_active) / sh.kv_read_min

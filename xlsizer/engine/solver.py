@@ -474,7 +474,7 @@ def ttft_floor_bound(
     chunks = float(math.ceil(prompt / rep.token_budget)) if prompt > 0.0 else 0.0
     # the floor sums fewer terms than _prefill_s in another order: a hair below it, so that
     # rounding can never make the bound cut below the exact limit
-    s_floor = prefill_floor_s(rep, prompt, tun) * (1.0 - 1e-9)
+    s_floor = prefill_floor_s(rep, input_tokens, prompt, tun) * (1.0 - 1e-9)
     return ttft_rate_bound(s_floor, chunks, step_floor_s(rep, tun) * (1.0 - 1e-9), rep.request_s, rep.dp,
                            target_ttft_s, slo_percentile, arrivals if arrivals is not None else POISSON)
 

@@ -750,18 +750,32 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
     return rep.pp * stage + hops + rep.step_s
 
 
-def prefill_floor_s(rep: _Replica, prompt_tokens: float, tuning: Tuning) -> float:
-    """A lower bound, s, on ``_prefill_s`` for a prompt of ``prompt_tokens`` computed tokens on
-    ``rep`` (already ``tuned_replica``): the same sum without the prompt's attention, the
-    experts' grouped GEMMs and the weight streaming under the GEMM math (each term dropped is
-    ≥ 0, and sqrt(w² + c²) ≥ c). From the replica's constants alone, no workload: the sizing's
-    search bounds a configuration by it before paying for ``_workload``."""
+def prefill_floor_s(rep: _Replica, isl: float, prompt_tokens: float, tuning: Tuning) -> float:
+    """A lower bound, s, on ``_prefill_s`` for a prompt of ``prompt_tokens`` computed tokens
+    (of ``isl``, the rest cached) on ``rep`` (already ``tuned_replica``): the same sum with the
+    routed experts' grouped GEMMs at their math alone, joined to the dense GEMMs' (the
+    experts' weight streaming dropped, and the busiest expert's load at least the mean's,
+    imbalance ≥ 1; sqrt(w² + a²) + b ≥ sqrt(w² + (a + b)²)), every other term as
+    ``_prefill_s`` has it. From the replica's
+    constants alone, without ``_workload``: the sizing's search bounds a configuration by it
+    first."""
     tokens = prompt_tokens
     if tokens <= 0.0:
         return 0.0
     chunks = math.ceil(tokens / rep.token_budget)
-    alpha = rep.flops_per_token / (rep.peak * tuning.gemm_rate_scale)
-    stage = (alpha * tokens * rep.dp * rep.prefill_scale + chunks * (rep.comm_fixed_s + rep.layer_s)
+    k = rep.prefill_scale
+    scale = tuning.gemm_rate_scale
+    math_s = rep.flops_per_token / (rep.peak * scale)
+    if rep.routed_bytes:
+        math_s += rep.expert_flops_per_token / (rep.expert_peak * GROUPED_COMPUTE_RATIO * scale)
+    attn = rep.state_flops * tokens  # the prompt's attention, as _workload counts it
+    for cap, entries, _read, _dec, pre in rep.attn_terms:
+        attn += pre * entries * _window_integral(isl - tokens, isl, cap)
+    # per chunk the dense weights stream under the math (sqrt(w² + c²), as _gemm_prefill)
+    w = (rep.dense_read_bytes + tuning.extra_read_bytes_per_step) / rep.gemm_bw
+    c = math_s * tokens * rep.dp * k / chunks
+    stage = (chunks * math.sqrt(w * w + c * c) + attn * k / rep.attn_peak
+             + chunks * (rep.comm_fixed_s + rep.layer_s)
              + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
     return rep.pp * stage + hops + rep.step_s
