@@ -11,8 +11,9 @@ import pytest
 from xlsizer.engine import latency as lat
 from xlsizer.engine.performance import _configured, _step_s, slo_capacity
 from xlsizer.engine.pipeline import size
+from xlsizer.engine.queueing import gg1_mean_wait
 from xlsizer.engine.step import step_parts
-from xlsizer.errors import InputError
+from xlsizer.errors import InputError, XlsizerError
 from xlsizer.inputs import make_inputs
 
 
@@ -157,3 +158,58 @@ def test_bad_arrivals_are_readable_errors() -> None:
         make_inputs(arrivals="bursty", arrival_scv=1)
     assert make_inputs(arrivals=" Closed ").arrival_process == lat.Arrivals("closed", 1.0)
     assert make_inputs(slo_percentile="99.9").slo_percentile == 99.9
+
+
+# --- spread of lengths (issue 22: "spread of prompt and output lengths") -------------------------
+
+def _mg1_ttft(rho: float, cv: float, n: int, seed: int) -> tuple[float, list[float]]:
+    """Simulated M/G/1 queue (Lindley's recursion), service lognormal with mean 1 s and CV cv:
+    (mean wait, sorted wait + own service of each request)."""
+    import random
+    rng = random.Random(seed)
+    s2 = math.log1p(cv * cv)
+    w, total, out = 0.0, 0.0, []
+    for _ in range(n):
+        s = math.exp(rng.gauss(-s2 / 2.0, math.sqrt(s2)))
+        out.append(w + s)
+        total += w
+        w = max(0.0, w + s - rng.expovariate(rho))
+    out.sort()
+    return total / n, out
+
+
+@pytest.mark.parametrize("cv,rho", [(0.5, 0.3), (0.5, 0.7), (1.0, 0.3), (1.0, 0.7)])
+def test_length_spread_queue_against_a_simulated_mg1(cv, rho):
+    """Variable prompts make a variable prefill: Pollaczek-Khinchine's mean wait with c_s² = CV²
+    matches a simulated M/G/1 queue, and the p95/p99 TTFT (wait quantile + the own prompt at the
+    length quantile) is at or above the simulated one, by at most half again."""
+    mean_wait, ttft = _mg1_ttft(rho, cv, 100_000, seed=22)
+    arr = lat.Arrivals("poisson", 1.0, cv)
+    assert gg1_mean_wait(rho, 1.0, 1.0, cv * cv) == pytest.approx(mean_wait, rel=0.06)
+    for q in (95.0, 99.0):
+        sim = ttft[int(q / 100.0 * len(ttft))]
+        model = lat.ttft_open(rho, 1.0, 0.0, 0.0, q, arr)
+        assert 0.95 * sim <= model <= 1.5 * sim, (q, sim, model)
+
+
+def test_length_spread_never_makes_latency_or_gpus_smaller():
+    length_quantile = lat.length_quantile
+    assert length_quantile(0.0, 99.0) == 1.0 and length_quantile(1.0, None) == 1.0
+    assert length_quantile(1.0, 50.0) < 1.0 < length_quantile(1.0, 95.0) < length_quantile(2.0, 95.0)
+    st = _configured("llama-3.3-70b", "h100-sxm", 4, 1, 1, "fp8", None, "vllm", None, 2000, 400, None, None)[3]
+    tq = [lat.tpot_quantile_step(st, 64.0, 400.0, 95.0, lat.Arrivals("poisson", 1.0, cv), 512.0)
+          for cv in (0, 0.5, 1, 2)]
+    assert tq == sorted(tq) and tq[0] < tq[-1]
+    gpus = [size(make_inputs(dict(model="llama-3.3-70b", gpu="h100-sxm", concurrent_users=2000,
+                                  length_cv=cv))).burst.total_gpus for cv in (0, 0.5, 1, 2)]
+    assert gpus == [144, 144, 176, 312]  # docs/method.md, "Spread of lengths"
+    r = size(make_inputs(dict(model="llama-3.3-70b", gpu="h100-sxm", concurrent_users=2000, length_cv=1)))
+    assert "lengths spread CV 1" in r.headline
+
+
+@pytest.mark.parametrize("bad", [-0.1, 4.5, True, "wide"])
+def test_length_spread_bad_values_are_refused(bad):
+    with pytest.raises(XlsizerError, match="length_cv"):
+        size(make_inputs(dict(model="llama-3.1-8b", length_cv=bad)))
+    with pytest.raises(InputError, match="length_cv"):
+        lat.arrivals("poisson", None, bad)

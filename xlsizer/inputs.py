@@ -125,6 +125,12 @@ class SizingInputs(BaseModel):
     max_context_tokens: int = F(
         8000, "Longest context the app allows; a guardrail, not the sizing basis.",
         step="3 Traffic", unit="tokens", owner=AI, moves="worst-case KV warning", ge=256, le=1_000_000)
+    length_cv: float = F(
+        0.0, "How much prompt and answer lengths vary around their averages: standard deviation / mean "
+        "(0 = every request at the averages, as serving benchmarks run; 1 = as varied as an exponential "
+        "spread; read it off your logs). Long prompts set the tail of TTFT, short answers the tail of "
+        "TPOT.", step="3 Traffic", unit="x", owner=APP, moves="TTFT and TPOT percentiles, replicas",
+        ge=0, le=4)
 
     # --- Step 4: SLOs -------------------------------------------------------------------
     target_ttft_ms: float | None = F(
@@ -520,7 +526,7 @@ class SizingInputs(BaseModel):
         """The arrivals as the engine takes them (``engine.latency.Arrivals``)."""
         from xlsizer.engine.latency import arrivals
 
-        return arrivals(self.arrivals, self.arrival_scv)
+        return arrivals(self.arrivals, self.arrival_scv, self.length_cv)
 
     @property
     def ttft_ms(self) -> float:

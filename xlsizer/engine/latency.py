@@ -50,6 +50,22 @@ The two are independent; their sum is close to normal over hundreds of steps (ce
 limit theorem), so TPOT_q = mean + z_q × sd, z_q the standard normal quantile, capped at a
 step that always carries a chunk at the upper batch.
 
+**Spread of lengths** (``Arrivals.length_cv``, the coefficient of variation of prompt and
+output lengths; 0 = every request at the averages, as serving benchmarks run them). Lengths
+are taken as lognormal with mean 1 and that CV (σ² = ln(1 + CV²)), the usual fit of LLM
+request lengths and the one with a closed-form quantile, L_q = exp(σ z_q − σ²/2). Three terms
+change, each on the safe side:
+
+- the queue: a prompt's prefill time grows with its length, so its squared CV is taken as the
+  lengths' (c_s² = CV²; exact for a prefill proportional to the tokens, an upper bound with a
+  fixed part) in Pollaczek-Khinchine / Kingman: E[W] = (c_a² + c_s²)/2 × ρS/(1 − ρ);
+- the request's own prefill and chunk steps at the length quantile, S × L_q and
+  ⌈chunks × L_q⌉ (added to the wait's quantile: a sum of quantiles, again an upper bound);
+- TPOT: a shorter answer averages over fewer steps, E[1/n] = (1 + CV²)/mean for lognormal n,
+  and its window over the batch is no longer the typical one, so the batch's time-average is
+  given no averaging credit (its variance B, the count's own: an average never varies more
+  than the point value).
+
 Percentiles allowed (``PERCENTILES``): 50 (median), 90, 95, 99, 99.9. At 50 the TPOT
 percentile equals the mean (z = 0) and the TTFT median drops the queue wait while fewer than
 half of the requests wait.
@@ -81,28 +97,52 @@ BATCH_WINDOW_VARIANCE: float = 2.0 / 3.0
 
 
 class Arrivals(NamedTuple):
-    """How requests arrive: ``kind`` in ``ARRIVALS``; ``scv`` = squared coefficient of
-    variation of inter-arrival times (1 for Poisson, > 1 for bursty; unused when closed)."""
+    """The traffic as the latency model takes it: how requests arrive (``kind`` in
+    ``ARRIVALS``; ``scv`` = squared coefficient of variation of inter-arrival times, 1 for
+    Poisson, > 1 for bursty, unused when closed) and how their lengths spread
+    (``length_cv``, the coefficient of variation of prompt and output lengths; 0 = fixed)."""
 
     kind: str = "poisson"
     scv: float = 1.0
+    length_cv: float = 0.0
 
 
 POISSON = Arrivals()
 
 
-@lru_cache(maxsize=64)
-def arrivals(kind: str = "poisson", scv: float | None = None) -> Arrivals:
-    """Validated ``Arrivals``: poisson (c_a² = 1), bursty (needs ``scv`` > 1), closed."""
+LENGTH_CV_MAX: float = 4.0
+"""Largest length spread accepted (CV 4: a lognormal whose p99 is ~12x its mean; beyond it the
+averages say little about the load)."""
+
+
+@lru_cache(maxsize=64, typed=True)  # typed: TRUE must not share 1's entry (and skip its check)
+def arrivals(kind: str = "poisson", scv: float | None = None, length_cv: float = 0.0) -> Arrivals:
+    """Validated ``Arrivals``: poisson (c_a² = 1), bursty (needs ``scv`` > 1), closed; lengths
+    spread with coefficient of variation ``length_cv`` (0 to ``LENGTH_CV_MAX``)."""
     k = str(kind).strip().lower()
     if k not in ARRIVALS:
         raise InputError("arrivals", kind, "poisson, bursty or closed")
+    if isinstance(length_cv, bool) or not isinstance(length_cv, (int, float)) or not (
+            0.0 <= length_cv <= LENGTH_CV_MAX):
+        raise InputError("length_cv", length_cv, f"a number from 0 (fixed lengths) to {LENGTH_CV_MAX:g}")
+    cv = float(length_cv)
     if k == "bursty":
         if scv is None or not (isinstance(scv, (int, float)) and 1.0 < scv <= 100.0):
             raise InputError("arrival_scv", scv, "a number above 1 and at most 100 for bursty arrivals "
                              "(squared coefficient of variation of the time between requests)")
-        return Arrivals("bursty", float(scv))
-    return Arrivals(k, 1.0)
+        return Arrivals("bursty", float(scv), cv)
+    return Arrivals(k, 1.0, cv)
+
+
+@lru_cache(maxsize=64)
+def length_quantile(cv: float, q: float | None) -> float:
+    """L_q / mean of a lognormal length with coefficient of variation ``cv`` at the q-th
+    percentile (1 for fixed lengths or the mean, ``q`` None): exp(σ z_q − σ²/2),
+    σ² = ln(1 + cv²)."""
+    if cv <= 0.0 or q is None:
+        return 1.0
+    s2 = math.log1p(cv * cv)
+    return math.exp(math.sqrt(s2) * z_score(q) - s2 / 2.0)
 
 
 def check_percentile(q: object) -> float:
@@ -136,10 +176,14 @@ def ttft_open(rate_per_rank: float, prefill_s: float, chunks: float, step_s: flo
     """TTFT, s, of open arrivals (Poisson or bursty) at ``rate_per_rank`` req/s on one
     attention rank: the mean (``q`` None) or the q-th percentile. Without an engine's
     fixed first-token overhead (the caller adds it)."""
-    w = gg1_mean_wait(rate_per_rank, prefill_s, arr.scv)
+    cv = arr.length_cv
+    w = gg1_mean_wait(rate_per_rank, prefill_s, arr.scv, cv * cv)
     if q is None:
         return w + prefill_s + (chunks + 0.5) * step_s
     wq = wait_quantile(w, min(rate_per_rank * prefill_s, 1.0), q)
+    if cv > 0.0:  # the request's own prompt at the length quantile (module docstring)
+        r = length_quantile(cv, q)
+        return wq + prefill_s * r + (math.ceil(chunks * r) + q / 100.0) * step_s
     return wq + prefill_s + (chunks + q / 100.0) * step_s
 
 
@@ -176,11 +220,14 @@ def tpot_quantile_slope(st: _Step, b: float, out_tokens: float, q: float, arr: A
     z = z_score(q)
     if z <= 0.0:
         return mean, 0.0
-    var = (s_chunk - s_dec) ** 2 * f * (1.0 - f) / max(out_tokens, 1.0) if 0.0 < f < 1.0 else 0.0
+    cv2 = arr.length_cv * arr.length_cv
+    # E[1/n] over the answers' lengths: 1/mean for fixed ones, (1 + CV²)/mean for lognormal
+    var = ((s_chunk - s_dec) ** 2 * f * (1.0 - f) * (1.0 + cv2) / max(out_tokens, 1.0)
+           if 0.0 < f < 1.0 else 0.0)
     b_hi = b
     slope = 0.0
     if arr.kind != "closed":
-        sd_b = math.sqrt(BATCH_WINDOW_VARIANCE * arr.scv * b)
+        sd_b = math.sqrt((BATCH_WINDOW_VARIANCE if cv2 == 0.0 else 1.0) * arr.scv * b)
         b_up = min(b + sd_b, b_max)
         if b_up > b:
             sig = _step_s(st, b_up) - mean  # one standard deviation of the batch, in seconds
@@ -195,7 +242,7 @@ def tpot_quantile_slope(st: _Step, b: float, out_tokens: float, q: float, arr: A
 
 
 def ttft_closed(clients_per_rank: float, prefill_s: float, batched_prefill_s: float, chunks: float,
-                step_s: float, think_s: float, q: float | None) -> float:
+                step_s: float, think_s: float, q: float | None, length_cv: float = 0.0) -> float:
     """TTFT, s, of a closed loop of ``clients_per_rank`` clients (steady traffic): the mean
     (``q`` None, ``queueing.ttft_closed_loop``) or the q-th percentile (mean wait from exact
     MVA, waiting with probability = the prefill server's utilization, exponential tail)."""
@@ -205,6 +252,9 @@ def ttft_closed(clients_per_rank: float, prefill_s: float, batched_prefill_s: fl
     wait = max(r - batched_prefill_s, 0.0)
     n = max(round(clients_per_rank), 1)
     util = min(n * batched_prefill_s / (r + think_s), 1.0) if r + think_s > 0.0 else 0.0
+    if length_cv > 0.0:  # the request's own prompt at the length quantile
+        lq = length_quantile(length_cv, q)
+        return prefill_s * lq + wait_quantile(wait, util, q) + (math.ceil(chunks * lq) + q / 100.0) * step_s
     return prefill_s + wait_quantile(wait, util, q) + (chunks + q / 100.0) * step_s
 
 
@@ -215,7 +265,7 @@ def max_rate_within_wait(service_s: float, slack_s: float, q: float | None, arr:
     on the utilization for a percentile (the disaggregated prefill pool, once per sizing)."""
     if service_s <= 0.0 or slack_s <= 0.0:
         return 0.0 if service_s > 0.0 else math.inf
-    c = arr.scv / 2.0
+    c = (arr.scv + arr.length_cv * arr.length_cv) / 2.0
     if q is None:  # c·ρS/(1 − ρ) = slack  ->  ρ = slack / (slack + c·S)
         return slack_s / (slack_s + c * service_s) / service_s
     lo, hi = 0.0, 1.0
@@ -258,7 +308,7 @@ def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
         hold = c.batch / c.req_s  # seconds a request holds a slot (Little)
         clients = c.batch * offered_rps / c.req_s / c.ranks
         return ttft_closed(clients, c.prefill_s, c.batched_prefill_s, c.prefill_chunks, c.tpot_s,
-                           max(hold - c.prefill_s, 0.0), q) + c.first_token_s
+                           max(hold - c.prefill_s, 0.0), q, arr.length_cv) + c.first_token_s
     return ttft_open(offered_rps / c.ranks, c.prefill_s, c.prefill_chunks, c.tpot_s, q, arr) + c.first_token_s
 
 

@@ -32,7 +32,7 @@ from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
-from xlsizer.engine.latency import max_rate_within_wait, ttft_at_load_q
+from xlsizer.engine.latency import length_quantile, max_rate_within_wait, ttft_at_load_q
 from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -554,7 +554,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         s_pre = full.prefill_s
         xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
         # the prefill pool samples the first token (issue 11); plus the engine's fixed overhead
-        slack = ttft_s - s_pre - xfer - cap.first_token_s
+        slack = ttft_s - s_pre * length_quantile(sh.arr.length_cv, inp.slo_percentile) - xfer - cap.first_token_s
         if s_pre <= 0.0:
             req_p = math.inf  # every prompt fully cached: no prefill pool
         elif slack <= 0.0:
@@ -1109,7 +1109,8 @@ def _peak_ttft(inp: SizingInputs, plan: _Plan, offered_rps: float) -> tuple[floa
     if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         lam, s_pre = offered_rps / n_p, cap.prefill_s
-        wait = gg1_mean_wait(lam, s_pre, inp.arrival_process.scv)  # P-K (Poisson) / Kingman (bursty)
+        arr = inp.arrival_process
+        wait = gg1_mean_wait(lam, s_pre, arr.scv, arr.length_cv ** 2)  # P-K (Poisson) / Kingman (bursty)
         ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         return ttft, ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
                       " {:.1f} ms + engine first-token overhead {:.0f} ms"), \

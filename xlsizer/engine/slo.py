@@ -20,8 +20,10 @@ def arrivals_words(inp: SizingInputs) -> str:
     """The arrivals in words, for the explanation and the headline."""
     arr = inp.arrival_process
     if arr.kind == "bursty":
-        return f"bursty arrivals (squared CV of gaps {arr.scv:g})"
-    return "a closed loop of clients" if arr.kind == "closed" else "Poisson arrivals"
+        words = f"bursty arrivals (squared CV of gaps {arr.scv:g})"
+    else:
+        words = "a closed loop of clients" if arr.kind == "closed" else "Poisson arrivals"
+    return words + (f", lengths spread (CV {arr.length_cv:g})" if arr.length_cv > 0 else "")
 
 
 def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, offered_rps: float,
@@ -40,13 +42,14 @@ def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, off
     rec += [
         (name, f"TTFT p{q:g} at peak load", ttft_q * 1000.0, "ms",
          "{}: queue wait at its p{:g} (waits with probability = utilization, exponential tail) + prefill + chunk "
-         "steps + p{:g} of the step running on arrival; mean {:.0f} ms; target {:g} ms",
+         "steps (of a prompt at the length percentile when lengths spread) + p{:g} of the step running on "
+         "arrival; mean {:.0f} ms; target {:g} ms",
          (words, q, q, ttft_mean_s * 1000.0, inp.ttft_ms), S_SLO),
         (name, f"TPOT p{q:g} at capacity", cap.tpot_q_s * 1000.0, "ms",
          "mean {:.1f} ms + z({:g}%) x spread of one request's steps (prompt-chunk steps, binomial; batch it sees, "
          "{}); target {:g} ms", (cap.tpot_s * 1000.0, q, words, inp.tpot_ms), S_SLO),
     ]
-    return {"slo_percentile": q, "arrivals": arr.kind, "arrival_scv": arr.scv,
+    return {"slo_percentile": q, "arrivals": arr.kind, "arrival_scv": arr.scv, "length_cv": arr.length_cv,
             "ttft_q_ms": ttft_q * 1000.0, "tpot_q_ms": cap.tpot_q_s * 1000.0,
             "target_ttft_ms": inp.ttft_ms, "target_tpot_ms": inp.tpot_ms}
 
@@ -61,5 +64,7 @@ def slo_sentence(perf: dict[str, Any]) -> str:
     kind = perf.get("arrivals", "poisson")
     words = {"poisson": "Poisson arrivals", "closed": "a closed loop of clients"}.get(
         kind, f"bursty arrivals, squared CV {perf.get('arrival_scv', 1.0):g}")
+    if perf.get("length_cv", 0.0) > 0:
+        words += f", lengths spread CV {perf['length_cv']:g}"
     return (f"Sized for p{q:g} TTFT {_ms(perf['target_ttft_ms'])}, p{q:g} TPOT {_ms(perf['target_tpot_ms'])}"
             f" ({words}).")

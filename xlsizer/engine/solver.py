@@ -11,6 +11,7 @@ from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.latency import (
     POISSON,
     Arrivals,
+    length_quantile,
     tpot_quantile_slope,
     tpot_quantile_step,
     ttft_closed,
@@ -321,7 +322,7 @@ def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: f
     step = _step_s(st, b)
     if arr.kind == "closed":
         think = max(osl - 1.0, 0.0) * step / st.a
-        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q) + first
+        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q, arr.length_cv) + first
     rate = b / (prefill + osl * step / st.a)
     return ttft_open(rate / ranks, prefill, chunks, step, q, arr) + first
 
@@ -420,10 +421,14 @@ def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: fl
     infeasible side: a few of each bracket the root tightly, and the upper end is the bound."""
     if arr.kind == "closed" or prefill_s <= 0.0:
         return math.inf
-    x = target_s - first_s - prefill_s - (chunks + (0.5 if q is None else q / 100.0)) * step1_s
+    # the request's own prefill and chunk steps (at the length quantile when lengths spread)
+    r = length_quantile(arr.length_cv, q)
+    steps = (math.ceil(chunks * r) if r != 1.0 else chunks) + (0.5 if q is None else q / 100.0)
+    own = prefill_s * r + steps * step1_s
+    x = target_s - first_s - own
     if x < 0.0:
         return 0.0
-    cs = arr.scv / 2.0 * prefill_s
+    cs = (arr.scv + arr.length_cv * arr.length_cv) / 2.0 * prefill_s
     if q is None:
         rho = x / (x + cs)
     else:

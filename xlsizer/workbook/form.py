@@ -64,6 +64,7 @@ LABELS: dict[str, str] = {
     "avg_prompt_tokens": "Average prompt length",
     "avg_output_tokens": "Average answer length",
     "max_context_tokens": "Longest context the app allows",
+    "length_cv": "Spread of prompt and answer lengths (CV)",
     "target_ttft_ms": "Time to first token, target",
     "target_tpot_ms": "Time per output token, target",
     "slo_percentile": "Share of requests meeting both targets (percentile)",
@@ -178,7 +179,7 @@ FORM: tuple[Step, ...] = (
     Step(3, "Traffic", "How much traffic at the peak: active users, how often they ask, how long prompts and "
                        "answers are.",
          (Block(None, ("concurrent_users", "requests_per_user_per_minute", "avg_prompt_tokens", "avg_output_tokens",
-                       "max_context_tokens")),)),
+                       "length_cv", "max_context_tokens")),)),
     Step(4, "SLOs", "How fast it must feel. Empty = the preset of the kind of application (In force shows it).",
          (Block(None, ("target_ttft_ms", "target_tpot_ms", "slo_percentile", "arrivals", "arrival_scv")),)),
     Step(5, "Reliability and hardware", "Headroom for bursts, spare replicas, the serving engine, the GPU and "

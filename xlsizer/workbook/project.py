@@ -293,7 +293,7 @@ def read_project(path: str | Path) -> Project:
 
 
 ADDED_LATER: frozenset[str] = frozenset({"max_total_gpus", "calibration_profile", "slo_percentile", "arrivals",
-                                         "arrival_scv"})
+                                         "arrival_scv", "length_cv"})
 """Inputs added after project workbooks were in use: a project without the defined name gets
 the input's default instead of being refused."""
 
