@@ -26,7 +26,7 @@ from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.performance import slo_capacity
 from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import MLPERF_PERCENTILE, TP_SIZES, _engine
+from xlsizer.mlperf import MLPERF_PERCENTILE, TP_SIZES, Skip, _engine, resolved
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 LOW = 0.85
@@ -35,7 +35,11 @@ LOW = 0.85
 
 def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
     """GPUs the sizer buys for the row's rate within its limits (None: no replica size can)."""
-    model, gpu, prec = row["model"], row["gpu"], row["precision"]
+    model = row["model"]
+    try:
+        gpu, prec = resolved(row)  # the row's own, else by alias and the file's precision rule
+    except Skip:
+        return None
     isl, osl = float(row["isl_mean"]), float(row["osl_mean"])
     rate = float(row["value"]) / osl  # requests/s the submission served
     tpot, ttft = float(row["tpot_p99_limit_ms"]) / 1000.0, float(row["ttft_p99_limit_ms"]) / 1000.0
@@ -61,8 +65,12 @@ def table(percentile: float | None) -> list[tuple[str, int, float, float, int]]:
     never: dict[str, int] = defaultdict(int)
     with DATA.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            if row["scenario"] not in ("Server", "Interactive") or not row["gpu"] or not row["precision"]:
+            if row["scenario"] not in ("Server", "Interactive"):
                 continue
+            try:
+                resolved(row)
+            except Skip:
+                continue  # accelerator or precision the catalog / the file's rule does not cover
             key = f"{row['model']}/{row['scenario']}"
             g = sized_gpus(row, percentile)
             if g is None:

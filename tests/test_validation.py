@@ -375,3 +375,22 @@ def test_mlperf_rows_are_predicted_per_scenario_and_grouped():
     for x in raw:
         cal = held_out_calibration(x["model"])
         assert predict(x, cal)[0] <= predict(x, cal, percentile=None)[0] * (1 + 1e-9)
+
+
+def test_mlperf_rows_without_gpu_or_precision_follow_the_files_own_rule():
+    """Rows whose results table states no precision (and whose GPU the file's catalog lacked)
+    are resolved by the accelerator's alias and the file's rule (FP4 on Blackwell and MI355X,
+    FP8 on Hopper, MI300X and MI325X; MI350X is MI355X's silicon); the rest are skipped, named."""
+    from xlsizer.mlperf import Skip, resolved
+
+    base = {"gpu": "", "precision": ""}
+    assert resolved({**base, "accelerator": "AMD Instinct MI350X 288GB HBM3e"}) == ("mi350x", "fp4")
+    assert resolved({**base, "accelerator": "NVIDIA RTX PRO 4500 Blackwell"}) == ("rtx-pro-4500", "fp4")
+    assert resolved({"gpu": "h200-sxm", "precision": "fp8", "accelerator": "x"}) == ("h200-sxm", "fp8")
+    for name, why in (("NVIDIA L40S", "does not cover l40s"), ("Intel(R) Arc Pro(R) B60", "does not cover b60"),
+                      ("Acme Matrix 9000", "not in the catalog")):
+        with pytest.raises(Skip, match=why):
+            resolved({**base, "accelerator": name})
+    text, _ = validate_command(str(ROOT / "validation" / "mlperf.csv"), as_json=True)
+    rows = [r for r in json.loads(text)["rows"] if r.get("gpu") == "mi350x"]
+    assert len(rows) == 14 and all("skipped" not in r and r["precision"] == "fp4" for r in rows)

@@ -13,14 +13,17 @@
 
 Nothing is fitted on these rows, and nothing per row or per submitter: each model uses the
 serving.csv fit made without that model where it has one (leave-one-model-out,
-``calibration.yaml``). Rows whose accelerator the catalog lacks (empty ``gpu``) or whose
-precision is not given are skipped with the reason.
+``calibration.yaml``). A row whose ``gpu`` is empty (the file's catalog lacked it) is resolved
+from its accelerator name by the catalog's aliases; a row whose precision is empty gets the
+file's own rule for the rounds whose tables state none (``INFERRED_PRECISION``). Rows the
+catalog or the rule does not cover are skipped with the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.calibration import Calibration, held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.performance import estimate, slo_capacity
@@ -33,6 +36,16 @@ TP_SIZES: tuple[int, ...] = (1, 2, 4, 8)
 MLPERF_PERCENTILE: float = 99.0
 """LoadGen's latency percentile for the LLM benchmarks (mlperf.conf: p99 TTFT and p99 TPOT)."""
 ENGINE: dict[str, str] = {"tensorrt-llm": "tensorrt-llm", "vllm": "vllm", "sglang": "sglang"}
+
+_BLACKWELL = ("b100", "b200", "b300", "gb200", "gb300", "rtx-pro-6000", "rtx-pro-4500")
+_CDNA4 = ("mi350x", "mi350p", "mi355x")  # MI350X/MI350P: MI355X's CDNA 4 silicon at lower clocks
+_HOPPER_CDNA3 = ("h100-sxm", "h100-pcie", "h100-nvl", "h200-sxm", "h200-nvl", "gh200", "gh200-144gb",
+                 "mi300x", "mi325x")
+INFERRED_PRECISION: dict[str, str] = {**{g: "fp4" for g in _BLACKWELL + _CDNA4}, **{g: "fp8" for g in _HOPPER_CDNA3}}
+"""Precision of a row whose results table states none, by catalog GPU: the file's own rule
+(validation/README.md, mlperf.csv: "FP4 is assumed on Blackwell and MI355X and FP8 on Hopper,
+MI300X and MI325X"), which its ``precision`` column applies wherever it filled the GPU. Ada
+(L40S) and Intel Arc Pro are outside the rule: their rows are skipped, not guessed."""
 
 GROUP_DIMENSIONS: tuple[str, ...] = ("model/scenario", "model", "scenario", "gpu", "precision", "round")
 
@@ -87,18 +100,38 @@ def sized_capacity(model: str, gpu: str, precision: str, isl: float, osl: float,
     return best, best_n
 
 
+def _gpu_of(row: Mapping[str, str]) -> str:
+    """The row's catalog GPU id: its ``gpu``, else its accelerator name through the catalog's
+    aliases ("" when the catalog has no such accelerator)."""
+    if row.get("gpu", ""):
+        return row["gpu"]
+    try:
+        return load_catalog().gpu(row.get("accelerator", "")).id
+    except (KeyError, XlsizerError):
+        return ""
+
+
+def resolved(row: Mapping[str, str]) -> tuple[str, str]:
+    """(catalog GPU id, precision) of a row: its own, else the accelerator name through the
+    catalog's aliases and the file's precision rule (``INFERRED_PRECISION``). ``Skip`` when
+    either cannot be had."""
+    gpu = _gpu_of(row)
+    if not gpu:
+        raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
+    precision = row.get("precision", "") or INFERRED_PRECISION.get(gpu, "")
+    if not precision:
+        raise Skip(f"precision not given, and the file's rule (FP4 on Blackwell and MI355X, FP8 on Hopper, "
+                   f"MI300X and MI325X) does not cover {gpu}")
+    return gpu, precision
+
+
 def predict(row: Mapping[str, str], calibration: Calibration | None,
             percentile: float | None = MLPERF_PERCENTILE) -> tuple[float, str]:
     """(predicted output tok/s of the whole system, note) for one mlperf.csv row."""
     scenario = row.get("scenario", "")
     if scenario not in SCENARIOS:
         raise Skip(f"scenario {scenario!r} is not Server, Interactive or Offline")
-    gpu = row.get("gpu", "")
-    if not gpu:
-        raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
-    precision = row.get("precision", "")
-    if not precision:
-        raise Skip("precision not given")
+    gpu, precision = resolved(row)
     gpus = int(_num(row, "gpu_count"))
     isl, osl = _num(row, "isl_mean"), _num(row, "osl_mean")
     engine = _engine(row.get("engine", ""))
@@ -123,9 +156,13 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
     for i, row in enumerate(rows, start=1):
         rid = row.get("id") or f"row {i}"
         model = row.get("model", "")
+        try:
+            gpu, precision = resolved(row)
+        except Skip:
+            gpu, precision = _gpu_of(row), row.get("precision", "")
         desc = {"model": model, "family": family_of(model) if model else "", "engine": _engine(row.get("engine", "")),
-                "gpu": row.get("gpu", ""), "mode": "agg", "scenario": row.get("scenario", ""),
-                "precision": row.get("precision", ""), "round": row.get("round", "")}
+                "gpu": gpu, "mode": "agg", "scenario": row.get("scenario", ""),
+                "precision": precision, "round": row.get("round", "")}
         metric = row.get("metric", "out_tok_s_total")
         try:
             measured = _num(row, "value")
