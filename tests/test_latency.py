@@ -213,3 +213,21 @@ def test_length_spread_bad_values_are_refused(bad):
         size(make_inputs(dict(model="llama-3.1-8b", length_cv=bad)))
     with pytest.raises(InputError, match="length_cv"):
         lat.arrivals("poisson", None, bad)
+
+
+def test_percentile_worked_example_in_the_method_doc():
+    """docs/method.md, "Worked example": p50 / p95 / p99 side by side (Burst scenario), and
+    bursty (c_a² = 4) and closed-loop arrivals at p95."""
+    base = dict(model="llama-3.3-70b", precision="fp8", gpu="h100-sxm", concurrent_users=2000,
+                requests_per_user_per_minute=2, burst_factor=3, target_ttft_ms=1500, target_tpot_ms=40)
+    rows = []
+    for q in (50, 95, 99):
+        b = size(make_inputs({**base, "slo_percentile": q})).burst
+        p = b.extra["perf"]
+        rows.append((b.total_gpus, p["batch"], round(p["tpot_ms"], 1), round(p["tpot_q_ms"], 1),
+                     round(p["ttft_ms"]), round(p["ttft_q_ms"]), round(b.extra["cost"]["monthly"])))
+    assert rows == [(148, 113, 39.8, 39.8, 256, 207, 318718), (156, 96, 35.5, 39.8, 243, 435, 335946),
+                    (156, 90, 33.9, 39.9, 241, 589, 335946)]
+    bursty = size(make_inputs({**base, "arrivals": "bursty", "arrival_scv": 4})).burst
+    assert bursty.total_gpus == 160 and round(bursty.extra["perf"]["ttft_q_ms"]) == 1071
+    assert size(make_inputs({**base, "arrivals": "closed"})).burst.total_gpus == 152
