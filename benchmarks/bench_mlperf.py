@@ -11,8 +11,9 @@ within the limits), and the fewest GPUs wins. The ratio sized / used: 1 = the si
 the tuned submission used; below 1 = it promises more than the best real systems deliver.
 
 BEFORE: the limits treated as means (the sizer before issue 22). AFTER: as p99 under Poisson
-arrivals (LoadGen's Server scenario). Each model uses the serving.csv fit made without it
-where there is one (leave-one-model-out).
+arrivals (LoadGen's Server scenario), and in Interactive rows a model's own MTP head drafting
+3 tokens where it ships one (DeepSeek-R1; ``xlsizer.mlperf.MTP_DRAFT_TOKENS``). Each model uses
+the serving.csv fit made without it where there is one (leave-one-model-out).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.performance import slo_capacity
 from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import MLPERF_PERCENTILE, TP_SIZES, Skip, _engine, resolved
+from xlsizer.mlperf import MLPERF_PERCENTILE, TP_SIZES, Skip, _engine, mtp_tuning, resolved
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 LOW = 0.85
@@ -47,9 +48,10 @@ def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
     best: int | None = None
     for n in TP_SIZES:
         try:
+            mtp = percentile is not None and row["scenario"] == "Interactive"  # xlsizer.mlperf.MTP_DRAFT_TOKENS
             cap = slo_capacity(model, gpu, n, prec, isl, osl, tpot, engine=_engine(row["engine"]),
                                target_ttft_s=ttft, calibration=cal, slo_percentile=percentile,
-                               arrivals=POISSON)
+                               arrivals=POISSON, tuning=mtp_tuning(model, gpu, n, prec, isl, osl) if mtp else None)
         except XlsizerError:
             continue
         if not cap.feasible or cap.req_s <= 0.0:

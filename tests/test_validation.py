@@ -394,3 +394,24 @@ def test_mlperf_rows_without_gpu_or_precision_follow_the_files_own_rule():
     text, _ = validate_command(str(ROOT / "validation" / "mlperf.csv"), as_json=True)
     rows = [r for r in json.loads(text)["rows"] if r.get("gpu") == "mi350x"]
     assert len(rows) == 14 and all("skipped" not in r and r["precision"] == "fp4" for r in rows)
+
+
+def test_mlperf_interactive_rows_run_the_models_own_mtp_head():
+    """DeepSeek-R1 ships an MTP head; MLPerf's Interactive runs draft 3 tokens with it, so the
+    prediction takes the sizer's speculative-decoding terms (more per GPU than without), and a
+    model without a head is predicted as before."""
+    from xlsizer.engine.calibration import held_out_calibration
+    from xlsizer.mlperf import MTP_DRAFT_TOKENS, mtp_tuning, sized_capacity
+
+    assert MTP_DRAFT_TOKENS == 3
+    t = mtp_tuning("deepseek-r1", "gb200", 8, "fp4", 1500, 3886.2)
+    assert t.decode_tokens_per_step == 4.0 and 2.0 < t.accepted_tokens_per_step < 4.0 and t.extra_resident_bytes > 0
+    assert mtp_tuning("llama-3.1-8b", "h200-sxm", 1, "fp8", 1000, 200) is None
+    cal = held_out_calibration("deepseek-r1")
+    args = ("deepseek-r1", "gb200", "fp4", 1500.0, 3886.2, 0.015, 1.5, "tensorrt-llm", 72, cal)
+    with_mtp, without = sized_capacity(*args, mtp=True)[0], sized_capacity(*args)[0]
+    assert with_mtp > 2.0 * without
+    text, _ = validate_command(str(ROOT / "validation" / "mlperf.csv"), as_json=True)
+    rows = [r for r in json.loads(text)["rows"]
+            if r.get("model") == "deepseek-r1" and r.get("scenario") == "Interactive"]
+    assert rows and all("MTP head with 3 draft tokens" in r["note"] for r in rows)

@@ -22,12 +22,17 @@ catalog or the rule does not cover are skipped with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.calibration import Calibration, held_out_calibration
 from xlsizer.engine.latency import POISSON
-from xlsizer.engine.performance import estimate, slo_capacity
+from xlsizer.engine.memory import kv_bytes_per_token
+from xlsizer.engine.optimizations import effects
+from xlsizer.engine.performance import Tuning, estimate, slo_capacity
 from xlsizer.errors import XlsizerError
+from xlsizer.inputs import make_inputs
+from xlsizer.precision import Precision
 from xlsizer.validation_results import RowResult, ValidationReport, family_of
 
 SCENARIOS: tuple[str, ...] = ("Server", "Interactive", "Offline")
@@ -74,12 +79,40 @@ def _engine(text: str) -> str:
     return ENGINE.get(word, "vllm")
 
 
+MTP_DRAFT_TOKENS: int = 3
+"""Draft tokens of the model's own multi-token-prediction head in MLPerf's Interactive runs of a
+model that ships one (DeepSeek-R1): the benchmark standardises 3 (issue 22), and the file's
+README says submitters use speculative decoding where the rules allow it. Acceptance is the
+sizer's default (``inputs.spec_acceptance_rate``, from the DeepSeek-V3 report §5.4.3)."""
+
+
+def mtp_tuning(model: str, gpu: str, n: int, precision: str, isl: float, osl: float) -> Tuning | None:
+    """The tuning of ``n`` GPUs running the model's MTP head with ``MTP_DRAFT_TOKENS`` drafts
+    (the sizer's own speculative-decoding terms, ``optimizations.effects``), None for a model
+    without one. The drafter's weights come out of the KV budget; its KV is reserved with the
+    target's for the prompt and output."""
+    cat = load_catalog()
+    m, g = cat.model(model), cat.gpu(gpu)
+    if m.mtp_layers <= 0:
+        return None
+    inp = make_inputs({"model": model, "precision": precision, "gpu": gpu, "avg_prompt_tokens": max(16, round(isl)),
+                       "avg_output_tokens": max(16, round(osl)), "speculative_decoding": True,
+                       "spec_draft_tokens": MTP_DRAFT_TOKENS})
+    fx = effects(inp, m, isl, osl)
+    prec = Precision(precision)
+    tun = fx.tuning_for(g, n, prec if g.supports(prec) else Precision.BF16)
+    d = fx.draft
+    kv_tok = kv_bytes_per_token(m, inp.kv_precision.bytes_per_element)
+    return replace(tun, extra_resident_bytes=d.weight_bytes if d else 0.0,
+                   kv_reserved_tokens=(isl + osl) * (1.0 + (d.kv_bytes_per_token / kv_tok if d else 0.0)))
+
+
 def sized_capacity(model: str, gpu: str, precision: str, isl: float, osl: float, tpot_s: float | None,
                    ttft_s: float | None, engine: str, gpus: int, calibration: Calibration | None,
-                   percentile: float | None = MLPERF_PERCENTILE) -> tuple[float, int]:
+                   percentile: float | None = MLPERF_PERCENTILE, mtp: bool = False) -> tuple[float, int]:
     """(output tok/s of ``gpus`` GPUs, the replica size): the best tensor-parallel replica
     size; ``tpot_s`` None = the Offline ceiling; ``percentile`` None = the limits taken as
-    means (the sizer before issue 22)."""
+    means (the sizer before issue 22); ``mtp``: the model's MTP head drafts (``mtp_tuning``)."""
     best, best_n = 0.0, 0
     for n in TP_SIZES:
         if gpus % n:
@@ -91,7 +124,8 @@ def sized_capacity(model: str, gpu: str, precision: str, isl: float, osl: float,
             else:
                 cap = slo_capacity(model, gpu, n, precision, isl, osl, tpot_s, engine=engine,
                                    target_ttft_s=ttft_s, calibration=calibration,
-                                   slo_percentile=percentile, arrivals=POISSON)
+                                   slo_percentile=percentile, arrivals=POISSON,
+                                   tuning=mtp_tuning(model, gpu, n, precision, isl, osl) if mtp else None)
                 out = cap.out_tok_s if cap.feasible else 0.0
         except XlsizerError:
             continue
@@ -139,11 +173,14 @@ def predict(row: Mapping[str, str], calibration: Calibration | None,
         tpot = ttft = None
     else:
         tpot, ttft = _num(row, "tpot_p99_limit_ms") / 1000.0, _num(row, "ttft_p99_limit_ms") / 1000.0
+    mtp = scenario == "Interactive"  # the model's MTP head where it has one (MTP_DRAFT_TOKENS)
     out, n = sized_capacity(row.get("model", ""), gpu, precision, isl, osl, tpot, ttft, engine, gpus,
-                            calibration, percentile)
+                            calibration, percentile, mtp=mtp)
     if out <= 0.0:
         raise Skip("no replica size meets the p99 limits (or fits) on these GPUs")
     how = "throughput ceiling" if scenario == "Offline" else f"p{MLPERF_PERCENTILE:g} limits, Poisson arrivals"
+    if mtp and load_catalog().model(row.get("model", "")).mtp_layers > 0:
+        how += f", MTP head with {MTP_DRAFT_TOKENS} draft tokens"
     return out, f"{gpus // n} replicas of TP={n}, {how}"
 
 
