@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=0, help="only the first N deployments (development)")
     ap.add_argument("--base", choices=("lomo", "packaged"), default="lomo")
+    ap.add_argument("--no-carried", action="store_true", help="skip the carried-profile part (development)")
     args = ap.parse_args(argv)
 
     rows = read_rows(SERVING)
@@ -124,12 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     dep_a = {m: [med(t[3][m]) for t in table if t[3][m]] for m in all_a}
     print(f"median over deployments of their median APE: TPOT {pct(med(dep_b['tpot_ms']))} -> "
           f"{pct(med(dep_a['tpot_ms']))}, TTFT {pct(med(dep_b['ttft_ms']))} -> {pct(med(dep_a['ttft_ms']))}")
+    chosen = Counter(str(p.measured.get("guard", {}).get("chosen", "?")) for p in profiles.values())
+    print("guard's choice (stages fitted):" + "".join(f"\n    {n:>3}  {c}" for c, n in chosen.most_common()))
+    # made worse: the deployment's median error on its held-out runs higher with the profile than
+    # without (no tolerance; 1e-9 only absorbs float rounding)
     for m in ("tpot_ms", "ttft_ms"):
         worse = [t for t in table if t[2][m] and med(t[3][m]) > med(t[2][m]) + 1e-9]
         print(f"{m}: {len(worse)} deployment(s) worse with the profile" +
               "".join(f"\n    {t[0][0]} {t[0][1]} {t[0][6]} tp{t[0][3]}: {pct(med(t[2][m]))} -> {pct(med(t[3][m]))}"
                       for t in worse))
 
+    if args.no_carried:
+        return 0
     # carried: the profile of another model on the same GPU and engine. First the factors a
     # sizing carries (scope gpu+engine), then each factor alone and all of them, to show which help.
     from xlsizer.calibrate.profile import FACTORS, apply_factors
