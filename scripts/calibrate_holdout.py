@@ -15,13 +15,24 @@ Baseline (``--base lomo``, default): each model's rows predicted by the packaged
 without that model (leave-one-model-out, what ``xlsizer validate`` reports), so neither side has
 seen the model; the profile is fitted on top of that same calibration. ``--base packaged``
 uses the packaged fit, which saw every row of serving.csv (in-sample).
+
+Each profile is fitted as ``xlsizer calibrate`` fits it, guard included (xlsizer/calibrate/
+fit.py: the stages are chosen by 5-fold cross-validation inside the training runs; the held-out
+runs are never seen by the fit nor by the guard).
+
+"Made worse": a deployment whose median error on its held-out runs (per metric) is higher with
+the profile than without, with no tolerance (1e-9 absorbs float rounding only). Each one is
+listed with the share of 400 paired bootstrap resamples of its held-out rows in which the
+profile is worse (``worse_share``): how far the difference stands out from the chance of
+which few runs were held out.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +78,21 @@ def med(xs: Sequence[float]) -> float:
     return percentile(xs, 0.5) or 0.0
 
 
+def worse_share(before: Sequence[float], after: Sequence[float], n: int = 400) -> float:
+    """Share of paired bootstrap resamples of a deployment's held-out rows (seeded, so the
+    output repeats) in which the median error with the profile exceeds the one without: near
+    0.5 a difference the few held-out runs cannot tell from chance, above 0.95 a real one."""
+    if len(before) != len(after) or not before:
+        return float("nan")
+    rng = random.Random(23)
+    k = len(before)
+    hits = 0
+    for _ in range(n):
+        ix = [rng.randrange(k) for _ in range(k)]
+        hits += med([after[i] for i in ix]) > med([before[i] for i in ix])
+    return hits / n
+
+
 def pct(x: float) -> str:
     return f"{x * 100:5.1f}%"
 
@@ -75,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=0, help="only the first N deployments (development)")
     ap.add_argument("--base", choices=("lomo", "packaged"), default="lomo")
+    ap.add_argument("--no-carried", action="store_true", help="skip the carried-profile part (development)")
     args = ap.parse_args(argv)
 
     rows = read_rows(SERVING)
@@ -124,12 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     dep_a = {m: [med(t[3][m]) for t in table if t[3][m]] for m in all_a}
     print(f"median over deployments of their median APE: TPOT {pct(med(dep_b['tpot_ms']))} -> "
           f"{pct(med(dep_a['tpot_ms']))}, TTFT {pct(med(dep_b['ttft_ms']))} -> {pct(med(dep_a['ttft_ms']))}")
+    chosen = Counter(str(p.measured.get("guard", {}).get("chosen", "?")) for p in profiles.values())
+    print("guard's choice (stages fitted):" + "".join(f"\n    {n:>3}  {c}" for c, n in chosen.most_common()))
+    # made worse: the deployment's median error on its held-out runs higher with the profile than
+    # without (no tolerance; 1e-9 only absorbs float rounding)
     for m in ("tpot_ms", "ttft_ms"):
         worse = [t for t in table if t[2][m] and med(t[3][m]) > med(t[2][m]) + 1e-9]
         print(f"{m}: {len(worse)} deployment(s) worse with the profile" +
               "".join(f"\n    {t[0][0]} {t[0][1]} {t[0][6]} tp{t[0][3]}: {pct(med(t[2][m]))} -> {pct(med(t[3][m]))}"
-                      for t in worse))
+                      f" (worse in {worse_share(t[2][m], t[3][m]):.0%} of resamples)" for t in worse))
 
+    if args.no_carried:
+        return 0
     # carried: the profile of another model on the same GPU and engine. First the factors a
     # sizing carries (scope gpu+engine), then each factor alone and all of them, to show which help.
     from xlsizer.calibrate.profile import FACTORS, apply_factors

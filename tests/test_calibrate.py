@@ -130,6 +130,62 @@ def test_fit_recovers_known_factors():
     assert prof.measured["date"] == "2026-01-02" and prof.measured["runs"] == 8
 
 
+def _noisy(rows, amplitude=0.04):
+    """``rows`` with a deterministic run-to-run spread of about ``amplitude`` (a benchmark's
+    own noise): each run's values scaled by a fixed factor in [1 - a, 1 + a]."""
+    runs = sorted({r["_run"] for r in rows})
+    scale = {run: 1.0 + amplitude * ((7 * i) % 5 - 2) / 2.0 for i, run in enumerate(runs)}
+    return [{**r, "value": f"{float(r['value']) * scale[r['_run']]:.6g}"} for r in rows]
+
+
+def test_packaged_model_that_predicts_well_is_kept():
+    # runs the packaged model predicts to within their own noise: nothing for a profile to
+    # learn, so the guard keeps every packaged value (a fit would only chase the noise)
+    rows = _noisy(_model_rows(packaged_calibration()))
+    prof, res = build_profile([FileRuns("gen", "csv", "mean", rows)], "2026-01-02")
+    assert set(res.kept_packaged) == {"tpot_ms", "ttft_ms"}
+    assert all(f.value == f.packaged for f in prof.factors.values())
+    assert prof.measured["guard"]["chosen"] == "none (packaged values)"
+    assert len(prof.measured["kept_packaged"]) == 2
+    for m in ("tpot_ms", "ttft_ms"):
+        assert prof.error[m]["after"]["median_ape"] == prof.error[m]["before"]["median_ape"]
+
+
+@pytest.mark.parametrize("truth", [
+    {"bandwidth_efficiency": 0.55},
+    {"step_overhead_s": 0.006, "request_overhead_s": 0.3},
+    {"prefill_compute_efficiency": 0.25, "compute_efficiency": 0.3},
+])
+def test_profile_never_raises_the_error_of_its_runs(truth):
+    # whatever the runs, the profile's median error on them, per metric, is at most the
+    # packaged model's; where the runs differ from the packaged model it is lower
+    rows = _noisy(_model_rows(apply_factors(packaged_calibration(), "vllm", truth)), amplitude=0.02)
+    prof, _ = build_profile([FileRuns("gen", "csv", "mean", rows)], "2026-01-02")
+    for m in ("tpot_ms", "ttft_ms"):
+        assert prof.error[m]["after"]["median_ape"] <= prof.error[m]["before"]["median_ape"]
+    assert any(prof.error[m]["after"]["median_ape"] < prof.error[m]["before"]["median_ape"]
+               for m in ("tpot_ms", "ttft_ms"))
+    guard = prof.measured["guard"]
+    assert guard["folds"] == 5 and guard["chosen"] != "none (packaged values)"
+    chosen = guard["candidates"][guard["chosen"]]
+    assert chosen["eligible"]
+    for m in ("tpot_ms", "ttft_ms"):  # and on runs it was not fitted on, at most the packaged error
+        assert chosen[m]["cross_validated"] <= chosen[m]["before"]
+
+
+def test_profile_without_guard_record_still_loads(tmp_path):
+    # profiles written before the guard (no measured.guard) load and apply as before
+    rows = _model_rows(apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.6}))
+    prof, _ = build_profile([FileRuns("gen", "csv", "mean", rows)], "2026-01-02")
+    data = prof.model_dump(mode="json")
+    del data["measured"]["guard"]
+    p = tmp_path / "old.yaml"
+    import yaml
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    old = load_profile(p)
+    assert old.factors == prof.factors and old.profile_version == 1
+
+
 def test_one_run_is_not_enough():
     rows = _model_rows(packaged_calibration(), concs=(8,), lengths=((1024, 256),))
     with pytest.raises(CalibrationInputError, match="at least 2 runs"):

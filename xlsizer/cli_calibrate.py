@@ -77,6 +77,10 @@ def _summary(prof: Any, out: str) -> str:
         if b and a:
             lines.append(f"{m}: median error {b['median_ape'] * 100:.1f}% -> {a['median_ape'] * 100:.1f}%, "
                          f"p90 {b['p90_ape'] * 100:.1f}% -> {a['p90_ape'] * 100:.1f}% ({a['rows']} runs)")
+    guard = prof.measured.get("guard") or {}
+    if guard:
+        lines.append(f"guard: fitted {guard.get('chosen')} (chosen by {guard.get('folds')}-fold cross-validation "
+                     "over these runs)")
     for note in prof.measured.get("kept_packaged", []) + prof.measured.get("at_bounds", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)

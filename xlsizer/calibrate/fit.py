@@ -7,7 +7,16 @@ replaced by trial values; the fit finds the values that make log(predicted / mea
 How (a judgement call, written down): a robust, regularised least squares.
 - Residual per row: log(predicted / measured).
 - Two stages (``STAGES``): the decode factors on the TPOT rows, then the first-token factors on
-  the TTFT rows with the decode factors fixed.
+  the TTFT rows (and the TPOT rows, which they also move) with the decode factors fixed.
+- Guarded (``fit``): a fit can trade the runs it saw for the runs it did not, so the stages are
+  kept only where they predict runs they were not fitted on better. Candidates: the packaged
+  values, the decode stage alone, the first-token stage alone, both; each is judged by
+  cross-validation over the runs (``_folds``: fitted without a fold, that fold predicted). A
+  candidate is eligible if, for TPOT and for TTFT alike, its cross-validated median error and
+  its median error fitted on all the runs are at most the packaged values' on the same rows,
+  and it lowers one; among the eligible, the lowest sum of cross-validated / packaged median
+  error wins; none eligible: the packaged values stay. So a profile never raises the median
+  error of its own runs, and only moves factors whose gain held on runs left out.
 - Robust: soft-L1 loss with scale ``LOSS_SCALE`` (the packaged fit's, scripts/calibrate.py), so
   one odd run counts linearly, not squared.
 - Regularised: a Gaussian prior centred on the packaged value of each factor
@@ -25,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -62,6 +71,15 @@ packaged value instead of anywhere in its bounds."""
 MIN_RUNS = 2
 """Fewest runs a profile is fitted on: one run cannot tell a bandwidth factor from an overhead."""
 
+CV_FOLDS = 5
+"""Folds of the cross-validation that decides which stages are kept (``_folds``): five
+interleaved folds (leave-one-run-out below five runs). Each fold is one more fit per
+candidate, so the guard costs about (1 + 5) x 3 fits: seconds for tens of runs."""
+
+CV_MARGIN = 0.0
+"""How much lower than the values it replaces a stage's cross-validated median error must be
+for the stage to be kept, as a fraction of the latter."""
+
 MAX_ITERATIONS = 25
 """Levenberg-Marquardt iterations at most (a 6-parameter fit converges in well under 20)."""
 
@@ -75,8 +93,17 @@ class FitResult:
     after: tuple[RowResult, ...]
     iterations: int
     kept_packaged: tuple[str, ...] = ()
-    """Metrics whose stage was not kept (its factors stay packaged): the fit did not lower the
-    median error of those rows."""
+    """Metrics whose stage was not kept (its factors stay packaged): the guard (``fit``) found
+    no model with that stage that predicted runs it was not fitted on better."""
+    checks: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per candidate model of the guard ("tpot_ms", "ttft_ms", "tpot_ms+ttft_ms": the stages
+    it fits): whether it was eligible (``kept``), its score, and per metric the median absolute
+    log error of the rows with the values it replaces (``before``), fitted on all the runs and
+    cross-validated."""
+    folds: int = 0
+    """Folds of the guard's cross-validation (``_folds``)."""
+    chosen: str = ""
+    """The candidate the guard chose (a key of ``checks``), or "none (packaged values)"."""
 
 
 def _metric(r: RowResult) -> str:
@@ -219,15 +246,52 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ttft_ms", ("prefill_compute_efficiency", "request_overhead_s", "in_step_share")),
 )
 """The fit in two stages: the decode factors on the TPOT rows, then, with those fixed, the
-first-token factors on the TTFT rows. A decode step is measured cleanly by TPOT; a TTFT mixes
-the prefill with queueing and the benchmark's start, and its errors run to several times
-(serving.csv: a run's TTFT 3x or 10x its neighbours'); fitted together, the TTFT rows pulled the
-step overhead to where TPOT got worse (scripts/calibrate_holdout.py: llama-3.1-70b on B200,
-TensorRT-LLM, TPOT 4% -> 12% on the training runs)."""
+first-token factors on the TTFT rows and the TPOT rows (each metric weighing 1: the prefill
+efficiency also sets the time of the prompt chunks that share decode steps, so the TPOT rows
+constrain it too). A decode step is measured cleanly by TPOT; a TTFT mixes the prefill with
+queueing and the benchmark's start, and its errors run to several times (serving.csv: a run's
+TTFT 3x or 10x its neighbours'); fitted together, the TTFT rows pulled the step overhead to
+where TPOT got worse (scripts/calibrate_holdout.py: llama-3.1-70b on B200, TensorRT-LLM,
+TPOT 4% -> 12% on the training runs)."""
+
+
+def _runs_in_order(rows: Sequence[dict[str, str]], idx: Sequence[int]) -> list[str]:
+    """The runs (``_run``) of ``rows[idx]`` sorted by input length, output length and
+    concurrency (the order the folds of ``_folds`` interleave)."""
+    def num(r: dict[str, str], k: str) -> float:
+        try:
+            return float(r.get(k) or 0.0)
+        except ValueError:
+            return 0.0
+
+    first: dict[str, dict[str, str]] = {}
+    for i in idx:
+        first.setdefault(rows[i].get("_run", str(i)), rows[i])
+    return sorted(first, key=lambda k: (num(first[k], "isl"), num(first[k], "osl"), num(first[k], "concurrency"), k))
+
+
+def _folds(rows: Sequence[dict[str, str]], idx: Sequence[int]) -> list[list[int]]:
+    """``idx`` split into at most ``CV_FOLDS`` folds by run (a run's TTFT and TPOT rows stay
+    together): the runs, sorted by lengths and load, dealt round-robin (run k to fold k mod K),
+    so that each fold spans the loads and lengths as a team's next runs would; one run per
+    fold (leave-one-run-out) with fewer runs than ``CV_FOLDS``."""
+    order = _runs_in_order(rows, idx)
+    k = min(len(order), CV_FOLDS)
+    fold_of = {run: i % k for i, run in enumerate(order)}
+    out: list[list[int]] = [[] for _ in range(k)]
+    for i in idx:
+        out[fold_of[rows[i].get("_run", str(i))]].append(i)
+    return out
+
+
+def _median_abs(xs: Sequence[float]) -> float:
+    return percentile([abs(x) for x in xs], 0.5) or 0.0
 
 
 def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = None) -> FitResult:
-    """The factor values that best predict ``rows`` (one deployment's runs), in ``STAGES``."""
+    """The factor values that best predict ``rows`` (one deployment's runs), in ``STAGES``,
+    each stage kept only where it predicts runs it was not fitted on better than the values
+    it would replace (``_stage``)."""
     base = base or packaged_calibration()
     before = validate_rows(rows, calibration=base).rows
     keep = [i for i, r in enumerate(before) if r.error is not None and r.predicted and r.predicted > 0]
@@ -235,45 +299,103 @@ def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = 
         reasons = sorted({r.skipped or "" for r in before if r.skipped})
         raise CalibrationInputError(f"no run could be predicted: {reasons[0] if reasons else 'unknown reason'}")
     values = {s.name: base.engine_value(engine, s.name) for s in FACTORS}
+    measured = [r.measured or 1.0 for r in before]
     iterations = 0
     kept: list[str] = []
-    for metric, names in STAGES:
-        idx = [i for i in keep if _metric(before[i]) == metric]
-        if not idx:
-            continue  # no rows of this metric: its factors stay packaged
-        specs = [FACTOR_BY_NAME[n] for n in names]
-        used = [rows[i] for i in idx]
-        measured = [before[i].measured or 1.0 for i in idx]
-        weights = [1.0 / len(idx)] * len(idx)
-        fixed = dict(values)
+    checks: dict[str, dict[str, float]] = {}
 
-        def calib(u: list[float], specs: list[FactorSpec] = specs, fixed: dict[str, float] = fixed) -> Calibration:
-            return apply_factors(base, engine, {**fixed, **{s.name: _from_u(s, x) for s, x in zip(specs, u,
-                                                                                                   strict=True)}})
+    def residuals_at(idx: Sequence[int], vals: dict[str, float]) -> list[float]:
+        """log(predicted / measured) of ``rows[idx]`` under ``vals``; a row the model cannot
+        predict under them (e.g. the batch no longer fits) counts as a large residual."""
+        res = validate_rows([rows[i] for i in idx], calibration=apply_factors(base, engine, vals)).rows
+        return [math.log(r.predicted / measured[i]) if r.predicted and r.predicted > 0 else 3.0
+                for r, i in zip(res, idx, strict=True)]
 
-        def residuals(u: list[float], used: list[dict[str, str]] = used, measured: list[float] = measured,
-                      calib: Callable[[list[float]], Calibration] = calib) -> list[float]:
-            res = validate_rows(used, calibration=calib(u)).rows
-            out = []
-            for r, m in zip(res, measured, strict=True):
-                p = r.predicted if r.predicted and r.predicted > 0 else None
-                # a trial the model cannot predict (e.g. the batch no longer fits): a large residual
-                out.append(math.log(p / m) if p is not None else 3.0)
-            return out
-
-        u0 = [_to_u(s, values[s.name]) for s in specs]
-        u, its = _solve(residuals, weights, u0, specs)
+    by_metric = {m: [i for i in keep if _metric(before[i]) == m] for m, _ in STAGES}
+    metrics = [m for m, _ in STAGES if by_metric[m]]
+    folds = _folds(rows, keep)
+    base_err = {m: _median_abs(residuals_at(by_metric[m], values)) for m in metrics}
+    best: tuple[float, int] | None = None
+    chosen: dict[str, float] = values
+    label = ""
+    for cand in _candidates(metrics):
+        fitted, its = _fit_stages(cand, set(keep), by_metric, values, residuals_at)
         iterations += its
-        # a stage is kept only if it lowers the median error of its own rows: the robust loss can
-        # trade the typical run for a few odd ones (runs of another engine version mixed in)
-        start = percentile([abs(x) for x in residuals(u0)], 0.5) or 0.0
-        end = percentile([abs(x) for x in residuals(u)], 0.5) or 0.0
-        if end < start:
-            values.update({s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)})
-        else:
-            kept.append(metric)
-    after = validate_rows(rows, calibration=apply_factors(base, engine, values)).rows
-    return FitResult(values, tuple(before), tuple(after), iterations, tuple(kept))
+        train = {m: _median_abs(residuals_at(by_metric[m], fitted)) for m in metrics}
+        cv: dict[str, list[float]] = {m: [] for m in metrics}
+        for fold in folds:
+            out = set(fold)
+            f_vals, _ = _fit_stages(cand, set(keep) - out, by_metric, values, residuals_at)
+            for m in metrics:
+                cv[m] += residuals_at([i for i in by_metric[m] if i in out], f_vals)
+        cv_err = {m: _median_abs(cv[m]) for m in metrics}
+        ok = (len(folds) >= 2
+              and all(train[m] <= base_err[m] and cv_err[m] <= base_err[m] for m in metrics)
+              and any(cv_err[m] < base_err[m] * (1.0 - CV_MARGIN) for m in cand))
+        score = sum(cv_err[m] / base_err[m] for m in metrics if base_err[m] > 0)
+        name = _label(cand)
+        checks[name] = {"kept": float(ok), "score": score,
+                        **{f"{m}_{k}": v for m in metrics
+                           for k, v in (("before", base_err[m]), ("fitted", train[m]), ("cross_validated", cv_err[m]))}}
+        size = sum(len(v) for v in cand.values())
+        if ok and (best is None or (score, size) < best):
+            best, chosen, label = (score, size), fitted, name
+            kept = [m for m in metrics if m not in cand]
+    if best is None:
+        kept = list(metrics)
+    after = validate_rows(rows, calibration=apply_factors(base, engine, chosen)).rows
+    return FitResult(chosen, tuple(before), tuple(after), iterations, tuple(kept), checks, len(folds),
+                     label or "none (packaged values)")
+
+
+def _label(cand: dict[str, tuple[str, ...]]) -> str:
+    """A candidate's name: its stages, and the factors of a stage fitted in part."""
+    return "+".join(m if names == dict(STAGES)[m] else f"{m}[{', '.join(names)}]" for m, names in cand.items())
+
+
+def _candidates(metrics: Sequence[str]) -> list[dict[str, tuple[str, ...]]]:
+    """The models the guard chooses among besides the packaged values (metric -> the factors
+    its stage fits): the decode stage alone, the first-token stage alone, both. (Also offering
+    first-token stages of one factor each, the prefill efficiency or the request overhead,
+    made more deployments worse on held-out runs, scripts/calibrate_holdout.py: 7 TPOT and 10
+    TTFT against 5 and 7; more candidates, more chances to pick one that won by luck.)"""
+    decode, first = STAGES[0][0], STAGES[1][0]
+    out: list[dict[str, tuple[str, ...]]] = [{decode: dict(STAGES)[decode]}, {first: dict(STAGES)[first]},
+                                             {decode: dict(STAGES)[decode], first: dict(STAGES)[first]}]
+    return [c for c in out if all(m in metrics for m in c)]
+
+
+def _fit_stages(cand: dict[str, tuple[str, ...]], use: set[int], by_metric: dict[str, list[int]],
+                values: dict[str, float], residuals_at: Callable[[Sequence[int], dict[str, float]], list[float]]
+                ) -> tuple[dict[str, float], int]:
+    """``values`` with the factors of ``cand`` (metric -> factors) fitted, stage after stage
+    (``STAGES``), on the rows ``use``: each stage on its metric's rows and the rows of the
+    stages before it."""
+    its = 0
+    done: list[int] = []
+    for metric, _ in STAGES:
+        idx = [i for i in by_metric.get(metric, []) if i in use]
+        if metric in cand and idx:
+            values, n = _fit_stage(idx, done, [FACTOR_BY_NAME[x] for x in cand[metric]], values, residuals_at)
+            its += n
+        done += idx
+    return values, its
+
+
+def _fit_stage(idx: Sequence[int], done: Sequence[int], specs: Sequence[FactorSpec], values: dict[str, float],
+               residuals_at: Callable[[Sequence[int], dict[str, float]], list[float]]
+               ) -> tuple[dict[str, float], int]:
+    """``values`` with ``specs``' factors fitted on the rows ``idx`` and ``done`` (the rows of
+    the stages before, which these factors also move: a prompt's chunks share decode steps),
+    the other factors fixed; each of the two sets of rows weighs 1 in all."""
+    def vals(u: list[float]) -> dict[str, float]:
+        return {**values, **{s.name: _from_u(s, x) for s, x in zip(specs, u, strict=True)}}
+
+    rows = [*idx, *done]
+    weights = [1.0 / len(idx)] * len(idx) + ([1.0 / len(done)] * len(done) if done else [])
+    u0 = [_to_u(s, values[s.name]) for s in specs]
+    u, its = _solve(lambda u: residuals_at(rows, vals(u)), weights, u0, specs)
+    return vals(u), its
 
 
 def error_summary(results: Sequence[RowResult]) -> dict[str, dict[str, Any]]:
@@ -289,6 +411,20 @@ def error_summary(results: Sequence[RowResult]) -> dict[str, dict[str, Any]]:
                   "p90_ape": round(percentile(apes, 0.9) or 0.0, 4),
                   "median_signed_error": round(percentile(errs, 0.5) or 0.0, 4)}
     return out
+
+
+def _guard_summary(res: FitResult) -> dict[str, Any]:
+    """What the guard (``fit``) saw, for the profile: per candidate, its median error on runs
+    it was not fitted on (cross-validated) against the packaged values', and which it chose."""
+    return {"chosen": res.chosen, "folds": res.folds,
+            "candidates": {c: {"eligible": bool(v["kept"]),
+                               **{m: {"before": round(v[f"{m}_before"], 4),
+                                      "cross_validated": round(v[f"{m}_cross_validated"], 4)}
+                                  for m, _ in STAGES if f"{m}_before" in v}}
+                           for c, v in res.checks.items()},
+            "rule": "median absolute log(predicted / measured); a candidate is eligible when, on every metric, "
+                    "its cross-validated and fitted errors are at most the packaged values' and it lowers "
+                    "one; the eligible one with the lowest sum of cross-validated / packaged error is chosen"}
 
 
 def _range(rows: Sequence[dict[str, str]], key: str) -> Range | None:
@@ -322,12 +458,15 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
                    **({"rows_left_out": f.left_out} if f.left_out else {})} for f in files],
         "runs": runs, "rows": len(rows),
         **({"rows_not_predicted": skipped} if skipped else {}),
-        **({"kept_packaged": [f"{m} factors ({', '.join(dict(STAGES)[m])}): fitting them did not lower the "
-                              f"median {m} error on these runs" for m in res.kept_packaged]}
+        **({"kept_packaged": [f"{m} factors ({', '.join(dict(STAGES)[m])}): fitted on some of these runs, "
+                              f"they did not predict the others better (cross-validation), packaged kept"
+                              for m in res.kept_packaged]}
            if res.kept_packaged else {}),
+        "guard": _guard_summary(res),
         "fit": (f"robust least squares on log(predicted / measured), soft-L1 scale {LOSS_SCALE}: decode factors "
-                f"on the TPOT rows, then first-token factors on the TTFT rows; prior on each factor centred on "
-                f"the packaged value (weight {PRIOR_WEIGHT}); "
+                f"on the TPOT rows, then first-token factors on the TTFT and TPOT rows; prior on each factor "
+                f"centred on the packaged value (weight {PRIOR_WEIGHT}); stages kept only where they predict "
+                f"runs left out better ({res.folds}-fold cross-validation, see guard); "
                 f"{res.iterations} iterations"),
     }
     # a factor pinned at a physical limit: the runs ask for more than the physics allows, often a

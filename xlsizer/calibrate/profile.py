@@ -15,11 +15,11 @@ Where a profile applies (``applies``):
   are per GPU and per step, the parallelism is modelled);
 - ``partly used``: same GPU and engine, another model (or weight precision): only the factors
   whose ``scope`` in the profile is ``gpu+engine`` carry. ``xlsizer calibrate`` scopes every
-  factor to its deployment: carried to another model on the same GPU and engine, each of them
-  made the public runs' predictions worse (scripts/calibrate_holdout.py, docs/calibrate.md), so
-  by default another model ignores the profile. A team that knows a factor is its stack's, not
-  its model's (a gateway's request overhead), sets that factor's ``scope: gpu+engine`` in the
-  YAML;
+  factor to its deployment: carried to another model on the same GPU and engine, none of them
+  made the public runs' predictions better (most made them worse; scripts/calibrate_holdout.py,
+  docs/calibrate.md section 5), so by default another model ignores the profile. A team that
+  knows a factor is its stack's, not its model's (a gateway's request overhead), sets that
+  factor's ``scope: gpu+engine`` in the YAML;
 - ``ignored``: another GPU or engine.
 """
 
@@ -299,8 +299,8 @@ def applies(prof: Profile, model: str, gpu: str, engine: str, precision: str) ->
     carried = ", ".join(n for n, f in prof.factors.items() if f.scope == "gpu+engine")
     if not carried:
         return "ignored", (f"profile measured {d.model} ({d.weights_precision}); every factor is scoped to that "
-                           "model (carried to another model on the same GPU and engine they made predictions "
-                           "worse on public runs, docs/calibrate.md); packaged fit used")
+                           "model (carried to another model on the same GPU and engine they did not make predictions "
+                           "better on public runs, docs/calibrate.md); packaged fit used")
     return "partly used", (f"profile measured {d.model} ({d.weights_precision}) on the same GPU and engine; "
                            f"the factors its scope carries to other models used ({carried}), the others "
                            "packaged")
