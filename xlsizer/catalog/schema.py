@@ -105,6 +105,13 @@ class GpuSpec(_Row):
         "dense weight-streaming rate on this GPU, measured (gpu-measurements.md probe); None = "
         "not measured (the mean of the measured GPUs, engine/moe.py GROUPED_BANDWIDTH_RATIO)",
     )
+    fp4_sustained_ratio: float | None = Field(
+        None, gt=0, le=1,
+        description="share of the datasheet dense FP4 rate that tuned LLM serving sustains on "
+        "this GPU, beyond the FP4 GEMM efficiency every FP4 GPU shares (calibration.yaml "
+        "fp4_gemm_efficiency); fitted on public MLPerf Offline results "
+        "(scripts/fit_fp4_sustained.py), None = not derated",
+    )
     form_factor: Literal["sxm", "oam", "pcie", "superchip", "custom"]
     liquid_cooling_required: bool = False
     launch_year: int | None = None

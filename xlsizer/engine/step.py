@@ -293,14 +293,17 @@ def _build_replica(
     compute = gemm_compute(gpu, prec)
     # the FP4 efficiency is the block-scaled MMA's (math only): streaming 4-bit weights is
     # bytes, counted with their scales in ``stored_bytes_per_element``
-    fp4 = cal.fp4_gemm_efficiency if compute is Precision.FP4 else 1.0
+    # and a GPU whose tuned systems sustain less than its FP4 datasheet rate carries that share
+    # (GpuSpec.fp4_sustained_ratio, fitted on public MLPerf Offline results)
+    fp4_rate = cal.fp4_gemm_efficiency * (gpu.fp4_sustained_ratio or 1.0)
+    fp4 = fp4_rate if compute is Precision.FP4 else 1.0
     peak = gpu.dense_flops(compute) * cal.compute_efficiency * fp4  # UnsupportedPrecisionError
     attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * cal.compute_efficiency
     moe = model.moe
     e_compute = expert_compute(model, gpu, prec)
     expert_peak = (peak if e_compute is compute else gpu.dense_flops(e_compute)
                    * cal.compute_efficiency
-                   * (cal.fp4_gemm_efficiency if e_compute is Precision.FP4 else 1.0))
+                   * (fp4_rate if e_compute is Precision.FP4 else 1.0))
     dp = 1
     if ep > 1:
         if moe is None:
