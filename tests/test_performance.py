@@ -392,6 +392,22 @@ def test_a_gpus_sustained_fp4_share_slows_fp4_math_only():
         b300.model_validate({**b300.model_dump(), "fp4_sustained_ratio": 1.5})  # never above the datasheet
 
 
+def test_a_sizing_says_when_it_derates_a_gpus_fp4_rate():
+    """The share is a judgement call: the explanation names it, with the datasheet figure,
+    wherever the plan multiplies at FP4 on such a GPU, and nowhere else."""
+    from xlsizer import make_inputs, size
+
+    def rows(gpu: str, precision: str) -> list:
+        res = size(make_inputs({"model": "llama-3.3-70b", "gpu": gpu, "precision": precision,
+                                "concurrent_users": 500}))
+        return [r for r in res.explain() if r.name == "Sustained FP4 rate"]
+
+    derated = rows("b300", "fp4")
+    assert {r.scenario for r in derated} == {"baseline", "burst", "resilient"}
+    assert derated[0].value == pytest.approx(0.69 * 14000) and "14,000" in derated[0].formula
+    assert rows("b300", "fp8") == [] and rows("b200", "fp4") == []
+
+
 def test_unsupported_precision_raises():
     with pytest.raises(UnsupportedPrecisionError):
         estimate("llama-3.3-70b", "a100-80gb", 2, "fp8")

@@ -46,6 +46,7 @@ from xlsizer.engine.performance import (
 from xlsizer.engine.queueing import gg1_mean_wait
 from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
+from xlsizer.engine.step import expert_compute, gemm_compute
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -1153,6 +1154,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
     ]
+    rec += _fp4_sustained(name, sh.model, g, plan.prec)
     extra["perf"].update(slo_latency(name, inp, cap, plan.ev, off_rps, plan.active, ttft, rec))
     if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
         shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp, ep=plan.ep,
@@ -1162,6 +1164,19 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         for key, label, how in MOE_SHARES:
             rec.append((name, label, shares[key] * 100.0, "%", how, (), S_PERF))
     return extra
+
+
+def _fp4_sustained(name: str, model: ModelSpec, g: GpuSpec, prec: Precision | None) -> Rec:
+    """The explanation row of a GPU whose FP4 math runs at less than its datasheet rate
+    (``GpuSpec.fp4_sustained_ratio``), where this plan multiplies at FP4; none elsewhere."""
+    r = g.fp4_sustained_ratio
+    if r is None or prec is None or Precision.FP4 not in (gemm_compute(g, prec), expert_compute(model, g, prec)):
+        return []
+    peak = g.dense_flops(Precision.FP4) / TERA
+    return [(name, "Sustained FP4 rate", r * peak, "TFLOPS",
+             "{:g} x {:,.0f} dense FP4 TFLOPS on the datasheet: the share tuned systems sustain on {} "
+             "(a judgement call, stated: fitted on public MLPerf Offline results, held out by model)",
+             (r, peak, g.id), "catalog gpus.yaml fp4_sustained_ratio; scripts/fit_fp4_sustained.py")]
 
 
 def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
