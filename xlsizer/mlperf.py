@@ -11,10 +11,13 @@
   batch every replica's KV memory and the engine's sequence limit allow, ``estimate`` at
   full load), for the best replica size.
 
-Nothing is fitted on these rows, and nothing per row or per submitter: each model uses the
-serving.csv fit made without that model where it has one (leave-one-model-out,
-``calibration.yaml``). A row whose ``gpu`` is empty (the file's catalog lacked it) is resolved
-from its accelerator name by the catalog's aliases; a row whose precision is empty gets the
+Nothing per row or per submitter is fitted on these rows: each model uses the serving.csv fit
+made without that model where it has one (leave-one-model-out, ``calibration.yaml``); the one
+number taken from them is each FP4 GPU's sustained share of its datasheet FP4 rate
+(``GpuSpec.fp4_sustained_ratio``, fitted on the Offline rows and adopted only where it holds with
+each model left out: ``scripts/fit_fp4_sustained.py``).
+A row whose ``gpu`` is empty (the file's catalog lacked it) is resolved from its accelerator name
+by the catalog's aliases; a row whose precision is empty gets the
 file's own rule for the rounds whose tables state none (``INFERRED_PRECISION``). Rows the
 catalog or the rule does not cover are skipped with the reason.
 """
