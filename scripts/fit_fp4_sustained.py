@@ -34,9 +34,7 @@ from pathlib import Path
 
 from xlsizer.catalog import load_catalog
 from xlsizer.engine.calibration import held_out_calibration
-from xlsizer.engine.performance import estimate
-from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import TP_SIZES, Skip, _engine, resolved
+from xlsizer.mlperf import Skip, _engine, resolved, sized_capacity
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 GRID = [round(0.30 + 0.01 * i, 2) for i in range(71)]  # shares 0.30 ... 1.00
@@ -74,22 +72,13 @@ def _rows() -> list[tuple[dict[str, str], str]]:
 
 
 def predicted(row: dict[str, str], gpu_id: str, ratio: float) -> float | None:
-    """Offline output tok/s of the row's system with the GPU's FP4 rate at ``ratio``."""
+    """Offline output tok/s of the row's system with the GPU's FP4 rate at ``ratio`` (the
+    ceiling ``xlsizer validate`` predicts, on a modified catalog row)."""
     g = load_catalog().gpu(gpu_id).model_copy(update={"fp4_sustained_ratio": ratio})
-    gpus, model = int(float(row["gpu_count"])), row["model"]
-    isl, osl = float(row["isl_mean"]), float(row["osl_mean"])
-    cal = held_out_calibration(model)
-    best = 0.0
-    for n in TP_SIZES:
-        if gpus % n:
-            continue
-        try:
-            out = estimate(model, g, n, "fp4", isl, osl, None, engine=_engine(row["engine"]),
-                           calibration=cal).out_tok_s_per_replica
-        except XlsizerError:
-            continue
-        best = max(best, out * gpus / n)
-    return best or None
+    model = row["model"]
+    out, _ = sized_capacity(model, g, "fp4", float(row["isl_mean"]), float(row["osl_mean"]), None, None,
+                            _engine(row["engine"]), int(float(row["gpu_count"])), held_out_calibration(model))
+    return out or None
 
 
 def _errors(rows: list[tuple[dict[str, str], str]], ratio: float) -> list[float]:

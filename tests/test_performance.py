@@ -375,18 +375,18 @@ def test_a_gpus_sustained_fp4_share_slows_fp4_math_only():
     b300 = load_catalog().gpu("b300")
     assert b300.fp4_sustained_ratio is not None and 0.0 < b300.fp4_sustained_ratio < 1.0
     full = b300.model_copy(update={"fp4_sustained_ratio": None})
-    args = ("llama-2-70b",)
-    derated = estimate(*args, b300, 1, "fp4", 2000, 200, concurrency=1)
-    datasheet = estimate(*args, full, 1, "fp4", 2000, 200, concurrency=1)
+    model = "llama-2-70b"
+    derated = estimate(model, b300, 1, "fp4", 2000, 200, concurrency=1)
+    datasheet = estimate(model, full, 1, "fp4", 2000, 200, concurrency=1)
     # a 2,000-token prompt is FP4 math: its time grows by the share's inverse (the attention's
     # BF16 math and the weight stream do not)
     assert datasheet.prefill_s < derated.prefill_s < datasheet.prefill_s / b300.fp4_sustained_ratio
     assert derated.prefill_s > 0.9 * datasheet.prefill_s / b300.fp4_sustained_ratio
     for prec in ("fp8", "bf16"):
-        a = estimate(*args, b300, 2, prec, 2000, 200)
-        b = estimate(*args, full, 2, prec, 2000, 200)
+        a = estimate(model, b300, 2, prec, 2000, 200)
+        b = estimate(model, full, 2, prec, 2000, 200)
         assert a.out_tok_s_per_gpu == b.out_tok_s_per_gpu and a.ttft_s == b.ttft_s
-    ceiling = {g: estimate(*args, g, 1, "fp4", 222.3, 294.45).out_tok_s_per_gpu for g in ("b200", "b300")}
+    ceiling = {g: estimate(model, g, 1, "fp4", 222.3, 294.45).out_tok_s_per_gpu for g in ("b200", "b300")}
     assert 1.0 < ceiling["b300"] / ceiling["b200"] < 1.2
     with pytest.raises(ValueError):
         b300.model_validate({**b300.model_dump(), "fp4_sustained_ratio": 1.5})  # never above the datasheet

@@ -15,11 +15,10 @@ Nothing per row or per submitter is fitted on these rows: each model uses the se
 made without that model where it has one (leave-one-model-out, ``calibration.yaml``); the one
 number taken from them is each FP4 GPU's sustained share of its datasheet FP4 rate
 (``GpuSpec.fp4_sustained_ratio``, fitted on the Offline rows and adopted only where it holds with
-each model left out: ``scripts/fit_fp4_sustained.py``).
-A row whose ``gpu`` is empty (the file's catalog lacked it) is resolved from its accelerator name
-by the catalog's aliases; a row whose precision is empty gets the
-file's own rule for the rounds whose tables state none (``INFERRED_PRECISION``). Rows the
-catalog or the rule does not cover are skipped with the reason.
+each model left out: ``scripts/fit_fp4_sustained.py``). A row whose ``gpu`` is empty (the
+file's catalog lacked it) is resolved from its accelerator name by the catalog's aliases; a row
+whose precision is empty gets the file's own rule for the rounds whose tables state none
+(``INFERRED_PRECISION``). Rows the catalog or the rule does not cover are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from xlsizer.catalog.loader import load_catalog
+from xlsizer.catalog.schema import GpuSpec
 from xlsizer.engine.calibration import Calibration, held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.memory import kv_bytes_per_token
@@ -110,12 +110,15 @@ def mtp_tuning(model: str, gpu: str, n: int, precision: str, isl: float, osl: fl
                    kv_reserved_tokens=(isl + osl) * (1.0 + (d.kv_bytes_per_token / kv_tok if d else 0.0)))
 
 
-def sized_capacity(model: str, gpu: str, precision: str, isl: float, osl: float, tpot_s: float | None,
-                   ttft_s: float | None, engine: str, gpus: int, calibration: Calibration | None,
-                   percentile: float | None = MLPERF_PERCENTILE, mtp: bool = False) -> tuple[float, int]:
+def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
+                   tpot_s: float | None, ttft_s: float | None, engine: str, gpus: int,
+                   calibration: Calibration | None, percentile: float | None = MLPERF_PERCENTILE,
+                   mtp: bool = False) -> tuple[float, int]:
     """(output tok/s of ``gpus`` GPUs, the replica size): the best tensor-parallel replica
-    size; ``tpot_s`` None = the Offline ceiling; ``percentile`` None = the limits taken as
+    size; ``gpu`` a catalog id or row (a modified row: scripts/fit_fp4_sustained.py);
+    ``tpot_s`` None = the Offline ceiling; ``percentile`` None = the limits taken as
     means (the sizer before issue 22); ``mtp``: the model's MTP head drafts (``mtp_tuning``)."""
+    gpu_id = gpu if isinstance(gpu, str) else gpu.id
     best, best_n = 0.0, 0
     for n in TP_SIZES:
         if gpus % n:
@@ -128,7 +131,7 @@ def sized_capacity(model: str, gpu: str, precision: str, isl: float, osl: float,
                 cap = slo_capacity(model, gpu, n, precision, isl, osl, tpot_s, engine=engine,
                                    target_ttft_s=ttft_s, calibration=calibration,
                                    slo_percentile=percentile, arrivals=POISSON,
-                                   tuning=mtp_tuning(model, gpu, n, precision, isl, osl) if mtp else None)
+                                   tuning=mtp_tuning(model, gpu_id, n, precision, isl, osl) if mtp else None)
                 out = cap.out_tok_s if cap.feasible else 0.0
         except XlsizerError:
             continue
