@@ -1,0 +1,36 @@
+"""scripts/mlperf_step_check.py reads public LoadGen logs and system names; its parsing is
+what a wrong GPU count would silently skew (Little's law divides by it)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "mlperf_step_check.py"
+_spec = importlib.util.spec_from_file_location("mlperf_step_check", SCRIPT)
+assert _spec is not None and _spec.loader is not None
+step_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(step_check)
+
+
+def test_system_names_give_the_gpu_and_its_count_not_the_cpus():
+    # AMD names count CPUs too ("2xEPYC"): the GPUs' count is the one beside the GPU
+    assert step_check.gpu_count("8xMI355X_2xEPYC_9575F") == 8
+    assert step_check.gpu_count("87xMI355X_22xEPYC_9575F") == 87
+    assert step_check.gpu_count("Cisco_UCS_16xMI350x") == 16
+    assert step_check.gpu_count("HPE_ProLiant_XD685_B200_SXM_192GBx8_TRT") == 8
+    assert step_check.gpu_count("GB300-NVL72_GB300-288GB_aarch64x72_TRT") == 72
+    assert step_check.gpu_of("GB300-NVL72_GB300-288GB_aarch64x72_TRT") == "gb300"  # not b300
+    assert step_check.gpu_of("XE7740_H200_NVL_141GBx8_TRT") == "h200-nvl"  # not the SXM part
+    assert step_check.gpu_of("Cisco_UCS_16xMI350x") == "mi350x"
+    assert step_check.gpu_of("1-node-4x-BMG-B60") is None  # not in the catalog: skipped
+
+
+def test_loadgen_detail_lines_are_read_as_numbers():
+    log = (':::MLLOG {"key": "result_completed_samples_per_sec", "value": 224.726, "time_ms": 1}\n'
+           ':::MLLOG {"key": "result_time_to_output_token_mean", "value": 35422818, "time_ms": 2}\n'
+           ':::MLLOG {"key": "result_validity", "value": "VALID", "time_ms": 3}\n'
+           ':::MLLOG {"key": "result_token_throughput", "value": 2.81492e-08, "time_ms": 4}\n')
+    v = step_check.log_values(log)
+    assert v == {"result_completed_samples_per_sec": 224.726, "result_time_to_output_token_mean": 35422818.0,
+                 "result_token_throughput": 2.81492e-08}
