@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from xlsizer.engine.calibration import held_out_calibration  # noqa: E402
 from xlsizer.engine.performance import estimate  # noqa: E402
 from xlsizer.errors import XlsizerError  # noqa: E402
-from xlsizer.mlperf import INFERRED_PRECISION  # noqa: E402
+from xlsizer.mlperf import Skip, resolved  # noqa: E402
 
 BENCHMARKS = {"llama2-70b-99": "llama-2-70b", "llama3.1-8b": "llama-3.1-8b", "gpt-oss-120b": "gpt-oss-120b",
               "llama3.1-405b": "llama-3.1-405b", "mixtral-8x7b": "mixtral-8x7b"}
@@ -148,10 +148,11 @@ def main() -> None:
         batch = rate * v["result_mean_latency_ns"] / 1e9 / n * tp  # Little, per replica
         ttft = v["result_first_token_mean_latency_ns"] / 1e6
         try:
-            est = estimate(model, gpu, tp, INFERRED_PRECISION.get(gpu, "fp8"), isl[model], osl, batch,
+            _, precision = resolved({"gpu": gpu})  # the validation's precision rule for the GPU
+            est = estimate(model, gpu, tp, precision, isl[model], osl, batch,
                            engine="vllm" if gpu.startswith("mi") else "tensorrt-llm",
                            calibration=held_out_calibration(model))
-        except XlsizerError as exc:
+        except (Skip, XlsizerError) as exc:
             print(f"skip {name}: {exc}", file=sys.stderr)
             continue
         if batch > est.max_batch:  # the engine profile's sequence cap or the KV budget: not a step at that batch
