@@ -130,6 +130,20 @@ def test_fit_recovers_known_factors():
     assert prof.measured["date"] == "2026-01-02" and prof.measured["runs"] == 8
 
 
+def test_fit_separates_the_queue_from_the_first_token_level():
+    # a scheduler that holds waiting prompts twice as long as the physics says: TTFT grows with
+    # the load faster (at 128 clients 2.6 s, not 0.37 s), while a lone request's overhead is a
+    # factor of its own; the fit tells the two apart
+    truth = apply_factors(packaged_calibration(), "vllm", {"queue_service_scale": 2.0, "request_overhead_s": 0.08})
+    prof, _ = build_profile([FileRuns("gen", "csv", "mean", _model_rows(truth))], "2026-01-02")
+    f = prof.factors
+    assert f["queue_service_scale"].value == pytest.approx(2.0, rel=0.05)
+    assert f["request_overhead_s"].value == pytest.approx(0.08, rel=0.05)
+    assert f["queue_service_scale"].packaged == 1.0
+    assert prof.error["ttft_ms"]["before"]["median_ape"] > 0.2
+    assert prof.error["ttft_ms"]["after"]["median_ape"] < 0.01
+
+
 def _noisy(rows, amplitude=0.04):
     """``rows`` with a deterministic run-to-run spread of about ``amplitude`` (a benchmark's
     own noise): each run's values scaled by a fixed factor in [1 - a, 1 + a]."""
@@ -315,6 +329,37 @@ def test_sizing_uses_profile_and_says_so(profile_path):
     assert (used.scenarios["burst"].throughput_per_replica_tok_s
             < plain.scenarios["burst"].throughput_per_replica_tok_s)
     assert "profile" in used.confidence["source"]
+
+
+def test_editing_a_loaded_profile_does_not_change_the_cached_one(profile_path):
+    from xlsizer.calibrate.profile import shared_profile
+
+    edited = load_profile(profile_path)
+    edited.factors["request_overhead_s"].scope = "gpu+engine"
+    edited.factors["queue_service_scale"].value = 3.0
+    again = load_profile(profile_path)
+    assert again.factors["request_overhead_s"].scope == "deployment"
+    assert again.factors["queue_service_scale"].value == shared_profile(profile_path).factors[
+        "queue_service_scale"].value != 3.0
+    assert shared_profile(profile_path) is shared_profile(profile_path)  # what a sizing reads, cached
+
+
+def test_a_slower_prefill_queue_never_needs_fewer_gpus(profile_path, tmp_path):
+    # the same profile with the scheduler holding waiting prompts longer (queue_service_scale):
+    # under a TTFT target the replicas carry less, so the plan needs at least as many GPUs, and
+    # more where the TTFT target binds; the profile's factor is shown with its packaged value
+    prof = load_profile(profile_path)
+    gpus = []
+    for k in (0.5, 1.0, 2.0, 4.0):
+        prof.factors["queue_service_scale"].value = k
+        p = tmp_path / f"k{k}.yaml"
+        p.write_text(dump_profile(prof), encoding="utf-8")
+        r = _size(p, concurrent_users=3000, requests_per_user_per_minute=4, avg_prompt_tokens=4000,
+                  avg_output_tokens=256, target_ttft_ms=800)
+        gpus.append(r.scenarios["burst"].total_gpus)
+        steps = {(s.scenario, s.name): s for s in r.explain()}
+        assert steps[("burst", "Profile: queue_service_scale")].value == k
+    assert gpus == sorted(gpus) and gpus[-1] > gpus[1], gpus
 
 
 def test_sizing_partly_and_ignored(profile_path, tmp_path):

@@ -645,6 +645,41 @@ def test_poisson_ttft_counts_the_decode_work_of_shared_steps():
     assert closed_loop_response(10, 0.05, 0.0) == pytest.approx(0.5)  # no think time: n·S
 
 
+def test_queue_service_scale_moves_the_waits_only():
+    """A profile's ``queue_service_scale`` k: the queue's server holds each waiting prompt k
+    times the modelled time. A lone request does not wait, so its TTFT stays; the waits grow
+    with k (closed loop, its burst, Poisson), and k = 1 is the physics alone."""
+    from dataclasses import replace
+
+    from xlsizer.engine.calibration import packaged_calibration
+    from xlsizer.engine.latency import ttft_closed, ttft_open
+    from xlsizer.engine.queueing import closed_loop_response, gg1_mean_wait, ttft_closed_loop, ttft_poisson
+
+    assert packaged_calibration().queue_service_scale == 1.0
+    args = (0.1, 0.05, 1, 0.02, 5.0)
+    assert ttft_closed_loop(1, *args, queue_scale=2.0) == pytest.approx(ttft_closed_loop(1, *args))
+    assert ttft_closed_loop(33, *args, queue_scale=1.0) == ttft_closed_loop(33, *args)
+    # steady: own prefill, own batched service, the wait at service k·S_b, the chunk's step
+    r2 = closed_loop_response(33, 0.1, 5.0)
+    assert ttft_closed_loop(33, *args, queue_scale=2.0) == pytest.approx(0.1 + (r2 - 0.1) + 1.5 * 0.02)
+    ks = [ttft_closed_loop(33, *args, queue_scale=k) for k in (0.5, 1.0, 2.0, 4.0)]
+    assert all(b > a for a, b in pairwise(ks))
+    # the burst: half of the 32 others at k times their batched prefill
+    assert ttft_closed_loop(33, *args, burst=1.0, queue_scale=3.0) == pytest.approx(0.1 + 16 * 3 * 0.05)
+    # Poisson: the P-K wait at service k·S, the prompt's own prefill unchanged
+    assert ttft_poisson(2.0, 0.1, 2, 0.02, 3.0) == pytest.approx(gg1_mean_wait(2.0, 0.3) + 0.1 + 2.5 * 0.02)
+    assert ttft_open(0.0, 0.1, 2, 0.02, 99.0, queue_scale=3.0) == ttft_open(0.0, 0.1, 2, 0.02, 99.0)
+    assert ttft_open(2.0, 0.1, 2, 0.02, 99.0, queue_scale=3.0) > ttft_open(2.0, 0.1, 2, 0.02, 99.0)
+    assert ttft_closed(33, 0.1, 0.05, 1, 0.02, 5.0, 95.0, queue_scale=2.0) > ttft_closed(
+        33, 0.1, 0.05, 1, 0.02, 5.0, 95.0)
+    # through the engine: a benchmark's TTFT rises with k, its TPOT barely moves, one client's stays
+    slow = replace(packaged_calibration(), queue_service_scale=2.0)
+    for c in (1, 64):
+        a = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 2048, 256, c)
+        b = estimate("llama-3.1-8b", "h100-sxm", 1, "fp8", 2048, 256, c, calibration=slow)
+        assert (b.ttft_s > a.ttft_s * 1.01) if c > 1 else b.ttft_s == pytest.approx(a.ttft_s)
+
+
 def test_engines_are_data_with_sources():
     from xlsizer.engine.calibration import packaged_calibration
 

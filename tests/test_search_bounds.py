@@ -4,10 +4,12 @@ full capacity solve finds, or the search would skip a configuration that could w
 import math
 import random
 import zlib
+from dataclasses import replace
 
 import pytest
 
 from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.calibration import packaged_calibration
 from xlsizer.engine.latency import POISSON, Arrivals, ttft_open
 from xlsizer.engine.solver import (
     _configured,
@@ -19,13 +21,13 @@ from xlsizer.engine.solver import (
 from xlsizer.engine.step import DEFAULT_TUNING, _prefill_s, _step_s, prefill_floor_s, step_floor_s
 
 
-def _max_rate(s, chunks, step, first, target, q, arr):
+def _max_rate(s, chunks, step, first, target, q, arr, qk=1.0):
     """The largest rate whose TTFT (``ttft_open``) meets the target, by fine bisection."""
     def ok(r):
-        return ttft_open(r, s, chunks, step, q, arr) + first <= target
+        return ttft_open(r, s, chunks, step, q, arr, qk) + first <= target
     if not ok(0.0):
         return 0.0
-    lo, hi = 0.0, 1.0 / s
+    lo, hi = 0.0, 1.0 / (s * qk)
     for _ in range(80):
         mid = (lo + hi) / 2.0
         lo, hi = (mid, hi) if ok(mid) else (lo, mid)
@@ -41,9 +43,10 @@ def test_ttft_rate_bound_is_an_upper_bound_and_tight():
         target = s * rng.uniform(0.5, 20)
         q = rng.choice([None, 50.0, 90.0, 95.0, 99.0, 99.9])
         arr = rng.choice([POISSON, Arrivals("bursty", rng.uniform(1.1, 10))])
-        ub = ttft_rate_bound(s, chunks, step, first, 1, target, q, arr)
-        true = _max_rate(s, chunks, step, first, target, q, arr)
-        assert ub >= true * (1 - 1e-12), (s, chunks, step, first, target, q, arr)
+        qk = rng.choice([1.0, 1.0, 0.3, 2.0, 3.7])  # a profile's queue_service_scale
+        ub = ttft_rate_bound(s, chunks, step, first, 1, target, q, arr, qk)
+        true = _max_rate(s, chunks, step, first, target, q, arr, qk)
+        assert ub >= true * (1 - 1e-12), (s, chunks, step, first, target, q, arr, qk)
         if true > 0:
             loosest = max(loosest, ub / true - 1.0)
     assert loosest < 0.15  # tight enough to prune: three Newton-and-chord rounds
@@ -73,18 +76,22 @@ def test_floors_and_bounds_hold_against_the_full_solve(case):
     cat = load_catalog()
     m, g = cat.model(model), cat.gpu(gpu)
     rng = random.Random(zlib.crc32(repr(case).encode()))  # the same cases every run
-    for _ in range(40):
+    # a team's profile that serves waiting prompts faster or slower than the physics
+    cals = [None, replace(packaged_calibration(), queue_service_scale=0.5),
+            replace(packaged_calibration(), queue_service_scale=2.5)]
+    for i in range(40):
+        cal = cals[i % 3]
         isl, osl = rng.randint(100, 16000), rng.randint(20, 3000)
         tpot = rng.choice([0.02, 0.04, 0.08])
         ttft = rng.choice([0.3, 1.0, 3.0, 10.0])
         q = rng.choice([None, 50.0, 95.0, 99.0])
         arr = rng.choice([POISSON, Arrivals("bursty", 4.0)])
-        _, _, rep, st, prefill, step1 = _configured(m, g, tp, pp, ep, prec, None, "vllm", None, isl, osl,
+        _, _, rep, st, prefill, step1 = _configured(m, g, tp, pp, ep, prec, None, "vllm", cal, isl, osl,
                                                     None, None)
         assert prefill_floor_s(rep, isl, st.prompt, DEFAULT_TUNING) <= prefill * (1 + 1e-12)  # (rounding)
         assert prefill == _prefill_s(rep, st)
         assert step_floor_s(rep, DEFAULT_TUNING) <= step1 <= _step_s(st, 64.0)
-        kw = dict(pp=pp, ep=ep, target_ttft_s=ttft, slo_percentile=q, arrivals=arr)
+        kw = dict(pp=pp, ep=ep, target_ttft_s=ttft, slo_percentile=q, arrivals=arr, calibration=cal)
         cap = slo_capacity(m, g, tp, prec, isl, osl, tpot, **kw)
         tight = capacity_bound(m, g, tp, prec, isl, osl, **kw)
         loose = ttft_floor_bound(m, g, tp, prec, isl, **kw)

@@ -243,7 +243,7 @@ def _solve(residuals: Callable[[list[float]], list[float]], weights: list[float]
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tpot_ms", ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s", "layer_overhead_s")),
-    ("ttft_ms", ("prefill_compute_efficiency", "request_overhead_s", "in_step_share")),
+    ("ttft_ms", ("prefill_compute_efficiency", "request_overhead_s", "in_step_share", "queue_service_scale")),
 )
 """The fit in two stages: the decode factors on the TPOT rows, then, with those fixed, the
 first-token factors on the TTFT rows and the TPOT rows (each metric weighing 1: the prefill

@@ -90,6 +90,16 @@ FACTORS: tuple[FactorSpec, ...] = (
                "fixed time before a request's first token beyond the prefill math (tokenization, "
                "scheduling, the first step's launch, the network to the benchmark client)",
                "deployment", 0.0, 1.5, 0.05, False),
+    # How the scheduler serves waiting prompts: the slope of TTFT with load, apart from its
+    # level (the prefill efficiency and the request overhead). A multiple of the modelled
+    # service time; the bounds (x0.25 to x4) are a judgement: wide enough for a scheduler that
+    # runs each waiting prompt in a step of its own, narrow enough that it cannot stand in for
+    # a broken run. Prior sigma 0.5 in log: x1.65 at one sigma.
+    FactorSpec("queue_service_scale", "x the modelled service time",
+               "time the scheduler holds a waiting prompt in the prefill queue, as a multiple of the modelled "
+               "time (its prefill packed at the token budget and the decode work of the steps it shares): "
+               "how fast TTFT grows with load; 1 = the physics alone",
+               "deployment", 0.25, 4.0, 0.5, True),
     # How a benchmark's clients bunch: only predicts benchmark runs whose clients start
     # together on an engine that runs prompts first (queueing.burst_weight); a sizing is steady
     # traffic and never uses it. Fitted so that the runs' bursts do not bend the factors above.
@@ -220,7 +230,16 @@ def packaged_value(name: str, engine: str) -> float:
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read a profile (cached per file version); ``ProfileError`` in one line if it is not one."""
+    """Read a profile; ``ProfileError`` in one line if it is not one. Returns a copy, so a
+    caller that edits it (a team's script changing a factor's scope) does not change what the
+    next reader of the same file gets."""
+    return shared_profile(path).model_copy(deep=True)
+
+
+def shared_profile(path: str | Path) -> Profile:
+    """``load_profile`` without the copy: the one cached object per file version, for readers
+    that never edit it (a sizing reads it once per call; the copy would cost a seventh of a
+    sizing)."""
     p = Path(path)
     try:
         st = p.stat()
@@ -417,5 +436,6 @@ __all__ = [
     "load_profile",
     "outside_range",
     "packaged_value",
+    "shared_profile",
     "sizing_notes",
 ]

@@ -45,6 +45,12 @@ class Calibration:
     dimensionless in [0, 1]. Fixed lengths would keep every round in step (1); admission
     limits and chunked prompts break waves up, by an amount the data fits
     (``queueing.burst_weight``)."""
+    queue_service_scale: float = 1.0
+    """Time the prefill queue's server holds a waiting prompt over the modelled time (its
+    prefill, packed at the token budget in a closed loop, and the decode work of the steps it
+    shares), dimensionless: the scheduler's share of how TTFT grows with load. 1 (the physics
+    alone) in the packaged calibration; a calibration profile fits it per deployment
+    (``xlsizer calibrate``, issue 23). Scales the queue's wait, never the prompt's own prefill."""
     engines: tuple[tuple[str, str, float], ...] = ()
     """Per-engine values that replace the global ones above: (engine, constant, value) for
     ``ENGINE_CONSTANTS`` (engines schedule differently: step overhead, time

@@ -88,6 +88,7 @@ def closed_loop(
     eng = engine_profile(engine)
     ttft = ttft_closed_loop(clients, pre.prefill_s, pre.batched_prefill_s, 0.0, 0.0,
                             (osl - 1.0) * dec.tpot_s,
-                            burst_weight(benchmark_rounds, cal.in_step(eng.prefill_first)))
+                            burst_weight(benchmark_rounds, cal.in_step(eng.prefill_first)),
+                            queue_scale=cal.queue_service_scale)
     ttft += xfer + cal.engine_value(eng.name, "request_overhead_s")
     return ttft, dec.tpot_s

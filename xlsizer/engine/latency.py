@@ -172,15 +172,17 @@ def wait_quantile(mean_wait_s: float, p_wait: float, q: float) -> float:
 
 
 def ttft_open(rate_per_rank: float, prefill_s: float, chunks: float, step_s: float,
-              q: float | None, arr: Arrivals = POISSON) -> float:
+              q: float | None, arr: Arrivals = POISSON, queue_scale: float = 1.0) -> float:
     """TTFT, s, of open arrivals (Poisson or bursty) at ``rate_per_rank`` req/s on one
     attention rank: the mean (``q`` None) or the q-th percentile. Without an engine's
-    fixed first-token overhead (the caller adds it)."""
+    fixed first-token overhead (the caller adds it). The queue's server holds each prompt
+    ``queue_scale`` × ``prefill_s`` (``queueing`` module docstring; 1 = the physics alone)."""
     cv = arr.length_cv
-    w = gg1_mean_wait(rate_per_rank, prefill_s, arr.scv, cv * cv)
+    service = prefill_s * queue_scale
+    w = gg1_mean_wait(rate_per_rank, service, arr.scv, cv * cv)
     if q is None:
         return w + prefill_s + (chunks + 0.5) * step_s
-    wq = wait_quantile(w, min(rate_per_rank * prefill_s, 1.0), q)
+    wq = wait_quantile(w, min(rate_per_rank * service, 1.0), q)
     if cv > 0.0:  # the request's own prompt at the length quantile (module docstring)
         r = length_quantile(cv, q)
         return wq + prefill_s * r + (math.ceil(chunks * r) + q / 100.0) * step_s
@@ -242,16 +244,20 @@ def tpot_quantile_slope(st: _Step, b: float, out_tokens: float, q: float, arr: A
 
 
 def ttft_closed(clients_per_rank: float, prefill_s: float, batched_prefill_s: float, chunks: float,
-                step_s: float, think_s: float, q: float | None, length_cv: float = 0.0) -> float:
+                step_s: float, think_s: float, q: float | None, length_cv: float = 0.0,
+                queue_scale: float = 1.0) -> float:
     """TTFT, s, of a closed loop of ``clients_per_rank`` clients (steady traffic): the mean
     (``q`` None, ``queueing.ttft_closed_loop``) or the q-th percentile (mean wait from exact
-    MVA, waiting with probability = the prefill server's utilization, exponential tail)."""
+    MVA, waiting with probability = the prefill server's utilization, exponential tail). The
+    server holds each queued prompt ``queue_scale`` × ``batched_prefill_s``."""
     if q is None:
-        return ttft_closed_loop(clients_per_rank, prefill_s, batched_prefill_s, chunks, step_s, think_s)
-    r = closed_loop_response(clients_per_rank, batched_prefill_s, think_s)
-    wait = max(r - batched_prefill_s, 0.0)
+        return ttft_closed_loop(clients_per_rank, prefill_s, batched_prefill_s, chunks, step_s, think_s,
+                                queue_scale=queue_scale)
+    service = batched_prefill_s * queue_scale
+    r = closed_loop_response(clients_per_rank, service, think_s)
+    wait = max(r - service, 0.0)
     n = max(round(clients_per_rank), 1)
-    util = min(n * batched_prefill_s / (r + think_s), 1.0) if r + think_s > 0.0 else 0.0
+    util = min(n * service / (r + think_s), 1.0) if r + think_s > 0.0 else 0.0
     if length_cv > 0.0:  # the request's own prompt at the length quantile
         lq = length_quantile(length_cv, q)
         return prefill_s * lq + wait_quantile(wait, util, q) + (math.ceil(chunks * lq) + q / 100.0) * step_s
@@ -292,6 +298,7 @@ class PrefillQueue(Protocol):
     tpot_s: float  # decode step at capacity, s
     first_token_s: float  # fixed engine overhead to a first token, s
     batched_prefill_s: float  # a closed loop's prompts prefilled together, s (``ttft_closed``)
+    queue_scale: float  # the queue's service time / the modelled one (calibration ``queue_service_scale``)
 
 
 def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
@@ -308,8 +315,9 @@ def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
         hold = c.batch / c.req_s  # seconds a request holds a slot (Little)
         clients = c.batch * offered_rps / c.req_s / c.ranks
         return ttft_closed(clients, c.prefill_s, c.batched_prefill_s, c.prefill_chunks, c.tpot_s,
-                           max(hold - c.prefill_s, 0.0), q, arr.length_cv) + c.first_token_s
-    return ttft_open(offered_rps / c.ranks, c.prefill_s, c.prefill_chunks, c.tpot_s, q, arr) + c.first_token_s
+                           max(hold - c.prefill_s, 0.0), q, arr.length_cv, c.queue_scale) + c.first_token_s
+    return ttft_open(offered_rps / c.ranks, c.prefill_s, c.prefill_chunks, c.tpot_s, q, arr,
+                     c.queue_scale) + c.first_token_s
 
 
 def ttft_at_load(capacity: PrefillQueue, offered_rps: float) -> float:

@@ -264,7 +264,7 @@ def estimate(
             # work only: the prompt's own math is the batched prefill)
             shared = st.prompt / rep.token_budget * _step_s(decode_only, max(batch, 1.0))
             ttft = ttft_closed_loop(admitted / rep.dp, prefill, batched + shared, chunks,
-                                    tpot * st.a, (osl - 1.0) * tpot, burst) + rep.request_s
+                                    tpot * st.a, (osl - 1.0) * tpot, burst, rep.queue_scale) + rep.request_s
             batch = max(admitted * (osl - 1.0) * tpot / (ttft + (osl - 1.0) * tpot), 1.0)
         tpot = tpot_at(batch)
         cycle = ttft + (osl - 1.0) * tpot
@@ -293,7 +293,7 @@ def estimate(
                     break
             tpot = tpot_at(batch)
             out = lam * osl
-            ttft = ttft_poisson(lam / rep.dp, prefill, chunks, tpot * st.a) + rep.request_s
+            ttft = ttft_poisson(lam / rep.dp, prefill, chunks, tpot * st.a, rep.queue_scale) + rep.request_s
         binding = _binding(rep, st, batch)
     return PerfEstimate(
         model=m.id, gpu=g.id, gpus=rep.gpus, tp=rep.tp, pp=rep.pp, ep=int(ep),

@@ -25,7 +25,7 @@ from dataclasses import replace as _replace
 from functools import cache
 from typing import Any, NamedTuple
 
-from xlsizer.calibrate.profile import calibration_for, load_profile, sizing_notes
+from xlsizer.calibrate.profile import calibration_for, shared_profile, sizing_notes
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
@@ -213,7 +213,7 @@ class _Shared:
         base = self.fx.kv_reserved_base if self.fx.kv_reserved_base is not None else self.prompt + self.out_tok
         self.kv_res_min = memory.kv_bytes_for_context(model, min(base, self.prompt + self.out_tok), kv_b)
         # issue 23: the team's calibration profile, applied per GPU (calibrate/profile.py ``applies``)
-        self.profile = load_profile(inp.calibration_profile) if inp.calibration_profile else None
+        self.profile = shared_profile(inp.calibration_profile) if inp.calibration_profile else None
         self.cals: dict[str, Calibration | None] = {}
 
     def cal(self, g: GpuSpec, inp: SizingInputs) -> Calibration | None:
@@ -561,7 +561,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         elif slack <= 0.0:
             return None, cap.tpot_floor_s
         else:  # a queue in front of each prefill replica: its wait percentile within the slack
-            req_p = max_rate_within_wait(s_pre, slack, inp.slo_percentile, sh.arr)
+            req_p = max_rate_within_wait(s_pre * cap.queue_scale, slack, inp.slo_percentile, sh.arr)
         info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
                                  "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
         cap = cap._replace(prefill_s=s_pre)
@@ -1111,7 +1111,8 @@ def _peak_ttft(inp: SizingInputs, plan: _Plan, offered_rps: float) -> tuple[floa
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         lam, s_pre = offered_rps / n_p, cap.prefill_s
         arr = inp.arrival_process
-        wait = gg1_mean_wait(lam, s_pre, arr.scv, arr.length_cv ** 2)  # P-K (Poisson) / Kingman (bursty)
+        # P-K (Poisson) / Kingman (bursty); the server holds a prompt queue_scale x its prefill
+        wait = gg1_mean_wait(lam, s_pre * cap.queue_scale, arr.scv, arr.length_cv ** 2)
         ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
         return ttft, ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
                       " {:.1f} ms + engine first-token overhead {:.0f} ms"), \

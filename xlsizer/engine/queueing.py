@@ -42,6 +42,18 @@ Two arrival processes, one physics:
   over the run is
 
       TTFT = (1 − w) × TTFT_steady + w × TTFT_burst,  w = 1/R (decodes first) or max(1/R, s)
+
+The server's service time in every queue above (S in M/D/1, S_b in the closed loop and the
+burst) is the physics' time times k, the calibration's ``queue_service_scale`` (1 in the
+packaged calibration). A team's own runs fit k where their TTFT grows with load faster or
+slower than the physics says (a scheduler that runs each waiting prompt in a step of its own
+does not pack them to the token budget); k scales the waits only, never the prompt's own
+prefill, so a lone request's TTFT does not move with it:
+
+      TTFT_steady = max(S − S_b, 0) + S_b + (R_k(n) − k·S_b) + (chunks + ½) × decode step(B)
+      TTFT_burst  = S + (n − 1)/2 × k·S_b
+
+with R_k(n) the mean value analysis over service k·S_b (at k = 1 the formulas above).
 """
 
 from __future__ import annotations
@@ -60,11 +72,13 @@ def gg1_mean_wait(rate: float, service_s: float, ca2: float = 1.0, cs2: float = 
     return (ca2 + cs2) / 2.0 * rho * service_s / (1.0 - rho)
 
 
-def ttft_poisson(rate_per_rank: float, prefill_s: float, chunks: float, decode_step_s: float) -> float:
+def ttft_poisson(rate_per_rank: float, prefill_s: float, chunks: float, decode_step_s: float,
+                 queue_scale: float = 1.0) -> float:
     """Mean TTFT, s, of Poisson arrivals at ``rate_per_rank`` req/s on one attention rank whose
     prompt takes ``prefill_s`` alone and runs in ``chunks`` steps of ``decode_step_s`` s of
-    decode work each. ``inf`` at or past saturation of prefill."""
-    return gg1_mean_wait(rate_per_rank, prefill_s) + prefill_s + (chunks + 0.5) * decode_step_s
+    decode work each; the queue's server holds each prompt ``queue_scale`` × ``prefill_s``.
+    ``inf`` at or past saturation of prefill."""
+    return gg1_mean_wait(rate_per_rank, prefill_s * queue_scale) + prefill_s + (chunks + 0.5) * decode_step_s
 
 
 def closed_loop_response(clients: float, service_s: float, think_s: float) -> float:
@@ -102,17 +116,22 @@ def burst_weight(rounds: float | None, in_step_share: float = 0.0) -> float:
 
 def ttft_closed_loop(clients_per_rank: float, prefill_s: float, batched_prefill_s: float,
                      chunks: float, decode_step_s: float, think_s: float,
-                     burst: float = 0.0) -> float:
+                     burst: float = 0.0, queue_scale: float = 1.0) -> float:
     """Mean TTFT, s, at a fixed concurrency of ``clients_per_rank`` per attention rank (closed
     loop, see the module docstring). Steady traffic: the prefill queue and service R(n) over
     the batched prefill, the prompt's own prefill beyond that, and the decode work of the
     steps its chunks share; ``think_s`` is the time a request spends decoding, (output − 1) ×
     TPOT. ``burst`` (``burst_weight``) is the share of requests that instead arrive with all
     the others on an idle server, as a benchmark's first round does, and wait for the
-    prompts queued before theirs."""
-    r = closed_loop_response(clients_per_rank, batched_prefill_s, think_s)
+    prompts queued before theirs. ``queue_scale``: the server holds each waiting prompt that
+    many times ``batched_prefill_s`` (the module docstring); the waits grow with it, the
+    prompt's own service does not."""
+    kb = queue_scale * batched_prefill_s
+    r = closed_loop_response(clients_per_rank, kb, think_s)
+    if queue_scale != 1.0:  # own service S_b plus the wait at service k·S_b
+        r = batched_prefill_s + (r - kb)
     steady = max(prefill_s - batched_prefill_s, 0.0) + r + (chunks + 0.5) * decode_step_s
     if burst <= 0.0:
         return steady
-    wave = prefill_s + max(clients_per_rank - 1.0, 0.0) / 2.0 * batched_prefill_s
+    wave = prefill_s + max(clients_per_rank - 1.0, 0.0) / 2.0 * kb
     return (1.0 - burst) * steady + burst * wave

@@ -35,7 +35,8 @@ def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, off
     arr = inp.arrival_process
     if ev is not None and ev.req_p < math.inf:  # disaggregated: the prefill pool's queue
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
-        ttft_q = ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, q, arr) + ev.ttft_fixed_s + cap.first_token_s
+        ttft_q = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, q, arr, cap.queue_scale)
+                  + ev.ttft_fixed_s + cap.first_token_s)
     else:
         ttft_q = ttft_at_load_q(cap, min(offered_rps / max(active, 1), cap.req_s), q, arr)
     words = arrivals_words(inp)

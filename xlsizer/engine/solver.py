@@ -244,6 +244,9 @@ class ReplicaCapacity(NamedTuple):
     ``tpot_s`` when the targets are means."""
     batched_prefill_s: float = 0.0
     """One prompt's share of back-to-back prefill passes (closed-loop arrivals' server)."""
+    queue_scale: float = 1.0
+    """Time the prefill queue's server holds a prompt over the modelled time (calibration
+    ``queue_service_scale``; 1 = the physics alone)."""
 
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
@@ -316,32 +319,34 @@ def rep_chunks(rep: _Replica, st: _Step) -> float:
 
 
 def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: float,
-          first: float, q: float | None = None, arr: Arrivals = POISSON, batched: float = 0.0) -> float:
+          first: float, q: float | None = None, arr: Arrivals = POISSON, batched: float = 0.0,
+          qk: float = 1.0) -> float:
     """TTFT at batch b at the rate that batch serves (Little): the mean (``q`` None) or the
-    q-th percentile (``latency.py``), for open arrivals or a closed loop of b clients."""
+    q-th percentile (``latency.py``), for open arrivals or a closed loop of b clients; ``qk``:
+    the queue's service time over the modelled one (the replica's ``queue_scale``)."""
     step = _step_s(st, b)
     if arr.kind == "closed":
         think = max(osl - 1.0, 0.0) * step / st.a
-        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q, arr.length_cv) + first
+        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q, arr.length_cv, qk) + first
     rate = b / (prefill + osl * step / st.a)
-    return ttft_open(rate / ranks, prefill, chunks, step, q, arr) + first
+    return ttft_open(rate / ranks, prefill, chunks, step, q, arr, qk) + first
 
 
 def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float, ranks: int, osl: float,
                 first: float, q: float | None, arr: Arrivals, batched: float,
-                b_max: float, at_b: tuple[float, float]) -> tuple[float, float, float]:
+                b_max: float, at_b: tuple[float, float], qk: float = 1.0) -> tuple[float, float, float]:
     """(the largest mean batch ≤ b whose TTFT (``_ttft``) meets ``target``, its mean step, its
     percentile step): b itself when it meets it (with ``at_b``, its steps, known to the
     caller), 0 when one sequence misses; else bisection (TTFT grows with the batch), on whole
     batches then on the mean batch between them."""
-    if _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched) <= target:
+    if _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched, qk) <= target:
         return b, at_b[0], at_b[1]
-    if _ttft(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched) > target:
+    if _ttft(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched, qk) > target:
         return 0, 0.0, 0.0
     good, bad = 1, b
     while bad - good > 1:
         mid = (good + bad) // 2
-        if _ttft(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched) <= target:
+        if _ttft(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk) <= target:
             good = mid
         else:
             bad = mid
@@ -353,7 +358,7 @@ def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float,
     lo, hi = float(good), float(bad)
     for _ in range(_TTFT_REFINE):
         mid_f = (lo + hi) / 2.0
-        if _ttft(st, prefill, chunks, ranks, osl, mid_f, first, q, arr, batched) <= target:
+        if _ttft(st, prefill, chunks, ranks, osl, mid_f, first, q, arr, batched, qk) <= target:
             lo = mid_f
         else:
             hi = mid_f
@@ -406,7 +411,7 @@ def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: 
 
 
 def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: float, ranks: int,
-                    target_s: float, q: float | None, arr: Arrivals = POISSON) -> float:
+                    target_s: float, q: float | None, arr: Arrivals = POISSON, qk: float = 1.0) -> float:
     """An upper bound, req/s per replica, on every load whose TTFT (``_ttft``, open arrivals)
     meets ``target_s``: the TTFT grows with the rate and with the step time, and no step is
     shorter than one sequence's (``step1_s``), so the rate at which the TTFT at that step
@@ -414,7 +419,8 @@ def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: fl
     target; ``inf`` for a closed loop (not bounded here) or an all-cached prompt.
 
     Mean: c·ρS/(1 − ρ) ≤ x gives ρ ≤ x / (x + cS) (c = c_a²/2, S = ``prefill_s``, x = the
-    target less the prefill, the chunk steps and the first-token overhead). A percentile: the
+    target less the prefill, the chunk steps and the first-token overhead; the queue's service
+    S = ``qk`` × ``prefill_s``, the request's own prefill ``prefill_s``). A percentile: the
     wait quantile cS/(1 − ρ)·ln(ρ/tail) (``latency.wait_quantile``) is within x where
     h(ρ) = cS·ln(ρ/tail) − x(1 − ρ) ≤ 0; h rises and is concave on (tail, 1), so a Newton step
     from the feasible side stays feasible and the chord to the infeasible side lands on the
@@ -428,7 +434,8 @@ def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: fl
     x = target_s - first_s - own
     if x < 0.0:
         return 0.0
-    cs = (arr.scv + arr.length_cv * arr.length_cv) / 2.0 * prefill_s
+    service = prefill_s * qk
+    cs = (arr.scv + arr.length_cv * arr.length_cv) / 2.0 * service
     if q is None:
         rho = x / (x + cs)
     else:
@@ -448,7 +455,7 @@ def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: fl
             if lo < chord < hi:
                 hi, h_hi = chord, cs * math.log(chord / tail) - x * (1.0 - chord)
         rho = min(hi * (1.0 + 1e-9), 1.0)  # a hair above: rounding never cuts below the root
-    return ranks * rho / prefill_s
+    return ranks * rho / service
 
 
 _RHO_STEPS = 3
@@ -481,7 +488,8 @@ def ttft_floor_bound(
     # rounding can never make the bound cut below the exact limit
     s_floor = prefill_floor_s(rep, input_tokens, prompt, tun) * (1.0 - 1e-9)
     return ttft_rate_bound(s_floor, chunks, step_floor_s(rep, tun) * (1.0 - 1e-9), rep.request_s, rep.dp,
-                           target_ttft_s, slo_percentile, arrivals if arrivals is not None else POISSON)
+                           target_ttft_s, slo_percentile, arrivals if arrivals is not None else POISSON,
+                           rep.queue_scale)
 
 
 class CapacityBound(NamedTuple):
@@ -514,7 +522,7 @@ def capacity_bound(
     extra = tuning.extra_resident_bytes if tuning is not None else 0.0
     ttft = math.inf if target_ttft_s is None else ttft_rate_bound(
         prefill, rep_chunks(rep, st), floor_step, rep.request_s, rep.dp, target_ttft_s, slo_percentile,
-        arrivals if arrivals is not None else POISSON)
+        arrivals if arrivals is not None else POISSON, rep.queue_scale)
     return CapacityBound(ttft, floor_step / st.a, st.kv_reserved + extra)
 
 
@@ -680,7 +688,8 @@ def slo_capacity(
         tt = sol[5].get(target_ttft_s)
         if tt is None:
             tt = sol[5][target_ttft_s] = _ttft_batch(st, b_slo, target_ttft_s, prefill, chunks, ranks, osl,
-                                                     first, q, arr, batched, float(rep.max_seqs), (s_slo, sol[4]))
+                                                     first, q, arr, batched, float(rep.max_seqs), (s_slo, sol[4]),
+                                                     rep.queue_scale)
         if tt[0] < 1:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, "compute", first, chunks, ranks)
@@ -694,7 +703,7 @@ def slo_capacity(
             req = mean / (prefill + osl * tpot)  # the mean batch the TTFT target allows (Little)
             out = req * osl
             return ReplicaCapacity(True, int(mean), max_batch, tpot, floor, out, out / gpus, req, prefill,
-                                   gpus, "compute", first, chunks, ranks, step_q / a, batched)
+                                   gpus, "compute", first, chunks, ranks, step_q / a, batched, rep.queue_scale)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
@@ -705,4 +714,4 @@ def slo_capacity(
     out = req * osl
     tq = step_q / a
     return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                           gpus, binding, first, chunks, ranks, tq, batched)
+                           gpus, binding, first, chunks, ranks, tq, batched, rep.queue_scale)

@@ -211,6 +211,7 @@ class _Replica:
     request_s: float  # fixed time to first token beyond the prefill math
     prefill_scale: float  # prefill math time / decode math time at the same tokens
     in_step_share: float  # benchmark rounds kept in step: fitted if prefill-first, else 0
+    queue_scale: float  # prefill queue service time over the modelled one (calibration queue_service_scale)
     step_s: float
 
 
@@ -437,6 +438,7 @@ def _build_replica(
         + (cal.moe_layer_overhead_s * moe.moe_layers / pp if moe is not None else 0.0),
         request_s=cal.engine_value(engine.name, "request_overhead_s"),
         in_step_share=cal.in_step(engine.prefill_first),
+        queue_scale=cal.queue_service_scale,
         prefill_scale=(cal.compute_efficiency / cal.prefill_compute_efficiency
                        if cal.prefill_compute_efficiency > 0.0 else 1.0),
         step_s=cal.engine_value(engine.name, "step_overhead_s"),
