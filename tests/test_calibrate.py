@@ -362,6 +362,26 @@ def test_a_slower_prefill_queue_never_needs_fewer_gpus(profile_path, tmp_path):
     assert gpus == sorted(gpus) and gpus[-1] > gpus[1], gpus
 
 
+def test_moe_step_shares_use_the_profile(profile_path, tmp_path):
+    # the shares of a MoE step that explain() shows come from the step the plan was sized on:
+    # the profile's calibration, not the packaged one
+    from xlsizer.engine.performance import step_shares
+
+    prof = load_profile(profile_path)
+    prof.deployment.model = "mixtral-8x7b"
+    p = tmp_path / "moe.yaml"
+    p.write_text(dump_profile(prof), encoding="utf-8")
+    r = _size(p, model="mixtral-8x7b", avg_output_tokens=300)
+    s = r.scenarios["burst"]
+    perf = s.extra["perf"]
+    cal = prof.calibration("all")
+    kw = dict(pp=s.pp, ep=perf["ep"], engine="vllm", tuning=None)
+    args = ("mixtral-8x7b", "h100-sxm", s.tp, "bf16", 2000, 300, perf["batch"])
+    with_profile = step_shares(*args, **kw, calibration=cal)
+    assert perf["moe_expert_gemm_share"] == pytest.approx(with_profile["expert_gemm"])
+    assert with_profile["expert_gemm"] != pytest.approx(step_shares(*args, **kw)["expert_gemm"])
+
+
 def test_sizing_partly_and_ignored(profile_path, tmp_path):
     part = _size(_carry_request_overhead(profile_path, tmp_path), model="qwen3-32b")
     assert {s.value for s in part.explain() if s.name == "Calibration profile"} == {"partly used"}

@@ -313,12 +313,14 @@ def step_shares(
     input_tokens: float, output_tokens: float, batch: float, *, pp: int = 1, ep: int = 1,
     kv_precision: Precision | str | None = None, engine: str = "vllm",
     prefill_tokens: float | None = None, tuning: Tuning | None = None,
+    calibration: Calibration | None = None,
 ) -> dict[str, float]:
     """Shares of one decode step at ``batch`` spent in routed-expert GEMMs, in the part of
     them due to load imbalance, and in expert-parallel all-to-all (``StepBreakdown.shares``;
-    zeros for a dense model). Cheap: the configuration's constants are cached."""
+    zeros for a dense model) under ``calibration`` (None: the packaged one). Cheap: the
+    configuration's constants are cached."""
     _, _, rep, st, _, _ = _configured(model, gpu, tp, pp, ep, precision, kv_precision, engine,
-                                      None, input_tokens, output_tokens, prefill_tokens, tuning)
+                                      calibration, input_tokens, output_tokens, prefill_tokens, tuning)
     return _breakdown(rep, st, max(float(batch), 1.0)).shares()
 
 

@@ -1160,7 +1160,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
     if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
         shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp, ep=plan.ep,
                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
-                             prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning)
+                             prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning, calibration=sh.cal(g, inp))
         extra["perf"].update({f"moe_{k}_share": v for k, v in shares.items()})
         for key, label, how in MOE_SHARES:
             rec.append((name, label, shares[key] * 100.0, "%", how, (), S_PERF))
