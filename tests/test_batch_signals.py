@@ -39,6 +39,13 @@ def _projects(folder: Path) -> None:
                 out.writestr(info, data)
 
 
+def _terminal_signals() -> None:
+    """Ctrl-C at its default, as a terminal starts a job. A test run that is itself a shell's
+    background job (`pytest ... &` in a script) has SIGINT ignored, the child would inherit
+    that, and Python then leaves Ctrl-C ignored: the batch ran to the end and exited 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -67,7 +74,8 @@ def test_batch_stops_on_signal_without_leftovers(tmp_path, how):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "xlsizer", "report", str(src), "--out", str(out), "--jobs", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # its own process group, as a terminal job
+                            start_new_session=True,  # its own process group, as a terminal job
+                            preexec_fn=_terminal_signals)
     try:
         deadline = time.monotonic() + 120
         while not list(out.glob("*-report.xlsx")):  # working: the first report is written
