@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from xlsizer.calibrate.fit import build_profile
 from xlsizer.calibrate.profile import (
@@ -342,6 +343,22 @@ def test_editing_a_loaded_profile_does_not_change_the_cached_one(profile_path):
     assert again.factors["queue_service_scale"].value == shared_profile(profile_path).factors[
         "queue_service_scale"].value != 3.0
     assert shared_profile(profile_path) is shared_profile(profile_path)  # what a sizing reads, cached
+
+
+def test_a_profile_written_before_the_queue_factor_still_sizes(profile_path, tmp_path):
+    # profiles from before queue_service_scale existed have no such factor: the physics' own
+    # queue (1) is used, and the sizing is the same as with the factor at 1
+    data = yaml.safe_load(profile_path.read_text(encoding="utf-8"))
+    del data["factors"]["queue_service_scale"]
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert load_profile(old).calibration("all").queue_service_scale == 1.0
+    at_one = load_profile(profile_path)
+    at_one.factors["queue_service_scale"].value = 1.0
+    one = tmp_path / "one.yaml"
+    one.write_text(dump_profile(at_one), encoding="utf-8")
+    kw = dict(concurrent_users=3000, requests_per_user_per_minute=4, target_ttft_ms=800)
+    assert _size(old, **kw).scenarios["burst"].total_gpus == _size(one, **kw).scenarios["burst"].total_gpus
 
 
 def test_a_slower_prefill_queue_never_needs_fewer_gpus(profile_path, tmp_path):
