@@ -121,6 +121,26 @@ def _tpot_ratio(draft: str, batch: int) -> float:
     return off.tpot_s / on.tpot_s
 
 
+def test_drafter_cost_uses_the_calibration_of_the_gpu():
+    # a team's profile that reaches half the packaged bandwidth streams the drafter's weights
+    # and KV at that rate too: its per-step and per-sequence costs grow (read-bound parts double)
+    from dataclasses import replace
+
+    from xlsizer.engine.calibration import packaged_calibration
+
+    inp = make_inputs(model="llama-3.3-70b", speculative_decoding=True, spec_draft_model="llama-3.1-8b",
+                      spec_acceptance_rate=0.7, spec_draft_tokens=4, avg_prompt_tokens=1000, avg_output_tokens=400)
+    m = resolve_model(inp)
+    g = load_catalog().gpu("h100-sxm")
+    fx = effects(inp, m, 1000, 400)
+    pk = packaged_calibration()
+    base = fx.tuning_for(g, 2, Precision.FP8)
+    assert fx.tuning_for(g, 2, Precision.FP8, calibration=pk) == base
+    slow = fx.tuning_for(g, 2, Precision.FP8, calibration=replace(pk, bandwidth_efficiency=pk.bandwidth_efficiency / 2))
+    assert slow.extra_step_s > base.extra_step_s * 1.2
+    assert slow.extra_step_s_per_seq > base.extra_step_s_per_seq * 1.2
+
+
 def test_speculative_decoding_gain_at_small_batch_shrinks_at_large_batch():
     """70B on 2x H100, acceptance 0.7, 4 drafts: E = 2.77 tokens per target step. With an
     EAGLE-style draft head (0.5B) TPOT falls 2.4-2.7x at batch 1-8; with llama-3.1-8b as the

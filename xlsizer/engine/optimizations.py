@@ -48,6 +48,7 @@ from typing import Any
 
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import memory
+from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.performance import (
     ALLREDUCE_LATENCY_S,
     DEFAULT_TUNING,
@@ -159,13 +160,16 @@ class Effects:
         decode = self.mean_output * tpot_s
         return (prefill_s + decode) / (prefill_s + decode / useful)
 
-    def tuning_for(self, gpu: GpuSpec, n: int, run_prec: Precision, spec: bool = True) -> Tuning:
+    def tuning_for(self, gpu: GpuSpec, n: int, run_prec: Precision, spec: bool = True,
+                   calibration: Calibration | None = None) -> Tuning:
         """The tuning for one candidate configuration (n GPUs of ``gpu``, GEMMs at ``run_prec``):
         the drafter's and adapters' costs are seconds and bytes per GPU, so they depend on the
-        hardware. ``spec=False``: the same without speculative decoding (for its warning)."""
+        hardware, and on how much of it the engine reaches (``calibration``: a team's profile
+        for this GPU; None, the packaged one). ``spec=False``: the same without speculative
+        decoding (for its warning)."""
         if self.draft is None and self.compute_precision is None and self.adapter_bytes <= 0.0:
             return self.tuning  # nothing here depends on the hardware
-        key = (id(gpu), n, run_prec, spec)
+        key = (id(gpu), n, run_prec, spec, calibration)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -178,7 +182,7 @@ class Effects:
         if cp is not None:
             want = cp if gpu.supports(cp) else Precision.BF16
             upd["gemm_rate_scale"] = gpu.dense_flops(want) / gpu.dense_flops(run_prec)
-        cal = packaged_calibration()
+        cal = calibration or packaged_calibration()
         bw = gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * n
         if self.draft is not None and spec:
             d, k = self.draft, self.spec_k

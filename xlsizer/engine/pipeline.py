@@ -438,7 +438,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         # bound's) or the engine's sequence limit; elsewhere they are not offered (they cost search
         # time and never win)
         node_bw = g.gpus_per_node * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec).accepted_tokens_per_step * node_bw
+        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec, calibration=sh.cal(g, inp))
+                           .accepted_tokens_per_step * node_bw
                            - sh.w_active) / sh.kv_read_min
         node_budget = g.gpus_per_node * g.memory_bytes / (1.0 + MAX_HEADROOM) - resident
         stages = node_budget <= 0 or node_budget / sh.kv_res_min < min(node_tpot_batch, seqs_cap)
@@ -447,7 +448,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             shapes += [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         for n, tp, pp, ep in shapes:
-            tun = fx.tuning_for(g, n, cprec)
+            tun = fx.tuning_for(g, n, cprec, calibration=sh.cal(g, inp))
             a = tun.accepted_tokens_per_step
             tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
             req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (flops_per_token * tokens)
@@ -1285,7 +1286,8 @@ def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
             out.setdefault(k, {}).update(v)
     out["lora"]["deployments"] = sum(c for c, _, _ in deployments)
     if fx.draft is not None and ev is not None and plan.prec is not None:
-        tun0 = fx.tuning_for(plan.gpu, plan.n, _compute_precision(plan.gpu, plan.prec), spec=False)
+        tun0 = fx.tuning_for(plan.gpu, plan.n, _compute_precision(plan.gpu, plan.prec), spec=False,
+                             calibration=sh.cal(plan.gpu, inp))
         ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0, plan.ep)
         cap = ev.cap
         sd = out["speculative_decoding"]
