@@ -270,22 +270,24 @@ def test_bad_profile_file_is_one_line(tmp_path):
 # --- applying a profile ------------------------------------------------------------------------
 
 
+def _saved(prof, path):
+    """``prof`` written to ``path`` as ``xlsizer calibrate`` writes it; the path."""
+    path.write_text(dump_profile(prof), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
     truth = apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.70, "request_overhead_s": 0.06})
     prof, _ = build_profile([FileRuns("gen", "csv", "mean", _model_rows(truth))], "2026-01-02")
-    p = tmp_path_factory.mktemp("prof") / "p.yaml"
-    p.write_text(dump_profile(prof), encoding="utf-8")
-    return p
+    return _saved(prof, tmp_path_factory.mktemp("prof") / "p.yaml")
 
 
 def _carry_request_overhead(profile_path, tmp_path):
     """The profile with request_overhead_s scoped gpu+engine, as a team edits it."""
     prof = load_profile(profile_path)
     prof.factors["request_overhead_s"].scope = "gpu+engine"
-    p = tmp_path / "carry.yaml"
-    p.write_text(dump_profile(prof), encoding="utf-8")
-    return p
+    return _saved(prof, tmp_path / "carry.yaml")
 
 
 def test_applies_used_partly_ignored(profile_path, tmp_path):
@@ -355,8 +357,7 @@ def test_a_profile_written_before_the_queue_factor_still_sizes(profile_path, tmp
     assert load_profile(old).calibration("all").queue_service_scale == 1.0
     at_one = load_profile(profile_path)
     at_one.factors["queue_service_scale"].value = 1.0
-    one = tmp_path / "one.yaml"
-    one.write_text(dump_profile(at_one), encoding="utf-8")
+    one = _saved(at_one, tmp_path / "one.yaml")
     kw = dict(concurrent_users=3000, requests_per_user_per_minute=4, target_ttft_ms=800)
     assert _size(old, **kw).scenarios["burst"].total_gpus == _size(one, **kw).scenarios["burst"].total_gpus
 
@@ -369,10 +370,8 @@ def test_a_slower_prefill_queue_never_needs_fewer_gpus(profile_path, tmp_path):
     gpus = []
     for k in (0.5, 1.0, 2.0, 4.0):
         prof.factors["queue_service_scale"].value = k
-        p = tmp_path / f"k{k}.yaml"
-        p.write_text(dump_profile(prof), encoding="utf-8")
-        r = _size(p, concurrent_users=3000, requests_per_user_per_minute=4, avg_prompt_tokens=4000,
-                  avg_output_tokens=256, target_ttft_ms=800)
+        r = _size(_saved(prof, tmp_path / f"k{k}.yaml"), concurrent_users=3000, requests_per_user_per_minute=4,
+                  avg_prompt_tokens=4000, avg_output_tokens=256, target_ttft_ms=800)
         gpus.append(r.scenarios["burst"].total_gpus)
         steps = {(s.scenario, s.name): s for s in r.explain()}
         assert steps[("burst", "Profile: queue_service_scale")].value == k
@@ -386,9 +385,7 @@ def test_moe_step_shares_use_the_profile(profile_path, tmp_path):
 
     prof = load_profile(profile_path)
     prof.deployment.model = "mixtral-8x7b"
-    p = tmp_path / "moe.yaml"
-    p.write_text(dump_profile(prof), encoding="utf-8")
-    r = _size(p, model="mixtral-8x7b", avg_output_tokens=300)
+    r = _size(_saved(prof, tmp_path / "moe.yaml"), model="mixtral-8x7b", avg_output_tokens=300)
     s = r.scenarios["burst"]
     perf = s.extra["perf"]
     cal = prof.calibration("all")

@@ -429,7 +429,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         # so FP8 weights needed fewer GPUs than FP4 ones on a GPU without FP4 (issue 24).
         # FP8/INT8 without their tensor cores stay modelled as BF16 weights (step.py refuses them)
         prec = inp.precision if inp.precision is Precision.FP4 else cprec
-        cal = sh.cal(g, inp) or packaged_calibration()
+        own = sh.cal(g, inp)  # a team's profile for this GPU, or None
+        cal = own or packaged_calibration()
         peak = g.dense_flops(cprec) * cal.compute_efficiency
         resident = sh.w + sh.act + fx.extra_resident_bytes
         # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
@@ -438,7 +439,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         # bound's) or the engine's sequence limit; elsewhere they are not offered (they cost search
         # time and never win)
         node_bw = g.gpus_per_node * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec, calibration=sh.cal(g, inp))
+        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec, calibration=own)
                            .accepted_tokens_per_step * node_bw
                            - sh.w_active) / sh.kv_read_min
         node_budget = g.gpus_per_node * g.memory_bytes / (1.0 + MAX_HEADROOM) - resident
@@ -448,7 +449,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             shapes += [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         for n, tp, pp, ep in shapes:
-            tun = fx.tuning_for(g, n, cprec, calibration=sh.cal(g, inp))
+            tun = fx.tuning_for(g, n, cprec, calibration=own)
             a = tun.accepted_tokens_per_step
             tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
             req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (flops_per_token * tokens)
