@@ -228,7 +228,22 @@ def test_command_writes_readable_profile_and_round_trips(tmp_path, capsys):
     again = tmp_path / "q.yaml"
     again.write_text(dump_profile(prof), encoding="utf-8")
     assert load_profile(again).model_dump() == prof.model_dump()
-    assert "wrote" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "wrote" in printed
+    assert text.startswith("# xlsizer calibration profile: llama-3.1-8b on 1x h100-sxm (1 GPU), vllm")
+    assert "(1 GPU, ep 1, dp 1)" in printed
+    # an overhead the packaged fit holds at its bound of 0 (1e-15 s) reads 0 in the table
+    row = next(line.split() for line in printed.splitlines() if line.startswith("step_overhead_s"))
+    assert row[1] == "0"
+
+
+def test_factor_text():
+    from xlsizer.calibrate.profile import factor_text
+
+    assert factor_text(1.01e-15) == "0"
+    assert factor_text(0.0) == "0"
+    assert factor_text(6.5276e-05) == "6.528e-05"
+    assert factor_text(0.447796) == "0.4478"
 
 
 def test_existing_profile_needs_force(tmp_path, capsys):
@@ -332,6 +347,9 @@ def test_sizing_uses_profile_and_says_so(profile_path):
     assert (used.scenarios["burst"].throughput_per_replica_tok_s
             < plain.scenarios["burst"].throughput_per_replica_tok_s)
     assert "profile" in used.confidence["source"]
+    # in_step_share only explains benchmark runs (their clients' bunching): not listed as used
+    names = {s.name for s in used.explain()}
+    assert "Profile: queue_service_scale" in names and "Profile: in_step_share" not in names
 
 
 def test_editing_a_loaded_profile_does_not_change_the_cached_one(profile_path):
@@ -408,8 +426,13 @@ def test_sizing_partly_and_ignored(profile_path, tmp_path):
 def test_extrapolation_warns_and_widens_band(profile_path):
     inside = _size(profile_path, avg_prompt_tokens=2000)
     outside = _size(profile_path, avg_prompt_tokens=30000)
-    assert not any("extrapolating" in w for w in inside.warnings if "isl" in w)
-    assert any("extrapolating the calibration profile" in w and "isl 30,000" in w for w in outside.warnings)
+    assert not any("extrapolating" in w for w in inside.warnings if "prompt tokens" in w)
+    warn = [w for w in outside.warnings if w.startswith("extrapolating the calibration profile")]
+    assert len(warn) == 1
+    # one phrase per quantity, not one per scenario: the prompt length is the sizing's own
+    assert warn[0].count("prompt tokens 30,000") == 1
+    assert "baseline:" not in warn[0]
+    assert "With the profile applied beyond its measured range" in outside.confidence["source"]
     width = {k: r.confidence["high"] - r.confidence["low"] for k, r in (("in", inside), ("out", outside))}
     assert width["out"] >= width["in"]
 

@@ -24,9 +24,13 @@ from xlsizer.errors import XlsizerError
 from xlsizer.outpaths import write_text_atomic
 
 
+def _gpus(n: int) -> str:
+    return f"{n} GPU" if n == 1 else f"{n} GPUs"
+
+
 def _header(prof: Any) -> str:
     d = prof.deployment
-    return (f"xlsizer calibration profile: {d.model} on {d.tp}x {d.gpu} ({d.gpu_count} GPUs), {prof.engine}, "
+    return (f"xlsizer calibration profile: {d.model} on {d.tp}x {d.gpu} ({_gpus(d.gpu_count)}), {prof.engine}, "
             f"{d.weights_precision}\n"
             "Written by `xlsizer calibrate` from the measured runs listed under 'measured'. Each factor replaces\n"
             "the packaged fitted constant of the same name (xlsizer/catalog/data/calibration.yaml); use it with\n"
@@ -60,9 +64,11 @@ def calibrate(files: list[str], out: str, sets: dict[str, Any], date: str | None
 
 
 def _summary(prof: Any, out: str) -> str:
+    from xlsizer.calibrate.profile import factor_text
+
     lines = [f"wrote {out}", ""]
     d = prof.deployment
-    lines.append(f"deployment: {d.model} on {d.tp}x {d.gpu} ({d.gpu_count} GPUs, ep {d.ep}, dp {d.dp}), "
+    lines.append(f"deployment: {d.model} on {d.tp}x {d.gpu} ({_gpus(d.gpu_count)}, ep {d.ep}, dp {d.dp}), "
                  f"{prof.engine}, {d.weights_precision}, {d.mode}")
     lines.append(f"runs: {prof.measured.get('runs')} from {len(prof.measured.get('files', []))} file(s)")
     for k, r in prof.range.items():
@@ -70,7 +76,7 @@ def _summary(prof: Any, out: str) -> str:
     lines.append("")
     lines.append(f"{'factor':<28} {'packaged':>12} {'fitted':>12}  unit")
     for n, f in prof.factors.items():
-        lines.append(f"{n:<28} {f.packaged:>12.4g} {f.value:>12.4g}  {f.unit}")
+        lines.append(f"{n:<28} {factor_text(f.packaged):>12} {factor_text(f.value):>12}  {f.unit}")
     lines.append("")
     for m, e in prof.error.items():
         b, a = e.get("before") or {}, e.get("after") or {}

@@ -63,6 +63,9 @@ class FactorSpec:
     runs cannot see stays near the packaged fit)."""
     log: bool
     """True: fitted on log(value) (a multiplicative efficiency); False: on the value."""
+    sizing: bool = True
+    """False: the factor only explains benchmark runs and a sizing never uses it (so a sizing's
+    explanation does not list it among the factors it used)."""
 
 
 FACTORS: tuple[FactorSpec, ...] = (
@@ -106,7 +109,7 @@ FACTORS: tuple[FactorSpec, ...] = (
     FactorSpec("in_step_share", "share of a benchmark's rounds",
                "benchmarks on a prompts-first engine (SGLang): share of the rounds whose clients stay in step "
                "(their prompts queue at once); not used by a sizing (steady traffic)",
-               "deployment", 0.0, 1.0, 0.25, False),
+               "deployment", 0.0, 1.0, 0.25, False, sizing=False),
 )
 FACTOR_BY_NAME: dict[str, FactorSpec] = {f.name: f for f in FACTORS}
 
@@ -341,13 +344,25 @@ def calibration_for(prof: Profile | None, model: str, gpu: str, engine: str, pre
 def outside_range(prof: Profile, concurrency: float | None, isl: float, osl: float) -> list[str]:
     """What of a workload lies outside the loads and lengths the profile measured, one phrase each."""
     out: list[str] = []
-    for key, value in (("concurrency", concurrency), ("isl", isl), ("osl", osl)):
+    for key, value, what in (("concurrency", concurrency, "concurrency"), ("isl", isl, "prompt tokens"),
+                             ("osl", osl, "output tokens")):
         r = prof.range.get(key)
         if r is None or value is None:
             continue
         if value < r.low * (1 - 1e-9) or value > r.high * (1 + 1e-9):
-            out.append(f"{key} {value:,.0f} outside the measured {r.low:,.0f}-{r.high:,.0f}")
+            out.append(f"{what} {value:,.0f} outside the measured {_span(r.low, r.high)}")
     return out
+
+
+def factor_text(x: float) -> str:
+    """A factor's value for people: 4 significant figures; a value at the fit's bound of 0 (an
+    overhead the fit found absent, such as 1e-15 s) reads 0."""
+    return "0" if abs(x) < 1e-12 else f"{x:.4g}"
+
+
+def _span(low: float, high: float) -> str:
+    """``1,024`` for a single value, else ``4-64``."""
+    return f"{low:,.0f}" if f"{low:,.0f}" == f"{high:,.0f}" else f"{low:,.0f}-{high:,.0f}"
 
 
 def _replica_concurrency(prof: Profile, value: float) -> float:
@@ -373,34 +388,39 @@ def sizing_notes(prof: Profile, model: str, engine: str, precision: str, isl: fl
     src = f"calibration profile ({prof.deployment.model} on {prof.deployment.gpu}, {prof.engine}; " \
           f"{prof.measured.get('runs', '?')} runs measured {prof.measured.get('date', '?')})"
     uses: set[str] = set()
-    outside: list[str] = []
+    batches: dict[str, float] = {}  # scenario -> its batch per replica, where outside the measured range
+    measured: tuple[float, float] | None = None  # the runs' concurrency per replica
     for name, sc in scenarios.items():
         use, why = applies(prof, model, sc.gpu, engine, precision)
         uses.add(use)
-        factors = [n for n in prof.factors if use == "used" or (use == "partly used"
-                                                                and prof.factors[n].scope == "gpu+engine")]
+        factors = [n for n in prof.factors if (use == "used" or (use == "partly used"
+                                                                 and prof.factors[n].scope == "gpu+engine"))
+                   and (n not in FACTOR_BY_NAME or FACTOR_BY_NAME[n].sizing)]
         recs.append((name, "Calibration profile", use, "", why, src))
         for n in factors:
             f = prof.factors[n]
-            recs.append((name, f"Profile: {n}", f.value, f.unit, f"fitted on the team's runs (packaged {f.packaged:g})",
-                         src))
+            recs.append((name, f"Profile: {n}", f.value, f.unit,
+                         f"fitted on the team's runs (packaged {factor_text(f.packaged)})", src))
         if use == "ignored":
             continue
         batch = (sc.extra.get("perf") or {}).get("batch")
         rng = prof.range.get("concurrency")
-        conc = None
         if batch is not None and rng is not None:
-            lo, hi = _replica_concurrency(prof, rng.low), _replica_concurrency(prof, rng.high)
-            conc = float(batch)
-            if conc < lo * (1 - 1e-9) or conc > hi * (1 + 1e-9):
-                outside.append(f"{name}: {conc:,.0f} sequences per replica outside the measured {lo:,.0f}-{hi:,.0f}")
-        outside += [f"{name}: {x}" for x in outside_range(prof, None, isl, osl)]
+            measured = lo, hi = _replica_concurrency(prof, rng.low), _replica_concurrency(prof, rng.high)
+            if batch < lo * (1 - 1e-9) or batch > hi * (1 + 1e-9):
+                batches[name] = float(batch)
     if uses == {"ignored"}:
         warns.append(f"calibration profile not used: it measured {prof.deployment.model} on {prof.deployment.gpu} "
                      f"with {prof.engine}, the sizing runs other GPUs or another engine")
         return recs, warns, confidence
+    # one phrase per quantity, not per scenario: the lengths are the sizing's, the batch each scenario's
+    outside = outside_range(prof, None, isl, osl)
+    if batches and measured is not None:
+        which = "every scenario" if len(batches) == len(scenarios) else " and ".join(batches)
+        outside.insert(0, f"{_span(min(batches.values()), max(batches.values()))} sequences per replica in {which}, "
+                          f"outside the measured {_span(*measured)}")
     if outside:
-        shown = "; ".join(dict.fromkeys(outside))
+        shown = "; ".join(outside)
         warns.append(f"extrapolating the calibration profile beyond its measured runs ({shown}): its factors are "
                      "applied, its measured accuracy is not known there and the confidence band widens")
     low, high = prof.tpot_band()
@@ -410,10 +430,11 @@ def sizing_notes(prof: Profile, model: str, engine: str, precision: str, isl: fl
                           "prediction (its TPOT error after the fit, at least the benchmark's own spread)"}
         return recs, warns, conf
     conf = {**confidence, "low": min(low, float(confidence["low"])), "high": max(high, float(confidence["high"])),
-            "source": f"{confidence['source']} (the profile applied {'beyond its measured range' if outside else ''}"
+            "source": f"{confidence['source'].rstrip()} With the profile applied "
+                      f"{'beyond its measured range' if outside else ''}"
                       f"{' and ' if outside and 'partly used' in uses else ''}"
-                      f"{'to another model: its GPU and engine factors' if 'partly used' in uses else ''}: "
-                      "the wider of its measured error and the packaged band)"}
+                      f"{'to another model (its GPU and engine factors)' if 'partly used' in uses else ''}, "
+                      "the band is the wider of its measured error and the packaged band."}
     return recs, warns, conf
 
 
@@ -433,6 +454,7 @@ __all__ = [
     "calibration_for",
     "canonical_engine",
     "dump_profile",
+    "factor_text",
     "load_profile",
     "outside_range",
     "packaged_value",
