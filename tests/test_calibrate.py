@@ -446,6 +446,15 @@ def test_size_cli_profile_flag(profile_path, capsys):
     assert "no such profile" in capsys.readouterr().err
 
 
+def test_waterfall_cli_says_whether_the_profile_applied(profile_path, capsys):
+    base = ["waterfall", "--set", "model=llama-3.1-8b", "precision=bf16", "serving_engine=vllm"]
+    assert main([*base, "gpu=h100-sxm", "--profile", str(profile_path)]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("calibration profile used: ")
+    # measured on an H100: a B200 sizing ignores it, and the table alone would not say so
+    assert main([*base, "gpu=b200", "--profile", str(profile_path)]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("calibration profile ignored: ")
+
+
 def test_report_with_profile(profile_path, tmp_path):
     from xlsizer.batch import report_project
 

@@ -122,12 +122,27 @@ def _cmd_waterfall(args: argparse.Namespace) -> int:
     data.update(parse_assignments(args.set or []))
     if args.profile:
         data["calibration_profile"] = args.profile
-    steps = waterfall(make_inputs(data), args.scenario)
+    inp = make_inputs(data)
+    steps = waterfall(inp, args.scenario)
     if args.json:
         print(json.dumps([asdict(s) for s in steps], indent=2, default=str))
     else:
         print(waterfall_table(steps))
+        if inp.calibration_profile:
+            print(_profile_use(inp, args.scenario))
     return 0
+
+
+def _profile_use(inp: Any, scenario: str) -> str:
+    """One line under the waterfall: whether the profile applied to the final step's sizing (a
+    profile measured on another GPU or engine is ignored, and a table alone would not say so)."""
+    from xlsizer.api import size
+
+    try:
+        rows = [s for s in size(inp).explain() if s.scenario == scenario and s.name == "Calibration profile"]
+    except XlsizerError as exc:
+        return f"calibration profile not applied: {exc.short()}"
+    return f"calibration profile {rows[0].value}: {rows[0].formula}" if rows else "calibration profile not applied"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
