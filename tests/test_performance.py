@@ -228,6 +228,10 @@ def test_worked_example_capacity_is_prefill_heavy():
     cap = slo_capacity("llama-3.3-70b", "h200-sxm", 2, "fp8", 6000, 250, 0.040)
     assert cap.feasible and cap.tpot_s <= 0.040
     assert cap.binding == "compute"  # the prompts mixed into each decode step
+    # a TTFT target that holds the batch below the TPOT-limited one is what binds, and says so
+    # (it read "compute", which points a planner at faster GPUs, not at the TTFT target)
+    held = slo_capacity("llama-3.3-70b", "h200-sxm", 2, "fp8", 6000, 250, 0.040, target_ttft_s=0.8)
+    assert held.batch < cap.batch and held.binding == "TTFT target"
     assert cap.batch < cap.max_batch  # TPOT binds long before KV memory does
     # one 6,000-token prompt alone is close to the 500 ms TTFT target
     assert 0.35 < cap.prefill_s < 0.6

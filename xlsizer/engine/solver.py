@@ -231,7 +231,8 @@ class ReplicaCapacity(NamedTuple):
     gpus: int
     binding: str
     """What stops a larger load: "memory capacity" | "memory bandwidth" | "compute" |
-    "interconnect"."""
+    "interconnect" | "TTFT target" (``TTFT_BINDS``: the batch stops where waiting prompts would
+    queue past the TTFT target, well before the GPU's compute or memory run out)."""
     first_token_s: float = 0.0
     """Fixed time to a first token beyond the prefill math (the engine's fitted request
     overhead), s."""
@@ -248,6 +249,12 @@ class ReplicaCapacity(NamedTuple):
     """Time the prefill queue's server holds a prompt over the modelled time (calibration
     ``queue_service_scale``; 1 = the physics alone)."""
 
+
+TTFT_BINDS = "TTFT target"
+"""``ReplicaCapacity.binding`` where the TTFT target caps the batch. It read "compute" (the
+prefill queue is compute), so a plan whose batch the TTFT target held at 21 of 1,000 said
+"compute binds", and a planner would buy faster GPUs where relaxing the TTFT target, or
+disaggregated prefill, is what raises the load per replica."""
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
 _FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
@@ -692,7 +699,7 @@ def slo_capacity(
                                                      rep.queue_scale)
         if tt[0] < 1:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
-                                   gpus, "compute", first, chunks, ranks)
+                                   gpus, TTFT_BINDS, first, chunks, ranks)
         if tt[0] < batch:
             mean, step, step_q = tt
             if static_output is not None:  # a static batch is a whole number of requests
@@ -703,7 +710,7 @@ def slo_capacity(
             req = mean / (prefill + osl * tpot)  # the mean batch the TTFT target allows (Little)
             out = req * osl
             return ReplicaCapacity(True, int(mean), max_batch, tpot, floor, out, out / gpus, req, prefill,
-                                   gpus, "compute", first, chunks, ranks, step_q / a, batched, rep.queue_scale)
+                                   gpus, TTFT_BINDS, first, chunks, ranks, step_q / a, batched, rep.queue_scale)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
