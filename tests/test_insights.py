@@ -21,6 +21,19 @@ def test_what_ifs_are_real_resizings():
     assert relaxed.total_gpus <= base  # a looser TPOT never needs more GPUs
 
 
+def test_what_if_doubles_a_binding_ttft_target():
+    """The course's worked example (6,000-token prompts, TTFT 500 ms): the TTFT target holds
+    each replica's batch, so doubling it is offered and re-sized, and needs fewer GPUs."""
+    inp = xlsizer.make_inputs(model="llama-3.3-70b", avg_prompt_tokens=6000, avg_output_tokens=250,
+                              concurrent_users=80, requests_per_user_per_minute=4, target_tpot_ms=40,
+                              target_ttft_ms=500, burst_factor=2.5, gpu="h200-sxm")
+    r = xlsizer.size(inp)
+    assert r.burst.extra["perf"]["binding"] == "TTFT target"
+    doubled = {w.change: w for w in xlsizer.what_if(inp)}["TTFT target doubled (to 1,000 ms)"]
+    assert doubled.total_gpus == xlsizer.size(inp.model_copy(update={"target_ttft_ms": 1000})).burst.total_gpus
+    assert doubled.total_gpus < r.burst.total_gpus and doubled.monthly < r.burst.extra["cost"]["monthly"]
+
+
 def test_cli_table_shows_drivers_and_what_ifs(capsys):
     from xlsizer.cli import main
 

@@ -160,6 +160,8 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     if inputs.tpot_ms - 20 >= 5:
         cases.append((f"TPOT target tightened by 20 ms (to {inputs.tpot_ms - 20:g} ms)",
                       {"target_tpot_ms": inputs.tpot_ms - 20}))
+    if inputs.ttft_ms * 2 <= 10_000:  # the input's bound; a TTFT target that binds is a lever of its own
+        cases.append((f"TTFT target doubled (to {inputs.ttft_ms * 2:,.0f} ms)", {"target_ttft_ms": inputs.ttft_ms * 2}))
     cases.append(("Concurrent users +50%", {"concurrent_users": min(100_000, inputs.concurrent_users * 1.5)}))
     if inputs.burst_factor > 1.5:
         cases.append((f"Burst factor {inputs.burst_factor - 0.5:g} instead of {inputs.burst_factor:g}",
