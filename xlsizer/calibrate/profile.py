@@ -389,7 +389,9 @@ def sizing_notes(prof: Profile, model: str, engine: str, precision: str, isl: fl
           f"{prof.measured.get('runs', '?')} runs measured {prof.measured.get('date', '?')})"
     uses: set[str] = set()
     batches: dict[str, float] = {}  # scenario -> its batch per replica, where outside the measured range
-    measured: tuple[float, float] | None = None  # the runs' concurrency per replica
+    rng = prof.range.get("concurrency")
+    # the runs' concurrency per replica
+    lo, hi = (_replica_concurrency(prof, rng.low), _replica_concurrency(prof, rng.high)) if rng else (0.0, 0.0)
     for name, sc in scenarios.items():
         use, why = applies(prof, model, sc.gpu, engine, precision)
         uses.add(use)
@@ -404,21 +406,18 @@ def sizing_notes(prof: Profile, model: str, engine: str, precision: str, isl: fl
         if use == "ignored":
             continue
         batch = (sc.extra.get("perf") or {}).get("batch")
-        rng = prof.range.get("concurrency")
-        if batch is not None and rng is not None:
-            measured = lo, hi = _replica_concurrency(prof, rng.low), _replica_concurrency(prof, rng.high)
-            if batch < lo * (1 - 1e-9) or batch > hi * (1 + 1e-9):
-                batches[name] = float(batch)
+        if batch is not None and rng is not None and (batch < lo * (1 - 1e-9) or batch > hi * (1 + 1e-9)):
+            batches[name] = float(batch)
     if uses == {"ignored"}:
         warns.append(f"calibration profile not used: it measured {prof.deployment.model} on {prof.deployment.gpu} "
                      f"with {prof.engine}, the sizing runs other GPUs or another engine")
         return recs, warns, confidence
     # one phrase per quantity, not per scenario: the lengths are the sizing's, the batch each scenario's
     outside = outside_range(prof, None, isl, osl)
-    if batches and measured is not None:
+    if batches:
         which = "every scenario" if len(batches) == len(scenarios) else " and ".join(batches)
         outside.insert(0, f"{_span(min(batches.values()), max(batches.values()))} sequences per replica in {which}, "
-                          f"outside the measured {_span(*measured)}")
+                          f"outside the measured {_span(lo, hi)}")
     if outside:
         shown = "; ".join(outside)
         warns.append(f"extrapolating the calibration profile beyond its measured runs ({shown}): its factors are "

@@ -32,7 +32,7 @@ from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
-from xlsizer.engine.latency import length_quantile, max_rate_within_wait, ttft_at_load_q
+from xlsizer.engine.latency import length_quantile, max_rate_within_wait, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import expert_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -43,7 +43,6 @@ from xlsizer.engine.performance import (
     slo_capacity,
     step_shares,
 )
-from xlsizer.engine.queueing import gg1_mean_wait
 from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
 from xlsizer.engine.step import expert_compute, gemm_compute
@@ -1111,11 +1110,9 @@ def _peak_ttft(inp: SizingInputs, plan: _Plan, offered_rps: float) -> tuple[floa
     cap, ev = plan.cap, plan.ev
     if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
-        lam, s_pre = offered_rps / n_p, cap.prefill_s
-        arr = inp.arrival_process
-        # P-K (Poisson) / Kingman (bursty); the server holds a prompt queue_scale x its prefill
-        wait = gg1_mean_wait(lam, s_pre * cap.queue_scale, arr.scv, arr.length_cv ** 2)
-        ttft = wait + s_pre + ev.ttft_fixed_s + cap.first_token_s
+        # the pool's queue as slo.py reads its percentile (latency.ttft_open, no decode steps)
+        ttft = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, None, inp.arrival_process, cap.queue_scale)
+                + ev.ttft_fixed_s + cap.first_token_s)
         return ttft, ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
                       " {:.1f} ms + engine first-token overhead {:.0f} ms"), \
             (cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0, cap.first_token_s * 1000.0)
