@@ -408,8 +408,50 @@ def test_a_sizing_says_when_it_derates_a_gpus_fp4_rate():
 
     derated = rows("b300", "fp4")
     assert {r.scenario for r in derated} == {"baseline", "burst", "resilient"}
-    assert derated[0].value == pytest.approx(0.69 * 14000) and "14,000" in derated[0].formula
+    assert derated[0].value == pytest.approx(0.73 * 14000) and "14,000" in derated[0].formula
     assert rows("b300", "fp8") == [] and rows("b200", "fp4") == []
+
+
+def test_a_moe_at_fp4_holds_only_its_routed_experts_in_4_bits():
+    """The published 4-bit MoE checkpoints quantize the routed experts and keep attention,
+    shared experts and the head as released (gpt-oss: BF16; DeepSeek: FP8): those weights are
+    streamed and held at their released size and multiplied at that format's rate, not at
+    FP4. A dense model at FP4, or a MoE at FP8, is untouched; ``fp4_scope: all`` puts every
+    weight in 4 bits, and the explanation says which applies."""
+    from xlsizer import make_inputs, size
+    from xlsizer.engine.step import dense_weights_precision
+
+    cat = load_catalog()
+    oss = cat.model("gpt-oss-120b")
+    assert dense_weights_precision(oss, Precision.FP4) is Precision.BF16
+    assert dense_weights_precision(cat.model("deepseek-r1"), Precision.FP4) is Precision.FP8
+    assert dense_weights_precision(cat.model("llama-3.3-70b"), Precision.FP4) is Precision.FP4
+    assert dense_weights_precision(oss, Precision.FP8) is Precision.FP8
+    all4 = oss.model_copy(update={"fp4_scope": "all"})
+    assert dense_weights_precision(all4, Precision.FP4) is Precision.FP4
+
+    as_released = estimate(oss, "b200", 1, "fp4", 1000, 200, concurrency=1)
+    all_fp4 = estimate(all4, "b200", 1, "fp4", 1000, 200, concurrency=1)
+    # OpenAI's gpt-oss model card: attention 0.96 B and embedding + head 1.16 B parameters,
+    # held at 2 bytes instead of 4.5 bits (the routed share, capped at 98% of the total in
+    # step.py, leaves them 2.34 B): 3.0-3.4 GB more
+    per = Precision.BF16.stored_bytes_per_element - Precision.FP4.stored_bytes_per_element
+    assert 2.12e9 * per <= as_released.weights_bytes - all_fp4.weights_bytes <= 2.34e9 * per * 1.001
+    assert as_released.tpot_s > all_fp4.tpot_s  # 16-bit attention streamed every step
+    # the compute-bound ceiling: attention and head at BF16, not at the FP4 rate
+    assert (estimate(oss, "b200", 1, "fp4", 5000, 1000).out_tok_s_per_gpu
+            < estimate(all4, "b200", 1, "fp4", 5000, 1000).out_tok_s_per_gpu)
+    # FP8 attention on a GPU without FP8 math runs weight-only at BF16, like the 4-bit experts
+    assert estimate("deepseek-v4-flash", "a100-80gb", 8, "fp4", 1000, 200).tpot_s > 0
+
+    def rows(model: str, precision: str) -> list:
+        res = size(make_inputs({"model": model, "gpu": "b200", "precision": precision, "concurrent_users": 200}))
+        return [r for r in res.explain() if r.name == "FP4 weights"]
+
+    said = rows("gpt-oss-120b", "fp4")
+    assert {r.scenario for r in said} == {"baseline", "burst", "resilient"}
+    assert "BF16" in said[0].formula and "fp4_scope" in said[0].formula
+    assert rows("gpt-oss-120b", "fp8") == [] and rows("llama-3.3-70b", "fp4") == []
 
 
 def test_unsupported_precision_raises():

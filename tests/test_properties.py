@@ -330,11 +330,17 @@ def test_p95_tpot_of_a_short_output_varies_more():
     """The physical reason the property above is stated at the median: at p95 a 16-token output's
     TPOT spreads more than a 32-token one's, so the shorter output needs the larger replica."""
     d = dict(model="llama-3.1-8b", gpu="a10g", precision="int4", concurrent_users=1, avg_prompt_tokens=52,
-             target_tpot_ms=10.0, target_ttft_ms=100.0, continuous_batching=True, serving_engine="vllm")
-    short, long_ = size(**d, avg_output_tokens=16), size(**d, avg_output_tokens=32)
-    assert short.burst.gpus_per_replica > long_.burst.gpus_per_replica
-    assert size(**d, avg_output_tokens=16, slo_percentile=50).burst.total_gpus <= size(
-        **d, avg_output_tokens=32, slo_percentile=50).burst.total_gpus
+             target_ttft_ms=100.0, continuous_batching=True, serving_engine="vllm")
+    # TPOT targets around one A10G's p95 step (where the replica grows from 1 to 2 GPUs): the
+    # short output's spread crosses a target first, never the other way round
+    wider = 0
+    for tpot in (8.0 + 0.1 * i for i in range(31)):
+        short, long_ = (size(**d, target_tpot_ms=tpot, avg_output_tokens=n).burst for n in (16, 32))
+        assert short.gpus_per_replica >= long_.gpus_per_replica, tpot
+        wider += short.gpus_per_replica > long_.gpus_per_replica
+        assert size(**d, target_tpot_ms=tpot, avg_output_tokens=16, slo_percentile=50).burst.total_gpus <= size(
+            **d, target_tpot_ms=tpot, avg_output_tokens=32, slo_percentile=50).burst.total_gpus, tpot
+    assert wider > 0
 
 
 @ROOF_SETTINGS

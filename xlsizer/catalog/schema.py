@@ -356,6 +356,12 @@ class ModelSpec(_Row):
     expert_weights_precision: Precision | None = Field(
         None, description="format of the routed experts when it differs (gpt-oss: MXFP4 = fp4)"
     )
+    fp4_scope: Literal["routed-experts", "all"] | None = Field(
+        None, description="which weights a deployment at fp4 holds in 4 bits: 'routed-experts' (attention, "
+        "shared experts, dense layers and the LM head stay as released, in weights_precision) or 'all'; "
+        "None = 'routed-experts' for a MoE, 'all' for a dense model, as the published 4-bit checkpoints do "
+        "(engine/step.py dense_weights_precision)"
+    )
     quantized_releases: tuple[QuantizedRelease, ...] = Field(
         (), description="quantized checkpoints of this model: each name is an alias that also "
         "sets the weight precision (e.g. 'qwen3-32b-fp8' -> fp8)",

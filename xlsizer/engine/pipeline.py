@@ -45,7 +45,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
-from xlsizer.engine.step import expert_compute, gemm_compute
+from xlsizer.engine.step import dense_weights_precision, expert_compute, gemm_compute
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -1155,6 +1155,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
     ]
     rec += _fp4_sustained(name, sh.model, g, plan.prec)
+    rec += _fp4_scope(name, sh.model, plan.prec)
     extra["perf"].update(slo_latency(name, inp, cap, plan.ev, off_rps, plan.active, ttft, rec))
     if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
         shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp, ep=plan.ep,
@@ -1164,6 +1165,22 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         for key, label, how in MOE_SHARES:
             rec.append((name, label, shares[key] * 100.0, "%", how, (), S_PERF))
     return extra
+
+
+def _fp4_scope(name: str, model: ModelSpec, prec: Precision | None) -> Rec:
+    """The explanation row of a MoE at FP4 whose weights outside the routed experts stay as
+    released (``step.dense_weights_precision``, a judgement call configurable per model); none
+    elsewhere."""
+    if prec is None:
+        return []
+    dense = dense_weights_precision(model, prec)
+    if dense is prec:
+        return []
+    return [(name, "FP4 weights", "routed experts", "",
+             "attention, shared experts and LM head stay in {} as {}'s 4-bit checkpoints ship them "
+             "(a judgement call, stated: catalog fp4_scope 'all' holds every weight in 4 bits)",
+             (dense.value.upper(), model.id),
+             "published quantization_config of the 4-bit MoE checkpoints; engine/step.py dense_weights_precision")]
 
 
 def _fp4_sustained(name: str, model: ModelSpec, g: GpuSpec, prec: Precision | None) -> Rec:

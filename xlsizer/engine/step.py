@@ -246,6 +246,28 @@ def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
     return c  # FP8/INT8 without their tensor cores: the caller names it (UnsupportedPrecisionError)
 
 
+def dense_weights_precision(model: ModelSpec, prec: Precision) -> Precision:
+    """The format a deployment at ``prec`` holds the weights outside the routed experts in
+    (attention, shared experts, dense FFN layers, LM head).
+
+    ``prec``, except for a MoE at FP4: the published 4-bit MoE checkpoints quantize the routed
+    experts only and keep the rest as the model was released. gpt-oss's MXFP4 release leaves
+    ``self_attn``, the router, the embeddings and ``lm_head`` in BF16 (its config.json
+    ``quantization_config.modules_to_not_convert``); NVIDIA's NVFP4 releases of DeepSeek-V4,
+    Kimi-K2.5, MiniMax-M2.5, GLM-5.1 and Qwen3.5 list attention, shared experts and the head in
+    ``quantization_config.ignore`` (shared reference configs/models/nvidia--*-NVFP4.json), so
+    those stay in the base checkpoint's format (FP8 for DeepSeek, BF16 for the others). A
+    judgement call for a checkpoint that states nothing, configurable per model:
+    ``ModelSpec.fp4_scope`` ('all' holds every weight in 4 bits; a dense model's default)."""
+    if prec is not Precision.FP4 or model.moe is None:
+        return prec
+    scope = model.fp4_scope or "routed-experts"
+    released = model.weights_precision or Precision.BF16
+    if scope == "all" or released is Precision.FP4:
+        return prec
+    return released
+
+
 def expert_compute(model: ModelSpec, gpu: GpuSpec, prec: Precision) -> Precision:
     """The tensor format the routed experts' GEMMs multiply at.
 
@@ -291,7 +313,12 @@ def _build_replica(
     prec: Precision, kvp: Precision, engine: EngineProfile, cal: Calibration,
     dp_: int | None = None,
 ) -> _Replica:
-    compute = gemm_compute(gpu, prec)
+    # a MoE at FP4 keeps its attention, shared experts and head as released
+    # (dense_weights_precision); on a GPU without that format's math they run weight-only at
+    # BF16, as the 4-bit experts beside them do
+    dprec = dense_weights_precision(model, prec)
+    compute = (gemm_compute(gpu, dprec) if dprec is prec or gpu.supports(dprec)
+               else Precision.BF16)
     # the FP4 efficiency is the block-scaled MMA's (math only): streaming 4-bit weights is
     # bytes, counted with their scales in ``stored_bytes_per_element``
     # and a GPU whose tuned systems sustain less than its FP4 datasheet rate carries that share
@@ -321,6 +348,7 @@ def _build_replica(
             raise InputError("ep", ep, f"at most tp x dp = {tp * dp} GPUs")
     gpus = tp * pp * dp
     wb = prec.stored_bytes_per_element  # scale factors of block formats included
+    wd = dprec.stored_bytes_per_element  # the weights outside the routed experts
     h = model.hidden_size
     total = model.total_params
     embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
@@ -333,7 +361,7 @@ def _build_replica(
     else:
         routed = log_miss = expert_active = k_over_e = ln_e = 0.0
     dense = total - routed
-    weights_resident = (dense * dp + routed) * wb
+    weights_resident = dense * dp * wd + routed * wb
     matmul_active = max(model.active_params - embed, 0.5 * model.active_params) - expert_active
 
     # Attention by kind of layer (layers.attention_terms): KV heads split by tp (replicated
@@ -412,7 +440,7 @@ def _build_replica(
         peak=peak,
         expert_peak=expert_peak,
         attn_peak=attn_peak,
-        dense_read_bytes=(dense - embed) * wb / (tp * pp),
+        dense_read_bytes=(dense - embed) * wd / (tp * pp),
         routed_bytes=routed * wb / gpus,
         log_miss=log_miss,
         flops_per_token=2.0 * matmul_active / gpus,
