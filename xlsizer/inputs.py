@@ -100,7 +100,8 @@ class SizingInputs(BaseModel):
         None, "Attention head dimension (custom model).", step="2 Model", owner=AI,
         moves="KV per token", ge=8, le=1024)
     precision: Precision = F(
-        Precision.FP8, "Weight precision (the 2026 baseline is FP8 on Hopper/Blackwell).",
+        Precision.FP8, "Weight precision (the 2026 baseline is FP8 on Hopper/Blackwell); fp4 on a MoE holds "
+        "its routed experts in 4 bits and its attention and head as released.",
         step="2 Model", owner=AI, moves="weight memory, bandwidth, which GPUs qualify")
     kv_cache_dtype: Precision | Literal["auto"] = F(
         "auto", "KV-cache precision; 'auto' follows the weight precision (course sizing-math.md; INT4 "
