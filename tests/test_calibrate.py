@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xlsizer.calibrate.fit import build_profile
+from xlsizer.calibrate.fit import NOISE_FLOOR, build_profile
 from xlsizer.calibrate.profile import (
     ProfileError,
     applies,
@@ -164,6 +164,22 @@ def test_packaged_model_that_predicts_well_is_kept():
     assert len(prof.measured["kept_packaged"]) == 2
     for m in ("tpot_ms", "ttft_ms"):
         assert prof.error[m]["after"]["median_ape"] == prof.error[m]["before"]["median_ape"]
+
+
+def test_a_metric_the_packaged_values_predict_within_noise_is_not_fitted():
+    # TPOT within 2% (the runs' own spread) and TTFT 50% off: only the first-token stage is
+    # offered; the decode factors stay packaged and the profile says why
+    rows = _noisy(_model_rows(apply_factors(packaged_calibration(), "vllm", {"request_overhead_s": 0.3})),
+                  amplitude=0.02)
+    prof, res = build_profile([FileRuns("gen", "csv", "mean", rows)], "2026-01-02")
+    assert prof.error["tpot_ms"]["before"]["median_ape"] <= NOISE_FLOOR < prof.error["ttft_ms"]["before"]["median_ape"]
+    assert res.chosen == "ttft_ms" and res.kept_packaged == ("tpot_ms",)
+    for name in ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s", "layer_overhead_s"):
+        assert prof.factors[name].value == prof.factors[name].packaged
+    assert prof.factors["request_overhead_s"].value == pytest.approx(0.3, rel=0.1)
+    guard = prof.measured["guard"]["candidates"]
+    assert "within their noise" in guard["tpot_ms"]["not_fitted"] and not guard["tpot_ms+ttft_ms"]["eligible"]
+    assert "within their noise" in prof.measured["kept_packaged"][0]
 
 
 @pytest.mark.parametrize("truth", [

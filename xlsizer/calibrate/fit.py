@@ -17,6 +17,8 @@ How (a judgement call, written down): a robust, regularised least squares.
   and it lowers one; among the eligible, the lowest sum of cross-validated / packaged median
   error wins; none eligible: the packaged values stay. So a profile never raises the median
   error of its own runs, and only moves factors whose gain held on runs left out.
+- Not below the noise: a stage whose metric the packaged values already predict within a
+  benchmark's run-to-run spread (``NOISE_FLOOR``) is not offered to the guard.
 - Robust: soft-L1 loss with scale ``LOSS_SCALE`` (the packaged fit's, scripts/calibrate.py), so
   one odd run counts linearly, not squared.
 - Regularised: a Gaussian prior centred on the packaged value of each factor
@@ -79,6 +81,14 @@ candidate, so the guard costs about (1 + 5) x 3 fits: seconds for tens of runs."
 CV_MARGIN = 0.0
 """How much lower than the values it replaces a stage's cross-validated median error must be
 for the stage to be kept, as a fraction of the latter."""
+
+NOISE_FLOOR = 0.05
+"""A stage is not fitted where the packaged values already predict its metric's runs to within
+this median |log(predicted / measured)| (5%): the run-to-run spread of one benchmark on one
+deployment (``profile.MIN_BAND``, the same judgement call), below which a fit cannot tell the
+physics from the noise. scripts/calibrate_holdout.py (93 deployments, 2026-12-05): deployments
+whose held-out runs the profile made worse 9 -> 7 (TPOT) and 6 -> 5 (TTFT), the held-out medians
+TPOT 5.7% -> 5.8% and TTFT 14.4% -> 14.5%."""
 
 MAX_ITERATIONS = 25
 """Levenberg-Marquardt iterations at most (a 6-parameter fit converges in well under 20)."""
@@ -319,6 +329,11 @@ def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = 
     chosen: dict[str, float] = values
     label = ""
     for cand in _candidates(metrics):
+        if any(base_err[m] <= NOISE_FLOOR for m in cand):
+            # the packaged values already predict that metric within the runs' noise: not fitted
+            checks[_label(cand)] = {"kept": 0.0, "within_noise": 1.0,
+                                    **{f"{m}_before": base_err[m] for m in metrics}}
+            continue
         fitted, its = _fit_stages(cand, set(keep), by_metric, values, residuals_at)
         iterations += its
         train = {m: _median_abs(residuals_at(by_metric[m], fitted)) for m in metrics}
@@ -417,14 +432,33 @@ def _guard_summary(res: FitResult) -> dict[str, Any]:
     """What the guard (``fit``) saw, for the profile: per candidate, its median error on runs
     it was not fitted on (cross-validated) against the packaged values', and which it chose."""
     return {"chosen": res.chosen, "folds": res.folds,
-            "candidates": {c: {"eligible": bool(v["kept"]),
-                               **{m: {"before": round(v[f"{m}_before"], 4),
-                                      "cross_validated": round(v[f"{m}_cross_validated"], 4)}
-                                  for m, _ in STAGES if f"{m}_before" in v}}
+            "candidates": {c: ({"eligible": False,
+                                "not_fitted": f"the packaged values predict these runs within their noise "
+                                              f"(median error at most {NOISE_FLOOR:.0%})",
+                                **{m: {"before": round(v[f"{m}_before"], 4)} for m, _ in STAGES if f"{m}_before" in v}}
+                               if v.get("within_noise") else
+                               {"eligible": bool(v["kept"]),
+                                **{m: {"before": round(v[f"{m}_before"], 4),
+                                       "cross_validated": round(v[f"{m}_cross_validated"], 4)}
+                                   for m, _ in STAGES if f"{m}_before" in v}})
                            for c, v in res.checks.items()},
-            "rule": "median absolute log(predicted / measured); a candidate is eligible when, on every metric, "
+            "rule": "median absolute log(predicted / measured); a stage is not fitted where the packaged values "
+                    f"already predict its metric within {NOISE_FLOOR:.0%} (a benchmark's run-to-run spread); "
+                    "a candidate is eligible when, on every metric, "
                     "its cross-validated and fitted errors are at most the packaged values' and it lowers "
                     "one; the eligible one with the lowest sum of cross-validated / packaged error is chosen"}
+
+
+def _kept_note(res: FitResult, metric: str) -> str:
+    """Why the factors of ``metric``'s stage stayed packaged: within the runs' noise, or not
+    confirmed by the cross-validation."""
+    names = ", ".join(dict(STAGES)[metric])
+    before = next((v[f"{metric}_before"] for v in res.checks.values() if f"{metric}_before" in v), None)
+    if before is not None and before <= NOISE_FLOOR:
+        return (f"{metric} factors ({names}): the packaged values already predict these runs within their noise "
+                f"(median error {before:.1%}, at most {NOISE_FLOOR:.0%}), not fitted")
+    return (f"{metric} factors ({names}): fitted on some of these runs, they did not predict the others better "
+            "(cross-validation), packaged kept")
 
 
 def _range(rows: Sequence[dict[str, str]], key: str) -> Range | None:
@@ -458,10 +492,7 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
                    **({"rows_left_out": f.left_out} if f.left_out else {})} for f in files],
         "runs": runs, "rows": len(rows),
         **({"rows_not_predicted": skipped} if skipped else {}),
-        **({"kept_packaged": [f"{m} factors ({', '.join(dict(STAGES)[m])}): fitted on some of these runs, "
-                              f"they did not predict the others better (cross-validation), packaged kept"
-                              for m in res.kept_packaged]}
-           if res.kept_packaged else {}),
+        **({"kept_packaged": [_kept_note(res, m) for m in res.kept_packaged]} if res.kept_packaged else {}),
         "guard": _guard_summary(res),
         "fit": (f"robust least squares on log(predicted / measured), soft-L1 scale {LOSS_SCALE}: decode factors "
                 f"on the TPOT rows, then first-token factors on the TTFT and TPOT rows; prior on each factor "
@@ -482,4 +513,5 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
     return prof, res
 
 
-__all__ = ["LOSS_SCALE", "MIN_RUNS", "PRIOR_WEIGHT", "FitResult", "build_profile", "error_summary", "fit"]
+__all__ = ["LOSS_SCALE", "MIN_RUNS", "NOISE_FLOOR", "PRIOR_WEIGHT", "FitResult", "build_profile", "error_summary",
+           "fit"]
