@@ -92,10 +92,12 @@ def main() -> None:
                      (f"AFTER (p{MLPERF_PERCENTILE:g} under Poisson arrivals)", MLPERF_PERCENTILE)):
         print(label)
         print(f"  {'model/scenario':<28} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} {'unmeetable':>10}")
-        all_rows = 0
+        all_rows = below = 0
         for key, n, med, low, never in table(q):
             all_rows += n
+            below += round(low * n)
             print(f"  {key:<28} {n:>5} {med:>18.2f} {low:>12.0%} {never:>10}")
+        print(f"  all: {below} of {all_rows} results sized below {LOW:g} of the GPUs used")
         print()
 
 

@@ -419,7 +419,7 @@ def test_a_moe_at_fp4_holds_only_its_routed_experts_in_4_bits():
     FP4. A dense model at FP4, or a MoE at FP8, is untouched; ``fp4_scope: all`` puts every
     weight in 4 bits, and the explanation says which applies."""
     from xlsizer import make_inputs, size
-    from xlsizer.engine.step import dense_weights_precision
+    from xlsizer.engine.memory import dense_weights_precision
 
     cat = load_catalog()
     oss = cat.model("gpt-oss-120b")
@@ -452,6 +452,18 @@ def test_a_moe_at_fp4_holds_only_its_routed_experts_in_4_bits():
     assert {r.scenario for r in said} == {"baseline", "burst", "resilient"}
     assert "BF16" in said[0].formula and "fp4_scope" in said[0].formula
     assert rows("gpt-oss-120b", "fp8") == [] and rows("llama-3.3-70b", "fp4") == []
+
+    # the course's memory step and the Excel function count the same split (course bytes, no
+    # block scales): 114.46 B expert parameters x 0.5 B + 2.34 B others x 2 B = 61.9 GB, where
+    # every weight in 4 bits would be 58.4 GB
+    from xlsizer.cells import weights_memory
+
+    res = size(make_inputs({"model": "gpt-oss-120b", "gpu": "b200", "precision": "fp4", "concurrent_users": 200}))
+    assert res.burst.memory.weights_gb == pytest.approx(weights_memory("gpt-oss-120b", "fp4")) == pytest.approx(
+        61.9, abs=0.05)
+    (step1,) = [r for r in res.explain() if r.name == "Weights"]
+    assert "routed-expert params x 0.5 B (FP4)" in step1.formula and "x 2 B (BF16, as released)" in step1.formula
+    assert weights_memory("llama-3.3-70b", "fp4") == pytest.approx(35.0)
 
 
 def test_unsupported_precision_raises():

@@ -75,7 +75,7 @@ def KV_PER_TOKEN(model, kv_precision="fp8"):
 @arg("model", doc=D_MODEL)
 @arg("precision", doc=D_PRECISION)
 def WEIGHTS_MEMORY(model, precision="fp8"):
-    """Weight memory in GB (decimal): all parameters x bytes per parameter."""
+    """Weight memory in GB (decimal): parameters x bytes per parameter (a MoE at fp4: only its experts in 4 bits)."""
     return cells.weights_memory(model, precision)
 
 

@@ -655,12 +655,13 @@ def kv_per_token(model: Any, kv_precision: Any = None) -> float:
 
 @guarded
 def weights_memory(model: Any, precision: Any = None) -> float:
-    """WEIGHTS_MEMORY: GB of weights (all parameters, MoE included) at ``precision``."""
-    from xlsizer.engine.memory import weights_bytes
+    """WEIGHTS_MEMORY: GB of weights (all parameters, MoE included) at ``precision``; a MoE at
+    fp4 holds its routed experts in 4 bits and the rest as released, as the sizing does."""
+    from xlsizer.engine.layers import deployed_weights_bytes
 
     spec = _model(model)
     p = to_precision("precision", precision, "fp8")
-    return weights_bytes(spec.total_params, p.bytes_per_element) / GB
+    return deployed_weights_bytes(spec, p) / GB
 
 
 @guarded

@@ -360,7 +360,7 @@ class ModelSpec(_Row):
         None, description="which weights a deployment at fp4 holds in 4 bits: 'routed-experts' (attention, "
         "shared experts, dense layers and the LM head stay as released, in weights_precision) or 'all'; "
         "None = 'routed-experts' for a MoE, 'all' for a dense model, as the published 4-bit checkpoints do "
-        "(engine/step.py dense_weights_precision)"
+        "(engine/memory.py dense_weights_precision)"
     )
     quantized_releases: tuple[QuantizedRelease, ...] = Field(
         (), description="quantized checkpoints of this model: each name is an alias that also "

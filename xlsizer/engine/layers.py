@@ -42,8 +42,11 @@ from typing import NamedTuple
 from xlsizer.catalog.schema import ModelSpec
 from xlsizer.engine.memory import (
     bounded_kv_bytes_per_token_per_layer,
+    dense_weights_precision,
     kv_bytes_per_token_per_layer,
+    weights_bytes,
 )
+from xlsizer.precision import Precision
 
 RECURRENT_FLOPS_PER_STATE_ELEMENT: float = 6.0
 """FLOPs per recurrent-state element per token, dimensionless count. Gated delta rule
@@ -107,6 +110,33 @@ def expert_params(model: ModelSpec) -> float:
         return 0.0
     h = moe.expert_hidden_size or model.hidden_size
     return float(ffn_matrices(model) * h * moe.expert_intermediate_size)
+
+
+ROUTED_SHARE_CAP: float = 0.98
+"""Most of a MoE's parameters counted as routed experts, as a share of its stated total: the
+catalog's expert shapes times counts can exceed the total a card states (rounding, shared
+weights), and attention, embeddings and the head are never nothing."""
+
+
+def routed_params(model: ModelSpec) -> float:
+    """Parameters of all routed experts (count; 0 for a dense model), at most
+    ``ROUTED_SHARE_CAP`` of the total."""
+    moe = model.moe
+    if moe is None:
+        return 0.0
+    return min(moe.moe_layers * moe.experts * expert_params(model), ROUTED_SHARE_CAP * model.total_params)
+
+
+def deployed_weights_bytes(model: ModelSpec, prec: Precision, params: float | None = None) -> float:
+    """Weight bytes of ``params`` parameters (default: all of them) of ``model`` deployed at
+    ``prec``, at the course's bytes per element (no block scales): a MoE at FP4 holds its
+    routed experts in 4 bits and the rest as released (``memory.dense_weights_precision``);
+    every non-expert weight is among the active ones, so ``params`` = the active parameters
+    gives the bytes read per token."""
+    n = model.total_params if params is None else params
+    other = model.total_params - routed_params(model)
+    dense = dense_weights_precision(model, prec)
+    return weights_bytes(n, prec.bytes_per_element) + other * (dense.bytes_per_element - prec.bytes_per_element)
 
 
 def _qk_v(model: ModelSpec) -> tuple[int, int]:

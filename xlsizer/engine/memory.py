@@ -24,6 +24,7 @@ length. Models without these fields (every course model) get exactly the formula
 from __future__ import annotations
 
 from xlsizer.catalog.schema import ModelSpec
+from xlsizer.precision import Precision
 
 ACTIVATION_FLOOR_BYTES: float = 2e9
 """Minimum activation/workspace reserve per replica, bytes. course.md §10.3 step 5."""
@@ -34,6 +35,28 @@ ACTIVATION_FRACTION_OF_WEIGHTS: float = 0.05
 def weights_bytes(params: float, bytes_per_param: float) -> float:
     """Weight memory, bytes, for ``params`` parameters (count, not billions)."""
     return params * bytes_per_param
+
+
+def dense_weights_precision(model: ModelSpec, prec: Precision) -> Precision:
+    """The format a deployment at ``prec`` holds the weights outside the routed experts in
+    (attention, shared experts, dense FFN layers, LM head).
+
+    ``prec``, except for a MoE at FP4: the published 4-bit MoE checkpoints quantize the routed
+    experts only and keep the rest as the model was released. gpt-oss's MXFP4 release leaves
+    ``self_attn``, the router, the embeddings and ``lm_head`` in BF16 (its config.json
+    ``quantization_config.modules_to_not_convert``); NVIDIA's NVFP4 releases of DeepSeek-V4,
+    Kimi-K2.5, MiniMax-M2.5, GLM-5.1 and Qwen3.5 list attention, shared experts and the head in
+    ``quantization_config.ignore`` (shared reference configs/models/nvidia--*-NVFP4.json), so
+    those stay in the base checkpoint's format (FP8 for DeepSeek, BF16 for the others). A
+    judgement call for a checkpoint that states nothing, configurable per model:
+    ``ModelSpec.fp4_scope`` ('all' holds every weight in 4 bits; a dense model's default)."""
+    if prec is not Precision.FP4 or model.moe is None:
+        return prec
+    scope = model.fp4_scope or "routed-experts"
+    released = model.weights_precision or Precision.BF16
+    if scope == "all" or released is Precision.FP4:
+        return prec
+    return released
 
 
 def kv_bytes_per_token_per_layer(model: ModelSpec, bytes_per_element: float) -> float:

@@ -33,7 +33,7 @@ from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.latency import length_quantile, max_rate_within_wait, ttft_at_load_q, ttft_open
-from xlsizer.engine.layers import expert_params
+from xlsizer.engine.layers import deployed_weights_bytes, routed_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -45,7 +45,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
-from xlsizer.engine.step import dense_weights_precision, expert_compute, gemm_compute
+from xlsizer.engine.step import expert_compute, gemm_compute
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -189,11 +189,11 @@ class _Shared:
         self.arr = inp.arrival_process  # validated once: the search reads it per configuration
         self.ttft_s = inp.ttft_ms / 1000.0
         self.kv_prec = inp.kv_precision  # resolved once ('auto' by model and weights)
-        bpp = inp.precision.bytes_per_element
         kv_b = inp.kv_precision.bytes_per_element
-        self.w = memory.weights_bytes(model.total_params, bpp)
-        self.w_active = memory.weights_bytes(model.active_params, bpp)
-        self.w_dense = _dense_bytes(model, bpp)
+        # a MoE at FP4 holds only its routed experts in 4 bits (memory.dense_weights_precision)
+        self.w = deployed_weights_bytes(model, inp.precision)
+        self.w_active = deployed_weights_bytes(model, inp.precision, model.active_params)
+        self.w_dense = deployed_weights_bytes(model, inp.precision, model.total_params - routed_params(model))
         self.kv_tok = memory.kv_bytes_per_token(model, kv_b)
         self.kv_req = memory.kv_bytes_for_context(model, self.prompt + self.out_tok, kv_b)
         self.rps = traffic.requests_per_second(inp.concurrent_users, inp.requests_per_user_per_minute)
@@ -231,8 +231,7 @@ def size(inp: SizingInputs) -> SizingResult:
     fixed = resolve_gpu(inp)
     sh = _Shared(inp, model)
     rec: Rec = [
-        ("all", "Weights", sh.w / GB, "GB", "{:g}B params x {:g} B ({})",
-         (model.total_params_b, inp.precision.bytes_per_element, inp.precision.label), f"{S_COURSE} step 1"),
+        _weights_row(inp, model, sh),
         ("all", "KV bytes per token", sh.kv_tok, "B", _kv_formula(model), (inp.kv_precision.bytes_per_element,),
          _kv_source(model)),
         ("all", "KV per request", sh.kv_req / GB, "GB", "KV/token x ({:,} + {:,}) tokens{}{}",
@@ -374,13 +373,20 @@ def _wide_ep_configs(g: GpuSpec, model: ModelSpec) -> list[tuple[int, int]]:
             if n <= g.scaleup_gpus and n <= moe.experts and n % g.gpus_per_node in (0, n)]
 
 
-def _dense_bytes(model: ModelSpec, bytes_per_param: float) -> float:
-    """Weights outside the routed experts, bytes (the part each attention rank holds a copy of)."""
-    moe = model.moe
-    if moe is None:
-        return memory.weights_bytes(model.total_params, bytes_per_param)
-    routed = min(moe.moe_layers * moe.experts * expert_params(model), 0.98 * model.total_params)
-    return memory.weights_bytes(model.total_params - routed, bytes_per_param)
+def _weights_row(inp: SizingInputs, model: ModelSpec, sh: _Shared) -> tuple[Any, ...]:
+    """Course step 1, the weights: params x bytes; a MoE at FP4 in two parts, its routed experts
+    in 4 bits and the rest as released (``memory.dense_weights_precision``)."""
+    prec = inp.precision
+    dense = memory.dense_weights_precision(model, prec)
+    if dense is prec:
+        return ("all", "Weights", sh.w / GB, "GB", "{:g}B params x {:g} B ({})",
+                (model.total_params_b, prec.bytes_per_element, prec.label), f"{S_COURSE} step 1")
+    other_b = sh.w_dense / dense.bytes_per_element / 1e9
+    return ("all", "Weights", sh.w / GB, "GB",
+            "{:g}B routed-expert params x {:g} B ({}) + {:.2f}B other params (attention, shared experts, "
+            "embeddings, head) x {:g} B ({}, as released)",
+            (round(model.total_params_b - other_b, 2), prec.bytes_per_element, prec.label, other_b,
+             dense.bytes_per_element, dense.label), f"{S_COURSE} step 1; engine/memory.py dense_weights_precision")
 
 
 class _Cand:
@@ -1169,18 +1175,18 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
 
 def _fp4_scope(name: str, model: ModelSpec, prec: Precision | None) -> Rec:
     """The explanation row of a MoE at FP4 whose weights outside the routed experts stay as
-    released (``step.dense_weights_precision``, a judgement call configurable per model); none
+    released (``memory.dense_weights_precision``, a judgement call configurable per model); none
     elsewhere."""
     if prec is None:
         return []
-    dense = dense_weights_precision(model, prec)
+    dense = memory.dense_weights_precision(model, prec)
     if dense is prec:
         return []
     return [(name, "FP4 weights", "routed experts", "",
              "attention, shared experts and LM head stay in {} as {}'s 4-bit checkpoints ship them "
              "(a judgement call, stated: catalog fp4_scope 'all' holds every weight in 4 bits)",
              (dense.value.upper(), model.id),
-             "published quantization_config of the 4-bit MoE checkpoints; engine/step.py dense_weights_precision")]
+             "published quantization_config of the 4-bit MoE checkpoints; engine/memory.py dense_weights_precision")]
 
 
 def _fp4_sustained(name: str, model: ModelSpec, g: GpuSpec, prec: Precision | None) -> Rec:

@@ -13,13 +13,13 @@ from xlsizer.engine.calibration import Calibration, packaged_calibration
 from xlsizer.engine.engines import EngineProfile, engine_profile
 from xlsizer.engine.layers import (
     attention_terms,
-    expert_params,
     ffn_blocks,
     mixer_blocks,
     recurrent_bytes_per_step,
     recurrent_flops_per_token,
+    routed_params,
 )
-from xlsizer.engine.memory import activations_bytes
+from xlsizer.engine.memory import activations_bytes, dense_weights_precision
 from xlsizer.engine.moe import (
     GROUPED_BANDWIDTH_RATIO,
     GROUPED_COMPUTE_RATIO,
@@ -246,28 +246,6 @@ def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
     return c  # FP8/INT8 without their tensor cores: the caller names it (UnsupportedPrecisionError)
 
 
-def dense_weights_precision(model: ModelSpec, prec: Precision) -> Precision:
-    """The format a deployment at ``prec`` holds the weights outside the routed experts in
-    (attention, shared experts, dense FFN layers, LM head).
-
-    ``prec``, except for a MoE at FP4: the published 4-bit MoE checkpoints quantize the routed
-    experts only and keep the rest as the model was released. gpt-oss's MXFP4 release leaves
-    ``self_attn``, the router, the embeddings and ``lm_head`` in BF16 (its config.json
-    ``quantization_config.modules_to_not_convert``); NVIDIA's NVFP4 releases of DeepSeek-V4,
-    Kimi-K2.5, MiniMax-M2.5, GLM-5.1 and Qwen3.5 list attention, shared experts and the head in
-    ``quantization_config.ignore`` (shared reference configs/models/nvidia--*-NVFP4.json), so
-    those stay in the base checkpoint's format (FP8 for DeepSeek, BF16 for the others). A
-    judgement call for a checkpoint that states nothing, configurable per model:
-    ``ModelSpec.fp4_scope`` ('all' holds every weight in 4 bits; a dense model's default)."""
-    if prec is not Precision.FP4 or model.moe is None:
-        return prec
-    scope = model.fp4_scope or "routed-experts"
-    released = model.weights_precision or Precision.BF16
-    if scope == "all" or released is Precision.FP4:
-        return prec
-    return released
-
-
 def expert_compute(model: ModelSpec, gpu: GpuSpec, prec: Precision) -> Precision:
     """The tensor format the routed experts' GEMMs multiply at.
 
@@ -353,8 +331,7 @@ def _build_replica(
     total = model.total_params
     embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
     if moe is not None:
-        per_expert = expert_params(model)  # gated or not, latent width (layers.py)
-        routed = min(moe.moe_layers * moe.experts * per_expert, 0.98 * total)
+        routed = routed_params(model)  # gated or not, latent width (layers.py)
         log_miss = math.log1p(-moe.experts_per_token / moe.experts)
         expert_active = routed * moe.experts_per_token / moe.experts  # routed params per token
         k_over_e, ln_e = moe.experts_per_token / moe.experts, math.log(moe.experts)
