@@ -27,7 +27,7 @@ from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.performance import slo_capacity
 from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import MLPERF_PERCENTILE, TP_SIZES, Skip, _engine, mtp_tuning, resolved
+from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, _engine, mtp_tuning, replica_shapes, resolved
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 LOW = 0.85
@@ -46,12 +46,13 @@ def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
     tpot, ttft = float(row["tpot_p99_limit_ms"]) / 1000.0, float(row["ttft_p99_limit_ms"]) / 1000.0
     cal = held_out_calibration(model)
     best: int | None = None
-    for n in TP_SIZES:
+    for n, ep in replica_shapes(model, gpu):
         try:
             mtp = percentile is not None and row["scenario"] == "Interactive"  # xlsizer.mlperf.MTP_DRAFT_TOKENS
-            cap = slo_capacity(model, gpu, n, prec, isl, osl, tpot, engine=_engine(row["engine"]),
+            tp = n if ep == 1 else 1
+            cap = slo_capacity(model, gpu, tp, prec, isl, osl, tpot, ep=ep, engine=_engine(row["engine"]),
                                target_ttft_s=ttft, calibration=cal, slo_percentile=percentile,
-                               arrivals=POISSON, tuning=mtp_tuning(model, gpu, n, prec, isl, osl) if mtp else None)
+                               arrivals=POISSON, tuning=mtp_tuning(model, gpu, tp, prec, isl, osl) if mtp else None)
         except XlsizerError:
             continue
         if not cap.feasible or cap.req_s <= 0.0:

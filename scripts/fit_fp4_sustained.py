@@ -76,7 +76,7 @@ def predicted(row: dict[str, str], gpu_id: str, ratio: float) -> float | None:
     ceiling ``xlsizer validate`` predicts, on a modified catalog row)."""
     g = load_catalog().gpu(gpu_id).model_copy(update={"fp4_sustained_ratio": ratio})
     model = row["model"]
-    out, _ = sized_capacity(model, g, "fp4", float(row["isl_mean"]), float(row["osl_mean"]), None, None,
+    out, *_ = sized_capacity(model, g, "fp4", float(row["isl_mean"]), float(row["osl_mean"]), None, None,
                             _engine(row["engine"]), int(float(row["gpu_count"])), held_out_calibration(model))
     return out or None
 

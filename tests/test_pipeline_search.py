@@ -64,9 +64,9 @@ def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     explain = [s for s in r.explain() if s.name == "GPUs per replica" and s.scenario == "burst"]
     assert "attention data-parallel x 8 ranks" in explain[0].formula
     cat = pipeline.load_catalog()
-    assert pipeline._wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
-    assert pipeline._wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]
-    assert (64, 64) in pipeline._wide_ep_configs(cat.gpu("gb200"), cat.model("deepseek-r1"))
+    assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
+    assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]
+    assert (64, 64) in pipeline.wide_ep_configs(cat.gpu("gb200"), cat.model("deepseek-r1"))
     # the KV budget of a wide replica pays for every rank's copy of the dense weights
     sh = pipeline._Shared(xlsizer.make_inputs(d), cat.model("deepseek-r1"))
     assert 0 < sh.w_dense < 0.1 * sh.w

@@ -415,3 +415,20 @@ def test_mlperf_interactive_rows_run_the_models_own_mtp_head():
     rows = [r for r in json.loads(text)["rows"]
             if r.get("model") == "deepseek-r1" and r.get("scenario") == "Interactive"]
     assert rows and all("MTP head with 3 draft tokens" in r["note"] for r in rows)
+
+
+def test_mlperf_predictions_try_the_replica_shapes_a_sizing_buys():
+    """A sizing picks wide expert-parallel replicas for a MoE (DEP8 for DeepSeek-R1 on a B200
+    node), so the MLPerf comparison predicts with them too: a dense model gets tensor-parallel
+    replicas only, and the chosen DeepSeek-R1 shape is the one a sizing of it buys."""
+    from xlsizer import make_inputs, size
+    from xlsizer.engine.calibration import held_out_calibration
+    from xlsizer.mlperf import replica_shapes, sized_capacity
+
+    assert replica_shapes("llama-3.1-8b", "b200") == [(1, 1), (2, 1), (4, 1), (8, 1)]
+    assert (8, 8) in replica_shapes("deepseek-r1", "b200")
+    cal = held_out_calibration("deepseek-r1")
+    out, n, ep = sized_capacity("deepseek-r1", "b200", "fp4", 803.8, 3623.5, 0.08, 2.0, "tensorrt-llm", 8, cal)
+    assert (n, ep) == (8, 8) and out > 0
+    res = size(make_inputs({"model": "deepseek-r1", "gpu": "b200", "precision": "fp4", "concurrent_users": 5000}))
+    assert res.burst.gpus_per_replica == 8 and res.burst.tp == 1

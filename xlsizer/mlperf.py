@@ -110,34 +110,48 @@ def mtp_tuning(model: str, gpu: str, n: int, precision: str, isl: float, osl: fl
                    kv_reserved_tokens=(isl + osl) * (1.0 + (d.kv_bytes_per_token / kv_tok if d else 0.0)))
 
 
+def replica_shapes(model: str, gpu: GpuSpec | str) -> list[tuple[int, int]]:
+    """(GPUs per replica, expert-parallel width) of the replicas the sizer tries for ``model``
+    on ``gpu``: tensor-parallel ones of ``TP_SIZES`` GPUs (width 1), and for a MoE the wide
+    expert-parallel ones (attention data-parallel, tp 1: ``pipeline.wide_ep_configs``), so
+    that a result is predicted with the shapes a sizing would buy."""
+    from xlsizer.engine.pipeline import wide_ep_configs
+
+    cat = load_catalog()
+    g = cat.gpu(gpu) if isinstance(gpu, str) else gpu
+    return [(n, 1) for n in TP_SIZES] + wide_ep_configs(g, cat.model(model))
+
+
 def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
                    tpot_s: float | None, ttft_s: float | None, engine: str, gpus: int,
                    calibration: Calibration | None, percentile: float | None = MLPERF_PERCENTILE,
-                   mtp: bool = False) -> tuple[float, int]:
-    """(output tok/s of ``gpus`` GPUs, the replica size): the best tensor-parallel replica
-    size; ``gpu`` a catalog id or row (a modified row: scripts/fit_fp4_sustained.py);
-    ``tpot_s`` None = the Offline ceiling; ``percentile`` None = the limits taken as
-    means (the sizer before issue 22); ``mtp``: the model's MTP head drafts (``mtp_tuning``)."""
+                   mtp: bool = False) -> tuple[float, int, int]:
+    """(output tok/s of ``gpus`` GPUs, GPUs per replica, expert-parallel width) at the best
+    replica shape (``replica_shapes``); ``gpu`` a catalog id or row (a modified row:
+    scripts/fit_fp4_sustained.py); ``tpot_s`` None = the Offline ceiling; ``percentile`` None
+    = the limits taken as means (the sizer before issue 22); ``mtp``: the model's MTP head
+    drafts (``mtp_tuning``)."""
     gpu_id = gpu if isinstance(gpu, str) else gpu.id
-    best, best_n = 0.0, 0
-    for n in TP_SIZES:
+    best, best_n, best_ep = 0.0, 0, 1
+    for n, ep in replica_shapes(model, gpu):
         if gpus % n:
             continue
+        tp = n if ep == 1 else 1
         try:
             if tpot_s is None:
-                out = estimate(model, gpu, n, precision, isl, osl, None, engine=engine,
+                out = estimate(model, gpu, tp, precision, isl, osl, None, ep=ep, engine=engine,
                                calibration=calibration).out_tok_s_per_replica
             else:
-                cap = slo_capacity(model, gpu, n, precision, isl, osl, tpot_s, engine=engine,
+                cap = slo_capacity(model, gpu, tp, precision, isl, osl, tpot_s, ep=ep, engine=engine,
                                    target_ttft_s=ttft_s, calibration=calibration,
                                    slo_percentile=percentile, arrivals=POISSON,
-                                   tuning=mtp_tuning(model, gpu_id, n, precision, isl, osl) if mtp else None)
+                                   tuning=mtp_tuning(model, gpu_id, tp, precision, isl, osl) if mtp else None)
                 out = cap.out_tok_s if cap.feasible else 0.0
         except XlsizerError:
             continue
         if out * gpus / n > best:
-            best, best_n = out * gpus / n, n
-    return best, best_n
+            best, best_n, best_ep = out * gpus / n, n, ep
+    return best, best_n, best_ep
 
 
 def _gpu_of(row: Mapping[str, str]) -> str:
@@ -180,14 +194,15 @@ def predict(row: Mapping[str, str], calibration: Calibration | None,
     else:
         tpot, ttft = _num(row, "tpot_p99_limit_ms") / 1000.0, _num(row, "ttft_p99_limit_ms") / 1000.0
     mtp = scenario == "Interactive"  # the model's MTP head where it has one (MTP_DRAFT_TOKENS)
-    out, n = sized_capacity(row.get("model", ""), gpu, precision, isl, osl, tpot, ttft, engine, gpus,
-                            calibration, percentile, mtp=mtp)
+    out, n, ep = sized_capacity(row.get("model", ""), gpu, precision, isl, osl, tpot, ttft, engine, gpus,
+                                calibration, percentile, mtp=mtp)
     if out <= 0.0:
         raise Skip("no replica size meets the p99 limits (or fits) on these GPUs")
     how = "throughput ceiling" if scenario == "Offline" else f"p{MLPERF_PERCENTILE:g} limits, Poisson arrivals"
     if mtp and load_catalog().model(row.get("model", "")).mtp_layers > 0:
         how += f", MTP head with {MTP_DRAFT_TOKENS} draft tokens"
-    return out, f"{gpus // n} replicas of TP={n}, {how}"
+    shape = f"TP={n}" if ep == 1 else f"DEP={n} (attention data-parallel, experts over {n} GPUs)"
+    return out, f"{gpus // n} replicas of {shape}, {how}"
 
 
 def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
@@ -217,4 +232,5 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
     return ValidationReport(source, tuple(out), cross_validated=True, dimensions=GROUP_DIMENSIONS)
 
 
-__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "is_mlperf", "predict", "sized_capacity", "validate_rows"]
+__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "is_mlperf", "predict", "replica_shapes", "sized_capacity",
+           "validate_rows"]

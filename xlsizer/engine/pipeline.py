@@ -363,7 +363,7 @@ wide-EP and SGLang's large-scale EP deployments). Only inside one scale-up domai
 every token's all-gather would cross the network."""
 
 
-def _wide_ep_configs(g: GpuSpec, model: ModelSpec) -> list[tuple[int, int]]:
+def wide_ep_configs(g: GpuSpec, model: ModelSpec) -> list[tuple[int, int]]:
     """(GPUs, expert-parallel width) of the wide expert-parallel shapes for a MoE model on GPU
     ``g``: tp 1, dp = ep = GPUs, within the scale-up domain and at most one GPU per expert."""
     moe = model.moe
@@ -451,7 +451,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         stages = node_budget <= 0 or node_budget / sh.kv_res_min < min(node_tpot_batch, seqs_cap)
         shapes = [(n, tp, pp, 1) for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw, stages)]
         if not fx.disaggregated:
-            shapes += [(n, 1, 1, ep) for n, ep in _wide_ep_configs(g, sh.model)]
+            shapes += [(n, 1, 1, ep) for n, ep in wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         for n, tp, pp, ep in shapes:
             tun = fx.tuning_for(g, n, cprec, calibration=own)
