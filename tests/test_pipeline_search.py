@@ -90,16 +90,20 @@ def test_tpot_below_floor_is_a_clear_error():
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inputs)
 def test_roofline_plan_meets_the_slos_it_was_given(d):
-    """Every scenario's replica runs at a TPOT within the target, and the mean TTFT at the
-    scenario's peak load per replica stays within the TTFT target."""
+    """Every scenario's replica runs at a TPOT within the target, and the TTFT at the
+    scenario's peak load per replica stays within the TTFT target, both at the percentile the
+    targets are stated at (issue 22: the sizing meets the percentile; at p50 a mean may lie
+    above it: llama-3.1-8b, closed loop, p50 TTFT 238 ms, mean 300.1 ms against 300 ms)."""
     try:
         r = xlsizer.size(**d)
     except InfeasibleError:
         return
     for s in SCENARIOS:
         perf = r.scenarios[s].extra["perf"]
-        assert perf["tpot_ms"] <= d["target_tpot_ms"] * (1 + 1e-9)
-        assert perf["ttft_ms"] <= d["target_ttft_ms"] * (1 + 1e-6)
+        assert perf["tpot_q_ms"] <= d["target_tpot_ms"] * (1 + 1e-9)
+        assert perf["ttft_q_ms"] <= d["target_ttft_ms"] * (1 + 1e-6)
+        if d.get("slo_percentile", 95) >= 95:  # a high percentile lies above the mean
+            assert perf["ttft_ms"] <= d["target_ttft_ms"] * (1 + 1e-6)
 
 
 @pytest.mark.parametrize(("model", "cited", "not_cited"), [
