@@ -24,10 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from xlsizer.engine.calibration import held_out_calibration
-from xlsizer.engine.latency import POISSON
-from xlsizer.engine.performance import slo_capacity
 from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, _engine, mtp_tuning, replica_shapes, resolved
+from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, _engine, replica_shapes, resolved, shape_capacity
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 LOW = 0.85
@@ -49,10 +47,8 @@ def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
     for n, ep in replica_shapes(model, gpu):
         try:
             mtp = percentile is not None and row["scenario"] == "Interactive"  # xlsizer.mlperf.MTP_DRAFT_TOKENS
-            tp = n if ep == 1 else 1
-            cap = slo_capacity(model, gpu, tp, prec, isl, osl, tpot, ep=ep, engine=_engine(row["engine"]),
-                               target_ttft_s=ttft, calibration=cal, slo_percentile=percentile,
-                               arrivals=POISSON, tuning=mtp_tuning(model, gpu, tp, prec, isl, osl) if mtp else None)
+            cap = shape_capacity(model, gpu, n, ep, prec, isl, osl, tpot, ttft, _engine(row["engine"]), cal,
+                                 percentile, mtp)
         except XlsizerError:
             continue
         if not cap.feasible or cap.req_s <= 0.0:

@@ -32,7 +32,7 @@ from xlsizer.engine.calibration import Calibration, held_out_calibration
 from xlsizer.engine.latency import POISSON
 from xlsizer.engine.memory import kv_bytes_per_token
 from xlsizer.engine.optimizations import effects
-from xlsizer.engine.performance import Tuning, estimate, slo_capacity
+from xlsizer.engine.performance import ReplicaCapacity, Tuning, estimate, slo_capacity
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import make_inputs
 from xlsizer.precision import Precision
@@ -122,6 +122,18 @@ def replica_shapes(model: str, gpu: GpuSpec | str) -> list[tuple[int, int]]:
     return [(n, 1) for n in TP_SIZES] + wide_ep_configs(g, cat.model(model))
 
 
+def shape_capacity(model: str, gpu: GpuSpec | str, n: int, ep: int, precision: str, isl: float, osl: float,
+                   tpot_s: float, ttft_s: float | None, engine: str, calibration: Calibration | None,
+                   percentile: float | None = MLPERF_PERCENTILE, mtp: bool = False) -> ReplicaCapacity:
+    """One replica of shape (``n`` GPUs, expert-parallel width ``ep``: ``replica_shapes``)
+    within the limits, under Poisson arrivals; ``mtp``: the model's MTP head drafts."""
+    gpu_id = gpu if isinstance(gpu, str) else gpu.id
+    tp = n if ep == 1 else 1
+    return slo_capacity(model, gpu, tp, precision, isl, osl, tpot_s, ep=ep, engine=engine,
+                        target_ttft_s=ttft_s, calibration=calibration, slo_percentile=percentile,
+                        arrivals=POISSON, tuning=mtp_tuning(model, gpu_id, tp, precision, isl, osl) if mtp else None)
+
+
 def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
                    tpot_s: float | None, ttft_s: float | None, engine: str, gpus: int,
                    calibration: Calibration | None, percentile: float | None = MLPERF_PERCENTILE,
@@ -131,21 +143,17 @@ def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, o
     scripts/fit_fp4_sustained.py); ``tpot_s`` None = the Offline ceiling; ``percentile`` None
     = the limits taken as means (the sizer before issue 22); ``mtp``: the model's MTP head
     drafts (``mtp_tuning``)."""
-    gpu_id = gpu if isinstance(gpu, str) else gpu.id
     best, best_n, best_ep = 0.0, 0, 1
     for n, ep in replica_shapes(model, gpu):
         if gpus % n:
             continue
-        tp = n if ep == 1 else 1
         try:
             if tpot_s is None:
-                out = estimate(model, gpu, tp, precision, isl, osl, None, ep=ep, engine=engine,
+                out = estimate(model, gpu, n if ep == 1 else 1, precision, isl, osl, None, ep=ep, engine=engine,
                                calibration=calibration).out_tok_s_per_replica
             else:
-                cap = slo_capacity(model, gpu, tp, precision, isl, osl, tpot_s, ep=ep, engine=engine,
-                                   target_ttft_s=ttft_s, calibration=calibration,
-                                   slo_percentile=percentile, arrivals=POISSON,
-                                   tuning=mtp_tuning(model, gpu_id, tp, precision, isl, osl) if mtp else None)
+                cap = shape_capacity(model, gpu, n, ep, precision, isl, osl, tpot_s, ttft_s, engine,
+                                     calibration, percentile, mtp)
                 out = cap.out_tok_s if cap.feasible else 0.0
         except XlsizerError:
             continue
@@ -232,5 +240,6 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
     return ValidationReport(source, tuple(out), cross_validated=True, dimensions=GROUP_DIMENSIONS)
 
 
-__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "is_mlperf", "predict", "replica_shapes", "sized_capacity",
+__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "is_mlperf", "predict", "replica_shapes", "shape_capacity",
+           "sized_capacity",
            "validate_rows"]
