@@ -69,6 +69,23 @@ class PriceRange(_Row):
         return self
 
 
+class MeasuredStep(_Row):
+    """Where tuned systems on this GPU measured a mean decode step slower than the model's: a
+    validation finding shown with a sizing that falls in its range, not a term of the model."""
+
+    sequences_low: int = Field(gt=0, description="fewest sequences in flight per replica measured")
+    sequences_high: int = Field(gt=0, description="most sequences in flight per replica measured")
+    ratio_low: float = Field(gt=0, description="lowest measured / modelled mean decode step")
+    ratio_high: float = Field(gt=0, description="highest measured / modelled mean decode step")
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MeasuredStep:
+        if not (self.sequences_low <= self.sequences_high and self.ratio_low <= self.ratio_high):
+            raise ValueError(f"measured step ranges must be low <= high: {self}")
+        return self
+
+
 class GpuSpec(_Row):
     """One accelerator SKU (per GPU, not per node)."""
 
@@ -111,6 +128,12 @@ class GpuSpec(_Row):
         "this GPU, beyond the FP4 GEMM efficiency every FP4 GPU shares (calibration.yaml "
         "fp4_gemm_efficiency); fitted on public MLPerf Offline results "
         "(scripts/fit_fp4_sustained.py), None = not derated",
+    )
+    measured_step: MeasuredStep | None = Field(
+        None,
+        description="where tuned systems on this GPU measured a mean decode step slower than the "
+        "model's (sequences per replica, ratio, source): a sizing in that range says so "
+        "(docs/method.md, 'What the latency-bound scenarios still miss'); None = no such finding",
     )
     form_factor: Literal["sxm", "oam", "pcie", "superchip", "custom"]
     liquid_cooling_required: bool = False

@@ -1269,6 +1269,22 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
                     "target")
     if inp.ttft_ms < GUARD["short_ttft_ms"] and sh.prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {sh.prompt:,}-token prompts is aggressive")
+    _measured_step_warning(inp, sh, plan, warn)
+
+
+def _measured_step_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+    """Where tuned systems on the plan's GPU measured a slower mean decode step than the model's
+    at as many sequences per replica as the plan runs (``GpuSpec.measured_step``), say so: the
+    plan's TPOT is likely optimistic there. Not with a team's profile for that GPU (its own runs
+    replace the packaged step), and not for the course table's fixed throughput."""
+    m, cap = plan.gpu.measured_step, plan.cap
+    if m is None or cap is None or sh.cal(plan.gpu, inp) is not None:
+        return
+    if m.sequences_low <= cap.batch <= m.sequences_high:
+        warn.append(f"{plan.gpu.id} at {cap.batch} sequences per replica: tuned MLPerf systems on this GPU measured a "
+                    f"mean decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's at {m.sequences_low}-"
+                    f"{m.sequences_high} sequences (docs/method.md), so TPOT may come out that much above the "
+                    "target: treat this plan as optimistic, or calibrate it on your own runs (xlsizer calibrate)")
 
 
 def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need, site: _Site,

@@ -1,0 +1,71 @@
+"""Where tuned systems measured a slower decode step than the model's (``GpuSpec.measured_step``,
+docs/method.md "What the latency-bound scenarios still miss"), a sizing in that range says so:
+the HGX B200 / B300 step at a few hundred sequences per replica is 1.2-1.5x the model's in the
+MLPerf v6.0 logs, and a plan that leans on it would buy too few GPUs without a word."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from xlsizer.calibrate.profile import FACTORS, Deployment, Factor, Profile, dump_profile
+from xlsizer.catalog.loader import load_catalog
+from xlsizer.catalog.schema import MeasuredStep
+from xlsizer.engine.calibration import packaged_calibration
+from xlsizer.engine.pipeline import size
+from xlsizer.inputs import make_inputs
+
+BASE = {"model": "llama-3.1-70b", "precision": "fp4", "serving_engine": "vllm", "concurrent_users": 2000,
+        "throughput_source": "roofline"}
+
+
+def _flagged(result) -> dict[str, tuple[int, bool]]:
+    """Per scenario: (sequences per replica, whether its warnings carry the measured-step note)."""
+    return {name: (s.extra["perf"]["batch"], any("tuned MLPerf systems" in w for w in s.warnings))
+            for name, s in result.scenarios.items()}
+
+
+def test_b200_in_the_measured_range_says_the_plan_is_optimistic() -> None:
+    m = load_catalog().gpu("b200").measured_step
+    assert m is not None and m.ratio_low > 1.0
+    r = size(make_inputs({**BASE, "gpu": "b200", "target_tpot_ms": 80}))
+    flagged = _flagged(r)
+    # the note follows the batch each scenario runs: inside the measured range, and only there
+    for batch, said in flagged.values():
+        assert said == (m.sequences_low <= batch <= m.sequences_high), flagged
+    assert any(said for _, said in flagged.values()), flagged
+    note = next(w for w in r.warnings if "tuned MLPerf systems" in w)
+    assert f"{m.ratio_low:g}-{m.ratio_high:g}x" in note and "xlsizer calibrate" in note
+
+
+def test_no_note_outside_the_range_or_on_a_gpu_without_the_finding() -> None:
+    tight = size(make_inputs({**BASE, "gpu": "b200", "target_tpot_ms": 20}))  # a few dozen sequences
+    assert all(batch < 268 and not said for batch, said in _flagged(tight).values())
+    assert load_catalog().gpu("h200-sxm").measured_step is None
+    hopper = size(make_inputs({**BASE, "gpu": "h200-sxm", "precision": "fp8", "target_tpot_ms": 80}))
+    assert not any(said for _, said in _flagged(hopper).values())
+
+
+def test_a_teams_profile_for_the_gpu_replaces_the_note(tmp_path) -> None:
+    # the team's own runs on this GPU replace the packaged step, so the public finding is not
+    # repeated (a profile with the packaged values: only its presence matters here)
+    cal = packaged_calibration()
+    prof = Profile(deployment=Deployment(model="llama-3.1-70b", gpu="b200", engine="vllm", weights_precision="fp4",
+                                         gpu_count=1, tp=1),
+                   factors={f.name: Factor(value=cal.engine_value("vllm", f.name),
+                                           packaged=cal.engine_value("vllm", f.name)) for f in FACTORS},
+                   range={})
+    path = tmp_path / "b200.yaml"
+    path.write_text(dump_profile(prof), encoding="utf-8")
+    inputs = {**BASE, "gpu": "b200", "target_tpot_ms": 80}
+    assert any(said for _, said in _flagged(size(make_inputs(inputs))).values())
+    with_profile = size(make_inputs({**inputs, "calibration_profile": str(path)}))
+    assert not any(said for _, said in _flagged(with_profile).values())
+
+
+def test_measured_step_ranges_must_be_ordered() -> None:
+    ok = {"sequences_low": 240, "sequences_high": 831, "ratio_low": 1.24, "ratio_high": 1.49, "source": "logs"}
+    assert MeasuredStep.model_validate(ok).ratio_high == 1.49
+    for bad in ({"sequences_low": 900}, {"ratio_low": 1.6}, {"ratio_high": 0.0}):
+        with pytest.raises(ValidationError):
+            MeasuredStep.model_validate({**ok, **bad})
