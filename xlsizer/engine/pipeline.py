@@ -1281,10 +1281,11 @@ def _measured_step_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: li
     if m is None or cap is None or sh.cal(plan.gpu, inp) is not None:
         return
     if m.sequences_low <= cap.batch <= m.sequences_high:
-        warn.append(f"{plan.gpu.id} at {cap.batch} sequences per replica: tuned MLPerf systems on this GPU measured a "
-                    f"mean decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's at {m.sequences_low}-"
-                    f"{m.sequences_high} sequences (docs/method.md), so TPOT may come out that much above the "
-                    "target: treat this plan as optimistic, or calibrate it on your own runs (xlsizer calibrate)")
+        # no count in the text: the scenarios' batches differ a little, and one note says it for all
+        warn.append(f"{plan.gpu.id}: this plan runs its replicas at a batch where tuned MLPerf systems on this GPU "
+                    f"measured a mean decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's ({m.sequences_low}-"
+                    f"{m.sequences_high} sequences per replica; docs/method.md), so its TPOT may come out that much "
+                    "above the target: treat it as optimistic, or calibrate on your own runs (xlsizer calibrate)")
 
 
 def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need, site: _Site,
