@@ -69,3 +69,23 @@ def test_measured_step_ranges_must_be_ordered() -> None:
     for bad in ({"sequences_low": 900}, {"ratio_low": 1.6}, {"ratio_high": 0.0}):
         with pytest.raises(ValidationError):
             MeasuredStep.model_validate({**ok, **bad})
+
+
+def test_the_burst_plans_band_reaches_the_measured_step() -> None:
+    from xlsizer.engine.calibration import confidence_band
+    from xlsizer.summary import confidence_range
+
+    m = load_catalog().gpu("b200").measured_step
+    low, high, _ = confidence_band("llama-3.1-70b", "vllm")
+    inputs = {**BASE, "gpu": "b200", "avg_prompt_tokens": 1000}
+    inside = size(make_inputs({**inputs, "target_tpot_ms": 60}))  # about 350 sequences per replica
+    assert m.sequences_low <= inside.scenarios["burst"].extra["perf"]["batch"] <= m.sequences_high
+    # a step 1.49x the model's carries at most 1 / 1.49 of the predicted rate
+    assert inside.confidence["low"] == pytest.approx(1.0 / m.ratio_high - 1.0)
+    assert inside.confidence["low"] < low
+    assert inside.confidence["high"] == high and "measured_step" in inside.confidence["source"]
+    total = inside.scenarios["burst"].total_gpus
+    assert confidence_range(inside)[0][1] >= total * m.ratio_high - 1e-9  # the range reaches 1.49x the GPUs
+    outside = size(make_inputs({**inputs, "target_tpot_ms": 40}))  # about 210: below the measured range
+    assert outside.scenarios["burst"].extra["perf"]["batch"] < m.sequences_low
+    assert (outside.confidence["low"], outside.confidence["high"]) == (low, high)

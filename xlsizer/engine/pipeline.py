@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from xlsizer.calibrate.profile import calibration_for, shared_profile, sizing_notes
 from xlsizer.catalog.loader import load_catalog, read_data_file
-from xlsizer.catalog.schema import GpuSpec, ModelSpec
+from xlsizer.catalog.schema import GpuSpec, MeasuredStep, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
@@ -179,7 +179,7 @@ class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
     __slots__ = ("act", "arr", "cals", "cands", "fx", "kv_plan", "kv_prec", "kv_read_min", "kv_req", "kv_res_min",
-                 "kv_tok", "model", "out_tok", "profile", "prompt", "rps", "state", "t_req", "ttft_s", "w",
+                 "kv_tok", "measured", "model", "out_tok", "profile", "prompt", "rps", "state", "t_req", "ttft_s", "w",
                  "w_active", "w_dense")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
@@ -214,6 +214,8 @@ class _Shared:
         # issue 23: the team's calibration profile, applied per GPU (calibrate/profile.py ``applies``)
         self.profile = shared_profile(inp.calibration_profile) if inp.calibration_profile else None
         self.cals: dict[str, Calibration | None] = {}
+        # scenario -> the GPU's measured-step finding its plan falls in (``_measured_step_warning``)
+        self.measured: dict[str, MeasuredStep] = {}
 
     def cal(self, g: GpuSpec, inp: SizingInputs) -> Calibration | None:
         """The calibration configurations on ``g`` use (None: the packaged one)."""
@@ -254,6 +256,8 @@ def size(inp: SizingInputs) -> SizingResult:
             if wmsg not in top_warn:
                 top_warn.append(wmsg)
     confidence = _confidence(model, inp)
+    if "burst" in sh.measured:
+        confidence = _widened(confidence, sh.measured["burst"])
     if sh.profile is not None:  # issue 23: which factors the profile gave, its range, its band
         recs, warns, confidence = sizing_notes(sh.profile, model.id, inp.serving_engine.value, inp.precision.value,
                                                sh.prompt, sh.out_tok, scenarios, confidence)
@@ -309,6 +313,20 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
                           "throughput per replica (a judgement, not a measurement; TTFT not covered)"}
     low, high, src = confidence_band(model, inp.serving_engine.value)  # per family and engine
     return {"low": low, "high": high, "kind": kind, "source": src}
+
+
+def _widened(conf: dict[str, Any], m: MeasuredStep) -> dict[str, Any]:
+    """The band with its low side taken at least to 1 / ``m.ratio_high`` − 1: where tuned systems
+    measured a step that much slower than the model's at the plan's batch, the capacity they got
+    was about that much lower (at a fixed TPOT target the batch also shrinks, so this is the
+    least of it)."""
+    low = 1.0 / m.ratio_high - 1.0
+    if low >= conf["low"]:
+        return conf
+    return {**conf, "low": low,
+            "source": f"{conf['source']} Its low side is taken to {low:.0%}: at this plan's batch tuned MLPerf systems "
+                      f"on this GPU measured a decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's (catalog "
+                      "measured_step)."}
 
 
 class _Plan:
@@ -1269,18 +1287,20 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
                     "target")
     if inp.ttft_ms < GUARD["short_ttft_ms"] and sh.prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {sh.prompt:,}-token prompts is aggressive")
-    _measured_step_warning(inp, sh, plan, warn)
+    _measured_step_warning(name, inp, sh, plan, warn)
 
 
-def _measured_step_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
     """Where tuned systems on the plan's GPU measured a slower mean decode step than the model's
     at as many sequences per replica as the plan runs (``GpuSpec.measured_step``), say so: the
-    plan's TPOT is likely optimistic there. Not with a team's profile for that GPU (its own runs
-    replace the packaged step), and not for the course table's fixed throughput."""
+    plan's TPOT is likely optimistic there, and the Burst scenario's finding widens the band
+    (``_widened``). Not with a team's profile for that GPU (its own runs replace the packaged
+    step), and not for the course table's fixed throughput."""
     m, cap = plan.gpu.measured_step, plan.cap
     if m is None or cap is None or sh.cal(plan.gpu, inp) is not None:
         return
     if m.sequences_low <= cap.batch <= m.sequences_high:
+        sh.measured[name] = m
         # no count in the text: the scenarios' batches differ a little, and one note says it for all
         warn.append(f"{plan.gpu.id}: this plan runs its replicas at a batch where tuned MLPerf systems on this GPU "
                     f"measured a mean decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's ({m.sequences_low}-"
