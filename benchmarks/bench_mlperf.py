@@ -5,15 +5,18 @@ the submission used (issue 22). A script, not a test: it prints, it asserts noth
 
 For each row of validation/mlperf.csv in the Server or Interactive scenario whose GPU the
 catalog knows: the submission's own rate (its output tok/s ÷ the dataset's mean output
-length) and its p99 TTFT and TPOT limits are sized on its GPU type: for each tensor-parallel
-replica size (1, 2, 4, 8 GPUs) the replicas needed = ceil(rate ÷ one replica's capacity
-within the limits), and the fewest GPUs wins. The ratio sized / used: 1 = the sizer buys what
+length) and its p99 TTFT and TPOT limits are sized on its GPU type: for each replica shape a
+sizing tries (``xlsizer.mlperf.replica_shapes``: tensor parallel 1, 2, 4, 8 GPUs, and a MoE's
+wide expert-parallel replicas) the replicas needed = ceil(rate ÷ one replica's capacity within
+the limits), and the fewest GPUs wins. The ratio sized / used: 1 = the sizer buys what
 the tuned submission used; below 1 = it promises more than the best real systems deliver.
 
 BEFORE: the limits treated as means (the sizer before issue 22). AFTER: as p99 under Poisson
 arrivals (LoadGen's Server scenario), and in Interactive rows a model's own MTP head drafting
 3 tokens where it ships one (DeepSeek-R1; ``xlsizer.mlperf.MTP_DRAFT_TOKENS``). Each model uses
-the serving.csv fit made without it where there is one (leave-one-model-out).
+the serving.csv fit made without it where there is one (leave-one-model-out). A third table
+repeats AFTER on the best result only of each model, scenario, GPU, precision and round (the
+highest output rate per GPU: the tuned best case).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
   highest rate at which the p99 TTFT and the p99 TPOT both stay within the benchmark's limits.
   Predicted as the highest output rate the system sustains within both p99 limits on its
   GPU count: per replica ``slo_capacity`` at ``slo_percentile=99`` under Poisson arrivals,
-  times the replicas the GPU count holds, for the best replica size the sizer would consider
-  (tensor parallel 1, 2, 4 or 8 GPUs that divide the count).
+  times the replicas the GPU count holds, for the best replica shape the sizer would consider
+  that divides the count (``replica_shapes``: tensor parallel 1, 2, 4 or 8 GPUs, and a MoE's
+  wide expert-parallel replicas).
 - ``Offline``: every request queued at once, no latency limit: the throughput ceiling (the
   batch every replica's KV memory and the engine's sequence limit allow, ``estimate`` at
   full load), for the best replica size.

@@ -75,7 +75,7 @@ class MeasuredStep(_Row):
 
     sequences_low: int = Field(gt=0, description="fewest sequences in flight per replica measured")
     sequences_high: int = Field(gt=0, description="most sequences in flight per replica measured")
-    ratio_low: float = Field(gt=0, description="lowest measured / modelled mean decode step")
+    ratio_low: float = Field(gt=1, description="lowest measured / modelled mean decode step (above 1: slower)")
     ratio_high: float = Field(gt=0, description="highest measured / modelled mean decode step")
     source: str
 
