@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xlsizer.calibrate.fit import NOISE_FLOOR, build_profile
+from xlsizer.calibrate.fit import NOISE_FLOOR, _eligible, build_profile
 from xlsizer.calibrate.profile import (
     ProfileError,
     applies,
@@ -202,6 +202,39 @@ def test_profile_never_raises_the_error_of_its_runs(truth):
     assert chosen["eligible"]
     for m in ("tpot_ms", "ttft_ms"):  # and on runs it was not fitted on, at most the packaged error
         assert chosen[m]["cross_validated"] <= chosen[m]["before"]
+
+
+def test_a_side_effect_that_ruins_some_runs_of_the_other_metric_is_refused():
+    # a decode-stage fit that halves the TPOT error and keeps the TTFT median (0.34 -> 0.34)
+    # while a few high-load TTFT runs go far off (mean 0.40 -> 0.55): refused, since TTFT moved
+    # only as a side effect of factors fitted on TPOT
+    before, before_mean = {"tpot_ms": 0.11, "ttft_ms": 0.344}, {"tpot_ms": 0.12, "ttft_ms": 0.40}
+    train, cv = {"tpot_ms": 0.03, "ttft_ms": 0.340}, {"tpot_ms": 0.036, "ttft_ms": 0.342}
+    assert not _eligible(("tpot_ms",), before, before_mean, train, cv, {"tpot_ms": 0.05, "ttft_ms": 0.55}, 5)
+    # the same with the side metric's mean held: eligible
+    assert _eligible(("tpot_ms",), before, before_mean, train, cv, {"tpot_ms": 0.05, "ttft_ms": 0.39}, 5)
+    # a metric the candidate fits is judged on its median (its own cross-validation), not its mean
+    assert _eligible(("tpot_ms", "ttft_ms"), before, before_mean, train, cv,
+                     {"tpot_ms": 0.2, "ttft_ms": 0.55}, 5)
+    # the median rules stay: a side metric whose cross-validated median rises is refused
+    assert not _eligible(("tpot_ms",), before, before_mean, train, {"tpot_ms": 0.036, "ttft_ms": 0.35},
+                         {"tpot_ms": 0.05, "ttft_ms": 0.39}, 5)
+    assert not _eligible(("tpot_ms",), before, before_mean, train, cv, {"tpot_ms": 0.05, "ttft_ms": 0.39}, 1)
+
+
+def test_the_guard_record_shows_the_side_metrics_mean():
+    # TPOT off (bandwidth), TTFT as packaged: the decode-stage candidate's record carries the
+    # TTFT mean error it was judged on, and a chosen candidate held it
+    rows = _noisy(_model_rows(apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.55})),
+                  amplitude=0.02)
+    prof, _ = build_profile([FileRuns("gen", "csv", "mean", rows)], "2026-01-02")
+    guard = prof.measured["guard"]
+    decode = guard["candidates"]["tpot_ms"]
+    assert set(decode["ttft_ms"]) == {"before", "cross_validated", "before_mean", "cross_validated_mean"}
+    assert "before_mean" not in decode["tpot_ms"]
+    assert "mean error" in guard["rule"]
+    assert guard["chosen"] == "tpot_ms" and decode["eligible"]
+    assert decode["ttft_ms"]["cross_validated_mean"] <= decode["ttft_ms"]["before_mean"]
 
 
 def test_profile_without_guard_record_still_loads(tmp_path):

@@ -14,7 +14,8 @@ How (a judgement call, written down): a robust, regularised least squares.
   cross-validation over the runs (``_folds``: fitted without a fold, that fold predicted). A
   candidate is eligible if, for TPOT and for TTFT alike, its cross-validated median error and
   its median error fitted on all the runs are at most the packaged values' on the same rows,
-  and it lowers one; among the eligible, the lowest sum of cross-validated / packaged median
+  and it lowers one; on a metric it does not fit, its cross-validated mean error must hold too
+  (``_eligible``); among the eligible, the lowest sum of cross-validated / packaged median
   error wins; none eligible: the packaged values stay. So a profile never raises the median
   error of its own runs, and only moves factors whose gain held on runs left out.
 - Not below the noise: a stage whose metric the packaged values already predict within a
@@ -298,6 +299,36 @@ def _median_abs(xs: Sequence[float]) -> float:
     return percentile([abs(x) for x in xs], 0.5) or 0.0
 
 
+def _mean_abs(xs: Sequence[float]) -> float:
+    return sum(abs(x) for x in xs) / len(xs) if xs else 0.0
+
+
+def _eligible(fitted: Sequence[str], before: dict[str, float], before_mean: dict[str, float],
+              train: dict[str, float], cv: dict[str, float], cv_mean: dict[str, float], folds: int) -> bool:
+    """Whether the guard may choose a candidate fitting the stages of ``fitted`` (metric names);
+    errors per metric are |log(predicted / measured)|, medians unless named ``_mean``.
+
+    - Cross-validated at all (two folds or more).
+    - On every metric, the median error fitted on all the runs and cross-validated at most the
+      values' it replaces (``before``), and lower on a metric it fits.
+    - On a metric it does not fit, the cross-validated *mean* error at most ``before_mean``.
+      That metric moves only as a side effect (decode factors set the queue a prompt waits in;
+      the prefill efficiency sets the prompt chunks that share decode steps), and a side effect
+      can leave the median in place while the runs at high load go far off: a decode-stage fit
+      on Llama-3.1-8B with TensorRT-LLM on 2x H100 kept the TTFT median of its training runs
+      (median |log error| 0.344 -> 0.342 cross-validated) while one run's predicted TTFT went
+      from 2.4x to 4.7x the measured; on the runs it was not fitted on, the TTFT median went
+      36.9% -> 46.0%. The mean weighs every run, so it sees that.
+      scripts/calibrate_holdout.py (93 deployments, 2026-12-05): deployments made worse on their
+      held-out runs 7 -> 3 (TPOT) and 5 -> 1 (TTFT), medians TPOT 5.8% -> 6.4% and TTFT 14.5% ->
+      16.1% (the gains given up were where a side effect happened to help); the mean asked on
+      every metric: the same 3 and 1, medians 6.6% and 16.3%."""
+    return (folds >= 2
+            and all(train[m] <= before[m] and cv[m] <= before[m] for m in before)
+            and all(cv_mean[m] <= before_mean[m] for m in before if m not in fitted)
+            and any(cv[m] < before[m] * (1.0 - CV_MARGIN) for m in fitted))
+
+
 def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = None) -> FitResult:
     """The factor values that best predict ``rows`` (one deployment's runs), in ``STAGES``,
     each stage kept only where it predicts runs it was not fitted on better than the values
@@ -324,7 +355,9 @@ def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = 
     by_metric = {m: [i for i in keep if _metric(before[i]) == m] for m, _ in STAGES}
     metrics = [m for m, _ in STAGES if by_metric[m]]
     folds = _folds(rows, keep)
-    base_err = {m: _median_abs(residuals_at(by_metric[m], values)) for m in metrics}
+    base_res = {m: residuals_at(by_metric[m], values) for m in metrics}
+    base_err = {m: _median_abs(base_res[m]) for m in metrics}
+    base_mean = {m: _mean_abs(base_res[m]) for m in metrics}
     best: tuple[float, int] | None = None
     chosen: dict[str, float] = values
     label = ""
@@ -344,14 +377,15 @@ def fit(rows: Sequence[dict[str, str]], engine: str, base: Calibration | None = 
             for m in metrics:
                 cv[m] += residuals_at([i for i in by_metric[m] if i in out], f_vals)
         cv_err = {m: _median_abs(cv[m]) for m in metrics}
-        ok = (len(folds) >= 2
-              and all(train[m] <= base_err[m] and cv_err[m] <= base_err[m] for m in metrics)
-              and any(cv_err[m] < base_err[m] * (1.0 - CV_MARGIN) for m in cand))
+        cv_mean = {m: _mean_abs(cv[m]) for m in metrics}
+        ok = _eligible(tuple(cand), base_err, base_mean, train, cv_err, cv_mean, len(folds))
         score = sum(cv_err[m] / base_err[m] for m in metrics if base_err[m] > 0)
         name = _label(cand)
         checks[name] = {"kept": float(ok), "score": score,
                         **{f"{m}_{k}": v for m in metrics
-                           for k, v in (("before", base_err[m]), ("fitted", train[m]), ("cross_validated", cv_err[m]))}}
+                           for k, v in (("before", base_err[m]), ("fitted", train[m]), ("cross_validated", cv_err[m]))},
+                        **{f"{m}_{k}": v for m in metrics if m not in cand
+                           for k, v in (("before_mean", base_mean[m]), ("cross_validated_mean", cv_mean[m]))}}
         size = sum(len(v) for v in cand.values())
         if ok and (best is None or (score, size) < best):
             best, chosen, label = (score, size), fitted, name
@@ -438,15 +472,18 @@ def _guard_summary(res: FitResult) -> dict[str, Any]:
                                 **{m: {"before": round(v[f"{m}_before"], 4)} for m, _ in STAGES if f"{m}_before" in v}}
                                if v.get("within_noise") else
                                {"eligible": bool(v["kept"]),
-                                **{m: {"before": round(v[f"{m}_before"], 4),
-                                       "cross_validated": round(v[f"{m}_cross_validated"], 4)}
+                                **{m: {k: round(v[f"{m}_{k}"], 4)
+                                       for k in ("before", "cross_validated", "before_mean", "cross_validated_mean")
+                                       if f"{m}_{k}" in v}
                                    for m, _ in STAGES if f"{m}_before" in v}})
                            for c, v in res.checks.items()},
             "rule": "median absolute log(predicted / measured); a stage is not fitted where the packaged values "
                     f"already predict its metric within {NOISE_FLOOR:.0%} (a benchmark's run-to-run spread); "
                     "a candidate is eligible when, on every metric, "
                     "its cross-validated and fitted errors are at most the packaged values' and it lowers "
-                    "one; the eligible one with the lowest sum of cross-validated / packaged error is chosen"}
+                    "one, and on a metric it does not fit its cross-validated mean error (..._mean) is at most "
+                    "the packaged values' too; the eligible one with the lowest sum of cross-validated / "
+                    "packaged error is chosen"}
 
 
 def _kept_note(res: FitResult, metric: str) -> str:
@@ -458,7 +495,7 @@ def _kept_note(res: FitResult, metric: str) -> str:
         return (f"{metric} factors ({names}): the packaged values already predict these runs within their noise "
                 f"(median error {before:.1%}, at most {NOISE_FLOOR:.0%}), not fitted")
     return (f"{metric} factors ({names}): fitted on some of these runs, they did not predict the others better "
-            "(cross-validation), packaged kept")
+            "on every metric (cross-validation, see guard), packaged kept")
 
 
 def _range(rows: Sequence[dict[str, str]], key: str) -> Range | None:
