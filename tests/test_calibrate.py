@@ -237,6 +237,28 @@ def test_the_guard_record_shows_the_side_metrics_mean():
     assert decode["ttft_ms"]["cross_validated_mean"] <= decode["ttft_ms"]["before_mean"]
 
 
+def test_runs_of_several_engine_versions_are_said(tmp_path, capsys):
+    # a profile describes one stack: runs of two engine versions are fitted, and the profile and
+    # the command's summary say that they mix
+    rows = _model_rows(apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.6}))
+    runs = sorted({r["_run"] for r in rows})
+    mixed = [{**r, "engine_version": "0.10.1" if runs.index(r["_run"]) % 2 else "0.11.0"} for r in rows]
+    prof, _ = build_profile([FileRuns("gen", "csv", "mean", mixed)], "2026-01-02")
+    (note,) = prof.measured["mixed_stack"]
+    assert "2 engine versions (0.10.1, 0.11.0)" in note
+    one, _ = build_profile([FileRuns("gen", "csv", "mean", [{**r, "engine_version": "0.11.0"} for r in rows])],
+                           "2026-01-02")
+    assert "mixed_stack" not in one.measured
+    # through the command: the CSV written and read back, the note printed
+    cols = [c for c in mixed[0] if not c.startswith("_")]
+    csv_path = tmp_path / "runs.csv"
+    csv_path.write_text(",".join(cols) + "\n" + "\n".join(",".join(r[c] for c in cols) for r in mixed) + "\n",
+                        encoding="utf-8")
+    assert main(["calibrate", str(csv_path), "--out", str(tmp_path / "p.yaml"), "--date", "2026-01-02"]) == 0
+    assert "note: the runs mix 2 engine versions" in capsys.readouterr().out
+    assert "mixed_stack" in (tmp_path / "p.yaml").read_text(encoding="utf-8")
+
+
 def test_profile_without_guard_record_still_loads(tmp_path):
     # profiles written before the guard (no measured.guard) load and apply as before
     rows = _model_rows(apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.6}))

@@ -87,7 +87,8 @@ def _summary(prof: Any, out: str) -> str:
     if guard:
         lines.append(f"guard: fitted {guard.get('chosen')} (chosen by {guard.get('folds')}-fold cross-validation "
                      "over these runs)")
-    for note in prof.measured.get("kept_packaged", []) + prof.measured.get("at_bounds", []):
+    for note in (prof.measured.get("kept_packaged", []) + prof.measured.get("at_bounds", [])
+                 + prof.measured.get("mixed_stack", [])):
         lines.append(f"note: {note}")
     return "\n".join(lines)
 

@@ -157,6 +157,30 @@ def _canon(rows: Sequence[dict[str, str]]) -> Deployment:
         raise CalibrationInputError(f"deployment {err['loc'][0]}: {err['msg']}") from None
 
 
+LAYOUT_COLUMNS: tuple[str, ...] = ("prefill_workers", "prefill_tp", "prefill_dp", "prefill_ep",
+                                   "decode_workers", "decode_tp", "decode_dp", "decode_ep")
+"""Validation-CSV columns that describe a disaggregated deployment's layout."""
+
+
+def _mixed_stack(rows: Sequence[dict[str, str]]) -> list[str]:
+    """Notes where ``rows`` mix what a profile assumes is one stack: engine versions, or the
+    layouts of a disaggregated deployment. Said, not refused (a team may pool on purpose): the
+    factors then fit an average of stacks that measured the same load differently (serving.csv's
+    DeepSeek-V3 on GB200 with SGLang: TPOT 22.7 ms on 0.5.8 and 38.3 ms on 0.5.5.post2 at 8,192
+    clients), and runs held out of such a pool are where a profile most often did worse
+    (docs/calibrate.md, section 5)."""
+    notes = []
+    versions = sorted({(r.get("engine_version") or "").strip() for r in rows} - {""})
+    if len(versions) > 1:
+        notes.append(f"the runs mix {len(versions)} engine versions ({', '.join(versions)}): a profile describes "
+                     "one stack; fit each version's runs on their own where they differ")
+    layouts = {tuple((r.get(c) or "").strip() for c in LAYOUT_COLUMNS) for r in rows} - {("",) * len(LAYOUT_COLUMNS)}
+    if len(layouts) > 1:
+        notes.append(f"the runs mix {len(layouts)} disaggregated layouts (prefill / decode workers and their "
+                     "parallelism): a profile describes one; fit each layout's runs on their own")
+    return notes
+
+
 def _to_u(spec: FactorSpec, v: float) -> float:
     return math.log(max(v, 1e-12)) if spec.log else v / spec.prior_sigma
 
@@ -545,6 +569,8 @@ def build_profile(files: Sequence[FileRuns], date: str, base: Calibration | None
               or (s.log and res.values[s.name] <= s.low * (1 + 1e-6))]
     if pinned:
         measured["at_bounds"] = [*pinned, "check the deployment facts (GPU, tp, weights_precision) of the runs"]
+    if mixed := _mixed_stack(rows):
+        measured["mixed_stack"] = mixed
     error = {m: {"before": before.get(m), "after": after.get(m)} for m in sorted(set(before) | set(after))}
     prof = Profile(deployment=dep, factors=factors, range=ranges, measured=measured, error=error)
     return prof, res
