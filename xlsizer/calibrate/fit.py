@@ -14,10 +14,13 @@ How (a judgement call, written down): a robust, regularised least squares.
   cross-validation over the runs (``_folds``: fitted without a fold, that fold predicted). A
   candidate is eligible if, for TPOT and for TTFT alike, its cross-validated median error and
   its median error fitted on all the runs are at most the packaged values' on the same rows,
-  and it lowers one; on a metric it does not fit, its cross-validated mean error must hold too
-  (``_eligible``); among the eligible, the lowest sum of cross-validated / packaged median
-  error wins; none eligible: the packaged values stay. So a profile never raises the median
-  error of its own runs, and only moves factors whose gain held on runs left out.
+  and it lowers one; on a metric it does not fit, its cross-validated mean error must hold too,
+  except where the packaged values already predict that metric within the noise
+  (``NOISE_FLOOR``): there its errors need only stay within the noise (``_eligible``); among
+  the eligible, the lowest sum of cross-validated / packaged median error wins; none eligible:
+  the packaged values stay. So a profile never raises the median error of its own runs beyond
+  the larger of the packaged values' and the noise, and only moves factors whose gain held on
+  runs left out.
 - Not below the noise: a stage whose metric the packaged values already predict within a
   benchmark's run-to-run spread (``NOISE_FLOOR``) is not offered to the guard.
 - Robust: soft-L1 loss with scale ``LOSS_SCALE`` (the packaged fit's, scripts/calibrate.py), so
@@ -346,10 +349,23 @@ def _eligible(fitted: Sequence[str], before: dict[str, float], before_mean: dict
       scripts/calibrate_holdout.py (93 deployments, 2026-12-05): deployments made worse on their
       held-out runs 7 -> 3 (TPOT) and 5 -> 1 (TTFT), medians TPOT 5.8% -> 6.4% and TTFT 14.5% ->
       16.1% (the gains given up were where a side effect happened to help); the mean asked on
-      every metric: the same 3 and 1, medians 6.6% and 16.3%."""
+      every metric: the same 3 and 1, medians 6.6% and 16.3%.
+    - Except a *quiet* side metric: one the candidate does not fit whose packaged median error
+      is already within the noise (``NOISE_FLOOR``). Its median errors, fitted and
+      cross-validated, need only stay within the noise, and its mean is not asked. Below the
+      noise a rise of a few tenths of a point is not evidence of harm (the guard does not fit
+      that metric for the same reason), while the strict rules refused first-token fits that
+      moved such a TPOT by a tenth of a point and cut a far-off TTFT: gpt-oss-120b with vLLM on
+      4x H100, training TPOT median 3.8% -> 3.8% cross-validated but its mean 8.5% -> 8.8%, was
+      refused; admitted, its held-out TTFT went 77.0% -> 10.8% and TPOT 6.3% -> 6.9%.
+      scripts/calibrate_holdout.py (93 deployments, 2026-12-06): first-token-only choices 3 ->
+      11, held-out medians TPOT 6.4% -> 6.4%, TTFT 16.1% -> 14.7%; made worse 3 -> 9 (TPOT: the
+      six new ones by 0.0-0.6 point, each ending at most 6.9%) and 1 -> 1 (TTFT)."""
+    quiet = {m for m in before if m not in fitted and before[m] <= NOISE_FLOOR}
     return (folds >= 2
-            and all(train[m] <= before[m] and cv[m] <= before[m] for m in before)
-            and all(cv_mean[m] <= before_mean[m] for m in before if m not in fitted)
+            and all(train[m] <= before[m] and cv[m] <= before[m] for m in before if m not in quiet)
+            and all(train[m] <= NOISE_FLOOR and cv[m] <= NOISE_FLOOR for m in quiet)
+            and all(cv_mean[m] <= before_mean[m] for m in before if m not in fitted and m not in quiet)
             and any(cv[m] < before[m] * (1.0 - CV_MARGIN) for m in fitted))
 
 
@@ -506,7 +522,9 @@ def _guard_summary(res: FitResult) -> dict[str, Any]:
                     "a candidate is eligible when, on every metric, "
                     "its cross-validated and fitted errors are at most the packaged values' and it lowers "
                     "one, and on a metric it does not fit its cross-validated mean error (..._mean) is at most "
-                    "the packaged values' too; the eligible one with the lowest sum of cross-validated / "
+                    "the packaged values' too, except where the packaged values predict that metric within "
+                    f"{NOISE_FLOOR:.0%}: there its fitted and cross-validated errors need only stay within "
+                    f"{NOISE_FLOOR:.0%}; the eligible one with the lowest sum of cross-validated / "
                     "packaged error is chosen"}
 
 
