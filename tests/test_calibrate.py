@@ -222,6 +222,18 @@ def test_a_side_effect_that_ruins_some_runs_of_the_other_metric_is_refused():
     assert not _eligible(("tpot_ms",), before, before_mean, train, cv, {"tpot_ms": 0.05, "ttft_ms": 0.39}, 1)
 
 
+def test_the_walk_through_prints_what_docs_calibrate_md_shows(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    # docs/calibrate.md section 2: the fixture command's error and guard lines, as printed
+    doc = (Path(__file__).parent.parent / "docs" / "calibrate.md").read_text(encoding="utf-8")
+    assert main(["calibrate", str(FIX / "vllm_bench_serve.json"), "--out", str(tmp_path / "try.yaml"), "--set",
+                 "model=llama-3.1-8b", "gpu=h100-sxm", "tp=1", "engine=vllm", "weights_precision=bf16"]) == 0
+    printed = [x for x in capsys.readouterr().out.splitlines()
+               if x.startswith(("tpot_ms: median error", "ttft_ms: median error", "guard: "))]
+    assert len(printed) == 3
+    for line in printed:
+        assert line in doc, line
+
+
 def test_a_side_metric_already_within_the_noise_need_only_stay_there():
     # a first-token fit that cuts TTFT (0.31 -> 0.19) while TPOT, already predicted within the
     # noise (3.8%), keeps its median and nudges its mean (8.5% -> 8.8%): eligible, since a
