@@ -12,7 +12,8 @@ the limits), and the fewest GPUs wins. The ratio sized / used: 1 = the sizer buy
 the tuned submission used; below 1 = it promises more than the best real systems deliver.
 
 BEFORE: the limits treated as means (the sizer before issue 22). AFTER: as p99 under Poisson
-arrivals (LoadGen's Server scenario), and in Interactive rows a model's own MTP head drafting
+arrivals (LoadGen's Server scenario) with prompts and answers spread as the benchmark's dataset
+spreads them (``xlsizer.mlperf.mlperf_arrivals``), and in Interactive rows a model's own MTP head drafting
 3 tokens where it ships one (DeepSeek-R1; ``xlsizer.mlperf.MTP_DRAFT_TOKENS``). Each model uses
 the serving.csv fit made without it where there is one (leave-one-model-out). A third table
 repeats AFTER on the best result only of each model, scenario, GPU, precision and round (the

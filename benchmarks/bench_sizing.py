@@ -1,6 +1,6 @@
 """Full sizings per second (all three scenarios), on one core.
 
-    python3 benchmarks/bench_sizing.py [--n 3000] [--source course-table|roofline]
+    python3 benchmarks/bench_sizing.py [--n 3000] [--source course-table|roofline] [--length-cv 1]
 
 Inputs are drawn at random (fixed seed) from realistic ranges so caches of sub-results do
 not flatter the figure; input validation is timed separately.
@@ -19,7 +19,7 @@ from xlsizer.inputs import make_inputs
 MODELS = ["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mixtral-8x7b", "llama-3.1-405b", "deepseek-r1"]
 
 
-def random_inputs(rng: random.Random, source: str | None) -> dict:
+def random_inputs(rng: random.Random, source: str | None, length_cv: float = 0.0) -> dict:
     d = dict(
         model=rng.choice(MODELS),
         precision=rng.choice(["fp8", "bf16"]),
@@ -33,6 +33,8 @@ def random_inputs(rng: random.Random, source: str | None) -> dict:
     )
     if source:
         d["throughput_source"] = source
+    if length_cv:
+        d["length_cv"] = length_cv
     return d
 
 
@@ -40,9 +42,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--source", default=None, help="throughput_source (default: the inputs' default)")
+    ap.add_argument("--length-cv", type=float, default=0.0,
+                    help="length_cv of every input set (default 0: equal lengths, the inputs' default)")
     args = ap.parse_args()
     rng = random.Random(42)
-    raw = [random_inputs(rng, args.source) for _ in range(args.n)]
+    raw = [random_inputs(rng, args.source, args.length_cv) for _ in range(args.n)]
     t0 = time.perf_counter()
     inputs = [make_inputs(d) for d in raw]
     t1 = time.perf_counter()

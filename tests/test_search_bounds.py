@@ -52,6 +52,22 @@ def test_ttft_rate_bound_is_an_upper_bound_and_tight():
     assert loosest < 0.15  # tight enough to prune: three Newton-and-chord rounds
 
 
+def test_ttft_rate_bound_with_spread_lengths_is_an_upper_bound():
+    # the percentile of a wait plus a spread own time (latency.spread_quantile): the bound is
+    # the prefill server's capacity, loose but never below the rate that meets the target
+    rng = random.Random(23)
+    for _ in range(150):
+        s = 10 ** rng.uniform(-2, 0.5)
+        chunks, step, first = rng.choice([1, 2, 5]), 10 ** rng.uniform(-3, -1), rng.uniform(0, 0.1)
+        target = s * rng.uniform(0.5, 20)
+        q = rng.choice([90.0, 95.0, 99.0, 99.9])
+        arr = Arrivals(rng.choice(["poisson", "bursty"]), 1.0, rng.choice([0.3, 1.0, 2.0]))
+        arr = arr._replace(scv=rng.uniform(1.1, 6)) if arr.kind == "bursty" else arr
+        qk = rng.choice([1.0, 0.3, 2.0])
+        ub = ttft_rate_bound(s, chunks, step, first, 1, target, q, arr, qk)
+        assert ub >= _max_rate(s, chunks, step, first, target, q, arr, qk) * (1 - 1e-12)
+
+
 def test_ttft_rate_bound_edges():
     assert ttft_rate_bound(1.0, 1, 0.01, 0.0, 1, 0.5, 95.0) == 0.0  # the prefill alone misses
     assert ttft_rate_bound(1.0, 1, 0.01, 0.0, 1, 5.0, 95.0, Arrivals("closed")) == math.inf

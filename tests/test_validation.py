@@ -334,10 +334,33 @@ def test_benchmark_runs_are_predicted_with_their_first_burst(tmp_path):
 # --- issue 22: MLPerf results, predicted as each scenario runs -------------------------------
 
 
+def test_mlperf_dataset_lengths_match_the_results_file_and_the_catalog():
+    """benchmark_lengths.yaml: every dataset's model is in the catalog, and its prompt mean is
+    mlperf.csv's isl_mean for that model (the two files come from one source); a model whose
+    spread is not published (gpt-oss-120b) keeps equal lengths."""
+    import csv
+
+    from xlsizer.catalog.loader import load_catalog
+    from xlsizer.engine.latency import POISSON
+    from xlsizer.mlperf import dataset_lengths, mlperf_arrivals
+
+    with (ROOT / "validation" / "mlperf.csv").open(newline="", encoding="utf-8") as f:
+        isl = {(r["model"], float(r["isl_mean"])) for r in csv.DictReader(f)}
+    lengths = dataset_lengths()
+    assert set(lengths) == {"llama-2-70b", "llama-3.1-405b", "llama-3.1-8b", "mixtral-8x7b", "deepseek-r1"}
+    for model, d in lengths.items():
+        load_catalog().model(model)
+        assert (model, d.prompt_mean) in isl
+        assert 0.3 < d.prompt_cv < 1.0 and 0.3 < d.output_cv < 1.5
+        assert mlperf_arrivals(model).length_cv == d.prompt_cv and mlperf_arrivals(model).output_cv == d.output_cv
+    assert mlperf_arrivals("gpt-oss-120b") == POISSON
+
+
 def test_mlperf_rows_are_predicted_per_scenario_and_grouped():
     from xlsizer.engine.calibration import held_out_calibration
-    from xlsizer.engine.latency import POISSON
+    from xlsizer.engine.latency import Arrivals
     from xlsizer.engine.performance import slo_capacity
+    from xlsizer.mlperf import mlperf_arrivals
 
     text, code = validate_command(str(ROOT / "validation" / "mlperf.csv"), as_json=True)
     assert code == 0
@@ -352,15 +375,19 @@ def test_mlperf_rows_are_predicted_per_scenario_and_grouped():
     for dim, value in (("scenario", "Server"), ("scenario", "Offline"), ("round", "v5.1"), ("precision", "fp8"),
                        ("model/scenario", "llama-2-70b/Server"), ("gpu", "h200-sxm")):
         assert (dim, value) in by
-    # a Server row: the best TP size's capacity within both p99 limits, Poisson arrivals, x replicas
+    # a Server row: the best TP size's capacity within both p99 limits, Poisson arrivals with the
+    # dataset's spread of lengths, x replicas
     r = rows["mlperf-v5.1-0361"]  # llama-3.1-405b Interactive, 8x B200, fp4: 4.5 s / 80 ms p99
     assert r["scenario"] == "Interactive" and r["ratio"] == pytest.approx(r["measured"] / r["predicted"])
+    assert "the dataset's lengths spread (CV prompts 0.43, answers 0.38)" in r["note"]
+    arrivals = Arrivals("poisson", 1.0, 0.43, 0.38)
+    assert mlperf_arrivals("llama-3.1-405b") == arrivals
     best = 0.0
     for n in (1, 2, 4, 8):
         try:
             cap = slo_capacity("llama-3.1-405b", "b200", n, "fp4", 9428.6, 653.1, 0.080, engine="tensorrt-llm",
                                target_ttft_s=4.5, calibration=held_out_calibration("llama-3.1-405b"),
-                               slo_percentile=99, arrivals=POISSON)
+                               slo_percentile=99, arrivals=arrivals)
         except Exception:
             continue
         best = max(best, cap.out_tok_s * 8 / n if cap.feasible else 0.0)

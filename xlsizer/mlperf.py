@@ -5,6 +5,8 @@
   highest rate at which the p99 TTFT and the p99 TPOT both stay within the benchmark's limits.
   Predicted as the highest output rate the system sustains within both p99 limits on its
   GPU count: per replica ``slo_capacity`` at ``slo_percentile=99`` under Poisson arrivals,
+  with prompts and answers spread as the benchmark's dataset spreads them
+  (``mlperf_arrivals``, catalog data ``benchmark_lengths.yaml``),
   times the replicas the GPU count holds, for the best replica shape the sizer would consider
   that divides the count (``replica_shapes``: tensor parallel 1, 2, 4 or 8 GPUs, and a MoE's
   wide expert-parallel replicas).
@@ -26,11 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 
-from xlsizer.catalog.loader import load_catalog
+from pydantic import BaseModel, ConfigDict, Field
+
+from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec
 from xlsizer.engine.calibration import Calibration, held_out_calibration
-from xlsizer.engine.latency import POISSON
+from xlsizer.engine.latency import LENGTH_CV_MAX, POISSON, Arrivals
 from xlsizer.engine.memory import kv_bytes_per_token
 from xlsizer.engine.optimizations import effects
 from xlsizer.engine.performance import ReplicaCapacity, Tuning, estimate, slo_capacity
@@ -111,6 +116,36 @@ def mtp_tuning(model: str, gpu: str, n: int, precision: str, isl: float, osl: fl
                    kv_reserved_tokens=(isl + osl) * (1.0 + (d.kv_bytes_per_token / kv_tok if d else 0.0)))
 
 
+class DatasetLengths(BaseModel):
+    """One MLPerf dataset's request lengths (``benchmark_lengths.yaml``): tokens per sample."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    file: str
+    dataset: str = ""
+    samples: int = Field(gt=0)
+    prompt_mean: float = Field(gt=0)
+    prompt_cv: float = Field(ge=0, le=LENGTH_CV_MAX)
+    output_mean: float = Field(gt=0)
+    output_cv: float = Field(ge=0, le=LENGTH_CV_MAX)
+    note: str = ""
+
+
+@lru_cache(maxsize=1)
+def dataset_lengths() -> dict[str, DatasetLengths]:
+    """Catalog model id -> its MLPerf dataset's request lengths (catalog data file
+    ``benchmark_lengths.yaml``, with its source)."""
+    raw = read_data_file("benchmark_lengths.yaml")
+    return {k: DatasetLengths.model_validate(v) for k, v in raw["datasets"].items()}
+
+
+def mlperf_arrivals(model: str) -> Arrivals:
+    """LoadGen's traffic for ``model``'s benchmark: Poisson arrivals, the prompts and answers
+    spread as its dataset's (``dataset_lengths``); equal lengths where the spread is not
+    published (gpt-oss-120b)."""
+    d = dataset_lengths().get(model)
+    return POISSON if d is None else Arrivals("poisson", 1.0, d.prompt_cv, d.output_cv)
+
+
 def replica_shapes(model: str, gpu: GpuSpec | str) -> list[tuple[int, int]]:
     """(GPUs per replica, expert-parallel width) of the replicas the sizer tries for ``model``
     on ``gpu``: tensor-parallel ones of ``TP_SIZES`` GPUs (width 1), and for a MoE the wide
@@ -127,12 +162,15 @@ def shape_capacity(model: str, gpu: GpuSpec | str, n: int, ep: int, precision: s
                    tpot_s: float, ttft_s: float | None, engine: str, calibration: Calibration | None,
                    percentile: float | None = MLPERF_PERCENTILE, mtp: bool = False) -> ReplicaCapacity:
     """One replica of shape (``n`` GPUs, expert-parallel width ``ep``: ``replica_shapes``)
-    within the limits, under Poisson arrivals; ``mtp``: the model's MTP head drafts."""
+    within the limits, under Poisson arrivals with the dataset's spread of lengths
+    (``mlperf_arrivals``; equal lengths when ``percentile`` is None, the limits read as means:
+    the sizer before issue 22); ``mtp``: the model's MTP head drafts."""
     gpu_id = gpu if isinstance(gpu, str) else gpu.id
     tp = n if ep == 1 else 1
     return slo_capacity(model, gpu, tp, precision, isl, osl, tpot_s, ep=ep, engine=engine,
                         target_ttft_s=ttft_s, calibration=calibration, slo_percentile=percentile,
-                        arrivals=POISSON, tuning=mtp_tuning(model, gpu_id, tp, precision, isl, osl) if mtp else None)
+                        arrivals=POISSON if percentile is None else mlperf_arrivals(model),
+                        tuning=mtp_tuning(model, gpu_id, tp, precision, isl, osl) if mtp else None)
 
 
 def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
@@ -208,6 +246,9 @@ def predict(row: Mapping[str, str], calibration: Calibration | None,
     if out <= 0.0:
         raise Skip("no replica size meets the p99 limits (or fits) on these GPUs")
     how = "throughput ceiling" if scenario == "Offline" else f"p{MLPERF_PERCENTILE:g} limits, Poisson arrivals"
+    d = dataset_lengths().get(row.get("model", ""))
+    if scenario != "Offline" and d is not None:
+        how += f", the dataset's lengths spread (CV prompts {d.prompt_cv:g}, answers {d.output_cv:g})"
     if mtp and load_catalog().model(row.get("model", "")).mtp_layers > 0:
         how += f", MTP head with {MTP_DRAFT_TOKENS} draft tokens"
     shape = f"TP={n}" if ep == 1 else f"DEP={n} (attention data-parallel, experts over {n} GPUs)"

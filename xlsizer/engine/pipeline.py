@@ -32,7 +32,7 @@ from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
-from xlsizer.engine.latency import length_quantile, max_rate_within_wait, ttft_at_load_q, ttft_open
+from xlsizer.engine.latency import max_rate_within_ttft, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import deployed_weights_bytes, routed_params
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -580,13 +580,13 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
         s_pre = full.prefill_s
         xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
         # the prefill pool samples the first token (issue 11); plus the engine's fixed overhead
-        slack = ttft_s - s_pre * length_quantile(sh.arr.length_cv, inp.slo_percentile) - xfer - cap.first_token_s
+        budget = ttft_s - xfer - cap.first_token_s
         if s_pre <= 0.0:
             req_p = math.inf  # every prompt fully cached: no prefill pool
-        elif slack <= 0.0:
-            return None, cap.tpot_floor_s
-        else:  # a queue in front of each prefill replica: its wait percentile within the slack
-            req_p = max_rate_within_wait(s_pre * cap.queue_scale, slack, inp.slo_percentile, sh.arr)
+        else:  # a queue in front of each prefill replica: its wait and the prompt within the budget
+            req_p = max_rate_within_ttft(s_pre * cap.queue_scale, s_pre, budget, inp.slo_percentile, sh.arr)
+            if req_p <= 0.0:
+                return None, cap.tpot_floor_s
         info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
                                  "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
         cap = cap._replace(prefill_s=s_pre)

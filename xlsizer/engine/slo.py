@@ -13,7 +13,8 @@ from xlsizer.engine.solver import ReplicaCapacity
 from xlsizer.inputs import SizingInputs
 
 S_SLO = ("xlsizer latency percentiles (engine/latency.py: Pollaczek-Khinchine / Kingman wait, exponential "
-         "wait tail, binomial chunked-prefill steps, M/G/inf batch spread)")
+         "wait tail (two-moment hyperexponential with spread lengths), binomial chunked-prefill steps, M/G/inf "
+         "batch spread)")
 
 
 def arrivals_words(inp: SizingInputs) -> str:
@@ -40,11 +41,15 @@ def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, off
     else:
         ttft_q = ttft_at_load_q(cap, min(offered_rps / max(active, 1), cap.req_s), q, arr)
     words = arrivals_words(inp)
+    if arr.length_cv > 0.0:
+        how = ("{}: p{:g} of the sum of the queue wait (waits with probability = utilization; tail from the "
+               "wait's first two moments, Takacs) and the prompt's own prefill and chunk steps (lognormal "
+               "lengths), + p{:g} of the step running on arrival; mean {:.0f} ms; target {:g} ms")
+    else:
+        how = ("{}: queue wait at its p{:g} (waits with probability = utilization, exponential tail) + prefill + "
+               "chunk steps + p{:g} of the step running on arrival; mean {:.0f} ms; target {:g} ms")
     rec += [
-        (name, f"TTFT p{q:g} at peak load", ttft_q * 1000.0, "ms",
-         "{}: queue wait at its p{:g} (waits with probability = utilization, exponential tail) + prefill + chunk "
-         "steps (of a prompt at the length percentile when lengths spread) + p{:g} of the step running on "
-         "arrival; mean {:.0f} ms; target {:g} ms",
+        (name, f"TTFT p{q:g} at peak load", ttft_q * 1000.0, "ms", how,
          (words, q, q, ttft_mean_s * 1000.0, inp.ttft_ms), S_SLO),
         (name, f"TPOT p{q:g} at capacity", cap.tpot_q_s * 1000.0, "ms",
          "mean {:.1f} ms + z({:g}%) x spread of one request's steps (prompt-chunk steps, binomial; batch it sees, "

@@ -11,11 +11,12 @@ from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.latency import (
     POISSON,
     Arrivals,
-    length_quantile,
     tpot_quantile_slope,
     tpot_quantile_step,
     ttft_closed,
+    ttft_closed_within,
     ttft_open,
+    ttft_open_within,
 )
 from xlsizer.engine.step import (
     DEFAULT_TUNING,
@@ -339,6 +340,21 @@ def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: f
     return ttft_open(rate / ranks, prefill, chunks, step, q, arr, qk) + first
 
 
+def _ttft_ok(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: float, first: float,
+             q: float | None, arr: Arrivals, batched: float, qk: float, target: float) -> bool:
+    """``_ttft(...)`` ≤ ``target``, asked without the percentile's root search when lengths
+    spread (``latency.ttft_open_within``)."""
+    if q is None or arr.length_cv <= 0.0:
+        return _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched, qk) <= target
+    step = _step_s(st, b)
+    if arr.kind == "closed":
+        think = max(osl - 1.0, 0.0) * step / st.a
+        return ttft_closed_within(b / ranks, prefill, batched, chunks, step, think, q, arr.length_cv, qk,
+                                  target - first)
+    rate = b / (prefill + osl * step / st.a)
+    return ttft_open_within(rate / ranks, prefill, chunks, step, q, arr, qk, target - first)
+
+
 def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float, ranks: int, osl: float,
                 first: float, q: float | None, arr: Arrivals, batched: float,
                 b_max: float, at_b: tuple[float, float], qk: float = 1.0) -> tuple[float, float, float]:
@@ -346,14 +362,14 @@ def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float,
     percentile step): b itself when it meets it (with ``at_b``, its steps, known to the
     caller), 0 when one sequence misses; else bisection (TTFT grows with the batch), on whole
     batches then on the mean batch between them."""
-    if _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched, qk) <= target:
+    if _ttft_ok(st, prefill, chunks, ranks, osl, b, first, q, arr, batched, qk, target):
         return b, at_b[0], at_b[1]
-    if _ttft(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched, qk) > target:
+    if not _ttft_ok(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched, qk, target):
         return 0, 0.0, 0.0
     good, bad = 1, b
     while bad - good > 1:
         mid = (good + bad) // 2
-        if _ttft(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk) <= target:
+        if _ttft_ok(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk, target):
             good = mid
         else:
             bad = mid
@@ -365,7 +381,7 @@ def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float,
     lo, hi = float(good), float(bad)
     for _ in range(_TTFT_REFINE):
         mid_f = (lo + hi) / 2.0
-        if _ttft(st, prefill, chunks, ranks, osl, mid_f, first, q, arr, batched, qk) <= target:
+        if _ttft_ok(st, prefill, chunks, ranks, osl, mid_f, first, q, arr, batched, qk, target):
             lo = mid_f
         else:
             hi = mid_f
@@ -434,14 +450,17 @@ def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: fl
     infeasible side: a few of each bracket the root tightly, and the upper end is the bound."""
     if arr.kind == "closed" or prefill_s <= 0.0:
         return math.inf
-    # the request's own prefill and chunk steps (at the length quantile when lengths spread)
-    r = length_quantile(arr.length_cv, q)
-    steps = (math.ceil(chunks * r) if r != 1.0 else chunks) + (0.5 if q is None else q / 100.0)
-    own = prefill_s * r + steps * step1_s
+    service = prefill_s * qk
+    if q is not None and arr.length_cv > 0.0:
+        # a percentile of the wait plus an own time that spreads (``latency.spread_quantile``)
+        # is at least the step on arrival at its quantile; tighter needs the wait's law, and a
+        # pruning bound may be loose, never low: the prefill server's own capacity
+        return 0.0 if target_s - first_s < q / 100.0 * step1_s else ranks / service
+    # the request's own prefill and chunk steps
+    own = prefill_s + (chunks + (0.5 if q is None else q / 100.0)) * step1_s
     x = target_s - first_s - own
     if x < 0.0:
         return 0.0
-    service = prefill_s * qk
     cs = (arr.scv + arr.length_cv * arr.length_cv) / 2.0 * service
     if q is None:
         rho = x / (x + cs)
