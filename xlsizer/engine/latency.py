@@ -302,7 +302,7 @@ def spread_quantile(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s:
     ~0.1 ms a call, so only spread lengths pay it."""
     s2 = math.log1p(cv * cv)
     sig, mu = math.sqrt(s2), -s2 / 2.0
-    own_q = fixed_s + scaled_s * math.exp(sig * z_score(q) - s2 / 2.0)
+    own_q = fixed_s + scaled_s * length_quantile(cv, q)
     if mean_wait_s <= 0.0 or p_wait <= 0.0:
         return own_q
     if mean_wait_s == math.inf:
@@ -348,7 +348,7 @@ def spread_within(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s: f
     s2 = math.log1p(cv * cv)
     sig, mu = math.sqrt(s2), -s2 / 2.0
     if mean_wait_s <= 0.0 or p_wait <= 0.0:
-        return fixed_s + scaled_s * math.exp(sig * z_score(q) - s2 / 2.0) <= budget_s
+        return fixed_s + scaled_s * length_quantile(cv, q) <= budget_s
     if mean_wait_s == math.inf:
         return False
     phases = _h2(mean_wait_s / p_wait, wait_scv(p_wait, cv))
@@ -446,7 +446,8 @@ def ttft_closed(clients_per_rank: float, prefill_s: float, batched_prefill_s: fl
                 queue_scale: float = 1.0) -> float:
     """TTFT, s, of a closed loop of ``clients_per_rank`` clients (steady traffic): the mean
     (``q`` None, ``queueing.ttft_closed_loop``) or the q-th percentile (mean wait from exact
-    MVA, waiting with probability = the prefill server's utilization, exponential tail). The
+    MVA, waiting with probability = the prefill server's utilization, exponential tail; with
+    spread lengths the percentile of the sum, ``spread_quantile``). The
     server holds each queued prompt ``queue_scale`` × ``batched_prefill_s``."""
     if q is None:
         return ttft_closed_loop(clients_per_rank, prefill_s, batched_prefill_s, chunks, step_s, think_s,

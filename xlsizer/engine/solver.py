@@ -447,7 +447,9 @@ def ttft_rate_bound(prefill_s: float, chunks: float, step1_s: float, first_s: fl
     wait quantile cS/(1 − ρ)·ln(ρ/tail) (``latency.wait_quantile``) is within x where
     h(ρ) = cS·ln(ρ/tail) − x(1 − ρ) ≤ 0; h rises and is concave on (tail, 1), so a Newton step
     from the feasible side stays feasible and the chord to the infeasible side lands on the
-    infeasible side: a few of each bracket the root tightly, and the upper end is the bound."""
+    infeasible side: a few of each bracket the root tightly, and the upper end is the bound.
+    A percentile with spread lengths (``latency.spread_quantile``, no closed-form inverse): the
+    prefill server's capacity, loose but never low."""
     if arr.kind == "closed" or prefill_s <= 0.0:
         return math.inf
     service = prefill_s * qk
