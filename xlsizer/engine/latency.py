@@ -550,6 +550,7 @@ class PrefillQueue(Protocol):
     prefill_s: float  # one prompt's prefill, s
     prefill_chunks: float  # engine steps one prompt runs in
     tpot_s: float  # decode step at capacity, s
+    out_tok_s: float  # output tokens/s the replica carries at capacity
     first_token_s: float  # fixed engine overhead to a first token, s
     batched_prefill_s: float  # a closed loop's prompts prefilled together, s (``ttft_closed``)
     queue_scale: float  # the queue's service time / the modelled one (calibration ``queue_service_scale``)
@@ -566,10 +567,13 @@ def ttft_at_load_q(capacity: PrefillQueue, offered_rps: float, q: float | None,
     if not c.feasible or offered_rps > c.req_s * (1.0 + 1e-9):
         return math.inf
     if arr.kind == "closed":
-        hold = c.batch / c.req_s  # seconds a request holds a slot (Little)
-        clients = c.batch * offered_rps / c.req_s / c.ranks
+        # as the solver sized it: the mean batch (``batch`` is its whole part) holding a slot
+        # each for prefill + osl × TPOT (Little), and a client's think time the (osl − 1) TPOTs
+        # of its decode (solver ``_ttft``)
+        osl = c.out_tok_s / c.req_s
+        clients = (c.prefill_s + osl * c.tpot_s) * offered_rps / c.ranks
         return ttft_closed(clients, c.prefill_s, c.batched_prefill_s, c.prefill_chunks, c.tpot_s,
-                           max(hold - c.prefill_s, 0.0), q, arr.length_cv, c.queue_scale) + c.first_token_s
+                           max(osl - 1.0, 0.0) * c.tpot_s, q, arr.length_cv, c.queue_scale) + c.first_token_s
     return ttft_open(offered_rps / c.ranks, c.prefill_s, c.prefill_chunks, c.tpot_s, q, arr,
                      c.queue_scale) + c.first_token_s
 

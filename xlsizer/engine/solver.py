@@ -694,9 +694,9 @@ def slo_capacity(
                                gpus, _binding(rep, st, 1.0))
     if b_slo <= max_batch:
         batch, step, step_q = b_slo, s_slo, sol[4]
-    else:
+    else:  # the KV budget holds fewer: the batch cannot swing above what fits either
         batch, step = max_batch, _step_s(st, max_batch)
-        step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(rep.max_seqs))
+        step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(max_batch))
     if static_output is not None and batch > 1:
         batch = _static_batch(st, prefill, osl, batch, static_output)
         step = _step_s(st, batch)
