@@ -20,9 +20,9 @@ import statistics
 import sys
 from pathlib import Path
 
-FILES = {"llama-2-70b": "llama2-70b-99.csv", "llama-3.1-405b": "llama3-1-405b.csv",
-         "llama-3.1-8b": "llama3-1-8b-datacenter.csv", "mixtral-8x7b": "mixtral-8x7b.csv",
-         "deepseek-r1": "deepseek-r1.csv"}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from xlsizer.mlperf import dataset_lengths
 
 
 def lognormal_p99(cv: float) -> float:
@@ -32,7 +32,8 @@ def lognormal_p99(cv: float) -> float:
 
 
 def main(folder: str) -> None:
-    for model, name in FILES.items():
+    for model, d in dataset_lengths().items():  # the files the catalog data names
+        name = d.file
         with (Path(folder) / name).open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         out = [f"{model:15s} {name:28s} samples {len(rows):6d}"]

@@ -285,6 +285,22 @@ def _sum_tail(t: float, p_wait: float, phases: tuple[tuple[float, float], ...], 
     return g, dg
 
 
+def _lognormal(cv: float) -> tuple[float, float]:
+    """(μ, σ) of ln L for a lognormal length L of mean 1 and coefficient of variation ``cv``."""
+    s2 = math.log1p(cv * cv)
+    return -s2 / 2.0, math.sqrt(s2)
+
+
+def _wait_bound(phases: tuple[tuple[float, float], ...], p_wait: float, tail: float) -> float:
+    """An upper bound, s, on the wait's (1 − ``tail``) quantile: P(W > w) ≤ p·e^{−w/m} for the
+    largest phase mean m."""
+    return max(m for _, m in phases) * math.log(p_wait / tail) if p_wait > tail else 0.0
+
+
+_QUANTILE_TOL = 1e-5
+"""Relative precision of ``spread_quantile`` (0.001%: far below any latency target's grain)."""
+
+
 def spread_quantile(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s: float, cv: float,
                     q: float) -> float:
     """The q-th percentile, s, of W + ``fixed_s`` + ``scaled_s`` × L: a wait W (0 with
@@ -302,18 +318,15 @@ def spread_quantile(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s:
     widened until it is):
     Newton on log P(sum > t), bisection when a step leaves the bracket, to 1e-5 of the answer;
     ~0.1 ms a call, so only spread lengths pay it."""
-    s2 = math.log1p(cv * cv)
-    sig, mu = math.sqrt(s2), -s2 / 2.0
     own_q = fixed_s + scaled_s * length_quantile(cv, q)
     if mean_wait_s <= 0.0 or p_wait <= 0.0:
         return own_q
     if mean_wait_s == math.inf:
         return math.inf
+    mu, sig = _lognormal(cv)
     phases = _h2(mean_wait_s / p_wait, wait_scv(p_wait, cv))
     tail = 1.0 - q / 100.0
-    # P(W > w) <= p·exp(−w / the largest phase mean): the wait's quantile is at most w_hi
-    w_hi = max(m for _, m in phases) * math.log(p_wait / tail) if p_wait > tail else 0.0
-    lo, t = own_q, own_q + w_hi
+    lo, t = own_q, own_q + _wait_bound(phases, p_wait, tail)
     g, dg = _sum_tail(t, p_wait, phases, fixed_s, scaled_s, mu, sig)
     for _ in range(60):  # the sum of the quantiles is above the answer in practice, not by law
         if g <= tail:
@@ -338,17 +351,11 @@ def spread_quantile(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s:
     return hi
 
 
-_QUANTILE_TOL = 1e-5
-"""Relative precision of ``spread_quantile`` (0.001%: far below any latency target's grain)."""
-
-
 def spread_within(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s: float, cv: float,
                   q: float, budget_s: float) -> bool:
     """Whether ``spread_quantile`` (same arguments) is at most ``budget_s``: P(sum > budget) at
     most 1 − q, one evaluation instead of a root search (the solver asks this at every batch
     it tries)."""
-    s2 = math.log1p(cv * cv)
-    sig, mu = math.sqrt(s2), -s2 / 2.0
     if mean_wait_s <= 0.0 or p_wait <= 0.0:
         return fixed_s + scaled_s * length_quantile(cv, q) <= budget_s
     if mean_wait_s == math.inf:
@@ -362,11 +369,9 @@ def spread_within(mean_wait_s: float, p_wait: float, fixed_s: float, scaled_s: f
             slack <= 0.0 or p_wait * sum(pi * math.exp(-slack / m) for pi, m in phases) > tail):
         return False
     # the union bound, P(W + O > w + o) <= P(W > w) + P(O > o), at half the tail each
-    w_half = max(m for _, m in phases) * math.log(2.0 * p_wait / tail) if 2.0 * p_wait > tail else 0.0
-    o_half = scaled_s * math.exp(sig * z_score(100.0 - 50.0 * tail) - s2 / 2.0)
-    if w_half + o_half <= slack:
+    if _wait_bound(phases, p_wait, tail / 2.0) + scaled_s * length_quantile(cv, 100.0 - 50.0 * tail) <= slack:
         return True
-    return _sum_tail(budget_s, p_wait, phases, fixed_s, scaled_s, mu, sig)[0] <= tail
+    return _sum_tail(budget_s, p_wait, phases, fixed_s, scaled_s, *_lognormal(cv))[0] <= tail
 
 
 def _open_wait(rate_per_rank: float, prefill_s: float, arr: Arrivals, queue_scale: float) -> tuple[float, float]:

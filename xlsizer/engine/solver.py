@@ -326,18 +326,26 @@ def rep_chunks(rep: _Replica, st: _Step) -> float:
     return float(math.ceil(st.prompt / rep.token_budget)) if st.prompt > 0.0 else 0.0
 
 
+def _ttft_load(st: _Step, prefill: float, ranks: int, osl: float, b: float, closed: bool) -> tuple[float, float]:
+    """(mean step s, at batch b; what loads each attention rank's prefill queue: a closed loop's
+    think time s, its clients being b / ranks, or open arrivals' rate per rank, req/s, the rate
+    b serves by Little)."""
+    step = _step_s(st, b)
+    if closed:
+        return step, max(osl - 1.0, 0.0) * step / st.a
+    return step, b / (prefill + osl * step / st.a) / ranks
+
+
 def _ttft(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: float,
           first: float, q: float | None = None, arr: Arrivals = POISSON, batched: float = 0.0,
           qk: float = 1.0) -> float:
     """TTFT at batch b at the rate that batch serves (Little): the mean (``q`` None) or the
     q-th percentile (``latency.py``), for open arrivals or a closed loop of b clients; ``qk``:
     the queue's service time over the modelled one (the replica's ``queue_scale``)."""
-    step = _step_s(st, b)
+    step, load = _ttft_load(st, prefill, ranks, osl, b, arr.kind == "closed")
     if arr.kind == "closed":
-        think = max(osl - 1.0, 0.0) * step / st.a
-        return ttft_closed(b / ranks, prefill, batched, chunks, step, think, q, arr.length_cv, qk) + first
-    rate = b / (prefill + osl * step / st.a)
-    return ttft_open(rate / ranks, prefill, chunks, step, q, arr, qk) + first
+        return ttft_closed(b / ranks, prefill, batched, chunks, step, load, q, arr.length_cv, qk) + first
+    return ttft_open(load, prefill, chunks, step, q, arr, qk) + first
 
 
 def _ttft_ok(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b: float, first: float,
@@ -346,13 +354,11 @@ def _ttft_ok(st: _Step, prefill: float, chunks: float, ranks: int, osl: float, b
     spread (``latency.ttft_open_within``)."""
     if q is None or arr.length_cv <= 0.0:
         return _ttft(st, prefill, chunks, ranks, osl, b, first, q, arr, batched, qk) <= target
-    step = _step_s(st, b)
+    step, load = _ttft_load(st, prefill, ranks, osl, b, arr.kind == "closed")
     if arr.kind == "closed":
-        think = max(osl - 1.0, 0.0) * step / st.a
-        return ttft_closed_within(b / ranks, prefill, batched, chunks, step, think, q, arr.length_cv, qk,
+        return ttft_closed_within(b / ranks, prefill, batched, chunks, step, load, q, arr.length_cv, qk,
                                   target - first)
-    rate = b / (prefill + osl * step / st.a)
-    return ttft_open_within(rate / ranks, prefill, chunks, step, q, arr, qk, target - first)
+    return ttft_open_within(load, prefill, chunks, step, q, arr, qk, target - first)
 
 
 def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float, ranks: int, osl: float,
