@@ -586,9 +586,13 @@ def test_validate_with_profile(profile_path, tmp_path, capsys):
 
 
 def test_factor_at_its_bound_is_said(tmp_path):
-    # the SGLang sample's TPOTs are faster than the packaged physics allows at the datasheet bandwidth
+    # the SGLang sample's TPOTs taken 40% faster: faster than the packaged physics allows at the
+    # datasheet bandwidth (the sample as measured sits near it, so a refit could move it either side)
     f = read_file(FIX / "sglang_bench_serving.jsonl", {"model": "llama-3.1-8b", "gpu": "h100-sxm", "tp": 1,
                                                       "weights_precision": "bf16"})
+    for row in f.rows:
+        if row["metric"] == "tpot_ms":
+            row["value"] = str(float(row["value"]) * 0.6)
     prof, _ = build_profile([f], "2026-12-01")
     assert prof.factors["bandwidth_efficiency"].value == 1.0
     assert any("bandwidth_efficiency at its bound" in n for n in prof.measured["at_bounds"])

@@ -258,7 +258,7 @@ def test_length_spread_never_makes_latency_or_gpus_smaller():
     assert tq == sorted(tq) and tq[0] < tq[-1]
     gpus = [size(make_inputs(dict(model="llama-3.3-70b", gpu="h100-sxm", concurrent_users=2000,
                                   length_cv=cv))).burst.total_gpus for cv in (0, 0.5, 1, 2)]
-    assert gpus == [140, 140, 144, 232]  # docs/method.md, "Spread of lengths"
+    assert gpus == [142, 144, 148, 240]  # docs/method.md, "Spread of lengths"
     r = size(make_inputs(dict(model="llama-3.3-70b", gpu="h100-sxm", concurrent_users=2000, length_cv=1)))
     assert "lengths spread CV 1" in r.headline
 
@@ -297,8 +297,8 @@ def test_percentile_worked_example_in_the_method_doc():
         p = b.extra["perf"]
         rows.append((b.total_gpus, p["batch"], round(p["tpot_ms"], 1), round(p["tpot_q_ms"], 1),
                      round(p["ttft_ms"]), round(p["ttft_q_ms"]), round(b.extra["cost"]["monthly"])))
-    assert rows == [(144, 116, 39.9, 39.9, 254, 206, 310104), (152, 99, 35.7, 40.0, 241, 430, 327332),
-                    (156, 92, 33.9, 39.8, 236, 570, 335946)]
+    assert rows == [(148, 111, 39.8, 39.8, 254, 206, 318718), (156, 95, 35.5, 39.9, 242, 434, 335946),
+                    (160, 89, 33.9, 40.0, 237, 576, 344560)]
     bursty = size(make_inputs({**base, "arrivals": "bursty", "arrival_scv": 4})).burst
-    assert bursty.total_gpus == 156 and round(bursty.extra["perf"]["ttft_q_ms"]) == 1057
-    assert size(make_inputs({**base, "arrivals": "closed"})).burst.total_gpus == 148
+    assert bursty.total_gpus == 160 and round(bursty.extra["perf"]["ttft_q_ms"]) == 1071
+    assert size(make_inputs({**base, "arrivals": "closed"})).burst.total_gpus == 152

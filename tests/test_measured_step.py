@@ -19,6 +19,10 @@ BASE = {"model": "llama-3.1-70b", "precision": "fp4", "serving_engine": "vllm", 
         "throughput_source": "roofline"}
 
 
+INSIDE = {**BASE, "gpu": "b200", "target_tpot_ms": 80, "avg_prompt_tokens": 600, "avg_output_tokens": 300}
+"""A B200 plan whose replicas run about 450 sequences: inside the measured range."""
+
+
 def _flagged(result) -> dict[str, tuple[int, bool]]:
     """Per scenario: (sequences per replica, whether its warnings carry the measured-step note)."""
     return {name: (s.extra["perf"]["batch"], any("tuned MLPerf systems" in w for w in s.warnings))
@@ -28,7 +32,7 @@ def _flagged(result) -> dict[str, tuple[int, bool]]:
 def test_b200_in_the_measured_range_says_the_plan_is_optimistic() -> None:
     m = load_catalog().gpu("b200").measured_step
     assert m is not None and m.ratio_low > 1.0
-    r = size(make_inputs({**BASE, "gpu": "b200", "target_tpot_ms": 80}))
+    r = size(make_inputs(INSIDE))
     flagged = _flagged(r)
     # the note follows the batch each scenario runs: inside the measured range, and only there
     for batch, said in flagged.values():
@@ -57,7 +61,7 @@ def test_a_teams_profile_for_the_gpu_replaces_the_note(tmp_path) -> None:
                    range={})
     path = tmp_path / "b200.yaml"
     path.write_text(dump_profile(prof), encoding="utf-8")
-    inputs = {**BASE, "gpu": "b200", "target_tpot_ms": 80}
+    inputs = INSIDE
     assert any(said for _, said in _flagged(size(make_inputs(inputs))).values())
     with_profile = size(make_inputs({**inputs, "calibration_profile": str(path)}))
     assert not any(said for _, said in _flagged(with_profile).values())

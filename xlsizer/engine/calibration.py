@@ -45,6 +45,13 @@ class Calibration:
     dimensionless in [0, 1]. Fixed lengths would keep every round in step (1); admission
     limits and chunked prompts break waves up, by an amount the data fits
     (``queueing.burst_weight``)."""
+    allreduce_peer_s: float = 0.0
+    """Time per decode token per tensor-parallel all-reduce per peer GPU, s, beyond the
+    collective's bandwidth term: the engines' custom all-reduce kernels for decode-sized
+    messages (vLLM's custom_all_reduce one- and two-stage kernels, TensorRT-LLM's one-shot and
+    two-shot AllReduce) run on a few thread blocks that load every peer's buffer over NVLink
+    and synchronise with each peer through flags, so a token costs a little per peer, paced
+    by load latency rather than link bandwidth (``step._build_replica``)."""
     queue_service_scale: float = 1.0
     """Time the prefill queue's server holds a waiting prompt over the modelled time (its
     prefill, packed at the token budget in a closed loop, and the decode work of the steps it

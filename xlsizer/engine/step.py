@@ -204,6 +204,7 @@ class _Replica:
     a2a_fixed_s: float  # the expert-parallel all-to-all part of comm_fixed_s
     a2a_per_token_s: float  # the all-to-all part of comm_per_token_s
     comm_per_token_s: float  # per token of a pass
+    peer_per_token_s: float  # per decode token: all-reduce peers × calibration allreduce_peer_s
     moe_act_per_token_s: float  # routed tokens' activation traffic per token of a pass (MoE)
     hop_fixed_s: float  # per stage boundary
     hop_per_token_s: float
@@ -366,11 +367,19 @@ def _build_replica(
     blocks = mixer_blocks(model) + ffn_blocks(model)
     moe_blocks = moe.moe_layers if moe is not None else 0
     act = h * ACTIVATION_BYTES_PER_ELEMENT
-    comm_fixed = comm_tok = 0.0
+    comm_fixed = comm_tok = peer_tok = 0.0
     if tp > 1:
         n_ar = (blocks - (moe_blocks if ep > 1 else 0)) / pp
         comm_fixed += n_ar * (ALLREDUCE_LATENCY_S + tree_network_latency_s(tp_domains))
         comm_tok += n_ar * 2.0 * (tp - 1) / tp * act / link / dp
+        # beyond the bytes, a decode token costs each all-reduce a little per peer GPU
+        # (Calibration.allreduce_peer_s: the engines' custom all-reduce kernels for small
+        # messages). Prompt tokens travel in chunk-sized messages that take the bandwidth path
+        # (fitting it on them too took dense TPOT from 12% to 16% off, docs/method.md).
+        # MoE under attention TP sums its experts with one more all-reduce over the same
+        # GPUs; the all-gather/reduce-scatter of attention data parallelism is not one of these.
+        n_peer = n_ar + (moe_blocks / pp if ep > 1 and dp == 1 else 0.0)
+        peer_tok = n_peer * (tp - 1) * cal.allreduce_peer_s / dp
     a2a_fixed = a2a_tok = 0.0
     if ep > 1 and moe is not None:
         n = tp * dp  # the GPUs holding the experts (ep × moe_tp)
@@ -434,6 +443,7 @@ def _build_replica(
         a2a_fixed_s=a2a_fixed,
         a2a_per_token_s=a2a_tok,
         comm_per_token_s=comm_tok,
+        peer_per_token_s=peer_tok,
         moe_act_per_token_s=moe_act_tok,
         hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
@@ -548,6 +558,7 @@ class _Step(NamedTuple):
     pre_attn_s: float  # prompt attention seconds per unit of (B − 1)
     tok_comm_s: float  # collective and hand-off seconds per token of a pass (all passes)
     tok_act_s: float  # MoE routed-token activation traffic, seconds per token of a pass (all passes)
+    peer_s: float  # per-peer all-reduce time per sequence per decode step (decode tokens only)
     kv_read: float  # KV bytes one sequence reads per step, per GPU
     kv_reserved: float  # replica KV bytes reserved per request
     prompt: float  # prompt tokens computed per request
@@ -614,7 +625,8 @@ def _workload(
     attn_s += tuning.extra_step_s_per_seq
     pre_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak if mixed else 0.0
     act = rep.moe_act_per_token_s
-    k_dec = attn_s + (tok_s + act) * d
+    peer = rep.peer_per_token_s * d
+    k_dec = attn_s + (tok_s + act) * d + peer
     k_pre = pre_attn_s + (tok_s + act) * r if mixed else 0.0
     k_static = 0.0 if mixed else rep.flops_per_token * r / (rep.peak * tuning.gemm_rate_scale)
     fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
@@ -639,7 +651,7 @@ def _workload(
         chunk=min(prompt, float(rep.token_budget)),
         k_dec=k_dec, k_pre=k_pre, k_static=k_static, fixed=fixed, a=a,
         attn_s=attn_s, attn_mem=attn_kv >= attn_math, attn_flops=attn,
-        pre_attn_s=pre_attn_s, tok_comm_s=tok_s, tok_act_s=act,
+        pre_attn_s=pre_attn_s, tok_comm_s=tok_s, tok_act_s=act, peer_s=peer,
         kv_read=kv_read, kv_reserved=kv_reserved, prompt=prompt, prompt_attn=prompt_attn,
         seqs=seqs,
         u_add=d_mb, ku_add=k_add / d_mb, base_add=-c_add,
@@ -921,7 +933,7 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
     compute += st.pre_attn_s * others + st.k_static * b
     flops += pp * b * st.seqs * st.attn_flops + st.pre_attn_s * others * rep.attn_peak
     comm = (pp * rep.comm_fixed_s + (pp - 1) * rep.hop_fixed_s
-            + st.tok_comm_s * pp * tokens_all)
+            + st.tok_comm_s * pp * tokens_all + st.peer_s * b)
     a2a = pp * (rep.a2a_fixed_s + rep.a2a_per_token_s * tokens_all)
     overhead = st.fixed - pp * rep.comm_fixed_s - (pp - 1) * rep.hop_fixed_s
     return memory, compute, comm, overhead, weights, flops, expert, imb, a2a
@@ -956,7 +968,7 @@ def _binding(rep: _Replica, st: _Step, b: float) -> str:
         compute += st.attn_s * b
     compute += st.pre_attn_s * (b - 1.0 if b > 1.0 else 0.0) + st.k_static * b
     comm = (st.pp * rep.comm_fixed_s + (st.pp - 1.0) * rep.hop_fixed_s
-            + st.tok_comm_s * st.pp * tokens_all)
+            + st.tok_comm_s * st.pp * tokens_all + st.peer_s * b)
     if memory >= compute:
         return "memory bandwidth" if memory >= comm else "interconnect"
     return "compute" if compute >= comm else "interconnect"
