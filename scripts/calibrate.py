@@ -89,7 +89,8 @@ GLOBAL: list[tuple[str, str, float, float, float, str]] = [
      "router, top-k, token permute/unpermute kernels of a MoE layer"),
     # upper bound 100 ns: at a 16 KB hidden state (8,192 BF16) a peer's share moving at
     # 160 GB/s, a third of an H100's NVLink per direction; 0: the bytes alone (ring model)
-    ("allreduce_peer_s", "s per decode token per all-reduce per peer GPU", 0.0, 1e-7, 2.5e-8,
+    # (no start value: it is chosen on the PROFILED grid, not by the trust region)
+    ("allreduce_peer_s", "s per decode token per all-reduce per peer GPU", 0.0, 1e-7, 0.0,
      "custom all-reduce kernels for decode-sized messages: per-peer loads and flag "
      "synchronisation beyond the collective's bytes (tensor-parallel replicas)"),
     # lower bound: one round in the harness's 20 is a burst whatever the engine does
@@ -171,14 +172,20 @@ def weights(rows: list[dict[str, str]]) -> np.ndarray:
     return np.array([min(count[k], FULL_GROUP) / FULL_GROUP / count[k] for k in key])
 
 
-def loss(rows: list[dict[str, str]], cal: Calibration) -> float:
-    """The fit's objective at ``cal``: least_squares' soft-L1 cost of the weighted log errors."""
-    total = 0.0
-    for r, w in zip(predict(rows, cal), weights(rows), strict=True):
+def residuals_at(rows: list[dict[str, str]], cal: Calibration, w: np.ndarray) -> np.ndarray:
+    """The fit's residuals: sqrt-weighted log(predicted / measured), 0 where a row has no
+    prediction (``w``: ``np.sqrt(weights(rows))``)."""
+    out = np.zeros(len(rows))
+    for i, r in enumerate(predict(rows, cal)):
         if r.predicted is not None and r.measured and r.predicted > 0:
-            z = w * (math.log(r.predicted / r.measured) / LOSS_SCALE) ** 2
-            total += LOSS_SCALE ** 2 * (math.sqrt(1.0 + z) - 1.0)
-    return total
+            out[i] = math.log(r.predicted / r.measured)
+    return out * w
+
+
+def loss(rows: list[dict[str, str]], cal: Calibration) -> float:
+    """The fit's objective at ``cal``: least_squares' soft-L1 cost of its residuals."""
+    z = (residuals_at(rows, cal, np.sqrt(weights(rows))) / LOSS_SCALE) ** 2
+    return float(LOSS_SCALE ** 2 * np.sum(np.sqrt(1.0 + z) - 1.0))
 
 
 def profile(rows: list[dict[str, str]], cal: Calibration) -> dict[str, float]:
@@ -195,12 +202,7 @@ def fit(rows: list[dict[str, str]], start: Sequence[float] | None = None, max_nf
     w = np.sqrt(weights(rows))
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        res = predict(rows, to_calibration(x, profiled))
-        out = np.zeros(len(rows))
-        for i, r in enumerate(res):
-            if r.predicted is not None and r.measured and r.predicted > 0:
-                out[i] = math.log(r.predicted / r.measured)
-        return out * w
+        return residuals_at(rows, to_calibration(x, profiled), w)
 
     lo = np.array([p[2] for p in PARAMS])
     hi = np.array([p[3] for p in PARAMS])

@@ -14,7 +14,7 @@ more concurrencies from 8 to 128 on one replica, (TPOT at the highest - at the l
 (concurrency apart), measured over modelled, by tensor-parallel size.
 
 What it showed before ``Calibration.allreduce_peer_s`` (2026-12-06): measured / predicted TPOT
-at the median 0.91-1.06 on one to four GPUs, dense or MoE, light or loaded, but 1.15 (p90 1.73)
+at the median 0.91-1.06 on one to four GPUs, dense or MoE, light or loaded, but 1.15 (p90 1.70)
 for dense and 1.14 (1.54) for MoE replicas of eight GPUs under load, 1.33-1.39 at 16 and 64;
 and the per-sequence slope 0.84-1.07 of the model's on one or two GPUs, 1.23-1.28 on four and
 1.72-1.85 on eight on vLLM and TensorRT-LLM alike: the model's per-sequence step cost shrank
@@ -33,9 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xlsizer.catalog.loader import load_catalog  # noqa: E402
 from xlsizer.engine.calibration import held_out_calibration  # noqa: E402
-from xlsizer.validation import read_rows, validate_rows  # noqa: E402
+from xlsizer.validation import percentile, read_rows, validate_rows  # noqa: E402
 
 LOADED = 32
 """Sequences per replica from which a run counts as under load (a judgement: where the decode
@@ -61,11 +60,6 @@ def shape(row: dict[str, str]) -> tuple[str, float]:
     return label, per
 
 
-def quantile(values: list[float], q: float) -> float:
-    v = sorted(values)
-    return v[round(q * (len(v) - 1))]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--csv", default=str(ROOT / "validation" / "serving.csv"))
@@ -73,14 +67,13 @@ def main() -> None:
     rows = read_rows(args.csv)
     by_id = {r["id"]: r for r in rows}
     report = validate_rows(rows, args.csv, calibration_for=held_out_calibration)
-    cat = load_catalog()
     ratios: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     series: dict[tuple, list[tuple[float, float, float]]] = defaultdict(list)
     for res in report.rows:
         if res.metric != "tpot_ms" or res.predicted is None or res.measured is None:
             continue
         row = by_id[res.id]
-        fam = "moe" if cat.model(row["model"]).is_moe else "dense"
+        fam = res.family
         label, per = shape(row)
         ratios[(fam, label, "loaded" if per >= LOADED else "light")].append(res.measured / res.predicted)
         if (row.get("mode") or "agg") == "agg" and label.startswith("tp") and 8 <= per <= 128:
@@ -91,7 +84,7 @@ def main() -> None:
     for (fam, label, load), v in sorted(ratios.items(), key=lambda kv: (kv[0][0], kv[0][1][:2],
                                                                         int(kv[0][1][2:]), kv[0][2])):
         print(f"  {fam:6} {label:8} {load:7} {len(v):5d} {statistics.median(v):7.2f} "
-              f"{quantile(v, 0.1):6.2f} {quantile(v, 0.9):6.2f}")
+              f"{percentile(v, 0.1):6.2f} {percentile(v, 0.9):6.2f}")
     slopes: dict[tuple[str, str], list[float]] = defaultdict(list)
     for key, pts in series.items():
         if len(pts) < 3:

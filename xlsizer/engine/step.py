@@ -375,7 +375,8 @@ def _build_replica(
         # beyond the bytes, a decode token costs each all-reduce a little per peer GPU
         # (Calibration.allreduce_peer_s: the engines' custom all-reduce kernels for small
         # messages). Prompt tokens travel in chunk-sized messages that take the bandwidth path
-        # (fitting it on them too took dense TPOT from 12% to 16% off, docs/method.md).
+        # (charging them too, the other constants held, took dense TPOT from 12% to 16% off:
+        # docs/method.md, "The decode step's all-reduce").
         # MoE under attention TP sums its experts with one more all-reduce over the same
         # GPUs; the all-gather/reduce-scatter of attention data parallelism is not one of these.
         n_peer = n_ar + (moe_blocks / pp if ep > 1 and dp == 1 else 0.0)
