@@ -79,9 +79,10 @@ GLOBAL: list[tuple[str, str, float, float, float, str]] = [
     ("bandwidth_efficiency", "fraction of peak memory bandwidth", 0.5, 0.91, 0.85,
      "achievable share of the datasheet HBM bandwidth for weight and KV reads"),
     ("compute_efficiency", "fraction of dense tensor peak", 0.3, 0.79, 0.55,
-     "achievable share of the datasheet dense FLOPS (MFU) for GEMMs and attention"),
+     "achievable share of the datasheet dense FLOPS (MFU) for GEMMs and attention, on the reference GPU (H100 SXM); "
+     "other GPUs scale it by their measured sustained tensor share (engine/step.py sustained_tensor_ratio)"),
     ("prefill_compute_efficiency", "fraction of dense tensor peak", 0.2, 0.79, 0.5,
-     "achievable share of the dense peak in prefill passes (large GEMMs, no CUDA graphs)"),
+     "achievable share of the dense peak in prefill passes (large GEMMs, no CUDA graphs), on the reference GPU"),
     ("fp4_gemm_efficiency", "multiplier on the compute efficiency", 0.3, 1.0, 0.85,
      "block-scaled FP4 GEMM math (NVFP4/MXFP4 x FP4 on Blackwell, MI355X) relative to the "
      "8/16-bit GEMMs' share of their peak; streaming 4-bit weights is bytes, not scaled"),

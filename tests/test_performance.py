@@ -448,6 +448,55 @@ def test_a_sizing_says_when_it_derates_a_gpus_fp4_rate():
     assert rows("b300", "fp8") == [] and rows("b200", "fp4") == []
 
 
+def test_a_gpus_sustained_tensor_rate_scales_its_math_not_its_memory():
+    """AMD quotes the same 1,307 BF16 TFLOPS for MI300X (750 W) and MI325X (1,000 W), but the
+    power limit sets the clock under dense tensor load: measured max-achievable matmul 668.4 and
+    784.9 TFLOPS, against 794.5 of 989 on the H100 the fitted efficiencies hold for. Worked
+    example: MI300X 668.4 / 1307 = 0.511, over 794.5 / 989 = 0.803, is 0.637; a compute-bound
+    prompt takes 1 / 0.637 as long as at the datasheet share, a memory-bound decode step at
+    batch 1 nearly the same, and a GPU without a measurement is left at the reference's."""
+    from xlsizer.engine.step import REFERENCE_MAMF_GPU, sustained_tensor_ratio
+
+    cat = load_catalog()
+    mi300x = cat.gpu("mi300x")
+    assert sustained_tensor_ratio(mi300x) == pytest.approx((668.4 / 1307) / (794.5 / 989), rel=1e-9)
+    assert sustained_tensor_ratio(mi300x) == pytest.approx(0.637, abs=0.001)
+    assert sustained_tensor_ratio(cat.gpu(REFERENCE_MAMF_GPU)) == 1.0
+    assert sustained_tensor_ratio(cat.gpu("h200-sxm")) == 1.0  # the same chip, clock and power
+    assert cat.gpu("l40s").mamf_bf16_tflops is None and sustained_tensor_ratio(cat.gpu("l40s")) == 1.0
+    # same dies, more power, more sustained math: MI325X above MI300X, both below the reference
+    assert sustained_tensor_ratio(mi300x) < sustained_tensor_ratio(cat.gpu("mi325x")) < 1.0
+
+    datasheet = mi300x.model_copy(update={"mamf_bf16_tflops": None})
+    slow = estimate("llama-3.1-70b", mi300x, 1, "fp8", 8000, 200, concurrency=1)
+    fast = estimate("llama-3.1-70b", datasheet, 1, "fp8", 8000, 200, concurrency=1)
+    ratio = sustained_tensor_ratio(mi300x)
+    # an 8,000-token prompt is math (GEMMs and attention alike): its time grows by 1 / ratio,
+    # less only the weight stream and fixed overheads that do not scale
+    assert fast.prefill_s / ratio * 0.95 < slow.prefill_s <= fast.prefill_s / ratio + 1e-12
+    # one sequence's decode step streams weights: nearly untouched
+    assert slow.tpot_s == pytest.approx(fast.tpot_s, rel=0.02)
+    with pytest.raises(ValueError, match="above the datasheet"):
+        mi300x.model_validate({**mi300x.model_dump(), "mamf_bf16_tflops": 1400.0})
+
+
+def test_a_sizing_says_when_a_gpu_sustains_a_different_tensor_rate():
+    """The explanation names the measured rate, the datasheet and the reference wherever the
+    GPU's sustained share differs from the reference's, and nowhere else."""
+    from xlsizer import make_inputs, size
+
+    def rows(gpu: str) -> list:
+        res = size(make_inputs({"model": "llama-3.3-70b", "gpu": gpu, "precision": "fp8",
+                                "concurrent_users": 200}))
+        return [r for r in res.explain() if r.name == "Sustained tensor rate"]
+
+    amd = rows("mi300x")
+    assert {r.scenario for r in amd} == {"baseline", "burst", "resilient"}
+    assert amd[0].value == pytest.approx(0.637, abs=0.001)
+    assert "668 of 1,307" in amd[0].formula and "h100-sxm" in amd[0].formula
+    assert rows("h200-sxm") == [] and rows("h100-sxm") == []
+
+
 def test_a_moe_at_fp4_holds_only_its_routed_experts_in_4_bits():
     """The published 4-bit MoE checkpoints quantize the routed experts and keep attention,
     shared experts and the head as released (gpt-oss: BF16; DeepSeek: FP8): those weights are

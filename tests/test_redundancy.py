@@ -132,8 +132,9 @@ def test_recommended_plans_survive_a_server_failure(d):
 
 def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
     """A cloud plan spread one replica per host rents GPUs on hosts shared with other tenants:
-    its IT power is each GPU's TDP plus its share of a full host's platform (12 MI300X draw
-    12/8 of one 8-GPU host, 16.2 kW, not 12 hosts' 129.6 kW); on-prem buys the servers whole."""
+    its IT power is each GPU's TDP plus its share of a full host's platform (18 MI300X in 9
+    replicas of 2 draw 18/8 of one 8-GPU host, 24.3 kW, not 9 hosts' 97.2 kW); on-prem buys
+    the servers whole."""
     from xlsizer.engine import facility
 
     cloud = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
@@ -141,7 +142,7 @@ def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
     assert b.shared_hosts and b.replicas_per_server == 1 and b.servers == b.replicas > 2
     host_kw = facility.server_power_w(b.gpus_per_server, load_catalog().gpus["mi300x"].tdp_w) / 1000
     assert b.it_kw == pytest.approx(b.total_gpus * host_kw / b.gpus_per_server, rel=1e-9)
-    assert b.it_kw < 0.2 * b.servers * host_kw  # far below the hosts counted whole
+    assert b.it_kw <= 0.3 * b.servers * host_kw  # far below the hosts counted whole (a replica: 2 of 8 GPUs)
     assert b.racks == 1 and b.kw_per_rack <= math.ceil(b.total_gpus / b.gpus_per_server) * host_kw + 1e-9
     row = next(s for s in cloud.explain() if s.scenario == "burst" and s.name == "IT power")
     assert "shared with other tenants" in row.formula

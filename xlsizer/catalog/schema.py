@@ -129,6 +129,14 @@ class GpuSpec(_Row):
         "fp4_gemm_efficiency); fitted on public MLPerf Offline results "
         "(scripts/fit_fp4_sustained.py), None = not derated",
     )
+    mamf_bf16_tflops: float | None = Field(
+        None, gt=0,
+        description="maximum achievable BF16 matmul TFLOPS measured on this GPU (the best of a "
+        "search over GEMM shapes at the clock its power limit sustains under dense tensor load, "
+        "mamf-finder.py); the engine scales every tensor-core rate of the GPU by its share of the "
+        "datasheet against the reference GPU's (engine/step.py sustained_tensor_ratio); None = not "
+        "measured (the reference GPU's share)",
+    )
     measured_step: MeasuredStep | None = Field(
         None,
         description="where tuned systems on this GPU measured a mean decode step slower than the "
@@ -154,6 +162,9 @@ class GpuSpec(_Row):
         for p, v in self.dense_tflops.items():
             if v <= 0:
                 raise ValueError(f"{self.id}: dense_tflops[{p}] must be > 0 (omit the key if unsupported)")
+        if self.mamf_bf16_tflops is not None and self.mamf_bf16_tflops > self.dense_flops(Precision.BF16) / TERA:
+            raise ValueError(f"{self.id}: mamf_bf16_tflops {self.mamf_bf16_tflops:g} is above the "
+                             "datasheet BF16 rate (a measurement cannot beat the peak)")
         return self
 
     # --- base-unit views used by the engine ---------------------------------------------
@@ -176,6 +187,14 @@ class GpuSpec(_Row):
     def interconnect_bytes_per_s(self) -> float:
         """Scale-up bandwidth per GPU per direction, bytes/s (half the bidirectional figure)."""
         return self.interconnect_gb_s * GB / 2.0
+
+    @property
+    def mamf_efficiency(self) -> float | None:
+        """Measured maximum achievable BF16 matmul rate over the datasheet BF16 rate
+        (dimensionless), None when not measured."""
+        if self.mamf_bf16_tflops is None:
+            return None
+        return self.mamf_bf16_tflops * TERA / self.dense_flops(Precision.BF16)
 
     def supports(self, precision: Precision) -> bool:
         """True if the GPU has tensor cores for the precision's compute format."""

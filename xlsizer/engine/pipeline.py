@@ -45,7 +45,13 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.engine.slo import slo_latency
 from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
-from xlsizer.engine.step import expert_compute, gemm_compute
+from xlsizer.engine.step import (
+    REFERENCE_MAMF_GPU,
+    expert_compute,
+    gemm_compute,
+    reference_mamf_efficiency,
+    sustained_tensor_ratio,
+)
 from xlsizer.engine.throughput import course_table_throughput
 from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
@@ -454,7 +460,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         prec = inp.precision if inp.precision is Precision.FP4 else cprec
         own = sh.cal(g, inp)  # a team's profile for this GPU, or None
         cal = own or packaged_calibration()
-        peak = g.dense_flops(cprec) * cal.compute_efficiency
+        peak = g.dense_flops(cprec) * cal.compute_efficiency * sustained_tensor_ratio(g)
         resident = sh.w + sh.act + fx.extra_resident_bytes
         # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
         # over k nodes takes what one node's does), so they can only pay where a whole node's KV
@@ -1178,6 +1184,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
     ]
+    rec += _sustained_tensor(name, g)
     rec += _fp4_sustained(name, sh.model, g, plan.prec)
     rec += _fp4_scope(name, sh.model, plan.prec)
     extra["perf"].update(slo_latency(name, inp, cap, plan.ev, off_rps, plan.active, ttft, rec))
@@ -1207,6 +1214,24 @@ def _fp4_scope(name: str, model: ModelSpec, prec: Precision | None) -> Rec:
              "published quantization_config of the 4-bit MoE checkpoints; engine/memory.py dense_weights_precision")]
 
 
+def _sustained_tensor(name: str, g: GpuSpec) -> Rec:
+    """The explanation row of a GPU whose measured sustained tensor rate differs from the
+    reference GPU's share of its datasheet (``step.sustained_tensor_ratio``); none where it
+    is the reference's or not measured."""
+    r = sustained_tensor_ratio(g)
+    if g.mamf_bf16_tflops is None or abs(r - 1.0) < 0.005:
+        return []
+    ref = REFERENCE_MAMF_GPU
+    return [(name, "Sustained tensor rate", r, "x",
+             "{:,.0f} of {:,.0f} BF16 TFLOPS measured on {} ({:.0%} of its datasheet) against {:.0%} on {}: "
+             "every tensor-core rate of this GPU is taken at {:.2f}x the reference's share (the clock its "
+             "power limit holds under dense matrix load; a judgement call, stated: the BF16 measurement "
+             "stands for every precision)",
+             (g.mamf_bf16_tflops, g.dense_flops(Precision.BF16) / TERA, g.id, g.mamf_efficiency,
+              reference_mamf_efficiency(), ref, r),
+             "xlsizer GPU catalog, measured max-achievable matmul (github.com/stas00/ml-engineering MAMF table)")]
+
+
 def _fp4_sustained(name: str, model: ModelSpec, g: GpuSpec, prec: Precision | None) -> Rec:
     """The explanation row of a GPU whose FP4 math runs at less than its datasheet rate
     (``GpuSpec.fp4_sustained_ratio``), where this plan multiplies at FP4; none elsewhere."""
@@ -1217,7 +1242,7 @@ def _fp4_sustained(name: str, model: ModelSpec, g: GpuSpec, prec: Precision | No
     return [(name, "Sustained FP4 rate", r * peak, "TFLOPS",
              "{:g} x {:,.0f} dense FP4 TFLOPS on the datasheet: the share tuned systems sustain on {} "
              "(a judgement call, stated: fitted on public MLPerf Offline results, held out by model)",
-             (r, peak, g.id), "catalog gpus.yaml fp4_sustained_ratio; scripts/fit_fp4_sustained.py")]
+             (r, peak, g.id), "xlsizer GPU catalog, sustained FP4 share (fitted on public MLPerf Offline results)")]
 
 
 def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,

@@ -3,6 +3,7 @@ overheads (the formulas are in ``performance``'s docstring and docs/method.md)."
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, NamedTuple
@@ -100,6 +101,38 @@ weight streaming and tensor math overlap perfectly, which kernels near the ridge
 not. p = 2 was chosen by leave-one-group-out cross-validation on validation/calibration.csv
 among 1, 1.5, 2, 3 and ∞ (see calibration.yaml); the code hard-wires p = 2 (a sqrt), which
 also keeps the capacity bounds in closed form."""
+
+REFERENCE_MAMF_GPU: str = "h100-sxm"
+"""The GPU whose measured share of its datasheet tensor rate the fitted compute efficiencies
+(calibration.yaml) are taken to hold for: H100 SXM, 794.5 of 989 BF16 TFLOPS (0.80, catalog
+``mamf_bf16_tflops``), shared by the H200 (same chip, clock and power), the two carrying 2,498
+of serving.csv's 4,184 fitted rows and 129 of calibration.csv's 211."""
+
+
+def sustained_tensor_ratio(gpu: GpuSpec) -> float:
+    """The share of its datasheet tensor rate ``gpu`` sustains under dense tensor load, over
+    the reference GPU's (dimensionless; 1 when not measured): measured max-achievable matmul
+    ÷ datasheet (``GpuSpec.mamf_efficiency``) over ``REFERENCE_MAMF_GPU``'s. Why: a GPU's
+    datasheet rate is at its boost clock, while under dense tensor load the power limit sets
+    the clock (AMD's MI300X holds 1,207-1,230 MHz of its 2,100 at 750 W, the same dies as
+    MI325X 1,447-1,464 MHz at 1,000 W: rocm.blogs.amd.com "Measuring Max-Achievable FLOPs -
+    Part 2"), so GPUs of the same datasheet sustain different rates (MI300X 0.64 of an H100's
+    share, MI325X 0.75, MI355X 0.78, GB200 0.91, B200 0.97, A100 1.08). Scales every
+    tensor-core rate of the GPU (GEMMs, attention, experts, at every precision: the clock is
+    the clock); a memory-bound step is untouched."""
+    eff = gpu.mamf_efficiency
+    if eff is None:
+        return 1.0
+    ref = reference_mamf_efficiency()
+    return eff / ref if ref else 1.0
+
+
+@functools.cache
+def reference_mamf_efficiency() -> float | None:
+    """``REFERENCE_MAMF_GPU``'s measured share, read once: packaged GPU rows do not change while
+    the process runs (a user's catalog folder adds models only)."""
+    return load_catalog().gpu(REFERENCE_MAMF_GPU).mamf_efficiency
+
 
 MEMORY_CAPACITY_GAIN: float = 0.10
 """At the all-queued batch, memory capacity is named the binding resource when twice the KV
@@ -304,13 +337,14 @@ def _build_replica(
     # (GpuSpec.fp4_sustained_ratio, fitted on public MLPerf Offline results)
     fp4_rate = cal.fp4_gemm_efficiency * (gpu.fp4_sustained_ratio or 1.0)
     fp4 = fp4_rate if compute is Precision.FP4 else 1.0
-    peak = gpu.dense_flops(compute) * cal.compute_efficiency * fp4  # UnsupportedPrecisionError
-    attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * cal.compute_efficiency
+    # the clock its power limit holds under dense tensor load (sustained_tensor_ratio)
+    eff = cal.compute_efficiency * sustained_tensor_ratio(gpu)
+    peak = gpu.dense_flops(compute) * eff * fp4  # UnsupportedPrecisionError
+    attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * eff
     moe = model.moe
     e_compute = expert_compute(model, gpu, prec)
     expert_peak = (peak if e_compute is compute else gpu.dense_flops(e_compute)
-                   * cal.compute_efficiency
-                   * (fp4_rate if e_compute is Precision.FP4 else 1.0))
+                   * eff * (fp4_rate if e_compute is Precision.FP4 else 1.0))
     dp = 1
     if ep > 1:
         if moe is None:
