@@ -56,7 +56,7 @@ from xlsizer.engine.performance import (
     Tuning,
     packaged_calibration,
 )
-from xlsizer.engine.step import sustained_tensor_ratio
+from xlsizer.engine.step import sustained_compute_efficiency
 from xlsizer.engine.traffic import static_useful_fraction as static_useful_fraction  # the output-length law
 from xlsizer.precision import Precision
 
@@ -187,7 +187,7 @@ class Effects:
         bw = gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency * n
         if self.draft is not None and spec:
             d, k = self.draft, self.spec_k
-            peak = gpu.dense_flops(run_prec) * cal.compute_efficiency * sustained_tensor_ratio(gpu) * n
+            peak = gpu.dense_flops(run_prec) * sustained_compute_efficiency(gpu, cal) * n
             # k draft passes per step: stream the drafter's weights, its layers' kernels,
             # its all-reduces when sharded (fixed); per sequence: its KV at the mean context
             # and its math (grow with the batch).

@@ -50,6 +50,7 @@ from xlsizer.engine.step import (
     expert_compute,
     gemm_compute,
     reference_mamf_efficiency,
+    sustained_compute_efficiency,
     sustained_tensor_ratio,
 )
 from xlsizer.engine.throughput import course_table_throughput
@@ -460,7 +461,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         prec = inp.precision if inp.precision is Precision.FP4 else cprec
         own = sh.cal(g, inp)  # a team's profile for this GPU, or None
         cal = own or packaged_calibration()
-        peak = g.dense_flops(cprec) * cal.compute_efficiency * sustained_tensor_ratio(g)
+        peak = g.dense_flops(cprec) * sustained_compute_efficiency(g, cal)
         resident = sh.w + sh.act + fx.extra_resident_bytes
         # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
         # over k nodes takes what one node's does), so they can only pay where a whole node's KV
@@ -1219,16 +1220,15 @@ def _sustained_tensor(name: str, g: GpuSpec) -> Rec:
     reference GPU's share of its datasheet (``step.sustained_tensor_ratio``); none where it
     is the reference's or not measured."""
     r = sustained_tensor_ratio(g)
-    if g.mamf_bf16_tflops is None or abs(r - 1.0) < 0.005:
+    if abs(r - 1.0) < 0.005:
         return []
-    ref = REFERENCE_MAMF_GPU
     return [(name, "Sustained tensor rate", r, "x",
              "{:,.0f} of {:,.0f} BF16 TFLOPS measured on {} ({:.0%} of its datasheet) against {:.0%} on {}: "
              "every tensor-core rate of this GPU is taken at {:.2f}x the reference's share (the clock its "
              "power limit holds under dense matrix load; a judgement call, stated: the BF16 measurement "
              "stands for every precision)",
              (g.mamf_bf16_tflops, g.dense_flops(Precision.BF16) / TERA, g.id, g.mamf_efficiency,
-              reference_mamf_efficiency(), ref, r),
+              reference_mamf_efficiency(), REFERENCE_MAMF_GPU, r),
              "xlsizer GPU catalog, measured max-achievable matmul (github.com/stas00/ml-engineering MAMF table)")]
 
 

@@ -121,17 +121,24 @@ def sustained_tensor_ratio(gpu: GpuSpec) -> float:
     tensor-core rate of the GPU (GEMMs, attention, experts, at every precision: the clock is
     the clock); a memory-bound step is untouched."""
     eff = gpu.mamf_efficiency
-    if eff is None:
-        return 1.0
-    ref = reference_mamf_efficiency()
-    return eff / ref if ref else 1.0
+    return 1.0 if eff is None else eff / reference_mamf_efficiency()
+
+
+def sustained_compute_efficiency(gpu: GpuSpec, cal: Calibration) -> float:
+    """The calibrated share of the dense tensor peak (``cal.compute_efficiency``, fitted for
+    the reference GPU) at ``gpu``'s sustained tensor share (dimensionless): what every rate of
+    the GPU's tensor cores is multiplied by (the step, the search's compute bound, a drafter)."""
+    return cal.compute_efficiency * sustained_tensor_ratio(gpu)
 
 
 @functools.cache
-def reference_mamf_efficiency() -> float | None:
+def reference_mamf_efficiency() -> float:
     """``REFERENCE_MAMF_GPU``'s measured share, read once: packaged GPU rows do not change while
     the process runs (a user's catalog folder adds models only)."""
-    return load_catalog().gpu(REFERENCE_MAMF_GPU).mamf_efficiency
+    eff = load_catalog().gpu(REFERENCE_MAMF_GPU).mamf_efficiency
+    if eff is None:
+        raise ValueError(f"gpus.yaml: the reference GPU {REFERENCE_MAMF_GPU} needs mamf_bf16_tflops")
+    return eff
 
 
 MEMORY_CAPACITY_GAIN: float = 0.10
@@ -338,7 +345,7 @@ def _build_replica(
     fp4_rate = cal.fp4_gemm_efficiency * (gpu.fp4_sustained_ratio or 1.0)
     fp4 = fp4_rate if compute is Precision.FP4 else 1.0
     # the clock its power limit holds under dense tensor load (sustained_tensor_ratio)
-    eff = cal.compute_efficiency * sustained_tensor_ratio(gpu)
+    eff = sustained_compute_efficiency(gpu, cal)
     peak = gpu.dense_flops(compute) * eff * fp4  # UnsupportedPrecisionError
     attn_peak = gpu.dense_flops(ATTENTION_COMPUTE) * eff
     moe = model.moe
