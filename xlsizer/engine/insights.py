@@ -68,7 +68,8 @@ def drivers(result: SizingResult) -> list[str]:
     ]
     perf = b.extra.get("perf")
     if perf:
-        lines.append(f"Each replica runs {perf['batch']} sequences at {perf['tpot_ms']:.1f} ms per token; "
+        lines.append(f"Each replica runs {perf.get('mean_batch', perf['batch']):,.3g} sequences on average at "
+                     f"{perf['tpot_ms']:.1f} ms per token; "
                      f"{perf['binding']} binds")
     spec = speculative_saving(result)
     if spec:

@@ -44,7 +44,7 @@ from xlsizer.engine.performance import (
     step_shares,
 )
 from xlsizer.engine.slo import slo_latency
-from xlsizer.engine.solver import CapacityBound, capacity_bound, ttft_floor_bound
+from xlsizer.engine.solver import TTFT_BINDS, CapacityBound, capacity_bound, ttft_floor_bound
 from xlsizer.engine.step import (
     REFERENCE_MAMF_GPU,
     expert_compute,
@@ -746,8 +746,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             best = key
             req_s = ev.req_s
             plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline",
-                         ("{} x {:.3g} req/s at batch {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                          (f"{n}x {g.id}", req_s, cap.batch, cap.tpot_s * 1000, cap.binding), S_PERF),
+                         ("{} x {:.3g} req/s at a mean batch of {:.4g} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                          (f"{n}x {g.id}", req_s, cap.mean_batch, cap.tpot_s * 1000, cap.binding), S_PERF),
                          cap=cap)
             plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
             plan.ep, plan.extra_w = ep, extra_w
@@ -1166,7 +1166,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
     off_rps = sh.rps * need.burst * fleet.deployments[0][1]
     ttft, ttft_how, ttft_args = _peak_ttft(inp, plan, off_rps)
     extra["perf"] = {
-        "batch": cap.batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
+        "batch": cap.batch, "mean_batch": cap.mean_batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
         "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,
         "out_tok_s_per_replica": cap.out_tok_s, "out_tok_s_per_gpu": cap.out_tok_s_per_gpu,
         "req_s_per_replica": plan.tput / (sh.prompt + sh.out_tok), "binding": cap.binding,
@@ -1176,12 +1176,18 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         "ep": plan.ep,
     }
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
+    if cap.binding == TTFT_BINDS:
+        batch_how, batch_args = ("mean sequences in flight (Little's law) where the p{:g} TTFT reaches the {:g} ms "
+                                 "target{}", (inp.slo_percentile, inp.ttft_ms, _BELOW_ONE if cap.mean_batch < 1.0
+                                              else ""))
+    else:
+        batch_how, batch_args = ("largest mean batch (random arrivals: a mean, with a fraction) with TPOT <= {:g} ms"
+                                 " and KV in budget (max batch by KV {})", (inp.tpot_ms, cap.max_batch))
     rec += [
-        (name, "Batch per replica", cap.batch, "sequences", "largest batch with TPOT <= {:g} ms and KV in budget"
-         " (max batch by KV {})", (inp.tpot_ms, cap.max_batch), S_PERF),
+        (name, "Batch per replica", cap.mean_batch, "sequences", batch_how, batch_args, S_PERF),
         (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
-         "decode step at batch {} / tokens per step; floor {:.1f}"
-         " ms", (cap.batch, cap.tpot_floor_s * 1000.0), S_PERF),
+         "decode step at a mean batch of {:.4g} / tokens per step; floor {:.1f}"
+         " ms", (max(cap.mean_batch, 1.0), cap.tpot_floor_s * 1000.0), S_PERF),
         (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
     ]
@@ -1313,6 +1319,15 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
     if inp.ttft_ms < GUARD["short_ttft_ms"] and sh.prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {sh.prompt:,}-token prompts is aggressive")
     _measured_step_warning(name, inp, sh, plan, warn)
+    cap = plan.cap
+    if name == "burst" and cap is not None and cap.binding == TTFT_BINDS and cap.mean_batch < 1.0:
+        warn.append(f"TTFT: each replica holds {cap.mean_batch:.2f} sequences on average{_BELOW_ONE}: a looser TTFT "
+                    f"target, shorter prompts or a faster prefill (more GPUs per replica, a faster GPU) need fewer "
+                    "GPUs")
+
+
+_BELOW_ONE = (", below one: it idles between requests so that a prompt seldom waits behind another's prefill, "
+              "and the TTFT target, not the load, sets the replica count")
 
 
 def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:

@@ -215,7 +215,9 @@ class ReplicaCapacity(NamedTuple):
     feasible: bool
     """False when one sequence alone misses the TPOT (or TTFT) target, or no KV fits."""
     batch: int
-    """Sequences decoding together at capacity (0 when infeasible)."""
+    """Sequences decoding together at capacity: the whole part of the mean batch that
+    ``req_s`` carries (random arrivals make it a mean, with a fraction), at least 1 when a
+    TTFT target holds the mean below one sequence; 0 when infeasible."""
     max_batch: int
     """Requests whose KV fits (engine cap applied), whatever the TPOT."""
     tpot_s: float
@@ -249,6 +251,10 @@ class ReplicaCapacity(NamedTuple):
     queue_scale: float = 1.0
     """Time the prefill queue's server holds a prompt over the modelled time (calibration
     ``queue_service_scale``; 1 = the physics alone)."""
+    mean_batch: float = 0.0
+    """Sequences in flight on average at capacity (Little: ``req_s`` × the time a request
+    holds a slot); ``batch`` is its whole part. Below 1 where the TTFT target keeps the
+    replica idle part of the time; 0 when infeasible."""
 
 
 TTFT_BINDS = "TTFT target"
@@ -330,7 +336,9 @@ def _ttft_load(st: _Step, prefill: float, ranks: int, osl: float, b: float, clos
     """(mean step s, at batch b; what loads each attention rank's prefill queue: a closed loop's
     think time s, its clients being b / ranks, or open arrivals' rate per rank, req/s, the rate
     b serves by Little)."""
-    step = _step_s(st, b)
+    # below one sequence in flight on average (an open queue's mean batch, ``_ttft_batch``) a
+    # sequence that runs still runs a step of at least itself
+    step = _step_s(st, b if b > 1.0 else 1.0)
     if closed:
         return step, max(osl - 1.0, 0.0) * step / st.a
     return step, b / (prefill + osl * step / st.a) / ranks
@@ -366,15 +374,22 @@ def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float,
                 b_max: float, at_b: tuple[float, float], qk: float = 1.0) -> tuple[float, float, float]:
     """(the largest mean batch ≤ b whose TTFT (``_ttft``) meets ``target``, its mean step, its
     percentile step): b itself when it meets it (with ``at_b``, its steps, known to the
-    caller), 0 when one sequence misses; else bisection (TTFT grows with the batch), on whole
-    batches then on the mean batch between them."""
+    caller); else bisection (TTFT grows with the batch), on whole batches then on the mean
+    batch between them; (0, 0, 0) when not even an almost idle replica meets it.
+
+    Open arrivals can need a mean batch below one sequence: the replica idles between
+    requests so that a prompt seldom waits for another's prefill (a long prompt under a tight
+    TTFT target). Its running sequence still takes the step of one (``_ttft_load``). A
+    closed loop's least load is one client (``_ttft_batch_below_one``)."""
     if _ttft_ok(st, prefill, chunks, ranks, osl, b, first, q, arr, batched, qk, target):
         return b, at_b[0], at_b[1]
     if not _ttft_ok(st, prefill, chunks, ranks, osl, 1, first, q, arr, batched, qk, target):
-        return 0, 0.0, 0.0
+        return _ttft_batch_below_one(st, target, prefill, chunks, ranks, osl, first, q, arr, batched, b_max, qk)
     good, bad = 1, b
     while bad - good > 1:
         mid = (good + bad) // 2
+        if mid <= good:  # b is a mean batch with a fraction: the real bisection below finishes
+            break
         if _ttft_ok(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk, target):
             good = mid
         else:
@@ -393,6 +408,81 @@ def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float,
             hi = mid_f
     step = _step_s(st, lo)
     return lo, step, step if q is None else tpot_quantile_step(st, lo, osl, q, arr, b_max)
+
+
+def _ttft_batch_below_one(st: _Step, target: float, prefill: float, chunks: float, ranks: int, osl: float,
+                          first: float, q: float | None, arr: Arrivals, batched: float, b_max: float,
+                          qk: float) -> tuple[float, float, float]:
+    """``_ttft_batch`` where batch 1 misses the TTFT target: the largest mean batch in (0, 1)
+    that meets it under open arrivals, by bisection to 1/65,536 of a sequence, with the steps
+    of one sequence (mean and percentile: the batch a running request sees is at least
+    itself, so these are the most a lighter load can give it); (0, 0, 0) for a closed loop or
+    when no load above that grain meets the target (the prefill alone, or its chunk steps,
+    take longer)."""
+    if arr.kind == "closed":
+        return 0.0, 0.0, 0.0
+    lo, hi = 0.0, 1.0
+    for _ in range(_TTFT_REFINE):
+        mid = (lo + hi) / 2.0
+        if _ttft_ok(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk, target):
+            lo = mid
+        else:
+            hi = mid
+    if lo <= 0.0:
+        return 0.0, 0.0, 0.0
+    step = _step_s(st, 1.0)
+    return lo, step, step if q is None else tpot_quantile_step(st, 1.0, osl, q, arr, b_max)
+
+
+def _mean_batch(st: _Step, b: int, s_b: float, q_b: float, tau: float, osl: float, q: float | None,
+                arr: Arrivals, cap: float) -> tuple[float, float, float]:
+    """(mean batch, its mean step, its percentile step): the largest mean batch in [b, b + 1]
+    whose mean step, and percentile step with ``q``, stay within tau, from the whole batch b
+    that meets both (its steps ``s_b``, ``q_b``) and b + 1 that misses one.
+
+    Under random arrivals the batch a replica carries is a mean, not a whole number, as the
+    TTFT-limited batch already is (``_ttft_batch``). Cut to a whole batch, a longer output
+    could carry more requests per replica: its prompt tokens, spread over more decode steps,
+    weigh less per step and move the whole batch up by one (docs/method.md, "Answers that
+    must move the right way"). Illinois regula falsi on the bracket [meets, misses]: the
+    answer always meets tau; its grain is ``_MEAN_BATCH_STEPS``."""
+    hi = float(b + 1)
+    if b < 1 or hi > cap:
+        return float(b), s_b, q_b
+
+    def miss(x: float) -> tuple[float, float, float]:
+        s = _step_s(st, x)
+        t = s if q is None else tpot_quantile_step(st, x, osl, q, arr, cap)
+        return (s if s > t else t) - tau, s, t
+
+    lo, s_lo, q_lo = float(b), s_b, q_b
+    f_lo = (s_b if s_b > q_b else q_b) - tau
+    f_hi = miss(hi)[0]
+    if f_lo > 0.0 or f_hi <= 0.0:  # not a bracket (the whole batch was capped elsewhere)
+        return lo, s_lo, q_lo
+    side = 0
+    for _ in range(_MEAN_BATCH_STEPS):
+        x = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        if not lo < x < hi:
+            break
+        fx, sx, qx = miss(x)
+        if fx <= 0.0:
+            lo, f_lo, s_lo, q_lo = x, fx, sx, qx
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
+        else:
+            hi, f_hi = x, fx
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+    return lo, s_lo, q_lo
+
+
+_MEAN_BATCH_STEPS = 4
+"""Illinois steps of ``_mean_batch`` (a root-finding grain, not a physical constant: the mean
+batch is within about 1e-4 of a sequence below the exact one; every step it takes keeps the
+answer within the target)."""
 
 
 def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: Arrivals,
@@ -693,6 +783,9 @@ def slo_capacity(
             b_q, q_slo = _percentile_batch(st, b_slo, tau, osl, q, arr, float(rep.max_seqs))
             if b_q != b_slo:
                 b_slo, s_slo = b_q, (_step_s(st, float(b_q)) if b_q >= 1 else s_slo)
+        # the mean batch between the whole one found and the next (issue 22: a whole batch
+        # let longer outputs need fewer GPUs)
+        b_slo, s_slo, q_slo = _mean_batch(st, b_slo, s_slo, q_slo, tau, osl, q, arr, float(rep.max_seqs))
         sol = _SOLVES[skey] = (st, b_slo, s_slo, [None], q_slo, {})  # st held: its id stays unique
     b_slo, s_slo, bind_box = sol[1], sol[2], sol[3]
     if b_slo < 1:  # one sequence's percentile TPOT misses the target
@@ -703,8 +796,9 @@ def slo_capacity(
     else:  # the KV budget holds fewer: the batch cannot swing above what fits either
         batch, step = max_batch, _step_s(st, max_batch)
         step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(max_batch))
-    if static_output is not None and batch > 1:
-        batch = _static_batch(st, prefill, osl, batch, static_output)
+    if static_output is not None and (batch >= 2 or batch != int(batch)):
+        # a static batch is a whole number of requests
+        batch = _static_batch(st, prefill, osl, int(batch), static_output) if batch >= 2 else int(batch)
         step = _step_s(st, batch)
         step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(rep.max_seqs))
     tpot = step / a
@@ -724,20 +818,22 @@ def slo_capacity(
             tt = sol[5][target_ttft_s] = _ttft_batch(st, b_slo, target_ttft_s, prefill, chunks, ranks, osl,
                                                      first, q, arr, batched, float(rep.max_seqs), (s_slo, sol[4]),
                                                      rep.queue_scale)
-        if tt[0] < 1:
+        if tt[0] <= 0.0:
             return ReplicaCapacity(False, 0, max_batch, floor, floor, 0.0, 0.0, 0.0, prefill,
                                    gpus, TTFT_BINDS, first, chunks, ranks)
         if tt[0] < batch:
             mean, step, step_q = tt
-            if static_output is not None:  # a static batch is a whole number of requests
+            if static_output is not None and mean >= 1.0:  # a static batch is a whole number of requests
                 mean = float(_static_batch(st, prefill, osl, int(mean), static_output) if mean >= 2 else int(mean))
                 step = _step_s(st, mean)
                 step_q = step if q is None else tpot_quantile_step(st, mean, osl, q, arr, float(rep.max_seqs))
             tpot = step / a
             req = mean / (prefill + osl * tpot)  # the mean batch the TTFT target allows (Little)
             out = req * osl
-            return ReplicaCapacity(True, int(mean), max_batch, tpot, floor, out, out / gpus, req, prefill,
-                                   gpus, TTFT_BINDS, first, chunks, ranks, step_q / a, batched, rep.queue_scale)
+            # the whole batch shown: at least the one sequence a running replica holds
+            return ReplicaCapacity(True, max(1, int(mean)), max_batch, tpot, floor, out, out / gpus, req, prefill,
+                                   gpus, TTFT_BINDS, first, chunks, ranks, step_q / a, batched, rep.queue_scale,
+                                   mean)
     if batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
@@ -747,5 +843,5 @@ def slo_capacity(
         binding = _binding(rep, st, batch)
     out = req * osl
     tq = step_q / a
-    return ReplicaCapacity(True, batch, max_batch, tpot, floor, out, out / gpus, req, prefill,
-                           gpus, binding, first, chunks, ranks, tq, batched, rep.queue_scale)
+    return ReplicaCapacity(True, int(batch), max_batch, tpot, floor, out, out / gpus, req, prefill,
+                           gpus, binding, first, chunks, ranks, tq, batched, rep.queue_scale, float(batch))

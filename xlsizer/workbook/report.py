@@ -138,7 +138,7 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("KV bytes per token", "B", lambda s: s.memory.kv_bytes_per_token),
     )),
     ("One replica at capacity (roofline model)", (
-        ("Sequences per replica (batch)", "sequences", lambda s: _perf(s, "batch")),
+        ("Sequences per replica (mean batch)", "sequences", lambda s: _perf(s, "mean_batch")),
         ("TPOT at that batch", "ms", lambda s: _perf(s, "tpot_ms")),
         ("TTFT at peak load", "ms", lambda s: _perf(s, "ttft_ms")),
         ("TPOT at the SLO percentile", "ms", lambda s: _perf(s, "tpot_q_ms")),
