@@ -310,6 +310,9 @@ def test_percentile_worked_example_in_the_method_doc():
     # the batch is a mean with a fraction (112.21, 95.53, 89.35): the binding TPOT reaches 40 ms
     assert rows == [(148, 112, 40.0, 40.0, 254, 205, 318718), (156, 95, 35.6, 40.0, 241, 432, 335946),
                     (160, 89, 33.9, 40.0, 236, 574, 344560)]
+    means = [round(size(make_inputs({**base, "slo_percentile": q})).burst.extra["perf"]["mean_batch"], 2)
+             for q in (50, 95, 99)]
+    assert means == [112.21, 95.53, 89.35]
     bursty = size(make_inputs({**base, "arrivals": "bursty", "arrival_scv": 4})).burst
     assert bursty.total_gpus == 160 and round(bursty.extra["perf"]["ttft_q_ms"]) == 1065
     assert size(make_inputs({**base, "arrivals": "closed"})).burst.total_gpus == 152

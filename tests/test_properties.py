@@ -440,3 +440,37 @@ def test_search_skips_stages_beyond_a_rack():
     few, more = total_gpus({**d, "concurrent_users": 270}), total_gpus({**d, "concurrent_users": 385})
     assert math.isfinite(few[0]) and all(a <= b for a, b in zip(few, more, strict=True))
     assert size(**d, concurrent_users=270).burst.pp <= 10
+
+
+def test_longer_outputs_whole_batch_former_counterexample():
+    """qwen3.6-27b FP8 on 8x A100 at the median (the example Hypothesis drew, docs/method.md):
+    the TPOT-limited batch was a whole number, 3 at 252 output tokens and 4 at 270, so the
+    Burst plan fell from 24 to 16 GPUs as outputs grew. The batch is now a mean with a
+    fraction (Little), which grows with the output while the GPUs never fall."""
+    d = dict(model="qwen3.6-27b", precision="fp8", gpu="a100-80gb", concurrent_users=12,
+             avg_prompt_tokens=2492, target_tpot_ms=10, target_ttft_ms=193, slo_percentile=50)
+    plans = [size(**d, avg_output_tokens=o) for o in (252, 270, 300, 340, 378)]
+    gpus = [[r.scenarios[s].total_gpus for s in SCENARIOS] for r in plans]
+    assert all(all(a <= b for a, b in zip(x, y, strict=True)) for x, y in itertools.pairwise(gpus)), gpus
+    means = [r.burst.extra["perf"]["mean_batch"] for r in plans]
+    assert means == sorted(means) and means[0] < means[-1]
+    for r in plans:  # the whole batch shown is the mean's whole part, and the mean meets the target
+        p = r.burst.extra["perf"]
+        assert p["batch"] == int(p["mean_batch"]) and p["tpot_ms"] <= 10 * (1 + 1e-9)
+
+
+def test_ttft_below_one_sequence_per_replica_former_infeasible():
+    """A long prompt under a tight p95 TTFT (docs/method.md, capacity solver): each replica
+    idles part of the time so that a prompt seldom queues behind another's prefill. It was
+    "does not fit"; now sized below one sequence per replica, with a warning, down to the
+    target an idle replica's own prefill misses."""
+    d = dict(model="qwen3-8b", gpu="gh200", concurrent_users=1000, avg_prompt_tokens=12500, slo_percentile=95)
+    r160, r154 = size(**d, target_ttft_ms=160), size(**d, target_ttft_ms=154)
+    assert [r160.scenarios[s].total_gpus for s in SCENARIOS] == [244, 728, 732]
+    m160, m154 = (r.burst.extra["perf"]["mean_batch"] for r in (r160, r154))
+    assert 0.96 < m160 < 0.98 and 0.86 < m154 < 0.88
+    assert r160.burst.extra["perf"]["batch"] == 1  # at least the running sequence
+    assert r154.burst.total_gpus >= r160.burst.total_gpus  # a tighter target never buys fewer
+    assert any("below one" in w for w in r160.warnings)
+    with pytest.raises(InfeasibleError):
+        size(**d, target_ttft_ms=153)
