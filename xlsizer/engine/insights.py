@@ -15,7 +15,7 @@ from xlsizer.engine.optimizations import expected_tokens_per_step
 from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
-from xlsizer.results import SizingResult
+from xlsizer.results import Scenario, SizingResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ def speculative_saving(result: SizingResult) -> str | None:
     e_tok = expected_tokens_per_step(alpha, k)
     why = (f"{inp.model} ships {mtp} multi-token-prediction layer{'s' if mtp > 1 else ''} to draft with"
            if mtp else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by streaming the weights "
-           f"(batch {perf['batch']})")
+           f"(a mean batch of {perf.get('mean_batch', perf['batch']):.3g})")
     money = ""
     if monthly is not None and monthly_on is not None:
         money = (f", {monthly_on:,.0f} instead of {monthly:,.0f} {cost.get('currency', '')}/month"
@@ -122,9 +122,16 @@ def speculative_saving(result: SizingResult) -> str | None:
     return (f"Speculative decoding would size this at {on.total_gpus:,}{gpu} GPUs instead of {b.total_gpus:,}"
             f"{money}: {why}; with {k} draft tokens at acceptance {alpha:g} each step verifies {k + 1} tokens "
             f"per sequence and keeps {e_tok:.2f} on average (Leviathan et al. 2023 eq. 1), so each replica "
-            f"runs {on.extra.get('perf', {}).get('batch', '?') if on.extra else '?'} sequences within the "
+            f"runs {_mean_batch(on)} sequences on average within the "
             f"target. Switch it on in the Advanced step to size with it (the acceptance rate is an input: "
             f"measure it on your traffic).")
+
+
+def _mean_batch(s: Scenario) -> str:
+    """The mean batch a scenario's replica carries, as the text shows it ('?' when unknown)."""
+    perf = (s.extra or {}).get("perf") or {}
+    b = perf.get("mean_batch", perf.get("batch"))
+    return "?" if b is None else f"{b:.3g}"
 
 
 def scenario_story(result: SizingResult) -> str:
