@@ -476,13 +476,19 @@ def _mean_batch(st: _Step, b: int, s_b: float, q_b: float, tau: float, osl: floa
             if side == 1:
                 f_lo *= 0.5
             side = 1
+        if hi - lo <= _MEAN_BATCH_GRAIN:
+            break
     return lo, s_lo, q_lo
 
 
 _MEAN_BATCH_STEPS = 4
-"""Illinois steps of ``_mean_batch`` (a root-finding grain, not a physical constant: the mean
-batch is within about 1e-4 of a sequence below the exact one; every step it takes keeps the
-answer within the target)."""
+"""Most Illinois steps of ``_mean_batch`` (a root-finding budget, not a physical constant:
+every step it takes keeps the answer within the target)."""
+
+_MEAN_BATCH_GRAIN = 1e-4
+"""Sequences: ``_mean_batch`` stops once the bracket is this narrow (a numerical grain, not a
+physical constant; the mean batch is shown to 3-4 digits and sets requests/s to 1e-4 of a
+sequence's share)."""
 
 
 def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: Arrivals,
