@@ -399,15 +399,22 @@ def _ttft_batch(st: _Step, b: int, target: float, prefill: float, chunks: float,
     # batch places it within 1/65,536 of a sequence below the target's load, so a slightly
     # faster step (FP8 KV, say) never drops load, and a longer output (a lower rate per batch)
     # never carries more requests (issue 24).
-    lo, hi = float(good), float(bad)
-    for _ in range(_TTFT_REFINE):
-        mid_f = (lo + hi) / 2.0
-        if _ttft_ok(st, prefill, chunks, ranks, osl, mid_f, first, q, arr, batched, qk, target):
-            lo = mid_f
-        else:
-            hi = mid_f
+    lo = _ttft_bisect(st, float(good), float(bad), target, prefill, chunks, ranks, osl, first, q, arr, batched, qk)
     step = _step_s(st, lo)
     return lo, step, step if q is None else tpot_quantile_step(st, lo, osl, q, arr, b_max)
+
+
+def _ttft_bisect(st: _Step, lo: float, hi: float, target: float, prefill: float, chunks: float, ranks: int,
+                 osl: float, first: float, q: float | None, arr: Arrivals, batched: float, qk: float) -> float:
+    """The largest mean batch in [lo, hi) whose TTFT meets ``target``, to (hi − lo) / 2^16 of
+    a sequence below it, by bisection (TTFT grows with the batch; lo meets it or is 0)."""
+    for _ in range(_TTFT_REFINE):
+        mid = (lo + hi) / 2.0
+        if _ttft_ok(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk, target):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _ttft_batch_below_one(st: _Step, target: float, prefill: float, chunks: float, ranks: int, osl: float,
@@ -421,13 +428,7 @@ def _ttft_batch_below_one(st: _Step, target: float, prefill: float, chunks: floa
     take longer)."""
     if arr.kind == "closed":
         return 0.0, 0.0, 0.0
-    lo, hi = 0.0, 1.0
-    for _ in range(_TTFT_REFINE):
-        mid = (lo + hi) / 2.0
-        if _ttft_ok(st, prefill, chunks, ranks, osl, mid, first, q, arr, batched, qk, target):
-            lo = mid
-        else:
-            hi = mid
+    lo = _ttft_bisect(st, 0.0, 1.0, target, prefill, chunks, ranks, osl, first, q, arr, batched, qk)
     if lo <= 0.0:
         return 0.0, 0.0, 0.0
     step = _step_s(st, 1.0)
