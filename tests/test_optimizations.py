@@ -229,7 +229,13 @@ def test_kv_offload_pays_only_when_memory_binds():
 
 def test_red_flag_warnings():
     assert any("PagedAttention off" in w for w in size(paged_attention=False).warnings)
-    assert any("max context" in w for w in size(avg_prompt_tokens=7000, max_context_tokens=8000).warnings)
+    half = size(avg_prompt_tokens=7000, max_context_tokens=8000).warnings
+    assert any("at least half the max context" in w for w in half)
+    assert not any("exceeds the max context" in w for w in half)
+    # an average beyond the app's longest context is a contradiction to fix, not "half"
+    over = size(avg_prompt_tokens=12000, max_context_tokens=8000).warnings
+    assert any("12,500 tokens (prompt + output) exceeds the max context 8,000" in w for w in over)
+    assert not any("at least half the max context" in w for w in over)
     assert any("no FP8 tensor cores" in w for w in size(gpu="a100-80gb", precision="fp8").warnings)
     with pytest.raises(InfeasibleError, match="below the hardware floor"):
         size(model="llama-3.1-405b", gpu="l40s", target_tpot_ms=5)

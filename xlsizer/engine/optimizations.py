@@ -376,7 +376,12 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     summary["disaggregated"] = {"on": bool(inp.disaggregated)}
 
     # --- red flags ------------------------------------------------------------------------------
-    if prompt + out >= HALF_CONTEXT_WARN * max_ctx and max_ctx > 0:
+    if prompt + out > max_ctx > 0:
+        warn.append(f"average context {prompt + out:,.0f} tokens (prompt + output) exceeds the max context "
+                    f"{max_ctx:,.0f} the app allows: the average request would be cut; raise max_context_tokens "
+                    "to the longest context your app serves (it sets the worst-case KV check and, with paging "
+                    "or continuous batching off, each request's reservation and the output cap)")
+    elif prompt + out >= HALF_CONTEXT_WARN * max_ctx and max_ctx > 0:
         warn.append(f"average context {prompt + out:,.0f} tokens is at least half the max context "
                     f"({max_ctx:,.0f}): size on the average, not the maximum (course red flag 1: over-provisions 3x+)")
 
