@@ -97,7 +97,7 @@ def performance_rows(r: SizingResult) -> list[Row]:
     sec = "One replica at capacity"
     q = r.inputs.slo_percentile
     return [
-        Row("Sequences per replica, mean", "sequences", tuple(p.get("mean_batch") for p in perf), D1, sec, "batch"),
+        Row("Sequences per replica, mean", "sequences", tuple(p.get("mean_batch") for p in perf), D2, sec, "batch"),
         Row("TPOT at that batch, mean", "ms", tuple(p.get("tpot_ms") for p in perf), D1, sec, "tpot_ms"),
         Row(f"TPOT at that batch, p{q:g}", "ms", tuple(p.get("tpot_q_ms") for p in perf), D1, sec, "tpot_q_ms"),
         Row("TTFT at peak load, mean", "ms", tuple(p.get("ttft_ms") for p in perf), INT, sec, "ttft_ms"),

@@ -205,7 +205,7 @@ RESULT_ROWS: tuple[ResultRow, ...] = (
     ResultRow("Throughput per replica", "tok/s", "throughput_per_replica_tok_s", None, "#,##0"),
     ResultRow("Demand", "tok/s", "traffic.demand_tok_s", None, "#,##0"),
     ResultRow("In-flight requests", "requests", "traffic.inflight_requests", None, "#,##0.0"),
-    ResultRow("Sequences per replica (mean batch)", "sequences", "perf.mean_batch", None, "#,##0.0"),
+    ResultRow("Sequences per replica (mean batch)", "sequences", "perf.mean_batch", None, "#,##0.00"),
     ResultRow("TPOT at that batch", "ms", "perf.tpot_ms", None, "#,##0.0"),
     ResultRow("TTFT at peak load", "ms", "perf.ttft_ms", None, "#,##0"),
     ResultRow("TPOT at the SLO percentile", "ms", "perf.tpot_q_ms", None, "#,##0.0"),
