@@ -10,6 +10,14 @@ def test_drivers_name_what_sets_the_answer():
     assert any(f"{r.burst.active_replicas} active replicas" in d for d in lines)
 
 
+def test_drivers_state_a_large_mean_batch_in_plain_digits():
+    # 1,024 sequences per replica: written with a thousands separator, not as 1.02e+03
+    r = xlsizer.size(model="llama-3.1-8b", gpu="b200", concurrent_users=20000, target_tpot_ms=80,
+                     avg_prompt_tokens=500, avg_output_tokens=200)
+    assert r.burst.extra["perf"]["mean_batch"] >= 1000
+    assert any(d.startswith("Each replica runs 1,024 sequences on average") for d in xlsizer.drivers(r))
+
+
 def test_what_ifs_are_real_resizings():
     inp = xlsizer.make_inputs(model="llama-3.3-70b", concurrent_users=400, gpu="h100-sxm")
     base = xlsizer.size(inp).burst.total_gpus

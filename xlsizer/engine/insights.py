@@ -68,7 +68,7 @@ def drivers(result: SizingResult) -> list[str]:
     ]
     perf = b.extra.get("perf")
     if perf:
-        lines.append(f"Each replica runs {perf.get('mean_batch', perf['batch']):,.3g} sequences on average at "
+        lines.append(f"Each replica runs {_mean_batch_text(b)} sequences on average at "
                      f"{perf['tpot_ms']:.1f} ms per token; "
                      f"{perf['binding']} binds")
     spec = speculative_saving(result)
@@ -113,7 +113,7 @@ def speculative_saving(result: SizingResult) -> str | None:
     e_tok = expected_tokens_per_step(alpha, k)
     why = (f"{inp.model} ships {mtp} multi-token-prediction layer{'s' if mtp > 1 else ''} to draft with"
            if mtp else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by streaming the weights "
-           f"(a mean batch of {perf.get('mean_batch', perf['batch']):.3g})")
+           f"(a mean batch of {_mean_batch_text(b)})")
     money = ""
     if monthly is not None and monthly_on is not None:
         money = (f", {monthly_on:,.0f} instead of {monthly:,.0f} {cost.get('currency', '')}/month"
@@ -122,16 +122,17 @@ def speculative_saving(result: SizingResult) -> str | None:
     return (f"Speculative decoding would size this at {on.total_gpus:,}{gpu} GPUs instead of {b.total_gpus:,}"
             f"{money}: {why}; with {k} draft tokens at acceptance {alpha:g} each step verifies {k + 1} tokens "
             f"per sequence and keeps {e_tok:.2f} on average (Leviathan et al. 2023 eq. 1), so each replica "
-            f"runs {_mean_batch(on)} sequences on average within the "
+            f"runs {_mean_batch_text(on)} sequences on average within the "
             f"target. Switch it on in the Advanced step to size with it (the acceptance rate is an input: "
             f"measure it on your traffic).")
 
 
-def _mean_batch(s: Scenario) -> str:
-    """The mean batch a scenario's replica carries, as the text shows it ('?' when unknown)."""
+def _mean_batch_text(s: Scenario) -> str:
+    """The mean batch a scenario's replica carries, as the text shows it: four significant
+    digits with thousands separators (0.9749, 112.2, 5,233); '?' when unknown."""
     perf = (s.extra or {}).get("perf") or {}
     b = perf.get("mean_batch", perf.get("batch"))
-    return "?" if b is None else f"{b:.3g}"
+    return "?" if b is None else f"{b:,.4g}"
 
 
 def scenario_story(result: SizingResult) -> str:

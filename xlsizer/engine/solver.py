@@ -446,7 +446,8 @@ def _mean_batch(st: _Step, b: int, s_b: float, q_b: float, tau: float, osl: floa
     could carry more requests per replica: its prompt tokens, spread over more decode steps,
     weigh less per step and move the whole batch up by one (docs/method.md, "Answers that
     must move the right way"). Illinois regula falsi on the bracket [meets, misses]: the
-    answer always meets tau; its grain is ``_MEAN_BATCH_STEPS``."""
+    answer always meets tau; it stops at ``_MEAN_BATCH_STEPS`` steps or a bracket of
+    ``_MEAN_BATCH_GRAIN``."""
     hi = float(b + 1)
     if b < 1 or hi > cap:
         return float(b), s_b, q_b
@@ -488,8 +489,8 @@ every step it takes keeps the answer within the target)."""
 
 _MEAN_BATCH_GRAIN = 1e-4
 """Sequences: ``_mean_batch`` stops once the bracket is this narrow (a numerical grain, not a
-physical constant; the mean batch is shown to 3-4 digits and sets requests/s to 1e-4 of a
-sequence's share)."""
+physical constant: the mean batch is shown to 4 digits, and the requests/s it sets move by
+at most 1e-4 of one sequence's share)."""
 
 
 def _percentile_batch(st: _Step, b: int, tau: float, osl: float, q: float, arr: Arrivals,
