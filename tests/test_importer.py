@@ -137,6 +137,20 @@ def test_active_parameters_within_3_percent(stem, active, source):
     assert spec.active_params_b - input_embedding_b == pytest.approx(active, rel=0.03), source
 
 
+
+@pytest.mark.parametrize("path", [p for p in ALL_CONFIGS if _imp(p.stem).spec.moe is not None],
+                         ids=lambda p: p.stem)
+def test_catalog_active_parameters_count_the_input_embedding(path):
+    """The engine takes the gathered input embedding off ``active_params_b`` itself
+    (step._build_replica), so a curated vendor figure that already leaves it out (OpenAI's
+    5.13 B for gpt-oss-120b) would count it out twice and drop the output head's math. Every
+    MoE model in the packaged catalog must carry an active count within 3% of the importer's,
+    embedding included."""
+    spec = _imp(path.stem).spec
+    row = load_catalog().model(spec.id)
+    assert row.active_params_b == pytest.approx(spec.active_params_b, rel=0.03), (
+        f"{row.id}: catalog {row.active_params_b:g} B active vs {spec.active_params_b:g} B counted "
+        f"from config.json with the input embedding")
 def test_parameters_come_from_shapes_not_the_name():
     cfg = load_config_file(CONFIGS / "meta-llama--Meta-Llama-3.1-8B.json")
     spec = import_config(cfg, "acme/Giant-999B").spec

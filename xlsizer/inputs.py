@@ -88,7 +88,8 @@ class SizingInputs(BaseModel):
         None, "dense (MHA), gqa, moe or mla; empty = the catalog's. Required for a custom model.",
         step="2 Model", owner=AI, moves="KV per token, active parameters")
     active_params_b: float | None = F(
-        None, "Parameters used per token (MoE); empty = the catalog's, or all for dense.",
+        None, "Parameters used per token (MoE), input embedding included as for a dense model (OpenAI's "
+        "5.13 B for gpt-oss-120b leaves it out: 5.71 B); empty = the catalog's, or all for dense.",
         step="2 Model", unit="billion", owner=AI, moves="bandwidth and FLOPs per token", ge=0.1, le=2000)
     num_layers: int | None = F(
         None, "Transformer layers (custom model).", step="2 Model", owner=AI,
