@@ -241,6 +241,20 @@ def test_red_flag_warnings():
         size(model="llama-3.1-405b", gpu="l40s", target_tpot_ms=5)
 
 
+def test_a_model_cards_active_count_without_the_embedding_is_warned():
+    # OpenAI's gpt-oss-120b card says 5.1 B (5.13) active, leaving the 0.58 B input embedding out;
+    # the engine takes that look-up off itself, so the card's figure drops the output head's math
+    oss = dict(model="gpt-oss-120b", gpu="b200", precision="fp4", concurrent_users=500)
+    for typed in (5.1, 5.13):
+        card = size(**oss, active_params_b=typed)
+        assert any(f"active_params_b {typed:g} B looks like gpt-oss-120b's count without its input embedding" in w
+                   for w in card.warnings)
+        assert card.burst.extra["perf"]["out_tok_s_per_gpu"] > size(**oss).burst.extra["perf"]["out_tok_s_per_gpu"]
+    for quiet in (dict(oss), dict(oss, active_params_b=5.711), dict(oss, active_params_b=4.0),
+                  dict(model="mixtral-8x7b", gpu="h100-sxm", active_params_b=12.9)):
+        assert not any("active_params_b" in w for w in size(**quiet).warnings)
+
+
 # --- every toggle changes a reported number of some example project -------------------------
 
 TOGGLES = {"continuous_batching": None, "paged_attention": None, "prefix_caching": None,

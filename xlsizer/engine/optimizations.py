@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from xlsizer.catalog.loader import load_catalog
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import memory
 from xlsizer.engine.calibration import Calibration
@@ -251,6 +252,32 @@ def _draft(inp: Any, model: ModelSpec, kv_b: float, wb: float) -> tuple[Draft, l
                  memory.kv_bytes_per_token(model, kv_b) / model.layers), warn
 
 
+ACTIVE_MATCH_REL: float = 0.02
+"""How close (share of the catalog's count) a typed ``active_params_b`` must be to the catalog's
+count less the input embedding to be read as a vendor figure that leaves the embedding out:
+model cards round to two or three digits (gpt-oss-120b 5.13 B, quoted 5.1 B: 0.6% off)."""
+
+
+def _active_without_embedding(inp: Any) -> str | None:
+    """A warning when a catalog MoE's typed ``active_params_b`` is its catalog count less the
+    input embedding: the engine takes the embedding (a row look-up) off itself, so such a figure
+    leaves the output head's math out (a model card's habit: gpt-oss-120b 5.1 B against 5.71 B)."""
+    typed = getattr(inp, "active_params_b", None)
+    if typed is None or str(inp.model).lower() == "custom":
+        return None
+    spec = load_catalog().model(inp.model)  # the catalog row, before the override
+    if spec.active_params_b is None:
+        return None
+    embed_b = spec.vocab_size * spec.hidden_size / 1e9
+    off = abs(typed - (spec.active_params_b - embed_b))
+    if off > ACTIVE_MATCH_REL * spec.active_params_b or off >= abs(typed - spec.active_params_b):
+        return None  # not that figure, or nearer the catalog's own (a small vocabulary's embedding)
+    return (f"active_params_b {typed:g} B looks like {spec.id}'s count without its input embedding "
+            f"({spec.active_params_b:g} - {embed_b:.2f} B), as model cards quote it; xlsizer counts active "
+            f"parameters with the embedding and takes that look-up off itself, so this figure drops {embed_b:.2f} B "
+            "of output-head math per token: leave active_params_b empty to use the catalog's count")
+
+
 def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) -> Effects:
     """The effects of the inputs' optimization settings on one workload."""
     if not hasattr(inp, "continuous_batching"):  # an inputs object without the Advanced fields
@@ -384,6 +411,9 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     elif prompt + out >= HALF_CONTEXT_WARN * max_ctx and max_ctx > 0:
         warn.append(f"average context {prompt + out:,.0f} tokens is at least half the max context "
                     f"({max_ctx:,.0f}): size on the average, not the maximum (course red flag 1: over-provisions 3x+)")
+    without = _active_without_embedding(inp)
+    if without is not None:
+        warn.append(without)
 
     tun = replace(DEFAULT_TUNING, **tuning_kw) if any(
         v != getattr(DEFAULT_TUNING, kk) for kk, v in tuning_kw.items()) else DEFAULT_TUNING
