@@ -11,7 +11,8 @@ from xlsizer.errors import InfeasibleError
 from xlsizer.results import SCENARIOS
 
 inputs = st.fixed_dictionaries({
-    "model": st.sampled_from(["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mixtral-8x7b", "deepseek-r1"]),
+    "model": st.sampled_from(["llama-3.1-8b", "llama-3.3-70b", "qwen3-32b", "mixtral-8x7b", "deepseek-r1",
+                              "gpt-oss-120b"]),
     "precision": st.sampled_from(["fp8", "bf16"]),
     "concurrent_users": st.integers(1, 5000),
     "requests_per_user_per_minute": st.floats(0.2, 10),
