@@ -953,3 +953,24 @@ def test_moe_sizing_explains_where_the_step_goes():
     assert "expert GEMMs share of step" in text and "all-to-all share of step" in text
     dense = size(make_inputs({"model": "llama-3.1-8b", "gpu": "h100-sxm", "concurrent_users": 50}))
     assert "moe_expert_gemm_share" not in dense.scenarios["baseline"].extra["perf"]
+
+
+def test_a_tied_output_head_is_streamed_and_multiplied():
+    """The input embedding is a row look-up, so a decode step neither streams nor multiplies it,
+    but a model whose output head is that same matrix (config.json tie_word_embeddings: Qwen3
+    0.6B/1.7B, Gemma 4) streams and multiplies it as the head every pass. Taking it off a tied
+    model left the head out: 26% of Qwen3-0.6B's weights."""
+    cat = load_catalog()
+    tied, untied = cat.model("qwen3-0.6b"), cat.model("llama-3.1-8b")
+    assert tied.tied_embeddings and not untied.tied_embeddings
+    step_tied = estimate(tied, "h100-sxm", 1, "bf16", 2000, 500, concurrency=8).step
+    step_untied = estimate(untied, "h100-sxm", 1, "bf16", 2000, 500, concurrency=8).step
+    assert step_tied.weights_bytes == pytest.approx(tied.total_params * 2.0)  # BF16: every weight
+    assert step_untied.weights_bytes == pytest.approx((untied.total_params - 128256 * 4096) * 2.0)
+    # the head's math too: an untied copy of the same model (its matrix counted twice in the
+    # total, once in the stream) multiplies as much per token
+    as_untied = tied.model_copy(update={"tied_embeddings": False,
+                                        "total_params_b": tied.total_params_b + 151936 * 1024 / 1e9})
+    a = estimate(tied, "h100-sxm", 1, "bf16", 2000, 500, concurrency=64).step.flops
+    b = estimate(as_untied, "h100-sxm", 1, "bf16", 2000, 500, concurrency=64).step.flops
+    assert a == pytest.approx(b, rel=1e-9)

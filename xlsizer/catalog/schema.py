@@ -383,6 +383,10 @@ class ModelSpec(_Row):
         False, description="full-attention layers cache one tensor used as both K and V (Gemma 4)"
     )
     attention_sinks: bool = Field(False, description="learned per-head attention sinks (gpt-oss, MiMo)")
+    tied_embeddings: bool = Field(
+        False, description="the output head multiplies by the input embedding's matrix (config.json "
+        "tie_word_embeddings): counted once in the parameters, streamed and multiplied as the head"
+    )
     recurrent: RecurrentStateSpec | None = None
     sparse_attention: SparseAttentionSpec | None = None
     compressed_kv: tuple[CompressedKvSpec, ...] = ()

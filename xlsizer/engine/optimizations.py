@@ -266,7 +266,7 @@ def _active_without_embedding(inp: Any) -> str | None:
     if typed is None or str(inp.model).lower() == "custom":
         return None
     spec = load_catalog().model(inp.model)  # the catalog row, before the override
-    if spec.active_params_b is None:
+    if spec.active_params_b is None or spec.tied_embeddings:  # tied: the matrix is the head, kept
         return None
     embed_b = spec.vocab_size * spec.hidden_size / 1e9
     off = abs(typed - (spec.active_params_b - embed_b))

@@ -371,7 +371,9 @@ def _build_replica(
     wd = dprec.stored_bytes_per_element  # the weights outside the routed experts
     h = model.hidden_size
     total = model.total_params
-    embed = float(model.vocab_size * h)  # input embedding: gathered, not streamed
+    # the input embedding is gathered (a row look-up), neither streamed nor multiplied; a tied
+    # model's one matrix is its output head too, streamed and multiplied every pass
+    embed = 0.0 if model.tied_embeddings else float(model.vocab_size * h)
     if moe is not None:
         routed = routed_params(model)  # gated or not, latent width (layers.py)
         log_miss = math.log1p(-moe.experts_per_token / moe.experts)
