@@ -137,7 +137,6 @@ def test_active_parameters_within_3_percent(stem, active, source):
     assert spec.active_params_b - input_embedding_b == pytest.approx(active, rel=0.03), source
 
 
-
 @pytest.mark.parametrize("path", [p for p in ALL_CONFIGS if _imp(p.stem).spec.moe is not None],
                          ids=lambda p: p.stem)
 def test_catalog_active_parameters_count_the_input_embedding(path):
@@ -151,6 +150,8 @@ def test_catalog_active_parameters_count_the_input_embedding(path):
     assert row.active_params_b == pytest.approx(spec.active_params_b, rel=0.03), (
         f"{row.id}: catalog {row.active_params_b:g} B active vs {spec.active_params_b:g} B counted "
         f"from config.json with the input embedding")
+
+
 def test_parameters_come_from_shapes_not_the_name():
     cfg = load_config_file(CONFIGS / "meta-llama--Meta-Llama-3.1-8B.json")
     spec = import_config(cfg, "acme/Giant-999B").spec
