@@ -1,7 +1,7 @@
 """GPUs the sizer would buy for each public MLPerf Server/Interactive result versus the GPUs
 the submission used (issue 22). A script, not a test: it prints, it asserts nothing.
 
-    PYTHONPATH=$PWD python3 benchmarks/bench_mlperf.py
+    PYTHONPATH=$PWD python3 benchmarks/bench_mlperf.py [--below]
 
 For each row of validation/mlperf.csv in the Server or Interactive scenario whose GPU the
 catalog knows: the submission's own rate (its output tok/s ÷ the dataset's mean output
@@ -105,7 +105,24 @@ def table(percentile: float | None, best_only: bool = False) -> list[tuple[str, 
     return out
 
 
+def rows_below(best_only: bool = True) -> list[tuple[float, dict[str, str], int]]:
+    """(GPUs sized / used, row, GPUs sized) of each result the sizer sizes below ``LOW`` (AFTER),
+    the best result per group only by default: the ones to read one by one."""
+    out = []
+    for row in results(best_only):
+        g = sized_gpus(row, MLPERF_PERCENTILE)
+        if g is not None and g / float(row["gpu_count"]) < LOW:
+            out.append((g / float(row["gpu_count"]), row, g))
+    return sorted(out, key=lambda t: (t[1]["model"], t[1]["scenario"], t[1]["gpu"], t[1]["round"]))
+
+
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--below", action="store_true",
+                    help=f"also list the best results sized below {LOW:g} of the GPUs used, one per line")
+    args = ap.parse_args()
     after = f"AFTER (p{MLPERF_PERCENTILE:g} under Poisson arrivals)"
     for label, q, best_only in (("BEFORE (p99 limits treated as means)", None, False),
                                 (after, MLPERF_PERCENTILE, False),
@@ -120,6 +137,13 @@ def main() -> None:
             print(f"  {key:<28} {n:>5} {med:>18.2f} {low:>12.0%} {never:>10}")
         print(f"  all: {below} of {all_rows} results sized below {LOW:g} of the GPUs used")
         print()
+    if args.below:
+        print(f"Best results sized below {LOW:g} of the GPUs used (ratio, round, model, scenario, GPU, "
+              "GPUs used, organization, output tok/s per GPU, GPUs sized)")
+        for ratio, r, g in rows_below():
+            per_gpu = float(r["value"]) / float(r["gpu_count"])
+            print(f"  {ratio:5.2f}  {r['round']}  {r['model']:<15} {r['scenario']:<12} {r['gpu']:<13} "
+                  f"{r['gpu_count']:>4}  {r['organization'][:16]:<16} {per_gpu:9,.0f}  {g}")
 
 
 if __name__ == "__main__":
