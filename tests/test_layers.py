@@ -96,6 +96,7 @@ def test_non_gated_and_latent_experts() -> None:
 
 def test_first_k_dense_layers_stream_no_experts() -> None:
     # DeepSeek-V3: 58 MoE layers of 256 gated experts 3 x 7168 x 2048 (the first 3 dense);
-    # routed bytes at BF16 on one GPU
+    # routed bytes at BF16 on one GPU (the config's routed share of the stated 671 B, counted
+    # 671.03 B: 4e-5 off the shapes; 61 MoE layers would be 5% more)
     rep, _ = _step("deepseek-v3", 1000, 200, gpu="b200", tp=8)
-    assert rep.routed_bytes * 8 == pytest.approx(58 * 256 * 3 * 7168 * 2048 * 2.0)
+    assert rep.routed_bytes * 8 == pytest.approx(58 * 256 * 3 * 7168 * 2048 * 2.0, rel=1e-4)

@@ -113,18 +113,29 @@ def expert_params(model: ModelSpec) -> float:
 
 
 ROUTED_SHARE_CAP: float = 0.98
-"""Most of a MoE's parameters counted as routed experts, as a share of its stated total: the
-catalog's expert shapes times counts can exceed the total a card states (rounding, shared
-weights), and attention, embeddings and the head are never nothing."""
+"""Most of a MoE's parameters counted as routed experts, as a share of its stated total, for a
+model whose total was not counted from its config (a hand-written row, a custom model): expert
+shapes times counts can exceed a total a card states (rounding, shared weights), and attention,
+embeddings and the head are never nothing."""
 
 
 def routed_params(model: ModelSpec) -> float:
-    """Parameters of all routed experts (count; 0 for a dense model), at most
-    ``ROUTED_SHARE_CAP`` of the total."""
+    """Parameters of all routed experts (count; 0 for a dense model), from the expert shapes.
+
+    Where the importer counted the model's total from the same config
+    (``computed_total_params_b``), the routed share is the config's own, applied to the stated
+    total (which may round: Llama-4-Scout 109 B stated, 107.8 B counted), so attention, dense
+    layers and the head keep exactly their count. Elsewhere at most ``ROUTED_SHARE_CAP`` of the
+    total. (The cap applied to every model held Kimi-K2's routed share at 0.98 where its
+    config says 0.9886, streaming 8.8 B of experts as dense weights every step.)"""
     moe = model.moe
     if moe is None:
         return 0.0
-    return min(moe.moe_layers * moe.experts * expert_params(model), ROUTED_SHARE_CAP * model.total_params)
+    raw = moe.moe_layers * moe.experts * expert_params(model)
+    counted = model.computed_total_params_b
+    if counted:
+        return raw * model.total_params_b / counted
+    return min(raw, ROUTED_SHARE_CAP * model.total_params)
 
 
 def deployed_weights_bytes(model: ModelSpec, prec: Precision, params: float | None = None) -> float:
