@@ -22,6 +22,7 @@ highest output rate per GPU: the tuned best case).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 from collections import defaultdict
@@ -117,8 +118,6 @@ def rows_below(best_only: bool = True) -> list[tuple[float, dict[str, str], int]
 
 
 def main() -> None:
-    import argparse
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--below", action="store_true",
                     help=f"also list the best results sized below {LOW:g} of the GPUs used, one per line")

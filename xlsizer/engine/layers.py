@@ -112,6 +112,13 @@ def expert_params(model: ModelSpec) -> float:
     return float(ffn_matrices(model) * h * moe.expert_intermediate_size)
 
 
+def gathered_embedding_params(model: ModelSpec) -> float:
+    """Parameters of the input embedding a step only looks up (count): vocabulary × hidden
+    size, neither streamed nor multiplied; 0 for a tied model, whose one matrix is also its
+    output head (``ModelSpec.tied_embeddings``), streamed and multiplied every pass."""
+    return 0.0 if model.tied_embeddings else float(model.vocab_size * model.hidden_size)
+
+
 ROUTED_SHARE_CAP: float = 0.98
 """Most of a MoE's parameters counted as routed experts, as a share of its stated total, for a
 model whose total was not counted from its config (a hand-written row, a custom model): expert

@@ -50,6 +50,7 @@ from xlsizer.catalog.loader import load_catalog
 from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine import memory
 from xlsizer.engine.calibration import Calibration
+from xlsizer.engine.layers import gathered_embedding_params
 from xlsizer.engine.performance import (
     ALLREDUCE_LATENCY_S,
     DEFAULT_TUNING,
@@ -266,9 +267,9 @@ def _active_without_embedding(inp: Any) -> str | None:
     if typed is None or str(inp.model).lower() == "custom":
         return None
     spec = load_catalog().model(inp.model)  # the catalog row, before the override
-    if spec.active_params_b is None or spec.tied_embeddings:  # tied: the matrix is the head, kept
+    embed_b = gathered_embedding_params(spec) / 1e9  # 0 when tied: the matrix is the head, kept
+    if spec.active_params_b is None or embed_b == 0.0:
         return None
-    embed_b = spec.vocab_size * spec.hidden_size / 1e9
     off = abs(typed - (spec.active_params_b - embed_b))
     if off > ACTIVE_MATCH_REL * spec.active_params_b or off >= abs(typed - spec.active_params_b):
         return None  # not that figure, or nearer the catalog's own (a small vocabulary's embedding)

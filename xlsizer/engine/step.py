@@ -15,6 +15,7 @@ from xlsizer.engine.engines import EngineProfile, engine_profile
 from xlsizer.engine.layers import (
     attention_terms,
     ffn_blocks,
+    gathered_embedding_params,
     mixer_blocks,
     recurrent_bytes_per_step,
     recurrent_flops_per_token,
@@ -371,9 +372,7 @@ def _build_replica(
     wd = dprec.stored_bytes_per_element  # the weights outside the routed experts
     h = model.hidden_size
     total = model.total_params
-    # the input embedding is gathered (a row look-up), neither streamed nor multiplied; a tied
-    # model's one matrix is its output head too, streamed and multiplied every pass
-    embed = 0.0 if model.tied_embeddings else float(model.vocab_size * h)
+    embed = gathered_embedding_params(model)  # looked up, not streamed (0 when tied to the head)
     if moe is not None:
         routed = routed_params(model)  # gated or not, latent width (layers.py)
         log_miss = math.log1p(-moe.experts_per_token / moe.experts)
