@@ -268,7 +268,7 @@ def test_length_spread_never_makes_latency_or_gpus_smaller():
     assert tq == sorted(tq) and tq[0] < tq[-1]
     gpus = [size(make_inputs(dict(model="llama-3.3-70b", gpu="h100-sxm", concurrent_users=2000,
                                   length_cv=cv))).burst.total_gpus for cv in (0, 0.5, 1, 2)]
-    assert gpus == [142, 142, 148, 240]  # docs/method.md, "Spread of lengths"
+    assert gpus == [146, 148, 160, 272]  # docs/method.md, "Spread of lengths"
     r = size(make_inputs(dict(model="llama-3.3-70b", gpu="h100-sxm", concurrent_users=2000, length_cv=1)))
     assert "lengths spread CV 1" in r.headline
 
@@ -307,13 +307,13 @@ def test_percentile_worked_example_in_the_method_doc():
         p = b.extra["perf"]
         rows.append((b.total_gpus, p["batch"], round(p["tpot_ms"], 1), round(p["tpot_q_ms"], 1),
                      round(p["ttft_ms"]), round(p["ttft_q_ms"]), round(b.extra["cost"]["monthly"])))
-    # the batch is a mean with a fraction (55.24, 95.81, 89.62): the binding TPOT reaches 40 ms;
-    # at p50 74 TP2 replicas tie 37 TP4 ones (148 GPUs, same cost) and the earlier candidate wins
-    assert rows == [(148, 55, 40.0, 40.0, 328, 264, 318718), (156, 95, 35.6, 40.0, 239, 429, 335946),
-                    (160, 89, 33.9, 40.0, 235, 570, 344560)]
+    # the batch is a mean with a fraction (53.63, 91.63, 85.54): the binding TPOT reaches 40 ms;
+    # TP2 replicas at p50, TP4 at p95 and p99
+    assert rows == [(154, 53, 40.0, 40.0, 333, 268, 331639), (160, 91, 35.5, 40.0, 251, 459, 344560),
+                    (164, 85, 33.8, 40.0, 246, 613, 353174)]
     means = [round(size(make_inputs({**base, "slo_percentile": q})).burst.extra["perf"]["mean_batch"], 2)
              for q in (50, 95, 99)]
-    assert means == [55.24, 95.81, 89.62]
+    assert means == [53.63, 91.63, 85.54]
     bursty = size(make_inputs({**base, "arrivals": "bursty", "arrival_scv": 4})).burst
-    assert bursty.total_gpus == 160 and round(bursty.extra["perf"]["ttft_q_ms"]) == 1058
-    assert size(make_inputs({**base, "arrivals": "closed"})).burst.total_gpus == 152
+    assert bursty.total_gpus == 168 and round(bursty.extra["perf"]["ttft_q_ms"]) == 1125
+    assert size(make_inputs({**base, "arrivals": "closed"})).burst.total_gpus == 160

