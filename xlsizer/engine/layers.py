@@ -143,6 +143,13 @@ def gathered_embedding_params(model: ModelSpec) -> float:
     return 0.0 if model.tied_embeddings else float(model.vocab_size * model.hidden_size)
 
 
+def multiplied_active_params(model: ModelSpec) -> float:
+    """Active parameters a token multiplies (count; the routed experts' active share included):
+    the active count less the input embedding it only looks up (``gathered_embedding_params``),
+    and never below half the active count (a hand-written count smaller than its embedding)."""
+    return max(model.active_params - gathered_embedding_params(model), 0.5 * model.active_params)
+
+
 def output_head_params(model: ModelSpec) -> float:
     """Parameters of the output head (count): vocabulary × hidden size, its own matrix or the
     input embedding it is tied to. It is multiplied only for tokens whose next token is

@@ -35,7 +35,7 @@ from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.latency import max_rate_within_ttft, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import (
     deployed_weights_bytes,
-    gathered_embedding_params,
+    multiplied_active_params,
     output_head_params,
     routed_params,
 )
@@ -455,9 +455,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
     # the least GEMM math the step charges (step._build_replica): per decode token every
     # active weight but the looked-up input embedding; per prompt token, without the output
     # head too (its last token's head dropped here: a bound may only be lower)
-    m = sh.model
-    dec_flops = 2.0 * max(m.active_params - gathered_embedding_params(m), 0.5 * m.active_params)
-    pre_flops = max(dec_flops - 2.0 * output_head_params(m), 0.0)
+    dec_flops = 2.0 * multiplied_active_params(sh.model)
+    pre_flops = max(dec_flops - 2.0 * output_head_params(sh.model), 0.0)
     for g in gpus:
         order = _candidate_order()[g.id] if fixed is None else 0
         price = _rank_price(g, inp)

@@ -18,6 +18,7 @@ from xlsizer.engine.layers import (
     ffn_blocks,
     gathered_embedding_params,
     mixer_blocks,
+    multiplied_active_params,
     output_head_params,
     recurrent_bytes_per_step,
     recurrent_flops_per_token,
@@ -386,7 +387,7 @@ def _build_replica(
         routed = log_miss = expert_active = k_over_e = ln_e = 0.0
     dense = total - routed
     weights_resident = dense * dp * wd + routed * wb
-    matmul_active = max(model.active_params - embed, 0.5 * model.active_params) - expert_active
+    matmul_active = multiplied_active_params(model) - expert_active
     # a prompt multiplies the output head for its last token only (layers.output_head_params)
     head = min(output_head_params(model), matmul_active)
 
@@ -452,11 +453,10 @@ def _build_replica(
         comm_fixed += a2a_fixed
         comm_tok += a2a_tok
     hop_link = collective_link(gpu, gpus)[0]
-    moe_act_tok = (routed_activation_bytes(model, e_compute, tp, dp, ep) / pp
-                   / (gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency))
-
+    hbm = gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency  # achievable bytes/s
+    moe_act_tok = routed_activation_bytes(model, e_compute, tp, dp, ep) / pp / hbm
     # per token of a pass: each attention rank's tokens, the layers of one stage
-    ew_tok = elementwise_bytes(model, tp) / (pp * dp) / (gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency)
+    ew_tok = elementwise_bytes(model, tp) / (pp * dp) / hbm
 
     memory = gpus * gpu.memory_bytes
     activations = activations_bytes(weights_resident)
@@ -473,8 +473,8 @@ def _build_replica(
         # each attention data-parallel rank schedules its own sequences
         max_seqs=(engine.max_seqs_large if large else engine.max_seqs_small) * dp,
         token_budget=engine.token_budget_large if large else engine.token_budget_small,
-        bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency,
-        gemm_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency,
+        bw=hbm,
+        gemm_bw=hbm,
         peak=peak,
         expert_peak=expert_peak,
         attn_peak=attn_peak,
@@ -484,8 +484,7 @@ def _build_replica(
         flops_per_token=2.0 * matmul_active / gpus,
         prompt_gemm_share=(matmul_active - head) / matmul_active if matmul_active > 0.0 else 1.0,
         expert_flops_per_token=2.0 * expert_active / gpus,
-        expert_bw=gpu.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-        * (gpu.grouped_bandwidth_ratio or GROUPED_BANDWIDTH_RATIO),
+        expert_bw=hbm * (gpu.grouped_bandwidth_ratio or GROUPED_BANDWIDTH_RATIO),
         k_over_e=k_over_e, ln_e=ln_e,
         attn_terms=tuple(attn_terms),
         cache_terms=tuple(cache_terms),
