@@ -650,9 +650,12 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                    offset: int, warn: list[str]) -> _Plan:
     """The cheapest configuration whose replicas carry the offered load within the SLOs.
 
-    Candidates are visited in order of a lower bound on their cost (from ``_bounds``) and the
+    Candidates are visited in order of a lower bound on their cost (from ``_bound``) and the
     search stops once no remaining candidate can beat the best found: the answer is the same
-    as evaluating all of them, at a fraction of the performance-model calls.
+    as evaluating all of them, at a fraction of the performance-model calls. With the
+    automatic choice it then goes on, skipping the answer's GPU, until no candidate can beat
+    the best shape found on another GPU: explain's "Next cheapest GPU" (``_explain_choice``)
+    is the true runner-up, not the best of those evaluated so far.
     """
     fx = sh.fx
     h = HEADROOM[name]
@@ -699,10 +702,21 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     best: tuple[float, float, int, int] | None = None
     plan: _Plan | None = None
     eng = inp.serving_engine.value
+    chosen: str | None = None  # the answer's GPU once no candidate can beat it (automatic choice)
     while queue:
         lb_cost, lb_total, order, i, refined = heapq.heappop(queue)
-        if PRUNE and best is not None and (lb_cost, lb_total, order, i) >= best:
-            break
+        if PRUNE and best is not None and chosen is None and (lb_cost, lb_total, order, i) >= best:
+            if fixed is not None or plan is None:
+                break
+            # the answer is proven; the search goes on for the cheapest shape on another GPU
+            # (explain's "Next cheapest GPU"), with the same bounds, until none can beat it
+            chosen = plan.gpu.id
+        if chosen is not None:
+            runner = min((k for gid, k in fits.items() if gid != chosen), default=None)
+            if runner is not None and (lb_cost, lb_total, order, i) >= runner:
+                break
+            if shapes[i][0].g.id == chosen:
+                continue
         if lb_cost == math.inf:
             continue  # TPOT out of reach even at peak bandwidth
         c, budget, ub = shapes[i]
