@@ -45,10 +45,10 @@ def _runner_up(r):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inputs)
 def test_pruned_search_equals_exhaustive(d):
-    """The bounds (the cheap one of each candidate, then the lazy TTFT bounds of
-    ``solver.ttft_floor_bound`` and ``capacity_bound``) only skip what cannot win, and ties go
-    to the earlier candidate of the table whatever the order of evaluation: the same answer,
-    shape for shape, and the same next cheapest GPU."""
+    """The bounds (the cheap one of each candidate, then the lazy ones: the TTFT bounds of
+    ``solver.ttft_floor_bound`` and ``capacity_bound``, the TPOT one of ``tpot_rate_bound``)
+    only skip what cannot win, and ties go to the earlier candidate of the table whatever the
+    order of evaluation: the same answer, shape for shape, and the same next cheapest GPU."""
     pruned = _answer(d)
     pipeline.PRUNE = False
     try:

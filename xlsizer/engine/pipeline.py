@@ -49,7 +49,14 @@ from xlsizer.engine.performance import (
     step_shares,
 )
 from xlsizer.engine.slo import slo_latency
-from xlsizer.engine.solver import TTFT_BINDS, CapacityBound, capacity_bound, ttft_floor_bound
+from xlsizer.engine.solver import (
+    TTFT_BINDS,
+    CapacityBound,
+    TpotRateBound,
+    capacity_bound,
+    tpot_rate_bound,
+    ttft_floor_bound,
+)
 from xlsizer.engine.step import (
     REFERENCE_MAMF_GPU,
     expert_compute,
@@ -423,7 +430,7 @@ class _Cand:
     """One candidate configuration with what the search bound needs, built once per sizing."""
 
     __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "loose", "mem", "n", "order", "pp", "prec", "price",
-                 "req_compute", "tight", "tp", "tun")
+                 "rate", "req_compute", "tight", "tp", "tun")
 
     def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
                  req_compute: float, bw: float, b_tpot: float, price: float, ep: int = 1,
@@ -434,6 +441,7 @@ class _Cand:
         self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
         self.loose: float | None = None  # its TTFT bound from the replica alone, on first need
         self.tight: CapacityBound | None = None  # its solver bounds, on first need (any scenario)
+        self.rate: TpotRateBound | None = None  # its bound from the TPOT target, on first need (any scenario)
 
 
 def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> list[_Cand]:
@@ -721,13 +729,14 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             continue  # TPOT out of reach even at peak bandwidth
         c, budget, ub = shapes[i]
         g, prec, n, tp, pp, tun, price, ep, extra_w = c.g, c.prec, c.n, c.tp, c.pp, c.tun, c.price, c.ep, c.extra_w
-        if lazy and refined < 2:
+        if lazy and refined < 3:
             # Best first with lazy, tighter bounds, cheapest first: before the full capacity
             # solve, bound this configuration by the TTFT queue at floors of the prefill and
             # the step (``solver.ttft_floor_bound``, the replica's constants), then by its
             # workload's constants (KV for one sequence, TPOT floor, TTFT queue at the exact
-            # prefill and the fastest step: ``solver.capacity_bound``), and requeue it at the
-            # cost each allows
+            # prefill and the fastest step: ``solver.capacity_bound``), then by the batch
+            # the TPOT target and this scenario's KV budget allow (``solver.tpot_rate_bound``,
+            # closed form), and requeue it at the cost each allows
             if refined == 0:
                 if c.loose is None:
                     c.loose = ttft_floor_bound(
@@ -740,18 +749,33 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                     shapes[i] = (c, budget, ub)
                     heapq.heappush(queue, (lb_total * price, lb_total, order, i, 1))
                     continue
-            t = _tight(c, inp, sh)
-            if budget + fx.offload_cpu_bytes_per_server * n / g.gpus_per_node < t.seq_bytes or t.tpot_floor_s > tpot_s:
-                # ruled out, as the full solve would have found
-                floor_best = min(floor_best, t.tpot_floor_s)
-                if fixed is None:
-                    floors[g.id] = min(floors.get(g.id, math.inf), t.tpot_floor_s)
-                    left[g.id] -= 1
-                continue
-            if t.ttft_req_s < ub:
-                lb_total = _lower_total(offered_rps, t.ttft_req_s, offset, paired, n)
-                heapq.heappush(queue, (lb_total * price, lb_total, order, i, 2))
-                continue
+            if refined < 2:
+                t = _tight(c, inp, sh)
+                if (budget + fx.offload_cpu_bytes_per_server * n / g.gpus_per_node < t.seq_bytes
+                        or t.tpot_floor_s > tpot_s):
+                    # ruled out, as the full solve would have found
+                    floor_best = min(floor_best, t.tpot_floor_s)
+                    if fixed is None:
+                        floors[g.id] = min(floors.get(g.id, math.inf), t.tpot_floor_s)
+                        left[g.id] -= 1
+                    continue
+                if t.ttft_req_s < ub:
+                    ub = t.ttft_req_s
+                    lb_total = _lower_total(offered_rps, ub, offset, paired, n)
+                    shapes[i] = (c, budget, ub)
+                    heapq.heappush(queue, (lb_total * price, lb_total, order, i, 2))
+                    continue
+            if fx.offload_cpu_bytes_per_server <= 0.0:  # with host memory the solve tries other tunings
+                if c.rate is None:
+                    c.rate = tpot_rate_bound(
+                        sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
+                        kv_precision=sh.kv_prec, engine=eng, prefill_tokens=fx.prefill_tokens, tuning=tun,
+                        calibration=sh.cal(g, inp))
+                ub3 = c.rate.at(budget)
+                if ub3 < ub:
+                    lb_total = _lower_total(offered_rps, ub3, offset, paired, n)
+                    heapq.heappush(queue, (lb_total * price, lb_total, order, i, 3))
+                    continue
         ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
         floor_best = min(floor_best, floor)
         if fixed is None:

@@ -30,8 +30,10 @@ from xlsizer.engine.step import (
     _Step,
     _step_s,
     _workload,
+    decode_step_s,
     prefill_floor_s,
     step_floor_s,
+    step_lines,
     tuned_replica,
 )
 from xlsizer.engine.traffic import static_useful_fractions
@@ -656,6 +658,76 @@ def capacity_bound(
         prefill, rep_chunks(rep, st), floor_step, rep.request_s, rep.dp, target_ttft_s, slo_percentile,
         arrivals if arrivals is not None else POISSON, rep.queue_scale)
     return CapacityBound(ttft, floor_step / st.a, st.kv_reserved + extra)
+
+
+class TpotRateBound:
+    """``tpot_rate_bound`` of one configuration and workload, for any KV budget: its
+    budget-free parts computed once (the search asks it once per scenario)."""
+
+    __slots__ = ("_extra", "_kv", "_lines", "_low", "_max_seqs", "_per", "_prefill", "_st", "_tau", "feasible")
+
+    def __init__(self, rep: _Replica, st: _Step, prefill: float, floor_step: float, output_tokens: float,
+                 target_tpot_s: float, extra_resident_bytes: float) -> None:
+        self._st, self._prefill, self._tau = st, prefill, target_tpot_s * st.a
+        self._per = float(output_tokens) / st.a  # steps a request decodes in
+        self._kv, self._extra, self._max_seqs = st.kv_reserved, extra_resident_bytes, rep.max_seqs
+        self._lines = step_lines(st)
+        self.feasible = floor_step <= self._tau  # one sequence alone meets the target
+        self._low = 1.0 / (prefill + self._per * decode_step_s(st, 1.0))  # a mean batch of at most one
+
+    def at(self, kv_budget_bytes: float) -> float:
+        """The bound, req/s, with a KV budget of ``kv_budget_bytes`` (``tpot_rate_bound``)."""
+        budget = kv_budget_bytes - self._extra
+        kv_fit = int(budget / self._kv) if budget > 0.0 else 0
+        max_batch = kv_fit if kv_fit < self._max_seqs else self._max_seqs
+        if max_batch < 1 or not self.feasible:
+            return 0.0
+        x, tau = float(max_batch), self._tau
+        for base, slope in self._lines:  # both lines are at most step(1) <= tau at one sequence
+            if slope > 0.0 and base + slope * x > tau:
+                x = (tau - base) / slope
+        prefill, per = self._prefill, self._per
+        bound = x / (prefill + per * decode_step_s(self._st, x))
+        if x > 1.0:
+            for base, slope in self._lines:
+                bound = min(bound, max(1.0 / (prefill + per * (base + slope)),
+                                       x / (prefill + per * (base + slope * x))))
+            bound = max(bound, self._low)
+        return bound * (1.0 + 1e-9)  # a hair above: rounding never cuts below the solve's answer
+
+
+def tpot_rate_bound(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, output_tokens: float, target_tpot_s: float, *,
+    pp: int = 1, ep: int = 1, kv_precision: Precision | str | None = None, engine: str = "vllm",
+    prefill_tokens: float | None = None, tuning: Tuning | None = None, calibration: Calibration | None = None,
+) -> TpotRateBound:
+    """An upper bound, req/s, on ``slo_capacity(...)``'s ``req_s`` with the same arguments,
+    for any KV budget (``TpotRateBound.at``), whatever its percentile, arrivals, TTFT target or
+    static batches, in closed form from the step's constants (no batch search).
+
+    Every answer of the full solve runs a (mean) batch x whose mean step meets the target (a
+    percentile step lies above the mean step; a TTFT target, the KV budget or static batches
+    only lower the batch, and the step grows with it), within the KV budget's batch m and the
+    engine's sequence limit. The step is at least each of two lines (``step.step_lines``: the
+    dense weights' streaming alone, the GEMM math alone, each with the step's linear terms), so
+    x ≤ X, where the first line reaches the target. The rate x / (prefill + output × step(x) / a)
+    (Little's law) is then at most:
+    - x / (prefill + output × s_d(x) / a), s_d the step of the decodes alone
+      (``step.decode_step_s``), which grows with x (s_d(x) / x only falls: a fixed part,
+      per-sequence work, and weight reads and expert math that grow slower than the batch), so
+      its value at X;
+    - past one sequence, x / (prefill + output × line(x) / a) for each line, monotone in x, so
+      the larger of its values at 1 and X. (The full step does not give a monotone rate: the
+      other sequences' prompts, charged at the mixed step's compute rate, can cost a little more
+      than the request's own prefill saves, so the rate can dip as the batch grows past one.)
+    Static batches carry at most the continuous rate. ``at`` answers 0 when one sequence alone
+    misses the target or no sequence fits."""
+    _, _, rep, st, prefill, floor_step = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning)
+    return TpotRateBound(rep, st, prefill, floor_step, output_tokens, target_tpot_s,
+                         tuning.extra_resident_bytes if tuning is not None else 0.0)
 
 
 _TTFT_REFINE = 16

@@ -792,6 +792,37 @@ def _step_s(st: _Step, b: float) -> float:
     return st.pp * gemm + st.k_lin * b + st.k_pre * others + st.fixed
 
 
+def decode_step_s(st: _Step, b: float) -> float:
+    """Seconds of a step of b sequences' decodes alone, no prompt tokens in it: ``_step_s``
+    without the other sequences' prompts (equal to it at b ≤ 1), never above it."""
+    td = b * st.d_mb
+    if st.routed:
+        gemm = _gemm_moe(st, td, 0.0)
+    else:
+        c = st.alpha * td
+        gemm = math.sqrt(st.w_s2 + c * c)
+    return st.pp * gemm + st.k_lin * b + st.fixed
+
+
+def step_lines(st: _Step) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Two lines under ``_step_s`` at b ≥ 1 sequences, as (seconds at b = 0, seconds per
+    sequence): the dense weights' streaming alone, and the GEMM math alone (decode tokens, the
+    other sequences' prompt tokens at ``kp``, and a MoE's routed experts balanced), each with
+    the step's linear terms. The soft roofline sqrt(w² + c²) is at least each of w and c, and a
+    step that carries a prompt chunk in a share of passes is at least that share of the
+    chunk's math (the GEMM math is linear in the tokens)."""
+    pp, r = st.pp, st.r_mb
+    slope = st.k_lin + st.k_pre
+    base = st.fixed - st.k_pre  # the others' prompts: b − 1 sequences' worth
+    math_slope = st.alpha * (st.d_mb + st.kp * r)
+    math_base = -st.alpha * st.kp * r
+    if st.routed:
+        math_slope += st.alpha_e * (st.d_mb + r)
+        math_base -= st.alpha_e * r
+    return ((pp * math.sqrt(st.w_s2) + base, slope),
+            (pp * math_base + base, pp * math_slope + slope))
+
+
 def step_parts(st: _Step, b: float) -> tuple[float, float, float]:
     """(decode-only step s, step carrying a prompt chunk s, share of steps carrying one) at
     b sequences: the two kinds of step ``_step_s`` averages, (1 − f)·s_d + f·s_c = _step_s.
