@@ -711,6 +711,14 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     plan: _Plan | None = None
     eng = inp.serving_engine.value
     chosen: str | None = None  # the answer's GPU once no candidate can beat it (automatic choice)
+
+    def requeue(i: int, ub: float, level: int) -> None:
+        """Put candidate ``i`` back at the cost its tighter bound ``ub`` allows, that bound applied."""
+        c, budget, _ = shapes[i]
+        lb_total = _lower_total(offered_rps, ub, offset, paired, c.n)
+        shapes[i] = (c, budget, ub)
+        heapq.heappush(queue, (lb_total * c.price, lb_total, c.order, i, level))
+
     while queue:
         lb_cost, lb_total, order, i, refined = heapq.heappop(queue)
         if PRUNE and best is not None and chosen is None and (lb_cost, lb_total, order, i) >= best:
@@ -744,10 +752,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
                         calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
                 if c.loose < ub:
-                    ub = c.loose
-                    lb_total = _lower_total(offered_rps, ub, offset, paired, n)
-                    shapes[i] = (c, budget, ub)
-                    heapq.heappush(queue, (lb_total * price, lb_total, order, i, 1))
+                    requeue(i, c.loose, 1)
                     continue
             if refined < 2:
                 t = _tight(c, inp, sh)
@@ -760,10 +765,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         left[g.id] -= 1
                     continue
                 if t.ttft_req_s < ub:
-                    ub = t.ttft_req_s
-                    lb_total = _lower_total(offered_rps, ub, offset, paired, n)
-                    shapes[i] = (c, budget, ub)
-                    heapq.heappush(queue, (lb_total * price, lb_total, order, i, 2))
+                    requeue(i, t.ttft_req_s, 2)
                     continue
             if fx.offload_cpu_bytes_per_server <= 0.0:  # with host memory the solve tries other tunings
                 if c.rate is None:
@@ -773,8 +775,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         calibration=sh.cal(g, inp))
                 ub3 = c.rate.at(budget)
                 if ub3 < ub:
-                    lb_total = _lower_total(offered_rps, ub3, offset, paired, n)
-                    heapq.heappush(queue, (lb_total * price, lb_total, order, i, 3))
+                    requeue(i, ub3, 3)
                     continue
         ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
         floor_best = min(floor_best, floor)
