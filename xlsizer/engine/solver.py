@@ -673,7 +673,7 @@ class TpotRateBound:
         self._kv, self._extra, self._max_seqs = st.kv_reserved, extra_resident_bytes, rep.max_seqs
         self._lines = step_lines(st)
         self.feasible = floor_step <= self._tau  # one sequence alone meets the target
-        self._low = 1.0 / (prefill + self._per * decode_step_s(st, 1.0))  # a mean batch of at most one
+        self._low = 1.0 / (prefill + self._per * floor_step)  # a mean batch of at most one
 
     def at(self, kv_budget_bytes: float) -> float:
         """The bound, req/s, with a KV budget of ``kv_budget_bytes`` (``tpot_rate_bound``)."""

@@ -794,14 +794,14 @@ def _step_s(st: _Step, b: float) -> float:
 
 def decode_step_s(st: _Step, b: float) -> float:
     """Seconds of a step of b sequences' decodes alone, no prompt tokens in it: ``_step_s``
-    without the other sequences' prompts (equal to it at b ≤ 1), never above it."""
+    without the other sequences' prompts (the same sum at b ≤ 1, up to rounding), never above it."""
     td = b * st.d_mb
     if st.routed:
         gemm = _gemm_moe(st, td, 0.0)
     else:
         c = st.alpha * td
         gemm = math.sqrt(st.w_s2 + c * c)
-    return st.pp * gemm + st.k_lin * b + st.fixed
+    return st.pp * gemm + (st.k_lin * b + st.fixed)
 
 
 def step_lines(st: _Step) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -830,6 +830,9 @@ def step_parts(st: _Step, b: float) -> tuple[float, float, float]:
     td = b * st.d_mb
     others = b - 1.0 if b > 1.0 else 0.0
     tp_ = others * st.r_mb
+    if tp_ <= 0.0:
+        s = decode_step_s(st, b)
+        return s, s, 0.0
     lin = st.k_lin * b + st.fixed
     if st.routed:
         def g(t: float, p: float) -> float:
@@ -838,14 +841,11 @@ def step_parts(st: _Step, b: float) -> tuple[float, float, float]:
         def g(t: float, p: float) -> float:
             c = st.alpha * (t + st.kp * p)
             return math.sqrt(st.w_s2 + c * c)
-    if tp_ <= 0.0:
-        s = st.pp * g(td, 0.0) + lin
-        return s, s, 0.0
     if tp_ >= st.chunk:
         s = st.pp * g(td, tp_) + lin + st.k_pre * others
         return s, s, 1.0
     f = tp_ / st.chunk
-    return st.pp * g(td, 0.0) + lin, st.pp * g(td, st.chunk) + lin + st.k_pre * others / f, f
+    return decode_step_s(st, b), st.pp * g(td, st.chunk) + lin + st.k_pre * others / f, f
 
 
 def _prefill_s(rep: _Replica, st: _Step) -> float:
