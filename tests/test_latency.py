@@ -142,6 +142,28 @@ def test_a_higher_percentile_never_buys_fewer_gpus(base: dict) -> None:
     assert b.gpu != g0 or b.total_gpus >= n0
 
 
+@pytest.mark.parametrize("settings, queue", [
+    ({}, "Poisson arrivals per attention rank: M/D/1 wait +"),
+    ({"length_cv": 1}, "Poisson arrivals per attention rank: M/G/1 wait (Pollaczek-Khinchine) +"),
+    ({"arrivals": "bursty", "arrival_scv": 4}, "bursty arrivals (squared CV of gaps 4) per attention rank: G/D/1 wait"),
+    ({"arrivals": "bursty", "arrival_scv": 4, "length_cv": 0.5}, "G/G/1 wait (Kingman)"),
+    ({"arrivals": "closed"}, "a closed loop of clients per attention rank: prefill queue by mean value analysis"),
+    ({"disaggregated": True}, "Poisson arrivals at the prefill pool: M/D/1 wait + prefill"),
+    ({"disaggregated": True, "arrivals": "bursty", "arrival_scv": 2}, "at the prefill pool: G/D/1 wait (Kingman)"),
+])
+def test_mean_ttft_row_names_the_queue_it_was_computed_with(settings: dict, queue: str) -> None:
+    """The explanation of the mean TTFT at peak load names the arrivals and the queue formula
+    the number came from (it said "Poisson arrivals, M/D/1" for bursty arrivals and closed
+    loops too, while the number used Kingman's G/G/1 wait or the closed loop's MVA)."""
+    r = size(make_inputs(model="llama-3.3-70b", concurrent_users=500, **settings))
+    rows = [e for e in r.explain() if e.name == "TTFT at peak load"]
+    assert len(rows) == 3  # one per scenario
+    for e in rows:
+        assert queue in e.formula, e.formula
+        if settings:
+            assert "M/D/1" not in e.formula or settings == {"disaggregated": True}, e.formula
+
+
 def test_prefill_pool_rate_meets_its_wait() -> None:
     s, slack = 0.3, 0.5
     # the mean: the closed form the pipeline used before (M/D/1 wait = slack)

@@ -32,7 +32,7 @@ from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
 from xlsizer.engine.engines import engine_profile
-from xlsizer.engine.latency import max_rate_within_ttft, ttft_at_load_q, ttft_open
+from xlsizer.engine.latency import Arrivals, max_rate_within_ttft, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import (
     deployed_weights_bytes,
     multiplied_active_params,
@@ -48,7 +48,7 @@ from xlsizer.engine.performance import (
     slo_capacity,
     step_shares,
 )
-from xlsizer.engine.slo import slo_latency
+from xlsizer.engine.slo import mean_wait_words, slo_latency
 from xlsizer.engine.solver import (
     TTFT_BINDS,
     CapacityBound,
@@ -1184,23 +1184,23 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                     "all-reduces is slow")
 
 
-def _peak_ttft(inp: SizingInputs, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
-    """TTFT, s, at the scenario's peak load, with the formula and its arguments for explain():
-    the prefill pool's M/D/1 queue when disaggregated, else the decode replica's own."""
+def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
+    """Mean TTFT, s, at the scenario's peak load under the arrivals ``arr``, with the formula
+    and its arguments for explain(): the prefill pool's queue when disaggregated, else the
+    decode replica's own (``slo.mean_wait_words`` names the queue)."""
     cap, ev = plan.cap, plan.ev
     if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         # the pool's queue as slo.py reads its percentile (latency.ttft_open, no decode steps)
-        ttft = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, None, inp.arrival_process, cap.queue_scale)
+        ttft = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, None, arr, cap.queue_scale)
                 + ev.ttft_fixed_s + cap.first_token_s)
-        return ttft, ("Poisson arrivals: M/D/1 wait in the prefill pool + prefill {:.0f} ms + KV transfer"
-                      " {:.1f} ms + engine first-token overhead {:.0f} ms"), \
-            (cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0, cap.first_token_s * 1000.0)
-    ttft = ttft_at_load_q(cap, min(offered_rps / plan.active, cap.req_s), None, inp.arrival_process)
-    return ttft, ("Poisson arrivals per attention rank: M/D/1 wait + prefill {:.0f} ms + the decode"
-                  " work sharing its {:g} chunk step(s) + half the step running on arrival"
-                  " + engine first-token overhead {:.0f} ms"), \
-        (cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
+        return ttft, ("{} + prefill {:.0f} ms + KV transfer {:.1f} ms + engine first-token overhead {:.0f} ms"), \
+            (mean_wait_words(arr, pool=True), cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0,
+             cap.first_token_s * 1000.0)
+    ttft = ttft_at_load_q(cap, min(offered_rps / plan.active, cap.req_s), None, arr)
+    return ttft, ("{} + prefill {:.0f} ms + the decode work sharing its {:g} chunk step(s) + half the step"
+                  " running on arrival + engine first-token overhead {:.0f} ms"), \
+        (mean_wait_words(arr), cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
 
 
 def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
@@ -1213,7 +1213,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         return extra
     g, n, w, act = plan.gpu, plan.n, sh.w, sh.act
     off_rps = sh.rps * need.burst * fleet.deployments[0][1]
-    ttft, ttft_how, ttft_args = _peak_ttft(inp, plan, off_rps)
+    ttft, ttft_how, ttft_args = _peak_ttft(sh.arr, plan, off_rps)
     extra["perf"] = {
         "batch": cap.batch, "mean_batch": cap.mean_batch, "max_batch": cap.max_batch, "tpot_ms": cap.tpot_s * 1000.0,
         "tpot_floor_ms": cap.tpot_floor_s * 1000.0, "ttft_ms": ttft * 1000.0, "prefill_ms": cap.prefill_s * 1000.0,

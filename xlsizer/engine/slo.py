@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from xlsizer.engine.latency import ttft_at_load_q, ttft_open
+from xlsizer.engine.latency import Arrivals, ttft_at_load_q, ttft_open
 from xlsizer.engine.solver import ReplicaCapacity
 from xlsizer.inputs import SizingInputs
 
@@ -25,6 +25,25 @@ def arrivals_words(inp: SizingInputs) -> str:
     else:
         words = "a closed loop of clients" if arr.kind == "closed" else "Poisson arrivals"
     return words + (f", lengths spread (CV {arr.length_cv:g})" if arr.length_cv > 0 else "")
+
+
+def mean_wait_words(arr: Arrivals, pool: bool = False) -> str:
+    """The arrivals and the queue the mean TTFT at peak load is computed with, for its
+    explanation row: ``latency.ttft_open``'s Pollaczek-Khinchine / Kingman mean wait (M/D/1 for
+    Poisson arrivals of equal prompts, M/G/1 when lengths spread, G/D/1 or G/G/1 when bursty),
+    or ``latency.ttft_closed``'s mean value analysis for a closed loop. ``pool``: a disaggregated
+    prefill pool, an open queue whatever sends to it (its clients' prompts arrive as a Poisson
+    stream: ``latency.max_rate_within_ttft``). Saying "Poisson, M/D/1" for bursty arrivals or a
+    closed loop described a formula the number was not computed with."""
+    where = "at the prefill pool" if pool else "per attention rank"
+    service = "G" if arr.length_cv > 0.0 else "D"
+    if arr.kind == "closed":
+        if pool:
+            return f"a closed loop of clients, their prompts queued {where} as Poisson arrivals: M/{service}/1 wait"
+        return f"a closed loop of clients {where}: prefill queue by mean value analysis"
+    if arr.kind == "bursty":
+        return f"bursty arrivals (squared CV of gaps {arr.scv:g}) {where}: G/{service}/1 wait (Kingman)"
+    return f"Poisson arrivals {where}: M/{service}/1 wait" + (" (Pollaczek-Khinchine)" if service == "G" else "")
 
 
 def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, offered_rps: float,
