@@ -70,6 +70,24 @@ def test_static_batching_idles_the_gpu_and_continuous_batching_fixes_it():
     assert any("continuous batching off" in w for w in size(**BATCHING, continuous_batching=False).warnings)
 
 
+def test_a_static_batch_below_every_limit_says_static_batching_binds():
+    """With continuous batching off the batch that carries the most requests sits below the
+    largest the targets and the KV budget allow; the result said "memory bandwidth binds" and
+    "largest mean batch with TPOT <= 50 ms" for a batch of 134 at 20 ms (the KV holds 329)."""
+    d = dict(model="llama-3.1-8b", concurrent_users=200, gpu="h100-sxm")  # 50 ms TPOT target
+    stat = size(**d, continuous_batching=False)
+    perf = stat.burst.extra["perf"]
+    assert perf["binding"] == "static batching"
+    assert perf["tpot_ms"] < 0.5 * stat.inputs.tpot_ms, perf["tpot_ms"]  # far inside the target
+    assert perf["batch"] < perf["max_batch"]
+    row = next(e for e in stat.explain() if e.scenario == "burst" and e.name == "Batch per replica")
+    assert row.formula.startswith("the static batch that carries the most requests/s"), row.formula
+    # continuous batching: the batch grows to a limit (here compute, at 46 ms), never this one
+    assert size(**d).burst.extra["perf"]["binding"] != "static batching"
+    # a static batch the TPOT target stops says so, as before (77 at 37 of 40 ms, p95)
+    assert size(**BATCHING, continuous_batching=False).burst.extra["perf"]["binding"] == "memory bandwidth"
+
+
 def test_static_useful_fraction_is_the_harmonic_law():
     assert static_useful_fraction(1, 400, math.inf) == pytest.approx(1.0)
     assert static_useful_fraction(4, 400, math.inf) == pytest.approx(1 / (1 + 1 / 2 + 1 / 3 + 1 / 4))

@@ -13,6 +13,7 @@ from typing import Any
 from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.optimizations import expected_tokens_per_step
 from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
+from xlsizer.engine.solver import STATIC_BINDS
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
 from xlsizer.results import Scenario, SizingResult
@@ -96,7 +97,9 @@ def speculative_saving(result: SizingResult) -> str | None:
         mtp = load_catalog().model(inp.model).mtp_layers
     except XlsizerError:
         mtp = 0
-    streaming = perf.get("binding") == "memory bandwidth"
+    # a static batch below every limit (STATIC_BINDS) runs a small, usually weight-streaming
+    # step: tried too (the line is shown only where the re-sizing saves GPUs or money)
+    streaming = perf.get("binding") in ("memory bandwidth", STATIC_BINDS)
     if not mtp and not streaming:
         return None
     try:

@@ -50,6 +50,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.engine.slo import mean_wait_words, slo_latency
 from xlsizer.engine.solver import (
+    STATIC_BINDS,
     TTFT_BINDS,
     CapacityBound,
     TpotRateBound,
@@ -1225,10 +1226,19 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         "ep": plan.ep,
     }
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
-    if cap.binding == TTFT_BINDS:
+    if cap.binding == STATIC_BINDS:
+        batch_how, batch_args = ("the static batch that carries the most requests/s (continuous batching off: a batch"
+                                 " holds its slots until its longest request ends, and the longest of more requests is"
+                                 " longer, so a larger one carries fewer), below the largest that the p{:g} TPOT"
+                                 " {:g} ms and TTFT {:g} ms targets and the KV budget (max batch by KV {}) allow",
+                                 (inp.slo_percentile, inp.tpot_ms, inp.ttft_ms, cap.max_batch))
+    elif cap.binding == TTFT_BINDS:
         batch_how, batch_args = ("mean sequences in flight (Little's law) where the p{:g} TTFT reaches the {:g} ms "
                                  "target{}", (inp.slo_percentile, inp.ttft_ms, _BELOW_ONE if cap.mean_batch < 1.0
                                               else ""))
+    elif sh.fx.static_batching:
+        batch_how, batch_args = ("largest static batch (a whole number of requests) with TPOT <= {:g} ms and KV in"
+                                 " budget (max batch by KV {})", (inp.tpot_ms, cap.max_batch))
     else:
         batch_how, batch_args = ("largest mean batch (random arrivals: a mean, with a fraction) with TPOT <= {:g} ms"
                                  " and KV in budget (max batch by KV {})", (inp.tpot_ms, cap.max_batch))

@@ -237,7 +237,9 @@ class ReplicaCapacity(NamedTuple):
     binding: str
     """What stops a larger load: "memory capacity" | "memory bandwidth" | "compute" |
     "interconnect" | "TTFT target" (``TTFT_BINDS``: the batch stops where waiting prompts would
-    queue past the TTFT target, well before the GPU's compute or memory run out)."""
+    queue past the TTFT target, well before the GPU's compute or memory run out) | "static
+    batching" (``STATIC_BINDS``: continuous batching off, and a larger static batch would carry
+    fewer requests)."""
     first_token_s: float = 0.0
     """Fixed time to a first token beyond the prefill math (the engine's fitted request
     overhead), s."""
@@ -264,6 +266,13 @@ TTFT_BINDS = "TTFT target"
 prefill queue is compute), so a plan whose batch the TTFT target held at 21 of 1,000 said
 "compute binds", and a planner would buy faster GPUs where relaxing the TTFT target, or
 disaggregated prefill, is what raises the load per replica."""
+
+STATIC_BINDS = "static batching"
+"""``ReplicaCapacity.binding`` where continuous batching is off and the batch stops below every
+limit (TPOT, TTFT, KV budget) because a larger static batch would carry fewer requests: each
+batch holds all its slots until its longest request ends, and the longest of more requests is
+longer (``_static_batch``). The step's dominant resource (what it read before, "memory
+bandwidth" at a batch whose TPOT was well inside the target) is not what stops a larger one."""
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
 _FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
@@ -876,9 +885,12 @@ def slo_capacity(
     else:  # the KV budget holds fewer: the batch cannot swing above what fits either
         batch, step = max_batch, _step_s(st, max_batch)
         step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(max_batch))
+    static_binds = False  # the static batch stopped below every limit
     if static_output is not None and (batch >= 2 or batch != int(batch)):
         # a static batch is a whole number of requests
-        batch = _static_batch(st, prefill, osl, int(batch), static_output) if batch >= 2 else int(batch)
+        whole = int(batch)
+        batch = _static_batch(st, prefill, osl, whole, static_output) if batch >= 2 else whole
+        static_binds = batch < whole
         step = _step_s(st, batch)
         step_q = step if q is None else tpot_quantile_step(st, float(batch), osl, q, arr, float(rep.max_seqs))
     tpot = step / a
@@ -903,8 +915,11 @@ def slo_capacity(
                                    gpus, TTFT_BINDS, first, chunks, ranks)
         if tt[0] < batch:
             mean, step, step_q = tt
+            binding = TTFT_BINDS
             if static_output is not None and mean >= 1.0:  # a static batch is a whole number of requests
-                mean = float(_static_batch(st, prefill, osl, int(mean), static_output) if mean >= 2 else int(mean))
+                whole = int(mean)
+                mean = float(_static_batch(st, prefill, osl, whole, static_output) if mean >= 2 else whole)
+                binding = STATIC_BINDS if mean < whole else TTFT_BINDS
                 step = _step_s(st, mean)
                 step_q = step if q is None else tpot_quantile_step(st, mean, osl, q, arr, float(rep.max_seqs))
             tpot = step / a
@@ -912,9 +927,11 @@ def slo_capacity(
             out = req * osl
             # the whole batch shown: at least the one sequence a running replica holds
             return ReplicaCapacity(True, max(1, int(mean)), max_batch, tpot, floor, out, out / gpus, req, prefill,
-                                   gpus, TTFT_BINDS, first, chunks, ranks, step_q / a, batched, rep.queue_scale,
+                                   gpus, binding, first, chunks, ranks, step_q / a, batched, rep.queue_scale,
                                    mean)
-    if batch >= max_batch and max_batch == kv_fit:
+    if static_binds:
+        binding = STATIC_BINDS
+    elif batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
     elif batch == b_slo:
         binding = bind_box[0] or _binding(rep, st, batch)
