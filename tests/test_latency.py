@@ -164,6 +164,24 @@ def test_mean_ttft_row_names_the_queue_it_was_computed_with(settings: dict, queu
             assert "M/D/1" not in e.formula or settings == {"disaggregated": True}, e.formula
 
 
+@pytest.mark.parametrize("cv", [0.0, 0.8])
+def test_disaggregated_percentile_rows_describe_the_pools(cv: float) -> None:
+    """A disaggregated sizing's percentile rows describe its pools: the prompt queues at the
+    prefill pool and runs alone, then its KV crosses over (no chunk steps shared with decodes,
+    no step running on arrival, as the aggregated rows say); the decode pool's steps carry no
+    prompts."""
+    r = size(make_inputs(model="llama-3.3-70b", concurrent_users=500, disaggregated=True, length_cv=cv))
+    rows = {e.name: e.formula for e in r.explain() if e.scenario == "burst"}
+    ttft, tpot = rows["TTFT p95 at peak load"], rows["TPOT p95 at capacity"]
+    assert "at the prefill pool" in ttft and "KV transfer" in ttft, ttft
+    assert "chunk steps" not in ttft and "step running on arrival" not in ttft, ttft
+    assert "decode-only steps" in tpot and "prompt-chunk" not in tpot, tpot
+    agg = {e.name: e.formula for e in size(make_inputs(model="llama-3.3-70b", concurrent_users=500,
+                                                        length_cv=cv)).explain() if e.scenario == "burst"}
+    assert "step running on arrival" in agg["TTFT p95 at peak load"]
+    assert "prompt-chunk steps" in agg["TPOT p95 at capacity"]
+
+
 def test_prefill_pool_rate_meets_its_wait() -> None:
     s, slack = 0.3, 0.5
     # the mean: the closed form the pipeline used before (M/D/1 wait = slack)

@@ -53,26 +53,46 @@ def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, off
     pipeline's evaluated configuration (a disaggregated one queues prompts in its prefill pool)."""
     q = inp.slo_percentile
     arr = inp.arrival_process
-    if ev is not None and ev.req_p < math.inf:  # disaggregated: the prefill pool's queue
+    pool = ev is not None and ev.req_p < math.inf
+    if pool:  # disaggregated: the prefill pool's queue
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         ttft_q = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, q, arr, cap.queue_scale)
                   + ev.ttft_fixed_s + cap.first_token_s)
     else:
         ttft_q = ttft_at_load_q(cap, min(offered_rps / max(active, 1), cap.req_s), q, arr)
     words = arrivals_words(inp)
-    if arr.length_cv > 0.0:
+    # a disaggregated prefill pool runs prompts alone (no chunk steps shared with decodes, no
+    # step running on arrival) and hands the KV over; its decode pool's steps carry no prompts
+    if pool and arr.length_cv > 0.0:
+        how = ("{} at the prefill pool: p{:g} of the sum of the queue wait (waits with probability = utilization;"
+               " tail from the wait's first two moments, Takacs) and the prompt's own prefill (lognormal lengths),"
+               " + KV transfer + engine first-token overhead; mean {:.0f} ms; target {:g} ms")
+        how_args: tuple[Any, ...] = (words, q, ttft_mean_s * 1000.0, inp.ttft_ms)
+    elif pool:
+        how = ("{} at the prefill pool: queue wait at its p{:g} (waits with probability = utilization,"
+               " exponential tail) + prefill + KV transfer + engine first-token overhead; mean {:.0f} ms;"
+               " target {:g} ms")
+        how_args = (words, q, ttft_mean_s * 1000.0, inp.ttft_ms)
+    elif arr.length_cv > 0.0:
         how = ("{}: p{:g} of the sum of the queue wait (waits with probability = utilization; tail from the "
                "wait's first two moments, Takacs) and the prompt's own prefill and chunk steps (lognormal "
                "lengths), + p{:g} of the step running on arrival; mean {:.0f} ms; target {:g} ms")
+        how_args = (words, q, q, ttft_mean_s * 1000.0, inp.ttft_ms)
     else:
         how = ("{}: queue wait at its p{:g} (waits with probability = utilization, exponential tail) + prefill + "
                "chunk steps + p{:g} of the step running on arrival; mean {:.0f} ms; target {:g} ms")
+        how_args = (words, q, q, ttft_mean_s * 1000.0, inp.ttft_ms)
+    # what spreads one request's mean step (latency.tpot_quantile_slope): the prompt chunks that
+    # share its steps (none in a decode pool) and, under open arrivals, the batch it sees (a
+    # closed loop holds the batch at its clients)
+    parts = ["decode-only steps" if pool else "prompt-chunk steps, binomial",
+             "batch fixed by the clients" if arr.kind == "closed" else "batch it sees"]
+    spread = "; ".join(parts) + ", {}"
     rec += [
-        (name, f"TTFT p{q:g} at peak load", ttft_q * 1000.0, "ms", how,
-         (words, q, q, ttft_mean_s * 1000.0, inp.ttft_ms), S_SLO),
+        (name, f"TTFT p{q:g} at peak load", ttft_q * 1000.0, "ms", how, how_args, S_SLO),
         (name, f"TPOT p{q:g} at capacity", cap.tpot_q_s * 1000.0, "ms",
-         "mean {:.1f} ms + z({:g}%) x spread of one request's steps (prompt-chunk steps, binomial; batch it sees, "
-         "{}); target {:g} ms", (cap.tpot_s * 1000.0, q, words, inp.tpot_ms), S_SLO),
+         "mean {:.1f} ms + z({:g}%) x spread of one request's steps (" + spread + "); target {:g} ms",
+         (cap.tpot_s * 1000.0, q, words, inp.tpot_ms), S_SLO),
     ]
     return {"slo_percentile": q, "arrivals": arr.kind, "arrival_scv": arr.scv, "length_cv": arr.length_cv,
             "ttft_q_ms": ttft_q * 1000.0, "tpot_q_ms": cap.tpot_q_s * 1000.0,
