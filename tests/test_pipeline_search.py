@@ -89,6 +89,9 @@ def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     assert perf["ep"] == r.burst.gpus_per_replica == 8 and r.burst.tp == 1
     explain = [s for s in r.explain() if s.name == "GPUs per replica" and s.scenario == "burst"]
     assert "attention data-parallel x 8 ranks" in explain[0].formula
+    # the headline names the shape too ("8x b200 (TP=1)" read as no parallelism at all)
+    assert "replicas of 8x b200 (DEP=8: attention data-parallel, experts over 8 GPUs)" in r.headline, r.headline
+    assert "(TP=2)" in xlsizer.size(model="llama-3.3-70b", gpu="h100-sxm").headline
     cat = pipeline.load_catalog()
     assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
     assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]

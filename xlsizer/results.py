@@ -114,8 +114,13 @@ def headline_for(b: Scenario) -> str:
     from xlsizer.engine.cost import basis_sentence
 
     s = "s" if b.servers != 1 else ""
+    ep = int((b.extra.get("perf") or {}).get("ep", 1) or 1)
+    # a wide expert-parallel replica runs attention data-parallel (TP=1 per rank): "TP=1" alone
+    # read as one GPU's worth of parallelism on an 8-GPU replica
+    shape = (f"TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}" if ep == 1 else
+             f"DEP={b.gpus_per_replica}: attention data-parallel, experts over {ep} GPUs")
     reps = (f"{b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
-            f" of {b.gpus_per_replica}x {b.gpu} (TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''})")
+            f" of {b.gpus_per_replica}x {b.gpu} ({shape})")
     if b.shared_hosts:  # cloud renting GPUs on hosts shared with other tenants: no whole servers to plan on
         per = "one" if b.replicas_per_server == 1 else f"at most {b.replicas_per_server}"
         text = (f"Plan on {reps}, {per} per host (anti-affinity), on {b.servers} shared {b.gpus_per_server}x"
