@@ -102,3 +102,26 @@ def test_speculative_decoding_saving_is_said_with_its_resizing():
     big = xlsizer.size(model="llama-3.1-8b", concurrent_users=500, target_tpot_ms=50)
     assert big.burst.extra["perf"]["binding"] != "memory bandwidth"
     assert speculative_saving(big) is None
+
+
+def test_weights_held_in_more_bytes_than_the_release_are_flagged_and_resized():
+    """gpt-oss-120b ships its routed experts in MXFP4: the default FP8 sized a 116.8 GB copy
+    (61.6 GB as released) and said nothing. The answer now warns, with both sizes, and re-sizes
+    the release among what would change the answer; a precision at or below the release's says
+    nothing (quantizing a BF16 release to FP8 is the usual deployment, not an upcast)."""
+    inp = xlsizer.make_inputs(model="gpt-oss-120b", concurrent_users=2000, gpu="b200")
+    r = xlsizer.size(inp)
+    warn = [w for w in r.warnings if "as released" in w]
+    assert len(warn) == 1 and "routed experts in FP4" in warn[0] and "116.8 GB" in warn[0] and "61.6 GB" in warn[0]
+    by_change = {w.change: w for w in xlsizer.what_if(inp)}
+    rel = by_change["Weights as released (FP4 instead of FP8)"]
+    as_shipped = xlsizer.size(model="gpt-oss-120b", concurrent_users=2000, gpu="b200", precision="fp4")
+    assert rel.total_gpus == as_shipped.burst.total_gpus < r.burst.total_gpus  # on a B200 the release is cheaper
+    assert not [w for w in as_shipped.warnings if "as released" in w]
+    deepseek = xlsizer.size(model="deepseek-r1", precision="bf16", gpu="b200")
+    assert any("released with its weights in FP8: BF16 holds them in 2x the bytes" in w for w in deepseek.warnings)
+    for quantized in (dict(model="llama-3.3-70b", precision="fp8"), dict(model="llama-3.3-70b", precision="bf16"),
+                      dict(model="deepseek-r1", precision="fp4")):
+        inp = xlsizer.make_inputs(**quantized)
+        assert not [w for w in xlsizer.size(inp).warnings if "as released" in w], quantized
+        assert not [w for w in xlsizer.what_if(inp) if w.change.startswith("Weights as released")], quantized

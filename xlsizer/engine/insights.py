@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xlsizer.catalog.loader import load_catalog
+from xlsizer.engine.memory import released_precision
 from xlsizer.engine.optimizations import expected_tokens_per_step
 from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
 from xlsizer.engine.solver import STATIC_BINDS
@@ -165,6 +166,13 @@ def resize(inputs: SizingInputs, **changes: Any) -> SizingResult:
 def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     """The course's "what would change the answer" bullets, each re-sized (Burst scenario)."""
     cases: list[tuple[str, dict[str, Any]]] = []
+    try:  # weights held in more bytes than the release: the release as it ships (pipeline._upcast_warning)
+        rel = released_precision(load_catalog().model(inputs.model))
+    except XlsizerError:
+        rel = None
+    if rel is not None and inputs.precision.bytes_per_element > rel.bytes_per_element:
+        cases.append((f"Weights as released ({rel.label} instead of {inputs.precision.label})",
+                      {"precision": rel.value}))
     if not inputs.speculative_decoding:
         cases.append(("Speculative decoding on", {"speculative_decoding": True}))
     cases.append((f"TPOT target relaxed by 20 ms (to {inputs.tpot_ms + 20:g} ms)",

@@ -59,6 +59,13 @@ def dense_weights_precision(model: ModelSpec, prec: Precision) -> Precision:
     return released
 
 
+def released_precision(model: ModelSpec) -> Precision:
+    """The format the model's release holds its weights in: its routed experts' where they
+    differ from the rest (gpt-oss: MXFP4 experts beside 16-bit attention; catalog
+    ``expert_weights_precision``), else ``weights_precision`` (16-bit where not stated)."""
+    return model.expert_weights_precision or model.weights_precision or Precision.BF16
+
+
 def kv_bytes_per_token_per_layer(model: ModelSpec, bytes_per_element: float) -> float:
     """KV-cache bytes one token adds in one full-attention layer (K and V, or the MLA latent).
 

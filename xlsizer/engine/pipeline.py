@@ -270,7 +270,7 @@ def size(inp: SizingInputs) -> SizingResult:
     scenarios = {name: _scenario(name, inp, sh, fixed, rec) for name in SCENARIOS}
     b = scenarios["burst"]
     headline = headline_for(b)
-    top_warn: list[str] = list(sh.fx.warnings)
+    top_warn: list[str] = [w for w in (_upcast_warning(inp, model, sh.w),) if w] + list(sh.fx.warnings)
     for s in scenarios.values():
         for wmsg in s.warnings:
             if wmsg not in top_warn:
@@ -425,6 +425,26 @@ def _weights_row(inp: SizingInputs, model: ModelSpec, sh: _Shared) -> tuple[Any,
             "embeddings, head) x {:g} B ({}, as released)",
             (round(model.total_params_b - other_b, 2), prec.bytes_per_element, prec.label, other_b,
              dense.bytes_per_element, dense.label), f"{S_COURSE} step 1; engine/memory.py dense_weights_precision")
+
+
+def _upcast_warning(inp: SizingInputs, model: ModelSpec, w: float) -> str | None:
+    """A warning where the chosen precision holds the weights in more bytes than the model's
+    release does (``memory.released_precision``): an upcast copy buys no accuracy, and the
+    default FP8 sized gpt-oss-120b (MXFP4 experts) at 116.8 GB of weights against the 61.6 GB
+    it ships in, and said nothing. It can still be the cheaper plan (FP8 math on a GPU that
+    runs FP4 weight-only at the BF16 rate, or whose FP4 formats the automatic choice skips), so
+    the warning names the trade and ``insights.what_ifs`` re-sizes the release. None otherwise."""
+    rel = memory.released_precision(model)
+    prec = inp.precision
+    if prec.bytes_per_element <= rel.bytes_per_element:
+        return None
+    what = "its routed experts" if model.expert_weights_precision is not None else "its weights"
+    w_rel = deployed_weights_bytes(model, rel)
+    return (f"{model.id} is released with {what} in {rel.label}: {prec.label} holds them in "
+            f"{prec.bytes_per_element / rel.bytes_per_element:g}x the bytes ({w / GB:,.1f} GB of weights against "
+            f"{w_rel / GB:,.1f} GB as released), an upcast copy with no accuracy to gain; it pays only where a GPU "
+            f"multiplies {prec.label} faster than it unpacks {rel.label} (precision {rel.value} sizes the release "
+            "as it ships: 'Weights as released' among what would change the answer)")
 
 
 class _Cand:
