@@ -91,6 +91,21 @@ def test_readme_example_meets_the_rule_and_says_why(pricing_model):
         assert ("spread so that a server failure" in servers.formula) == (b.servers > 2)
 
 
+def test_servers_row_names_the_mix_of_spares_and_spread():
+    """On-prem, 14 one-GPU replicas (9 active) on 3 servers of at most 5: the fleet both added
+    spares (4 beyond N+1) and spread the replicas over a server more than dense packing needs.
+    The Servers row said the spread was "cheaper than adding spares", beside a Replicas row
+    that added them."""
+    r = size(model="qwen3-32b", concurrent_users=800, lora_variants=4, pricing_model="on-prem",
+             speculative_decoding=True, gpu="b200")
+    b = r.scenarios["burst"]
+    rows = {s.name: s.formula for s in r.explain() if s.scenario == "burst"}
+    assert (b.active_replicas, b.replicas, b.servers, b.replicas_per_server) == (9, 14, 3, 5)
+    assert "+ 4 more so that losing the server with the most replicas (5)" in rows["Replicas"]
+    assert "the cheapest mix of servers and spares" in rows["Servers"]
+    assert "cheaper than adding spares" not in rows["Servers"]
+
+
 def test_course_table_keeps_the_course_packing_and_warns():
     r = size(throughput_source="course-table", kv_cache_dtype="fp16")
     b = r.scenarios["burst"]

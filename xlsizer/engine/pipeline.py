@@ -1162,8 +1162,10 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
           if several else ""), f"{S_COURSE} step 12"),
         (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}{}",
          (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red,
-          ", spread so that a server failure takes out no more replicas than the spares (on this cost basis "
-          "cheaper than adding spares)" if _spread(fleet, plan, red) else ""),
+          ", spread so that a server failure takes out no more replicas than the spares ({})".format(
+              "with the spares added above: the cheapest mix of servers and spares on this cost basis"
+              if fleet.added_spares else "on this cost basis cheaper than adding spares")
+          if _spread(fleet, plan, red) else ""),
          f"{S_COURSE} step 13; worked example §6 packing"),
     ]
     if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
