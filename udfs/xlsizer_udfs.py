@@ -130,14 +130,14 @@ def _perf_args(f):
 @func(category=CATEGORY)
 @_perf_args
 def LLM_TPOT(model, gpu, tp=1, precision="fp8", input_tokens=2000, output_tokens=500, concurrency=None):
-    """Time per output token in ms for one replica (roofline performance model)."""
+    """Mean time per output token in ms of one replica at that batch (percentile: LLM_RESULT perf.tpot_q_ms)."""
     return cells.performance("tpot_ms", model, gpu, tp, precision, input_tokens, output_tokens, concurrency)
 
 
 @func(category=CATEGORY)
 @_perf_args
 def LLM_TTFT(model, gpu, tp=1, precision="fp8", input_tokens=2000, output_tokens=500, concurrency=None):
-    """Time to first token in ms for one replica (prefill plus queueing; roofline model)."""
+    """Mean time to first token in ms of one replica, that many in flight (percentile: LLM_RESULT perf.ttft_q_ms)."""
     return cells.performance("ttft_ms", model, gpu, tp, precision, input_tokens, output_tokens, concurrency)
 
 
