@@ -18,6 +18,23 @@ def test_drivers_state_a_large_mean_batch_in_plain_digits():
     assert any(d.startswith("Each replica runs 1,024 sequences on average") for d in xlsizer.drivers(r))
 
 
+def test_a_batch_at_the_engines_sequence_limit_says_so():
+    """1,024 sequences of llama-3.1-8b on a B200 at 36 of 80 ms: vLLM's default max_num_seqs
+    holds the batch, not the GPU. It read "compute binds", which sends a planner to faster GPUs
+    where the lever is an engine setting; TensorRT-LLM's default limit (2,048) lets the same
+    replica run twice the batch, up to that limit."""
+    d = dict(model="llama-3.1-8b", gpu="b200", concurrent_users=20000, target_tpot_ms=80,
+             avg_prompt_tokens=500, avg_output_tokens=200)
+    r = xlsizer.size(**d)
+    perf = r.burst.extra["perf"]
+    assert perf["binding"] == "engine sequence limit" and perf["batch"] == 1024
+    assert perf["tpot_q_ms"] < 0.5 * 80  # far inside the target
+    row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Batch per replica")
+    assert row.formula.startswith("the serving engine's most sequences per replica (vllm")
+    trt = xlsizer.size(**d, serving_engine="trt-llm").burst.extra["perf"]
+    assert trt["batch"] == 2048 and trt["binding"] == "engine sequence limit" and trt["tpot_q_ms"] < 80
+
+
 def test_what_ifs_are_real_resizings():
     inp = xlsizer.make_inputs(model="llama-3.3-70b", concurrent_users=400, gpu="h100-sxm")
     base = xlsizer.size(inp).burst.total_gpus

@@ -14,7 +14,7 @@ from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.memory import released_precision
 from xlsizer.engine.optimizations import expected_tokens_per_step
 from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
-from xlsizer.engine.solver import STATIC_BINDS
+from xlsizer.engine.solver import ENGINE_SEQS_BINDS, STATIC_BINDS
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
 from xlsizer.results import Scenario, SizingResult
@@ -99,8 +99,10 @@ def speculative_saving(result: SizingResult) -> str | None:
     except XlsizerError:
         mtp = 0
     # a static batch below every limit (STATIC_BINDS) runs a small, usually weight-streaming
-    # step: tried too (the line is shown only where the re-sizing saves GPUs or money)
-    streaming = perf.get("binding") in ("memory bandwidth", STATIC_BINDS)
+    # step, and a batch the engine's sequence limit holds (ENGINE_SEQS_BINDS) gains only by more
+    # tokens per sequence per step: tried too (the line is shown only where the re-sizing saves)
+    binding = perf.get("binding")
+    streaming = binding in ("memory bandwidth", STATIC_BINDS, ENGINE_SEQS_BINDS)
     if not mtp and not streaming:
         return None
     try:
@@ -116,8 +118,10 @@ def speculative_saving(result: SizingResult) -> str | None:
     k, alpha = int(inp.spec_draft_tokens), float(inp.spec_acceptance_rate)
     e_tok = expected_tokens_per_step(alpha, k)
     why = (f"{inp.model} ships {mtp} multi-token-prediction layer{'s' if mtp > 1 else ''} to draft with"
-           if mtp else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by streaming the weights "
-           f"(a mean batch of {_mean_batch_text(b)})")
+           if mtp else f"the serving engine's sequence limit holds each replica at {_mean_batch_text(b)} "
+           "sequences, so only more tokens per sequence per step add throughput"
+           if binding == ENGINE_SEQS_BINDS else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by "
+           f"streaming the weights (a mean batch of {_mean_batch_text(b)})")
     money = ""
     if monthly is not None and monthly_on is not None:
         money = (f", {monthly_on:,.0f} instead of {monthly:,.0f} {cost.get('currency', '')}/month"

@@ -50,6 +50,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.engine.slo import mean_wait_words, slo_latency
 from xlsizer.engine.solver import (
+    ENGINE_SEQS_BINDS,
     STATIC_BINDS,
     TTFT_BINDS,
     CapacityBound,
@@ -1254,6 +1255,11 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
                                  " longer, so a larger one carries fewer), below the largest that the p{:g} TPOT"
                                  " {:g} ms and TTFT {:g} ms targets and the KV budget (max batch by KV {}) allow",
                                  (inp.slo_percentile, inp.tpot_ms, inp.ttft_ms, cap.max_batch))
+    elif cap.binding == ENGINE_SEQS_BINDS:
+        batch_how, batch_args = ("the serving engine's most sequences per replica ({}: its default limit, engines.yaml;"
+                                 " an engine setting, not a GPU's), below the largest that the p{:g} TPOT {:g} ms"
+                                 " target and the KV budget allow", (inp.serving_engine.value, inp.slo_percentile,
+                                                                     inp.tpot_ms))
     elif cap.binding == TTFT_BINDS:
         batch_how, batch_args = ("mean sequences in flight (Little's law) where the p{:g} TTFT reaches the {:g} ms "
                                  "target{}", (inp.slo_percentile, inp.ttft_ms, _BELOW_ONE if cap.mean_batch < 1.0

@@ -239,7 +239,8 @@ class ReplicaCapacity(NamedTuple):
     "interconnect" | "TTFT target" (``TTFT_BINDS``: the batch stops where waiting prompts would
     queue past the TTFT target, well before the GPU's compute or memory run out) | "static
     batching" (``STATIC_BINDS``: continuous batching off, and a larger static batch would carry
-    fewer requests)."""
+    fewer requests) | "engine sequence limit" (``ENGINE_SEQS_BINDS``: the engine's most
+    sequences per replica, below what the targets and the KV budget allow)."""
     first_token_s: float = 0.0
     """Fixed time to a first token beyond the prefill math (the engine's fitted request
     overhead), s."""
@@ -273,6 +274,13 @@ limit (TPOT, TTFT, KV budget) because a larger static batch would carry fewer re
 batch holds all its slots until its longest request ends, and the longest of more requests is
 longer (``_static_batch``). The step's dominant resource (what it read before, "memory
 bandwidth" at a batch whose TPOT was well inside the target) is not what stops a larger one."""
+
+ENGINE_SEQS_BINDS = "engine sequence limit"
+"""``ReplicaCapacity.binding`` where the batch stops at the serving engine's most sequences per
+replica (engines.yaml ``max_seqs_*`` × attention ranks: vLLM's default max_num_seqs 1024 on an
+80 GB-class GPU) while the TPOT target and the KV budget would allow more. It read the step's
+dominant resource ("compute" for llama-3.1-8b on a B200 at 1,024 sequences and 36 of 80 ms),
+which sends a planner to faster GPUs where the lever is an engine setting."""
 
 _FAST_REPLICAS: dict[tuple, tuple[Any, Any, Any]] = {}
 _FAST_WORK: dict[tuple, tuple[Any, Any, _Replica, _Step, float, float]] = {}
@@ -933,6 +941,8 @@ def slo_capacity(
         binding = STATIC_BINDS
     elif batch >= max_batch and max_batch == kv_fit:
         binding = "memory capacity"
+    elif batch >= rep.max_seqs:
+        binding = ENGINE_SEQS_BINDS
     elif batch == b_slo:
         binding = bind_box[0] or _binding(rep, st, batch)
         bind_box[0] = binding
