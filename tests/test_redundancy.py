@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from xlsizer import InfeasibleError, make_inputs, size
 from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine import placement
+from xlsizer.engine.cost import SERVER_PRICE, server_class
 
 GPUS = ["h100-sxm", "mi300x", "l40s", "a10g", "gb200"]
 RULE_WARNING = "a server failure takes out more than the redundancy covers"
@@ -67,6 +68,41 @@ def test_fleet_survives_one_server_at_the_least_bill(gpu_id, basis, offset, min_
             cur = billed(f.replicas, lay)
             assert prev is None or cur >= prev, (n, active, prev, cur)  # more load never costs less
             prev = cur
+
+
+@pytest.mark.parametrize("gpu_id", ["l40s", "a10g", "h100-pcie", "h100-sxm"])
+@pytest.mark.parametrize("gpu_price", [3000.0, 8000.0, 30000.0])
+def test_on_prem_fleet_prices_each_server_by_its_size(gpu_id, gpu_price):
+    """On-prem buys the cards installed and each server at its size class's price (cost.py: a
+    1-GPU host, a 2-4 GPU host, an 8-GPU one). A PCIe server holds only the cards needed, so the
+    fewest slots (one replica per server) could cost far more than a few per server: the fleet
+    is the cheapest of every survivable one at those prices."""
+    g = load_catalog().gpu(gpu_id)
+
+    def server(k: int) -> float:  # a server's price, in GPUs
+        return SERVER_PRICE[server_class(k)] / gpu_price
+
+    for n in (1, 2, 4):
+        def billed(r, lay, n=n):
+            return placement.installed_slots(r * n, lay) + lay.servers * server(lay.gpus_per_server)
+
+        for offset, min_servers, paired in ((1, 2, False), (2, 3, True)):
+            for active in range(1, 70):
+                f = placement.survivable_fleet(active, offset, paired, n, g, min_servers, server_cost=server)
+                assert f.replicas - f.layout.replicas_per_server >= active
+                assert billed(f.replicas, f.layout) == pytest.approx(
+                    _brute_force_cheapest(active, offset, paired, n, g, min_servers, billed)), (n, active)
+
+
+def test_on_prem_pcie_plan_buys_the_cheapest_servers():
+    """28 active one-L40S replicas on-prem: one per 1-GPU host (the fewest cards, what the fleet
+    picked before) cost 29 x (8,000 + 15,000) = 667,000; four per 2-4 GPU host (32 replicas,
+    8 hosts) cost 32 x 8,000 + 8 x 30,000 = 496,000."""
+    r = size(model="llama-3.1-8b", gpu="l40s", precision="int4", concurrent_users=600, pricing_model="on-prem",
+             gpu_purchase_price=8000)
+    b = r.scenarios["burst"]
+    assert (b.active_replicas, b.replicas, b.servers, b.replicas_per_server) == (28, 32, 8, 4)
+    assert b.extra["cost"]["capex"] == 32 * 8000 + 8 * SERVER_PRICE["medium"] == 496_000
 
 
 def test_no_spares_keeps_the_course_packing():

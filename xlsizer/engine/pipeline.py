@@ -149,6 +149,21 @@ def _compute_precision(gpu: GpuSpec, p: Precision) -> Precision:
     return p if gpu.supports(p) else Precision.BF16
 
 
+def _gpu_price(g: GpuSpec, inp: SizingInputs) -> float | None:
+    """On-prem purchase price per GPU: the user's, else the catalog's typical; None without one."""
+    if inp.gpu_purchase_price is not None:
+        return inp.gpu_purchase_price
+    return g.purchase_price_per_gpu.typical if g.purchase_price_per_gpu is not None else None
+
+
+def _server_price(inp: SizingInputs, gpus_per_server: int) -> float:
+    """On-prem price of a server without GPUs holding ``gpus_per_server`` of them: the user's,
+    else cost.py's size class (as ``scenario_cost`` bills it)."""
+    if inp.server_purchase_price is not None:
+        return inp.server_purchase_price
+    return SERVER_PRICE[server_class(gpus_per_server)]
+
+
 def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     """Price per GPU used to rank candidate configurations, on the sizing's own cost basis.
 
@@ -159,36 +174,50 @@ def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     drops it when a priced GPU is available.
     """
     if inp.pricing_model == "on-prem":
-        gp = inp.gpu_purchase_price if inp.gpu_purchase_price is not None else (
-            g.purchase_price_per_gpu.typical if g.purchase_price_per_gpu is not None else None)
+        gp = _gpu_price(g, inp)
         if gp is None:
             return math.inf
-        sp = inp.server_purchase_price if inp.server_purchase_price is not None else \
-            SERVER_PRICE[server_class(g.gpus_per_node)]
-        return gp + sp / g.gpus_per_node
+        if placement.full_baseboards(g):
+            return gp + _server_price(inp, g.gpus_per_node) / g.gpus_per_node
+        # PCIe: a server holds only the cards needed and is priced by its size class, so the
+        # cheapest share of a server per card (4 cards in a 2-4 GPU host at cost.py's prices)
+        # keeps GPUs in use x this price a lower bound of every fleet's bill (the search prunes on it)
+        return gp + min(_server_price(inp, k) / k for k in range(1, g.gpus_per_node + 1))
     p = g.cloud_price_per_gpu_hour
     # Without a price (only possible for a user-chosen GPU, whose candidates all share it)
     # the ranking falls back to the GPU count alone.
     return p.typical if p is not None else 1.0
 
 
-def _billed_gpus(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> tuple[int, int]:
-    """(GPUs the bill counts, replicas) under the redundancy rule, on cost.py's basis: cloud rents
-    the GPUs in use, and the rule never adds replicas to a per-GPU bill (it spreads them over
-    hosts: placement.survivable_fleet), so no placement is needed; on-prem buys every installed
-    slot of the whole servers the replicas are packed into. Never below the GPUs in use, so
-    ``GPUs in use x price`` stays a lower bound for the search's pruning."""
+def _billed_gpus(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> tuple[float, int]:
+    """(GPUs the bill counts, replicas) under the redundancy rule, on cost.py's basis, so that
+    GPUs x ``_rank_price`` is the bill: cloud rents the GPUs in use, and the rule never adds
+    replicas to a per-GPU bill (it spreads them over hosts: placement.survivable_fleet), so no
+    placement is needed; on-prem buys every installed slot of the servers the replicas are
+    packed into, and each server: a full baseboard's slots carry its share of the server in the
+    rank price, while a PCIe server holding fewer cards than it has slots costs a whole server
+    (its GPU-equivalents here). Never below the GPUs in use, so ``GPUs in use x price`` stays a
+    lower bound for the search's pruning."""
     if inp.pricing_model != "on-prem":
         reps = placement.replica_count(active, offset, paired)
         return reps * n, reps
     fl = _survivable(inp, active, offset, paired, n, g)
-    return placement.installed_slots(fl.replicas * n, fl.layout), fl.replicas
+    slots = placement.installed_slots(fl.replicas * n, fl.layout)
+    gp = _gpu_price(g, inp)
+    if gp is None or placement.full_baseboards(g):  # full servers: their slots carry them at the rank price
+        return slots, fl.replicas
+    lay = fl.layout  # PCIe: the cards installed and each server at its size class's price
+    return (slots * gp + lay.servers * _server_price(inp, lay.gpus_per_server)) / _rank_price(g, inp), fl.replicas
 
 
 def _survivable(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> placement.Fleet:
-    """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis."""
-    return placement.survivable_fleet(active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]],
-                                      per_gpu_bill=inp.pricing_model != "on-prem")
+    """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis
+    (on-prem: GPU slots and servers at their purchase prices)."""
+    on_prem = inp.pricing_model == "on-prem"
+    gp = _gpu_price(g, inp) if on_prem else None
+    return placement.survivable_fleet(
+        active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]], per_gpu_bill=not on_prem,
+        server_cost=(lambda k: _server_price(inp, k) / gp) if gp else None)
 
 
 def _priced(g: GpuSpec, inp: SizingInputs) -> bool:

@@ -21,6 +21,7 @@ Redundancy rule (xlsizer, docs/method.md "Spares and servers"): with spares, los
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -163,6 +164,13 @@ class ServerLayout:
     """GPUs installed in each server (whole HGX/OAM boards come with all their GPUs)."""
 
 
+def full_baseboards(gpu: GpuSpec) -> bool:
+    """Whether the GPU's servers ship with every slot filled (SXM/OAM baseboards, superchip
+    trays): a server holding fewer replicas still has all its GPUs. PCIe servers hold only the
+    cards needed."""
+    return gpu.form_factor in ("sxm", "oam", "superchip")
+
+
 def consolidate(
     replicas: int, gpus_per_replica: int, gpu: GpuSpec, min_servers: int, *, max_per_server: int | None = None
 ) -> ServerLayout:
@@ -181,7 +189,7 @@ def consolidate(
         servers = max(replicas * spr, min_servers)
     if spr == 1:
         rps = math.ceil(replicas / servers)  # replicas spread evenly: the most any one server holds
-    if gpu.form_factor in ("sxm", "oam", "superchip"):
+    if full_baseboards(gpu):
         installed = per_node  # baseboards ship fully populated
     elif spr == 1:
         installed = rps * gpus_per_replica  # PCIe: only the cards needed
@@ -206,7 +214,7 @@ def installed_slots(replicas: int, layout: ServerLayout) -> int:
 
 def survivable_fleet(
     active: int, offset: int, paired_failure_domains: bool, gpus_per_replica: int, gpu: GpuSpec, min_servers: int,
-    per_gpu_bill: bool = False,
+    per_gpu_bill: bool = False, server_cost: Callable[[int], float] | None = None,
 ) -> Fleet:
     """Replicas and servers such that one server failure leaves at least ``active`` replicas.
 
@@ -215,9 +223,13 @@ def survivable_fleet(
     cap k on replicas per server (1 .. GPUs per node // GPUs per replica) is tried with spares
     ``max(offset, k)``, the cap's replicas packed densely; the fleet kept costs least on the
     bill's basis (``per_gpu_bill``: the GPUs in use, as a cloud rents them; else the installed
-    GPU slots, as on-prem buys them), then installs the fewest GPU slots, then has the fewest
-    servers. Fewer replicas per server (more servers) or more spares (fewer servers): whichever
-    the bill prefers; for every cap the cost only grows with the load and the spares, so the
+    GPU slots plus each server at ``server_cost`` of the GPUs it holds, as on-prem buys them:
+    a server without GPUs priced in GPUs, by its size class. It orders PCIe fleets, whose
+    servers hold only the cards needed (spreading 31 one-GPU replicas one per server, the
+    fewest slots, cost 28% more than four per server at cost.py's class prices); a full
+    baseboard's servers all hold the same, so its slots already order them), then installs the
+    fewest GPU slots, then has the fewest servers. Fewer replicas per server (more servers) or more spares
+    (fewer servers): whichever the bill prefers; for every cap the cost only grows with the load and the spares, so the
     cheapest does too. ``offset`` 0 (the baseline) promises no redundancy and keeps the
     course's packing; a replica spanning servers loses one replica per server failure, which
     any spare covers. Integer arithmetic in the loop (``consolidate``'s rules): the search
@@ -227,8 +239,8 @@ def survivable_fleet(
     if offset == 0 or gpus_per_replica > per_node:
         plain = replica_count(active, offset, paired_failure_domains)
         return Fleet(plain, consolidate(plain, gpus_per_replica, gpu, min_servers), 0)
-    full_boards = gpu.form_factor in ("sxm", "oam", "superchip")
-    best_key: tuple[int, int, int, int] | None = None
+    full_boards = full_baseboards(gpu)
+    best_key: tuple[float, int, int, int] | None = None
     best_k = best_total = 0
     # a cap above the spares adds replicas, which a per-GPU bill never prefers: skip those caps
     caps = per_node // gpus_per_replica
@@ -237,7 +249,8 @@ def survivable_fleet(
         servers = max(-(-total // k), min_servers)
         per_server = per_node if full_boards else -(-total // servers) * gpus_per_replica
         slots = max(servers * per_server, total * gpus_per_replica)
-        key = (total * gpus_per_replica if per_gpu_bill else slots, slots, servers, total)
+        server = server_cost(per_server) if server_cost is not None and not per_gpu_bill else 0.0
+        key = (total * gpus_per_replica if per_gpu_bill else slots + servers * server, slots, servers, total)
         if best_key is None or key < best_key:
             best_key, best_k, best_total = key, k, total
     plain = replica_count(active, offset, paired_failure_domains)
