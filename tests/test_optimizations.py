@@ -234,6 +234,23 @@ def test_disaggregation_sizes_two_pools_and_adds_the_kv_transfer():
     assert r.extra["perf"]["ttft_ms"] > dis["prefill_ms"] + dis["kv_transfer_ms"]
 
 
+def test_disaggregation_says_how_many_replicas_run_each_pool():
+    """A disaggregated plan deploys prefill and decode workers: the result said "79 active
+    replicas of 4x b200" without the split a planner deploys (here 69 prefill, 10 decode: 8,000-
+    token prompts within an 800 ms p95 TTFT keep the prefill replicas busy)."""
+    r = size(model="llama-3.3-70b", concurrent_users=2000, disaggregated=True, avg_prompt_tokens=8000)
+    b = r.burst
+    perf, dis = b.extra["perf"], b.extra["optimizations"]["disaggregated"]
+    peak = 2000 * 2 / 60 * 3  # users x requests per minute / 60 x the burst
+    assert perf["prefill_replicas"] == math.ceil(peak / dis["prefill_req_s_per_replica"]) == 69
+    assert perf["decode_replicas"] == math.ceil(peak / dis["decode_req_s_per_replica"]) == 10
+    assert perf["prefill_replicas"] + perf["decode_replicas"] == b.active_replicas
+    assert "disaggregated: 69 prefill + 10 decode active" in r.headline
+    row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Active replicas")
+    assert "prefill pool ceil(200 peak req/s" in row.formula and "= 69 + decode pool" in row.formula
+    assert "prefill_replicas" not in size(model="llama-3.3-70b", concurrent_users=2000).burst.extra["perf"]
+
+
 def test_kv_offload_pays_only_when_memory_binds():
     # long-context batch summarisation at BF16 on one H100 per replica: memory capacity binds
     d = dict(workload_type="batch", model="llama-3.1-8b", precision="bf16", avg_prompt_tokens=60000,

@@ -119,6 +119,10 @@ def headline_for(b: Scenario) -> str:
     # read as one GPU's worth of parallelism on an 8-GPU replica
     shape = (f"TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}" if ep == 1 else
              f"DEP={b.gpus_per_replica}: attention data-parallel, experts over {ep} GPUs")
+    perf0 = b.extra.get("perf") or {}
+    if "prefill_replicas" in perf0:  # disaggregated: the replicas by role
+        shape += (f"; disaggregated: {perf0['prefill_replicas']:,} prefill + {perf0['decode_replicas']:,} decode"
+                  f" active")
     reps = (f"{b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
             f" of {b.gpus_per_replica}x {b.gpu} ({shape})")
     if b.shared_hosts:  # cloud renting GPUs on hosts shared with other tenants: no whole servers to plan on

@@ -592,11 +592,16 @@ class _Eval:
                  ttft_fixed_s: float = 0.0) -> None:
         self.cap, self.req_d, self.req_p, self.info, self.ttft_fixed_s = cap, req_d, req_p, info, ttft_fixed_s
 
+    def pools(self, offered_rps: float) -> tuple[int, int]:
+        """(prefill replicas, decode replicas) that carry ``offered_rps``: no prefill pool (0)
+        unless disaggregated."""
+        d = max(1, math.ceil(offered_rps / self.req_d - 1e-9))
+        p = max(1, math.ceil(offered_rps / self.req_p - 1e-9)) if self.req_p < math.inf else 0
+        return p, d
+
     def active(self, offered_rps: float) -> int:
-        a = max(1, math.ceil(offered_rps / self.req_d - 1e-9))
-        if self.req_p < math.inf:
-            a += max(1, math.ceil(offered_rps / self.req_p - 1e-9))
-        return a
+        p, d = self.pools(offered_rps)
+        return p + d
 
     @property
     def req_s(self) -> float:
@@ -845,10 +850,15 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if best is None or key < best:
             best = key
             req_s = ev.req_s
-            plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline",
-                         ("{} x {:.3g} req/s at a mean batch of {:.4g} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                          (f"{n}x {g.id}", req_s, cap.mean_batch, cap.tpot_s * 1000, cap.binding), S_PERF),
-                         cap=cap)
+            if ev.req_p < math.inf:  # disaggregated: a replica of either pool, in the pools' proportion
+                basis = ("{} x {:.3g} req/s (1 / (1/prefill + 1/decode): a prefill replica {:.3g} req/s, a decode"
+                         " replica {:.3g} at a mean batch of {:.4g}, TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                         (f"{n}x {g.id}", req_s, ev.req_p, ev.req_d, cap.mean_batch, cap.tpot_s * 1000, cap.binding),
+                         S_PERF)
+            else:
+                basis = ("{} x {:.3g} req/s at a mean batch of {:.4g} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                         (f"{n}x {g.id}", req_s, cap.mean_batch, cap.tpot_s * 1000, cap.binding), S_PERF)
+            plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline", basis, cap=cap)
             plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
             plan.ep, plan.extra_w = ep, extra_w
     if plan is None:
@@ -1181,9 +1191,7 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
          "attention data-parallel x {} ranks, experts over EP={} (wide expert parallelism)",
          (plan.tp, plan.pp) if plan.ep == 1 else (plan.n, plan.ep), f"{S_COURSE} steps 9-10"),
         (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
-        (name, "Active replicas", fleet.active, "replicas",
-         "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
-         else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12"),
+        _active_row(name, inp, sh, plan, fleet),
         (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}{}",
          (red, f" + {fleet.added_spares} more so that losing the server with the most replicas "
           f"({layout.replicas_per_server}) leaves the active ones" if fleet.added_spares else "",
@@ -1204,6 +1212,22 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
         rec.append((name, "Next cheapest GPU", gid, "", "{:,} GPUs in use, {:+.0%} cost against the {:,}x {} chosen "
                     "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
                     "GPU count jump)", (total, cost / mine - 1.0, fleet.total_gpus, g.id), "xlsizer cost ranking"))
+
+
+def _active_row(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet) -> tuple[Any, ...]:
+    """The "Active replicas" explain() row; disaggregated, with its prefill and decode pools
+    (the replicas a planner deploys in each role: the spares are of the same shape, either)."""
+    ev = plan.ev
+    if (plan.source == "roofline" and ev is not None and ev.req_p < math.inf
+            and len(fleet.deployments) == 1 and fleet.deployments[0][0] == 1):
+        off = sh.rps * scenario_burst(name, inp.burst_factor)
+        p, d = ev.pools(off)
+        return (name, "Active replicas", fleet.active, "replicas",
+                "prefill pool ceil({:,.4g} peak req/s / {:.3g} req/s per replica) = {:,} + decode pool ceil({:,.4g} /"
+                " {:.3g}) = {:,} (disaggregated)", (off, ev.req_p, p, off, ev.req_d, d), f"{S_COURSE} step 12")
+    return (name, "Active replicas", fleet.active, "replicas",
+            "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
+            else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12")
 
 
 def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
@@ -1277,6 +1301,9 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         "memory_per_replica_gb": (w + plan.extra_w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
         "ep": plan.ep,
     }
+    if plan.ev is not None and plan.ev.req_p < math.inf and len(fleet.deployments) == 1:
+        # disaggregated: the active replicas by role (the spares are of the same shape, either)
+        extra["perf"]["prefill_replicas"], extra["perf"]["decode_replicas"] = plan.ev.pools(off_rps)
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
     if cap.binding == STATIC_BINDS:
         batch_how, batch_args = ("the static batch that carries the most requests/s (continuous batching off: a batch"
