@@ -56,6 +56,7 @@ from xlsizer.engine.solver import (
     CapacityBound,
     TpotRateBound,
     capacity_bound,
+    idle_ttft_s,
     tpot_rate_bound,
     ttft_floor_bound,
 )
@@ -68,7 +69,7 @@ from xlsizer.engine.step import (
     sustained_tensor_ratio,
 )
 from xlsizer.engine.throughput import course_table_throughput
-from xlsizer.errors import InfeasibleError
+from xlsizer.errors import InfeasibleError, XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
@@ -868,6 +869,14 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
+        idle = _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
+        if idle is not None and idle[0] > sh.ttft_s:
+            s_idle, c = idle
+            raise InfeasibleError(
+                f"target_ttft_ms {inp.ttft_ms:g} is out of reach on {where}: one request alone, on an idle replica, "
+                f"takes {s_idle * 1000:,.0f} ms to its first token at p{inp.slo_percentile:g} on the fastest shape "
+                f"that holds the weights ({c.n}x {c.g.id}, {sh.prompt:,}-token prompts); a looser TTFT target, "
+                "shorter prompts or a faster GPU fit")
         raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the p{inp.slo_percentile:g} TTFT/TPOT "
                               f"targets ({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
     if fixed is None:
@@ -877,6 +886,24 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
                     "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
     return plan
+
+
+def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
+    """(the least TTFT, s, one request reaches on an idle replica at the SLO percentile, over
+    configurations that hold the weights, and that configuration): why no load fits where the
+    TTFT target is below it (``solver.idle_ttft_s``). None without a configuration to ask."""
+    best: tuple[float, _Cand] | None = None
+    for c in cands:
+        try:
+            t = idle_ttft_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep,
+                            kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
+                            prefill_tokens=sh.fx.prefill_tokens, tuning=c.tun, calibration=sh.cal(c.g, inp),
+                            slo_percentile=inp.slo_percentile, arrivals=sh.arr)
+        except XlsizerError:
+            continue
+        if best is None or t < best[0]:
+            best = (t, c)
+    return best
 
 
 def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits: dict[str, tuple[float, int]],

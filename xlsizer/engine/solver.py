@@ -643,6 +643,24 @@ def ttft_floor_bound(
                            rep.queue_scale)
 
 
+def idle_ttft_s(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, output_tokens: float, *, pp: int = 1, ep: int = 1,
+    kv_precision: Precision | str | None = None, engine: str = "vllm", prefill_tokens: float | None = None,
+    tuning: Tuning | None = None, calibration: Calibration | None = None,
+    slo_percentile: float | None = None, arrivals: Arrivals | None = None,
+) -> float:
+    """TTFT, s, of one request on an idle replica (no queue, its chunk steps at one sequence's
+    step): the mean, or with ``slo_percentile`` that percentile (the spread of prompt lengths
+    and of the step it arrives in). No load can do better, so a TTFT target below it is out of
+    reach on this configuration (``latency.ttft_open`` at no load)."""
+    _, _, rep, st, prefill, floor_step = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning)
+    return ttft_open(0.0, prefill, rep_chunks(rep, st), floor_step, slo_percentile,
+                     arrivals if arrivals is not None else POISSON, rep.queue_scale) + rep.request_s
+
+
 class CapacityBound(NamedTuple):
     """What bounds ``slo_capacity``'s answer for one configuration and workload, from its
     constants alone (``capacity_bound``): the capacity is 0 when the KV budget is below
