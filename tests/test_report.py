@@ -352,6 +352,9 @@ def test_assumption_sources_are_readable(reports):
                 assert code not in src, (path.name, r, src)
     assert rp.readable_source("course.md §10.3 step 4") == "aisle course, §10.3 step 4"
     assert rp.readable_source("xlsizer cost model (engine/cost.py; issue 5)") == "xlsizer cost model"
+    # a code path before a colon goes with its colon (the latency percentiles' source read "(: Pollaczek...")
+    assert rp.readable_source("xlsizer latency percentiles (engine/latency.py: Pollaczek-Khinchine wait)") == \
+        "xlsizer latency percentiles (Pollaczek-Khinchine wait)"
 
 
 def test_user_text_is_never_a_formula(tmp_path):

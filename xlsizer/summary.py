@@ -193,7 +193,7 @@ _SOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bcatalog\.md model note (\d+)"), r"xlsizer model catalog, note \1"),
     (re.compile(r"\bdefaults\.yaml server_power\b"), "xlsizer defaults, server power"),
     (re.compile(r"\bdefaults\.yaml\b"), "xlsizer defaults"),
-    (re.compile(r"\bengine/\w+\.py\s*"), ""),
+    (re.compile(r"\bengine/\w+\.py:?\s*"), ""),  # "(engine/latency.py: ...)" left "(: ..."
     (re.compile(r";?\s*\bissue \d+\b"), ""),
     (re.compile(r"\s*\(\s*;?\s*\)"), ""),
 )
