@@ -142,3 +142,16 @@ def test_weights_held_in_more_bytes_than_the_release_are_flagged_and_resized():
         inp = xlsizer.make_inputs(**quantized)
         assert not [w for w in xlsizer.size(inp).warnings if "as released" in w], quantized
         assert not [w for w in xlsizer.what_if(inp) if w.change.startswith("Weights as released")], quantized
+
+
+def test_disaggregation_is_weighed_both_ways():
+    """A planner who turned disaggregated serving on sees what the aggregated plan would buy,
+    and one who did not sees the pools' plan: a full re-sizing either way."""
+    for on in (True, False):
+        inp = xlsizer.make_inputs(model="llama-3.3-70b", concurrent_users=2000, avg_prompt_tokens=8000,
+                                  disaggregated=on)
+        label = "Disaggregated serving off" if on else "Disaggregated serving (prefill and decode pools)"
+        w = {x.change: x for x in xlsizer.what_if(inp)}[label]
+        other = xlsizer.make_inputs(model="llama-3.3-70b", concurrent_users=2000, avg_prompt_tokens=8000,
+                                    disaggregated=not on)
+        assert w.total_gpus == xlsizer.size(other).burst.total_gpus

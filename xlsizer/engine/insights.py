@@ -179,6 +179,9 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
                       {"precision": rel.value}))
     if not inputs.speculative_decoding:
         cases.append(("Speculative decoding on", {"speculative_decoding": True}))
+    if inputs.throughput_source is ThroughputSource.ROOFLINE:  # prompts in their own pool, or not
+        cases.append(("Disaggregated serving off" if inputs.disaggregated else
+                      "Disaggregated serving (prefill and decode pools)", {"disaggregated": not inputs.disaggregated}))
     cases.append((f"TPOT target relaxed by 20 ms (to {inputs.tpot_ms + 20:g} ms)",
                   {"target_tpot_ms": min(1000.0, inputs.tpot_ms + 20)}))
     if inputs.tpot_ms - 20 >= 5:
