@@ -20,6 +20,7 @@ from xlsizer.engine.performance import estimate
 from xlsizer.precision import Precision
 from xlsizer.resolve import resolve_model
 from xlsizer.results import SCENARIOS
+from xlsizer.summary import sizing_rows
 from xlsizer.workbook.examples import EXAMPLES
 
 # Decode-heavy chat on a 70B: 1,000-token prompts and 1,000-token answers (long chat answers,
@@ -249,6 +250,9 @@ def test_disaggregation_says_how_many_replicas_run_each_pool():
     row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Active replicas")
     assert "prefill pool ceil(200 peak req/s" in row.formula and "= 69 + decode pool" in row.formula
     assert "prefill_replicas" not in size(model="llama-3.3-70b", concurrent_users=2000).burst.extra["perf"]
+    rows = {row.label: row.values for row in sizing_rows(r)}  # the CLI's and the report's table
+    assert rows["  of which prefill"][1] == 69 and rows["  of which decode"][1] == 10
+    assert "  of which prefill" not in {row.label for row in sizing_rows(size(model="llama-3.3-70b"))}
 
 
 def test_kv_offload_pays_only_when_memory_binds():

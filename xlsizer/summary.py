@@ -64,6 +64,11 @@ def meaning_rows(r: SizingResult) -> list[Row]:
     ]
 
 
+def _perf_get(s: Any, key: str) -> Any:
+    """A scenario's ``extra["perf"][key]``, None where absent."""
+    return ((s.extra or {}).get("perf") or {}).get(key)
+
+
 def sizing_rows(r: SizingResult, gpu_names: bool = True) -> list[Row]:
     """The hardware each scenario needs."""
     sec = "Sizing"
@@ -73,6 +78,11 @@ def sizing_rows(r: SizingResult, gpu_names: bool = True) -> list[Row]:
         Row("GPU", "", tuple(s.gpu_name if gpu_names else s.gpu for s in sc), TEXT, sec, "gpu"),
         Row("GPUs per replica", "GPUs", tuple(s.gpus_per_replica for s in sc), INT, sec, "gpus_per_replica"),
         Row("Active replicas", "replicas", tuple(s.active_replicas for s in sc), INT, sec, "active_replicas"),
+        # disaggregated: the active replicas by role (blank rows otherwise, dropped below)
+        Row("  of which prefill", "replicas", tuple(_perf_get(s, "prefill_replicas") for s in sc), INT, sec,
+            "prefill_replicas"),
+        Row("  of which decode", "replicas", tuple(_perf_get(s, "decode_replicas") for s in sc), INT, sec,
+            "decode_replicas"),
         Row("Replicas (active + spares)", "replicas", tuple(s.replicas for s in sc), INT, sec, "replicas"),
         Row("Total GPUs in use", "GPUs", tuple(s.total_gpus for s in sc), INT, sec, "total_gpus"),
         Row("Servers (shared hosts)" if shared else "Servers", "servers",
@@ -96,8 +106,10 @@ def performance_rows(r: SizingResult) -> list[Row]:
         return []
     sec = "One replica at capacity"
     q = r.inputs.slo_percentile
+    pools = any("prefill_replicas" in p for p in perf)  # disaggregated: the batch is a decode replica's
     return [
-        Row("Sequences per replica, mean", "sequences", tuple(p.get("mean_batch") for p in perf), D2, sec, "batch"),
+        Row("Sequences per decode replica, mean" if pools else "Sequences per replica, mean", "sequences",
+            tuple(p.get("mean_batch") for p in perf), D2, sec, "batch"),
         Row("TPOT at that batch, mean", "ms", tuple(p.get("tpot_ms") for p in perf), D1, sec, "tpot_ms"),
         Row(f"TPOT at that batch, p{q:g}", "ms", tuple(p.get("tpot_q_ms") for p in perf), D1, sec, "tpot_q_ms"),
         Row("TTFT at peak load, mean", "ms", tuple(p.get("ttft_ms") for p in perf), INT, sec, "ttft_ms"),
