@@ -869,7 +869,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if floor_best < math.inf and floor_best > tpot_s:
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
-        idle = _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
+        # (an aggregated replica's idle TTFT: a disaggregated one's prefill pool differs, not said)
+        idle = None if fx.disaggregated else _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
         if idle is not None and idle[0] > sh.ttft_s:
             s_idle, c = idle
             raise InfeasibleError(
