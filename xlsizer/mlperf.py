@@ -252,7 +252,8 @@ def predict(row: Mapping[str, str], calibration: Calibration | None,
     if mtp and load_catalog().model(row.get("model", "")).mtp_layers > 0:
         how += f", MTP head with {MTP_DRAFT_TOKENS} draft tokens"
     shape = f"TP={n}" if ep == 1 else f"DEP={n} (attention data-parallel, experts over {n} GPUs)"
-    return out, f"{gpus // n} replicas of {shape}, {how}"
+    reps = gpus // n
+    return out, f"{reps} replica{'' if reps == 1 else 's'} of {shape}, {how}"
 
 
 def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
