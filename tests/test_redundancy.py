@@ -142,6 +142,16 @@ def test_servers_row_names_the_mix_of_spares_and_spread():
     assert "cheaper than adding spares" not in rows["Servers"]
 
 
+def test_servers_row_of_a_replica_spanning_servers():
+    """A 16-GPU replica (llama-3.1-405b at BF16 on H100s: TP=8, PP=2) spans two 8-GPU servers:
+    the Servers row said "1 replica(s) per 8-GPU server"."""
+    r = size(model="llama-3.1-405b", gpu="h100-sxm", precision="bf16", concurrent_users=100)
+    b = r.scenarios["burst"]
+    row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Servers")
+    assert b.gpus_per_replica == 16 and b.servers == 2 * b.replicas
+    assert row.formula.startswith("2 servers per replica (8-GPU servers)"), row.formula
+
+
 def test_course_table_keeps_the_course_packing_and_warns():
     r = size(throughput_source="course-table", kv_cache_dtype="fp16")
     b = r.scenarios["burst"]

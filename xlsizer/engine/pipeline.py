@@ -1226,8 +1226,11 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
           ", failure domains paired" if name == "resilient" else "",
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
           if several else ""), f"{S_COURSE} step 12"),
-        (name, "Servers", fleet.servers, "servers", "{} replica(s) per {}-GPU server, at least {} for {}{}",
-         (layout.replicas_per_server, g.gpus_per_node, MIN_SERVERS[red], red,
+        (name, "Servers", fleet.servers, "servers",
+         "{} replica(s) per {}-GPU server, at least {} for {}{}" if layout.servers_per_replica == 1 else
+         "{} servers per replica ({}-GPU servers), at least {} for {}{}",
+         (layout.replicas_per_server if layout.servers_per_replica == 1 else layout.servers_per_replica,
+          g.gpus_per_node, MIN_SERVERS[red], red,
           ", spread so that a server failure takes out no more replicas than the spares ({})".format(
               "with the spares added above: the cheapest mix of servers and spares on this cost basis"
               if fleet.added_spares else "on this cost basis cheaper than adding spares")
