@@ -92,6 +92,11 @@ def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     # the headline names the shape too ("8x b200 (TP=1)" read as no parallelism at all)
     assert "replicas of 8x b200 (DEP=8: attention data-parallel, experts over 8 GPUs)" in r.headline, r.headline
     assert "(TP=2)" in xlsizer.size(model="llama-3.3-70b", gpu="h100-sxm").headline
+    # on GB200 the 8 GPUs span two 4-GPU trays of one NVL72 NVLink domain: NVLink, not InfiniBand
+    nvl = xlsizer.size(**{**d, "gpu": "gb200"}).burst
+    assert nvl.gpus_per_replica == 8 and nvl.fabric.startswith("NVLink inside the scale-up domain"), nvl.fabric
+    assert xlsizer.size(model="llama-3.1-405b", gpu="h100-sxm", precision="bf16").burst.fabric.startswith(
+        "InfiniBand")  # 16 GPUs over two HGX servers: the network
     cat = pipeline.load_catalog()
     assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
     assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]

@@ -71,10 +71,13 @@ def cooling_tier(kw_per_rack: float) -> tuple[str, float]:
     raise AssertionError("unreachable: last tier is unbounded")
 
 
-def fabric(servers_per_replica: int, is_moe: bool, params_b: float) -> str:
-    """Network fabric for a replica layout (course step 15)."""
+def fabric(servers_per_replica: int, is_moe: bool, params_b: float, in_scale_up_domain: bool = False) -> str:
+    """Network fabric for a replica layout (course step 15); ``in_scale_up_domain``: the replica's
+    servers share one NVLink domain (NVL72 trays), so it spans them over NVLink."""
     if servers_per_replica <= 1:
         return _FABRIC["single_node"]
+    if in_scale_up_domain:
+        return _FABRIC["scale_up_domain"]
     if is_moe and params_b > _FABRIC["large_moe_params_b"]:
         return _FABRIC["multi_node_large_moe"]
     return _FABRIC["multi_node"]

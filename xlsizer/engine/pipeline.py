@@ -1442,7 +1442,8 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
                                          inp.rack_power_limit_kw, need.course)
     guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus)
-    fab = facility.fabric(layout.servers_per_replica, sh.model.is_moe, sh.model.total_params_b)
+    fab = facility.fabric(layout.servers_per_replica, sh.model.is_moe, sh.model.total_params_b,
+                          in_scale_up_domain=plan.n <= g.scaleup_gpus)
     if g.liquid_cooling_required:
         warn.append(f"{g.id} requires direct liquid cooling (and typically 415 V power distribution)")
     rec += [
@@ -1465,7 +1466,8 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
          f"{S_COURSE} step 16"),
         (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
         (name, "Facility power", fac_kw, "kW", "IT kW x PUE", (), f"{S_COURSE} step 16"),
-        (name, "Fabric", fab, "", "one node per replica: front-end only; spanning nodes: InfiniBand", (),
+        (name, "Fabric", fab, "", "one node per replica: front-end only; spanning nodes: InfiniBand, or NVLink"
+         " inside one scale-up domain (NVL72)", (),
          f"{S_COURSE} step 15"),
     ]
     return _Site(racks, it_kw, pue, fac_kw, fab)
