@@ -232,6 +232,21 @@ def test_nvl72_replica_within_its_rack_is_not_refused():
     assert r.burst.gpus_per_replica == 44 and r.burst.pp == 11
 
 
+@pytest.mark.parametrize(("limit_kw", "trays", "kind"), [(140, 18, "NVL72"), (80, 9, "NVL36x2"), (50, 8, "fewer")])
+def test_nvl72_trays_pack_by_nvlink_domain(limit_kw, trays, kind):
+    """GB200 trays (1U, 4 GPUs) go 18 to an NVL72 rack (about 106 kW here), or 9 to each of the
+    two racks of an NVL36x2 where the rack power limit holds less; the course's 10 servers per
+    rack (8-GPU chassis) put 10 trays in a rack whatever the limit. Below an NVL36x2 rack the
+    answer warns that no NVL72 product fits."""
+    r = size(model="deepseek-r1", gpu="gb200", precision="fp4", concurrent_users=50000, target_tpot_ms=80,
+             avg_prompt_tokens=1000, avg_output_tokens=2000, rack_power_limit_kw=limit_kw)
+    b = r.burst
+    row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Racks")
+    assert b.racks == math.ceil(b.servers / trays) and row.formula.startswith(f"{trays} trays per rack"), row.formula
+    assert kind in row.formula
+    assert any("no NVL72 configuration fits" in w for w in r.warnings) == (kind == "fewer")
+
+
 FIXED = st.fixed_dictionaries({
     "model": st.sampled_from(["llama-3.1-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b", "qwen3-32b"]),
     "gpu": st.sampled_from(["h100-pcie", "a100-80gb", "h100-sxm", "l40s", "mi300x"]),

@@ -51,9 +51,27 @@ def servers_per_rack(server_kw: float, rack_limit_kw: float) -> int:
     return max(1, min(_RACKS["max_servers"], math.floor(rack_limit_kw / server_kw + 1e-9)))
 
 
-def rack_plan(servers: int, server_kw: float, rack_limit_kw: float, liquid_required: bool) -> RackPlan:
-    """Pack servers into racks up to the power limit, then choose the cooling tier by kW per rack."""
-    fit = servers_per_rack(server_kw, rack_limit_kw)
+def domain_trays_per_rack(domain_trays: int, tray_kw: float, rack_limit_kw: float) -> int:
+    """Trays one rack holds of a rack-scale NVLink system whose scale-up domain is
+    ``domain_trays`` trays (GB200/GB300 NVL72: 18 trays of 4 GPUs): the whole domain where the
+    rack power limit allows it (NVL72, about 120-135 kW), else half the domain over each of two
+    racks joined by NVLink cables (NVIDIA's NVL36x2, about 66 kW), else as many as the limit
+    allows (no such product: the facility needs denser racks). Not the course's 10 servers,
+    which are 8-GPU chassis: an NVL72 tray is 1U."""
+    if domain_trays * tray_kw <= rack_limit_kw + 1e-9:
+        return domain_trays
+    half = domain_trays // 2
+    if half >= 1 and half * tray_kw <= rack_limit_kw + 1e-9:
+        return half
+    return max(1, math.floor(rack_limit_kw / tray_kw + 1e-9))
+
+
+def rack_plan(servers: int, server_kw: float, rack_limit_kw: float, liquid_required: bool,
+              domain_trays: int | None = None) -> RackPlan:
+    """Pack servers into racks up to the power limit, then choose the cooling tier by kW per rack;
+    ``domain_trays``: the servers are trays of a rack-scale NVLink domain (``domain_trays_per_rack``)."""
+    fit = (domain_trays_per_rack(domain_trays, server_kw, rack_limit_kw) if domain_trays
+           else servers_per_rack(server_kw, rack_limit_kw))
     racks = math.ceil(servers / fit)
     per_rack = math.ceil(servers / racks)
     kw_per_rack = per_rack * server_kw

@@ -1292,6 +1292,24 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                     "all-reduces is slow")
 
 
+def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.RackPlan, rack_hosts: int,
+               domain: int | None) -> tuple[Any, ...]:
+    """The "Racks" explain() row: servers packed to the rack power limit and the course's 10
+    servers; an NVL72 system's 1U trays by NVLink domain (``facility.domain_trays_per_rack``)."""
+    share = ("the GPUs' share ({:g} full hosts' worth, rounded up to {}) " if fleet.shared else "",
+             (round(fleet.host_share, 3), rack_hosts) if fleet.shared else ())
+    if domain:
+        per = racks.servers_per_rack
+        kind = ("NVL72: the whole 18-tray NVLink domain per rack" if per == domain else
+                "NVL36x2: each 18-tray NVLink domain over two racks of 9, cabled" if per == domain // 2
+                else "fewer trays than an NVL36x2 rack: the limit is below any NVL72 product")
+        return (name, "Racks", racks.racks, "racks", share[0] + "{} trays per rack within {:g} kW ({})",
+                (*share[1], racks.servers_per_rack, inp.rack_power_limit_kw, kind), f"{S_COURSE} step 16; NVIDIA "
+                "GB200 NVL72 / NVL36x2 rack configurations")
+    return (name, "Racks", racks.racks, "racks", share[0] + "packed to <= {:g} kW and <= 10 servers",
+            (*share[1], inp.rack_power_limit_kw), f"{S_COURSE} step 16")
+
+
 def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
     """Mean TTFT, s, at the scenario's peak load under the arrivals ``arr``, with the formula
     and its arguments for explain(): the prefill pool's queue when disaggregated, else the
@@ -1434,8 +1452,10 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     # shared cloud hosts: the racks and cooling of the rented GPUs' share, as whole hosts (rounded up)
     rack_hosts = math.ceil(fleet.host_share - 1e-9) if fleet.shared else fleet.servers
     host_kw = fleet.it_w / fleet.host_share / 1000.0 if fleet.shared else fleet.it_w / fleet.servers / 1000.0
-    racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required)
     nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
+    domain = NVL72_GPUS // g.gpus_per_node if nvl72 else None  # trays per NVLink domain (18)
+    racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required,
+                               domain_trays=domain)
     pue = NVL72_PUE if nvl72 else racks.pue
     fac_kw = it_kw * pue
     rack_servers = max(racks.servers_per_rack, NVL72_GPUS // g.gpus_per_node if nvl72 else 0)
@@ -1446,6 +1466,11 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
                           in_scale_up_domain=plan.n <= g.scaleup_gpus)
     if g.liquid_cooling_required:
         warn.append(f"{g.id} requires direct liquid cooling (and typically 415 V power distribution)")
+    if domain and racks.servers_per_rack < domain // 2:
+        half = domain // 2
+        warn.append(f"{g.id}: a rack of {inp.rack_power_limit_kw:g} kW holds {racks.servers_per_rack} trays, fewer "
+                    f"than an NVL36x2 rack's {half} ({half * host_kw:.0f} kW; NVL72 {domain * host_kw:.0f} kW): no "
+                    "NVL72 configuration fits the facility's racks")
     rec += [
         (name, "Server power", fleet.server_w / 1000.0, "kW", "{} x {:g} W + platform",
          (layout.gpus_per_server, g.tdp_w), "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
@@ -1457,11 +1482,7 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
          if fleet.shared else (fleet.servers, fleet.it_w / fleet.servers / 1000),
          f"{S_COURSE} step 16" + ("; xlsizer shared cloud hosts (docs/method.md 'Spares and servers')"
                                   if fleet.shared else "")),
-        (name, "Racks", racks.racks, "racks",
-         "the GPUs' share ({:g} full hosts' worth, rounded up to {}) packed to <= {:g} kW and <= 10 servers"
-         if fleet.shared else "packed to <= {:g} kW and <= 10 servers",
-         (round(fleet.host_share, 3), rack_hosts, inp.rack_power_limit_kw) if fleet.shared
-         else (inp.rack_power_limit_kw,), f"{S_COURSE} step 16"),
+        _racks_row(name, inp, fleet, racks, rack_hosts, domain),
         (name, "Cooling tier", racks.cooling_tier, "", "{:.1f} kW per rack", (racks.kw_per_rack,),
          f"{S_COURSE} step 16"),
         (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
