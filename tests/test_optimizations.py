@@ -255,6 +255,23 @@ def test_disaggregation_says_how_many_replicas_run_each_pool():
     assert "  of which prefill" not in {row.label for row in sizing_rows(size(model="llama-3.3-70b"))}
 
 
+def test_kv_offload_says_what_it_did():
+    """kv_offload on said nothing in the explanation. Each scenario now has a row: the host
+    memory used and the batch it allowed (llama-3.3-70b at BF16 on L40S: 2 sequences on the
+    GPUs, 89 with 256 GB of host memory over a 400 GB/s link), or why none was used."""
+    d = dict(workload_type="batch", model="llama-3.3-70b", precision="bf16", avg_prompt_tokens=8000,
+             avg_output_tokens=1000, max_context_tokens=131072, concurrent_users=200, gpu="l40s",
+             target_tpot_ms=500, target_ttft_ms=10000, kv_offload=True, host_link_gb_s=400)
+    rows = {s.scenario: s for s in size(**d).explain() if s.name == "KV offload"}
+    assert set(rows) == set(SCENARIOS)
+    assert rows["burst"].value == 256.0 and "a batch of 2 on the GPUs alone, 89 with it" in rows["burst"].formula
+    unused = next(s for s in size(**{**d, "model": "llama-3.1-8b", "gpu": "h100-sxm", "avg_prompt_tokens": 60000,
+                                       "max_context_tokens": 65536, "target_tpot_ms": 200, "host_link_gb_s": 64})
+                  .explain() if s.name == "KV offload" and s.scenario == "burst")
+    assert unused.value == 0.0 and unused.formula.startswith("not used: the KV budget holds the batch at 13")
+    assert not [s for s in size(**{**d, "kv_offload": False}).explain() if s.name == "KV offload"]
+
+
 def test_kv_offload_pays_only_when_memory_binds():
     # long-context batch summarisation at BF16 on one H100 per replica: memory capacity binds
     d = dict(workload_type="batch", model="llama-3.1-8b", precision="bf16", avg_prompt_tokens=60000,

@@ -1256,9 +1256,12 @@ def _active_row(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _
         return (name, "Active replicas", fleet.active, "replicas",
                 "prefill pool ceil({:,.4g} peak req/s / {:.3g} req/s per replica) = {:,} + decode pool ceil({:,.4g} /"
                 " {:.3g}) = {:,} (disaggregated)", (off, ev.req_p, p, off, ev.req_d, d), f"{S_COURSE} step 12")
+    several = len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1  # one deployment per variant (no LoRA)
     return (name, "Active replicas", fleet.active, "replicas",
-            "ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
-            else "ceil(demand / throughput per replica)", (), f"{S_COURSE} step 12")
+            ("ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
+             else "ceil(demand / throughput per replica)")
+            + (", each variant's deployment on its share of the traffic, summed over {} deployments (no LoRA)"
+               if several else ""), (len(sh.fx.lora_shares),) if several else (), f"{S_COURSE} step 12")
 
 
 def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
@@ -1310,6 +1313,27 @@ def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.Rack
             (*share[1], inp.rack_power_limit_kw), f"{S_COURSE} step 16")
 
 
+def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any]) -> tuple[Any, ...]:
+    """The "KV offload" explain() row where the input asks for it: host memory used per replica
+    and the batch it allowed, or why none was used (the KV budget did not bind, or streaming the
+    offloaded KV over the host link every step carried fewer requests than the GPUs alone). The
+    option said nothing in the explanation either way."""
+    if "used" not in info:  # _evaluate tries host memory only where the KV budget binds
+        return (name, "KV offload", 0.0, "GB per replica", "not needed: the KV budget does not bind ({} does)",
+                (plan.cap.binding if plan.cap is not None else "",), "engine/pipeline.py _evaluate")
+    if info["used"]:
+        return (name, "KV offload", info["host_gb_used_per_replica"], "GB per replica",
+                "host memory extends the KV budget: a batch of {} on the GPUs alone, {} with it; the offloaded share "
+                "streams over the {:g} GB/s host link every step", (info["max_batch_gpu_only"],
+                                                                   info["max_batch_with_host"],
+                                                                   sh.fx.host_link_bytes_per_s / 1e9),
+                "engine/pipeline.py _evaluate")
+    return (name, "KV offload", 0.0, "GB per replica",
+            "not used: the KV budget holds the batch at {}, and streaming the offloaded KV over the {:g} GB/s host link"
+            " every step carried fewer requests/s than the GPUs alone at every share tried",
+            (info["max_batch_gpu_only"], sh.fx.host_link_bytes_per_s / 1e9), "engine/pipeline.py _evaluate")
+
+
 def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
     """Mean TTFT, s, at the scenario's peak load under the arrivals ``arr``, with the formula
     and its arguments for explain(): the prefill pool's queue when disaggregated, else the
@@ -1354,6 +1378,8 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         # disaggregated: the active replicas by role (the spares are of the same shape, either)
         extra["perf"]["prefill_replicas"], extra["perf"]["decode_replicas"] = plan.ev.pools(off_rps)
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
+    if inp.kv_offload:
+        rec.append(_offload_row(name, sh, plan, extra["optimizations"].get("kv_offload") or {}))
     if cap.binding == STATIC_BINDS:
         batch_how, batch_args = ("the static batch that carries the most requests/s (continuous batching off: a batch"
                                  " holds its slots until its longest request ends, and the longest of more requests is"
