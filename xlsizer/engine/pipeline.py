@@ -1320,18 +1320,18 @@ def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any]) -> t
     option said nothing in the explanation either way."""
     if "used" not in info:  # _evaluate tries host memory only where the KV budget binds
         return (name, "KV offload", 0.0, "GB per replica", "not needed: the KV budget does not bind ({} does)",
-                (plan.cap.binding if plan.cap is not None else "",), "engine/pipeline.py _evaluate")
+                (plan.cap.binding if plan.cap is not None else "",), S_PERF)
     if info["used"]:
         return (name, "KV offload", info["host_gb_used_per_replica"], "GB per replica",
                 "host memory extends the KV budget: a batch of {} on the GPUs alone, {} with it; the offloaded share "
                 "streams over the {:g} GB/s host link every step", (info["max_batch_gpu_only"],
                                                                    info["max_batch_with_host"],
                                                                    sh.fx.host_link_bytes_per_s / 1e9),
-                "engine/pipeline.py _evaluate")
+                S_PERF)
     return (name, "KV offload", 0.0, "GB per replica",
             "not used: the KV budget holds the batch at {}, and streaming the offloaded KV over the {:g} GB/s host link"
             " every step carried fewer requests/s than the GPUs alone at every share tried",
-            (info["max_batch_gpu_only"], sh.fx.host_link_bytes_per_s / 1e9), "engine/pipeline.py _evaluate")
+            (info["max_batch_gpu_only"], sh.fx.host_link_bytes_per_s / 1e9), S_PERF)
 
 
 def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
