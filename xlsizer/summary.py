@@ -64,8 +64,9 @@ def meaning_rows(r: SizingResult) -> list[Row]:
     ]
 
 
-def _perf_get(s: Any, key: str) -> Any:
-    """A scenario's ``extra["perf"][key]``, None where absent."""
+def perf_value(s: Any, key: str) -> Any:
+    """A figure of the scenario's roofline plan, ``extra["perf"][key]``; None where absent (the
+    course-table method and overrides have no perf)."""
     return ((s.extra or {}).get("perf") or {}).get(key)
 
 
@@ -79,9 +80,9 @@ def sizing_rows(r: SizingResult, gpu_names: bool = True) -> list[Row]:
         Row("GPUs per replica", "GPUs", tuple(s.gpus_per_replica for s in sc), INT, sec, "gpus_per_replica"),
         Row("Active replicas", "replicas", tuple(s.active_replicas for s in sc), INT, sec, "active_replicas"),
         # disaggregated: the active replicas by role (blank rows otherwise, dropped below)
-        Row("  of which prefill", "replicas", tuple(_perf_get(s, "prefill_replicas") for s in sc), INT, sec,
+        Row("  of which prefill", "replicas", tuple(perf_value(s, "prefill_replicas") for s in sc), INT, sec,
             "prefill_replicas"),
-        Row("  of which decode", "replicas", tuple(_perf_get(s, "decode_replicas") for s in sc), INT, sec,
+        Row("  of which decode", "replicas", tuple(perf_value(s, "decode_replicas") for s in sc), INT, sec,
             "decode_replicas"),
         Row("Replicas (active + spares)", "replicas", tuple(s.replicas for s in sc), INT, sec, "replicas"),
         Row("Total GPUs in use", "GPUs", tuple(s.total_gpus for s in sc), INT, sec, "total_gpus"),

@@ -214,6 +214,20 @@ def _price(entered: float | None, catalog: PriceRange | None, gpu_id: str, field
                              f"{catalog.currency}, as of {catalog.as_of} ({catalog.source})")
 
 
+def gpu_purchase_price(inp: Any, gpu: GpuSpec) -> float | None:
+    """On-prem price per GPU: the user's ``gpu_purchase_price``, else the catalog's typical; None
+    without either (as ``scenario_cost`` bills it)."""
+    return _price(inp.gpu_purchase_price, gpu.purchase_price_per_gpu, gpu.id, "gpu_purchase_price", ",.0f")[0]
+
+
+def server_price(inp: Any, gpus_per_server: int) -> float:
+    """On-prem price of a server without its GPUs that holds ``gpus_per_server`` of them: the
+    user's ``server_purchase_price``, else its size class's (as ``scenario_cost`` bills it)."""
+    if inp.server_purchase_price is not None:
+        return float(inp.server_purchase_price)
+    return SERVER_PRICE[server_class(gpus_per_server)]
+
+
 def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus_per_server: int, it_kw: float,
                   pue: float, rps: float, prompt_tokens: int, output_tokens: int,
                   capacity_tok_s: float | None = None,
@@ -282,11 +296,9 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
         # PCIe servers get the cards their replicas use), not just the GPUs replicas use
         paid = max(total_gpus, node_gpus)
         cls = server_class(gpus_per_server)
-        if inp.server_purchase_price is None:
-            sp = SERVER_PRICE[cls]
-            s_src = f"{SOURCES['server_price_by_class.' + cls]} ({gpus_per_server}-GPU server, GPUs excluded)"
-        else:
-            sp, s_src = inp.server_purchase_price, "input server_purchase_price"
+        sp = server_price(inp, gpus_per_server)
+        s_src = (f"{SOURCES['server_price_by_class.' + cls]} ({gpus_per_server}-GPU server, GPUs excluded)"
+                 if inp.server_purchase_price is None else "input server_purchase_price")
         years = inp.amortization_years if inp.amortization_years is not None else AMORTIZATION_YEARS
         pct = inp.maintenance_pct_per_year if inp.maintenance_pct_per_year is not None else MAINTENANCE_PCT
         elec = inp.electricity_price_per_kwh if inp.electricity_price_per_kwh is not None else ELECTRICITY_PRICE

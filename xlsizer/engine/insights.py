@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xlsizer.catalog.loader import load_catalog
-from xlsizer.engine.memory import released_precision
+from xlsizer.engine.memory import upcast_release
 from xlsizer.engine.optimizations import expected_tokens_per_step
 from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
 from xlsizer.engine.solver import ENGINE_SEQS_BINDS, STATIC_BINDS
@@ -171,10 +171,10 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     """The course's "what would change the answer" bullets, each re-sized (Burst scenario)."""
     cases: list[tuple[str, dict[str, Any]]] = []
     try:  # weights held in more bytes than the release: the release as it ships (pipeline._upcast_warning)
-        rel = released_precision(load_catalog().model(inputs.model))
+        rel = upcast_release(load_catalog().model(inputs.model), inputs.precision)
     except XlsizerError:
         rel = None
-    if rel is not None and inputs.precision.bytes_per_element > rel.bytes_per_element:
+    if rel is not None:
         cases.append((f"Weights as released ({rel.label} instead of {inputs.precision.label})",
                       {"precision": rel.value}))
     if not inputs.speculative_decoding:

@@ -66,6 +66,13 @@ def released_precision(model: ModelSpec) -> Precision:
     return model.expert_weights_precision or model.weights_precision or Precision.BF16
 
 
+def upcast_release(model: ModelSpec, prec: Precision) -> Precision | None:
+    """The release's format (``released_precision``) where ``prec`` holds the weights in more
+    bytes than it (an upcast copy), else None."""
+    rel = released_precision(model)
+    return rel if prec.bytes_per_element > rel.bytes_per_element else None
+
+
 def kv_bytes_per_token_per_layer(model: ModelSpec, bytes_per_element: float) -> float:
     """KV-cache bytes one token adds in one full-attention layer (K and V, or the MLA latent).
 

@@ -30,7 +30,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, MeasuredStep, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
-from xlsizer.engine.cost import SERVER_PRICE, scenario_cost, server_class
+from xlsizer.engine.cost import gpu_purchase_price, scenario_cost, server_price
 from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.latency import Arrivals, max_rate_within_ttft, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import (
@@ -150,21 +150,6 @@ def _compute_precision(gpu: GpuSpec, p: Precision) -> Precision:
     return p if gpu.supports(p) else Precision.BF16
 
 
-def _gpu_price(g: GpuSpec, inp: SizingInputs) -> float | None:
-    """On-prem purchase price per GPU: the user's, else the catalog's typical; None without one."""
-    if inp.gpu_purchase_price is not None:
-        return inp.gpu_purchase_price
-    return g.purchase_price_per_gpu.typical if g.purchase_price_per_gpu is not None else None
-
-
-def _server_price(inp: SizingInputs, gpus_per_server: int) -> float:
-    """On-prem price of a server without GPUs holding ``gpus_per_server`` of them: the user's,
-    else cost.py's size class (as ``scenario_cost`` bills it)."""
-    if inp.server_purchase_price is not None:
-        return inp.server_purchase_price
-    return SERVER_PRICE[server_class(gpus_per_server)]
-
-
 def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     """Price per GPU used to rank candidate configurations, on the sizing's own cost basis.
 
@@ -175,15 +160,15 @@ def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
     drops it when a priced GPU is available.
     """
     if inp.pricing_model == "on-prem":
-        gp = _gpu_price(g, inp)
+        gp = gpu_purchase_price(inp, g)
         if gp is None:
             return math.inf
         if placement.full_baseboards(g):
-            return gp + _server_price(inp, g.gpus_per_node) / g.gpus_per_node
+            return gp + server_price(inp, g.gpus_per_node) / g.gpus_per_node
         # PCIe: a server holds only the cards needed and is priced by its size class, so the
         # cheapest share of a server per card (4 cards in a 2-4 GPU host at cost.py's prices)
         # keeps GPUs in use x this price a lower bound of every fleet's bill (the search prunes on it)
-        return gp + min(_server_price(inp, k) / k for k in range(1, g.gpus_per_node + 1))
+        return gp + min(server_price(inp, k) / k for k in range(1, g.gpus_per_node + 1))
     p = g.cloud_price_per_gpu_hour
     # Without a price (only possible for a user-chosen GPU, whose candidates all share it)
     # the ranking falls back to the GPU count alone.
@@ -204,21 +189,21 @@ def _billed_gpus(inp: SizingInputs, active: int, offset: int, paired: bool, n: i
         return reps * n, reps
     fl = _survivable(inp, active, offset, paired, n, g)
     slots = placement.installed_slots(fl.replicas * n, fl.layout)
-    gp = _gpu_price(g, inp)
+    gp = gpu_purchase_price(inp, g)
     if gp is None or placement.full_baseboards(g):  # full servers: their slots carry them at the rank price
         return slots, fl.replicas
     lay = fl.layout  # PCIe: the cards installed and each server at its size class's price
-    return (slots * gp + lay.servers * _server_price(inp, lay.gpus_per_server)) / _rank_price(g, inp), fl.replicas
+    return (slots * gp + lay.servers * server_price(inp, lay.gpus_per_server)) / _rank_price(g, inp), fl.replicas
 
 
 def _survivable(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> placement.Fleet:
     """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis
     (on-prem: GPU slots and servers at their purchase prices)."""
     on_prem = inp.pricing_model == "on-prem"
-    gp = _gpu_price(g, inp) if on_prem else None
+    gp = gpu_purchase_price(inp, g) if on_prem else None
     return placement.survivable_fleet(
         active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]], per_gpu_bill=not on_prem,
-        server_cost=(lambda k: _server_price(inp, k) / gp) if gp else None)
+        server_cost=(lambda k: server_price(inp, k) / gp) if gp else None)
 
 
 def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
@@ -417,8 +402,9 @@ def _configs(g: GpuSpec, resident: float, rack_kw: float, stages: bool = True) -
         return out
     k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
     rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
-    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
-        rack = max(rack, NVL72_GPUS // per_node)  # the NVL72 rack holds its 18 trays (_site)
+    trays = _nvl72_trays(g)
+    if trays is not None:
+        rack = max(rack, trays)  # the NVL72 rack holds its 18 trays (_site)
     out += [(k * per_node, per_node, k) for k in range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)]
     return out
 
@@ -465,9 +451,9 @@ def _upcast_warning(inp: SizingInputs, model: ModelSpec, w: float) -> str | None
     it ships in, and said nothing. It can still be the cheaper plan (FP8 math on a GPU that
     runs FP4 weight-only at the BF16 rate, or whose FP4 formats the automatic choice skips), so
     the warning names the trade and ``insights.what_ifs`` re-sizes the release. None otherwise."""
-    rel = memory.released_precision(model)
     prec = inp.precision
-    if prec.bytes_per_element <= rel.bytes_per_element:
+    rel = memory.upcast_release(model, prec)
+    if rel is None:
         return None
     what = "its routed experts" if model.expert_weights_precision is not None else "its weights"
     w_rel = deployed_weights_bytes(model, rel)
@@ -593,11 +579,16 @@ class _Eval:
                  ttft_fixed_s: float = 0.0) -> None:
         self.cap, self.req_d, self.req_p, self.info, self.ttft_fixed_s = cap, req_d, req_p, info, ttft_fixed_s
 
+    @property
+    def disaggregated(self) -> bool:
+        """Whether prompts run in a prefill pool of their own (its req/s finite)."""
+        return self.req_p < math.inf
+
     def pools(self, offered_rps: float) -> tuple[int, int]:
         """(prefill replicas, decode replicas) that carry ``offered_rps``: no prefill pool (0)
         unless disaggregated."""
         d = max(1, math.ceil(offered_rps / self.req_d - 1e-9))
-        p = max(1, math.ceil(offered_rps / self.req_p - 1e-9)) if self.req_p < math.inf else 0
+        p = max(1, math.ceil(offered_rps / self.req_p - 1e-9)) if self.disaggregated else 0
         return p, d
 
     def active(self, offered_rps: float) -> int:
@@ -851,7 +842,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if best is None or key < best:
             best = key
             req_s = ev.req_s
-            if ev.req_p < math.inf:  # disaggregated: a replica of either pool, in the pools' proportion
+            if ev.disaggregated:  # a replica of either pool, in the pools' proportion
                 basis = ("{} x {:.3g} req/s (1 / (1/prefill + 1/decode): a prefill replica {:.3g} req/s, a decode"
                          " replica {:.3g} at a mean batch of {:.4g}, TPOT {:.1f} ms, {}) x (prompt + output) tokens",
                          (f"{n}x {g.id}", req_s, ev.req_p, ev.req_d, cap.mean_batch, cap.tpot_s * 1000, cap.binding),
@@ -1053,6 +1044,11 @@ class _Fleet(NamedTuple):
     shared: bool  # cloud hosts with slots the plan does not rent (other tenants'): site figures are the GPUs' share
     host_share: float  # the rented GPUs as full hosts (GPUs / GPUs per host) when shared, else the servers
 
+    @property
+    def several(self) -> bool:
+        """One deployment per fine-tuned variant (no LoRA): more than one deployment."""
+        return len(self.deployments) > 1 or self.deployments[0][0] > 1
+
 
 class _Site(NamedTuple):
     """Racks, cooling and power of one scenario (course steps 15-16)."""
@@ -1071,7 +1067,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     need = _need(name, inp, sh, rec)
     plan, deployments = _configure(name, inp, sh, fixed, need, warn, rec)
     fleet = _fleet(name, inp, deployments, need.offset)
-    _record_fleet(name, inp, sh, fixed, plan, fleet, need.offset, rec)
+    _record_fleet(name, inp, sh, fixed, plan, fleet, need, rec)
     _fleet_warnings(name, sh, fixed, plan, fleet, need.offset, warn)
     extra = _performance(name, inp, sh, plan, fleet, need, warn, rec)
     site = _site(name, inp, sh, plan, fleet, need, warn, rec)
@@ -1203,15 +1199,16 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
 
 
 def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,
-                  offset: int, rec: Rec) -> None:
+                  need: _Need, rec: Rec) -> None:
     """explain() rows of the chosen GPU, its replicas and servers."""
+    offset = need.offset
     g, layout, red = plan.gpu, fleet.layout, RED_LABEL[offset]
     how = ("cheapest adequate configuration (cloud: catalog $/GPU-hour x GPUs; on-prem: purchase price per GPU "
            "+ its share of the server, priced GPUs only) among {}; precision gate {}"
            if fixed is None and plan.source == "roofline" else
            "first of {} x (1,2,4,8) with memory >= VRAM and bandwidth >= 1.3 x need; precision gate {}"
            if fixed is None else "user-chosen GPU ({}; {})")
-    several = len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1
+    several = fleet.several
     rec += [
         (name, "GPU", g.id, "", how, (" > ".join(PICK["order"]) if fixed is None else g.id, inp.precision.label),
          f"{S_COURSE} step 9" + ("; xlsizer cost ranking" if plan.source == "roofline" else "")),
@@ -1219,7 +1216,7 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
          "attention data-parallel x {} ranks, experts over EP={} (wide expert parallelism)",
          (plan.tp, plan.pp) if plan.ep == 1 else (plan.n, plan.ep), f"{S_COURSE} steps 9-10"),
         (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
-        _active_row(name, inp, sh, plan, fleet),
+        _active_row(name, sh, plan, fleet, sh.rps * need.burst),
         (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}{}",
          (red, f" + {fleet.added_spares} more so that losing the server with the most replicas "
           f"({layout.replicas_per_server}) leaves the active ones" if fleet.added_spares else "",
@@ -1245,18 +1242,26 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
                     "GPU count jump)", (total, cost / mine - 1.0, fleet.total_gpus, g.id), "xlsizer cost ranking"))
 
 
-def _active_row(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet) -> tuple[Any, ...]:
-    """The "Active replicas" explain() row; disaggregated, with its prefill and decode pools
-    (the replicas a planner deploys in each role: the spares are of the same shape, either)."""
+def _pools(plan: _Plan, fleet: _Fleet, peak_rps: float) -> tuple[int, int] | None:
+    """(prefill, decode) active replicas of a disaggregated plan with one deployment (the
+    replicas a planner deploys in each role; the spares are of the same shape, either); None
+    otherwise."""
     ev = plan.ev
-    if (plan.source == "roofline" and ev is not None and ev.req_p < math.inf
-            and len(fleet.deployments) == 1 and fleet.deployments[0][0] == 1):
-        off = sh.rps * scenario_burst(name, inp.burst_factor)
-        p, d = ev.pools(off)
+    if ev is None or not ev.disaggregated or fleet.several:
+        return None
+    return ev.pools(peak_rps)
+
+
+def _active_row(name: str, sh: _Shared, plan: _Plan, fleet: _Fleet, peak_rps: float) -> tuple[Any, ...]:
+    """The "Active replicas" explain() row; disaggregated, with its prefill and decode pools."""
+    pools = _pools(plan, fleet, peak_rps)
+    if pools is not None and plan.ev is not None:
+        ev, (p, d) = plan.ev, pools
         return (name, "Active replicas", fleet.active, "replicas",
                 "prefill pool ceil({:,.4g} peak req/s / {:.3g} req/s per replica) = {:,} + decode pool ceil({:,.4g} /"
-                " {:.3g}) = {:,} (disaggregated)", (off, ev.req_p, p, off, ev.req_d, d), f"{S_COURSE} step 12")
-    several = len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1  # one deployment per variant (no LoRA)
+                " {:.3g}) = {:,} (disaggregated)", (peak_rps, ev.req_p, p, peak_rps, ev.req_d, d),
+                f"{S_COURSE} step 12")
+    several = fleet.several
     return (name, "Active replicas", fleet.active, "replicas",
             ("ceil(peak req/s / req/s per replica)" if plan.source == "roofline"
              else "ceil(demand / throughput per replica)")
@@ -1266,7 +1271,7 @@ def _active_row(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _
 
 def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
     """Whether the redundancy rule put the replicas on more servers than dense packing would."""
-    if fleet.whole_nodes is None or len(fleet.deployments) > 1 or fleet.deployments[0][0] > 1:
+    if fleet.whole_nodes is None or fleet.several:
         return False
     if fleet.layout.servers_per_replica > 1:
         return False
@@ -1295,22 +1300,31 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                     "all-reduces is slow")
 
 
+def _nvl72_trays(g: GpuSpec) -> int | None:
+    """Trays of one NVL72 NVLink domain (18 of 4 GPUs) where ``g`` is an NVL72 superchip GPU
+    (its catalog row says so), else None."""
+    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
+        return NVL72_GPUS // g.gpus_per_node
+    return None
+
+
 def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.RackPlan, rack_hosts: int,
                domain: int | None) -> tuple[Any, ...]:
     """The "Racks" explain() row: servers packed to the rack power limit and the course's 10
     servers; an NVL72 system's 1U trays by NVLink domain (``facility.domain_trays_per_rack``)."""
-    share = ("the GPUs' share ({:g} full hosts' worth, rounded up to {}) " if fleet.shared else "",
-             (round(fleet.host_share, 3), rack_hosts) if fleet.shared else ())
+    # shared cloud hosts: the racks of the rented GPUs' share
+    head, head_args = (("the GPUs' share ({:g} full hosts' worth, rounded up to {}) ",
+                        (round(fleet.host_share, 3), rack_hosts)) if fleet.shared else ("", ()))
     if domain:
         per = racks.servers_per_rack
         kind = ("NVL72: the whole 18-tray NVLink domain per rack" if per == domain else
                 "NVL36x2: each 18-tray NVLink domain over two racks of 9, cabled" if per == domain // 2
                 else "fewer trays than an NVL36x2 rack: the limit is below any NVL72 product")
-        return (name, "Racks", racks.racks, "racks", share[0] + "{} trays per rack within {:g} kW ({})",
-                (*share[1], racks.servers_per_rack, inp.rack_power_limit_kw, kind), f"{S_COURSE} step 16; NVIDIA "
-                "GB200 NVL72 / NVL36x2 rack configurations")
-    return (name, "Racks", racks.racks, "racks", share[0] + "packed to <= {:g} kW and <= 10 servers",
-            (*share[1], inp.rack_power_limit_kw), f"{S_COURSE} step 16")
+        return (name, "Racks", racks.racks, "racks", head + "{} trays per rack within {:g} kW ({})",
+                (*head_args, per, inp.rack_power_limit_kw, kind),
+                f"{S_COURSE} step 16; NVIDIA GB200 NVL72 / NVL36x2 rack configurations")
+    return (name, "Racks", racks.racks, "racks", head + "packed to <= {:g} kW and <= 10 servers",
+            (*head_args, inp.rack_power_limit_kw), f"{S_COURSE} step 16")
 
 
 def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any]) -> tuple[Any, ...]:
@@ -1339,7 +1353,7 @@ def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, s
     and its arguments for explain(): the prefill pool's queue when disaggregated, else the
     decode replica's own (``slo.mean_wait_words`` names the queue)."""
     cap, ev = plan.cap, plan.ev
-    if ev is not None and ev.req_p < math.inf:  # disaggregated: prefill pool queue + KV transfer
+    if ev is not None and ev.disaggregated:  # the prefill pool's queue + KV transfer
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         # the pool's queue as slo.py reads its percentile (latency.ttft_open, no decode steps)
         ttft = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, None, arr, cap.queue_scale)
@@ -1374,9 +1388,9 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         "memory_per_replica_gb": (w + plan.extra_w + act + sh.fx.extra_resident_bytes + cap.batch * sh.kv_plan) / GB,
         "ep": plan.ep,
     }
-    if plan.ev is not None and plan.ev.req_p < math.inf and len(fleet.deployments) == 1:
-        # disaggregated: the active replicas by role (the spares are of the same shape, either)
-        extra["perf"]["prefill_replicas"], extra["perf"]["decode_replicas"] = plan.ev.pools(off_rps)
+    pools = _pools(plan, fleet, off_rps)
+    if pools is not None:  # disaggregated: the active replicas by role
+        extra["perf"]["prefill_replicas"], extra["perf"]["decode_replicas"] = pools
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
     if inp.kv_offload:
         rec.append(_offload_row(name, sh, plan, extra["optimizations"].get("kv_offload") or {}))
@@ -1478,13 +1492,12 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     # shared cloud hosts: the racks and cooling of the rented GPUs' share, as whole hosts (rounded up)
     rack_hosts = math.ceil(fleet.host_share - 1e-9) if fleet.shared else fleet.servers
     host_kw = fleet.it_w / fleet.host_share / 1000.0 if fleet.shared else fleet.it_w / fleet.servers / 1000.0
-    nvl72 = g.form_factor == "superchip" and "nvl72" in g.notes.lower()
-    domain = NVL72_GPUS // g.gpus_per_node if nvl72 else None  # trays per NVLink domain (18)
+    domain = _nvl72_trays(g)
     racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required,
                                domain_trays=domain)
-    pue = NVL72_PUE if nvl72 else racks.pue
+    pue = NVL72_PUE if domain is not None else racks.pue
     fac_kw = it_kw * pue
-    rack_servers = max(racks.servers_per_rack, NVL72_GPUS // g.gpus_per_node if nvl72 else 0)
+    rack_servers = max(racks.servers_per_rack, domain or 0)
     guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
                                          inp.rack_power_limit_kw, need.course)
     guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus)

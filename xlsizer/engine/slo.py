@@ -17,14 +17,17 @@ S_SLO = ("xlsizer latency percentiles (engine/latency.py: Pollaczek-Khinchine / 
          "batch spread)")
 
 
+def _kind_words(arr: Arrivals) -> str:
+    """The arrival process in words, without the lengths' spread."""
+    if arr.kind == "bursty":
+        return f"bursty arrivals (squared CV of gaps {arr.scv:g})"
+    return "a closed loop of clients" if arr.kind == "closed" else "Poisson arrivals"
+
+
 def arrivals_words(inp: SizingInputs) -> str:
     """The arrivals in words, for the explanation and the headline."""
     arr = inp.arrival_process
-    if arr.kind == "bursty":
-        words = f"bursty arrivals (squared CV of gaps {arr.scv:g})"
-    else:
-        words = "a closed loop of clients" if arr.kind == "closed" else "Poisson arrivals"
-    return words + (f", lengths spread (CV {arr.length_cv:g})" if arr.length_cv > 0 else "")
+    return _kind_words(arr) + (f", lengths spread (CV {arr.length_cv:g})" if arr.length_cv > 0 else "")
 
 
 def mean_wait_words(arr: Arrivals, pool: bool = False) -> str:
@@ -37,13 +40,14 @@ def mean_wait_words(arr: Arrivals, pool: bool = False) -> str:
     closed loop described a formula the number was not computed with."""
     where = "at the prefill pool" if pool else "per attention rank"
     service = "G" if arr.length_cv > 0.0 else "D"
+    kind = _kind_words(arr)
     if arr.kind == "closed":
         if pool:
-            return f"a closed loop of clients, their prompts queued {where} as Poisson arrivals: M/{service}/1 wait"
-        return f"a closed loop of clients {where}: prefill queue by mean value analysis"
+            return f"{kind}, their prompts queued {where} as Poisson arrivals: M/{service}/1 wait"
+        return f"{kind} {where}: prefill queue by mean value analysis"
     if arr.kind == "bursty":
-        return f"bursty arrivals (squared CV of gaps {arr.scv:g}) {where}: G/{service}/1 wait (Kingman)"
-    return f"Poisson arrivals {where}: M/{service}/1 wait" + (" (Pollaczek-Khinchine)" if service == "G" else "")
+        return f"{kind} {where}: G/{service}/1 wait (Kingman)"
+    return f"{kind} {where}: M/{service}/1 wait" + (" (Pollaczek-Khinchine)" if service == "G" else "")
 
 
 def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, offered_rps: float,
@@ -53,7 +57,7 @@ def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, off
     pipeline's evaluated configuration (a disaggregated one queues prompts in its prefill pool)."""
     q = inp.slo_percentile
     arr = inp.arrival_process
-    pool = ev is not None and ev.req_p < math.inf
+    pool = ev is not None and ev.disaggregated
     if pool:  # disaggregated: the prefill pool's queue
         n_p = max(1, math.ceil(offered_rps / ev.req_p - 1e-9))
         ttft_q = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, q, arr, cap.queue_scale)

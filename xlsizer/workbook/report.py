@@ -53,6 +53,7 @@ from xlsizer.summary import (
     TEXT,
     Row,
     confidence_range,
+    perf_value,
     readable_source,
     summary_rows,
 )
@@ -99,11 +100,6 @@ CHECKLIST_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _perf(s: Scenario, key: str) -> Any:
-    """A figure of the roofline plan (absent for the course-table method and overrides)."""
-    return s.extra.get("perf", {}).get(key)
-
-
 # Details rows: (label, unit, getter). A getter returns the value for one scenario.
 Getter = Callable[[Scenario], Any]
 SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = (
@@ -138,17 +134,17 @@ SUMMARY_SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Getter], ...]], ...] = 
         ("KV bytes per token", "B", lambda s: s.memory.kv_bytes_per_token),
     )),
     ("One replica at capacity (roofline model)", (
-        ("Sequences per replica (mean batch)", "sequences", lambda s: _perf(s, "mean_batch")),
-        ("TPOT at that batch", "ms", lambda s: _perf(s, "tpot_ms")),
-        ("TTFT at peak load", "ms", lambda s: _perf(s, "ttft_ms")),
-        ("TPOT at the SLO percentile", "ms", lambda s: _perf(s, "tpot_q_ms")),
-        ("TTFT at the SLO percentile, peak load", "ms", lambda s: _perf(s, "ttft_q_ms")),
-        ("Memory per replica", "GB", lambda s: _perf(s, "memory_per_replica_gb")),
-        ("KV budget per replica", "GB", lambda s: _perf(s, "kv_budget_gb_per_replica")),
-        ("Binding resource", "", lambda s: _perf(s, "binding")),
-        ("MoE: expert GEMMs share of step", "fraction", lambda s: _perf(s, "moe_expert_gemm_share")),
-        ("MoE: imbalance share of step", "fraction", lambda s: _perf(s, "moe_imbalance_share")),
-        ("MoE: all-to-all share of step", "fraction", lambda s: _perf(s, "moe_all_to_all_share")),
+        ("Sequences per replica (mean batch)", "sequences", lambda s: perf_value(s, "mean_batch")),
+        ("TPOT at that batch", "ms", lambda s: perf_value(s, "tpot_ms")),
+        ("TTFT at peak load", "ms", lambda s: perf_value(s, "ttft_ms")),
+        ("TPOT at the SLO percentile", "ms", lambda s: perf_value(s, "tpot_q_ms")),
+        ("TTFT at the SLO percentile, peak load", "ms", lambda s: perf_value(s, "ttft_q_ms")),
+        ("Memory per replica", "GB", lambda s: perf_value(s, "memory_per_replica_gb")),
+        ("KV budget per replica", "GB", lambda s: perf_value(s, "kv_budget_gb_per_replica")),
+        ("Binding resource", "", lambda s: perf_value(s, "binding")),
+        ("MoE: expert GEMMs share of step", "fraction", lambda s: perf_value(s, "moe_expert_gemm_share")),
+        ("MoE: imbalance share of step", "fraction", lambda s: perf_value(s, "moe_imbalance_share")),
+        ("MoE: all-to-all share of step", "fraction", lambda s: perf_value(s, "moe_all_to_all_share")),
     )),
     ("Server", (
         ("Server GPUs", "", lambda s: s.server.gpus),
