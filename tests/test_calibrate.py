@@ -458,6 +458,24 @@ def test_sizing_uses_profile_and_says_so(profile_path):
     assert "Profile: queue_service_scale" in names and "Profile: in_step_share" not in names
 
 
+def test_performance_rows_name_the_profile_where_it_applies(profile_path, tmp_path):
+    # the rows computed with the team's factors must not cite the packaged fit alone, and the
+    # mean TTFT row names the queue factor where the profile moved it from 1
+    from xlsizer.engine.pipeline import S_PERF, S_PERF_PROFILE
+
+    prof = load_profile(profile_path)
+    prof.factors["queue_service_scale"].value = 1.5
+    used = _size(_saved(prof, tmp_path / "q.yaml"))
+    steps = {(s.scenario, s.name): s for s in used.explain()}
+    for row in ("Throughput per replica", "Batch per replica", "TPOT at capacity", "TTFT at peak load"):
+        assert steps[("burst", row)].source == S_PERF_PROFILE, row
+    assert "service time x 1.5: the calibration profile's queue_service_scale" in steps[
+        ("burst", "TTFT at peak load")].formula
+    ignored = {(s.scenario, s.name): s for s in _size(profile_path, gpu="b200").explain()}
+    assert ignored[("burst", "Throughput per replica")].source == S_PERF
+    assert "queue_service_scale" not in ignored[("burst", "TTFT at peak load")].formula
+
+
 def test_editing_a_loaded_profile_does_not_change_the_cached_one(profile_path):
     from xlsizer.calibrate.profile import shared_profile
 

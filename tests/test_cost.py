@@ -292,3 +292,37 @@ def test_on_prem_pruned_search_equals_exhaustive(kw):
     finally:
         pipeline.PRUNE = True
     assert pruned == full
+
+
+def _sized_warnings(**inputs):
+    return xlsizer.size(make_inputs(inputs)).warnings
+
+
+def test_api_comparison_outside_the_default_price_class_is_flagged():
+    # the default API price is a 70B dense model's: an 8B, a 405B or a MoE sized against it
+    # would read "self-hosting is cheaper" by the ratio of two models' prices
+    def flagged(**kw):
+        return [w for w in _sized_warnings(**kw) if w.startswith("cost: the API comparison")]
+
+    for model in ("llama-3.1-8b", "llama-3.1-405b", "mixtral-8x7b"):
+        (w,) = flagged(model=model)
+        assert model in w and "api_price_per_million_tokens" in w and f"{cost.API_PRICE:g}" in w
+    assert "MoE of 46.7B parameters (12.9B active)" in flagged(model="mixtral-8x7b")[0]
+    assert flagged(model="llama-3.3-70b") == [] and flagged(model="qwen2.5-72b") == []  # same class
+    assert flagged(model="llama-3.1-8b", api_price_per_million_tokens=0.2) == []  # the user's own price
+
+
+def test_facility_pue_sets_facility_power_and_the_bill_alike():
+    # the user's facility PUE replaces the tier's estimate everywhere: facility kW and the power
+    # bill agree (facility kW was the tier's 1.5 while the bill used 1.1)
+    tier = xlsizer.size(make_inputs({"pricing_model": "on-prem"})).burst
+    own = xlsizer.size(make_inputs({"pricing_model": "on-prem", "pue_override": 1.1})).burst
+    assert tier.pue == 1.5 and own.pue == 1.1 and own.it_kw == tier.it_kw
+    assert own.facility_kw == pytest.approx(own.it_kw * 1.1)
+    c = own.extra["cost"]
+    assert c["power"] == pytest.approx(cost.power_monthly(own.it_kw, 1.1, cost.HOURS_PER_MONTH, cost.ELECTRICITY_PRICE))
+    rows = {(s.scenario, s.name): s for s in xlsizer.size(make_inputs({"pue_override": 1.1})).explain()}
+    assert rows[("burst", "PUE")].source == "input pue_override"
+    assert "by cooling tier (traditional air): 1.5" in rows[("burst", "PUE")].formula
+    nvl = {(s.scenario, s.name): s for s in xlsizer.size(make_inputs({"gpu": "gb200"})).explain()}
+    assert (nvl[("burst", "PUE")].value, nvl[("burst", "PUE")].formula) == (1.1, "GB200 NVL72 liquid-cooled rack")

@@ -10,6 +10,16 @@ def test_drivers_name_what_sets_the_answer():
     assert any(f"{r.burst.active_replicas} active replicas" in d for d in lines)
 
 
+def test_drivers_count_one_replica_in_the_singular():
+    # one active replica and one spare (llama-3.1-8b, 80 users): "1 active replica", not "replicas"
+    r = xlsizer.size(model="llama-3.1-8b")
+    assert (r.burst.active_replicas, r.burst.replicas) == (1, 2)
+    lines = xlsizer.drivers(r)
+    assert any("1 active replica of " in d for d in lines) and "Redundancy N+1: 1 spare replica" in lines
+    two = xlsizer.drivers(xlsizer.size(model="llama-3.1-8b", redundancy_mode="N+2"))
+    assert "Redundancy N+2: 2 spare replicas" in two
+
+
 def test_drivers_state_a_large_mean_batch_in_plain_digits():
     # 1,024 sequences per replica: written with a thousands separator, not as 1.02e+03
     r = xlsizer.size(model="llama-3.1-8b", gpu="b200", concurrent_users=20000, target_tpot_ms=80,
@@ -155,3 +165,15 @@ def test_disaggregation_is_weighed_both_ways():
         other = xlsizer.make_inputs(model="llama-3.3-70b", concurrent_users=2000, avg_prompt_tokens=8000,
                                     disaggregated=not on)
         assert w.total_gpus == xlsizer.size(other).burst.total_gpus
+
+
+def test_course_table_tighter_tpot_says_why_it_can_need_fewer_gpus():
+    # the course's method: 50 -> 30 ms gives fewer GPUs (in flight = RPS x output x TPOT), and the
+    # line says so; the roofline method never does and its line carries no such note
+    from xlsizer.engine.insights import what_ifs
+
+    r = xlsizer.size(throughput_source="course-table")
+    tight = next(w for w in what_ifs(r.inputs) if w.change.startswith("TPOT target tightened"))
+    assert tight.total_gpus < r.burst.total_gpus and "Little's law" in tight.change
+    roof = next(w for w in what_ifs(xlsizer.size().inputs) if w.change.startswith("TPOT target tightened"))
+    assert "Little's law" not in roof.change

@@ -152,6 +152,17 @@ def test_servers_row_of_a_replica_spanning_servers():
     assert row.formula.startswith("2 servers per replica (8-GPU servers)"), row.formula
 
 
+def test_servers_row_counts_one_replica_in_the_singular():
+    # llama-3.1-8b at the defaults: one replica per host, spread for N+1
+    r = size(model="llama-3.1-8b")
+    row = next(s for s in r.explain() if s.scenario == "burst" and s.name == "Servers")
+    assert row.formula.startswith("1 replica per 8-GPU server, at least 2 for N+1"), row.formula
+    packed = size(model="llama-3.1-8b", gpu="h100-sxm", concurrent_users=3000, pricing_model="on-prem")
+    row = next(s for s in packed.explain() if s.scenario == "burst" and s.name == "Servers")
+    assert packed.burst.replicas_per_server > 1 and row.formula.startswith(
+        f"{packed.burst.replicas_per_server} replicas per 8-GPU server"), row.formula
+
+
 def test_course_table_keeps_the_course_packing_and_warns():
     r = size(throughput_source="course-table", kv_cache_dtype="fp16")
     b = r.scenarios["burst"]

@@ -301,8 +301,8 @@ class SizingInputs(BaseModel):
         None, "Electricity price; empty = 0.09 (EIA 2023, Virginia commercial).", step="8 Costs",
         unit="currency/kWh", owner=FIN, moves="monthly power (on-prem)", gt=0, le=10)
     pue_override: float | None = F(
-        None, "Facility PUE for the power bill; empty = the cooling tier's PUE.", step="8 Costs",
-        owner=IT, moves="monthly power (on-prem)", ge=1.0, le=3.0)
+        None, "Your facility's PUE, for facility power and the power bill; empty = the cooling tier's PUE.",
+        step="8 Costs", owner=IT, moves="facility power, monthly power (on-prem)", ge=1.0, le=3.0)
     colocation_price_per_kw_month: float | None = F(
         None, "Colocation rent per kW of IT load per month (power billed separately); empty = none "
         "(own data center).", step="8 Costs", unit="currency/kW-month", owner=FIN,

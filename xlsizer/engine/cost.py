@@ -52,6 +52,12 @@ AMORTIZATION_YEARS: float = float(_C["amortization_years"])
 MAINTENANCE_PCT: float = float(_C["maintenance_pct_per_year"])
 ELECTRICITY_PRICE: float = float(_C["electricity_price_per_kwh"])
 API_PRICE: float = float(_C["api_price_per_million_tokens"])
+API_PRICE_MODEL: str = str(_C["api_price_model"])  # the catalog model API_PRICE is quoted for
+# A judgement, not a price model: within a factor of 2 of the reference model's parameters a
+# dense model is taken as the same API price class (70B variants such as Llama 3.3 70B or
+# Qwen2.5-72B); an 8B or a 405B model is not, nor a MoE, which providers price by neither its
+# total nor its active size alone. Outside it the sizing says so rather than compare (issue 22 audit).
+API_PRICE_CLASS_FACTOR = 2.0
 SERVER_PRICE: dict[str, float] = {k: float(v) for k, v in _C["server_price_by_class"].items()}
 CROSSOVER: tuple[float, float] = (float(_C["crossover_api_spend_per_year"][0]),
                                   float(_C["crossover_api_spend_per_year"][1]))
@@ -196,6 +202,27 @@ def server_class(gpus_per_server: int) -> str:
     return "medium" if gpus_per_server >= 2 else "small"
 
 
+def api_price_warning(inp: Any, model: Any, reference: Any) -> str | None:
+    """A warning where the break-even compares with the default API price (``API_PRICE``, quoted
+    for ``reference``, the catalog's ``API_PRICE_MODEL``) but ``model`` is outside its price
+    class (``API_PRICE_CLASS_FACTOR``): an 8B model measured against a 70B model's API price
+    makes self-hosting look cheaper than it is, by the ratio of the two prices. ``inp`` is a
+    SizingInputs, ``model`` and ``reference`` ModelSpecs. None where the user gave a price or the
+    model is of the reference's class."""
+    if inp.api_price_per_million_tokens is not None or model.id == reference.id:
+        return None
+    ratio = model.total_params_b / reference.total_params_b
+    if not model.is_moe and 1.0 / API_PRICE_CLASS_FACTOR <= ratio <= API_PRICE_CLASS_FACTOR:
+        return None
+    name = "the custom model" if model.id == "custom" else model.id
+    size = (f"is a MoE of {model.total_params_b:g}B parameters ({model.active_params_b:g}B active)" if model.is_moe
+            else f"has {model.total_params_b:g}B parameters")
+    return (f"cost: the API comparison (API cost at the same volume, break-even) uses the default API price, "
+            f"{API_PRICE:g} per million tokens, a {reference.total_params_b:g}B model's ({reference.id}); {name} "
+            f"{size} and is priced differently: enter api_price_per_million_tokens, the price of the API you would "
+            "use instead")
+
+
 def _crossover_words(annual: float, cur: str) -> str:
     lo, hi = CROSSOVER
     where = ("below" if annual < lo else "within" if annual <= hi else "above")
@@ -233,7 +260,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
                   capacity_tok_s: float | None = None,
                   whole_nodes: tuple[int, int] | None = None) -> CostBreakdown:
     """The cost of one sized scenario. ``inp`` is a SizingInputs (duck-typed to keep this pure);
-    ``pue`` is the cooling tier's, replaced by ``inp.pue_override`` when set. ``whole_nodes``:
+    ``pue`` is the sizing's (the cooling tier's or an NVL72 rack's), replaced by
+    ``inp.pue_override`` when set, as the sizing's facility power is. ``whole_nodes``:
     (servers, GPUs per server) a cloud renting only whole nodes would need, when that packing
     differs from the plan's (the redundancy rule spreads per-GPU cloud replicas over hosts, while
     whole nodes are filled with spares: pipeline._fleet); default the plan's own servers."""
@@ -314,7 +342,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             ("Electricity price", elec, f"{cur}/kWh", "",
              "input electricity_price_per_kwh" if inp.electricity_price_per_kwh is not None
              else SOURCES["electricity_price_per_kwh"]),
-            ("PUE (cost)", pue_used, "", "override" if inp.pue_override is not None else "cooling tier",
+            ("PUE (cost)", pue_used, "", "your facility's" if inp.pue_override is not None else
+             "as the PUE row (the cooling tier's, or a GB200 NVL72 rack's)",
              "input pue_override" if inp.pue_override is not None else "aisle course, §10.3 step 16"),
         ]
         power = power_monthly(it_kw, pue_used, hours, elec)

@@ -18,6 +18,7 @@ from xlsizer.catalog.schema import GpuSpec
 _D = read_data_file("defaults.yaml")
 _POWER = _D["server_power"]
 _RACKS = _D["racks"]
+MAX_SERVERS_PER_RACK: int = int(_RACKS["max_servers"])  # server slots of a rack (course §10.3 step 16)
 COOLING_TIERS: list[tuple[str, float, float]] = [
     (t["name"], float(t["max_kw_per_rack"]), float(t["pue"])) for t in _D["cooling_tiers"]
 ]
@@ -48,7 +49,7 @@ class RackPlan:
 
 def servers_per_rack(server_kw: float, rack_limit_kw: float) -> int:
     """Servers one rack holds: up to its power limit and its server slots."""
-    return max(1, min(_RACKS["max_servers"], math.floor(rack_limit_kw / server_kw + 1e-9)))
+    return max(1, min(MAX_SERVERS_PER_RACK, math.floor(rack_limit_kw / server_kw + 1e-9)))
 
 
 def domain_trays_per_rack(domain_trays: int, tray_kw: float, rack_limit_kw: float) -> int:

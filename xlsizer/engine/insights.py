@@ -52,6 +52,11 @@ class WhatIf:
         return ", ".join(parts)
 
 
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural where n is not 1 ("1 active replica", "0 spare replicas")."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def drivers(result: SizingResult) -> list[str]:
     """What sets the Burst answer, in the words of the course's "drivers" bullets."""
     inp, b = result.inputs, result.burst
@@ -64,9 +69,9 @@ def drivers(result: SizingResult) -> list[str]:
         + (f" (of which {m.state_total_gb:,.1f} GB the fixed state of state-space / linear layers, "
            f"{m.state_per_request_gb * 1e3:,.1f} MB per request)" if m.state_total_gb else ""),
         f"TPOT target {inp.tpot_ms:g} ms and {b.traffic.demand_tok_s:,.0f} tok/s of demand: "
-        f"{b.active_replicas} active replicas of {b.gpus_per_replica}x {b.gpu} "
+        f"{_count(b.active_replicas, 'active replica')} of {b.gpus_per_replica}x {b.gpu} "
         f"at {b.throughput_per_replica_tok_s:,.0f} tok/s each",
-        f"Redundancy {inp.redundancy_mode.value}: {b.replicas - b.active_replicas} spare replica(s)",
+        f"Redundancy {inp.redundancy_mode.value}: {_count(b.replicas - b.active_replicas, 'spare replica')}",
     ]
     perf = b.extra.get("perf")
     if perf:
@@ -185,7 +190,11 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     cases.append((f"TPOT target relaxed by 20 ms (to {inputs.tpot_ms + 20:g} ms)",
                   {"target_tpot_ms": min(1000.0, inputs.tpot_ms + 20)}))
     if inputs.tpot_ms - 20 >= 5:
-        cases.append((f"TPOT target tightened by 20 ms (to {inputs.tpot_ms - 20:g} ms)",
+        # the course's method can answer a tighter target with fewer GPUs (docs/method.md, "Answers
+        # that must move the right way"): the line says why, where a planner would distrust it
+        why = (" (the course's Little's law: shorter requests, fewer in flight, less KV)"
+               if inputs.throughput_source is ThroughputSource.COURSE_TABLE else "")
+        cases.append((f"TPOT target tightened by 20 ms (to {inputs.tpot_ms - 20:g} ms){why}",
                       {"target_tpot_ms": inputs.tpot_ms - 20}))
     if inputs.ttft_ms * 2 <= 10_000:  # the input's bound; a TTFT target that binds is a lever of its own
         cases.append((f"TTFT target doubled (to {inputs.ttft_ms * 2:,.0f} ms)", {"target_ttft_ms": inputs.ttft_ms * 2}))

@@ -30,7 +30,7 @@ from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, MeasuredStep, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
-from xlsizer.engine.cost import gpu_purchase_price, scenario_cost, server_price
+from xlsizer.engine.cost import API_PRICE_MODEL, api_price_warning, gpu_purchase_price, scenario_cost, server_price
 from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.latency import Arrivals, max_rate_within_ttft, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import (
@@ -111,6 +111,10 @@ check that the pruned search returns the exhaustive search's answer)."""
 S_COURSE = "course.md §10.3"
 S_PERF = ("xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published throughput "
           "measurements and published serving runs (NVIDIA aiconfigurator silicon sample)")
+# where a team's calibration profile applies to the plan's GPU its fitted factors replace the
+# packaged ones (the "Profile:" rows list them): the source must not name the packaged fit alone
+S_PERF_PROFILE = ("xlsizer roofline model (docs/method.md, Capacity per replica), with the factors of the team's "
+                  "calibration profile (the Profile rows) in place of the packaged fit")
 Rec = list[tuple[Any, ...]]
 
 
@@ -262,6 +266,11 @@ class _Shared:
                                               inp.precision.value)
         return self.cals[g.id]
 
+    def perf_source(self, g: GpuSpec, inp: SizingInputs) -> str:
+        """The readable source of the performance rows of a plan on ``g``: the packaged fit, or
+        the team's profile where it applies to ``g``."""
+        return S_PERF if self.cal(g, inp) is None else S_PERF_PROFILE
+
 
 def size(inp: SizingInputs) -> SizingResult:
     """Size a deployment for all three scenarios. Pure: same inputs, same answer."""
@@ -291,6 +300,10 @@ def size(inp: SizingInputs) -> SizingResult:
         for wmsg in s.warnings:
             if wmsg not in top_warn:
                 top_warn.append(wmsg)
+    # after the capacity warnings: it qualifies the API comparison, not the plan
+    api_warn = api_price_warning(inp, model, load_catalog().model(API_PRICE_MODEL))
+    if api_warn:
+        top_warn.append(api_warn)
     confidence = _confidence(model, inp)
     if "burst" in sh.measured:
         confidence = _widened(confidence, sh.measured["burst"])
@@ -846,10 +859,11 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                 basis = ("{} x {:.3g} req/s (1 / (1/prefill + 1/decode): a prefill replica {:.3g} req/s, a decode"
                          " replica {:.3g} at a mean batch of {:.4g}, TPOT {:.1f} ms, {}) x (prompt + output) tokens",
                          (f"{n}x {g.id}", req_s, ev.req_p, ev.req_d, cap.mean_batch, cap.tpot_s * 1000, cap.binding),
-                         S_PERF)
+                         sh.perf_source(g, inp))
             else:
                 basis = ("{} x {:.3g} req/s at a mean batch of {:.4g} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                         (f"{n}x {g.id}", req_s, cap.mean_batch, cap.tpot_s * 1000, cap.binding), S_PERF)
+                         (f"{n}x {g.id}", req_s, cap.mean_batch, cap.tpot_s * 1000, cap.binding),
+                         sh.perf_source(g, inp))
             plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline", basis, cap=cap)
             plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
             plan.ep, plan.extra_w = ep, extra_w
@@ -1209,6 +1223,8 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
            "first of {} x (1,2,4,8) with memory >= VRAM and bandwidth >= 1.3 x need; precision gate {}"
            if fixed is None else "user-chosen GPU ({}; {})")
     several = fleet.several
+    # the Servers row counts replicas per server, or servers per replica when one spans several
+    per_unit = layout.replicas_per_server if layout.servers_per_replica == 1 else layout.servers_per_replica
     rec += [
         (name, "GPU", g.id, "", how, (" > ".join(PICK["order"]) if fixed is None else g.id, inp.precision.label),
          f"{S_COURSE} step 9" + ("; xlsizer cost ranking" if plan.source == "roofline" else "")),
@@ -1224,10 +1240,9 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
           if several else ""), f"{S_COURSE} step 12"),
         (name, "Servers", fleet.servers, "servers",
-         "{} replica(s) per {}-GPU server, at least {} for {}{}" if layout.servers_per_replica == 1 else
-         "{} servers per replica ({}-GPU servers), at least {} for {}{}",
-         (layout.replicas_per_server if layout.servers_per_replica == 1 else layout.servers_per_replica,
-          g.gpus_per_node, MIN_SERVERS[red], red,
+         "{} replica{} per {}-GPU server, at least {} for {}{}" if layout.servers_per_replica == 1 else
+         "{} server{} per replica ({}-GPU servers), at least {} for {}{}",
+         (per_unit, "" if per_unit == 1 else "s", g.gpus_per_node, MIN_SERVERS[red], red,
           ", spread so that a server failure takes out no more replicas than the spares ({})".format(
               "with the spares added above: the cheapest mix of servers and spares on this cost basis"
               if fleet.added_spares else "on this cost basis cheaper than adding spares")
@@ -1310,8 +1325,9 @@ def _nvl72_trays(g: GpuSpec) -> int | None:
 
 def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.RackPlan, rack_hosts: int,
                domain: int | None) -> tuple[Any, ...]:
-    """The "Racks" explain() row: servers packed to the rack power limit and the course's 10
-    servers; an NVL72 system's 1U trays by NVLink domain (``facility.domain_trays_per_rack``)."""
+    """The "Racks" explain() row: servers packed to the rack power limit and the course's
+    server slots per rack (``facility.MAX_SERVERS_PER_RACK``); an NVL72 system's 1U trays by
+    NVLink domain (``facility.domain_trays_per_rack``)."""
     # shared cloud hosts: the racks of the rented GPUs' share
     head, head_args = (("the GPUs' share ({:g} full hosts' worth, rounded up to {}) ",
                         (round(fleet.host_share, 3), rack_hosts)) if fleet.shared else ("", ()))
@@ -1323,29 +1339,40 @@ def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.Rack
         return (name, "Racks", racks.racks, "racks", head + "{} trays per rack within {:g} kW ({})",
                 (*head_args, per, inp.rack_power_limit_kw, kind),
                 f"{S_COURSE} step 16; NVIDIA GB200 NVL72 / NVL36x2 rack configurations")
-    return (name, "Racks", racks.racks, "racks", head + "packed to <= {:g} kW and <= 10 servers",
-            (*head_args, inp.rack_power_limit_kw), f"{S_COURSE} step 16")
+    return (name, "Racks", racks.racks, "racks", head + "packed to <= {:g} kW and <= {} servers",
+            (*head_args, inp.rack_power_limit_kw, facility.MAX_SERVERS_PER_RACK), f"{S_COURSE} step 16")
 
 
-def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any]) -> tuple[Any, ...]:
+def _pue_row(name: str, inp: SizingInputs, racks: facility.RackPlan, domain: int | None,
+             tier_pue: float) -> tuple[Any, ...]:
+    """The "PUE" explain() row: the user's facility PUE (``pue_override``), else an NVL72 rack's
+    (liquid-cooled, ``nvl72_pue``) or the cooling tier's. It said "by cooling tier" for all three."""
+    est = "GB200 NVL72 liquid-cooled rack" if domain is not None else f"by cooling tier ({racks.cooling_tier})"
+    if inp.pue_override is not None:
+        return (name, "PUE", inp.pue_override, "", "your facility's (input pue_override); {}: {:g}",
+                (est, tier_pue), "input pue_override")
+    return (name, "PUE", tier_pue, "", est, (), f"{S_COURSE} step 16")
+
+
+def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any], src: str) -> tuple[Any, ...]:
     """The "KV offload" explain() row where the input asks for it: host memory used per replica
     and the batch it allowed, or why none was used (the KV budget did not bind, or streaming the
     offloaded KV over the host link every step carried fewer requests than the GPUs alone). The
     option said nothing in the explanation either way."""
     if "used" not in info:  # _evaluate tries host memory only where the KV budget binds
         return (name, "KV offload", 0.0, "GB per replica", "not needed: the KV budget does not bind ({} does)",
-                (plan.cap.binding if plan.cap is not None else "",), S_PERF)
+                (plan.cap.binding if plan.cap is not None else "",), src)
     if info["used"]:
         return (name, "KV offload", info["host_gb_used_per_replica"], "GB per replica",
                 "host memory extends the KV budget: a batch of {} on the GPUs alone, {} with it; the offloaded share "
                 "streams over the {:g} GB/s host link every step", (info["max_batch_gpu_only"],
                                                                    info["max_batch_with_host"],
                                                                    sh.fx.host_link_bytes_per_s / 1e9),
-                S_PERF)
+                src)
     return (name, "KV offload", 0.0, "GB per replica",
             "not used: the KV budget holds the batch at {}, and streaming the offloaded KV over the {:g} GB/s host link"
             " every step carried fewer requests/s than the GPUs alone at every share tried",
-            (info["max_batch_gpu_only"], sh.fx.host_link_bytes_per_s / 1e9), S_PERF)
+            (info["max_batch_gpu_only"], sh.fx.host_link_bytes_per_s / 1e9), src)
 
 
 def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
@@ -1359,12 +1386,13 @@ def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, s
         ttft = (ttft_open(offered_rps / n_p, cap.prefill_s, 0.0, 0.0, None, arr, cap.queue_scale)
                 + ev.ttft_fixed_s + cap.first_token_s)
         return ttft, ("{} + prefill {:.0f} ms + KV transfer {:.1f} ms + engine first-token overhead {:.0f} ms"), \
-            (mean_wait_words(arr, pool=True), cap.prefill_s * 1000.0, ev.ttft_fixed_s * 1000.0,
-             cap.first_token_s * 1000.0)
+            (mean_wait_words(arr, pool=True, queue_scale=cap.queue_scale), cap.prefill_s * 1000.0,
+             ev.ttft_fixed_s * 1000.0, cap.first_token_s * 1000.0)
     ttft = ttft_at_load_q(cap, min(offered_rps / plan.active, cap.req_s), None, arr)
     return ttft, ("{} + prefill {:.0f} ms + the decode work sharing its {:g} chunk step(s) + half the step"
                   " running on arrival + engine first-token overhead {:.0f} ms"), \
-        (mean_wait_words(arr), cap.prefill_s * 1000.0, cap.prefill_chunks, cap.first_token_s * 1000.0)
+        (mean_wait_words(arr, queue_scale=cap.queue_scale), cap.prefill_s * 1000.0, cap.prefill_chunks,
+         cap.first_token_s * 1000.0)
 
 
 def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
@@ -1376,6 +1404,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
     if cap is None:
         return extra
     g, n, w, act = plan.gpu, plan.n, sh.w, sh.act
+    src = sh.perf_source(g, inp)
     off_rps = sh.rps * need.burst * fleet.deployments[0][1]
     ttft, ttft_how, ttft_args = _peak_ttft(sh.arr, plan, off_rps)
     extra["perf"] = {
@@ -1393,7 +1422,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         extra["perf"]["prefill_replicas"], extra["perf"]["decode_replicas"] = pools
     extra["optimizations"] = _optimizations(name, inp, sh, plan, fleet.deployments, warn)
     if inp.kv_offload:
-        rec.append(_offload_row(name, sh, plan, extra["optimizations"].get("kv_offload") or {}))
+        rec.append(_offload_row(name, sh, plan, extra["optimizations"].get("kv_offload") or {}, src))
     if cap.binding == STATIC_BINDS:
         batch_how, batch_args = ("the static batch that carries the most requests/s (continuous batching off: a batch"
                                  " holds its slots until its longest request ends, and the longest of more requests is"
@@ -1416,12 +1445,12 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
         batch_how, batch_args = ("largest mean batch (random arrivals: a mean, with a fraction) with TPOT <= {:g} ms"
                                  " and KV in budget (max batch by KV {})", (inp.tpot_ms, cap.max_batch))
     rec += [
-        (name, "Batch per replica", cap.mean_batch, "sequences", batch_how, batch_args, S_PERF),
+        (name, "Batch per replica", cap.mean_batch, "sequences", batch_how, batch_args, src),
         (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
          "decode step at a mean batch of {:.4g} / tokens per step; floor {:.1f}"
-         " ms", (max(cap.mean_batch, 1.0), cap.tpot_floor_s * 1000.0), S_PERF),
-        (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, S_PERF),
-        (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), S_PERF),
+         " ms", (max(cap.mean_batch, 1.0), cap.tpot_floor_s * 1000.0), src),
+        (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, src),
+        (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), src),
     ]
     rec += _sustained_tensor(name, g)
     rec += _fp4_sustained(name, sh.model, g, plan.prec)
@@ -1433,7 +1462,7 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
                              prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning, calibration=sh.cal(g, inp))
         extra["perf"].update({f"moe_{k}_share": v for k, v in shares.items()})
         for key, label, how in MOE_SHARES:
-            rec.append((name, label, shares[key] * 100.0, "%", how, (), S_PERF))
+            rec.append((name, label, shares[key] * 100.0, "%", how, (), src))
     return extra
 
 
@@ -1495,7 +1524,10 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     domain = _nvl72_trays(g)
     racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required,
                                domain_trays=domain)
-    pue = NVL72_PUE if domain is not None else racks.pue
+    # the facility's own PUE where the user gives it (pue_override): it is a measured fact of the
+    # building, the tier's a course estimate, and the facility kW and the power bill must agree
+    tier_pue = NVL72_PUE if domain is not None else racks.pue
+    pue = inp.pue_override if inp.pue_override is not None else tier_pue
     fac_kw = it_kw * pue
     rack_servers = max(racks.servers_per_rack, domain or 0)
     guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
@@ -1524,7 +1556,7 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
         _racks_row(name, inp, fleet, racks, rack_hosts, domain),
         (name, "Cooling tier", racks.cooling_tier, "", "{:.1f} kW per rack", (racks.kw_per_rack,),
          f"{S_COURSE} step 16"),
-        (name, "PUE", pue, "", "by cooling tier", (), f"{S_COURSE} step 16"),
+        _pue_row(name, inp, racks, domain, tier_pue),
         (name, "Facility power", fac_kw, "kW", "IT kW x PUE", (), f"{S_COURSE} step 16"),
         (name, "Fabric", fab, "", "one node per replica: front-end only; spanning nodes: InfiniBand, or NVLink"
          " inside one scale-up domain (NVL72)", (),

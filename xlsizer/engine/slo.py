@@ -30,24 +30,28 @@ def arrivals_words(inp: SizingInputs) -> str:
     return _kind_words(arr) + (f", lengths spread (CV {arr.length_cv:g})" if arr.length_cv > 0 else "")
 
 
-def mean_wait_words(arr: Arrivals, pool: bool = False) -> str:
+def mean_wait_words(arr: Arrivals, pool: bool = False, queue_scale: float = 1.0) -> str:
     """The arrivals and the queue the mean TTFT at peak load is computed with, for its
     explanation row: ``latency.ttft_open``'s Pollaczek-Khinchine / Kingman mean wait (M/D/1 for
     Poisson arrivals of equal prompts, M/G/1 when lengths spread, G/D/1 or G/G/1 when bursty),
     or ``latency.ttft_closed``'s mean value analysis for a closed loop. ``pool``: a disaggregated
     prefill pool, an open queue whatever sends to it (its clients' prompts arrive as a Poisson
     stream: ``latency.max_rate_within_ttft``). Saying "Poisson, M/D/1" for bursty arrivals or a
-    closed loop described a formula the number was not computed with."""
+    closed loop described a formula the number was not computed with. ``queue_scale``: the
+    queue's service time over the modelled one (a team profile's ``queue_service_scale``), named
+    where it is not 1 since it moves the wait and nothing else."""
     where = "at the prefill pool" if pool else "per attention rank"
     service = "G" if arr.length_cv > 0.0 else "D"
     kind = _kind_words(arr)
+    scaled = (f" (service time x {queue_scale:.3g}: the calibration profile's queue_service_scale)"
+              if queue_scale != 1.0 else "")
     if arr.kind == "closed":
         if pool:
-            return f"{kind}, their prompts queued {where} as Poisson arrivals: M/{service}/1 wait"
-        return f"{kind} {where}: prefill queue by mean value analysis"
+            return f"{kind}, their prompts queued {where} as Poisson arrivals: M/{service}/1 wait{scaled}"
+        return f"{kind} {where}: prefill queue by mean value analysis{scaled}"
     if arr.kind == "bursty":
-        return f"{kind} {where}: G/{service}/1 wait (Kingman)"
-    return f"{kind} {where}: M/{service}/1 wait" + (" (Pollaczek-Khinchine)" if service == "G" else "")
+        return f"{kind} {where}: G/{service}/1 wait (Kingman){scaled}"
+    return f"{kind} {where}: M/{service}/1 wait" + (" (Pollaczek-Khinchine)" if service == "G" else "") + scaled
 
 
 def slo_latency(name: str, inp: SizingInputs, cap: ReplicaCapacity, ev: Any, offered_rps: float,

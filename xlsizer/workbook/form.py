@@ -115,7 +115,7 @@ LABELS: dict[str, str] = {
     "amortization_years": "Amortization period",
     "maintenance_pct_per_year": "Hardware support per year",
     "electricity_price_per_kwh": "Electricity price",
-    "pue_override": "Facility PUE for the power bill",
+    "pue_override": "Your facility's PUE",
     "colocation_price_per_kw_month": "Colocation rent per kW of IT load",
     "hours_per_month": "Hours billed or powered per month",
     "expected_utilization": "Average load, as a share of the peak",
