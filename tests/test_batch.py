@@ -159,3 +159,56 @@ def test_progress_only_on_a_terminal():
         bar.close()
     assert quiet.getvalue() == ""
     assert "\r[" in tty.getvalue() and "2/2 b.xlsx" in tty.getvalue()
+
+
+def test_values_copies_and_reports_in_the_projects_folder_are_left_out_not_failed(tmp_path, capsys):
+    # `xlsizer freeze` writes its copy beside the project, in the folder a batch then reads: the
+    # batch failed on it ("there is no Inputs sheet", exit 1). Now it, a report copied back into
+    # the folder and a values copy from before the subject mark are left out with their reason
+    import re
+    import zipfile
+
+    from xlsizer.outpaths import written_by_xlsizer, xlsizer_output
+    from xlsizer.workbook.freeze import freeze
+
+    d = tmp_path / "projects"
+    d.mkdir()
+    project = write_template(d / "bank-rag.xlsx", values=FILLED["bank-rag"], name="bank-rag")
+    values = freeze(project)
+    assert values.parent == d and xlsizer_output(values) == "a values-only copy"
+    assert not written_by_xlsizer(values)  # a batch's --force never replaces it: freeze wrote it
+    first = tmp_path / "first"
+    assert main(["report", str(project), "--out", str(first)]) == 0
+    shutil.copy(first / "bank-rag-report.xlsx", d / "bank-rag-report.xlsx")
+    legacy = d / "old-values.xlsx"  # the same copy as written before the mark: no subject
+    with zipfile.ZipFile(values) as src, zipfile.ZipFile(legacy, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"<dc:subject\b[^>]*>xlsizer values</dc:subject>", b"", data)
+                assert b"xlsizer values" not in data
+            dst.writestr(item, data)
+    assert xlsizer_output(legacy) == "a values-only copy"
+    capsys.readouterr()
+    code = main(["report", str(d), "--out", str(tmp_path / "reports")])
+    err = capsys.readouterr()
+    assert code == 0, err.err
+    assert "1 of 4 project(s) reported" in err.out and "3 left out" in err.out and "0 failed" in err.out
+    left = sorted(ln for ln in err.err.splitlines() if ln.startswith("xlsizer: left out:"))
+    assert left == sorted([
+        f"xlsizer: left out: {d / 'bank-rag-report.xlsx'}: a report (xlsizer report wrote it), not a project workbook",
+        f"xlsizer: left out: {values}: a values-only copy (xlsizer freeze wrote it), not a project workbook",
+        f"xlsizer: left out: {legacy}: a values-only copy (xlsizer freeze wrote it), not a project workbook"])
+    assert "failed" not in err.err
+
+
+def test_sizing_a_values_copy_names_what_it_is(tmp_path, capsys):
+    # `xlsizer size --inputs` on a freeze copy: say it is one, and to use its project
+    from xlsizer.workbook.freeze import freeze
+
+    project = write_template(tmp_path / "bank-rag.xlsx", values=FILLED["bank-rag"], name="bank-rag")
+    values = freeze(project)
+    capsys.readouterr()
+    assert main(["size", "--inputs", str(values)]) == 2
+    assert ("a values-only copy xlsizer wrote, not a project workbook (no Inputs sheet): use the project it was "
+            "made from") in capsys.readouterr().err

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from xlsizer.errors import ProjectFileError, XlsizerError, clip
-from xlsizer.outpaths import check_outputs, ensure_folder, written_by_xlsizer
+from xlsizer.outpaths import check_outputs, ensure_folder, written_by_xlsizer, xlsizer_output
 
 if TYPE_CHECKING:
     from xlsizer.workbook.project import Project
@@ -133,11 +133,18 @@ class ReadOutcome:
     path: str
     project: Project | None = None
     failure: str | None = None
+    left_out: str | None = None  # "FILE: reason": an output of xlsizer's, not a project (no failure)
 
 
 def read_one(path: str) -> ReadOutcome:
-    """Read one project workbook. Never raises."""
+    """Read one project workbook. Never raises. A report, portfolio or values-only copy that
+    xlsizer wrote (``outpaths.xlsizer_output``) is left out with that reason: ``freeze`` writes
+    its copy beside the project, and a batch failed on it ("there is no Inputs sheet")."""
     try:
+        kind = xlsizer_output(path)
+        if kind is not None:
+            what = "xlsizer freeze" if kind == "a values-only copy" else "xlsizer report"
+            return ReadOutcome(path, left_out=f"{path}: {kind} ({what} wrote it), not a project workbook")
         from xlsizer.workbook.project import read_project
 
         return ReadOutcome(path, read_project(path))
@@ -149,7 +156,7 @@ def report_project(path: str, out_path: str, fmt: str = "xlsx", profile: str | N
     """Read one project, size it and write its report. Never raises. ``profile``: see ``write_one``."""
     read = read_one(path)
     if read.project is None:
-        return Outcome(path, failure=read.failure)
+        return Outcome(path, failure=read.failure or read.left_out)
     return write_one(read.project, out_path, fmt, profile)
 
 
@@ -370,7 +377,8 @@ def run_batch(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLik
         reads = _each(pool, read_one, [(str(f),) for f in files],
                       lambda i, exc: ReadOutcome(str(files[i]), failure=failure_line(files[i], exc)), bar, names)
         readable = [i for i, r in enumerate(reads) if r.project is not None]
-        kept, summary.left_out, summary.notes = screen([reads[i].project for i in readable])
+        kept, screened, summary.notes = screen([reads[i].project for i in readable])
+        summary.left_out = [r.left_out for r in reads if r.left_out] + screened
         chosen = [readable[k] for k in kept]
         bar.total = len(files) + len(chosen)
         written = _each(pool, write_one, [(reads[i].project, str(targets[i]), fmt, profile) for i in chosen],

@@ -51,47 +51,71 @@ PORTFOLIO_SUBJECT = "xlsizer portfolio"
 """The document subject (docProps/core.xml) of report and portfolio workbooks: how a batch tells
 its own earlier output, which ``--force`` may replace, from a user's workbook of the same name,
 which it never replaces (issue 24)."""
+VALUES_SUBJECT = "xlsizer values"
+"""The subject of a values-only copy (``xlsizer freeze``): a batch leaves it out with that reason
+instead of failing on it (``freeze`` writes it beside the project, in the projects folder)."""
 LEGACY_SHEETS = (("Summary", "Details", "Waterfall", "Sensitivity", "Warnings", "Checklist", "Assumptions"),
                  ("Portfolio", "Headlines", "Failures"))
 """Sheets of a report and of a portfolio written before the subject marks: such a file, saved
 by openpyxl (its default creator), is an earlier batch's output too, so ``--force`` after an
 upgrade replaces it instead of calling it the user's."""
+LEGACY_VALUES_SHEETS = ("Summary", "Input values", "Results", "Warnings", "Explanation", "Checklist")
+"""Sheets of a values-only copy written before its subject mark (its creator "xlsizer")."""
 MARKDOWN_FIRST_LINE = "# Sizing decision log: "
 """First line of every Markdown decision log: the same mark for ``--format md`` outputs."""
+_KINDS = {REPORT_SUBJECT: "a report", PORTFOLIO_SUBJECT: "a portfolio", VALUES_SUBJECT: "a values-only copy"}
+
+
+def _zip_member(p: Path, name: str) -> str | None:
+    """A small member (at most 64 KiB) of the zip ``p`` as text; None if absent, larger or unreadable."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            info = z.getinfo(name)
+            if info.file_size > 1 << 16:
+                return None
+            return z.read(info).decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
+        return None
+
+
+def xlsizer_output(path: str | os.PathLike[str]) -> str | None:
+    """What xlsizer output ``path`` is, by the marks above ("a report", "a portfolio", "a
+    values-only copy", "a decision log"; a report or portfolio from before the marks by its
+    sheets), or None for anything else: a project, or a user's own file. At most 64 KiB of each
+    of two zip members is read."""
+    import re
+
+    p = Path(path)
+    if p.suffix.lower() == ".md":
+        try:
+            with p.open("rb") as fh:
+                head = fh.read(len(MARKDOWN_FIRST_LINE.encode())).decode("utf-8", "replace")
+        except OSError:
+            return None
+        return "a decision log" if head == MARKDOWN_FIRST_LINE else None
+    core = _zip_member(p, "docProps/core.xml")
+    if core is None:
+        return None
+    m = re.search(r"<(?:[\w.-]+:)?subject\b[^>]*>([^<]*)</", core)  # Excel keeps it when it re-saves
+    if m:
+        return _KINDS.get(m.group(1))
+    creator = re.search(r"<(?:[\w.-]+:)?creator\b[^>]*>([^<]*)</", core)
+    if not creator or creator.group(1) not in ("openpyxl", "xlsizer"):
+        return None
+    book = _zip_member(p, "xl/workbook.xml") or ""
+    sheets = tuple(re.findall(r'<(?:[\w.-]+:)?sheet\b[^>]*\bname="([^"]*)"', book))
+    if creator.group(1) == "xlsizer":
+        return "a values-only copy" if sheets == LEGACY_VALUES_SHEETS else None
+    return {LEGACY_SHEETS[0]: "a report", LEGACY_SHEETS[1]: "a portfolio"}.get(sheets)
 
 
 def written_by_xlsizer(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is a report, portfolio or decision log a batch wrote (by the marks
-    above; at most 64 KiB of the file is read). Anything else, including a report from before
-    the marks existed, counts as the user's own file."""
-    import re
-    import zipfile
-
-    p = Path(path)
-    try:
-        if p.suffix.lower() == ".md":
-            with p.open("rb") as fh:
-                return fh.read(len(MARKDOWN_FIRST_LINE.encode())).decode("utf-8", "replace") == MARKDOWN_FIRST_LINE
-        with zipfile.ZipFile(p) as z:
-            info = z.getinfo("docProps/core.xml")
-            if info.file_size > 1 << 16:
-                return False
-            core = z.read(info).decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
-        return False
-    m = re.search(r"<(?:[\w.-]+:)?subject\b[^>]*>([^<]*)</", core)  # Excel keeps it when it re-saves
-    if m:
-        return m.group(1) in (REPORT_SUBJECT, PORTFOLIO_SUBJECT)
-    creator = re.search(r"<(?:[\w.-]+:)?creator\b[^>]*>([^<]*)</", core)
-    if not creator or creator.group(1) != "openpyxl":
-        return False
-    try:
-        with zipfile.ZipFile(p) as z:
-            info = z.getinfo("xl/workbook.xml")
-            book = z.read(info).decode("utf-8", "replace") if info.file_size <= 1 << 16 else ""
-    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError):
-        return False
-    return tuple(re.findall(r'<(?:[\w.-]+:)?sheet\b[^>]*\bname="([^"]*)"', book)) in LEGACY_SHEETS
+    """True when ``path`` is a report, portfolio or decision log a batch wrote (``xlsizer_output``),
+    which ``--force`` may replace. Anything else, a values-only copy included (``freeze`` wrote
+    it, not a batch), counts as the user's own file."""
+    return xlsizer_output(path) in ("a report", "a portfolio", "a decision log")
 
 
 def check_outputs(targets: list[Path], force: bool) -> None:

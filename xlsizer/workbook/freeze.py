@@ -45,6 +45,7 @@ def build_frozen(project: Any, frozen_at: dt.datetime | None = None) -> Workbook
     """The values-only workbook for a read project (``workbook.project.Project``)."""
     from xlsizer import cells
     from xlsizer.api import size
+    from xlsizer.outpaths import VALUES_SUBJECT
     from xlsizer.results import SCENARIOS
     from xlsizer.workbook import styles as st
     from xlsizer.workbook.report import all_warnings
@@ -61,6 +62,7 @@ def build_frozen(project: Any, frozen_at: dt.datetime | None = None) -> Workbook
     wb = Workbook()
     wb.properties.creator = "xlsizer"
     wb.properties.title = f"{project.name} (values)"
+    wb.properties.subject = VALUES_SUBJECT  # a batch over the projects folder leaves it out, saying why
 
     ws = wb.active
     ws.title = "Summary"

@@ -251,7 +251,12 @@ def read_project(path: str | Path) -> Project:
     p = str(path)
     wb = _open(path)
     if SHEET_INPUTS not in wb.sheetnames:
-        raise ProjectFileError(p, "not an xlsizer project workbook: there is no Inputs sheet", SHEET_INPUTS)
+        from xlsizer.outpaths import xlsizer_output
+
+        kind = xlsizer_output(path)  # say what it is where xlsizer wrote it: a freeze copy, a report
+        why = (f"{kind} xlsizer wrote, not a project workbook (no Inputs sheet): use the project it was made from"
+               if kind else "not an xlsizer project workbook: there is no Inputs sheet")
+        raise ProjectFileError(p, why, SHEET_INPUTS)
     values: dict[str, Any] = {}
     cells: dict[str, str] = {}
     homes = _field_sheets()
