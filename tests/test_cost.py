@@ -326,3 +326,19 @@ def test_facility_pue_sets_facility_power_and_the_bill_alike():
     assert "by cooling tier (traditional air): 1.5" in rows[("burst", "PUE")].formula
     nvl = {(s.scenario, s.name): s for s in xlsizer.size(make_inputs({"gpu": "gb200"})).explain()}
     assert (nvl[("burst", "PUE")].value, nvl[("burst", "PUE")].formula) == (1.1, "GB200 NVL72 liquid-cooled rack")
+
+
+def test_a_currency_label_without_prices_in_it_is_warned():
+    # `currency` is a label: the catalog's USD prices were shown as "2.95 JPY/GPU-hour" silently
+    def said(**kw):
+        return [w for w in xlsizer.size(make_inputs(kw)).warnings if "is a label, not a conversion" in w]
+
+    (w,) = said(currency="JPY")
+    assert "cloud_price_per_gpu_hour, api_price_per_million_tokens left empty" in w and "enter them in JPY" in w
+    assert said(currency="JPY", cloud_price_per_gpu_hour=450, api_price_per_million_tokens=130) == []
+    (w,) = said(currency="EUR", pricing_model="on-prem", gpu_purchase_price=25000)
+    assert "server_purchase_price, electricity_price_per_kwh, api_price_per_million_tokens left empty" in w
+    assert said() == [] and said(currency="usd") == [] and said(currency="$") == []
+    # the numbers themselves are unchanged: a label, as the input says
+    assert (xlsizer.size(make_inputs({"currency": "JPY"})).burst.extra["cost"]["monthly"]
+            == xlsizer.size(make_inputs({})).burst.extra["cost"]["monthly"])

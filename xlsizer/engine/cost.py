@@ -53,6 +53,8 @@ MAINTENANCE_PCT: float = float(_C["maintenance_pct_per_year"])
 ELECTRICITY_PRICE: float = float(_C["electricity_price_per_kwh"])
 API_PRICE: float = float(_C["api_price_per_million_tokens"])
 API_PRICE_MODEL: str = str(_C["api_price_model"])  # the catalog model API_PRICE is quoted for
+DEFAULTS_CURRENCY: str = str(_C["defaults_currency"])  # of the prices above (the catalog's say their own)
+_USD_SPELLINGS = frozenset({"USD", "US$", "$"})
 # A judgement, not a price model: within a factor of 2 of the reference model's parameters a
 # dense model is taken as the same API price class (70B variants such as Llama 3.3 70B or
 # Qwen2.5-72B); an 8B or a 405B model is not, nor a MoE, which providers price by neither its
@@ -223,6 +225,35 @@ def api_price_warning(inp: Any, model: Any, reference: Any) -> str | None:
             "use instead")
 
 
+def _same_currency(a: str, b: str) -> bool:
+    a, b = a.strip().upper(), b.strip().upper()
+    return a == b or (a in _USD_SPELLINGS and b in _USD_SPELLINGS)
+
+
+def currency_warning(inp: Any, gpu: GpuSpec) -> str | None:
+    """A warning where the input ``currency`` differs from the currency of a price the sizing
+    takes as a default: the field is a label, not a conversion, so the catalog's 2.95 USD per
+    GPU-hour was shown as "2.95 JPY/GPU-hour" and every total with it. Lists the money inputs
+    left empty whose defaults are in another currency (the cost basis's: cloud price, or GPU
+    purchase, server and electricity prices; the API price for both). None where there are none."""
+    cur = inp.currency
+    fields: list[tuple[str, PriceRange | None, bool]] = (
+        [("cloud_price_per_gpu_hour", gpu.cloud_price_per_gpu_hour, True)] if inp.pricing_model == "cloud" else
+        [("gpu_purchase_price", gpu.purchase_price_per_gpu, True), ("server_purchase_price", None, False),
+         ("electricity_price_per_kwh", None, False)])
+    fields.append(("api_price_per_million_tokens", None, False))
+    foreign: list[str] = []
+    for name, catalog, from_catalog in fields:
+        if getattr(inp, name) is not None or (from_catalog and catalog is None):
+            continue  # the user's own price, or none to take (warned apart)
+        if not _same_currency(catalog.currency if catalog is not None else DEFAULTS_CURRENCY, cur):
+            foreign.append(name)
+    if not foreign:
+        return None
+    return (f"cost: currency {cur} is a label, not a conversion: {', '.join(foreign)} left empty take xlsizer's "
+            f"{DEFAULTS_CURRENCY} prices, shown as {cur} unconverted; enter them in {cur}")
+
+
 def _crossover_words(annual: float, cur: str) -> str:
     lo, hi = CROSSOVER
     where = ("below" if annual < lo else "within" if annual <= hi else "above")
@@ -369,6 +400,10 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
                 ("Cost: compute (amortized)", compute, f"{cur}/month", f"capex / ({years:g} years x 12)", S_ISSUE),
                 ("Cost: maintenance", maint, f"{cur}/month", f"capex x {pct:g}% / 12", S_ISSUE),
             ]
+
+    money = currency_warning(inp, gpu)
+    if money:
+        warns.append(money)
 
     # --- totals, unit costs, break-even ----------------------------------------------------------
     api = inp.api_price_per_million_tokens if inp.api_price_per_million_tokens is not None else API_PRICE
