@@ -1308,7 +1308,7 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
     if layout.replicas_per_server > offset + fleet.added_spares and layout.servers > 1 and name != "baseline":
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
-                    f"{offset} spare(s) (the course-table method keeps the course's packing): "
+                    f"{offset} spare{'' if offset == 1 else 's'} (the course-table method keeps the course's packing): "
                     "a server failure takes out more than the redundancy covers")
     if fixed is not None and fixed.form_factor == "pcie" and sh.w > PCIE_MAX_W and plan.n > 1:
         warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over PCIe "
