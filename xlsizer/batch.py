@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from xlsizer.errors import ProjectFileError, XlsizerError, clip
-from xlsizer.outpaths import check_outputs, ensure_folder, written_by_xlsizer, xlsizer_output
+from xlsizer.errors import NotAProjectError, ProjectFileError, XlsizerError, clip
+from xlsizer.outpaths import check_outputs, ensure_folder, written_by_xlsizer
 
 if TYPE_CHECKING:
     from xlsizer.workbook.project import Project
@@ -138,16 +138,16 @@ class ReadOutcome:
 
 def read_one(path: str) -> ReadOutcome:
     """Read one project workbook. Never raises. A report, portfolio or values-only copy that
-    xlsizer wrote (``outpaths.xlsizer_output``) is left out with that reason: ``freeze`` writes
-    its copy beside the project, and a batch failed on it ("there is no Inputs sheet")."""
+    xlsizer wrote (``read_project`` raises ``NotAProjectError``) is left out with that reason:
+    ``freeze`` writes its copy beside the project, and a batch failed on it ("there is no
+    Inputs sheet")."""
     try:
-        kind = xlsizer_output(path)
-        if kind is not None:
-            what = "xlsizer freeze" if kind == "a values-only copy" else "xlsizer report"
-            return ReadOutcome(path, left_out=f"{path}: {kind} ({what} wrote it), not a project workbook")
         from xlsizer.workbook.project import read_project
 
         return ReadOutcome(path, read_project(path))
+    except NotAProjectError as exc:
+        what = "xlsizer freeze" if exc.kind == "a values-only copy" else "xlsizer report"
+        return ReadOutcome(path, left_out=f"{path}: {exc.kind} ({what} wrote it), not a project workbook")
     except Exception as exc:
         return ReadOutcome(path, failure=failure_line(path, exc))
 

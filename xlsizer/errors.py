@@ -133,3 +133,13 @@ class ProjectFileError(XlsizerError):
         if sheet:  # cells are written one way everywhere: FILE: Inputs!C12: problem
             where += f": {sheet}" + (f"!{cell}" if cell else "")
         super().__init__(f"{where}: {problem}")
+
+
+class NotAProjectError(ProjectFileError):
+    """The workbook is one xlsizer wrote (``kind``: "a report", "a values-only copy", ...; see
+    ``outpaths.xlsizer_output``), not a project: a folder batch leaves it out instead of failing."""
+
+    def __init__(self, path: str, kind: str, sheet: str | None = None):
+        self.kind = kind
+        super().__init__(path, f"{kind} xlsizer wrote, not a project workbook (no Inputs sheet): use the project "
+                         "it was made from", sheet)

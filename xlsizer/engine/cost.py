@@ -43,7 +43,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from xlsizer.catalog.loader import read_data_file
-from xlsizer.catalog.schema import GpuSpec, PriceRange
+from xlsizer.catalog.schema import GpuSpec, ModelSpec, PriceRange
 
 _D = read_data_file("defaults.yaml")
 _C: dict[str, Any] = _D["cost"]
@@ -204,13 +204,12 @@ def server_class(gpus_per_server: int) -> str:
     return "medium" if gpus_per_server >= 2 else "small"
 
 
-def api_price_warning(inp: Any, model: Any, reference: Any) -> str | None:
+def api_price_warning(inp: Any, model: ModelSpec, reference: ModelSpec) -> str | None:
     """A warning where the break-even compares with the default API price (``API_PRICE``, quoted
     for ``reference``, the catalog's ``API_PRICE_MODEL``) but ``model`` is outside its price
     class (``API_PRICE_CLASS_FACTOR``): an 8B model measured against a 70B model's API price
     makes self-hosting look cheaper than it is, by the ratio of the two prices. ``inp`` is a
-    SizingInputs, ``model`` and ``reference`` ModelSpecs. None where the user gave a price or the
-    model is of the reference's class."""
+    SizingInputs. None where the user gave a price or the model is of the reference's class."""
     if inp.api_price_per_million_tokens is not None or model.id == reference.id:
         return None
     ratio = model.total_params_b / reference.total_params_b
@@ -291,8 +290,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
                   capacity_tok_s: float | None = None,
                   whole_nodes: tuple[int, int] | None = None) -> CostBreakdown:
     """The cost of one sized scenario. ``inp`` is a SizingInputs (duck-typed to keep this pure);
-    ``pue`` is the sizing's (the cooling tier's or an NVL72 rack's), replaced by
-    ``inp.pue_override`` when set, as the sizing's facility power is. ``whole_nodes``:
+    ``pue`` is the sizing's facility PUE (pipeline._site: the user's ``pue_override``, else an
+    NVL72 rack's or the cooling tier's), the one its facility power uses. ``whole_nodes``:
     (servers, GPUs per server) a cloud renting only whole nodes would need, when that packing
     differs from the plan's (the redundancy rule spreads per-GPU cloud replicas over hosts, while
     whole nodes are filled with spares: pipeline._fleet); default the plan's own servers."""
@@ -361,7 +360,6 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
         years = inp.amortization_years if inp.amortization_years is not None else AMORTIZATION_YEARS
         pct = inp.maintenance_pct_per_year if inp.maintenance_pct_per_year is not None else MAINTENANCE_PCT
         elec = inp.electricity_price_per_kwh if inp.electricity_price_per_kwh is not None else ELECTRICITY_PRICE
-        pue_used = inp.pue_override if inp.pue_override is not None else pue
         colo = inp.colocation_price_per_kw_month
         rows += [
             ("Server price (without GPUs)", sp, f"{cur}/server", f"class {cls}", s_src),
@@ -373,14 +371,14 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             ("Electricity price", elec, f"{cur}/kWh", "",
              "input electricity_price_per_kwh" if inp.electricity_price_per_kwh is not None
              else SOURCES["electricity_price_per_kwh"]),
-            ("PUE (cost)", pue_used, "", "your facility's" if inp.pue_override is not None else
+            ("PUE (cost)", pue, "", "your facility's" if inp.pue_override is not None else
              "as the PUE row (the cooling tier's, or a GB200 NVL72 rack's)",
              "input pue_override" if inp.pue_override is not None else "aisle course, §10.3 step 16"),
         ]
-        power = power_monthly(it_kw, pue_used, hours, elec)
+        power = power_monthly(it_kw, pue, hours, elec)
         fac = colocation_monthly(colo, it_kw)
         rows.append(("Cost: power", power, f"{cur}/month",
-                     f"{it_kw:.2f} kW IT x PUE {pue_used:g} x {hours:g} h x {elec:g} (nameplate: upper bound)",
+                     f"{it_kw:.2f} kW IT x PUE {pue:g} x {hours:g} h x {elec:g} (nameplate: upper bound)",
                      S_ISSUE))
         if colo is not None:
             rows.append(("Cost: facility (colocation)", fac, f"{cur}/month",
@@ -393,7 +391,7 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             bought = paid
             unit_price = gp
             capex = onprem_capex(bought, gp, servers, sp)
-            compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue_used, hours, elec, colo)
+            compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue, hours, elec, colo)
             rows += [
                 ("GPU purchase price", gp, f"{cur}/GPU", "", g_src),
                 ("Capex", capex, cur, f"{bought} GPUs installed x {gp:,.0f} + {servers} servers x {sp:,.0f}", S_ISSUE),

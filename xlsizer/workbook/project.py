@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl.utils.cell import column_index_from_string
 
-from xlsizer.errors import InputError, ProjectFileError, UnknownIdError, clip
+from xlsizer.errors import InputError, NotAProjectError, ProjectFileError, UnknownIdError, clip
 from xlsizer.inputs import SizingInputs, make_inputs
 from xlsizer.workbook.checklist import STATUSES, ChecklistItem
 from xlsizer.workbook.template import (
@@ -254,9 +254,9 @@ def read_project(path: str | Path) -> Project:
         from xlsizer.outpaths import xlsizer_output
 
         kind = xlsizer_output(path)  # say what it is where xlsizer wrote it: a freeze copy, a report
-        why = (f"{kind} xlsizer wrote, not a project workbook (no Inputs sheet): use the project it was made from"
-               if kind else "not an xlsizer project workbook: there is no Inputs sheet")
-        raise ProjectFileError(p, why, SHEET_INPUTS)
+        if kind:
+            raise NotAProjectError(p, kind, SHEET_INPUTS)
+        raise ProjectFileError(p, "not an xlsizer project workbook: there is no Inputs sheet", SHEET_INPUTS)
     values: dict[str, Any] = {}
     cells: dict[str, str] = {}
     homes = _field_sheets()
