@@ -25,7 +25,7 @@ def test_drivers_state_a_large_mean_batch_in_plain_digits():
     r = xlsizer.size(model="llama-3.1-8b", gpu="b200", concurrent_users=20000, target_tpot_ms=80,
                      avg_prompt_tokens=500, avg_output_tokens=200)
     assert r.burst.extra["perf"]["mean_batch"] >= 1000
-    assert any(d.startswith("Each replica runs 1,024 sequences on average") for d in xlsizer.drivers(r))
+    assert any(d.startswith("At capacity each replica runs 1,024 sequences on average") for d in xlsizer.drivers(r))
 
 
 def test_a_batch_at_the_engines_sequence_limit_says_so():
@@ -88,6 +88,16 @@ def test_scenario_story_explains_why_resilient_needs_more():
     assert text.endswith(f"= {res.total_gpus} GPUs.")
     assert f"Burst sizes for your peak (x2.5): ({bur.active_replicas} active" in text
     assert res.active_replicas >= bur.active_replicas  # the higher burst floor, not only the spares
+
+
+def test_scenario_story_counts_one_gpu_in_the_singular():
+    from xlsizer.engine.insights import scenario_story
+
+    r = xlsizer.size(model="llama-3.1-8b", gpu="h100-sxm", precision="bf16", concurrent_users=100)
+    assert (r.baseline.replicas, r.baseline.total_gpus, r.baseline.gpus_per_replica) == (1, 1, 1)
+    text = scenario_story(r)
+    assert "Baseline sizes for the average load: (1 active + 0 spare) replica x 1 GPU = 1 GPU;" in text
+    assert "1 GPUs" not in text and "0 spare) replicas" not in text
 
 
 def test_what_if_names_a_changed_gpu_and_the_money():
@@ -177,3 +187,13 @@ def test_course_table_tighter_tpot_says_why_it_can_need_fewer_gpus():
     assert tight.total_gpus < r.burst.total_gpus and "Little's law" in tight.change
     roof = next(w for w in what_ifs(xlsizer.size().inputs) if w.change.startswith("TPOT target tightened"))
     assert "Little's law" not in roof.change
+
+
+def test_count_words_a_number_with_its_noun():
+    from xlsizer.units import count
+
+    assert [count(1, "GPU"), count(0, "spare replica"), count(1024, "sequence")] == [
+        "1 GPU", "0 spare replicas", "1,024 sequences"]
+    # users are a float input: whole numbers print whole (":g" wrote 1.23457e+06 users)
+    assert [count(1.0, "user"), count(2.5, "user"), count(1_234_567.0, "user")] == [
+        "1 user", "2.5 users", "1,234,567 users"]

@@ -22,15 +22,12 @@ from typing import Any
 
 from xlsizer.errors import XlsizerError
 from xlsizer.outpaths import write_text_atomic
-
-
-def _gpus(n: int) -> str:
-    return f"{n} GPU" if n == 1 else f"{n} GPUs"
+from xlsizer.units import count
 
 
 def _header(prof: Any) -> str:
     d = prof.deployment
-    return (f"xlsizer calibration profile: {d.model} on {d.tp}x {d.gpu} ({_gpus(d.gpu_count)}), {prof.engine}, "
+    return (f"xlsizer calibration profile: {d.model} on {d.tp}x {d.gpu} ({count(d.gpu_count, 'GPU')}), {prof.engine}, "
             f"{d.weights_precision}\n"
             "Written by `xlsizer calibrate` from the measured runs listed under 'measured'. Each factor replaces\n"
             "the packaged fitted constant of the same name (xlsizer/catalog/data/calibration.yaml); use it with\n"
@@ -68,7 +65,7 @@ def _summary(prof: Any, out: str) -> str:
 
     lines = [f"wrote {out}", ""]
     d = prof.deployment
-    lines.append(f"deployment: {d.model} on {d.tp}x {d.gpu} ({_gpus(d.gpu_count)}, ep {d.ep}, dp {d.dp}), "
+    lines.append(f"deployment: {d.model} on {d.tp}x {d.gpu} ({count(d.gpu_count, 'GPU')}, ep {d.ep}, dp {d.dp}), "
                  f"{prof.engine}, {d.weights_precision}, {d.mode}")
     lines.append(f"runs: {prof.measured.get('runs')} from {len(prof.measured.get('files', []))} file(s)")
     for k, r in prof.range.items():

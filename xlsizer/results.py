@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from xlsizer.inputs import SizingInputs
+from xlsizer.units import count
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -123,16 +124,16 @@ def headline_for(b: Scenario) -> str:
     if "prefill_replicas" in perf0:  # disaggregated: the replicas by role
         shape += (f"; disaggregated: {perf0['prefill_replicas']:,} prefill + {perf0['decode_replicas']:,} decode"
                   f" active")
-    reps = (f"{b.total_gpus} GPUs across {b.replicas} replica{'s' if b.replicas != 1 else ''}"
+    reps = (f"{count(b.total_gpus, 'GPU')} across {count(b.replicas, 'replica')}"
             f" of {b.gpus_per_replica}x {b.gpu} ({shape})")
     if b.shared_hosts:  # cloud renting GPUs on hosts shared with other tenants: no whole servers to plan on
-        per = "one" if b.replicas_per_server == 1 else f"at most {b.replicas_per_server}"
-        text = (f"Plan on {reps}, {per} per host (anti-affinity), on {b.servers} shared {b.gpus_per_server}x"
-                f" {b.gpu_name} host{s}; the GPUs' share: {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility,"
+        per = "one" if b.replicas_per_server == 1 else f"at most {b.replicas_per_server:,}"
+        text = (f"Plan on {reps}, {per} per host (anti-affinity), on {b.servers:,} shared {b.gpus_per_server}x"
+                f" {b.gpu_name} host{s}; the GPUs' share: {b.it_kw:,.1f} kW IT / {b.facility_kw:,.1f} kW facility,"
                 f" {b.cooling_tier}.")
     else:
-        text = (f"Plan on {b.servers} server{s} of {b.gpus_per_server}x {b.gpu_name} - {reps},"
-                f" {b.it_kw:.1f} kW IT / {b.facility_kw:.1f} kW facility, {b.cooling_tier}.")
+        text = (f"Plan on {b.servers:,} server{s} of {b.gpus_per_server}x {b.gpu_name} - {reps},"
+                f" {b.it_kw:,.1f} kW IT / {b.facility_kw:,.1f} kW facility, {b.cooling_tier}.")
     perf = b.extra.get("perf")
     if perf and "slo_percentile" in perf:
         from xlsizer.engine.slo import slo_sentence

@@ -47,3 +47,12 @@ def ms_to_s(ms: float) -> float:
 def w_to_kw(watts: float) -> float:
     """Watts to kilowatts."""
     return watts / KILO
+
+
+
+def count(n: float, noun: str) -> str:
+    """``n`` with its unit in words, plural where n is not 1: "1 GPU", "3 GPUs", "0 spare
+    replicas", "1,024 sequences", "2.5 users" (the plural is the noun + "s")."""
+    whole = isinstance(n, int) or float(n).is_integer()
+    number = f"{int(n):,}" if whole else f"{n:,g}"
+    return f"{number} {noun}{'' if n == 1 else 's'}"

@@ -44,6 +44,7 @@ from typing import Any
 
 from xlsizer.catalog.loader import read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec, PriceRange
+from xlsizer.units import count
 
 _D = read_data_file("defaults.yaml")
 _C: dict[str, Any] = _D["cost"]
@@ -137,15 +138,15 @@ def basis_sentence(c: dict[str, Any], gpu_name: str, gpus_per_server: int) -> st
         return f"Cost unknown: the catalog has no {what} for {gpu_name}; enter {field}."
     used, nodes = c["gpus_in_use"], c["whole_node_gpus"]
     if c["pricing_model"] == "cloud":
-        text = (f"Cost basis: cloud, renting the {used} GPUs in use at {c['price_per_gpu']:,.2f} {cur}/GPU-hour = "
-                f"{c['monthly']:,.0f} {cur}/month")
+        text = (f"Cost basis: cloud, renting the {count(used, 'GPU')} in use at {c['price_per_gpu']:,.2f} "
+                f"{cur}/GPU-hour = {c['monthly']:,.0f} {cur}/month")
         if nodes > used and c.get("monthly_whole_nodes") is not None:
             per = nodes // c["whole_node_servers"] if c.get("whole_node_servers") else gpus_per_server
-            text += (f"; as whole {per}-GPU nodes ({nodes} GPUs) "
+            text += (f"; as whole {per}-GPU nodes ({count(nodes, 'GPU')}) "
                      f"{c['monthly_whole_nodes']:,.0f} {cur}/month")
         return text + "."
-    return (f"Cost basis: on-prem, buying {c['servers']} whole server{'s' if c['servers'] != 1 else ''} with "
-            f"{c['gpus_paid']} GPUs ({c['capex']:,.0f} {cur}) = {c['monthly']:,.0f} {cur}/month "
+    return (f"Cost basis: on-prem, buying {count(c['servers'], 'whole server')} with "
+            f"{count(c['gpus_paid'], 'GPU')} ({c['capex']:,.0f} {cur}) = {c['monthly']:,.0f} {cur}/month "
             "amortized, with maintenance and power.")
 
 
@@ -342,11 +343,11 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             rows += [
                 ("Cloud price per GPU-hour", price, f"{cur}/GPU-h", "on-demand, power and facility included", p_src),
                 ("Cost: compute (cloud)", compute, f"{cur}/month",
-                 f"{total_gpus} GPUs in use x {price:g} x {hours:g} h", S_ISSUE),
+                 f"{count(total_gpus, 'GPU')} in use x {price:g} x {hours:g} h", S_ISSUE),
             ]
             if node_gpus > total_gpus:
                 rows.append(("Cost: whole nodes (cloud)", whole, f"{cur}/month",
-                             f"{node_servers} nodes x {node_per} GPUs x {price:g} x {hours:g} h "
+                             f"{count(node_servers, 'node')} x {count(node_per, 'GPU')} x {price:g} x {hours:g} h "
                              "(when only whole nodes are rented)", S_ISSUE))
     else:
         gp, g_src = _price(inp.gpu_purchase_price, gpu.purchase_price_per_gpu, gpu.id, "gpu_purchase_price", ",.0f")
@@ -394,7 +395,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
             compute, maint, _, _ = onprem_monthly(capex, years, pct, it_kw, pue, hours, elec, colo)
             rows += [
                 ("GPU purchase price", gp, f"{cur}/GPU", "", g_src),
-                ("Capex", capex, cur, f"{bought} GPUs installed x {gp:,.0f} + {servers} servers x {sp:,.0f}", S_ISSUE),
+                ("Capex", capex, cur,
+                 f"{count(bought, 'GPU')} installed x {gp:,.0f} + {count(servers, 'server')} x {sp:,.0f}", S_ISSUE),
                 ("Cost: compute (amortized)", compute, f"{cur}/month", f"capex / ({years:g} years x 12)", S_ISSUE),
                 ("Cost: maintenance", maint, f"{cur}/month", f"capex x {pct:g}% / 12", S_ISSUE),
             ]
@@ -430,7 +432,7 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
          "monthly / (tokens served per month / 1e6)", S_ISSUE),
         ("Cost per million output tokens", per_m_out if per_m_out is not None else "n/a", f"{cur}/M tokens",
          "monthly / (output tokens served per month / 1e6)", S_ISSUE),
-        ("Cost per user per month", per_user, f"{cur}/user-month", f"monthly / {inp.concurrent_users:g} users",
+        ("Cost per user per month", per_user, f"{cur}/user-month", f"monthly / {count(inp.concurrent_users, 'user')}",
          S_ISSUE),
         ("Break-even API volume", be, "tokens/month",
          f"monthly / API price x 1e6; {_crossover_words(annual, cur)}; at the expected load the API would cost "
@@ -440,8 +442,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
     ]
     if model != "cloud":
         whole = monthly
-    basis = (f"{total_gpus} GPUs in use, rented by the GPU-hour" if model == "cloud"
-             else f"{servers} whole servers bought ({paid} GPUs)")
+    basis = (f"{count(total_gpus, 'GPU')} in use, rented by the GPU-hour" if model == "cloud"
+             else f"{count(servers, 'whole server')} bought ({count(paid, 'GPU')})")
     return CostBreakdown(model, cur, monthly, annual, compute, maint, power, fac, capex, per_m, per_m_out, per_user,
                          be, annual, api, api_monthly, cheaper, tok_m, out_m, cap_m, u, hours,
                          tuple(rows), tuple(warns), **counts, monthly_whole_nodes=whole, basis=basis)

@@ -18,6 +18,7 @@ from xlsizer.engine.solver import ENGINE_SEQS_BINDS, STATIC_BINDS
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
 from xlsizer.results import Scenario, SizingResult
+from xlsizer.units import count
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class WhatIf:
         if self.total_gpus is None:
             return self.error
         detail = self.detail(now)
-        head = f"{self.total_gpus:,} GPUs ({self.total_gpus - now.total_gpus:+,d})"
+        head = f"{count(self.total_gpus, 'GPU')} ({self.total_gpus - now.total_gpus:+,d})"
         return head if not detail else f"{head} {detail}" if detail.startswith("of ") else f"{head}, {detail}"
 
     def detail(self, now: Any) -> str:
@@ -52,30 +53,26 @@ class WhatIf:
         return ", ".join(parts)
 
 
-def _count(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural where n is not 1 ("1 active replica", "0 spare replicas")."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def drivers(result: SizingResult) -> list[str]:
     """What sets the Burst answer, in the words of the course's "drivers" bullets."""
     inp, b = result.inputs, result.burst
     m = b.memory
     lines = [
         f"Model {inp.model} at {inp.precision.label}: {m.weights_gb:,.1f} GB of weights per replica",
-        f"{b.traffic.inflight_requests:,.0f} requests in flight at burst x{inp.burst_factor:g} "
-        f"({inp.concurrent_users:g} users x {inp.requests_per_user_per_minute:g} req/min): "
+        f"{count(round(b.traffic.inflight_requests), 'request')} in flight at burst x{inp.burst_factor:g} "
+        f"({count(inp.concurrent_users, 'user')} x {inp.requests_per_user_per_minute:g} req/min): "
         f"{m.kv_total_gb:,.1f} GB of KV cache across the deployment"
         + (f" (of which {m.state_total_gb:,.1f} GB the fixed state of state-space / linear layers, "
            f"{m.state_per_request_gb * 1e3:,.1f} MB per request)" if m.state_total_gb else ""),
         f"TPOT target {inp.tpot_ms:g} ms and {b.traffic.demand_tok_s:,.0f} tok/s of demand: "
-        f"{_count(b.active_replicas, 'active replica')} of {b.gpus_per_replica}x {b.gpu} "
+        f"{count(b.active_replicas, 'active replica')} of {b.gpus_per_replica}x {b.gpu} "
         f"at {b.throughput_per_replica_tok_s:,.0f} tok/s each",
-        f"Redundancy {inp.redundancy_mode.value}: {_count(b.replicas - b.active_replicas, 'spare replica')}",
+        f"Redundancy {inp.redundancy_mode.value}: {count(b.replicas - b.active_replicas, 'spare replica')}",
     ]
     perf = b.extra.get("perf")
     if perf:
-        lines.append(f"Each replica runs {_mean_batch_text(b)} sequences on average at "
+        # the replica at capacity (the table's "One replica at capacity"), not at this load
+        lines.append(f"At capacity each replica runs {_mean_batch_text(b)} sequences on average at "
                      f"{perf['tpot_ms']:.1f} ms per token; "
                      f"{perf['binding']} binds")
     spec = speculative_saving(result)
@@ -160,8 +157,9 @@ def scenario_story(result: SizingResult) -> str:
         load = ("the average load" if k == "baseline" else f"your peak (x{bf:g})" if k == "burst"
                 else f"x{bf:g} (the larger of your x{inp.burst_factor:g} and its x{RESILIENT_MIN_BURST:g} floor)")
         spares = s.replicas - s.active_replicas
-        parts.append(f"{title} sizes for {load}: ({s.active_replicas} active + {spares} spare) replicas x "
-                     f"{s.gpus_per_replica} GPU{'s' if s.gpus_per_replica != 1 else ''} = {s.total_gpus} GPUs")
+        parts.append(f"{title} sizes for {load}: ({s.active_replicas:,} active + {spares:,} spare) "
+                     f"replica{'' if s.replicas == 1 else 's'} x {count(s.gpus_per_replica, 'GPU')} = "
+                     f"{count(s.total_gpus, 'GPU')}")
     return "; ".join(parts) + "."
 
 

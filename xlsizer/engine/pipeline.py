@@ -74,7 +74,7 @@ from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
 from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic, build, headline_for
-from xlsizer.units import GB, TERA
+from xlsizer.units import GB, TERA, count
 
 _D = read_data_file("defaults.yaml")
 HEADROOM: dict[str, float] = {k: float(v["headroom_fraction"]) for k, v in _D["scenarios"].items()}
@@ -285,8 +285,8 @@ def size(inp: SizingInputs) -> SizingResult:
          (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else "",
           " + fixed state per sequence" if sh.state else ""), f"{S_COURSE} step 2"),
         *_state_rows(model),
-        ("all", "RPS", sh.rps, "req/s", "{:g} users x {:g} rpm / 60",
-         (inp.concurrent_users, inp.requests_per_user_per_minute), f"{S_COURSE} step 3"),
+        ("all", "RPS", sh.rps, "req/s", "{} x {:g} rpm / 60",
+         (count(inp.concurrent_users, "user"), inp.requests_per_user_per_minute), f"{S_COURSE} step 3"),
         ("all", "Time per request", sh.t_req, "s", "{:,} output tokens x {:g} ms", (sh.out_tok, inp.tpot_ms),
          f"{S_COURSE} step 3"),
         ("all", "Activations", sh.act / GB, "GB", "max(2 GB, 5% x weights)", (), f"{S_COURSE} step 5"),
@@ -1233,7 +1233,7 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
          (plan.tp, plan.pp) if plan.ep == 1 else (plan.n, plan.ep), f"{S_COURSE} steps 9-10"),
         (name, "Throughput per replica", plan.tput, "tok/s", plan.basis[0], plan.basis[1], plan.basis[2]),
         _active_row(name, sh, plan, fleet, sh.rps * need.burst),
-        (name, "Replicas", fleet.replicas, "replicas", "active + {} spares{}{}{}",
+        (name, "Replicas", fleet.replicas, "replicas", "active + spares ({}){}{}{}",
          (red, f" + {fleet.added_spares} more so that losing the server with the most replicas "
           f"({layout.replicas_per_server}) leaves the active ones" if fleet.added_spares else "",
           ", failure domains paired" if name == "resilient" else "",
@@ -1252,9 +1252,10 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
     if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
         gid, total, cost = plan.alternative
         mine = _billed_gpus(inp, plan.active, offset, name == "resilient", plan.n, g)[0] * _rank_price(g, inp)
-        rec.append((name, "Next cheapest GPU", gid, "", "{:,} GPUs in use, {:+.0%} cost against the {:,}x {} chosen "
+        rec.append((name, "Next cheapest GPU", gid, "", "{} in use, {:+.0%} cost against the {:,}x {} chosen "
                     "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
-                    "GPU count jump)", (total, cost / mine - 1.0, fleet.total_gpus, g.id), "xlsizer cost ranking"))
+                    "GPU count jump)", (count(total, "GPU"), cost / mine - 1.0, fleet.total_gpus, g.id),
+                    "xlsizer cost ranking"))
 
 
 def _pools(plan: _Plan, fleet: _Fleet, peak_rps: float) -> tuple[int, int] | None:
@@ -1336,8 +1337,8 @@ def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.Rack
         kind = ("NVL72: the whole 18-tray NVLink domain per rack" if per == domain else
                 "NVL36x2: each 18-tray NVLink domain over two racks of 9, cabled" if per == domain // 2
                 else "fewer trays than an NVL36x2 rack: the limit is below any NVL72 product")
-        return (name, "Racks", racks.racks, "racks", head + "{} trays per rack within {:g} kW ({})",
-                (*head_args, per, inp.rack_power_limit_kw, kind),
+        return (name, "Racks", racks.racks, "racks", head + "{} per rack within {:g} kW ({})",
+                (*head_args, count(racks.servers_per_rack, "tray"), inp.rack_power_limit_kw, kind),
                 f"{S_COURSE} step 16; NVIDIA GB200 NVL72 / NVL36x2 rack configurations")
     return (name, "Racks", racks.racks, "racks", head + "packed to <= {:g} kW and <= {} servers",
             (*head_args, inp.rack_power_limit_kw, facility.MAX_SERVERS_PER_RACK), f"{S_COURSE} step 16")
@@ -1539,18 +1540,19 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
         warn.append(f"{g.id} requires direct liquid cooling (and typically 415 V power distribution)")
     if domain and racks.servers_per_rack < domain // 2:
         half = domain // 2
-        warn.append(f"{g.id}: a rack of {inp.rack_power_limit_kw:g} kW holds {racks.servers_per_rack} trays, fewer "
+        warn.append(f"{g.id}: a rack of {inp.rack_power_limit_kw:g} kW holds {count(racks.servers_per_rack, 'tray')}, "
+                    "fewer "
                     f"than an NVL36x2 rack's {half} ({half * host_kw:.0f} kW; NVL72 {domain * host_kw:.0f} kW): no "
                     "NVL72 configuration fits the facility's racks")
     rec += [
         (name, "Server power", fleet.server_w / 1000.0, "kW", "{} x {:g} W + platform",
          (layout.gpus_per_server, g.tdp_w), "defaults.yaml server_power (DGX H100/B200 system maxima; course §10.5)"),
-        (name, "IT power", it_kw, "kW", "{} GPUs x {:.3f} kW (TDP + its share of a full {}-GPU host's platform: "
+        (name, "IT power", it_kw, "kW", "{} x {:.3f} kW (TDP + its share of a full {}-GPU host's platform: "
          "the plan rents GPUs on {} shared with other tenants)" if fleet.shared else
-         "{} servers x {:.2f} kW",
-         (fleet.total_gpus, fleet.it_w / fleet.total_gpus / 1000, layout.gpus_per_server,
-          f"{fleet.servers} host{'s' if fleet.servers != 1 else ''}")
-         if fleet.shared else (fleet.servers, fleet.it_w / fleet.servers / 1000),
+         "{} x {:.2f} kW",
+         (count(fleet.total_gpus, "GPU"), fleet.it_w / fleet.total_gpus / 1000, layout.gpus_per_server,
+          count(fleet.servers, "host"))
+         if fleet.shared else (count(fleet.servers, "server"), fleet.it_w / fleet.servers / 1000),
          f"{S_COURSE} step 16" + ("; xlsizer shared cloud hosts (docs/method.md 'Spares and servers')"
                                   if fleet.shared else "")),
         _racks_row(name, inp, fleet, racks, rack_hosts, domain),
