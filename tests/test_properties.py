@@ -247,6 +247,22 @@ def test_nvl72_trays_pack_by_nvlink_domain(limit_kw, trays, kind):
     assert any("no NVL72 configuration fits" in w for w in r.warnings) == (kind == "fewer")
 
 
+
+@pytest.mark.parametrize(("limit_kw", "kind"), [(140, "NVL72"), (80, "NVL36x2"), (40, "fewer")])
+def test_nvl72_rack_product_follows_the_limit_not_a_small_deployment(limit_kw, kind):
+    """A deployment of one or two trays puts one or two in a rack; the rack's product (NVL72,
+    NVL36x2) and the 'no NVL72 configuration fits' warning follow what the power limit lets a
+    rack hold. They followed the trays this deployment happened to put there, so an 80 kW rack
+    'held 1 trays, fewer than an NVL36x2 rack's 9' and every small GB200 plan warned that no
+    NVL72 product fits the facility."""
+    r = size(model="llama-3.3-70b", gpu="gb200", concurrent_users=2, rack_power_limit_kw=limit_kw)
+    rows = [s for s in r.explain() if s.name == "Racks"]
+    assert {s.scenario: s.value for s in rows} == {"baseline": 1, "burst": 1, "resilient": 1}
+    assert all("1 tray per rack" in s.formula and kind in s.formula for s in rows), [s.formula for s in rows]
+    warned = [w for w in r.warnings if "no NVL72 configuration fits" in w]
+    assert bool(warned) == (kind == "fewer")
+    assert all("holds 6 trays" in w for w in warned)  # 40 kW / 5.9 kW per tray, not the trays used
+
 FIXED = st.fixed_dictionaries({
     "model": st.sampled_from(["llama-3.1-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b", "qwen3-32b"]),
     "gpu": st.sampled_from(["h100-pcie", "a100-80gb", "h100-sxm", "l40s", "mi300x"]),

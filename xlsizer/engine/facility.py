@@ -42,9 +42,13 @@ def server_power_w(gpus_in_server: int, gpu_tdp_w: float) -> float:
 class RackPlan:
     racks: int
     servers_per_rack: int
+    """Servers (NVL72: trays) in each rack as packed: the deployment spread evenly over its racks."""
     kw_per_rack: float
     cooling_tier: str
     pue: float
+    capacity: int
+    """Servers (trays) one rack can hold within the power limit (``servers_per_rack`` is what
+    this deployment puts there, at most this)."""
 
 
 def servers_per_rack(server_kw: float, rack_limit_kw: float) -> int:
@@ -79,7 +83,7 @@ def rack_plan(servers: int, server_kw: float, rack_limit_kw: float, liquid_requi
     tier, pue = cooling_tier(kw_per_rack)
     if liquid_required and tier != LIQUID_TIER:
         tier, pue = next((n, p) for n, _, p in COOLING_TIERS if n == LIQUID_TIER)
-    return RackPlan(racks, per_rack, kw_per_rack, tier, pue)
+    return RackPlan(racks, per_rack, kw_per_rack, tier, pue, fit)
 
 
 def cooling_tier(kw_per_rack: float) -> tuple[str, float]:

@@ -1333,9 +1333,9 @@ def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.Rack
     head, head_args = (("the GPUs' share ({:g} full hosts' worth, rounded up to {}) ",
                         (round(fleet.host_share, 3), rack_hosts)) if fleet.shared else ("", ()))
     if domain:
-        per = racks.servers_per_rack
-        kind = ("NVL72: the whole 18-tray NVLink domain per rack" if per == domain else
-                "NVL36x2: each 18-tray NVLink domain over two racks of 9, cabled" if per == domain // 2
+        cap = racks.capacity  # the rack's product follows what the limit allows, not this deployment's trays
+        kind = ("NVL72: the whole 18-tray NVLink domain per rack" if cap == domain else
+                "NVL36x2: each 18-tray NVLink domain over two racks of 9, cabled" if cap == domain // 2
                 else "fewer trays than an NVL36x2 rack: the limit is below any NVL72 product")
         return (name, "Racks", racks.racks, "racks", head + "{} per rack within {:g} kW ({})",
                 (*head_args, count(racks.servers_per_rack, "tray"), inp.rack_power_limit_kw, kind),
@@ -1530,7 +1530,7 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     tier_pue = NVL72_PUE if domain is not None else racks.pue
     pue = inp.pue_override if inp.pue_override is not None else tier_pue
     fac_kw = it_kw * pue
-    rack_servers = max(racks.servers_per_rack, domain or 0)
+    rack_servers = max(racks.capacity, domain or 0)
     guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
                                          inp.rack_power_limit_kw, need.course)
     guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus)
@@ -1538,10 +1538,9 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
                           in_scale_up_domain=plan.n <= g.scaleup_gpus)
     if g.liquid_cooling_required:
         warn.append(f"{g.id} requires direct liquid cooling (and typically 415 V power distribution)")
-    if domain and racks.servers_per_rack < domain // 2:
+    if domain and racks.capacity < domain // 2:  # what a rack can hold, not what this deployment puts there
         half = domain // 2
-        warn.append(f"{g.id}: a rack of {inp.rack_power_limit_kw:g} kW holds {count(racks.servers_per_rack, 'tray')}, "
-                    "fewer "
+        warn.append(f"{g.id}: a rack of {inp.rack_power_limit_kw:g} kW holds {count(racks.capacity, 'tray')}, fewer "
                     f"than an NVL36x2 rack's {half} ({half * host_kw:.0f} kW; NVL72 {domain * host_kw:.0f} kW): no "
                     "NVL72 configuration fits the facility's racks")
     rec += [
