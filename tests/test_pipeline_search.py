@@ -178,3 +178,27 @@ def test_kv_per_token_cites_the_models_attention_kind(model, cited, not_cited):
 
     row = next(s for s in size(model=model, concurrent_users=20).explain() if s.name == "KV bytes per token")
     assert cited in row.source and not_cited not in row.source
+
+
+def test_warnings_of_some_scenarios_name_them():
+    """The result's warnings gather the three scenarios': one that holds for some of them only
+    says which ("baseline: pipeline parallelism: 4 stages", "burst, resilient: ... 9 stages"),
+    so two answers read side by side are not confused; one that holds for all is said once.
+    The course method says why its replicas grow so deep (every in-flight request's KV in one
+    replica, 0.5 of the table's throughput per extra stage) and names the roofline method."""
+    r = xlsizer.size(model="deepseek-r1", concurrent_users=300, gpu="gb200", throughput_source="course-table",
+                     max_total_gpus=1_000_000)
+    assert (r.baseline.pp, r.burst.pp, r.resilient.pp) == (4, 9, 9)
+    assert "baseline: pipeline parallelism: 4 stages across nodes (TPOT -10-20% per stage)" in r.warnings
+    assert "burst, resilient: pipeline parallelism: 9 stages across nodes (TPOT -10-20% per stage)" in r.warnings
+    assert "gb200 requires direct liquid cooling (and typically 415 V power distribution)" in r.warnings
+    assert not any(w.startswith("burst: burst:") for w in r.warnings)
+    deep = [w for w in r.warnings if "puts every in-flight request's KV in one replica" in w]
+    assert [w.split(":")[0] for w in deep] == ["baseline", "burst", "resilient"]  # each its own GB
+    assert "spans 9 nodes of gb200 at 0.5^8 of its table throughput" in deep[1]
+    assert "throughput_source 'roofline'" in deep[1]
+    # the scenario's own list (the workbook's and LLM_RESULT's) stays unprefixed
+    assert "pipeline parallelism: 9 stages across nodes (TPOT -10-20% per stage)" in r.burst.warnings
+    roof = xlsizer.size(model="deepseek-r1", concurrent_users=300, gpu="gb200")
+    assert roof.burst.total_gpus < r.burst.total_gpus / 100
+    assert not any("puts every in-flight request's KV" in w for w in roof.warnings)

@@ -311,7 +311,7 @@ def test_summary_is_one_page_with_the_brief(reports):
         if money is not None:
             assert [ws.cell(row=rows["Monthly cost"], column=c).value for c in (2, 3)] == [same(m) for m in money]
         warns = rp.all_warnings(result)
-        shown = [t for t in text if t.startswith("- ") and t[2:] in {w for _, w in warns}]
+        shown = [t for t in text if t.startswith("- ") and t[2:] in {rp.warning_line(sc, w) for sc, w in warns}]
         assert len(shown) == min(3, len(warns))
         assert any(t.startswith("Drivers") for t in text)
         # every scenario's meaning is a row of the table: Resilient's burst-factor floor and spares
@@ -565,3 +565,20 @@ def test_confidence_band_says_what_it_covers(reports, tmp_path):
     assert "Model error on throughput per replica (not TTFT)" in labels
     conf = load_workbook(path)["Assumptions"]["E4"].value
     assert "throughput per replica" in conf and "TTFT" in conf
+
+
+def test_warnings_sheet_names_the_scenarios_a_warning_holds_for():
+    """A warning of some scenarios only goes to the Warnings sheet under their names, its text
+    once (it was listed under 'all' and again under its scenario, and the Summary showed it
+    twice); one of every scenario stays 'all'."""
+    from xlsizer.api import size
+
+    result = size(model="deepseek-r1", concurrent_users=300, gpu="gb200", throughput_source="course-table",
+                  max_total_gpus=1_000_000)
+    warns = rp.all_warnings(result)
+    texts = [w for _, w in warns]
+    assert len(texts) == len(set(texts)) == len(result.warnings)
+    assert ("baseline", "pipeline parallelism: 4 stages across nodes (TPOT -10-20% per stage)") in warns
+    assert ("burst, resilient", "pipeline parallelism: 9 stages across nodes (TPOT -10-20% per stage)") in warns
+    assert ("all", "gb200 requires direct liquid cooling (and typically 415 V power distribution)") in warns
+    assert [rp.warning_line(sc, w) for sc, w in warns] == result.warnings

@@ -68,7 +68,7 @@ from xlsizer.engine.step import (
     sustained_compute_efficiency,
     sustained_tensor_ratio,
 )
-from xlsizer.engine.throughput import course_table_throughput
+from xlsizer.engine.throughput import PIPELINE_STAGE_FACTOR, course_table_throughput
 from xlsizer.errors import InfeasibleError, XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
@@ -296,10 +296,7 @@ def size(inp: SizingInputs) -> SizingResult:
     b = scenarios["burst"]
     headline = headline_for(b)
     top_warn: list[str] = [w for w in (_upcast_warning(inp, model, sh.w),) if w] + list(sh.fx.warnings)
-    for s in scenarios.values():
-        for wmsg in s.warnings:
-            if wmsg not in top_warn:
-                top_warn.append(wmsg)
+    top_warn += [w for w in _scenario_warnings(scenarios) if w not in top_warn]
     # after the capacity warnings: it qualifies the API comparison, not the plan
     api_warn = api_price_warning(inp, model, load_catalog().model(API_PRICE_MODEL))
     if api_warn:
@@ -975,6 +972,13 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
                     f"{bw_need / TERA:.1f} TB/s needed for {inp.tpot_ms:g} ms TPOT")
     t = course_table_throughput(sh.model.total_params_b, g, n, choice.pp, inp.serving_engine.value,
                                 inp.speculative_decoding)
+    if choice.pp > 1 and inp.throughput_override is None:
+        # the course's own rule (§10.3 steps 9-11), reproduced; the cause is worth a sentence,
+        # since each stage halves the replica's table throughput and multiplies the replicas
+        warn.append(f"the course method puts every in-flight request's KV in one replica ({vram / GB:,.0f} GB), "
+                    f"so each replica spans {choice.pp} nodes of {g.id} at {PIPELINE_STAGE_FACTOR:g}^{choice.pp - 1} "
+                    "of its table throughput (course §10.3 step 11); throughput_source 'roofline' sizes each "
+                    "replica for the batch it runs")
     if t.extrapolated:
         warn.append(f"course table has no {t.bucket} row for {g.id}; throughput scaled from the nearest "
                     "listed GPU by memory bandwidth")
@@ -1072,6 +1076,22 @@ class _Site(NamedTuple):
     pue: float
     facility_kw: float
     fabric: str
+
+
+def _scenario_warnings(scenarios: dict[str, Scenario]) -> list[str]:
+    """Every scenario's warnings once, in order of first appearance; one that holds for some
+    scenarios only names them ("baseline: pipeline parallelism: 4 stages ...", "burst, resilient:
+    ..."), unless it already starts with a scenario's name: read side by side, "4 stages" and
+    "9 stages" must say which answer each is about."""
+    out: list[str] = []
+    for s in scenarios.values():
+        for wmsg in s.warnings:
+            where = [n for n, other in scenarios.items() if wmsg in other.warnings]
+            if len(where) < len(scenarios) and not wmsg.startswith(tuple(f"{n}:" for n in scenarios)):
+                wmsg = f"{', '.join(where)}: {wmsg}"
+            if wmsg not in out:
+                out.append(wmsg)
+    return out
 
 
 def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:

@@ -278,12 +278,21 @@ def item_field(it: Any, name: str) -> Any:
 
 
 def all_warnings(result: SizingResult) -> list[tuple[str, str]]:
-    """(scenario, warning) pairs without duplicates: top-level ones are 'all'."""
+    """(scenarios, warning) pairs without duplicates, in the result's order: 'all' for one that
+    holds for every scenario (or the sizing as a whole), else the scenarios it names
+    ("burst, resilient"; the result's list leads such a warning with them: ``pipeline``), with
+    the text after them. A scenario warning missing from the result's list comes last."""
     seen: set[str] = set()
     out: list[tuple[str, str]] = []
     for w in result.warnings:
-        if w not in seen:
-            seen.add(w)
+        if w in seen:
+            continue
+        seen.add(w)
+        head, sep, rest = w.partition(": ")
+        if sep and all(n in SCENARIOS for n in head.split(", ")):
+            seen.add(rest)
+            out.append((head, rest))
+        else:
             out.append(("all", w))
     for k in SCENARIOS:
         for w in result.scenarios[k].warnings:
@@ -291,6 +300,11 @@ def all_warnings(result: SizingResult) -> list[tuple[str, str]]:
                 seen.add(w)
                 out.append((k, w))
     return out
+
+
+def warning_line(scenario: str, warning: str) -> str:
+    """One warning as a sentence that names its scenarios where it is not for all of them."""
+    return warning if scenario == "all" else f"{scenario}: {warning}"
 
 
 def input_rows(inputs: SizingInputs, project: Any = None) -> list[tuple[str, str, str, Any, str, str]]:
@@ -508,8 +522,8 @@ def _summary(wb: Workbook, project: Any, result: SizingResult) -> SummaryLayout:
     _text_line(ws, r, head, 5, BOLD)
     lay.rows["warnings"] = r
     r += 1
-    for _sc, w in warns[:TOP_WARNINGS]:
-        _text_line(ws, r, f"- {w}", 5)
+    for sc, w in warns[:TOP_WARNINGS]:
+        _text_line(ws, r, f"- {warning_line(sc, w)}", 5)
         r += 1
     r += 1
     _text_line(ws, r, "Drivers (Burst scenario)", 5, BOLD)
