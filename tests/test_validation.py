@@ -201,7 +201,17 @@ def test_a_workbook_is_told_to_be_a_csv(tmp_path):
     book = write_template(tmp_path / "My-app.xlsx")
     text, code = validate_command(str(book), as_json=False)
     assert code == 2 and text == (f"xlsizer: error: {book}: an Excel workbook; validate reads a CSV file with the "
-                                  "columns of validation/calibration.csv (in Excel: File > Save As > CSV UTF-8)")
+                                  "columns of validation/calibration.csv, serving.csv or mlperf.csv (in Excel: "
+                                  "File > Save As > CSV UTF-8)")
+
+
+def test_a_csv_of_other_columns_names_what_is_missing_and_the_three_formats(tmp_path):
+    bad = tmp_path / "runs.csv"
+    bad.write_text("model,ttft\nllama-3.1-8b,120\n", encoding="utf-8")
+    text, code = validate_command(str(bad), as_json=False)
+    assert code == 2 and text == (f"xlsizer: error: {bad}: not a measurement CSV (missing columns id, metric, value; "
+                                  "the formats of validation/calibration.csv, serving.csv and mlperf.csv: "
+                                  "validation/README.md)")
 
 
 def test_percentile_interpolates():

@@ -233,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="predict published measurements and print the error")
     v.add_argument("--data", metavar="FILE.csv", required=True,
-                   help="measurements in calibration.csv format (the shipped set: validation/calibration.csv)")
+                   help="measurements in the format of validation/calibration.csv, serving.csv (measured "
+                        "serving runs) or mlperf.csv (MLPerf Inference results); validation/README.md")
     v.add_argument("--json", action="store_true", help="print JSON")
     v.add_argument("--profile", metavar="PROFILE.yaml", help="calibration profile from `xlsizer calibrate`")
     v.set_defaults(func=_cmd_validate)

@@ -158,7 +158,8 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
     except UnicodeDecodeError:
         if p.suffix.lower() in (".xlsx", ".xlsm", ".xls") or p.read_bytes()[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
             raise MeasurementFileError(f"{path}: an Excel workbook; validate reads a CSV file with the columns of "
-                                       "validation/calibration.csv (in Excel: File > Save As > CSV UTF-8)") from None
+                                       "validation/calibration.csv, serving.csv or mlperf.csv (in Excel: File > "
+                                       "Save As > CSV UTF-8)") from None
         raise MeasurementFileError(f"{path}: not a UTF-8 text file") from None
     except FileNotFoundError:
         raise MeasurementFileError(f"{path}: no such file") from None
@@ -176,8 +177,9 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise MeasurementFileError(
-                f"{path}: not in calibration.csv format (missing column"
-                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)})"
+                f"{path}: not a measurement CSV (missing column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}; the formats of validation/calibration.csv, serving.csv and mlperf.csv: "
+                "validation/README.md)"
             )
         rows = []
         for raw in reader:
