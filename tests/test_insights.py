@@ -197,3 +197,32 @@ def test_count_words_a_number_with_its_noun():
     # users are a float input: whole numbers print whole (":g" wrote 1.23457e+06 users)
     assert [count(1.0, "user"), count(2.5, "user"), count(1_234_567.0, "user")] == [
         "1 user", "2.5 users", "1,234,567 users"]
+
+
+def test_figure_keeps_three_digits_without_an_exponent():
+    from xlsizer.units import figure
+
+    assert [figure(x) for x in (6.41e-05, 0.063, 4.41, 4.0, 45.2, 716.2, 1_234_567.0)] == [
+        "0.0000641", "0.063", "4.41", "4", "45.2", "716", "1,234,567"]
+
+
+def test_worst_case_kv_warning_reads_right_for_one_request_and_small_kv():
+    """Course step 17's worst-case KV warning: Little's law's mean in flight as a fraction below
+    one request (it printed '1 requests' or '0 requests'), and KV below 10 GB keeps its digits
+    (the sized KV of one short request printed as '0 GB')."""
+    r = xlsizer.size(model="deepseek-r1", gpu="mi300x", concurrent_users=7, requests_per_user_per_minute=1,
+                     redundancy_mode="N", avg_output_tokens=50, max_context_tokens=131072)
+    (w,) = [w for w in r.warnings if "worst case" in w]
+    assert w.startswith("burst: worst case: 0.875 requests in flight on average at max context (131,072 tokens) "
+                        "need 4.03 GB of KV")
+    assert w.endswith("the sized 0.063 GB: cap the context or enable KV offload")
+    r = xlsizer.size(model="llama-3.3-70b", concurrent_users=80, requests_per_user_per_minute=4, burst_factor=2.5,
+                     target_tpot_ms=40, max_context_tokens=32768)
+    (w,) = [w for w in r.warnings if "worst case" in w]
+    assert "267 requests at max context (32,768 tokens) need 1,432 GB of KV, over 4x the sized 109 GB" in w
+    # a light load: Little's law's mean in flight is a fraction, said as one (it printed "0 requests")
+    r = xlsizer.size(model="gpt-oss-120b", gpu="h100-sxm", concurrent_users=1, requests_per_user_per_minute=0.1,
+                     redundancy_mode="N", avg_prompt_tokens=100, avg_output_tokens=50, max_context_tokens=131072)
+    (w,) = [w for w in r.warnings if "worst case" in w]
+    assert w.startswith("burst: worst case: 0.0125 requests in flight on average at max context"), w
+    assert "the sized 0.0000641 GB" in w  # not 6.41e-05

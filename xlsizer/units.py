@@ -7,6 +7,8 @@ Internal values are in base SI units with the unit as a name suffix (``_bytes``,
 
 from __future__ import annotations
 
+import math
+
 GB: float = 1e9
 """bytes per (decimal, vendor) gigabyte."""
 TB: float = 1e12
@@ -56,3 +58,15 @@ def count(n: float, noun: str) -> str:
     whole = isinstance(n, int) or float(n).is_integer()
     number = f"{int(n):,}" if whole else f"{n:,g}"
     return f"{number} {noun}{'' if n == 1 else 's'}"
+
+
+
+def figure(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits, never in exponent form: "0.0000641", "0.063",
+    "4.41", "45", "716", "1,235" (whole from 10 ** (digits - 1) up, thousands separated)."""
+    if abs(x) >= 10 ** (digits - 1):
+        return f"{x:,.0f}"
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    text = f"{x:.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

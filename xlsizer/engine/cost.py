@@ -44,7 +44,7 @@ from typing import Any
 
 from xlsizer.catalog.loader import read_data_file
 from xlsizer.catalog.schema import GpuSpec, ModelSpec, PriceRange
-from xlsizer.units import count
+from xlsizer.units import count, figure
 
 _D = read_data_file("defaults.yaml")
 _C: dict[str, Any] = _D["cost"]
@@ -316,7 +316,8 @@ def scenario_cost(inp: Any, gpu: GpuSpec, *, total_gpus: int, servers: int, gpus
     rows += [
         ("Expected utilization", u, "", "average load / peak (RPS x tokens x burst)", u_src),
         ("Tokens served per month", tok_m, "tokens",
-         f"RPS {rps:.4g} x ({prompt_tokens:,} + {output_tokens:,}) x burst {burst:g} x u {u:.3g} x 3,600 x {hours:g} h",
+         f"RPS {figure(rps, 4)} x ({prompt_tokens:,} + {output_tokens:,}) x burst {burst:g} x u {u:.3g} x 3,600 x "
+         f"{hours:g} h",
          S_ISSUE),
     ]
 

@@ -18,7 +18,7 @@ from xlsizer.engine.solver import ENGINE_SEQS_BINDS, STATIC_BINDS
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
 from xlsizer.results import Scenario, SizingResult
-from xlsizer.units import count
+from xlsizer.units import count, figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ def drivers(result: SizingResult) -> list[str]:
     perf = b.extra.get("perf")
     if perf:
         # the replica at capacity (the table's "One replica at capacity"), not at this load
-        lines.append(f"At capacity each replica runs {_mean_batch_text(b)} sequences on average at "
+        lines.append(f"At capacity each replica runs {_sequences_text(b)} on average at "
                      f"{perf['tpot_ms']:.1f} ms per token; "
                      f"{perf['binding']} binds")
     spec = speculative_saving(result)
@@ -120,8 +120,8 @@ def speculative_saving(result: SizingResult) -> str | None:
     k, alpha = int(inp.spec_draft_tokens), float(inp.spec_acceptance_rate)
     e_tok = expected_tokens_per_step(alpha, k)
     why = (f"{inp.model} ships {mtp} multi-token-prediction layer{'s' if mtp > 1 else ''} to draft with"
-           if mtp else f"the serving engine's sequence limit holds each replica at {_mean_batch_text(b)} "
-           "sequences, so only more tokens per sequence per step add throughput"
+           if mtp else f"the serving engine's sequence limit holds each replica at {_sequences_text(b)}, "
+           "so only more tokens per sequence per step add throughput"
            if binding == ENGINE_SEQS_BINDS else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by "
            f"streaming the weights (a mean batch of {_mean_batch_text(b)})")
     money = ""
@@ -132,7 +132,7 @@ def speculative_saving(result: SizingResult) -> str | None:
     return (f"Speculative decoding would size this at {on.total_gpus:,}{gpu} GPUs instead of {b.total_gpus:,}"
             f"{money}: {why}; with {k} draft tokens at acceptance {alpha:g} each step verifies {k + 1} tokens "
             f"per sequence and keeps {e_tok:.2f} on average (Leviathan et al. 2023 eq. 1), so each replica "
-            f"runs {_mean_batch_text(on)} sequences on average within the "
+            f"runs {_sequences_text(on)} on average within the "
             f"target. Switch it on in the Advanced step to size with it (the acceptance rate is an input: "
             f"measure it on your traffic).")
 
@@ -142,7 +142,13 @@ def _mean_batch_text(s: Scenario) -> str:
     digits with thousands separators (0.9749, 112.2, 5,233); '?' when unknown."""
     perf = (s.extra or {}).get("perf") or {}
     b = perf.get("mean_batch", perf.get("batch"))
-    return "?" if b is None else f"{b:,.4g}"
+    return "?" if b is None else figure(b, 4)
+
+
+def _sequences_text(s: Scenario) -> str:
+    """``_mean_batch_text`` with its noun: "1 sequence", "22.19 sequences"."""
+    b = _mean_batch_text(s)
+    return f"{b} sequence{'' if b == '1' else 's'}"
 
 
 def scenario_story(result: SizingResult) -> str:

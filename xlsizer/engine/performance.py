@@ -129,7 +129,7 @@ from xlsizer.errors import (
     InputError,
 )
 from xlsizer.precision import Precision
-from xlsizer.units import GB
+from xlsizer.units import GB, figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +288,7 @@ def estimate(
         cap_req = cap / (prefill + osl * tpot)
         if lam >= cap_req or lam * prefill >= 1.0:
             saturated, batch, out, ttft = True, cap, cap_req * osl, math.inf
-            notes.append(f"offered {lam:g} req/s exceeds the replica's {cap_req:.3g} req/s")
+            notes.append(f"offered {figure(lam, 4)} req/s exceeds the replica's {figure(cap_req)} req/s")
         else:
             batch = 1.0
             for _ in range(30):  # decoding sequences = λ × decode time (Little)

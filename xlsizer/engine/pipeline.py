@@ -74,7 +74,7 @@ from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
 from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic, build, headline_for
-from xlsizer.units import GB, TERA, count
+from xlsizer.units import GB, TERA, count, figure
 
 _D = read_data_file("defaults.yaml")
 HEADROOM: dict[str, float] = {k: float(v["headroom_fraction"]) for k, v in _D["scenarios"].items()}
@@ -853,13 +853,14 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             best = key
             req_s = ev.req_s
             if ev.disaggregated:  # a replica of either pool, in the pools' proportion
-                basis = ("{} x {:.3g} req/s (1 / (1/prefill + 1/decode): a prefill replica {:.3g} req/s, a decode"
-                         " replica {:.3g} at a mean batch of {:.4g}, TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                         (f"{n}x {g.id}", req_s, ev.req_p, ev.req_d, cap.mean_batch, cap.tpot_s * 1000, cap.binding),
+                basis = ("{} x {} req/s (1 / (1/prefill + 1/decode): a prefill replica {} req/s, a decode"
+                         " replica {} at a mean batch of {}, TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                         (f"{n}x {g.id}", figure(req_s), figure(ev.req_p), figure(ev.req_d),
+                          figure(cap.mean_batch, 4), cap.tpot_s * 1000, cap.binding),
                          sh.perf_source(g, inp))
             else:
-                basis = ("{} x {:.3g} req/s at a mean batch of {:.4g} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                         (f"{n}x {g.id}", req_s, cap.mean_batch, cap.tpot_s * 1000, cap.binding),
+                basis = ("{} x {} req/s at a mean batch of {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
+                         (f"{n}x {g.id}", figure(req_s), figure(cap.mean_batch, 4), cap.tpot_s * 1000, cap.binding),
                          sh.perf_source(g, inp))
             plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline", basis, cap=cap)
             plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
@@ -1294,8 +1295,9 @@ def _active_row(name: str, sh: _Shared, plan: _Plan, fleet: _Fleet, peak_rps: fl
     if pools is not None and plan.ev is not None:
         ev, (p, d) = plan.ev, pools
         return (name, "Active replicas", fleet.active, "replicas",
-                "prefill pool ceil({:,.4g} peak req/s / {:.3g} req/s per replica) = {:,} + decode pool ceil({:,.4g} /"
-                " {:.3g}) = {:,} (disaggregated)", (peak_rps, ev.req_p, p, peak_rps, ev.req_d, d),
+                "prefill pool ceil({} peak req/s / {} req/s per replica) = {:,} + decode pool ceil({} /"
+                " {}) = {:,} (disaggregated)",
+                (figure(peak_rps, 4), figure(ev.req_p), p, figure(peak_rps, 4), figure(ev.req_d), d),
                 f"{S_COURSE} step 12")
     several = fleet.several
     return (name, "Active replicas", fleet.active, "replicas",
@@ -1468,8 +1470,8 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
     rec += [
         (name, "Batch per replica", cap.mean_batch, "sequences", batch_how, batch_args, src),
         (name, "TPOT at capacity", cap.tpot_s * 1000.0, "ms",
-         "decode step at a mean batch of {:.4g} / tokens per step; floor {:.1f}"
-         " ms", (max(cap.mean_batch, 1.0), cap.tpot_floor_s * 1000.0), src),
+         "decode step at a mean batch of {} / tokens per step; floor {:.1f}"
+         " ms", (figure(max(cap.mean_batch, 1.0), 4), cap.tpot_floor_s * 1000.0), src),
         (name, "TTFT at peak load", ttft * 1000.0, "ms", ttft_how, ttft_args, src),
         (name, "Binding resource", cap.binding, "", "what stops a larger batch", (), src),
     ]
@@ -1595,9 +1597,12 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
         worst_kv = need.inflight * memory.kv_bytes_for_context(model, inp.max_context_tokens,
                                                                inp.kv_precision.bytes_per_element)
         if worst_kv > WORST_KV_RATIO * need.kv_total:
-            warn.append(f"worst case: {need.inflight:.0f} requests at max context ({inp.max_context_tokens:,} tokens) "
-                        f"need {worst_kv / GB:,.0f} GB of KV, over {WORST_KV_RATIO:g}x the sized "
-                        f"{need.kv_total / GB:,.0f} GB: cap the context or enable KV offload")
+            # Little's law's mean in flight, a fraction at a light load ("0.00833 requests", not "0")
+            reqs = round(need.inflight) if need.inflight >= 1.0 else need.inflight
+            what = count(reqs, "request") if reqs >= 1 else f"{figure(reqs)} requests in flight on average"
+            warn.append(f"worst case: {what} at max context ({inp.max_context_tokens:,} tokens) "
+                        f"need{'s' if reqs == 1 else ''} {figure(worst_kv / GB)} GB of KV, over {WORST_KV_RATIO:g}x "
+                        f"the sized {figure(need.kv_total / GB)} GB: cap the context or enable KV offload")
     cp = _compute_precision(g, inp.precision)
     prefill_ms = 2 * sh.fx.prefill_tokens * model.active_params / (n * g.dense_flops(cp)) * 1000.0
     rec.append((name, "Prefill estimate", prefill_ms, "ms", "2 x {:,.0f} x {:g}B / ({} x {:,.0f} TFLOPS)",
@@ -1687,7 +1692,7 @@ def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
             if ev.req_d < SPEC_NOT_PAYING * ev0.req_d:
                 warn.append(f"{name}: speculative decoding does not pay at batch {cap.batch} on "
                             f"{plan.n}x {plan.gpu.id}: "
-                            f"{ev.req_d:.3g} req/s per replica with it, {ev0.req_d:.3g} without (verifying "
+                            f"{figure(ev.req_d)} req/s per replica with it, {figure(ev0.req_d)} without (verifying "
                             f"{fx.spec_k + 1} tokens per sequence costs more compute than the "
                             f"{fx.spec_tokens_per_step:.2f} accepted tokens save)")
     return out
