@@ -138,7 +138,17 @@ def test_new_project_refuses_a_name_no_title_can_hold(tmp_path, capsys):
     ("项目", "项目.xlsx"),
     ("..hidden..", "hidden.xlsx"),
     ("v1.2 pilot", "v1.2-pilot.xlsx"),
+    ("plan.xlsx", "plan.xlsx"),  # the file name a user types: not plan.xlsx.xlsx
+    ("Bank Bot.XLSX", "Bank-Bot.xlsx"),
+    (".xlsx", "xlsx.xlsx"),  # nothing but the extension: the name itself
 ])
 def test_new_project_file_names(tmp_path, capsys, name, file):
     assert main(["new-project", name, "--out", str(tmp_path)]) == 0, capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == [file]
+
+
+def test_new_project_title_leaves_out_the_extension_typed(tmp_path):
+    from xlsizer.workbook.project import read_project
+
+    assert main(["new-project", "Pilot plan.xlsx", "--out", str(tmp_path)]) == 0
+    assert read_project(tmp_path / "Pilot-plan.xlsx").name == "Pilot plan"

@@ -185,12 +185,13 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_project(args: argparse.Namespace) -> int:
-    from xlsizer.outpaths import check_new_file, ensure_folder, project_file_stem
+    from xlsizer.outpaths import check_new_file, ensure_folder, project_file_stem, project_name
     from xlsizer.workbook.template import write_template
 
-    stem = project_file_stem(args.name)  # refused before any folder is made
+    name = project_name(args.name)
+    stem = project_file_stem(name)  # refused before any folder is made
     target = check_new_file(ensure_folder(args.out) / f"{stem}.xlsx", force=args.force)
-    print(write_template(target, parse_assignments(args.set or []), name=args.name))
+    print(write_template(target, parse_assignments(args.set or []), name=name))
     return 0
 
 
@@ -255,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_template)
 
     n = sub.add_parser("new-project", help="write a filled copy of the template for a new project")
-    n.add_argument("name", help="project name (also the file name)")
+    n.add_argument("name", help="project name (also the file name: NAME.xlsx; a trailing .xlsx is not doubled)")
     n.add_argument("--set", metavar="FIELD=VALUE", nargs="+", action="extend", help="fill an input")
     n.add_argument("--out", metavar="DIR", default=".", help="folder for NAME.xlsx (default: here)")
     n.add_argument("--force", action="store_true", help="overwrite NAME.xlsx if it exists")

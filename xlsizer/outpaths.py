@@ -184,6 +184,13 @@ WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in r
 """Names Windows keeps for devices, with any extension ("con.xlsx" cannot be created there)."""
 
 
+def project_name(name: str) -> str:
+    """The project's name as ``new-project`` was given it, less a trailing ``.xlsx`` (any case):
+    the file it writes is NAME.xlsx, and ``new-project plan.xlsx`` wrote plan.xlsx.xlsx titled
+    "plan.xlsx"."""
+    return name[:-5] if name.lower().endswith(".xlsx") and len(name) > 5 else name
+
+
 def project_file_stem(name: str) -> str:
     """The file name (without ``.xlsx``) ``new-project`` writes for the project ``name``:
     letters, digits, '.', '_' and '-' kept (any script), other runs become '-', no leading or
