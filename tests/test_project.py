@@ -65,7 +65,7 @@ def test_missing_inputs_sheet(tmp_path):
     wb = load_workbook(src)
     del wb["Inputs"]
     wb.save(tmp_path / "bad.xlsx")
-    with pytest.raises(ProjectFileError, match=r": Inputs: not an xlsizer project workbook: there is no Inputs sheet"):
+    with pytest.raises(ProjectFileError, match=r"\.xlsx: not an xlsizer project workbook: there is no Inputs sheet"):
         read_project(tmp_path / "bad.xlsx")
 
 

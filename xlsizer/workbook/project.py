@@ -254,9 +254,10 @@ def read_project(path: str | Path) -> Project:
         from xlsizer.outpaths import xlsizer_output
 
         kind = xlsizer_output(path)  # say what it is where xlsizer wrote it: a freeze copy, a report
+        # no sheet in the location: "FILE: Inputs: ... no Inputs sheet" pointed at what is missing
         if kind:
-            raise NotAProjectError(p, kind, SHEET_INPUTS)
-        raise ProjectFileError(p, "not an xlsizer project workbook: there is no Inputs sheet", SHEET_INPUTS)
+            raise NotAProjectError(p, kind)
+        raise ProjectFileError(p, "not an xlsizer project workbook: there is no Inputs sheet")
     values: dict[str, Any] = {}
     cells: dict[str, str] = {}
     homes = _field_sheets()
