@@ -4,7 +4,7 @@ import json
 
 from xlsizer import make_inputs
 from xlsizer.cli import main
-from xlsizer.engine.waterfall import STEPS, waterfall
+from xlsizer.engine.waterfall import STEPS, step_notes, waterfall
 
 # The course's bank RAG example with every technique switched on (70B FP8, 8 variants).
 ALL_ON = dict(model="llama-3.3-70b", avg_prompt_tokens=6000, prefix_shared_tokens=4200, speculative_decoding=True,
@@ -38,7 +38,7 @@ def test_waterfall_cli(capsys):
 
 def test_waterfall_cost_per_step_and_notes_where_replicas_and_gpus_part():
     from xlsizer import size
-    from xlsizer.engine.waterfall import WaterfallStep, step_notes
+    from xlsizer.engine.waterfall import WaterfallStep
 
     inp = make_inputs(ALL_ON)
     steps = waterfall(inp)
@@ -59,6 +59,25 @@ def test_waterfall_cost_per_step_and_notes_where_replicas_and_gpus_part():
     assert out[1] == ("replicas rise (6 -> 9) but GPUs fall (24 -> 18): each replica now uses 2x h100-sxm "
                       "instead of 4x h100-sxm")
     assert out[2] == "GPUs fall but cost rises: b200 instead of h100-sxm, priced differently"
+    # the same GPUs per replica split another way at an equal cost: why tok/s per replica fell
+    d = WaterfallStep("Static", "x", 1, 2, 16, 8, "mi300x", 7903.0, 80.0, monthly_cost=23_243.0, shape="DEP=8")
+    e = WaterfallStep("Continuous batching", "y", 1, 2, 16, 8, "mi300x", 5628.0, 80.0, monthly_cost=23_243.0,
+                      shape="TP=8")
+    assert step_notes([d, e])[1] == ("each 8x mi300x replica now runs TP=8 instead of DEP=8, 5,628 tok/s each "
+                                     "instead of 7,903: the same GPU count either way, and at equal cost the "
+                                     "search keeps the first shape it lists")
+    assert step_notes([e, d])[1] == "each 8x mi300x replica now runs DEP=8 instead of TP=8"
+    assert step_notes([d, d])[1] == ""
+
+
+def test_waterfall_steps_name_the_replica_shape():
+    """DeepSeek-R1 at 5 users on MI300X: static batches pick attention data-parallel replicas
+    (MLA's KV is not replicated over the ranks), continuous batching an equally cheap TP=8."""
+    steps = waterfall(make_inputs(dict(model="deepseek-r1", concurrent_users=5)))
+    shapes = {s.label: s.shape for s in steps}
+    assert shapes["Low-precision weights"] == "DEP=8" and shapes["Continuous batching"] == "TP=8"
+    note = step_notes(steps)[[s.label for s in steps].index("Continuous batching")]
+    assert note.startswith("each 8x mi300x replica now runs TP=8 instead of DEP=8, ")
 
 
 def test_waterfall_cost_names_its_currency(capsys, tmp_path):

@@ -58,6 +58,9 @@ class WaterfallStep:
     """The scenario's monthly cost at this step (engine/cost.py; None when a price is unknown)."""
     currency: str = ""
     """The currency of ``monthly_cost`` (the input's label, per month)."""
+    shape: str = ""
+    """How a replica's GPUs split the model: "TP=8", "TP=4, PP=2" or "DEP=8" (attention
+    data-parallel, experts over the replica's GPUs)."""
 
 
 def _is_on(field: str, value: Any, off: Any) -> bool:
@@ -92,10 +95,12 @@ def waterfall(inputs: SizingInputs, scenario: str = "burst") -> list[WaterfallSt
             return
         perf = s.extra.get("perf", {})
         monthly = (s.extra.get("cost") or {}).get("monthly")
+        ep = int(perf.get("ep", 1) or 1)
+        shape = (f"DEP={s.gpus_per_replica}" if ep > 1 else f"TP={s.tp}" + (f", PP={s.pp}" if s.pp > 1 else ""))
         out.append(WaterfallStep(label, field, value, s.replicas, s.total_gpus, s.gpus_per_replica, s.gpu,
                                  s.throughput_per_replica_tok_s, s.memory.vram_gb,
                                  float(perf.get("memory_per_replica_gb", 0.0)), s.memory.kv_per_request_gb,
-                                 monthly_cost=monthly, currency=inputs.currency))
+                                 monthly_cost=monthly, currency=inputs.currency, shape=shape))
 
     record("Everything off", "", None)
     for label, f, _ in on_steps:
@@ -110,7 +115,9 @@ def _way(a: float, b: float) -> int:
 
 def step_notes(steps: list[WaterfallStep]) -> list[str]:
     """For each step, a note where replicas, GPUs and cost move in opposite directions against the
-    step before (a planner reading "replicas up" would otherwise expect more GPUs)."""
+    step before (a planner reading "replicas up" would otherwise expect more GPUs), and where the
+    same GPUs per replica split the model another way (TP or DEP), which can lower the
+    throughput per replica at an unchanged cost."""
     out: list[str] = []
     prev: WaterfallStep | None = None
     for s in steps:
@@ -129,6 +136,13 @@ def step_notes(steps: list[WaterfallStep]) -> list[str]:
                                  if s.gpu != prev.gpu else
                                  f"GPUs {'rise' if g > 0 else 'fall'} but cost {'rises' if c > 0 else 'falls'}: "
                                  "whole servers and power move in steps")
+            same_gpus = (s.gpu, s.gpus_per_replica) == (prev.gpu, prev.gpus_per_replica)
+            if same_gpus and s.shape and prev.shape and s.shape != prev.shape:
+                a, b = prev.throughput_per_replica_tok_s, s.throughput_per_replica_tok_s
+                why = (f", {b:,.0f} tok/s each instead of {a:,.0f}: the same GPU count either way, and at equal "
+                       "cost the search keeps the first shape it lists" if b < a and g == 0 else "")
+                notes.append(f"each {s.gpus_per_replica}x {s.gpu} replica now runs {s.shape} instead of "
+                             f"{prev.shape}{why}")
         out.append("; ".join(notes))
         prev = s
     return out
