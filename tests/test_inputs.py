@@ -246,3 +246,15 @@ def test_excel_function_numbers_follow_the_same_grouping_rule():
     for bad in ("1,5", "1,00", "1,000 000"):
         with pytest.raises(InputError):
             cells.to_number("concurrent_users", bad, 1, 1e7)
+
+
+@pytest.mark.parametrize(("text", "q"), [("p99", 99.0), ("P95", 95.0), ("99%", 99.0), ("p99.9", 99.9),
+                                         (" 50 ", 50.0), (90, 90.0)])
+def test_slo_percentile_reads_as_planners_write_it(text, q):
+    assert make_inputs({"slo_percentile": text}).slo_percentile == q
+
+
+@pytest.mark.parametrize("text", ["q99", "p", "p99.5", "99th"])
+def test_slo_percentile_other_text_is_refused_by_name(text):
+    with pytest.raises(InputError, match=r"^slo_percentile must be one of 50, 90, 95, 99, 99\.9"):
+        make_inputs({"slo_percentile": text})

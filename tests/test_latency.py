@@ -193,7 +193,7 @@ def test_prefill_pool_rate_meets_its_wait() -> None:
     assert lat.max_rate_within_wait(s, slack, 99.0) < lat.max_rate_within_wait(s, slack, 90.0)
 
 
-@pytest.mark.parametrize("bad", [97, 0, 100, -5, "p95", True, None])
+@pytest.mark.parametrize("bad", [97, 0, 100, -5, "p97", "95th", True, None])  # "p95" reads as 95 (test_inputs)
 def test_bad_percentile_is_a_readable_error(bad: object) -> None:
     with pytest.raises(InputError, match="slo_percentile"):
         make_inputs(slo_percentile=bad)

@@ -143,7 +143,8 @@ class SizingInputs(BaseModel):
         unit="ms", owner=APP, moves="bandwidth need, batch size, GPU class", ge=5, le=1000)
     slo_percentile: float = F(
         95, "Share of requests that must meet both targets, in percent: 50 = the median, 90, 95, 99 or "
-        "99.9 (MLPerf judges p99). Default p95, the level most serving SLOs quote.", step="4 SLOs",
+        "99.9 (MLPerf judges p99; 'p99' and '99%' read as 99). Default p95, the level most serving SLOs "
+        "quote.", step="4 SLOs",
         unit="%", owner=APP, moves="batch size, replicas", choices=("50", "90", "95", "99", "99.9"))
     arrivals: Literal["poisson", "bursty", "closed"] = F(
         "poisson", "How requests arrive: poisson (independent users), bursty (more clustered than "
@@ -321,6 +322,16 @@ class SizingInputs(BaseModel):
     currency: str = F(
         "USD", "Currency label shown with the numbers (no conversion).", step="8 Costs", owner=FIN,
         moves="labels only", min_length=1, max_length=12)
+
+    @field_validator("slo_percentile", mode="before")
+    @classmethod
+    def _percentile_text(cls, v: Any) -> Any:
+        """A percentile as planners and benchmarks write it: "p99", "P95", "99%", "p99.9"."""
+        if isinstance(v, str):
+            k = v.strip()
+            k = k[1:] if k[:1] in ("p", "P") else k
+            return k[:-1].strip() if k.endswith("%") else k
+        return v
 
     @field_validator("slo_percentile", mode="after")
     @classmethod
