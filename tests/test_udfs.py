@@ -227,8 +227,8 @@ def test_kv_memory_bad_arguments():
     assert u.KV_MEMORY("llama-3.3-70b", "lots") == (
         "#VALUE! tokens must be a number between 1 and 10000000, got 'lots'")
     assert u.KV_MEMORY("llama-3.3-70b", None) == (
-        "#VALUE! tokens must be a number between 1 and 10000000, got None (the cell is empty)")
-    assert u.KV_MEMORY(None, 100) == "#VALUE! model must be given, got None (the cell is empty)"
+        "#VALUE! tokens must be a number between 1 and 10000000, got nothing (the cell is empty)")
+    assert u.KV_MEMORY(None, 100) == "#VALUE! model must be given, got nothing (the cell is empty)"
 
 
 def test_unknown_model_lists_closest():
@@ -251,7 +251,7 @@ def test_traffic_functions(core):
     assert u.LLM_INFLIGHT(80, 4, 250, 40) == pytest.approx(core.baseline.traffic.inflight_requests)
     assert u.LLM_INFLIGHT(80, 4, 250, 40, None) == pytest.approx(core.baseline.traffic.inflight_requests)
     assert u.LLM_RPS(80, "four") == "#VALUE! rpm must be a number between 0.001 and 10000, got 'four'"
-    assert u.LLM_RPS(0, 4) == "#VALUE! users must be a number between 1 and 100000000, got None (the cell is empty)"
+    assert u.LLM_RPS(0, 4) == "#VALUE! users must be a number between 1 and 100000000, got nothing (the cell is empty)"
 
 
 def test_llm_vram_matches_core(core):
@@ -308,7 +308,7 @@ def test_performance_module_missing(monkeypatch):
 def test_result_field_errors():
     assert u.LLM_RESULT(INPUTS, "vram") == "#VALUE! unknown result field 'vram'; closest: memory.vram_gb, server.ram_gb"
     assert u.LLM_RESULT(INPUTS, "memory").startswith("#VALUE! memory is a group of fields; ask for one of memory.")
-    assert u.LLM_RESULT(INPUTS, None) == "#VALUE! field must be given, got None (the cell is empty)"
+    assert u.LLM_RESULT(INPUTS, None) == "#VALUE! field must be given, got nothing (the cell is empty)"
     assert u.LLM_RESULT(INPUTS, "replicas", "peak") == (
         "#VALUE! scenario must be one of baseline, burst, resilient, got 'peak'")
 

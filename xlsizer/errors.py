@@ -45,7 +45,10 @@ def one_line(message: str) -> str:
 
 def quote(value: Any, limit: int = QUOTE_MAX) -> str:
     """A bad value as an error message shows it: ``repr`` for text and numbers, a shape for a
-    range, and never more than about ``limit`` characters."""
+    range, "nothing" for a missing one (an empty cell; Python's "None" means nothing to a
+    planner), and never more than about ``limit`` characters."""
+    if value is None:
+        return "nothing"
     if isinstance(value, list | tuple):
         rows = len(value)
         cols = max((len(r) for r in value if isinstance(r, list | tuple)), default=1)
