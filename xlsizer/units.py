@@ -3,6 +3,9 @@
 Internal values are in base SI units with the unit as a name suffix (``_bytes``, ``_s``,
 ``_flops``, ``_bytes_per_s``, ``_w``). Decimal prefixes throughout, as GPU vendors use them:
 1 GB = 1e9 bytes (not GiB), 1 TB/s = 1e12 bytes/s, 1 TFLOPS = 1e12 FLOP/s.
+
+Also how a number and its unit read in text (``count``: "1 GPU", "3 GPUs"; ``figure``: three
+significant digits, never an exponent).
 """
 
 from __future__ import annotations
@@ -51,14 +54,12 @@ def w_to_kw(watts: float) -> float:
     return watts / KILO
 
 
-
 def count(n: float, noun: str) -> str:
     """``n`` with its unit in words, plural where n is not 1: "1 GPU", "3 GPUs", "0 spare
     replicas", "1,024 sequences", "2.5 users" (the plural is the noun + "s")."""
     whole = isinstance(n, int) or float(n).is_integer()
     number = f"{int(n):,}" if whole else f"{n:,g}"
     return f"{number} {noun}{'' if n == 1 else 's'}"
-
 
 
 def figure(x: float, digits: int = 3) -> str:

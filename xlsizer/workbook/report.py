@@ -280,8 +280,8 @@ def item_field(it: Any, name: str) -> Any:
 def all_warnings(result: SizingResult) -> list[tuple[str, str]]:
     """(scenarios, warning) pairs without duplicates, in the result's order: 'all' for one that
     holds for every scenario (or the sizing as a whole), else the scenarios it names
-    ("burst, resilient"; the result's list leads such a warning with them: ``pipeline``), with
-    the text after them. A scenario warning missing from the result's list comes last."""
+    ("burst, resilient": ``pipeline._scenario_warnings`` leads such a warning with their names),
+    with the text after them. A scenario warning missing from the result's list comes last."""
     seen: set[str] = set()
     out: list[tuple[str, str]] = []
     for w in result.warnings:
