@@ -104,8 +104,8 @@ def _cmd_add(args: argparse.Namespace) -> int:
         s = imp.spec
         act = f", {s.active_params_b:g}B active" if s.active_params_b else ""
         print(f"added {s.id}: {s.total_params_b:g}B parameters{act}, {s.layers} layers, "
-              + (info.get("kv_note") or f"{info['kv_bytes_per_token']:,.0f} B KV per further token (BF16)")
-              + (f", {info['state_bytes_per_sequence'] / 1e6:,.1f} MB fixed state per sequence"
+              + (info.get("kv_note") or f"{info['kv_bytes_per_token']:,.0f} B KV per token (BF16)")
+              + (f", plus {info['state_bytes_per_sequence'] / 1e6:,.1f} MB fixed state per sequence"
                  if info["state_bytes_per_sequence"] else ""))
         for note in imp.notes:
             print(f"  note: {note}")
