@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from xlsizer.errors import NotAProjectError, ProjectFileError, XlsizerError, clip
 from xlsizer.outpaths import check_outputs, ensure_folder, written_by_xlsizer
+from xlsizer.units import count
 
 if TYPE_CHECKING:
     from xlsizer.workbook.project import Project
@@ -69,7 +70,7 @@ def describe_others(others: dict[str, int]) -> str:
     """'3 files of other kinds (2 .csv, 1 .docx)'."""
     n = sum(others.values())
     kinds = ", ".join(f"{c} {k}" for k, c in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{n} file{'s' if n != 1 else ''} of other kinds ({kinds})"
+    return f"{count(n, 'file')} of other kinds ({kinds})"
 
 
 # --------------------------------------------------------------------------------------------

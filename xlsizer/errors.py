@@ -142,7 +142,7 @@ class NotAProjectError(ProjectFileError):
     """The workbook is one xlsizer wrote (``kind``: "a report", "a values-only copy", ...; see
     ``outpaths.xlsizer_output``), not a project: a folder batch leaves it out instead of failing."""
 
-    def __init__(self, path: str, kind: str, sheet: str | None = None):
+    def __init__(self, path: str, kind: str):
         self.kind = kind
         super().__init__(path, f"{kind} xlsizer wrote, not a project workbook (no Inputs sheet): use the project "
-                         "it was made from", sheet)
+                         "it was made from")

@@ -42,6 +42,7 @@ from xlsizer.engine.performance import ReplicaCapacity, Tuning, estimate, slo_ca
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import make_inputs
 from xlsizer.precision import Precision
+from xlsizer.units import count
 from xlsizer.validation_results import RowResult, ValidationReport, family_of
 
 SCENARIOS: tuple[str, ...] = ("Server", "Interactive", "Offline")
@@ -253,7 +254,7 @@ def predict(row: Mapping[str, str], calibration: Calibration | None,
         how += f", MTP head with {MTP_DRAFT_TOKENS} draft tokens"
     shape = f"TP={n}" if ep == 1 else f"DEP={n} (attention data-parallel, experts over {n} GPUs)"
     reps = gpus // n
-    return out, f"{reps} replica{'' if reps == 1 else 's'} of {shape}, {how}"
+    return out, f"{count(reps, 'replica')} of {shape}, {how}"
 
 
 def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",

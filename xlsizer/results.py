@@ -109,6 +109,13 @@ class Scenario(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict, description="later engine issues add keys here")
 
 
+def replica_shape(s: Scenario) -> str:
+    """How a scenario's replica splits the model over its GPUs: "TP=8", "TP=4, PP=2", or
+    "DEP=8" for a wide expert-parallel replica (attention data-parallel, experts over its GPUs)."""
+    ep = int((s.extra.get("perf") or {}).get("ep", 1) or 1)
+    return f"DEP={s.gpus_per_replica}" if ep > 1 else f"TP={s.tp}" + (f", PP={s.pp}" if s.pp > 1 else "")
+
+
 def headline_for(b: Scenario) -> str:
     """The headline sentence (Burst scenario): what to buy, then the cost basis (what is bought
     or rented and what it costs a month; engine/cost.py ``basis_sentence``)."""
@@ -118,8 +125,7 @@ def headline_for(b: Scenario) -> str:
     ep = int((b.extra.get("perf") or {}).get("ep", 1) or 1)
     # a wide expert-parallel replica runs attention data-parallel (TP=1 per rank): "TP=1" alone
     # read as one GPU's worth of parallelism on an 8-GPU replica
-    shape = (f"TP={b.tp}{f', PP={b.pp}' if b.pp > 1 else ''}" if ep == 1 else
-             f"DEP={b.gpus_per_replica}: attention data-parallel, experts over {ep} GPUs")
+    shape = replica_shape(b) + (f": attention data-parallel, experts over {ep} GPUs" if ep > 1 else "")
     perf0 = b.extra.get("perf") or {}
     if "prefill_replicas" in perf0:  # disaggregated: the replicas by role
         shape += (f"; disaggregated: {perf0['prefill_replicas']:,} prefill + {perf0['decode_replicas']:,} decode"

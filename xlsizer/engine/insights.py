@@ -119,7 +119,7 @@ def speculative_saving(result: SizingResult) -> str | None:
         return None
     k, alpha = int(inp.spec_draft_tokens), float(inp.spec_acceptance_rate)
     e_tok = expected_tokens_per_step(alpha, k)
-    why = (f"{inp.model} ships {mtp} multi-token-prediction layer{'s' if mtp > 1 else ''} to draft with"
+    why = (f"{inp.model} ships {count(mtp, 'multi-token-prediction layer')} to draft with"
            if mtp else f"the serving engine's sequence limit holds each replica at {_sequences_text(b)}, "
            "so only more tokens per sequence per step add throughput"
            if binding == ENGINE_SEQS_BINDS else f"at TPOT {inp.tpot_ms:g} ms each replica's step is bound by "

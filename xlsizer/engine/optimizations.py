@@ -61,6 +61,7 @@ from xlsizer.engine.performance import (
 from xlsizer.engine.step import sustained_compute_efficiency
 from xlsizer.engine.traffic import static_useful_fraction as static_useful_fraction  # the output-length law
 from xlsizer.precision import Precision
+from xlsizer.units import count
 
 PAGE_BLOCK_TOKENS: int = 16
 """Tokens per KV block, vLLM's default ``block_size`` (Kwon et al. 2023, §4.1 and §7.2)."""
@@ -230,7 +231,7 @@ def mtp_draft(model: ModelSpec, wb: float, kv_b: float) -> Draft:
     per_layer_active = model.active_params / model.layers  # one trunk layer's active share
     params = n * (per_layer_active + 2.0 * h * h) + head
     weight = model.mtp_params_b * 1e9 * wb
-    return Draft(f"{model.id} MTP ({n} layer{'s' if n > 1 else ''})", params, weight, n,
+    return Draft(f"{model.id} MTP ({count(n, 'layer')})", params, weight, n,
                  memory.kv_bytes_per_token(model, kv_b) / model.layers * n,
                  read_bytes=weight + head * wb)
 

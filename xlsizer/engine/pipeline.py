@@ -1261,9 +1261,10 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
           f", per deployment, summed over {len(sh.fx.lora_shares)} variant deployments (no LoRA)"
           if several else ""), f"{S_COURSE} step 12"),
         (name, "Servers", fleet.servers, "servers",
-         "{} replica{} per {}-GPU server, at least {} for {}{}" if layout.servers_per_replica == 1 else
-         "{} server{} per replica ({}-GPU servers), at least {} for {}{}",
-         (per_unit, "" if per_unit == 1 else "s", g.gpus_per_node, MIN_SERVERS[red], red,
+         "{} per {}-GPU server, at least {} for {}{}" if layout.servers_per_replica == 1 else
+         "{} per replica ({}-GPU servers), at least {} for {}{}",
+         (count(per_unit, "replica" if layout.servers_per_replica == 1 else "server"), g.gpus_per_node,
+          MIN_SERVERS[red], red,
           ", spread so that a server failure takes out no more replicas than the spares ({})".format(
               "with the spares added above: the cheapest mix of servers and spares on this cost basis"
               if fleet.added_spares else "on this cost basis cheaper than adding spares")
@@ -1331,7 +1332,7 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
     if layout.replicas_per_server > offset + fleet.added_spares and layout.servers > 1 and name != "baseline":
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
-                    f"{offset} spare{'' if offset == 1 else 's'} (the course-table method keeps the course's packing): "
+                    f"{count(offset, 'spare')} (the course-table method keeps the course's packing): "
                     "a server failure takes out more than the redundancy covers")
     if fixed is not None and fixed.form_factor == "pcie" and sh.w > PCIE_MAX_W and plan.n > 1:
         warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over PCIe "

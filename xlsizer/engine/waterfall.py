@@ -19,6 +19,7 @@ from typing import Any
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs
 from xlsizer.precision import Precision
+from xlsizer.results import replica_shape
 
 # (label, field, value when off). The "on" value is the user's input. Fields that the inputs
 # model does not have are skipped, so new optimizations only need a line here.
@@ -95,12 +96,10 @@ def waterfall(inputs: SizingInputs, scenario: str = "burst") -> list[WaterfallSt
             return
         perf = s.extra.get("perf", {})
         monthly = (s.extra.get("cost") or {}).get("monthly")
-        ep = int(perf.get("ep", 1) or 1)
-        shape = (f"DEP={s.gpus_per_replica}" if ep > 1 else f"TP={s.tp}" + (f", PP={s.pp}" if s.pp > 1 else ""))
         out.append(WaterfallStep(label, field, value, s.replicas, s.total_gpus, s.gpus_per_replica, s.gpu,
                                  s.throughput_per_replica_tok_s, s.memory.vram_gb,
                                  float(perf.get("memory_per_replica_gb", 0.0)), s.memory.kv_per_request_gb,
-                                 monthly_cost=monthly, currency=inputs.currency, shape=shape))
+                                 monthly_cost=monthly, currency=inputs.currency, shape=replica_shape(s)))
 
     record("Everything off", "", None)
     for label, f, _ in on_steps:
