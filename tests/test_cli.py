@@ -48,7 +48,7 @@ def test_inputs_file_roundtrip(tmp_path, capsys):
     (["size", "--set", "model=gpt-5"], "unknown model 'gpt-5'"),
     (["size", "--set", "gpu=h10"], "closest: h100"),
     (["size", "--set", "concurrent_users"], "--set expects field=value"),
-    (["size", "--set", "bogus=1"], "bogus must be a known input name"),
+    (["size", "--set", "bogus=1"], "unknown input 'bogus'"),
     (["size", "--set", "model=custom"], "missing parameter_count_b"),
     (["size", "--inputs", "/nonexistent.json"], "no such file"),
     (["size", "--nope"], "unrecognized arguments"),

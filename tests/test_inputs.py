@@ -62,8 +62,13 @@ def test_bad_values_name_field_value_and_range(field, value, allowed):
 
 
 def test_unknown_field_suggests_closest():
-    with pytest.raises(InputError, match="closest: concurrent_users"):
+    # the message is about the name, not "must be a known input name, got 10" (its value)
+    msg = r"^unknown input 'concurrent_user'; closest: concurrent_users, currency$"
+    with pytest.raises(InputError, match=msg) as e:
         make_inputs(concurrent_user=10)
+    assert e.value.field == "concurrent_user"  # the project reader points at its cell by this
+    with pytest.raises(InputError, match=r"^unknown input 'zzqx'; the Inputs sheet's column B and `xlsizer inputs`"):
+        make_inputs(zzqx=1)
 
 
 def test_unknown_model_and_gpu_name_closest_ids():

@@ -120,7 +120,7 @@ def test_override_value_without_name():
 
 def test_override_unknown_name_suggests():
     assert u.LLM_REPLICAS(INPUTS, "burst", "concurent_users", 3) == (
-        "#VALUE! concurent_users must be a known input name, got 3 (closest: concurrent_users)")
+        "#VALUE! unknown input 'concurent_users'; closest: concurrent_users")
 
 
 def test_override_out_of_range_is_one_line():

@@ -88,6 +88,18 @@ class InputError(XlsizerError, ValueError):
         super().__init__(msg)
 
 
+class UnknownInputError(InputError):
+    """An input name the sizer does not know (a typo in a JSON file, ``--set`` or a UDF's
+    names): says so and names the closest input names, not "must be ..., got <its value>"."""
+
+    def __init__(self, name: str, value: Any, suggestions: Iterable[str]):
+        super().__init__(name, value, "a known input name")
+        close = list(suggestions)
+        hint = (f"; closest: {', '.join(close)}" if close
+                else "; the Inputs sheet's column B and `xlsizer inputs` list the names")
+        self.args = (f"unknown input {quote(name)}{hint}",)
+
+
 class UnknownIdError(XlsizerError, KeyError):
     """A model or GPU id is not in the catalog; names the closest ids."""
 

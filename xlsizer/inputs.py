@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xlsizer.catalog.loader import read_data_file
-from xlsizer.errors import InputError
+from xlsizer.errors import InputError, UnknownInputError
 from xlsizer.precision import Precision, default_kv_precision, parse_precision
 
 APP = "Application owner"
@@ -646,8 +646,7 @@ def make_inputs(data: dict[str, Any] | None = None, **overrides: Any) -> SizingI
 
         k = unknown[0]
         close = difflib.get_close_matches(k, FIELD_NAMES, n=3, cutoff=0.5)
-        raise InputError(k, values[k], "a known input name",
-                         f"closest: {', '.join(close)}" if close else "see LLM_RESULT docs for names")
+        raise UnknownInputError(k, values[k], close)
     _release_precision(values)
     try:
         return SizingInputs(**values)
