@@ -36,7 +36,10 @@ def test_kv_auto_follows_weights():
     ("concurrent_users", 0, "between 1 and 100000"),
     ("concurrent_users", 100_001, "between 1 and 100000"),
     ("requests_per_user_per_minute", 0.01, "between 0.1 and 60"),
-    ("avg_prompt_tokens", 8, "between 16 and 200000"),
+    ("avg_prompt_tokens", 8, "a whole number between 16 and 200000"),
+    # inside the range but not a count: the message must not read as if the range were broken
+    ("avg_prompt_tokens", 2000.5, "must be a whole number between 16 and 200000"),
+    ("lora_variants", 2.5, "must be a whole number between 1 and 1000"),
     ("avg_output_tokens", 40_000, "between 16 and 32000"),
     ("max_context_tokens", 100, "between 256 and 1000000"),
     ("target_ttft_ms", 10, "between 50 and 10000"),

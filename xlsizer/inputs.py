@@ -609,13 +609,15 @@ def _allowed(field: str) -> str:
         return "empty, or the path of a profile YAML written by `xlsizer calibrate`"
     if ann is bool:
         return "TRUE or FALSE"
+    # a count ("2000.5 tokens" is refused) says so, or a value inside the range reads as wrong
+    whole = "a whole number " if re.search(r"\bint\b", text) else ""
     if strict and hi is not None:
-        return f"greater than {_num(lo)} and at most {_num(hi)}"
+        return f"{whole}greater than {_num(lo)} and at most {_num(hi)}"
     if lo is not None and hi is not None:
-        return f"between {_num(lo)} and {_num(hi)}"
+        return f"{whole}between {_num(lo)} and {_num(hi)}"
     if lo is not None:
-        return f"greater than {_num(lo)}" if strict else f"at least {_num(lo)}"
-    if "int" in text:
+        return f"{whole}greater than {_num(lo)}" if strict else f"{whole}at least {_num(lo)}"
+    if whole:
         return "a whole number"
     if "float" in text:
         return "a number"
