@@ -251,7 +251,10 @@ def test_traffic_functions(core):
     assert u.LLM_INFLIGHT(80, 4, 250, 40) == pytest.approx(core.baseline.traffic.inflight_requests)
     assert u.LLM_INFLIGHT(80, 4, 250, 40, None) == pytest.approx(core.baseline.traffic.inflight_requests)
     assert u.LLM_RPS(80, "four") == "#VALUE! rpm must be a number between 0.001 and 10000, got 'four'"
-    assert u.LLM_RPS(0, 4) == "#VALUE! users must be a number between 1 and 100000000, got nothing (the cell is empty)"
+    # a typed 0 is not called an empty cell (Excel on the web passes 0 for one, so it may be)
+    assert u.LLM_RPS(0, 4) == "#VALUE! users must be a number between 1 and 100000000, got 0 (or an empty cell)"
+    assert u.LLM_RPS(None, 4) == (
+        "#VALUE! users must be a number between 1 and 100000000, got nothing (the cell is empty)")
 
 
 def test_llm_vram_matches_core(core):

@@ -172,6 +172,14 @@ def is_empty(v: Any) -> bool:
     return is_blank(v) or (not isinstance(v, bool) and isinstance(v, int | float) and v == 0)
 
 
+def _missing(name: str, v: Any, allowed: str) -> InputError:
+    """The error of a required argument that ``is_empty`` read as missing: a typed 0 says it
+    was 0 (Excel on the web passes 0 for an empty cell too), not that the cell is empty."""
+    if is_blank(v):
+        return InputError(name, None, allowed, "the cell is empty")
+    return InputError(name, 0, allowed, "or an empty cell")
+
+
 def clean(v: Any) -> Any:
     """Floats that hold whole numbers become ints; strings are stripped."""
     if isinstance(v, bool):
@@ -212,7 +220,7 @@ def to_number(name: str, v: Any, lo: float, hi: float, default: float | None = N
     check_error(name, v)
     if is_blank(v) or (zero_is_empty and is_empty(v)):
         if default is None:
-            raise InputError(name, None, f"a number between {_g(lo)} and {_g(hi)}", "the cell is empty")
+            raise _missing(name, v, f"a number between {_g(lo)} and {_g(hi)}")
         return default
     v = clean(v)
     if isinstance(v, str):
@@ -235,7 +243,7 @@ def to_text(name: str, v: Any, default: str | None = None) -> str:
     check_error(name, v)
     if is_empty(v):
         if default is None:
-            raise InputError(name, None, "given", "the cell is empty")
+            raise _missing(name, v, "given")
         return default
     v = clean(v)
     return str(v)
