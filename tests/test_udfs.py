@@ -396,6 +396,10 @@ def test_catalog_info():
         "#VALUE! h100-sxm has no dense_tflops.fp4 (no hardware support for that precision)")
     assert u.LLM_GPU_INFO("h100-sxm", "memory") == (
         "#VALUE! unknown GPU field 'memory'; closest: memory_gb, memory_type, memory_bandwidth_tb_s")
+    # nothing close: the first field names, whole, in one short line
+    msg = u.LLM_MODEL_INFO("llama-3.3-70b", "bogus")
+    assert msg.startswith("#VALUE! unknown model field 'bogus'; its fields: id, name, family, ")
+    assert msg.endswith(", ...") and len(msg) < 200
     assert u.LLM_GPU_INFO("h100-sxm", "sources") == "; ".join(g.sources)
     assert u.LLM_GPU_INFO("h99", "name").startswith("#VALUE! unknown GPU 'h99'")
 

@@ -790,6 +790,17 @@ def gpus(contains: Any = None) -> list[list[Any]]:
     return _column(i for i, g in load_catalog().gpus.items() if text in f"{i} {g.name} {g.vendor}".lower())
 
 
+def _first_names(flat: dict[str, Any], limit: int = 120) -> str:
+    """The top-level field names, whole, as many as fit in ``limit`` characters (a cell's
+    error stays one short line), then ", ..."."""
+    names: list[str] = []
+    for k in (k for k in flat if "." not in k):
+        if len(", ".join([*names, k])) > limit:
+            return ", ".join(names) + ", ..."
+        names.append(k)
+    return ", ".join(names)
+
+
 def _spec_field(kind: str, spec: Any, field: Any, default: str) -> Any:
     key = to_text("field", field, default).strip().lower()
     flat: dict[str, Any] = {}
@@ -798,7 +809,7 @@ def _spec_field(kind: str, spec: Any, field: Any, default: str) -> Any:
         close = closest(key, [k for k in flat if not isinstance(flat[k], dict)])
         if key.startswith("dense_tflops."):
             raise CellError(f"{spec.id} has no {clip(key)} (no hardware support for that precision)")
-        hint = f"; closest: {', '.join(close)}" if close else ""
+        hint = f"; closest: {', '.join(close)}" if close else f"; its fields: {_first_names(flat)}"
         raise CellError(f"unknown {kind} field {quote(key)}{hint}")
     v = flat[key]
     if isinstance(v, dict):
