@@ -202,3 +202,32 @@ def test_warnings_of_some_scenarios_name_them():
     roof = xlsizer.size(model="deepseek-r1", concurrent_users=300, gpu="gb200")
     assert roof.burst.total_gpus < r.burst.total_gpus / 100
     assert not any("puts every in-flight request's KV" in w for w in roof.warnings)
+
+
+def test_tensor_parallel_sizes_split_whole_heads():
+    """vLLM refuses a tp that does not divide the attention heads ("Total number of attention
+    heads (28) must be divisible by tensor parallel size (8)") or that neither splits nor evenly
+    replicates the KV heads; the search offered TP=4 and TP=8 to Phi-4 (40 heads, 10 KV heads)
+    and TP=8 to Qwen2.5-7B (28 heads), plans no engine can start."""
+    from xlsizer.engine.layers import tensor_parallel_refusal
+
+    cat = xlsizer.load_catalog()
+    phi, qwen = cat.model("phi-4"), cat.model("qwen2.5-7b")
+    assert [tp for tp in (1, 2, 4, 8) if tensor_parallel_refusal(phi, tp) is None] == [1, 2]
+    assert [tp for tp in (1, 2, 4, 8) if tensor_parallel_refusal(qwen, tp) is None] == [1, 2, 4]
+    # KV heads replicated evenly when fewer than tp (8 KV heads on 16 GPUs), not 8 on 3
+    llama = cat.model("llama-3.3-70b")
+    assert tensor_parallel_refusal(llama, 16) is None
+    assert tensor_parallel_refusal(llama, 3) == "its 64 attention heads do not split evenly over 3 GPUs"
+    # a tight TPOT on H100s wanted TP=8 (2,648 GPUs); the widest Phi-4 allows is TP=2, and the
+    # result says why replicas stop there
+    r = xlsizer.size(model="phi-4", precision="bf16", concurrent_users=10_000, avg_prompt_tokens=8000,
+                     max_context_tokens=64_000, target_tpot_ms=10, gpu="h100-sxm")
+    assert {r.scenarios[s].gpus_per_replica for s in SCENARIOS} == {2}
+    assert any(w.startswith("tensor parallelism: phi-4's heads split evenly over 1 or 2 GPUs only")
+               for w in r.warnings)
+    # where no allowed shape is fast enough, the floor error names the limit
+    with pytest.raises(InfeasibleError, match=r"12\.3 ms per token; phi-4's heads split evenly over 1 or 2 GPUs"):
+        xlsizer.size(model="phi-4", gpu="l40s", target_tpot_ms=10)
+    # a model whose heads allow every size in a node gets no such warning
+    assert not any("tensor parallelism" in w for w in xlsizer.size(model="llama-3.3-70b").warnings)

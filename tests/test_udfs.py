@@ -472,3 +472,12 @@ def test_every_udf_answers_empty_cells_without_a_bug():
 def test_per_replica_plan_fields_read_na_without_the_roofline_model():
     assert u.LLM_RESULT([["throughput_source", "course-table"]], "perf.batch") == "n/a"
     assert isinstance(u.LLM_RESULT([["throughput_source", "roofline"]], "perf.batch"), int | float)
+
+
+def test_perf_functions_refuse_a_tp_that_splits_heads_unevenly():
+    assert u.LLM_TPOT("llama-3.3-70b", "h100", 3) == (
+        "#VALUE! tp must be a size that splits llama-3.3-70b's heads evenly (1, 2, 4, 8 in a node), got 3 "
+        "(its 64 attention heads do not split evenly over 3 GPUs)")
+    assert u.LLM_MAX_BATCH("qwen2.5-7b", "h100", 8).startswith(
+        "#VALUE! tp must be a size that splits qwen2.5-7b's heads evenly (1, 2, 4 in a node), got 8")
+    assert isinstance(u.LLM_TPOT("phi-4", "h100", 2), float)

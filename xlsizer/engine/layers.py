@@ -108,6 +108,27 @@ activations stay BF16 between the GEMMs with FP8/FP4 weights, and aiconfigurator
 ``ElementWise`` operations at dim × 2 bytes in and out (sdk/models/llama.py)."""
 
 
+def tensor_parallel_refusal(model: ModelSpec, tp: int) -> str | None:
+    """Why serving engines refuse to split ``model``'s attention over ``tp`` GPUs, or None.
+
+    Tensor parallelism gives each GPU whole attention heads: vLLM refuses a tp that does not
+    divide the attention heads ("Total number of attention heads (28) must be divisible by
+    tensor parallel size", ``ModelConfig.verify_with_parallel_config``), and splits the KV
+    heads evenly when there are at least tp of them, else replicates each on tp / KV heads
+    GPUs (``QKVParallelLinear``: both divisions must be exact); SGLang and TensorRT-LLM shard
+    heads the same way. So Qwen2.5-7B (28 heads) runs at tp 1, 2 or 4, not 8, and Phi-4
+    (40 heads, 10 KV heads) at tp 1 or 2. A custom model's query heads are an estimate
+    (resolve.py), so only its KV heads, which the user gave, are held to this."""
+    if tp <= 1:
+        return None
+    heads, kv = model.attention_heads, model.kv_heads
+    if heads % tp and model.id != "custom":
+        return f"its {heads} attention heads do not split evenly over {tp} GPUs"
+    if kv and (kv % tp if tp < kv else tp % kv):
+        return f"its {kv} KV heads neither split evenly over {tp} GPUs nor replicate evenly on them"
+    return None
+
+
 def elementwise_bytes(model: ModelSpec, tp: int) -> float:
     """HBM bytes one GPU of a tensor-parallel group moves per token, over all layers, in the
     element-wise kernels between the GEMMs (aiconfigurator's ``ElementWise`` operations,

@@ -38,6 +38,7 @@ from xlsizer.engine.layers import (
     multiplied_active_params,
     output_head_params,
     routed_params,
+    tensor_parallel_refusal,
 )
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
@@ -544,6 +545,8 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             shapes += [(n, 1, 1, ep) for n, ep in wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
         for n, tp, pp, ep in shapes:
+            if tensor_parallel_refusal(sh.model, tp) is not None:
+                continue  # the engines refuse to split its heads so (Qwen2.5-7B at tp 8)
             tun = fx.tuning_for(g, n, cprec, calibration=own)
             a = tun.accepted_tokens_per_step
             flops = pre_flops * pre + dec_flops * sh.out_tok * tun.decode_tokens_per_step / a
@@ -870,8 +873,10 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         for c, _b, _u in shapes:  # rare path: the best TPOT floor
             floor_best = min(floor_best, _tight(c, inp, sh).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
+            limit = _tp_limit(sh.model)
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
-                                  f"one sequence alone takes {floor_best * 1000:.1f} ms per token")
+                                  f"one sequence alone takes {floor_best * 1000:.1f} ms per token"
+                                  + (f"; {limit}" if limit else ""))
         # (an aggregated replica's idle TTFT: a disaggregated one's prefill pool differs, not said)
         idle = None if fx.disaggregated else _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
         if idle is not None and idle[0] > sh.ttft_s:
@@ -886,10 +891,27 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     if fixed is None:
         _explain_choice(name, inp, sh, plan, {k: (v[0], int(v[1])) for k, v in fits.items()},
                         {k: floors.get(k, math.inf) for k, v in left.items() if v == 0}, warn)
+    limit = _tp_limit(sh.model, plan.tp, plan.gpu.gpus_per_node)
+    if limit:
+        warn.append(f"tensor parallelism: {limit}, so each replica stops at TP={plan.tp} and more load "
+                    "takes more replicas")
     if fixed is not None and not fixed.supports(inp.precision):
         warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
                     "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
     return plan
+
+
+def _tp_limit(model: ModelSpec, tp: int | None = None, per_node: int = max(SIZES)) -> str | None:
+    """Why ``model``'s replicas cannot use a wider tensor-parallel size inside a node of
+    ``per_node`` GPUs (``layers.tensor_parallel_refusal``), when the plan's ``tp`` is already
+    the widest its heads allow (any ``tp`` when None); None when nothing is refused there."""
+    sizes = [n for n in SIZES if n <= per_node]
+    ok = [n for n in sizes if tensor_parallel_refusal(model, n) is None]
+    wider = [n for n in sizes if n > max(ok)]
+    if not wider or (tp is not None and tp != max(ok)):
+        return None
+    return (f"{model.id}'s heads split evenly over {' or '.join(map(str, ok))} GPUs only: "
+            f"{tensor_parallel_refusal(model, wider[0])}, and serving engines give each GPU whole heads")
 
 
 def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:

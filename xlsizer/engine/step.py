@@ -23,6 +23,7 @@ from xlsizer.engine.layers import (
     recurrent_bytes_per_step,
     recurrent_flops_per_token,
     routed_params,
+    tensor_parallel_refusal,
 )
 from xlsizer.engine.memory import activations_bytes, dense_weights_precision
 from xlsizer.engine.moe import (
@@ -570,6 +571,9 @@ def _setup(
     tp_, pp_, ep_ = _whole("tp", tp), _whole("pp", pp), _whole("ep", ep)
     if pp_ > m.layers:
         raise InputError("pp", pp_, f"at most the {m.layers} layers of {m.id}")
+    if (why := tensor_parallel_refusal(m, tp_)) is not None:
+        ok = ", ".join(str(t) for t in (1, 2, 4, 8) if tensor_parallel_refusal(m, t) is None)
+        raise InputError("tp", tp_, f"a size that splits {m.id}'s heads evenly ({ok} in a node)", why)
     prec = _as_precision(precision)
     kvp = (default_kv_precision(prec) if kv_precision is None
            else _as_precision(kv_precision, "kv_precision"))
