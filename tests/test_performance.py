@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from xlsizer.catalog import load_catalog
 from xlsizer.engine import performance as perf
-from xlsizer.engine.layers import elementwise_bytes
+from xlsizer.engine.layers import elementwise_bytes, tensor_parallel_refusal
 from xlsizer.engine.performance import (
     ENGINES,
     Calibration,
@@ -50,6 +50,11 @@ slow = settings(max_examples=60, deadline=None,
 
 def _gpu(gid: str):
     return load_catalog().gpu(gid)
+
+
+def _whole_heads(model: str, tp: int) -> None:
+    """Draw only the tensor-parallel sizes the engines run for this model (Phi-4: 1, 2)."""
+    assume(tensor_parallel_refusal(load_catalog().model(model), tp) is None)
 
 
 def _try_capacity(*args, **kwargs):
@@ -124,6 +129,7 @@ def test_tpot_floor_70b_fp8_on_one_h100_is_about_21_ms():
 @given(st.sampled_from(DENSE + MOE), st.sampled_from(GPUS), st.sampled_from([1, 2, 4, 8]),
        st.sampled_from(PRECISIONS))
 def test_batch1_tpot_never_below_weight_bytes_over_bandwidth(model, gid, tp, prec):
+    _whole_heads(model, tp)
     try:
         e = estimate(model, gid, tp, prec, 1000, 200, 1, kv_budget_bytes=1e13)
     except UnsupportedPrecisionError:
@@ -162,6 +168,7 @@ def test_prefill_grows_at_least_linearly_with_prompt_length(model, gid, tp):
        st.sampled_from([1, 2, 4, 8]), st.sampled_from(["bf16", "fp8", "int4"]),
        st.integers(50, 20000), st.integers(16, 4000), st.floats(1.05, 4.0))
 def test_more_bandwidth_never_lowers_decode_throughput(model, gid, tp, prec, isl, osl, k):
+    _whole_heads(model, tp)
     gpu = _gpu(gid)
     faster = gpu.model_copy(update={"memory_bandwidth_tb_s": gpu.memory_bandwidth_tb_s * k})
     try:
@@ -184,6 +191,7 @@ def test_more_bandwidth_never_lowers_decode_throughput(model, gid, tp, prec, isl
        st.integers(50, 16000), st.integers(16, 2000),
        st.floats(0.005, 0.3), st.floats(0.005, 0.3))
 def test_tighter_tpot_never_raises_capacity(model, gid, tp, prec, isl, osl, t1, t2):
+    _whole_heads(model, tp)
     tight, loose = sorted((t1, t2))
     a = _try_capacity(model, gid, tp, prec, isl, osl, tight)
     b = _try_capacity(model, gid, tp, prec, isl, osl, loose)
@@ -200,6 +208,7 @@ def test_tighter_tpot_never_raises_capacity(model, gid, tp, prec, isl, osl, t1, 
        st.sampled_from(["bf16", "fp8", "int4"]), st.integers(50, 30000), st.integers(16, 4000),
        st.floats(1.0, 3.0), st.sampled_from(sorted(ENGINES)))
 def test_more_memory_never_lowers_max_batch(model, gid, tp, prec, isl, osl, k, engine):
+    _whole_heads(model, tp)
     gpu = _gpu(gid)
     bigger = gpu.model_copy(update={"memory_gb": gpu.memory_gb * k})
     a = _try_capacity(model, gpu, tp, prec, isl, osl, 0.05, engine=engine)
@@ -212,6 +221,7 @@ def test_more_memory_never_lowers_max_batch(model, gid, tp, prec, isl, osl, k, e
        st.sampled_from([1, 2, 4, 8]), st.integers(100, 20000), st.integers(16, 2000),
        st.floats(0.008, 0.2))
 def test_capacity_batch_is_the_largest_meeting_the_target(model, gid, tp, isl, osl, target):
+    _whole_heads(model, tp)
     cap = _try_capacity(model, gid, tp, "fp8", isl, osl, target)
     assume(cap.feasible)
     step_consts = perf._configured(model, gid, tp, 1, 1, "fp8", None, "vllm", None, isl, osl,
