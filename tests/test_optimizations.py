@@ -228,6 +228,30 @@ def test_lora_uneven_split():
         make_inputs(lora_variants=3, lora_traffic_split="1,2")
 
 
+def test_variant_deployments_share_one_configuration_and_cost_never_rises_as_targets_loosen():
+    """Without LoRA, each variant is its own deployment. Searched one by one, the 10% variant
+    of a 60/30/10 split landed on 2x mi300x beside two b200 deployments, and the fleet was
+    priced and headlined as b200 (20 GPUs "x 1 GPU" from 17 replicas); doubling the TTFT
+    target moved the 30% variant too and the bill rose 35%. One configuration for all
+    variants, the one whose deployments cost least together, keeps the numbers consistent."""
+    base = dict(lora_variants=3, lora_enabled=False, lora_traffic_split="60,30,10", concurrent_users=500)
+    costs = []
+    for ttft in (800, 1600, 3200):
+        r = size(**base, target_ttft_ms=ttft)
+        for s in SCENARIOS:
+            sc = r.scenarios[s]
+            assert sc.total_gpus == sc.replicas * sc.gpus_per_replica, (ttft, s)
+            c = sc.extra["cost"]
+            assert c["gpus_in_use"] == sc.total_gpus
+            assert c["monthly"] == pytest.approx(sc.total_gpus * c["price_per_gpu"] * c["hours_per_month"])
+        assert r.burst.extra["optimizations"]["lora"]["deployments"] == 3
+        costs.append(r.burst.extra["cost"]["monthly"])
+    assert costs == sorted(costs, reverse=True), costs
+    # the automatic choice costs no more than any GPU the planner could fix instead
+    for gpu in ("b200", "h200", "mi300x"):
+        assert costs[0] <= size(**base, gpu=gpu).burst.extra["cost"]["monthly"] + 1e-6, gpu
+
+
 def test_disaggregation_sizes_two_pools_and_adds_the_kv_transfer():
     r = size(**PREFIX, disaggregated=True).burst
     dis = r.extra["optimizations"]["disaggregated"]

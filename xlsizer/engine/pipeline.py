@@ -19,6 +19,7 @@ Two ways to get a replica's capacity (``throughput_source``):
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 from dataclasses import replace as _replace
@@ -394,6 +395,15 @@ class _Plan:
         self.alternative: tuple[str, int, float] | None = None
         """Automatic choice: (GPU, GPUs, cost) of the best adequate shape on a GPU cheaper per GPU."""
 
+    def carrying(self, offered_rps: float) -> _Plan:
+        """The same configuration (GPU, shape, capacity per replica) with the active replicas
+        that carry ``offered_rps``: a replica's capacity under the SLOs does not depend on how
+        many replicas share the load."""
+        assert self.ev is not None, "a roofline plan"
+        other = copy.copy(self)
+        other.active = self.ev.active(offered_rps)
+        return other
+
 
 def _configs(g: GpuSpec, resident: float, rack_kw: float, stages: bool = True) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
@@ -715,9 +725,13 @@ def _tight(c: _Cand, inp: SizingInputs, sh: _Shared) -> CapacityBound:
     return c.tight
 
 
-def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, offered_rps: float,
-                   offset: int, warn: list[str]) -> _Plan:
+def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
+                   loads: tuple[tuple[int, float], ...], offset: int, warn: list[str]) -> _Plan:
     """The cheapest configuration whose replicas carry the offered load within the SLOs.
+
+    ``loads``: (deployments, req/s each) of every deployment the configuration serves, each with
+    its own spares (one variant per deployment without LoRA); the cost ranked is their sum, the
+    plan's active replicas are the first deployment's (``_Plan.carrying`` gives the others').
 
     Candidates are visited in order of a lower bound on their cost (from ``_bound``) and the
     search stops once no remaining candidate can beat the best found: the answer is the same
@@ -760,7 +774,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                 ub, level = min(ub, t.ttft_req_s), 2
             elif c.loose is not None:
                 ub, level = min(ub, c.loose), 1
-        lb_total = _lower_total(offered_rps, ub, offset, paired, c.n)
+        lb_total = sum(cnt * _lower_total(rps, ub, offset, paired, c.n) for cnt, rps in loads)
         queue.append((lb_total * c.price, lb_total, c.order, len(shapes), level))
         shapes.append((c, budget, ub))
         if fixed is None:  # configurations of each GPU that hold the weights and are not yet ruled out
@@ -776,7 +790,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     def requeue(i: int, ub: float, level: int) -> None:
         """Put candidate ``i`` back at the cost its tighter bound ``ub`` allows, that bound applied."""
         c, budget, _ = shapes[i]
-        lb_total = _lower_total(offered_rps, ub, offset, paired, c.n)
+        lb_total = sum(cnt * _lower_total(rps, ub, offset, paired, c.n) for cnt, rps in loads)
         shapes[i] = (c, budget, ub)
         heapq.heappush(queue, (lb_total * c.price, lb_total, c.order, i, level))
 
@@ -846,9 +860,11 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         if ev is None:
             continue
         cap = ev.cap
-        active = ev.active(offered_rps)
-        billed, reps = _billed_gpus(inp, active, offset, paired, n, g)
-        total = reps * n
+        active = ev.active(loads[0][1])
+        billed = total = 0.0
+        for cnt, rps in loads:
+            b_v, reps_v = _billed_gpus(inp, ev.active(rps), offset, paired, n, g)
+            billed, total = billed + cnt * b_v, total + cnt * reps_v * n
         key = (billed * price, total, order, i)
         if fixed is None and (g.id not in fits or key < fits[g.id]):
             fits[g.id] = key
@@ -1199,14 +1215,20 @@ def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
         peak_rps = sh.rps * need.burst
         shares = sh.fx.lora_shares
         if sh.fx.lora_pool or len(shares) == 1:
-            plan = _roofline_plan(name, inp, sh, fixed, peak_rps, need.offset, warn)
+            plan = _roofline_plan(name, inp, sh, fixed, ((1, peak_rps),), need.offset, warn)
         else:
+            # one deployment per variant, all of one configuration: the one whose deployments
+            # together cost least. Searched each on its own, a small variant could land on another
+            # GPU (60/30/10: two deployments on b200, one on 2x mi300x), a fleet priced, powered
+            # and headlined as the first GPU's, whose cost could rise when a target loosened
             groups: dict[float, int] = {}
             for sv in shares:
                 groups[round(sv, 12)] = groups.get(round(sv, 12), 0) + 1
-            for sv, cnt in sorted(groups.items(), reverse=True):
-                deployments.append((cnt, sv, _roofline_plan(name, inp, sh, fixed, peak_rps * sv, need.offset, warn)))
-            plan = deployments[0][2]
+            ordered = sorted(groups.items(), reverse=True)
+            plan = _roofline_plan(name, inp, sh, fixed, tuple((cnt, peak_rps * sv) for sv, cnt in ordered),
+                                  need.offset, warn)
+            deployments = [(cnt, sv, plan.carrying(peak_rps * sv)) for sv, cnt in ordered]
+            deployments[0] = (ordered[0][1], ordered[0][0], plan)
     return plan, deployments or [(1, 1.0, plan)]
 
 
@@ -1295,7 +1317,8 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
     ]
     if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
         gid, total, cost = plan.alternative
-        mine = _billed_gpus(inp, plan.active, offset, name == "resilient", plan.n, g)[0] * _rank_price(g, inp)
+        mine = sum(cnt * _billed_gpus(inp, p.active, offset, name == "resilient", p.n, g)[0]
+                   for cnt, _, p in fleet.deployments) * _rank_price(g, inp)
         rec.append((name, "Next cheapest GPU", gid, "", "{} in use, {:+.0%} cost against the {:,}x {} chosen "
                     "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
                     "GPU count jump)", (count(total, "GPU"), cost / mine - 1.0, fleet.total_gpus, g.id),
