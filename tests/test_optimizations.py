@@ -245,6 +245,7 @@ def test_variant_deployments_share_one_configuration_and_cost_never_rises_as_tar
             assert c["gpus_in_use"] == sc.total_gpus
             assert c["monthly"] == pytest.approx(sc.total_gpus * c["price_per_gpu"] * c["hours_per_month"])
         assert r.burst.extra["optimizations"]["lora"]["deployments"] == 3
+        assert "; 3 deployments, one per fine-tuned variant, each with its own spares)" in r.headline
         costs.append(r.burst.extra["cost"]["monthly"])
     assert costs == sorted(costs, reverse=True), costs
     # the automatic choice costs no more than any GPU the planner could fix instead

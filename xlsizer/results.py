@@ -130,6 +130,9 @@ def headline_for(b: Scenario) -> str:
     if "prefill_replicas" in perf0:  # disaggregated: the replicas by role
         shape += (f"; disaggregated: {perf0['prefill_replicas']:,} prefill + {perf0['decode_replicas']:,} decode"
                   f" active")
+    deps = int(((b.extra.get("optimizations") or {}).get("lora") or {}).get("deployments", 1))
+    if deps > 1:  # fine-tuned variants without LoRA: why N+1 shows several spares
+        shape += f"; {deps:,} deployments, one per fine-tuned variant, each with its own spares"
     reps = (f"{count(b.total_gpus, 'GPU')} across {count(b.replicas, 'replica')}"
             f" of {b.gpus_per_replica}x {b.gpu} ({shape})")
     if b.shared_hosts:  # cloud renting GPUs on hosts shared with other tenants: no whole servers to plan on
