@@ -567,3 +567,22 @@ def test_nemotron_nano_2_pattern_with_adjacent_mamba_blocks():
     assert (s.attention_layer_count, s.recurrent.layers, s.dense_ffn_layer_count) == (4, 27, 25)
     assert s.total_params_b == pytest.approx(9, rel=0.03)  # model name: 9B
     assert state_bytes_per_sequence(s) == 27 * (128 * 80 * 128 * 4 + 3 * (128 * 80 + 2 * 8 * 128) * 2)
+
+
+def test_add_model_says_which_tensor_parallel_sizes_its_heads_allow(user_dir, tmp_path, capsys):
+    """A model whose heads do not split over 4 or 8 GPUs (Phi-4's 40 heads, 10 KV heads) is
+    sized with TP=1 or 2 only (layers.tensor_parallel_refusal); adding one says so, and
+    `catalog show` lists the sizes."""
+    from xlsizer.cli import main
+    from xlsizer.cli_catalog import show_model
+
+    cfg = json.loads((CONFIGS / "meta-llama--Meta-Llama-3.1-8B.json").read_text())
+    cfg.update(num_attention_heads=40, num_key_value_heads=10, head_dim=128)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    assert main(["catalog", "add-model", str(path), "--id", "acme-40h"]) == 0
+    out = capsys.readouterr().out
+    assert ("note: its heads split evenly over 1 or 2 GPUs only: replicas use tensor parallelism up to TP=2 "
+            "(40 attention heads, 10 KV heads)") in out
+    assert show_model("acme-40h")["tensor_parallel_sizes"] == [1, 2]
+    assert show_model("llama-3.1-8b")["tensor_parallel_sizes"] == [1, 2, 4, 8]

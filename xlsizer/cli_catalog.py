@@ -26,6 +26,7 @@ catalog.md state them; sizing itself uses the KV precision of the inputs."""
 def model_info(spec: ModelSpec, origin: str) -> dict[str, Any]:
     """The model's spec as JSON-ready data plus the derived figures a planner reads first."""
     from xlsizer.catalog.user import spec_row
+    from xlsizer.engine.layers import tensor_parallel_refusal
     from xlsizer.engine.memory import kv_bytes_per_token, kv_growth_bytes_per_token, state_bytes_per_sequence
 
     row = spec_row(spec)
@@ -37,6 +38,8 @@ def model_info(spec: ModelSpec, origin: str) -> dict[str, Any]:
         "kv_bytes_per_token": kv_growth_bytes_per_token(spec, KV_REPORT_BYTES_PER_ELEMENT),
         "kv_bytes_per_token_all_layers": kv_bytes_per_token(spec, KV_REPORT_BYTES_PER_ELEMENT),
         "state_bytes_per_sequence": state_bytes_per_sequence(spec),
+        # the tensor-parallel sizes in a node whose heads split evenly (the engines refuse others)
+        "tensor_parallel_sizes": [tp for tp in (1, 2, 4, 8) if tensor_parallel_refusal(spec, tp) is None],
         **_window_info(spec),
     }
     info.update({k: v for k, v in row.items() if k not in info})
@@ -109,6 +112,11 @@ def _cmd_add(args: argparse.Namespace) -> int:
                  if info["state_bytes_per_sequence"] else ""))
         for note in imp.notes:
             print(f"  note: {note}")
+        if info["tensor_parallel_sizes"] != [1, 2, 4, 8]:  # a sizing never offers the others
+            sizes = info["tensor_parallel_sizes"]
+            print(f"  note: its heads split evenly over {' or '.join(map(str, sizes))} GPUs only: replicas "
+                  f"use tensor parallelism up to TP={sizes[-1]} ({s.attention_heads} attention heads, "
+                  f"{s.kv_heads} KV heads)")
         print(f"  saved in {user_catalog_dir() / 'models' / (s.id + '.yaml')}")
     return 0
 
