@@ -100,3 +100,32 @@ def test_first_k_dense_layers_stream_no_experts() -> None:
     # 671.03 B: 4e-5 off the shapes; 61 MoE layers would be 5% more)
     rep, _ = _step("deepseek-v3", 1000, 200, gpu="b200", tp=8)
     assert rep.routed_bytes * 8 == pytest.approx(58 * 256 * 3 * 7168 * 2048 * 2.0, rel=1e-4)
+
+
+def test_expert_parallel_gpus_hold_whole_experts() -> None:
+    """Qwen3-Coder-480B's 160 experts over 64 GPUs: a GPU holds 3 experts, not 2.5 (vLLM puts
+    the remainder on the first ranks; a load balancer fills every GPU's slots with copies),
+    and the step streams, and the KV budget pays for, the busiest GPU's 3."""
+    from xlsizer.engine.moe import busiest_expert_share
+
+    assert busiest_expert_share(160, 64) == pytest.approx(1.2)
+    assert busiest_expert_share(256, 64) == busiest_expert_share(160, 8) == busiest_expert_share(160, 1) == 1.0
+    assert busiest_expert_share(256, 144) == pytest.approx(2 * 144 / 256)  # DeepSeek-R1 at EP144: 2 slots each
+
+    def replica(ep: int):
+        *_, rep = _setup("qwen3-coder-480b-a35b-instruct", "gb200", 1, 1, ep, "fp8", "fp8", "vllm", None, dp=ep)
+        return rep
+
+    even, uneven = replica(32), replica(64)  # 5 experts on every GPU; 3 on the busiest, 2.5 on average
+    per_expert = even.routed_bytes * 32 / 160
+    assert uneven.routed_bytes == pytest.approx(3 * per_expert)
+    assert even.routed_bytes == pytest.approx(5 * per_expert)
+    # each rank's KV room is the busiest GPU's: 64 x 3 expert slots come off the memory, not 160
+    from xlsizer.engine.engines import engine_profile
+    from xlsizer.engine.memory import activations_bytes
+
+    eng = engine_profile("vllm")
+    held = uneven.weights_resident_bytes + 32 * per_expert  # + 0.5 expert on each of the 64 GPUs
+    mem, act = 64 * load_catalog().gpu("gb200").memory_bytes, activations_bytes(uneven.weights_resident_bytes)
+    expected = eng.kv_fraction * (mem - held - act) if eng.of_free else eng.kv_fraction * mem - held - act
+    assert uneven.kv_budget_bytes == pytest.approx(expected)

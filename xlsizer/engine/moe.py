@@ -72,6 +72,16 @@ def imbalance(tokens: float, k_over_e: float, ln_e: float) -> float:
     return 1.0 + math.sqrt(2.0 * ln_e / m)
 
 
+def busiest_expert_share(experts: int, ep: int) -> float:
+    """The routed-expert weights the busiest GPU holds and streams over an even split's,
+    dimensionless, ≥ 1: ceil(E/ep)·ep/E. Experts are whole: vLLM gives the remainder of E/ep
+    one more expert each on the first ranks (``determine_expert_map``), and an expert-load
+    balancer (EPLB) fills every GPU to ceil(E/ep) slots with redundant copies; either way a
+    GPU holds ceil(E/ep) experts and the step waits for it. Qwen3-Coder-480B's 160 experts
+    over 64 GPUs: 3 on a GPU, not 2.5 (1.2); DeepSeek-R1's 256 over 64: 1."""
+    return math.ceil(experts / ep) * ep / experts if ep > 1 else 1.0
+
+
 def touched_fraction(tokens: float, log_miss: float) -> float:
     """Expected share of the experts that ``tokens`` tokens touch: 1 − (1 − k/E)^T,
     ``log_miss`` = ln(1 − k/E)."""

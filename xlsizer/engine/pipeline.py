@@ -41,6 +41,7 @@ from xlsizer.engine.layers import (
     routed_params,
     tensor_parallel_refusal,
 )
+from xlsizer.engine.moe import busiest_expert_share
 from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
@@ -565,7 +566,12 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
             # pipeline stages: each of the pp micro-batches streams its stage's weights, so a
             # step reads the active weights pp times over the replica's bandwidth (step.py)
             b_tpot = (tpot_s * a * bw - pp * sh.w_active) / sh.kv_read_min
-            extra_w = (n - 1) * sh.w_dense if ep > 1 else 0.0  # each attention rank's own dense weights
+            extra_w = 0.0
+            if ep > 1 and sh.model.moe is not None:
+                # each attention rank's own dense weights, and the busiest GPU's whole experts
+                # (moe.busiest_expert_share): every rank's KV room is that GPU's
+                held = busiest_expert_share(sh.model.moe.experts, ep)
+                extra_w = (n - 1) * sh.w_dense + (sh.w - sh.w_dense) * (held - 1.0)
             out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price, ep, extra_w))
     return out
 

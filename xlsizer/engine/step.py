@@ -29,6 +29,7 @@ from xlsizer.engine.memory import activations_bytes, dense_weights_precision
 from xlsizer.engine.moe import (
     GROUPED_BANDWIDTH_RATIO,
     GROUPED_COMPUTE_RATIO,
+    busiest_expert_share,
     imbalance,
     routed_activation_bytes,
     touched_fraction,
@@ -388,6 +389,9 @@ def _build_replica(
         routed = log_miss = expert_active = k_over_e = ln_e = 0.0
     dense = total - routed
     weights_resident = dense * dp * wd + routed * wb
+    # whole experts per GPU: the busiest holds ceil(E/ep) of them, and its memory and weight
+    # streaming bound the replica (each attention rank's KV room is the busiest GPU's)
+    held = busiest_expert_share(moe.experts, ep) if moe is not None else 1.0
     matmul_active = multiplied_active_params(model) - expert_active
     # a prompt multiplies the output head for its last token only (layers.output_head_params)
     head = min(output_head_params(model), matmul_active)
@@ -461,10 +465,11 @@ def _build_replica(
 
     memory = gpus * gpu.memory_bytes
     activations = activations_bytes(weights_resident)
+    weights_held = weights_resident + routed * wb * (held - 1.0)  # as if every GPU held the busiest's
     if engine.of_free:
-        kv_budget = engine.kv_fraction * (memory - weights_resident - activations)
+        kv_budget = engine.kv_fraction * (memory - weights_held - activations)
     else:
-        kv_budget = engine.kv_fraction * memory - weights_resident - activations
+        kv_budget = engine.kv_fraction * memory - weights_held - activations
     large = gpu.memory_bytes >= 70 * GIB and not gpu.id.startswith("a100")
 
     return _Replica(
@@ -480,7 +485,7 @@ def _build_replica(
         expert_peak=expert_peak,
         attn_peak=attn_peak,
         dense_read_bytes=(dense - embed) * wd / (tp * pp),
-        routed_bytes=routed * wb / gpus,
+        routed_bytes=routed * wb * held / gpus,
         log_miss=log_miss,
         flops_per_token=2.0 * matmul_active / gpus,
         prompt_gemm_share=(matmul_active - head) / matmul_active if matmul_active > 0.0 else 1.0,
