@@ -1233,8 +1233,8 @@ def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
             ordered = sorted(groups.items(), reverse=True)
             plan = _roofline_plan(name, inp, sh, fixed, tuple((cnt, peak_rps * sv) for sv, cnt in ordered),
                                   need.offset, warn)
-            deployments = [(cnt, sv, plan.carrying(peak_rps * sv)) for sv, cnt in ordered]
-            deployments[0] = (ordered[0][1], ordered[0][0], plan)
+            deployments = [(cnt, sv, plan if k == 0 else plan.carrying(peak_rps * sv))
+                           for k, (sv, cnt) in enumerate(ordered)]
     return plan, deployments or [(1, 1.0, plan)]
 
 
