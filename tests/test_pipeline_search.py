@@ -77,6 +77,22 @@ def test_next_cheapest_gpu_is_the_true_runner_up():
         pipeline.PRUNE = True
 
 
+def test_pipeline_stages_pool_batches_where_a_node_holds_the_kv():
+    """A replica of k nodes pools their sequences in one scheduler: its batch varies less for its
+    size, so at a percentile TPOT it runs a larger mean batch per GPU. The search offered stages
+    only where a node's KV could not hold the batch the TPOT target allows (the means' reasoning),
+    and so bought 800 GPUs of 4-GPU replicas here, and refused a workload that 3 stages serve."""
+    scout = xlsizer.size(model="llama-4-scout", gpu="mi250x", precision="fp8", concurrent_users=1446,
+                         workload_type="code_completion", target_ttft_ms=956.1, requests_per_user_per_minute=4.05,
+                         slo_percentile=99, paged_attention=False, prefix_caching=True).burst
+    assert (scout.tp, scout.pp, scout.total_gpus) == (4, 3, 768)
+    assert scout.extra["perf"]["mean_batch"] > 3 * 18.4  # one 4-GPU node's mean batch at this p99 TPOT
+    gptj = xlsizer.size(model="gpt-j-6b", gpu="b50", precision="int8", concurrent_users=14427, workload_type="rag",
+                        target_tpot_ms=10.6, burst_factor=3.92).burst  # was "does not fit on b50"
+    assert (gptj.tp, gptj.pp) == (4, 3)
+    assert gptj.extra["perf"]["tpot_q_ms"] <= 10.6 + 1e-9
+
+
 def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     """DeepSeek-R1 on B200 at a throughput-oriented TPOT: attention data-parallel over the node
     with the experts spread over all 8 GPUs (DEP8, each rank holding its own dense weights)

@@ -32,7 +32,6 @@ from xlsizer.catalog.schema import GpuSpec, MeasuredStep, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import API_PRICE_MODEL, api_price_warning, gpu_purchase_price, scenario_cost, server_price
-from xlsizer.engine.engines import engine_profile
 from xlsizer.engine.latency import Arrivals, max_rate_within_ttft, ttft_at_load_q, ttft_open
 from xlsizer.engine.layers import (
     deployed_weights_bytes,
@@ -406,7 +405,7 @@ class _Plan:
         return other
 
 
-def _configs(g: GpuSpec, resident: float, rack_kw: float, stages: bool = True) -> list[tuple[int, int, int]]:
+def _configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
     2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
     (weights, activations, adapters) with the largest scenario headroom and room for KV.
@@ -415,13 +414,18 @@ def _configs(g: GpuSpec, resident: float, rack_kw: float, stages: bool = True) -
     and more stages (more KV per replica) can then carry more per GPU. Offering them only
     once the weights outgrew a node made heavier weights (BF16 against FP8) or a larger GPU
     (a node of H100 against nodes of A10G) lose the shapes that fit (issue 24); the search's
-    bound prunes the stages that cannot pay. The extra stages stop at the servers one rack holds
-    (a replica spanning racks is refused, guardrails.py: offering it made the search pick a
-    shape the guardrail then refused where a shorter one fits)."""
+    bound prunes the stages that cannot pay. Stages also pay where a node holds the weights and
+    its KV: a replica of k nodes pools k nodes' sequences in one scheduler, so its batch varies
+    less for its size (a Poisson count's spread is the square root of its mean), and at a
+    percentile TPOT it runs a larger mean batch per GPU (llama-4-scout FP8 on MI250X at p99:
+    4-GPU replicas need 800 GPUs, 3 stages of 4 GPUs 768). Offering stages only where a node's
+    KV could not hold the batch the TPOT target allows (the means' reasoning) left that out,
+    and refused as "does not fit" gpt-j-6b on B50 at a 10.6 ms p95 TPOT, which 3 stages of 4
+    GPUs serve. The extra stages stop at the servers one rack holds (a replica spanning racks
+    is refused, guardrails.py: offering it made the search pick a shape the guardrail then
+    refused where a shorter one fits)."""
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
-    if not stages:
-        return out
     k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
     rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
     trays = _nvl72_trays(g)
@@ -516,8 +520,6 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         priced = tuple(g for g in gpus if _priced(g, inp))
         if priced:  # cost basis: choose among GPUs the bill can price (on-prem: a purchase price)
             gpus = priced
-    prof = engine_profile(inp.serving_engine.value)
-    seqs_cap = max(prof.max_seqs_large, prof.max_seqs_small)  # a replica's sequences, with or without stages
     out: list[_Cand] = []
     pre = 0.0 if fx.disaggregated else fx.prefill_tokens  # prompt tokens each replica computes
     # the least GEMM math the step charges (step._build_replica): per decode token every
@@ -540,18 +542,7 @@ def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> l
         cal = own or packaged_calibration()
         peak = g.dense_flops(cprec) * sustained_compute_efficiency(g, cal)
         resident = sh.w + sh.act + fx.extra_resident_bytes
-        # Stages add KV memory, not speed (each micro-batch streams its stage's weights: a step
-        # over k nodes takes what one node's does), so they can only pay where a whole node's KV
-        # budget, at the largest headroom, cannot hold the batch the TPOT target allows it (the
-        # bound's) or the engine's sequence limit; elsewhere they are not offered (they cost search
-        # time and never win)
-        node_bw = g.gpus_per_node * g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-        node_tpot_batch = (tpot_s * fx.tuning_for(g, g.gpus_per_node, cprec, calibration=own)
-                           .accepted_tokens_per_step * node_bw
-                           - sh.w_active) / sh.kv_read_min
-        node_budget = g.gpus_per_node * g.memory_bytes / (1.0 + MAX_HEADROOM) - resident
-        stages = node_budget <= 0 or node_budget / sh.kv_res_min < min(node_tpot_batch, seqs_cap)
-        shapes = [(n, tp, pp, 1) for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw, stages)]
+        shapes = [(n, tp, pp, 1) for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw)]
         if not fx.disaggregated:
             shapes += [(n, 1, 1, ep) for n, ep in wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
