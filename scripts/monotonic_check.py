@@ -1,14 +1,17 @@
 """Answers that move the wrong way with everything else fixed (issue 24 item 8): over N random
 valid input sets (fixed seed), make one input harder at a time and count the sets where a
-scenario then needs *fewer* GPUs (an infeasible answer counts as unbounded, so "the easier
-input is refused, the harder one fits" counts too).
+scenario then needs *fewer* GPUs (on-prem: fewer GPUs bought, every slot of a full baseboard
+counted; an infeasible answer counts as unbounded, so "the easier input is refused, the harder
+one fits" counts too).
 
     PYTHONPATH=$PWD python3 scripts/monotonic_check.py [--n 2000] [--seed 24] [--show 2]
 
 Properties (the harder input on the right):
 - tpot: a tighter TPOT target (x 0.4-0.95)        - ttft: a tighter TTFT target (x 0.4-0.95)
 - output: longer outputs (x 1.05-3)               - prompt: longer prompts (x 1.05-3)
-- users: more users (x 1.01-3)
+- users: more users (x 1.01-3)                    - rpm: more requests per user (x 1.05-3)
+- burst: a higher peak / average (x 1.05-2)        - redundancy: more spares (N -> N+1 -> N+2)
+- percentile: a stricter SLO percentile (50 -> 90 -> 95 -> 99 -> 99.9)
 - bytes: more bytes per weight at no faster tensor math (fp8 -> bf16; not int4 -> int8, whose
   INT8 GEMMs run at twice the rate of INT4's weight-only BF16 ones), the KV format held (on
   "auto" the KV cache follows the weights: FP8 weights, FP8 KV, half of BF16's)
@@ -40,13 +43,17 @@ from xlsizer.api import size
 from xlsizer.catalog import load_catalog
 from xlsizer.engine.performance import packaged_calibration
 from xlsizer.engine.pipeline import _compute_precision
+from xlsizer.engine.placement import full_baseboards
 from xlsizer.errors import InfeasibleError, XlsizerError
 from xlsizer.inputs import make_inputs
 from xlsizer.precision import Precision
 from xlsizer.resolve import output_tokens, resolve_model
 from xlsizer.results import SCENARIOS
 
-PROPS = ("tpot", "ttft", "output", "prompt", "users", "bytes", "faster-gpu")
+PROPS = ("tpot", "ttft", "output", "prompt", "users", "rpm", "burst", "redundancy", "percentile", "bytes",
+         "faster-gpu")
+PERCENTILES = ("50", "90", "95", "99", "99.9")
+REDUNDANCY = ("N", "N+1", "N+2")
 PRECISIONS = ("fp4", "int4", "fp8", "int8", "bf16", "fp16")
 
 
@@ -74,6 +81,14 @@ def random_inputs(rng: random.Random, models: list[str], gpus: list[str]) -> dic
     if rng.random() < 0.3:
         d["redundancy_mode"] = rng.choice(["N", "N+1", "N+2"])
     if rng.random() < 0.3:
+        d["slo_percentile"] = rng.choice(PERCENTILES)
+    if rng.random() < 0.2:
+        d["length_cv"] = round(rng.uniform(0, 1.5), 2)
+    if rng.random() < 0.2:
+        d["arrivals"] = rng.choice(["bursty", "closed"])
+        if d["arrivals"] == "bursty":
+            d["arrival_scv"] = round(rng.uniform(1.5, 6), 2)
+    if rng.random() < 0.3:
         d["serving_engine"] = rng.choice(["vllm", "trt-llm", "sglang", "triton"])
     if rng.random() < 0.15:
         d["throughput_source"] = "course-table"
@@ -100,7 +115,7 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
             why |= set(SCENARIOS)
         capped = any("reach the cap of max context" in w or "is not below max context" in w for w in r.warnings)
         out: tuple[list[float], list[str], list[bool], bool] | None = (
-            [float(r.scenarios[s].total_gpus) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
+            [_bought(r.scenarios[s], d) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
             [s in why for s in SCENARIOS], capped)
     except InfeasibleError:
         out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS), False)
@@ -108,6 +123,16 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
         out = None
     memo[key] = out
     return out
+
+
+def _bought(sc: Any, d: dict[str, Any]) -> float:
+    """The GPUs the plan pays for: on a cloud bill the GPUs its replicas use; on-prem, where a
+    server's baseboard comes full (8x MI355X), every slot of every server bought. An N+2 fleet
+    of 12 one-GPU replicas, four per 8-GPU server, buys 24 GPUs: more than N+1's 16 replicas
+    on two full servers, though it uses fewer (placement.survivable_fleet ranks on the slots)."""
+    if d.get("pricing_model") == "on-prem" and full_baseboards(load_catalog().gpu(sc.gpu)):
+        return float(max(sc.servers * sc.gpus_per_server, sc.total_gpus))
+    return float(sc.total_gpus)
 
 
 def _dominates(a: Any, b: Any) -> bool:
@@ -141,6 +166,18 @@ def harder(prop: str, d: dict[str, Any], rng: random.Random, cat: Any) -> dict[s
         return {**d, "avg_prompt_tokens": max(p + 1, int(p * rng.uniform(1.05, 3)))}
     if prop == "users":
         return {**d, "concurrent_users": min(100_000, math.ceil(inp.concurrent_users * rng.uniform(1.01, 3)))}
+    if prop == "rpm":
+        return {**d, "requests_per_user_per_minute": min(60.0, round(inp.requests_per_user_per_minute
+                                                                   * rng.uniform(1.05, 3), 2))}
+    if prop == "burst":
+        b = inp.burst_factor
+        return {**d, "burst_factor": min(10.0, round(b * rng.uniform(1.05, 2), 2))} if b < 10 else None
+    if prop == "redundancy":
+        k = REDUNDANCY.index(str(inp.redundancy_mode.value))
+        return {**d, "redundancy_mode": REDUNDANCY[k + 1]} if k + 1 < len(REDUNDANCY) else None
+    if prop == "percentile":
+        k = PERCENTILES.index(f"{inp.slo_percentile:g}")
+        return {**d, "slo_percentile": PERCENTILES[k + 1]} if k + 1 < len(PERCENTILES) else None
     if prop == "bytes":
         # more bytes per weight and no faster tensor math on any GPU the sizing may use (INT8
         # weights multiply at the INT8 rate, twice INT4's weight-only BF16: not a harder input)
