@@ -86,6 +86,9 @@ def test_pipeline_stages_pool_batches_where_a_node_holds_the_kv():
                          workload_type="code_completion", target_ttft_ms=956.1, requests_per_user_per_minute=4.05,
                          slo_percentile=99, paged_attention=False, prefix_caching=True).burst
     assert (scout.tp, scout.pp, scout.total_gpus) == (4, 3, 768)
+    # the stages' hops are in the TPOT shown: the course's "TPOT -10-20% per stage" read as still to come
+    assert ("pipeline parallelism: 3 stages across nodes: every step passes activations between nodes, which the "
+            "TPOT shown includes (the course's rule of thumb: 10-20% slower per stage)") in scout.warnings
     assert scout.extra["perf"]["mean_batch"] > 3 * 18.4  # one 4-GPU node's mean batch at this p99 TPOT
     gptj = xlsizer.size(model="gpt-j-6b", gpu="b50", precision="int8", concurrent_users=14427, workload_type="rag",
                         target_tpot_ms=10.6, burst_factor=3.92).burst  # was "does not fit on b50"

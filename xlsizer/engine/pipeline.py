@@ -1365,7 +1365,13 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
     """What the chosen shape asks the planner to watch: pipeline stages, wide MoE replicas,
     servers holding more replicas than the spares cover, TP over PCIe."""
     layout = fleet.layout
-    if plan.pp > 1:
+    if plan.pp > 1 and plan.source == "roofline":
+        # the course's "TPOT -10-20% per stage" read as a penalty still to come, while the
+        # roofline step already holds each stage's hop (step.py: latency and activations' transfer)
+        warn.append(f"pipeline parallelism: {plan.pp} stages across nodes: every step passes activations "
+                    "between nodes, which the TPOT shown includes (the course's rule of thumb: 10-20% slower per "
+                    "stage)")
+    elif plan.pp > 1:
         warn.append(f"pipeline parallelism: {plan.pp} stages across nodes (TPOT -10-20% per stage)")
         if plan.pp > GUARD["max_pipeline_stages"]:
             warn.append(f"pipeline depth {plan.pp} > {GUARD['max_pipeline_stages']}: consider a larger GPU"
