@@ -125,6 +125,19 @@ def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     assert 0 < sh.w_dense < 0.1 * sh.w
 
 
+def test_moe_warning_asks_for_expert_parallelism_only_where_the_replica_has_none():
+    """"MoE model above 8 GPUs per replica: consider expert parallelism" (the course's
+    guardrail) was also said of a wide expert-parallel replica (DEP16 on GB300), which is expert
+    parallelism; a 40-GPU tensor- and pipeline-parallel replica still gets it."""
+    wide = xlsizer.size(model="deepseek-r1", precision="fp8", gpu="gb300", concurrent_users=30000,
+                        target_tpot_ms=60)
+    assert wide.burst.extra["perf"]["ep"] == wide.burst.gpus_per_replica == 16
+    assert not any("consider expert parallelism" in w for w in wide.warnings)
+    deep = xlsizer.size(model="deepseek-r1", precision="bf16", gpu="h100-sxm", concurrent_users=300)
+    assert (deep.burst.tp, deep.burst.pp, deep.burst.extra["perf"]["ep"]) == (8, 5, 1)
+    assert "MoE model above 8 GPUs per replica: consider expert parallelism" in deep.warnings
+
+
 def test_precision_gate_in_auto_choice():
     for prec in ("fp8", "fp4"):
         r = xlsizer.size(precision=prec, concurrent_users=500)
