@@ -165,6 +165,50 @@ def test_ttft_below_an_idle_replicas_is_a_clear_error():
     assert fits.gpus_per_replica == 8 and fits.extra["perf"]["ttft_q_ms"] <= 1000
 
 
+def test_ttft_below_an_idle_prefill_replicas_is_a_clear_error():
+    """Disaggregated, the same: llama-3.3-70b FP16 on L40S, one request alone on an idle 8x l40s
+    prefill replica takes 552 ms to its first token at p95 (its prompt, the KV's transfer to the
+    decode pool, the first-token overhead); the error said "does not fit on l40s with the p95
+    TTFT/TPOT targets (500 / 40 ms)". A target just above the figure fits, just below does not."""
+    d = dict(model="llama-3.3-70b", gpu="l40s", precision="fp16", concurrent_users=217,
+             workload_type="interactive_chat", disaggregated=True)
+    with pytest.raises(InfeasibleError, match=r"target_ttft_ms 500 is out of reach on l40s: one request alone, on an "
+                                              r"idle prefill replica \(prefill, KV transfer to the decode pool, "
+                                              r"first-token overhead\), takes 552 ms .*\(8x l40s, 2,000-token"):
+        xlsizer.size(**d)
+    with pytest.raises(InfeasibleError, match="out of reach"):
+        xlsizer.size(**d, target_ttft_ms=552)
+    fits = xlsizer.size(**d, target_ttft_ms=553).burst
+    assert 552 < fits.extra["perf"]["ttft_q_ms"] <= 553
+
+
+def test_weights_beyond_the_largest_replica_are_a_memory_error():
+    """GLM-5 at BF16 (1,488 GB of weights) on B50s: no replica offered holds it, 16 pipeline
+    stages of 4 GPUs included. The error read "glm-5 does not fit on b50 with the p90 TTFT/TPOT
+    targets (500 / 140.8 ms)", which sends a planner to the targets; it names the memory now."""
+    with pytest.raises(InfeasibleError, match=r"^glm-5 does not fit in memory on b50: its weights and activations take "
+                                              r"1,562 GB at BF16, and the largest replica offered, 64x b50 \(16 "
+                                              r"pipeline stages, the most offered\), holds 1,024 GB, 853 GB after the "
+                                              r"20% headroom; a GPU with more memory or a lower precision fit$"):
+        xlsizer.size(model="glm-5", gpu="b50", precision="bf16", concurrent_users=100)
+
+
+def test_tpot_between_the_floor_and_the_lightest_percentile_is_a_clear_error():
+    """Phi-4 FP16 on A10G at a p90 TPOT of 31 ms: one sequence alone takes 29.90 ms per token
+    (above the floor the error said nothing), but the steps a request decodes in vary, and the
+    capacity solve's lightest load, one sequence in flight per replica on average, has a p90 TPOT
+    of 31.04 ms: no load fits, and the error says so (it read "does not fit on a10g with the p90
+    TTFT/TPOT targets"). 32 ms fits."""
+    d = dict(model="phi-4", gpu="a10g", precision="fp16", concurrent_users=100, avg_output_tokens=3318,
+             slo_percentile=90, length_cv=1.42, target_ttft_ms=3000)
+    with pytest.raises(InfeasibleError, match=r"target_tpot_ms 31 is out of reach at p90 on a10g: one sequence alone "
+                                              r"takes 29.90 ms per token, .* its p90 TPOT is 31.04 ms on the fastest "
+                                              r"shape \(2x a10g\); a looser TPOT target, a lower slo_percentile"):
+        xlsizer.size(**d, target_tpot_ms=31)
+    fits = xlsizer.size(**d, target_tpot_ms=32).burst
+    assert fits.gpus_per_replica == 2 and fits.extra["perf"]["tpot_q_ms"] <= 32
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inputs)
 def test_roofline_plan_meets_the_slos_it_was_given(d):

@@ -59,6 +59,7 @@ from xlsizer.engine.solver import (
     TpotRateBound,
     capacity_bound,
     idle_ttft_s,
+    lightest_tpot_q_s,
     tpot_rate_bound,
     ttft_floor_bound,
 )
@@ -883,6 +884,14 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             plan.ep, plan.extra_w = ep, extra_w
     if plan is None:
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
+        if not shapes and sh.cands:  # no configuration holds the weights
+            c = max(sh.cands, key=lambda c: (c.mem / (1.0 + h) - c.extra_w, -c.order))
+            stages = f" ({c.pp} pipeline stages, the most offered)" if c.pp == MAX_STAGES else ""
+            raise InfeasibleError(
+                f"{sh.model.id} does not fit in memory on {where}: its weights and activations take "
+                f"{resident / GB:,.0f} GB at {inp.precision.label}, and the largest replica offered, {c.n}x {c.g.id}"
+                f"{stages}, holds {c.mem / GB:,.0f} GB, {(c.mem / (1.0 + h) - c.extra_w) / GB:,.0f} GB after the "
+                f"{h:.0%} headroom; a GPU with more memory or a lower precision fit")
         for c, _b, _u in shapes:  # rare path: the best TPOT floor
             floor_best = min(floor_best, _tight(c, inp, sh).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
@@ -890,12 +899,23 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
                                   f"one sequence alone takes {floor_best * 1000:.1f} ms per token"
                                   + (f"; {limit}" if limit else ""))
-        # (an aggregated replica's idle TTFT: a disaggregated one's prefill pool differs, not said)
-        idle = None if fx.disaggregated else _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
+        light = _lightest_tpot(inp, sh, [c for c, _b, _u in shapes])
+        if light is not None and light[0] > tpot_s:
+            s_light, c = light
+            raise InfeasibleError(
+                f"target_tpot_ms {inp.tpot_ms:g} is out of reach at p{inp.slo_percentile:g} on {where}: one sequence "
+                f"alone takes {floor_best * 1000:.2f} ms per token, but the steps a request decodes in vary (the "
+                "requests sharing its batch, the prompt chunks in its steps), and even at one sequence in flight per "
+                f"replica on average its p{inp.slo_percentile:g} TPOT is {s_light * 1000:.2f} ms on the fastest shape "
+                f"({c.n}x {c.g.id}); "
+                "a looser TPOT target, a lower slo_percentile or a faster GPU fit")
+        idle = _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
         if idle is not None and idle[0] > sh.ttft_s:
             s_idle, c = idle
+            alone = ("an idle prefill replica (prefill, KV transfer to the decode pool, first-token overhead)"
+                     if fx.disaggregated else "an idle replica")
             raise InfeasibleError(
-                f"target_ttft_ms {inp.ttft_ms:g} is out of reach on {where}: one request alone, on an idle replica, "
+                f"target_ttft_ms {inp.ttft_ms:g} is out of reach on {where}: one request alone, on {alone}, "
                 f"takes {s_idle * 1000:,.0f} ms to its first token at p{inp.slo_percentile:g} on the fastest shape "
                 f"that holds the weights ({c.n}x {c.g.id}, {sh.prompt:,}-token prompts); a looser TTFT target, "
                 "shorter prompts or a faster GPU fit")
@@ -927,19 +947,44 @@ def _tp_limit(model: ModelSpec, tp: int | None = None, per_node: int = max(SIZES
             f"{tensor_parallel_refusal(model, wider[0])}, and serving engines give each GPU whole heads")
 
 
+def _lightest_tpot(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
+    """(the least TPOT, s, at the SLO percentile at one sequence in flight on average, over
+    configurations that hold the weights, and that configuration): why no load fits where the
+    TPOT target lies between the hardware floor and it (``solver.lightest_tpot_q_s``). None
+    without a configuration to ask."""
+    best: tuple[float, _Cand] | None = None
+    for c in cands:
+        try:
+            t = lightest_tpot_q_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep,
+                                  kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
+                                  prefill_tokens=0.0 if sh.fx.disaggregated else sh.fx.prefill_tokens,
+                                  tuning=c.tun, calibration=sh.cal(c.g, inp), slo_percentile=inp.slo_percentile,
+                                  arrivals=sh.arr)
+        except XlsizerError:
+            continue
+        if best is None or t < best[0]:
+            best = (t, c)
+    return best
+
+
 def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
     """(the least TTFT, s, one request reaches on an idle replica at the SLO percentile, over
     configurations that hold the weights, and that configuration): why no load fits where the
-    TTFT target is below it (``solver.idle_ttft_s``). None without a configuration to ask."""
+    TTFT target is below it (``solver.idle_ttft_s``). Disaggregated: an idle prefill replica's
+    prompt, the KV's transfer to the decode pool and the first-token overhead, the TTFT
+    ``_evaluate`` holds the prefill pool to. None without a configuration to ask."""
     best: tuple[float, _Cand] | None = None
+    dis = sh.fx.disaggregated
     for c in cands:
         try:
             t = idle_ttft_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep,
                             kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
                             prefill_tokens=sh.fx.prefill_tokens, tuning=c.tun, calibration=sh.cal(c.g, inp),
-                            slo_percentile=inp.slo_percentile, arrivals=sh.arr)
+                            slo_percentile=inp.slo_percentile, arrivals=sh.arr, prefill_only=dis)
         except XlsizerError:
             continue
+        if dis:
+            t += kv_transfer_s(sh.prompt, sh.kv_tok, c.n)
         if best is None or t < best[0]:
             best = (t, c)
     return best

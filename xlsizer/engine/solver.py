@@ -648,17 +648,41 @@ def idle_ttft_s(
     input_tokens: float, output_tokens: float, *, pp: int = 1, ep: int = 1,
     kv_precision: Precision | str | None = None, engine: str = "vllm", prefill_tokens: float | None = None,
     tuning: Tuning | None = None, calibration: Calibration | None = None,
-    slo_percentile: float | None = None, arrivals: Arrivals | None = None,
+    slo_percentile: float | None = None, arrivals: Arrivals | None = None, prefill_only: bool = False,
 ) -> float:
     """TTFT, s, of one request on an idle replica (no queue, its chunk steps at one sequence's
     step): the mean, or with ``slo_percentile`` that percentile (the spread of prompt lengths
     and of the step it arrives in). No load can do better, so a TTFT target below it is out of
-    reach on this configuration (``latency.ttft_open`` at no load)."""
+    reach on this configuration (``latency.ttft_open`` at no load). ``prefill_only``: a
+    disaggregated prefill replica, whose steps carry prompts alone (no decode step to share or
+    arrive in; the KV transfer to the decode pool is the caller's)."""
     _, _, rep, st, prefill, floor_step = _configured(
         model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
         input_tokens, output_tokens, prefill_tokens, tuning)
-    return ttft_open(0.0, prefill, rep_chunks(rep, st), floor_step, slo_percentile,
+    chunks, step = (0.0, 0.0) if prefill_only else (rep_chunks(rep, st), floor_step)
+    return ttft_open(0.0, prefill, chunks, step, slo_percentile,
                      arrivals if arrivals is not None else POISSON, rep.queue_scale) + rep.request_s
+
+
+def lightest_tpot_q_s(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, output_tokens: float, *, pp: int = 1, ep: int = 1,
+    kv_precision: Precision | str | None = None, engine: str = "vllm", prefill_tokens: float | None = None,
+    tuning: Tuning | None = None, calibration: Calibration | None = None,
+    slo_percentile: float | None = None, arrivals: Arrivals | None = None,
+) -> float:
+    """TPOT, s, at the SLO percentile at the lightest load the capacity solve takes: one
+    sequence in flight on average (``latency.tpot_quantile_step`` at a mean batch of 1; the
+    mean at ``slo_percentile`` None, equal to the floor). A request shares its steps with a batch
+    that varies, so a target between the floor and this figure is out of reach on the
+    configuration, though one sequence alone would meet it (``slo_capacity`` answers 0 there)."""
+    _, _, rep, st, _prefill, floor_step = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning)
+    if slo_percentile is None:
+        return floor_step / st.a
+    arr = arrivals if arrivals is not None else POISSON
+    return tpot_quantile_step(st, 1.0, float(output_tokens), slo_percentile, arr, float(rep.max_seqs)) / st.a
 
 
 class CapacityBound(NamedTuple):
