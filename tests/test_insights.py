@@ -56,6 +56,23 @@ def test_what_ifs_are_real_resizings():
     assert relaxed.total_gpus <= base  # a looser TPOT never needs more GPUs
 
 
+def test_what_if_fp8_where_fp4_narrows_the_automatic_choice():
+    """FP4 weights keep the automatic choice to GPUs with FP4 tensor cores (the B200 alone):
+    a small model then costs several times a plan on older GPUs at FP8, and the planner picked
+    FP4 to save. The what-if re-sizes at FP8; with a chosen GPU or other weights it is not offered."""
+    d = dict(model="qwen3-8b", precision="fp4", concurrent_users=23, workload_type="agentic", target_tpot_ms=52.9,
+             avg_output_tokens=1350, avg_prompt_tokens=3583, serving_engine="trt-llm")
+    inp = xlsizer.make_inputs(**d)
+    now = xlsizer.size(inp).burst
+    label = "FP8 weights (FP4 keeps the automatic choice to GPUs with FP4 tensor cores)"
+    fp8 = {w.change: w for w in xlsizer.what_if(inp)}[label]
+    ref = xlsizer.size(**{**d, "precision": "fp8"}).burst
+    assert (fp8.total_gpus, fp8.gpu, fp8.monthly) == (ref.total_gpus, ref.gpu, ref.extra["cost"]["monthly"])
+    assert now.gpu == "b200" and fp8.gpu == "mi300x" and fp8.monthly < 0.5 * now.extra["cost"]["monthly"]
+    for other in ({**d, "gpu": "b200"}, {**d, "precision": "fp8"}):
+        assert label not in {w.change for w in xlsizer.what_if(xlsizer.make_inputs(**other))}
+
+
 def test_what_if_doubles_a_binding_ttft_target():
     """The course's worked example (6,000-token prompts, TTFT 500 ms): the TTFT target holds
     each replica's batch, so doubling it is offered and re-sized, and needs fewer GPUs."""

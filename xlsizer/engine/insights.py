@@ -17,6 +17,7 @@ from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
 from xlsizer.engine.solver import ENGINE_SEQS_BINDS, STATIC_BINDS
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
+from xlsizer.precision import Precision
 from xlsizer.results import Scenario, SizingResult
 from xlsizer.units import count, figure
 
@@ -186,6 +187,12 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
     if rel is not None:
         cases.append((f"Weights as released ({rel.label} instead of {inputs.precision.label})",
                       {"precision": rel.value}))
+    if inputs.gpu == "auto" and inputs.precision is Precision.FP4 and rel is None:
+        # the automatic choice never picks a GPU without the weights' format (pipeline._candidate_table):
+        # at FP4 that leaves the B200 alone in its list, and a small model can cost several times a plan on
+        # older GPUs at FP8 (qwen3-8b, 23 agentic users, burst: 2x b200 at 7,665 USD/month, 2x mi300x at 2,905)
+        cases.append(("FP8 weights (FP4 keeps the automatic choice to GPUs with FP4 tensor cores)",
+                      {"precision": Precision.FP8.value}))
     if not inputs.speculative_decoding:
         cases.append(("Speculative decoding on", {"speculative_decoding": True}))
     if inputs.throughput_source is ThroughputSource.ROOFLINE:  # prompts in their own pool, or not
