@@ -13,7 +13,8 @@ Properties (the harder input on the right):
 - burst: a higher peak / average (x 1.05-2)        - redundancy: more spares (N -> N+1 -> N+2)
 - percentile: a stricter SLO percentile (50 -> 90 -> 95 -> 99 -> 99.9)
 - bytes: more bytes per weight at no faster tensor math (fp8 -> bf16; not int4 -> int8, whose
-  INT8 GEMMs run at twice the rate of INT4's weight-only BF16 ones), the KV format held (on
+  INT8 GEMMs run at twice the rate of INT4's weight-only BF16 ones, nor a MoE's fp4 -> fp8, whose
+  FP4 checkpoints keep attention in BF16 where FP8 runs it at twice the rate), the KV format held (on
   "auto" the KV cache follows the weights: FP8 weights, FP8 KV, half of BF16's)
 - faster-gpu: a GPU of the same vendor at least as large and fast in every figure (memory,
   bandwidth, 16-bit and 8-bit tensor rate, GPUs per server, scale-up link) is *refused* where
@@ -41,6 +42,7 @@ from typing import Any
 
 from xlsizer.api import size
 from xlsizer.catalog import load_catalog
+from xlsizer.engine.memory import dense_weights_precision
 from xlsizer.engine.performance import packaged_calibration
 from xlsizer.engine.pipeline import _compute_precision
 from xlsizer.engine.placement import full_baseboards
@@ -183,8 +185,11 @@ def harder(prop: str, d: dict[str, Any], rng: random.Random, cat: Any) -> dict[s
         # weights multiply at the INT8 rate, twice INT4's weight-only BF16: not a harder input)
         b = Precision(inp.precision).bytes_per_element
         use = [cat.gpu(d["gpu"])] if d["gpu"] != "auto" else list(cat.gpus.values())
+        # a MoE at FP4 keeps its dense weights as released (memory.dense_weights_precision: gpt-oss's
+        # attention in BF16), which FP8 would multiply at twice the rate: not a harder input either
+        dense = dense_weights_precision(resolve_model(inp), inp.precision)
         more = [p for p in PRECISIONS if Precision(p).bytes_per_element > b
-                and all(_rate(g, Precision(p)) <= _rate(g, inp.precision) for g in use)]
+                and all(_rate(g, Precision(p)) <= min(_rate(g, inp.precision), _rate(g, dense)) for g in use)]
         # the KV cache's format pinned: on "auto" it follows the weights (FP8 weights, FP8 KV)
         return {**d, "precision": rng.choice(more), "kv_cache_dtype": inp.kv_precision.value} if more else None
     if prop == "faster-gpu":
