@@ -136,6 +136,8 @@ def test_moe_warning_asks_for_expert_parallelism_only_where_the_replica_has_none
     deep = xlsizer.size(model="deepseek-r1", precision="bf16", gpu="h100-sxm", concurrent_users=300)
     assert (deep.burst.tp, deep.burst.pp, deep.burst.extra["perf"]["ep"]) == (8, 5, 1)
     assert "MoE model above 8 GPUs per replica: consider expert parallelism" in deep.warnings
+    # the course's depth guardrail holds for roofline plans too
+    assert "pipeline depth 5 > 4: consider a larger GPU or expert parallelism" in deep.warnings
 
 
 def test_precision_gate_in_auto_choice():

@@ -1418,9 +1418,9 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                     "stage)")
     elif plan.pp > 1:
         warn.append(f"pipeline parallelism: {plan.pp} stages across nodes (TPOT -10-20% per stage)")
-        if plan.pp > GUARD["max_pipeline_stages"]:
-            warn.append(f"pipeline depth {plan.pp} > {GUARD['max_pipeline_stages']}: consider a larger GPU"
-                        + (" or expert parallelism" if sh.model.is_moe else ""))
+    if plan.pp > GUARD["max_pipeline_stages"]:
+        warn.append(f"pipeline depth {plan.pp} > {GUARD['max_pipeline_stages']}: consider a larger GPU"
+                    + (" or expert parallelism" if sh.model.is_moe else ""))
     if sh.model.is_moe and plan.n > 8 and plan.ep == 1:  # a wide expert-parallel replica already is
         warn.append("MoE model above 8 GPUs per replica: consider expert parallelism")
     if layout.replicas_per_server > offset + fleet.added_spares and layout.servers > 1 and name != "baseline":
