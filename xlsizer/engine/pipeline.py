@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import replace as _replace
 from functools import cache
 from typing import Any, NamedTuple
@@ -886,12 +887,13 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         where = fixed.id if fixed is not None else "any GPU of the automatic search"
         if not shapes and sh.cands:  # no configuration holds the weights
             c = max(sh.cands, key=lambda c: (c.mem / (1.0 + h) - c.extra_w, -c.order))
+            room = c.mem / (1.0 + h) - c.extra_w
             stages = f" ({c.pp} pipeline stages, the most offered)" if c.pp == MAX_STAGES else ""
             raise InfeasibleError(
                 f"{sh.model.id} does not fit in memory on {where}: its weights and activations take "
                 f"{resident / GB:,.0f} GB at {inp.precision.label}, and the largest replica offered, {c.n}x {c.g.id}"
-                f"{stages}, holds {c.mem / GB:,.0f} GB, {(c.mem / (1.0 + h) - c.extra_w) / GB:,.0f} GB after the "
-                f"{h:.0%} headroom; a GPU with more memory or a lower precision fit")
+                f"{stages}, holds {c.mem / GB:,.0f} GB, {room / GB:,.0f} GB after the {h:.0%} headroom; a GPU "
+                "with more memory or a lower precision fit")
         for c, _b, _u in shapes:  # rare path: the best TPOT floor
             floor_best = min(floor_best, _tight(c, inp, sh).tpot_floor_s)
         if floor_best < math.inf and floor_best > tpot_s:
@@ -947,24 +949,35 @@ def _tp_limit(model: ModelSpec, tp: int | None = None, per_node: int = max(SIZES
             f"{tensor_parallel_refusal(model, wider[0])}, and serving engines give each GPU whole heads")
 
 
-def _lightest_tpot(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
-    """(the least TPOT, s, at the SLO percentile at one sequence in flight on average, over
-    configurations that hold the weights, and that configuration): why no load fits where the
-    TPOT target lies between the hardware floor and it (``solver.lightest_tpot_q_s``). None
-    without a configuration to ask."""
+def _least(cands: list[_Cand], value: Callable[[_Cand], float]) -> tuple[float, _Cand] | None:
+    """(the least ``value`` over the configurations, and that configuration), skipping those the
+    solver cannot build; None without one."""
     best: tuple[float, _Cand] | None = None
     for c in cands:
         try:
-            t = lightest_tpot_q_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep,
-                                  kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
-                                  prefill_tokens=0.0 if sh.fx.disaggregated else sh.fx.prefill_tokens,
-                                  tuning=c.tun, calibration=sh.cal(c.g, inp), slo_percentile=inp.slo_percentile,
-                                  arrivals=sh.arr)
+            t = value(c)
         except XlsizerError:
             continue
         if best is None or t < best[0]:
             best = (t, c)
     return best
+
+
+def _solver_kw(inp: SizingInputs, sh: _Shared, c: _Cand, prefill_tokens: float) -> dict[str, Any]:
+    """The keyword arguments a solver function takes for configuration ``c`` of this sizing."""
+    return dict(pp=c.pp, ep=c.ep, kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
+                prefill_tokens=prefill_tokens, tuning=c.tun, calibration=sh.cal(c.g, inp),
+                slo_percentile=inp.slo_percentile, arrivals=sh.arr)
+
+
+def _lightest_tpot(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
+    """(the least TPOT, s, at the SLO percentile at one sequence in flight on average, over
+    configurations that hold the weights, and that configuration): why no load fits where the
+    TPOT target lies between the hardware floor and it (``solver.lightest_tpot_q_s``; a
+    disaggregated decode pool's steps carry no prompt). None without a configuration to ask."""
+    pre = 0.0 if sh.fx.disaggregated else sh.fx.prefill_tokens
+    return _least(cands, lambda c: lightest_tpot_q_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok,
+                                                     **_solver_kw(inp, sh, c, pre)))
 
 
 def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
@@ -973,21 +986,10 @@ def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[floa
     TTFT target is below it (``solver.idle_ttft_s``). Disaggregated: an idle prefill replica's
     prompt, the KV's transfer to the decode pool and the first-token overhead, the TTFT
     ``_evaluate`` holds the prefill pool to. None without a configuration to ask."""
-    best: tuple[float, _Cand] | None = None
     dis = sh.fx.disaggregated
-    for c in cands:
-        try:
-            t = idle_ttft_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep,
-                            kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
-                            prefill_tokens=sh.fx.prefill_tokens, tuning=c.tun, calibration=sh.cal(c.g, inp),
-                            slo_percentile=inp.slo_percentile, arrivals=sh.arr, prefill_only=dis)
-        except XlsizerError:
-            continue
-        if dis:
-            t += kv_transfer_s(sh.prompt, sh.kv_tok, c.n)
-        if best is None or t < best[0]:
-            best = (t, c)
-    return best
+    return _least(cands, lambda c: idle_ttft_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, prefill_only=dis,
+                                               **_solver_kw(inp, sh, c, sh.fx.prefill_tokens))
+                  + (kv_transfer_s(sh.prompt, sh.kv_tok, c.n) if dis else 0.0))
 
 
 def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits: dict[str, tuple[float, int]],
