@@ -56,3 +56,32 @@ def test_attention_data_parallel_moe_gathers_every_rank_tokens():
     *_, tep = _setup(m, g, 8, 1, 8, "fp4", "fp8", "tensorrt-llm", None)
     # attention TP 8 with 8-way EP: the MoE output summed by one all-reduce per MoE layer
     assert tep.a2a_fixed_s == pytest.approx(58 * ALLREDUCE_LATENCY_S)
+
+
+def test_nvlink_bridged_cards_meet_at_pcie_beyond_their_bridge():
+    """H100 NVL bridges pairs and H200 NVL quads: a collective over more GPUs of the server
+    crosses the cards' PCIe Gen5 x16 slots (128 GB/s both ways, 64 GB/s each way)."""
+    cat = load_catalog()
+    h100_nvl, h200_nvl, sxm = cat.gpu("h100-nvl"), cat.gpu("h200-nvl"), cat.gpu("h100-sxm")
+    assert collective_link(h100_nvl, 2) == (300e9, 1)  # the bridge: 600 GB/s both ways
+    assert collective_link(h100_nvl, 4) == (64e9, 1)
+    assert collective_link(h200_nvl, 4) == (450e9, 1)
+    assert collective_link(h200_nvl, 8) == (64e9, 1)
+    assert collective_link(sxm, 8) == (450e9, 1)  # NVSwitch joins the whole node
+    # TP over PCIe moves the same bytes 300/64 times slower than over the bridge would
+    *_, bridged = _setup("llama-3.1-70b", h100_nvl, 8, 1, 1, "fp8", "fp8", "vllm", None)
+    free = h100_nvl.model_copy(update={"bridge_gpus": None, "pcie_gb_s": None})
+    *_, whole = _setup("llama-3.1-70b", free, 8, 1, 1, "fp8", "fp8", "vllm", None)
+    assert bridged.comm_per_token_s == pytest.approx(whole.comm_per_token_s * 300 / 64)
+    # 160 all-reduces of 2 x 7/8 x 8,192 x 2 bytes per token at 64 GB/s
+    assert bridged.comm_per_token_s == pytest.approx(160 * 2 * 7 / 8 * 8192 * 2 / 64e9)
+
+
+def test_a_bridge_needs_its_pcie_link_and_fewer_gpus_than_a_node():
+    row = load_catalog().gpu("h100-nvl").model_dump()
+    from xlsizer.catalog.schema import GpuSpec
+
+    with pytest.raises(ValueError, match="bridge_gpus needs pcie_gb_s"):
+        GpuSpec.model_validate({**row, "pcie_gb_s": None})
+    with pytest.raises(ValueError, match="fewer GPUs than a node"):
+        GpuSpec.model_validate({**row, "bridge_gpus": 8})

@@ -309,3 +309,23 @@ def test_tensor_parallel_sizes_split_whole_heads():
         xlsizer.size(model="phi-4", gpu="l40s", target_tpot_ms=10)
     # a model whose heads allow every size in a node gets no such warning
     assert not any("tensor parallelism" in w for w in xlsizer.size(model="llama-3.3-70b").warnings)
+
+
+def test_nvlink_bridged_cards_pipeline_between_their_bridge_groups():
+    """The H200 NVL's bridge joins quads, the H100 NVL's pairs: beside TP over the whole server
+    (whose all-reduces cross PCIe), the search offers TP inside a bridge group with pipeline
+    stages between the groups, and keeps whichever costs less; TP wider than the bridge is named."""
+    cat = pipeline.load_catalog()
+    assert {(4, 2, 2), (8, 2, 4), (8, 8, 1)} <= set(pipeline._configs(cat.gpu("h100-nvl"), 400e9, 40))
+    assert (8, 4, 2) in pipeline._configs(cat.gpu("h200-nvl"), 400e9, 40)
+    assert all(pp == 1 or tp == 8 for _n, tp, pp in pipeline._configs(cat.gpu("h100-sxm"), 400e9, 40))
+    d = dict(model="llama-3.1-405b", precision="fp8", concurrent_users=500, target_ttft_ms=3000)
+    r = xlsizer.size(**d, gpu="h200-nvl", target_tpot_ms=60)
+    assert (r.resilient.gpus_per_replica, r.resilient.tp, r.resilient.pp) == (8, 4, 2)
+    assert any("pipeline parallelism: 2 stages across groups of 4 GPUs" in w for w in r.warnings), r.warnings
+    r = xlsizer.size(**d, gpu="h100-nvl", target_tpot_ms=100)
+    assert r.burst.tp == 8  # 4 stages of pairs (a token passes them one after another) cost more here
+    assert any("NVLink bridge joins 2 GPUs, so TP=8 all-reduces every layer over PCIe (128 GB/s" in w
+               for w in r.warnings), r.warnings
+    r = xlsizer.size(model="llama-3.3-70b", precision="fp8", gpu="h100-nvl", target_tpot_ms=40)
+    assert r.burst.tp == 2 and not any("PCIe" in w for w in r.warnings), r.warnings  # inside the bridge

@@ -433,7 +433,15 @@ def _configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int
     trays = _nvl72_trays(g)
     if trays is not None:
         rack = max(rack, trays)  # the NVL72 rack holds its 18 trays (_site)
-    out += [(k * per_node, per_node, k) for k in range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)]
+    nodes = range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)
+    out += [(k * per_node, per_node, k) for k in nodes]
+    bridge = g.bridge_gpus
+    if bridge is not None:
+        # NVLink-bridged PCIe cards: tensor parallelism inside each bridge group and pipeline
+        # stages between groups, whose hops pass one activation per token over PCIe where a
+        # wider TP would all-reduce every layer over it (both offered: the search keeps the cheaper)
+        out += [(n, bridge, n // bridge) for n in SIZES if bridge < n <= per_node]
+        out += [(k * per_node, bridge, k * per_node // bridge) for k in nodes if k * per_node // bridge <= MAX_STAGES]
     return out
 
 
@@ -1415,9 +1423,10 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
     if plan.pp > 1 and plan.source == "roofline":
         # the course's "TPOT -10-20% per stage" read as a penalty still to come, while the
         # roofline step already holds each stage's hop (step.py: latency and activations' transfer)
-        warn.append(f"pipeline parallelism: {plan.pp} stages across nodes: every step passes activations "
-                    "between nodes, which the TPOT shown includes (the course's rule of thumb: 10-20% slower per "
-                    "stage)")
+        where = "nodes" if plan.tp == plan.gpu.gpus_per_node else f"groups of {plan.tp} GPUs"
+        warn.append(f"pipeline parallelism: {plan.pp} stages across {where}: every step passes activations "
+                    f"between {where}, which the TPOT shown includes (the course's rule of thumb: 10-20% slower "
+                    "per stage)")
     elif plan.pp > 1:
         warn.append(f"pipeline parallelism: {plan.pp} stages across nodes (TPOT -10-20% per stage)")
     if plan.pp > GUARD["max_pipeline_stages"]:
@@ -1429,9 +1438,16 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
                     f"{count(offset, 'spare')} (the course-table method keeps the course's packing): "
                     "a server failure takes out more than the redundancy covers")
-    if fixed is not None and fixed.form_factor == "pcie" and sh.w > PCIE_MAX_W and plan.n > 1:
-        warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over PCIe "
-                    "all-reduces is slow")
+    if fixed is not None and fixed.form_factor == "pcie" and plan.tp > 1:
+        shown = ", which the TPOT shown includes" if plan.source == "roofline" else ""
+        if fixed.bridge_gpus is not None:
+            if plan.tp > fixed.bridge_gpus:  # within a bridge group the all-reduces stay on NVLink
+                warn.append(f"{fixed.id}'s NVLink bridge joins {fixed.bridge_gpus} GPUs, so TP={plan.tp} all-reduces "
+                            f"every layer over PCIe ({fixed.pcie_gb_s:g} GB/s, not the bridge's "
+                            f"{fixed.interconnect_gb_s:g}){shown}")
+        elif sh.w > PCIE_MAX_W:
+            warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over "
+                        f"PCIe all-reduces is slow{shown}")
 
 
 def _nvl72_trays(g: GpuSpec) -> int | None:

@@ -271,12 +271,20 @@ def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
     """(bytes/s per GPU one direction, scale-up domains spanned) of a collective over ``gpus``
     GPUs: the scale-up fabric (NVLink) while they fit in one domain (a node, or an NVL72 rack:
     ``GpuSpec.scaleup_gpus``), else the network between domains (``scaleout_gb_s``; one
-    400 Gb/s NIC per GPU where the catalog does not say)."""
+    400 Gb/s NIC per GPU where the catalog does not say). On NVLink-bridged PCIe cards, more
+    GPUs than one bridge joins (``GpuSpec.bridge_gpus``) meet at the PCIe slot's rate."""
     dom = gpu.scaleup_gpus
+    link = gpu.interconnect_bytes_per_s
+    bridged = gpu.bridge_link_bytes_per_s
+    if bridged is not None and gpus > (gpu.bridge_gpus or 0):
+        # NVLink-bridged PCIe cards (H100 NVL pairs, H200 NVL quads): a ring over more GPUs
+        # than one bridge joins passes through the cards' PCIe slots, and its slowest link
+        # sets its pace (the bridge joins its group only, NVIDIA's H100/H200 NVL datasheets)
+        link = min(link, bridged)
     if gpus <= dom:
-        return gpu.interconnect_bytes_per_s, 1
+        return link, 1
     out = gpu.scaleout_gb_s * 1e9 if gpu.scaleout_gb_s else INTER_NODE_BYTES_PER_S
-    return min(out, gpu.interconnect_bytes_per_s), math.ceil(gpus / dom)
+    return min(out, link), math.ceil(gpus / dom)
 
 
 def gemm_compute(gpu: GpuSpec, prec: Precision) -> Precision:
