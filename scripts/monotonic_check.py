@@ -17,7 +17,8 @@ Properties (the harder input on the right):
   FP4 checkpoints keep attention in BF16 where FP8 runs it at twice the rate), the KV format held (on
   "auto" the KV cache follows the weights: FP8 weights, FP8 KV, half of BF16's)
 - faster-gpu: a GPU of the same vendor at least as large and fast in every figure (memory,
-  bandwidth, 16-bit and 8-bit tensor rate, GPUs per server, scale-up link) is *refused* where
+  bandwidth, 16-bit and 8-bit tensor rate, GPUs per server, the link of a collective over 2-64
+  GPUs: step.collective_link, NVLink bridges included) is *refused* where
   the slower one fits (feasibility only: whole-GPU replica shapes make counts incomparable)
 
 Counts are split by GPU choice (fixed / auto) and method (roofline / course-table). With a
@@ -46,6 +47,7 @@ from xlsizer.engine.memory import dense_weights_precision
 from xlsizer.engine.performance import packaged_calibration
 from xlsizer.engine.pipeline import _compute_precision
 from xlsizer.engine.placement import full_baseboards
+from xlsizer.engine.step import collective_link
 from xlsizer.errors import InfeasibleError, XlsizerError
 from xlsizer.inputs import make_inputs
 from xlsizer.precision import Precision
@@ -142,7 +144,11 @@ def _dominates(a: Any, b: Any) -> bool:
     if a.id == b.id or a.vendor != b.vendor or a.roadmap:
         return False
     if not (a.memory_bytes >= b.memory_bytes and a.memory_bandwidth_tb_s >= b.memory_bandwidth_tb_s
-            and a.gpus_per_node >= b.gpus_per_node and a.interconnect_gb_s >= b.interconnect_gb_s):
+            and a.gpus_per_node >= b.gpus_per_node):
+        return False
+    # every collective's link, not the fabric's headline: an H100 NVL's bridge (600 GB/s) joins
+    # pairs only, and its TP=4 meets at PCIe, below an A100 SXM's NVSwitch (step.collective_link)
+    if any(collective_link(a, k)[0] < collective_link(b, k)[0] for k in (2, 4, 8, 16, 32, 64)):
         return False
     return all(p in a.dense_tflops and a.dense_tflops[p] >= v for p, v in b.dense_tflops.items())
 
