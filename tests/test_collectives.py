@@ -70,7 +70,7 @@ def test_nvlink_bridged_cards_meet_at_pcie_beyond_their_bridge():
     assert collective_link(sxm, 8) == (450e9, 1)  # NVSwitch joins the whole node
     # TP over PCIe moves the same bytes 300/64 times slower than over the bridge would
     *_, bridged = _setup("llama-3.1-70b", h100_nvl, 8, 1, 1, "fp8", "fp8", "vllm", None)
-    free = h100_nvl.model_copy(update={"bridge_gpus": None, "pcie_gb_s": None})
+    free = h100_nvl.model_copy(update={"bridge_gpus": None, "host_link_gb_s": None})
     *_, whole = _setup("llama-3.1-70b", free, 8, 1, 1, "fp8", "fp8", "vllm", None)
     assert bridged.comm_per_token_s == pytest.approx(whole.comm_per_token_s * 300 / 64)
     # 160 all-reduces of 2 x 7/8 x 8,192 x 2 bytes per token at 64 GB/s
@@ -81,7 +81,7 @@ def test_a_bridge_needs_its_pcie_link_and_fewer_gpus_than_a_node():
     row = load_catalog().gpu("h100-nvl").model_dump()
     from xlsizer.catalog.schema import GpuSpec
 
-    with pytest.raises(ValueError, match="bridge_gpus needs pcie_gb_s"):
-        GpuSpec.model_validate({**row, "pcie_gb_s": None})
+    with pytest.raises(ValueError, match="bridge_gpus needs host_link_gb_s"):
+        GpuSpec.model_validate({**row, "host_link_gb_s": None})
     with pytest.raises(ValueError, match="fewer GPUs than a node"):
         GpuSpec.model_validate({**row, "bridge_gpus": 8})

@@ -459,3 +459,27 @@ def test_models_with_mtp_layers_draft_with_them():
     dense = effects(make_inputs(model="llama-3.3-70b", speculative_decoding=True), resolve_model(
         make_inputs(model="llama-3.3-70b")), 1000, 400)
     assert dense.draft is not None and dense.draft.name.startswith("draft head")
+
+
+def test_kv_offload_streams_over_the_gpus_own_host_link_unless_told():
+    """host_link_gb_s empty: each GPU's own link in the catalog, one direction (A100: PCIe Gen4
+    x16, 32 GB/s; H100: Gen5, 64; GH200: NVLink-C2C to Grace, 450); a typed figure wins; a GPU
+    whose row states none (a custom GPU) streams at PCIe Gen5's 64. The input said 64 for all,
+    so a GH200 plan understated its link 7x and an A100 one overstated it 2x."""
+    d = dict(workload_type="batch", model="llama-3.3-70b", precision="bf16", avg_prompt_tokens=8000,
+             avg_output_tokens=1000, max_context_tokens=131072, concurrent_users=200,
+             target_tpot_ms=500, target_ttft_ms=10000, kv_offload=True)
+
+    def link(**kw: object) -> str:
+        row = next(s for s in size(**{**d, **kw}).explain() if s.name == "KV offload" and s.scenario == "burst")
+        return row.formula
+
+    assert "over the 32 GB/s host link" in link(gpu="a100-80gb")
+    assert "over the 64 GB/s host link" in link(gpu="h100-sxm")
+    assert "over the 450 GB/s host link" in link(gpu="gh200")
+    assert "over the 100 GB/s host link" in link(gpu="gh200", host_link_gb_s=100)
+    custom = dict(gpu="custom", gpu_memory_gb=80, gpu_bandwidth_tb_s=3.35, gpu_bf16_tflops=989, gpu_tdp_w=700)
+    assert "over the 64 GB/s host link" in link(**custom)
+    # the L40S's own 32 GB/s: offloading does not pay (536 GPUs, as without it); at 400 it does (508)
+    own, fast = (size(**{**d, "gpu": "l40s", "host_link_gb_s": v}).burst.total_gpus for v in (None, 400))
+    assert own == size(**{**d, "gpu": "l40s", "host_link_gb_s": 32}).burst.total_gpus == 536 and fast == 508

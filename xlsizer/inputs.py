@@ -246,8 +246,9 @@ class SizingInputs(BaseModel):
     cpu_memory_per_server_gb: float = F(
         1024, "Host memory per server usable for offloaded KV (defaults.yaml server_spec large: 1,024 GB).",
         step="6 Advanced", unit="GB", owner=IT, moves="KV capacity (KV offload)", gt=0, le=100_000)
-    host_link_gb_s: float = F(
-        64, "Host-to-GPU bandwidth per GPU, one direction (PCIe Gen5 x16: 64; GH200 NVLink-C2C: 450).",
+    host_link_gb_s: float | None = F(
+        None, "Host-to-GPU bandwidth per GPU, one direction; empty = the GPU's own link in the catalog (PCIe "
+        "Gen4 x16: 32, Gen5 x16: 64, GH200/GB200 NVLink-C2C: 450), 64 where it states none.",
         step="6 Advanced", unit="GB/s", owner=IT, moves="TPOT with offloaded KV", gt=0, le=10_000)
     disaggregated: bool = F(
         False, "Separate prefill and decode pools (DistServe, Splitwise, Dynamo); the prompt's KV moves over "

@@ -120,13 +120,15 @@ class GpuSpec(_Row):
         None, ge=2, le=8,
         description="GPUs an NVLink bridge joins at interconnect_gb_s, where that is fewer than a "
         "node (PCIe cards bridged in pairs or quads: H100 NVL 2, H200 NVL 4); a collective over more "
-        "GPUs of the node crosses the cards' PCIe slots at pcie_gb_s. None = the fabric joins the "
+        "GPUs of the node crosses the cards' PCIe slots at host_link_gb_s. None = the fabric joins the "
         "whole node (or scale-up domain)",
     )
-    pcie_gb_s: float | None = Field(
+    host_link_gb_s: float | None = Field(
         None, gt=0,
-        description="the card's PCIe host link, GB/s bidirectional aggregate (Gen5 x16: 128), the "
-        "link between bridge groups; required with bridge_gpus",
+        description="the GPU's link to its host's memory, GB/s ONE direction: its PCIe slot (Gen4 x16 "
+        "32, Gen5 x16 64) or NVLink-C2C to a Grace CPU (450); what offloaded KV streams over, and "
+        "what NVLink-bridged cards meet over beyond their bridge group (required with bridge_gpus). "
+        "None = not stated (the input host_link_gb_s's fallback)",
     )
     grouped_bandwidth_ratio: float | None = Field(
         None, gt=0, le=1.2,
@@ -174,8 +176,8 @@ class GpuSpec(_Row):
         for p, v in self.dense_tflops.items():
             if v <= 0:
                 raise ValueError(f"{self.id}: dense_tflops[{p}] must be > 0 (omit the key if unsupported)")
-        if self.bridge_gpus is not None and (self.pcie_gb_s is None or self.bridge_gpus >= self.gpus_per_node):
-            raise ValueError(f"{self.id}: bridge_gpus needs pcie_gb_s (the link between bridge groups) and "
+        if self.bridge_gpus is not None and (self.host_link_gb_s is None or self.bridge_gpus >= self.gpus_per_node):
+            raise ValueError(f"{self.id}: bridge_gpus needs host_link_gb_s (the link between bridge groups) and "
                              f"fewer GPUs than a node ({self.gpus_per_node}); a bridge over the whole node is "
                              "its interconnect_gb_s alone")
         if self.mamf_bf16_tflops is not None and self.mamf_bf16_tflops > self.dense_flops(Precision.BF16) / TERA:
@@ -205,12 +207,10 @@ class GpuSpec(_Row):
         return self.interconnect_gb_s * GB / 2.0
 
     @property
-    def bridge_link_bytes_per_s(self) -> float | None:
-        """Per GPU per direction, bytes/s, between NVLink bridge groups (half the PCIe slot's
-        bidirectional figure); None where the fabric joins the whole node (``bridge_gpus``)."""
-        if self.bridge_gpus is None or self.pcie_gb_s is None:
-            return None
-        return self.pcie_gb_s * GB / 2.0
+    def host_link_bytes_per_s(self) -> float | None:
+        """Link to host memory per GPU per direction, bytes/s (``host_link_gb_s``); None when
+        the catalog does not state it."""
+        return None if self.host_link_gb_s is None else self.host_link_gb_s * GB
 
     @property
     def mamf_efficiency(self) -> float | None:

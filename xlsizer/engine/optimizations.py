@@ -149,7 +149,7 @@ class Effects:
     lora_shares: tuple[float, ...] = (1.0,)
     lora_pool: bool = True
     offload_cpu_bytes_per_server: float = 0.0
-    host_link_bytes_per_s: float = math.inf
+    host_link_bytes_per_s: float | None = None  # the input's host link, bytes/s one direction; None = the GPU's
     disaggregated: bool = False
     compute_precision: Precision | None = None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -401,7 +401,7 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     # --- KV offload, disaggregation ------------------------------------------------------------
     cpu = inp.cpu_memory_per_server_gb * 1e9 if inp.kv_offload else 0.0
     summary["kv_offload"] = {"on": bool(inp.kv_offload), "cpu_gb_per_server": cpu / 1e9,
-                             "host_link_gb_s": inp.host_link_gb_s}
+                             "host_link_gb_s": inp.host_link_gb_s}  # None: each GPU's own
     summary["disaggregated"] = {"on": bool(inp.disaggregated)}
 
     # --- red flags ------------------------------------------------------------------------------
@@ -427,9 +427,26 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
         kv_waste_fraction=waste,
         static_batching=static, mean_output=out, output_cap=cap_out, draft=draft, spec_k=k,
         spec_tokens_per_step=e_tok, adapter_bytes=adapter_bytes, lora_shares=shares, lora_pool=pool,
-        offload_cpu_bytes_per_server=cpu, host_link_bytes_per_s=inp.host_link_gb_s * 1e9,
+        offload_cpu_bytes_per_server=cpu,
+        host_link_bytes_per_s=None if inp.host_link_gb_s is None else inp.host_link_gb_s * 1e9,
         disaggregated=bool(inp.disaggregated), compute_precision=cp, summary=summary,
     )
+
+
+HOST_LINK_FALLBACK_GB_S: float = 64.0
+"""Link to host memory per GPU, GB/s one direction, where neither the input nor the GPU's
+catalog row states one (a custom GPU, a TPU): PCIe Gen5 x16, 64 GB/s each way, the host
+interface of the catalog's current data-center GPUs but the Grace superchips' NVLink-C2C."""
+
+
+def host_link_bytes_per_s(fx: Effects, gpu: GpuSpec) -> float:
+    """Bytes/s per GPU, one direction, that offloaded KV streams over on ``gpu``: the input's
+    host_link_gb_s where given, else the GPU's own (``GpuSpec.host_link_gb_s``: its PCIe slot,
+    or NVLink-C2C to a Grace CPU), else ``HOST_LINK_FALLBACK_GB_S``."""
+    if fx.host_link_bytes_per_s is not None:
+        return fx.host_link_bytes_per_s
+    own = gpu.host_link_bytes_per_s
+    return own if own is not None else HOST_LINK_FALLBACK_GB_S * 1e9
 
 
 def kv_transfer_s(prompt_tokens: float, kv_bytes_per_token: float, gpus: int) -> float:

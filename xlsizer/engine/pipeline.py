@@ -42,7 +42,7 @@ from xlsizer.engine.layers import (
     tensor_parallel_refusal,
 )
 from xlsizer.engine.moe import busiest_expert_share
-from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, kv_transfer_s
+from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, host_link_bytes_per_s, kv_transfer_s
 from xlsizer.engine.performance import (
     ReplicaCapacity,
     Tuning,
@@ -664,7 +664,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
             for j in range(OFFLOAD_TRIES):
                 c = cpu_rep / 2 ** j
                 x = c / (budget + c) if budget > 0 else 1.0
-                off = solve(_replace(tuning, kv_host_fraction=x, host_link_bytes_per_s=fx.host_link_bytes_per_s),
+                off = solve(_replace(tuning, kv_host_fraction=x, host_link_bytes_per_s=host_link_bytes_per_s(fx, g)),
                             budget + c, prefill, ttft)
                 if off.feasible and off.req_s > (best_off[0].req_s if best_off else cap.req_s):
                     best_off = (off, c)
@@ -1443,8 +1443,8 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
         if fixed.bridge_gpus is not None:
             if plan.tp > fixed.bridge_gpus:  # within a bridge group the all-reduces stay on NVLink
                 warn.append(f"{fixed.id}'s NVLink bridge joins {fixed.bridge_gpus} GPUs, so TP={plan.tp} all-reduces "
-                            f"every layer over PCIe ({fixed.pcie_gb_s:g} GB/s, not the bridge's "
-                            f"{fixed.interconnect_gb_s:g}){shown}")
+                            f"every layer over PCIe ({fixed.host_link_gb_s:g} GB/s each way, not the bridge's "
+                            f"{fixed.interconnect_gb_s / 2:g}){shown}")
         elif sh.w > PCIE_MAX_W:
             warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over "
                         f"PCIe all-reduces is slow{shown}")
@@ -1502,12 +1502,12 @@ def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any], src:
                 "host memory extends the KV budget: a batch of {} on the GPUs alone, {} with it; the offloaded share "
                 "streams over the {:g} GB/s host link every step", (info["max_batch_gpu_only"],
                                                                    info["max_batch_with_host"],
-                                                                   sh.fx.host_link_bytes_per_s / 1e9),
+                                                                   host_link_bytes_per_s(sh.fx, plan.gpu) / 1e9),
                 src)
     return (name, "KV offload", 0.0, "GB per replica",
             "not used: the KV budget holds the batch at {}, and streaming the offloaded KV over the {:g} GB/s host link"
             " every step carried fewer requests/s than the GPUs alone at every share tried",
-            (info["max_batch_gpu_only"], sh.fx.host_link_bytes_per_s / 1e9), src)
+            (info["max_batch_gpu_only"], host_link_bytes_per_s(sh.fx, plan.gpu) / 1e9), src)
 
 
 def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:

@@ -275,7 +275,7 @@ def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
     GPUs than one bridge joins (``GpuSpec.bridge_gpus``) meet at the PCIe slot's rate."""
     dom = gpu.scaleup_gpus
     link = gpu.interconnect_bytes_per_s
-    bridged = gpu.bridge_link_bytes_per_s
+    bridged = gpu.host_link_bytes_per_s if gpu.bridge_gpus is not None else None
     if bridged is not None and gpus > (gpu.bridge_gpus or 0):
         # NVLink-bridged PCIe cards (H100 NVL pairs, H200 NVL quads): a ring over more GPUs
         # than one bridge joins passes through the cards' PCIe slots, and its slowest link

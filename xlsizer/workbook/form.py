@@ -23,6 +23,7 @@ from typing import Any
 
 from xlsizer import cells
 from xlsizer.catalog.loader import read_data_file
+from xlsizer.engine.optimizations import HOST_LINK_FALLBACK_GB_S
 from xlsizer.inputs import PRESETS, SizingInputs
 from xlsizer.resolve import DEFAULT_OUTPUT_TOKENS, PCIE_GEN5_X16_GB_S
 
@@ -375,6 +376,25 @@ def _gpu_price(fact: str) -> WhenEmpty:
     return WhenEmpty("catalog, chosen GPU", expr, value)
 
 
+def _host_link() -> WhenEmpty:
+    """The host link of the GPU in force (its catalog row), one direction; the fallback where the
+    row states none (a custom GPU); words for the automatic choice, whose GPU the sizing picks."""
+    fallback = HOST_LINK_FALLBACK_GB_S
+
+    def expr(ref: Callable[[str], str]) -> str:
+        info = f'LLM_GPU_INFO({ref("gpu")},"host_link_gb_s")'
+        return f'IF(ISNUMBER({info}),{info},IF({ref("gpu")}="auto","the chosen GPU\'s",{fallback:g}))'
+
+    def value(ctx: Ctx) -> Any:
+        gpu = ctx.in_force["gpu"]
+        if _is(gpu, "auto"):
+            return "the chosen GPU's"
+        v = cells.gpu_info(gpu, "host_link_gb_s")
+        return v if _isnum(v) else fallback
+
+    return WhenEmpty("catalog, chosen GPU", expr, value)
+
+
 def _server_price() -> WhenEmpty:
     def expr(ref: Callable[[str], str]) -> str:
         return 'VLOOKUP(LLM_RESULT(Inputs,"gpus_per_server"),server_price_by_class,2,TRUE)'
@@ -424,6 +444,7 @@ SPECIAL: dict[str, WhenEmpty] = {
     "cloud_price_per_gpu_hour": _gpu_price("cloud_price_per_gpu_hour"),
     "gpu_purchase_price": _gpu_price("purchase_price_per_gpu"),
     "server_purchase_price": _server_price(),
+    "host_link_gb_s": _host_link(),
     "amortization_years": WhenEmpty(COST_DEFAULTS["amortization_years"]),
     "maintenance_pct_per_year": WhenEmpty(COST_DEFAULTS["maintenance_pct_per_year"]),
     "electricity_price_per_kwh": WhenEmpty(COST_DEFAULTS["electricity_price_per_kwh"]),
