@@ -85,3 +85,20 @@ def test_a_bridge_needs_its_pcie_link_and_fewer_gpus_than_a_node():
         GpuSpec.model_validate({**row, "host_link_gb_s": None})
     with pytest.raises(ValueError, match="fewer GPUs than a node"):
         GpuSpec.model_validate({**row, "bridge_gpus": 8})
+
+
+def test_amd_mesh_collectives_run_over_one_link_per_peer():
+    """MI300X-class platforms and Gaudi 3 join each pair of GPUs by its own link (no switch): a
+    collective over k GPUs uses k - 1 of a GPU's 7 links, "(N-1) x 76.8 GB/s" on MI355X (vLLM
+    PR 39080); the catalog's interconnect figure is all seven."""
+    cat = load_catalog()
+    mi300x = cat.gpu("mi300x")
+    assert [collective_link(mi300x, k)[0] for k in (2, 4, 8)] == pytest.approx([64e9, 192e9, 448e9])
+    assert [collective_link(cat.gpu("mi355x"), k)[0] for k in (2, 4, 8)] == pytest.approx(
+        [76.5e9, 229.5e9, 535.5e9])
+    assert collective_link(cat.gpu("gaudi3"), 2)[0] == pytest.approx(75e9)  # 3 of its 21 RoCE ports
+    # TP=2's all-reduce bytes take 7x as long as the seven links' sum promised
+    *_, mesh = _setup("llama-3.1-70b", mi300x, 2, 1, 1, "fp8", "fp8", "vllm", None)
+    *_, switched = _setup("llama-3.1-70b", mi300x.model_copy(update={"mesh_peers": None}), 2, 1, 1, "fp8", "fp8",
+                          "vllm", None)
+    assert mesh.comm_per_token_s == pytest.approx(7 * switched.comm_per_token_s)

@@ -204,15 +204,15 @@ def test_recommended_plans_survive_a_server_failure(d):
 
 def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
     """A cloud plan spread one replica per host rents GPUs on hosts shared with other tenants:
-    its IT power is each GPU's TDP plus its share of a full host's platform (18 MI300X in 9
-    replicas of 2 draw 18/8 of one 8-GPU host, 24.3 kW, not 9 hosts' 97.2 kW); on-prem buys
+    its IT power is each GPU's TDP plus its share of a full host's platform (20 H100 in 10
+    replicas of 2 draw 20/8 of one 8-GPU host, 25.2 kW, not 10 hosts' 100.8 kW); on-prem buys
     the servers whole."""
     from xlsizer.engine import facility
 
-    cloud = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
+    cloud = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="h100-sxm")
     b = cloud.scenarios["burst"]
     assert b.shared_hosts and b.replicas_per_server == 1 and b.servers == b.replicas > 2
-    host_kw = facility.server_power_w(b.gpus_per_server, load_catalog().gpus["mi300x"].tdp_w) / 1000
+    host_kw = facility.server_power_w(b.gpus_per_server, load_catalog().gpus["h100-sxm"].tdp_w) / 1000
     assert b.it_kw == pytest.approx(b.total_gpus * host_kw / b.gpus_per_server, rel=1e-9)
     assert b.it_kw <= 0.3 * b.servers * host_kw  # far below the hosts counted whole (a replica: 2 of 8 GPUs)
     assert b.racks == 1 and b.kw_per_rack <= math.ceil(b.total_gpus / b.gpus_per_server) * host_kw + 1e-9
@@ -224,7 +224,7 @@ def test_spread_cloud_plan_counts_the_rented_gpus_share_not_the_hosts():
     assert f"one per host (anti-affinity), on {b.servers} shared {b.gpus_per_server}x {b.gpu_name} hosts" in h
     assert f"the GPUs' share: {b.it_kw:.1f} kW IT" in h and "servers of" not in h
 
-    onprem = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x",
+    onprem = size(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="h100-sxm",
                   pricing_model="on-prem")
     o = onprem.scenarios["burst"]
     assert not o.shared_hosts
@@ -237,7 +237,7 @@ def test_scenario_table_names_shared_hosts_and_installs_nothing_on_them():
     and no 'GPUs installed (whole servers)' (the hosts' other slots are other tenants' GPUs)."""
     from xlsizer.summary import summary_rows
 
-    kw = dict(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="mi300x")
+    kw = dict(model="llama-3.3-70b", concurrent_users=200, target_tpot_ms=40, gpu="h100-sxm")
     cloud = [row.label for row in summary_rows(size(**kw))]
     assert "Servers (shared hosts)" in cloud and "GPUs installed (whole servers)" not in cloud
     onprem = [row.label for row in summary_rows(size(**kw, pricing_model="on-prem"))]

@@ -123,6 +123,13 @@ class GpuSpec(_Row):
         "GPUs of the node crosses the cards' PCIe slots at host_link_gb_s. None = the fabric joins the "
         "whole node (or scale-up domain)",
     )
+    mesh_peers: int | None = Field(
+        None, ge=1, le=71,
+        description="peers each GPU reaches over direct links of its own, interconnect_gb_s split "
+        "evenly among them (a fully connected mesh: AMD Instinct OAM platforms and Gaudi 3, 7 peers); "
+        "a collective over k GPUs of the node runs over k-1 of the links. None = a switched fabric "
+        "(NVSwitch), whose full rate joins any two GPUs",
+    )
     host_link_gb_s: float | None = Field(
         None, gt=0,
         description="the GPU's link to its host's memory, GB/s ONE direction: its PCIe slot (Gen4 x16 "

@@ -272,9 +272,17 @@ def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
     GPUs: the scale-up fabric (NVLink) while they fit in one domain (a node, or an NVL72 rack:
     ``GpuSpec.scaleup_gpus``), else the network between domains (``scaleout_gb_s``; one
     400 Gb/s NIC per GPU where the catalog does not say). On NVLink-bridged PCIe cards, more
-    GPUs than one bridge joins (``GpuSpec.bridge_gpus``) meet at the PCIe slot's rate."""
+    GPUs than one bridge joins (``GpuSpec.bridge_gpus``) meet at the PCIe slot's rate; in a
+    fully connected mesh (``GpuSpec.mesh_peers``) ``gpus`` GPUs use ``gpus`` − 1 of each GPU's
+    links."""
     dom = gpu.scaleup_gpus
     link = gpu.interconnect_bytes_per_s
+    peers = gpu.mesh_peers
+    if peers is not None and gpus - 1 < peers:
+        # a fully connected mesh (AMD Infinity Fabric, Gaudi 3's RoCE ports): one link per peer,
+        # so k GPUs' collectives run over k - 1 of each GPU's links, not the aggregate: TP=2 on
+        # MI300X moves 64 GB/s each way, not 448 (an NVSwitch gives any pair the full rate)
+        link *= max(gpus - 1, 1) / peers
     bridged = gpu.host_link_bytes_per_s if gpu.bridge_gpus is not None else None
     if bridged is not None and gpus > (gpu.bridge_gpus or 0):
         # NVLink-bridged PCIe cards (H100 NVL pairs, H200 NVL quads): a ring over more GPUs
