@@ -332,3 +332,16 @@ def test_nvlink_bridged_cards_pipeline_between_their_bridge_groups():
     assert any(said in w for w in r.warnings), r.warnings
     r = xlsizer.size(model="llama-3.3-70b", precision="fp8", gpu="h100-nvl", target_tpot_ms=40)
     assert r.burst.tp == 2 and not any("PCIe" in w for w in r.warnings), r.warnings  # inside the bridge
+
+
+def test_amd_mesh_plans_say_how_many_links_their_tp_uses():
+    """MI300X joins its GPUs pair by pair: a TP=4 plan's all-reduces use 3 of each GPU's 7
+    Infinity Fabric links, and the answer says so (a planner used to NVSwitch reads TP=4 and TP=8
+    as equals); TP=1 plans say nothing."""
+    r = xlsizer.size(model="llama-3.3-70b", gpu="mi300x", concurrent_users=300)
+    assert r.burst.tp == 4
+    said = ("mi300x joins its GPUs pair by pair, without a switch: TP=4 all-reduces over 3 of each GPU's 7 links "
+            "(192 GB/s each way, of 448 for TP=8), which the TTFT and TPOT shown include")
+    assert any(said in w for w in r.warnings), r.warnings
+    one = xlsizer.size(model="qwen3-32b", gpu="mi355x", concurrent_users=3000, precision="fp8", target_tpot_ms=20)
+    assert one.burst.tp == 1 and not any("pair by pair" in w for w in one.warnings)

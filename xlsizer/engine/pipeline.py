@@ -1438,6 +1438,13 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
         warn.append(f"{name}: one server holds {layout.replicas_per_server} replicas, more than the "
                     f"{count(offset, 'spare')} (the course-table method keeps the course's packing): "
                     "a server failure takes out more than the redundancy covers")
+    peers = plan.gpu.mesh_peers
+    if peers is not None and 1 < plan.tp <= peers and plan.source == "roofline":
+        # no switch: a TP group below the whole mesh all-reduces over part of each GPU's links
+        link = plan.gpu.interconnect_gb_s / 2 / peers
+        warn.append(f"{plan.gpu.id} joins its GPUs pair by pair, without a switch: TP={plan.tp} all-reduces over "
+                    f"{plan.tp - 1} of each GPU's {peers} links ({(plan.tp - 1) * link:,.0f} GB/s each way, of "
+                    f"{peers * link:,.0f} for TP={peers + 1}), which the TTFT and TPOT shown include")
     if fixed is not None and fixed.form_factor == "pcie" and plan.tp > 1:
         shown = ", which the TPOT shown includes" if plan.source == "roofline" else ""
         if fixed.bridge_gpus is not None:
