@@ -449,7 +449,9 @@ def host_link_bytes_per_s(fx: Effects, gpu: GpuSpec) -> float:
     return own if own is not None else HOST_LINK_FALLBACK_GB_S * 1e9
 
 
-def kv_transfer_s(prompt_tokens: float, kv_bytes_per_token: float, gpus: int) -> float:
+def kv_transfer_s(prompt_tokens: float, kv_bytes_per_token: float, gpus: int,
+                  nic_bytes_per_s: float = INTER_NODE_BYTES_PER_S) -> float:
     """Seconds to move one prompt's KV from a prefill replica to a decode replica: each GPU
-    sends its shard over its own NIC (INTER_NODE_BYTES_PER_S, one 400 Gb/s NDR NIC per GPU)."""
-    return prompt_tokens * kv_bytes_per_token / (gpus * INTER_NODE_BYTES_PER_S)
+    sends its shard over its own NIC, ``nic_bytes_per_s`` one direction (the GPU's scale-out
+    link, ``step.scaleout_bytes_per_s``; one 400 Gb/s NDR NIC per GPU by default)."""
+    return prompt_tokens * kv_bytes_per_token / (gpus * nic_bytes_per_s)

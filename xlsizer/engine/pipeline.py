@@ -69,6 +69,7 @@ from xlsizer.engine.step import (
     expert_compute,
     gemm_compute,
     reference_mamf_efficiency,
+    scaleout_bytes_per_s,
     sustained_compute_efficiency,
     sustained_tensor_ratio,
 )
@@ -681,7 +682,7 @@ def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: i
             return None, cap.tpot_floor_s
         full = solve(tuning, budget, fx.prefill_tokens, None)
         s_pre = full.prefill_s
-        xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n)
+        xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n, scaleout_bytes_per_s(g))
         # the prefill pool samples the first token (issue 11); plus the engine's fixed overhead
         budget = ttft_s - xfer - cap.first_token_s
         if s_pre <= 0.0:
@@ -997,7 +998,7 @@ def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[floa
     dis = sh.fx.disaggregated
     return _least(cands, lambda c: idle_ttft_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, prefill_only=dis,
                                                **_solver_kw(inp, sh, c, sh.fx.prefill_tokens))
-                  + (kv_transfer_s(sh.prompt, sh.kv_tok, c.n) if dis else 0.0))
+                  + (kv_transfer_s(sh.prompt, sh.kv_tok, c.n, scaleout_bytes_per_s(c.g)) if dis else 0.0))
 
 
 def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits: dict[str, tuple[float, int]],

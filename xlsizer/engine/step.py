@@ -56,6 +56,13 @@ INTER_NODE_BYTES_PER_S: float = 50e9
 (aiconfigurator systems/h100_sxm.yaml ``inter_node_bw``). Used for pipeline hand-offs across
 nodes and for tensor/expert parallelism wider than a node."""
 
+def scaleout_bytes_per_s(gpu: GpuSpec) -> float:
+    """Per-GPU bandwidth between scale-up domains, one direction, bytes/s: the catalog's
+    ``scaleout_gb_s`` (A100 platforms 25 GB/s, Hopper 50, Blackwell 100), else
+    ``INTER_NODE_BYTES_PER_S``."""
+    return gpu.scaleout_gb_s * 1e9 if gpu.scaleout_gb_s else INTER_NODE_BYTES_PER_S
+
+
 NET_HOP_LATENCY_S: float = 5.0e-6
 """Latency a tree all-reduce adds per network hop between scale-up domains, s: NCCL's own
 cost model, src/graph/tuning.cc ``hwLat[NCCL_HW_NET][Tree][LL] = 5.0`` µs (the low-latency
@@ -291,7 +298,7 @@ def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
         link = min(link, bridged)
     if gpus <= dom:
         return link, 1
-    out = gpu.scaleout_gb_s * 1e9 if gpu.scaleout_gb_s else INTER_NODE_BYTES_PER_S
+    out = scaleout_bytes_per_s(gpu)
     return min(out, link), math.ceil(gpus / dom)
 
 
