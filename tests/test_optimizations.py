@@ -260,6 +260,19 @@ def test_disaggregation_sizes_two_pools_and_adds_the_kv_transfer():
     assert r.extra["perf"]["ttft_ms"] > dis["prefill_ms"] + dis["kv_transfer_ms"]
 
 
+def test_disaggregated_kv_moves_over_each_gpus_own_nic():
+    """The prompt's KV leaves each prefill GPU over its own scale-out NIC: 100 GB/s each way on
+    a B200 (CX8 800 Gb/s), 25 on an A100 (HDR 200 Gb/s); it was 50 for every GPU. 8,000
+    prompt tokens of llama-3.3-70b's FP8 KV (80 layers x 8 KV heads x 128 x 2 x 1 byte per token)."""
+    d = dict(model="llama-3.3-70b", disaggregated=True, concurrent_users=500, avg_prompt_tokens=8000,
+             target_ttft_ms=3000, precision="fp8", kv_cache_dtype="fp8")
+    kv = 8000 * 80 * 8 * 128 * 2 * 1.0
+    for gpu, nic in (("b200", 100e9), ("a100-80gb", 25e9)):
+        b = size(**d, gpu=gpu).burst
+        assert b.extra["optimizations"]["disaggregated"]["kv_transfer_ms"] == pytest.approx(
+            kv / (b.gpus_per_replica * nic) * 1000), gpu
+
+
 def test_disaggregation_says_how_many_replicas_run_each_pool():
     """A disaggregated plan deploys prefill and decode workers: the result said "79 active
     replicas of 4x b200" without the split a planner deploys (here 69 prefill, 10 decode: 8,000-
