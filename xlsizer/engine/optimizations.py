@@ -54,13 +54,13 @@ from xlsizer.engine.layers import gathered_embedding_params
 from xlsizer.engine.performance import (
     ALLREDUCE_LATENCY_S,
     DEFAULT_TUNING,
-    INTER_NODE_BYTES_PER_S,
     Tuning,
     packaged_calibration,
 )
 from xlsizer.engine.step import sustained_compute_efficiency
 from xlsizer.engine.traffic import static_useful_fraction as static_useful_fraction  # the output-length law
 from xlsizer.precision import Precision
+from xlsizer.resolve import PCIE_GEN5_X16_GB_S
 from xlsizer.units import count
 
 PAGE_BLOCK_TOKENS: int = 16
@@ -433,10 +433,11 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     )
 
 
-HOST_LINK_FALLBACK_GB_S: float = 64.0
+HOST_LINK_FALLBACK_GB_S: float = PCIE_GEN5_X16_GB_S / 2.0
 """Link to host memory per GPU, GB/s one direction, where neither the input nor the GPU's
-catalog row states one (a custom GPU, a TPU): PCIe Gen5 x16, 64 GB/s each way, the host
-interface of the catalog's current data-center GPUs but the Grace superchips' NVLink-C2C."""
+catalog row states one (a custom GPU, a TPU): PCIe Gen5 x16, 64 GB/s each way (half of
+``resolve.PCIE_GEN5_X16_GB_S``), the host interface of the catalog's current data-center
+GPUs but the Grace superchips' NVLink-C2C."""
 
 
 def host_link_bytes_per_s(fx: Effects, gpu: GpuSpec) -> float:
@@ -449,9 +450,8 @@ def host_link_bytes_per_s(fx: Effects, gpu: GpuSpec) -> float:
     return own if own is not None else HOST_LINK_FALLBACK_GB_S * 1e9
 
 
-def kv_transfer_s(prompt_tokens: float, kv_bytes_per_token: float, gpus: int,
-                  nic_bytes_per_s: float = INTER_NODE_BYTES_PER_S) -> float:
+def kv_transfer_s(prompt_tokens: float, kv_bytes_per_token: float, gpus: int, nic_bytes_per_s: float) -> float:
     """Seconds to move one prompt's KV from a prefill replica to a decode replica: each GPU
     sends its shard over its own NIC, ``nic_bytes_per_s`` one direction (the GPU's scale-out
-    link, ``step.scaleout_bytes_per_s``; one 400 Gb/s NDR NIC per GPU by default)."""
+    link, ``step.scaleout_bytes_per_s``)."""
     return prompt_tokens * kv_bytes_per_token / (gpus * nic_bytes_per_s)

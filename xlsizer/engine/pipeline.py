@@ -66,6 +66,7 @@ from xlsizer.engine.solver import (
 )
 from xlsizer.engine.step import (
     REFERENCE_MAMF_GPU,
+    collective_link,
     expert_compute,
     gemm_compute,
     reference_mamf_efficiency,
@@ -1442,17 +1443,17 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
     peers = plan.gpu.mesh_peers
     if peers is not None and 1 < plan.tp <= peers and plan.source == "roofline":
         # no switch: a TP group below the whole mesh all-reduces over part of each GPU's links
-        link = plan.gpu.interconnect_gb_s / 2 / peers
         warn.append(f"{plan.gpu.id} joins its GPUs pair by pair, without a switch: TP={plan.tp} all-reduces over "
-                    f"{plan.tp - 1} of each GPU's {peers} links ({(plan.tp - 1) * link:,.0f} GB/s each way, of "
-                    f"{peers * link:,.0f} for TP={peers + 1}), which the TTFT and TPOT shown include")
+                    f"{plan.tp - 1} of each GPU's {peers} links ({collective_link(plan.gpu, plan.tp)[0] / GB:,.0f} "
+                    f"GB/s each way, of {collective_link(plan.gpu, peers + 1)[0] / GB:,.0f} for TP={peers + 1}), "
+                    "which the TTFT and TPOT shown include")
     if fixed is not None and fixed.form_factor == "pcie" and plan.tp > 1:
         shown = ", which the TPOT shown includes" if plan.source == "roofline" else ""
         if fixed.bridge_gpus is not None:
             if plan.tp > fixed.bridge_gpus:  # within a bridge group the all-reduces stay on NVLink
                 warn.append(f"{fixed.id}'s NVLink bridge joins {fixed.bridge_gpus} GPUs, so TP={plan.tp} all-reduces "
-                            f"every layer over PCIe ({fixed.host_link_gb_s:g} GB/s each way, not the bridge's "
-                            f"{fixed.interconnect_gb_s / 2:g}){shown}")
+                            f"every layer over PCIe ({collective_link(fixed, plan.tp)[0] / GB:g} GB/s each way, not "
+                            f"the bridge's {collective_link(fixed, fixed.bridge_gpus)[0] / GB:g}){shown}")
         elif sh.w > PCIE_MAX_W:
             warn.append(f"{fixed.id} is PCIe-only and the weights are {sh.w / GB:.0f} GB: tensor parallelism over "
                         f"PCIe all-reduces is slow{shown}")

@@ -290,8 +290,8 @@ def collective_link(gpu: GpuSpec, gpus: int) -> tuple[float, int]:
         # so k GPUs' collectives run over k - 1 of each GPU's links, not the aggregate: TP=2 on
         # MI300X moves 64 GB/s each way, not 448 (an NVSwitch gives any pair the full rate)
         link *= max(gpus - 1, 1) / peers
-    bridged = gpu.host_link_bytes_per_s if gpu.bridge_gpus is not None else None
-    if bridged is not None and gpus > (gpu.bridge_gpus or 0):
+    bridged = gpu.host_link_bytes_per_s  # set wherever bridge_gpus is (GpuSpec's check)
+    if gpu.bridge_gpus is not None and gpus > gpu.bridge_gpus and bridged is not None:
         # NVLink-bridged PCIe cards (H100 NVL pairs, H200 NVL quads): a ring over more GPUs
         # than one bridge joins passes through the cards' PCIe slots, and its slowest link
         # sets its pace (the bridge joins its group only, NVIDIA's H100/H200 NVL datasheets)

@@ -379,18 +379,18 @@ def _gpu_price(fact: str) -> WhenEmpty:
 def _host_link() -> WhenEmpty:
     """The host link of the GPU in force (its catalog row), one direction; the fallback where the
     row states none (a custom GPU); words for the automatic choice, whose GPU the sizing picks."""
-    fallback = HOST_LINK_FALLBACK_GB_S
 
     def expr(ref: Callable[[str], str]) -> str:
         info = f'LLM_GPU_INFO({ref("gpu")},"host_link_gb_s")'
-        return f'IF(ISNUMBER({info}),{info},IF({ref("gpu")}="auto","the chosen GPU\'s",{fallback:g}))'
+        fallback = f"{HOST_LINK_FALLBACK_GB_S:g}"
+        return f'IF(ISNUMBER({info}),{info},IF({ref("gpu")}="auto","the chosen GPU\'s",{fallback}))'
 
     def value(ctx: Ctx) -> Any:
         gpu = ctx.in_force["gpu"]
         if _is(gpu, "auto"):
             return "the chosen GPU's"
         v = cells.gpu_info(gpu, "host_link_gb_s")
-        return v if _isnum(v) else fallback
+        return v if _isnum(v) else HOST_LINK_FALLBACK_GB_S
 
     return WhenEmpty("catalog, chosen GPU", expr, value)
 
