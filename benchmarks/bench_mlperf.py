@@ -10,6 +10,10 @@ sizing tries (``xlsizer.mlperf.replica_shapes``: tensor parallel 1, 2, 4, 8 GPUs
 wide expert-parallel replicas) the replicas needed = ceil(rate ÷ one replica's capacity within
 the limits), and the fewest GPUs wins. The ratio sized / used: 1 = the sizer buys what
 the tuned submission used; below 1 = it promises more than the best real systems deliver.
+Whole replicas can hide that promise: a DEP8 replica of DeepSeek-R1 is 8 GPUs, so a
+submission on 8 GPUs sizes at 1.00 whether one replica is predicted to carry its rate or twice
+it. The "unrounded" columns give the GPUs without that rounding (rate ÷ the capacity per GPU of
+the best shape): the throughput per GPU measured over the one predicted.
 
 BEFORE: the limits treated as means (the sizer before issue 22). AFTER: as p99 under Poisson
 arrivals (LoadGen's Server scenario) with prompts and answers spread as the benchmark's dataset
@@ -39,6 +43,13 @@ LOW = 0.85
 
 def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
     """GPUs the sizer buys for the row's rate within its limits (None: no replica size can)."""
+    sized = sized_both(row, percentile)
+    return None if sized is None else sized[0]
+
+
+def sized_both(row: dict[str, str], percentile: float | None) -> tuple[int, float] | None:
+    """(GPUs the sizer buys for the row's rate within its limits, whole replicas; the fewest
+    GPUs of any shape before rounding up to whole replicas); None when no replica size can."""
     model = row["model"]
     try:
         gpu, prec = resolved(row)  # the row's own, else by alias and the file's precision rule
@@ -49,6 +60,7 @@ def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
     tpot, ttft = float(row["tpot_p99_limit_ms"]) / 1000.0, float(row["ttft_p99_limit_ms"]) / 1000.0
     cal = held_out_calibration(model)
     best: int | None = None
+    unrounded = math.inf
     for n, ep in replica_shapes(model, gpu):
         try:
             mtp = percentile is not None and row["scenario"] == "Interactive"  # xlsizer.mlperf.MTP_DRAFT_TOKENS
@@ -60,7 +72,8 @@ def sized_gpus(row: dict[str, str], percentile: float | None) -> int | None:
             continue
         total = n * math.ceil(rate / cap.req_s - 1e-9)
         best = total if best is None else min(best, total)
-    return best
+        unrounded = min(unrounded, n * rate / cap.req_s)
+    return None if best is None else (best, unrounded)
 
 
 def results(best_only: bool = False) -> list[dict[str, str]]:
@@ -87,22 +100,34 @@ def results(best_only: bool = False) -> list[dict[str, str]]:
     return list(best.values())
 
 
-def table(percentile: float | None, best_only: bool = False) -> list[tuple[str, int, float, float, int]]:
-    """(model/scenario, rows, median ratio, share below LOW, rows no size could meet)."""
+def _median(xs: list[float]) -> float:
+    rs = sorted(xs)
+    if not rs:
+        return math.nan
+    return rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+
+
+def table(percentile: float | None,
+          best_only: bool = False) -> list[tuple[str, int, float, float, float, float, int]]:
+    """(model/scenario, rows, median ratio, share below LOW, the same two unrounded (whole
+    replicas not rounded up: ``sized_both``), rows no size could meet)."""
     ratios: dict[str, list[float]] = defaultdict(list)
+    unrounded: dict[str, list[float]] = defaultdict(list)
     never: dict[str, int] = defaultdict(int)
     for row in results(best_only):
         key = f"{row['model']}/{row['scenario']}"
-        g = sized_gpus(row, percentile)
-        if g is None:
+        sized = sized_both(row, percentile)
+        if sized is None:
             never[key] += 1
             continue
-        ratios[key].append(g / float(row["gpu_count"]))
+        ratios[key].append(sized[0] / float(row["gpu_count"]))
+        unrounded[key].append(sized[1] / float(row["gpu_count"]))
     out = []
     for key in sorted(set(ratios) | set(never)):
-        rs = sorted(ratios[key])
-        med = rs[len(rs) // 2] if len(rs) % 2 else (sum(rs[len(rs) // 2 - 1:len(rs) // 2 + 1]) / 2 if rs else math.nan)
-        out.append((key, len(rs), med, sum(r < LOW for r in rs) / len(rs) if rs else math.nan, never[key]))
+        rs, us = ratios[key], unrounded[key]
+        share = sum(r < LOW for r in rs) / len(rs) if rs else math.nan
+        u_share = sum(u < LOW for u in us) / len(us) if us else math.nan
+        out.append((key, len(rs), _median(rs), share, _median(us), u_share, never[key]))
     return out
 
 
@@ -128,13 +153,16 @@ def main() -> None:
                                 (f"{after}, best result per model, scenario, GPU, precision and round",
                                  MLPERF_PERCENTILE, True)):
         print(label)
-        print(f"  {'model/scenario':<28} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} {'unmeetable':>10}")
-        all_rows = below = 0
-        for key, n, med, low, never in table(q, best_only):
+        print(f"  {'model/scenario':<28} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} "
+              f"{'unrounded: median':>18} {'< 0.85':>7} {'unmeetable':>10}")
+        all_rows = below = u_below = 0
+        for key, n, med, low, u_med, u_low, never in table(q, best_only):
             all_rows += n
             below += round(low * n)
-            print(f"  {key:<28} {n:>5} {med:>18.2f} {low:>12.0%} {never:>10}")
-        print(f"  all: {below} of {all_rows} results sized below {LOW:g} of the GPUs used")
+            u_below += round(u_low * n)
+            print(f"  {key:<28} {n:>5} {med:>18.2f} {low:>12.0%} {u_med:>18.2f} {u_low:>6.0%} {never:>10}")
+        print(f"  all: {below} of {all_rows} results sized below {LOW:g} of the GPUs used "
+              f"({u_below} before rounding up to whole replicas)")
         print()
     if args.below:
         print(f"Best results sized below {LOW:g} of the GPUs used (ratio, round, model, scenario, GPU, "
