@@ -491,6 +491,21 @@ def test_longer_outputs_whole_batch_former_counterexample():
         assert p["batch"] == int(p["mean_batch"]) and p["tpot_ms"] <= 10 * (1 + 1e-9)
 
 
+def test_ttft_below_one_sequence_longer_output_never_fewer_gpus():
+    """Far below one sequence per replica the TTFT sets the rate, and a longer output carries it
+    in a larger mean batch (0.06 and 0.16 here). Bisected to 1/65,536 of a sequence, the short
+    output's rate was found 1/4,000 below the target's and the long one's closer: 2,414 Burst
+    replicas (67,620 GPUs) against 2,413 (67,592). Refined to 1/65,536 of its own batch, both
+    carry the same rate."""
+    d = dict(model="deepseek-v3", gpu="rtx-pro-4500", precision="int8", concurrent_users=203,
+             workload_type="batch", target_tpot_ms=224.2, avg_prompt_tokens=4012, slo_percentile=99.9,
+             arrivals="bursty", arrival_scv=2.9)
+    short, long = (size(**d, avg_output_tokens=o) for o in (500, 1485))
+    assert short.burst.extra["perf"]["mean_batch"] < 0.1 < long.burst.extra["perf"]["mean_batch"] < 1
+    gpus = [[r.scenarios[s].total_gpus for s in SCENARIOS] for r in (short, long)]
+    assert all(a <= b for a, b in zip(*gpus, strict=True)), gpus
+
+
 def test_ttft_below_one_sequence_per_replica_former_infeasible():
     """A long prompt under a tight p95 TTFT (docs/method.md, capacity solver): each replica
     idles part of the time so that a prompt seldom queues behind another's prefill. It was

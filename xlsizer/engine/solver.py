@@ -440,16 +440,23 @@ def _ttft_batch_below_one(st: _Step, target: float, prefill: float, chunks: floa
                           first: float, q: float | None, arr: Arrivals, batched: float, b_max: float,
                           qk: float) -> tuple[float, float, float]:
     """``_ttft_batch`` where batch 1 misses the TTFT target: the largest mean batch in (0, 1)
-    that meets it under open arrivals, by bisection to 1/65,536 of a sequence, with the steps
-    of one sequence (mean and percentile: the batch a running request sees is at least
+    that meets it under open arrivals, by bisection to 1/65,536 of the batch found, with the
+    steps of one sequence (mean and percentile: the batch a running request sees is at least
     itself, so these are the most a lighter load can give it); (0, 0, 0) for a closed loop or
-    when no load above that grain meets the target (the prefill alone, or its chunk steps,
-    take longer)."""
+    when no load above 1/65,536 of a sequence meets the target (the prefill alone, or its
+    chunk steps, take longer)."""
     if arr.kind == "closed":
         return 0.0, 0.0, 0.0
     lo = _ttft_bisect(st, 0.0, 1.0, target, prefill, chunks, ranks, osl, first, q, arr, batched, qk)
     if lo <= 0.0:
         return 0.0, 0.0, 0.0
+    # 1/65,536 of a sequence is coarse beside a mean batch far below one: at 0.06 it is 1/4,000
+    # of the load, and a longer output, which carries the same rate in a larger mean batch (the
+    # rate is the TTFT's, the step one sequence's), found it more closely and needed 2,413
+    # replicas where the shorter one needed 2,414. The last bracket (lo meets, lo + the grain
+    # misses) bisected again brings every answer to 1/65,536 of its own batch.
+    lo = _ttft_bisect(st, lo, min(lo + 2.0 ** -_TTFT_REFINE, 1.0), target, prefill, chunks, ranks, osl, first,
+                      q, arr, batched, qk)
     step = _step_s(st, 1.0)
     return lo, step, step if q is None else tpot_quantile_step(st, 1.0, osl, q, arr, b_max)
 
