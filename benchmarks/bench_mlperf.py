@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
@@ -100,13 +101,6 @@ def results(best_only: bool = False) -> list[dict[str, str]]:
     return list(best.values())
 
 
-def _median(xs: list[float]) -> float:
-    rs = sorted(xs)
-    if not rs:
-        return math.nan
-    return rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
-
-
 def table(percentile: float | None,
           best_only: bool = False) -> list[tuple[str, int, float, float, float, float, int]]:
     """(model/scenario, rows, median ratio, share below LOW, the same two unrounded (whole
@@ -127,7 +121,8 @@ def table(percentile: float | None,
         rs, us = ratios[key], unrounded[key]
         share = sum(r < LOW for r in rs) / len(rs) if rs else math.nan
         u_share = sum(u < LOW for u in us) / len(us) if us else math.nan
-        out.append((key, len(rs), _median(rs), share, _median(us), u_share, never[key]))
+        out.append((key, len(rs), statistics.median(rs) if rs else math.nan, share,
+                    statistics.median(us) if us else math.nan, u_share, never[key]))
     return out
 
 
