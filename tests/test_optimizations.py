@@ -96,6 +96,21 @@ def test_static_useful_fraction_is_the_harmonic_law():
     assert static_useful_fraction(64, 400, 400) > static_useful_fraction(64, 400, math.inf)
 
 
+def test_static_useful_fractions_do_not_depend_on_what_was_asked_before():
+    """The shared running sum, extended a batch at a time, gives the bits one pass gives: it
+    once recovered the sum from the last fraction, so a sizing's last digits depended on the
+    static batches sized before it (issue 22's 2,000-sizing snapshots found it)."""
+    from xlsizer.engine.traffic import _FRACTIONS, static_useful_fractions
+
+    law = (385.1234567, 7777.0)  # a law no other test asks for
+    _FRACTIONS.pop(law, None)
+    whole = list(static_useful_fractions(300, *law))
+    _FRACTIONS.pop(law, None)
+    for b in (1, 2, 3, 7, 40, 41, 299, 300):
+        pieces = static_useful_fractions(b, *law)
+    assert pieces == whole
+
+
 # RAG on a 70B with a 4K average context (3,500 prompt + 500 output) and a 32K maximum: the
 # course's own example of "4-8K used of a 32K maximum" (course.md §7 question 3).
 PAGED = dict(workload_type="rag", model="llama-3.3-70b", avg_prompt_tokens=3500, avg_output_tokens=500,

@@ -36,33 +36,37 @@ def token_demand_per_s(rps: float, prompt_tokens: float, output_tokens: float, b
     return rps * (prompt_tokens + output_tokens) * burst
 
 
-_FRACTIONS: dict[tuple[float, float], list[float]] = {}
+_FRACTIONS: dict[tuple[float, float], tuple[list[float], list[float]]] = {}
 
 
 def static_useful_fractions(batch: int, mean_out: float, cap_out: float) -> list[float]:
     """``static_useful_fraction`` for every batch 1..``batch`` (at least; one running sum kept
     per output law and extended on demand: the static batch search in solver.py reads them
-    all). The list is shared: read it, do not change it."""
+    all). The list is shared: read it, do not change it.
+
+    The running sum and power are kept with the list, so extending it gives the same bits as
+    building it in one go: recovering the sum as u / last fraction and the power as u ** k
+    differed in the last bit, which made an answer depend on what was sized before it."""
     key = (mean_out, cap_out)
-    out = _FRACTIONS.get(key)
-    if out is None:
+    hit = _FRACTIONS.get(key)
+    if hit is None:
         if len(_FRACTIONS) >= 256:
             _FRACTIONS.clear()
-        out = _FRACTIONS[key] = []
+        hit = _FRACTIONS[key] = ([], [1.0, 0.0])  # fractions; [u ** k, running sum] at k = len
+    out, state = hit
     n = max(batch, 1)
     if len(out) < n:
         u = 1.0 - math.exp(-cap_out / mean_out) if cap_out < math.inf else 1.0
         if u <= 0.0:
             out += [1.0] * (n - len(out))
             return out
-        done = len(out)
-        p = u ** done
-        s = u / out[-1] if out else 0.0  # the running sum so far
-        for k in range(done + 1, n + 1):
+        p, s = state
+        for k in range(len(out) + 1, n + 1):
             p *= u
             if p >= 1e-12:  # past it the sum no longer moves in double precision
                 s += p / k
             out.append(u / s)
+        state[0], state[1] = p, s
     return out
 
 
