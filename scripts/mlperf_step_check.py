@@ -13,9 +13,12 @@ Each Server or Interactive LoadGen log (``closed/<org>/results/<system>/<benchma
 performance/run_1/mlperf_log_detail.txt``) states the completed requests/s, the mean
 latency, the mean and p99 TPOT and TTFT, and the output tokens/s. Little's law gives the
 sequences in flight per GPU (rate x mean latency / GPUs); times the tensor-parallel size of
-the submission's config (where it states one; 1 otherwise) that is the batch of one replica.
-The model's mean TPOT of that replica at that batch (``estimate(concurrency=...)``, each
-model's held-out serving.csv fit) is set beside the measured mean TPOT:
+the submission's config (where it states one; 1 otherwise) that is the batch of one replica;
+with attention data parallelism (``enable_attention_dp``, DeepSeek-R1) the replica is its
+expert-parallel group, modelled as the sizer's wide replica (tp 1, ep of the config). The
+model's mean TPOT of that replica at that batch (``estimate(concurrency=...)``, each model's
+held-out serving.csv fit, the outputs spread as the dataset's: ``step.decode_context``) is set
+beside the measured mean TPOT:
 
 - ratio measured / model > 1: the real step at that batch is slower than the model's;
 - p99 / mean TPOT: how much of the limit the run's own spread takes (the model's
@@ -23,7 +26,8 @@ model's held-out serving.csv fit) is set beside the measured mean TPOT:
 
 Logs whose batch is above what the model lets one replica run (its engine profile's sequence
 cap, or the KV budget) are skipped: the model's step there is not a step at that batch.
-Speculative-decoding rows (DeepSeek-R1's MTP) are left out: their TPOT is not one step.
+Speculative-decoding runs (DeepSeek-R1's MTP, named in their config) are left out: their TPOT
+is not one step.
 The GPU count is read from the system name (``8xMI355X``, ``...GBx8``, ``aarch64x72``).
 """
 
@@ -44,10 +48,10 @@ sys.path.insert(0, str(ROOT))
 from xlsizer.engine.calibration import held_out_calibration  # noqa: E402
 from xlsizer.engine.performance import estimate  # noqa: E402
 from xlsizer.errors import XlsizerError  # noqa: E402
-from xlsizer.mlperf import Skip, resolved  # noqa: E402
+from xlsizer.mlperf import Skip, mlperf_arrivals, resolved  # noqa: E402
 
 BENCHMARKS = {"llama2-70b-99": "llama-2-70b", "llama3.1-8b": "llama-3.1-8b", "gpt-oss-120b": "gpt-oss-120b",
-              "llama3.1-405b": "llama-3.1-405b", "mixtral-8x7b": "mixtral-8x7b"}
+              "llama3.1-405b": "llama-3.1-405b", "mixtral-8x7b": "mixtral-8x7b", "deepseek-r1": "deepseek-r1"}
 """MLPerf benchmark directory -> catalog model (the -99.9 copies repeat the -99 runs)."""
 
 GPUS = (("GB300", "gb300"), ("GB200", "gb200"), ("B300", "b300"), ("B200", "b200"), ("H200_NVL", "h200-nvl"),
@@ -102,15 +106,30 @@ def log_values(text: str) -> dict[str, float]:
     return out
 
 
-def config_tp(repo: Repo, org: str, system: str, scenario: str, bench: str) -> int | None:
-    """Tensor-parallel size in the submission's config (NVIDIA's Python configs), if found."""
+def config_text(repo: Repo, org: str, system: str, scenario: str, bench: str) -> str:
+    """The submission's config for the run (NVIDIA's Python configs), "" when none is found."""
     name = bench.removesuffix("-99")
     for sysname in (system, system.removesuffix("_TRT")):
         text = repo.text(f"closed/{org}/configs/{sysname}/{scenario}/{name}.py")
         if text:
-            m = re.search(r"tensor_parallelism:\s*(\d+)", text)
-            return int(m.group(1)) if m else None
-    return None
+            return text
+    return ""
+
+
+def config_shape(text: str) -> tuple[int, int] | None:
+    """(GPUs per replica, expert-parallel width) a config states: attention data parallelism
+    makes the expert-parallel group the replica (tp 1 in the sizer's terms), else the
+    tensor-parallel size with width 1; None when it states neither."""
+    tp = re.search(r"tensor_parallelism:\s*(\d+)", text)
+    ep = re.search(r"moe_expert_parallelism:\s*(\d+)", text)
+    if re.search(r"""['"]enable_attention_dp['"]:\s*True""", text) and ep:
+        return int(ep.group(1)), int(ep.group(1))
+    return (int(tp.group(1)), 1) if tp else None
+
+
+def speculative(text: str) -> bool:
+    """Whether the config drafts tokens (DeepSeek-R1's MTP): its TPOT is not one step."""
+    return bool(re.search(r"speculative_decoding|num_nextn_predict_layers", text))
 
 
 def prompt_means() -> dict[str, float]:
@@ -144,14 +163,19 @@ def main() -> None:
             continue
         rate = v["result_completed_samples_per_sec"]
         osl = v["result_completed_tokens_per_second"] / rate
-        tp = config_tp(repo, org, system, scenario, bench) or 1
-        batch = rate * v["result_mean_latency_ns"] / 1e9 / n * tp  # Little, per replica
+        conf = config_text(repo, org, system, scenario, bench)
+        if speculative(conf):
+            print(f"skip {name}: speculative decoding (MTP)", file=sys.stderr)
+            continue
+        width, ep = config_shape(conf) or (1, 1)
+        tp = width if ep == 1 else 1
+        batch = rate * v["result_mean_latency_ns"] / 1e9 / n * width  # Little, per replica
         ttft = v["result_first_token_mean_latency_ns"] / 1e6
         try:
             _, precision = resolved({"gpu": gpu})  # the validation's precision rule for the GPU
-            est = estimate(model, gpu, tp, precision, isl[model], osl, batch,
+            est = estimate(model, gpu, tp, precision, isl[model], osl, batch, ep=ep,
                            engine="vllm" if gpu.startswith("mi") else "tensorrt-llm",
-                           calibration=held_out_calibration(model))
+                           calibration=held_out_calibration(model), output_cv=mlperf_arrivals(model).answer_cv)
         except (Skip, XlsizerError) as exc:
             print(f"skip {name}: {exc}", file=sys.stderr)
             continue
@@ -166,7 +190,8 @@ def main() -> None:
         if p99:
             spread[key].append(p99 / tpot)
         if args.rows:
-            print(f"{model:15} {scenario:11} {gpu:13} {org:16} tp {tp}  batch {batch:6.0f}  TPOT mean {tpot:6.1f} ms"
+            print(f"{model:15} {scenario:11} {gpu:13} {org:16} {width}x ep {ep}  batch {batch:6.0f}"
+                  f"  TPOT mean {tpot:6.1f} ms"
                   f" (p99 {p99:6.1f})  model {est.tpot_s * 1000:6.1f} ms  ratio {ratio:4.2f}"
                   f"  TTFT mean {ttft:6.0f} ms")
     print(f"{'model':15} {'scenario':11} {'gpu':13} {'logs':>4}  {'measured/model mean TPOT (median)':>34}"

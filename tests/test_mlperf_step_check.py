@@ -34,3 +34,17 @@ def test_loadgen_detail_lines_are_read_as_numbers():
     v = step_check.log_values(log)
     assert v == {"result_completed_samples_per_sec": 224.726, "result_time_to_output_token_mean": 35422818.0,
                  "result_token_throughput": 2.81492e-08}
+
+
+def test_configs_give_the_replica_and_drafting_runs_are_known():
+    """DeepSeek-R1's MLPerf configs state tp 8 with attention data parallelism: the replica is
+    the expert-parallel group of 8 ranks (the sizer's wide replica, tp 1), not TP=8; a dense
+    config's tp is the replica; an MTP config is left out (its TPOT is not one step)."""
+    dep = ("llm_fields.trtllm_build_flags: {\n    'enable_attention_dp': True,\n},\n"
+           "llm_fields.tensor_parallelism: 8,\nllm_fields.moe_expert_parallelism: 8,\n")
+    assert step_check.config_shape(dep) == (8, 8)
+    assert step_check.config_shape("llm_fields.tensor_parallelism: 4,\n") == (4, 1)
+    assert step_check.config_shape(dep.replace("True", "False")) == (8, 1)
+    assert step_check.config_shape("") is None
+    assert step_check.speculative("llm_fields.speculative_decoding: {'num_nextn_predict_layers': 3}")
+    assert not step_check.speculative(dep)

@@ -198,19 +198,21 @@ def test_weights_beyond_the_largest_replica_are_a_memory_error():
 
 
 def test_tpot_between_the_floor_and_the_lightest_percentile_is_a_clear_error():
-    """Phi-4 FP16 on A10G at a p90 TPOT of 31 ms: one sequence alone takes 29.90 ms per token
+    """Phi-4 FP16 on A10G at a p90 TPOT of 32 ms: one sequence alone takes 30.53 ms per token
     (above the floor the error said nothing), but the steps a request decodes in vary, and the
     capacity solve's lightest load, one sequence in flight per replica on average, has a p90 TPOT
-    of 31.04 ms: no load fits, and the error says so (it read "does not fit on a10g with the p90
-    TTFT/TPOT targets"). 32 ms fits."""
+    of 32.48 ms: no load fits, and the error says so (it read "does not fit on a10g with the p90
+    TTFT/TPOT targets"). 33 ms fits. (29.90 and 31.04 ms before 2026-12-07, when a decoded token
+    attended to the mean answer's context: these answers spread with CV 1.42, so a token attends
+    to prompt + 3.02 x 3,318 / 2 tokens, step.decode_context.)"""
     d = dict(model="phi-4", gpu="a10g", precision="fp16", concurrent_users=100, avg_output_tokens=3318,
              slo_percentile=90, length_cv=1.42, target_ttft_ms=3000)
-    with pytest.raises(InfeasibleError, match=r"target_tpot_ms 31 is out of reach at p90 on a10g: one sequence alone "
-                                              r"takes 29.90 ms per token, .* its p90 TPOT is 31.04 ms on the fastest "
+    with pytest.raises(InfeasibleError, match=r"target_tpot_ms 32 is out of reach at p90 on a10g: one sequence alone "
+                                              r"takes 30.53 ms per token, .* its p90 TPOT is 32.48 ms on the fastest "
                                               r"shape \(2x a10g\); a looser TPOT target, a lower slo_percentile"):
-        xlsizer.size(**d, target_tpot_ms=31)
-    fits = xlsizer.size(**d, target_tpot_ms=32).burst
-    assert fits.gpus_per_replica == 2 and fits.extra["perf"]["tpot_q_ms"] <= 32
+        xlsizer.size(**d, target_tpot_ms=32)
+    fits = xlsizer.size(**d, target_tpot_ms=33).burst
+    assert fits.gpus_per_replica == 2 and fits.extra["perf"]["tpot_q_ms"] <= 33
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -131,7 +131,9 @@ class SizingInputs(BaseModel):
         0.0, "How much prompt and answer lengths vary around their averages: standard deviation / mean "
         "(0 = every request at the averages, as serving benchmarks run; 1 = as varied as an exponential "
         "spread; read it off your logs). Long prompts set the tail of TTFT, short answers the tail of "
-        "TPOT.", step="3 Traffic", unit="x", owner=APP, moves="TTFT and TPOT percentiles, replicas",
+        "TPOT, and long answers the attention of every step (they carry more tokens, each at a longer "
+        "context).", step="3 Traffic", unit="x", owner=APP,
+        moves="TTFT and TPOT percentiles, attention per step, replicas",
         ge=0, le=4)
 
     # --- Step 4: SLOs -------------------------------------------------------------------

@@ -190,7 +190,9 @@ def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, o
         try:
             if tpot_s is None:
                 out = estimate(model, gpu, n if ep == 1 else 1, precision, isl, osl, None, ep=ep, engine=engine,
-                               calibration=calibration).out_tok_s_per_replica
+                               calibration=calibration,
+                               output_cv=0.0 if percentile is None else mlperf_arrivals(model).answer_cv,
+                               ).out_tok_s_per_replica
             else:
                 cap = shape_capacity(model, gpu, n, ep, precision, isl, osl, tpot_s, ttft_s, engine,
                                      calibration, percentile, mtp)

@@ -118,6 +118,11 @@ class Arrivals(NamedTuple):
     benchmark dataset whose two spreads are known, ``xlsizer.mlperf``); None = ``length_cv``
     for both, as a sizing's single input states it."""
 
+    @property
+    def answer_cv(self) -> float:
+        """The coefficient of variation of output lengths: ``output_cv``, else ``length_cv``."""
+        return self.length_cv if self.output_cv is None else self.output_cv
+
 
 POISSON = Arrivals()
 
@@ -438,7 +443,7 @@ def tpot_quantile_slope(st: _Step, b: float, out_tokens: float, q: float, arr: A
     z = z_score(q)
     if z <= 0.0:
         return mean, 0.0
-    out_cv = arr.length_cv if arr.output_cv is None else arr.output_cv
+    out_cv = arr.answer_cv
     cv2 = out_cv * out_cv
     # E[1/n] over the answers' lengths: 1/mean for fixed ones, (1 + CV²)/mean for lognormal
     var = ((s_chunk - s_dec) ** 2 * f * (1.0 - f) * (1.0 + cv2) / max(out_tokens, 1.0)

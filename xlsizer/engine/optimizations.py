@@ -57,7 +57,7 @@ from xlsizer.engine.performance import (
     Tuning,
     packaged_calibration,
 )
-from xlsizer.engine.step import sustained_compute_efficiency
+from xlsizer.engine.step import decode_context, sustained_compute_efficiency
 from xlsizer.engine.traffic import static_useful_fraction as static_useful_fraction  # the output-length law
 from xlsizer.precision import Precision
 from xlsizer.resolve import PCIE_GEN5_X16_GB_S
@@ -293,7 +293,9 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
     kv_tok = memory.kv_bytes_per_token(model, kv_b)
     prompt, out = float(prompt_tokens), float(output_tokens)
     max_ctx = float(inp.max_context_tokens)
-    summary["_mean_context"] = prompt + out / 2.0
+    # the context a decoded token attends to, the answers spread as the inputs say (the drafter's
+    # KV read per sequence, as the target's: step.decode_context)
+    summary["_mean_context"] = decode_context(prompt, out, inp.length_cv)
     resident = 0.0
 
     # --- precision ---------------------------------------------------------------------------

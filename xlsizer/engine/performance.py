@@ -38,7 +38,9 @@ One decode step (every sequence gains ``a`` output tokens; a = 1 without specula
     TPOT = step / a;   a request holds its slot for prefill + output_tokens × TPOT, so
     output tok/s = B × output_tokens / (prefill + output_tokens × TPOT)   (Little's law)
 
-KV read per sequence: its cache at the mean context prompt + output/2, by kind of layer
+KV read per sequence: its cache at the mean context a decoded token attends to, prompt +
+(1 + CV²) × output/2 for answers whose lengths spread with coefficient of variation CV
+(``step.decode_context``; prompt + output/2 at equal lengths), by kind of layer
 (``layers.py``): attention layers only (hybrids' recurrent layers read and write their fixed
 state instead), window layers capped at their window with their own heads, compressed layers
 at 1/ratio, sparse layers at their top-k plus the indexer keys. Prefill of one prompt (TTFT
@@ -87,7 +89,7 @@ from xlsizer.catalog.schema import GpuSpec, ModelSpec
 from xlsizer.engine.calibration import Calibration, confidence_band, packaged_calibration
 from xlsizer.engine.engines import ENGINE_ALIASES as ENGINE_ALIASES
 from xlsizer.engine.engines import ENGINES, EngineProfile, engine_profile
-from xlsizer.engine.latency import ttft_at_load
+from xlsizer.engine.latency import LENGTH_CV_MAX, Arrivals, ttft_at_load
 from xlsizer.engine.layers import GATED_FFN_MATRICES as GATED_FFN_MATRICES
 from xlsizer.engine.queueing import burst_weight, ttft_closed_loop, ttft_poisson
 from xlsizer.engine.solver import _FAST_REPLICAS as _FAST_REPLICAS  # re-exported (tests, benchmarks)
@@ -198,6 +200,7 @@ def estimate(
     calibration: Calibration | None = None,
     dp: int | None = None,
     prefill_batch: int | None = None,
+    output_cv: float = 0.0,
 ) -> PerfEstimate:
     """Performance of one replica (tp × pp GPUs; × ep/tp for MoE attention data parallel).
 
@@ -207,6 +210,8 @@ def estimate(
     ``prefill_batch``: the most prompts one prefill pass holds per attention rank (the engine's
     max batch size where a run caps it, as disaggregated prefill workers do); None = as many
     as the token budget holds. It sets ``batched_prefill_s``, the service time of queued prompts.
+    ``output_cv``: the coefficient of variation of output lengths (0: all ``output_tokens``
+    long), which sets the mean context a decoded token attends to (``step.decode_context``).
     Raises ``InfeasibleError`` when the weights and one request's KV do not fit.
     """
     m, g, prec, kvp, eng, rep = _setup(model, gpu, tp, pp, ep, precision, kv_precision,
@@ -217,7 +222,9 @@ def estimate(
     if concurrency is not None and request_rate is not None:
         raise InputError("request_rate", request_rate, "None when concurrency is given")
     rep = tuned_replica(rep, tun)
-    st = _workload(rep, isl, osl, prefill_tokens, tun)
+    if isinstance(output_cv, bool) or not isinstance(output_cv, (int, float)) or not 0.0 <= output_cv <= LENGTH_CV_MAX:
+        raise InputError("output_cv", output_cv, f"a number from 0 (equal lengths) to {LENGTH_CV_MAX:g}")
+    st = _workload(rep, isl, osl, prefill_tokens, tun, float(output_cv))
     kv_fit = _kv_batch(rep, st, kv_budget_bytes, tun.extra_resident_bytes)
     max_batch = min(kv_fit, rep.max_seqs)
     budget = rep.kv_budget_bytes if kv_budget_bytes is None else kv_budget_bytes
@@ -320,14 +327,16 @@ def step_shares(
     input_tokens: float, output_tokens: float, batch: float, *, pp: int = 1, ep: int = 1,
     kv_precision: Precision | str | None = None, engine: str = "vllm",
     prefill_tokens: float | None = None, tuning: Tuning | None = None,
-    calibration: Calibration | None = None,
+    calibration: Calibration | None = None, arrivals: Arrivals | None = None,
 ) -> dict[str, float]:
     """Shares of one decode step at ``batch`` spent in routed-expert GEMMs, in the part of
     them due to load imbalance, and in expert-parallel all-to-all (``StepBreakdown.shares``;
     zeros for a dense model) under ``calibration`` (None: the packaged one). Cheap: the
-    configuration's constants are cached."""
+    configuration's constants are cached. ``arrivals``: the spread of output lengths (the
+    step's mean context, ``step.decode_context``)."""
     _, _, rep, st, _, _ = _configured(model, gpu, tp, pp, ep, precision, kv_precision, engine,
-                                      calibration, input_tokens, output_tokens, prefill_tokens, tuning)
+                                      calibration, input_tokens, output_tokens, prefill_tokens, tuning,
+                                      arrivals)
     return _breakdown(rep, st, max(float(batch), 1.0)).shares()
 
 

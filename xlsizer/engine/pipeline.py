@@ -856,7 +856,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                     c.rate = tpot_rate_bound(
                         sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
                         kv_precision=sh.kv_prec, engine=eng, prefill_tokens=fx.prefill_tokens, tuning=tun,
-                        calibration=sh.cal(g, inp))
+                        calibration=sh.cal(g, inp), arrivals=sh.arr)
                 ub3 = c.rate.at(budget)
                 if ub3 < ub:
                     requeue(i, ub3, 3)
@@ -1603,7 +1603,8 @@ def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: 
     if sh.model.is_moe and plan.prec is not None:  # issue 11: where a MoE step goes
         shares = step_shares(sh.model, g, plan.tp, plan.prec, sh.prompt, sh.out_tok, cap.batch, pp=plan.pp, ep=plan.ep,
                              kv_precision=inp.kv_precision, engine=inp.serving_engine.value,
-                             prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning, calibration=sh.cal(g, inp))
+                             prefill_tokens=sh.fx.prefill_tokens, tuning=plan.tuning, calibration=sh.cal(g, inp),
+                             arrivals=sh.arr)
         extra["perf"].update({f"moe_{k}_share": v for k, v in shares.items()})
         for key, label, how in MOE_SHARES:
             rec.append((name, label, shares[key] * 100.0, "%", how, (), src))

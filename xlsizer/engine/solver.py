@@ -319,14 +319,16 @@ def _replica_for(
 def _configured(
     model: Any, gpu: Any, tp: Any, pp: Any, ep: Any, precision: Any, kv_precision: Any,
     engine: Any, calibration: Calibration | None, isl: Any, osl: Any, prefill_tokens: Any,
-    tuning: Tuning | None,
+    tuning: Tuning | None, arrivals: Arrivals | None = None,
 ) -> tuple[Any, Any, _Replica, _Step, float, float]:
     """(model, gpu, replica, step constants, prefill s, step s at batch 1), cached on the
     raw arguments; validation runs on a miss only. Specs are keyed by identity and held by
-    the entry, so a live id cannot be reused."""
+    the entry, so a live id cannot be reused. ``arrivals`` gives the spread of output
+    lengths, which sets the mean context a decoded token attends to (``step.decode_context``)."""
+    out_cv = 0.0 if arrivals is None else arrivals.answer_cv
     key = (model if type(model) is str else id(model), gpu if type(gpu) is str else id(gpu),
            tp, pp, ep, precision, kv_precision, engine, calibration, isl, osl,
-           prefill_tokens, tuning)
+           prefill_tokens, tuning, out_cv)
     try:
         hit = _FAST_WORK.get(key)
     except TypeError:  # an unhashable argument: let validation name it
@@ -337,7 +339,7 @@ def _configured(
         st = _workload(rep, _positive("input_tokens", isl), _positive("output_tokens", osl),
                        None if prefill_tokens is None
                        else _positive("prefill_tokens", prefill_tokens, 0.0),
-                       tuning or DEFAULT_TUNING)
+                       tuning or DEFAULT_TUNING, out_cv)
         hit = (model, gpu, rep, st, _prefill_s(rep, st), _step_s(st, 1.0))
         if key is not None:
             if len(_FAST_WORK) >= _CACHE_LIMIT:
@@ -665,7 +667,7 @@ def idle_ttft_s(
     arrive in; the KV transfer to the decode pool is the caller's)."""
     _, _, rep, st, prefill, floor_step = _configured(
         model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
-        input_tokens, output_tokens, prefill_tokens, tuning)
+        input_tokens, output_tokens, prefill_tokens, tuning, arrivals)
     chunks, step = (0.0, 0.0) if prefill_only else (rep_chunks(rep, st), floor_step)
     return ttft_open(0.0, prefill, chunks, step, slo_percentile,
                      arrivals if arrivals is not None else POISSON, rep.queue_scale) + rep.request_s
@@ -685,7 +687,7 @@ def lightest_tpot_q_s(
     configuration, though one sequence alone would meet it (``slo_capacity`` answers 0 there)."""
     _, _, rep, st, _prefill, floor_step = _configured(
         model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
-        input_tokens, output_tokens, prefill_tokens, tuning)
+        input_tokens, output_tokens, prefill_tokens, tuning, arrivals)
     if slo_percentile is None:
         return floor_step / st.a
     arr = arrivals if arrivals is not None else POISSON
@@ -718,7 +720,7 @@ def capacity_bound(
     search uses them to skip configurations that cannot beat the best one found."""
     _, _, rep, st, prefill, floor_step = _configured(
         model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
-        input_tokens, output_tokens, prefill_tokens, tuning)
+        input_tokens, output_tokens, prefill_tokens, tuning, arrivals)
     extra = tuning.extra_resident_bytes if tuning is not None else 0.0
     ttft = math.inf if target_ttft_s is None else ttft_rate_bound(
         prefill, rep_chunks(rep, st), floor_step, rep.request_s, rep.dp, target_ttft_s, slo_percentile,
@@ -767,6 +769,7 @@ def tpot_rate_bound(
     input_tokens: float, output_tokens: float, target_tpot_s: float, *,
     pp: int = 1, ep: int = 1, kv_precision: Precision | str | None = None, engine: str = "vllm",
     prefill_tokens: float | None = None, tuning: Tuning | None = None, calibration: Calibration | None = None,
+    arrivals: Arrivals | None = None,
 ) -> TpotRateBound:
     """An upper bound, req/s, on ``slo_capacity(...)``'s ``req_s`` with the same arguments,
     for any KV budget (``TpotRateBound.at``), whatever its percentile, arrivals, TTFT target or
@@ -788,10 +791,11 @@ def tpot_rate_bound(
       other sequences' prompts, charged at the mixed step's compute rate, can cost a little more
       than the request's own prefill saves, so the rate can dip as the batch grows past one.)
     Static batches carry at most the continuous rate. ``at`` answers 0 when one sequence alone
-    misses the target or no sequence fits."""
+    misses the target or no sequence fits. ``arrivals``: the spread of output lengths (the
+    step's mean context, ``step.decode_context``); its queue plays no part here."""
     _, _, rep, st, prefill, floor_step = _configured(
         model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
-        input_tokens, output_tokens, prefill_tokens, tuning)
+        input_tokens, output_tokens, prefill_tokens, tuning, arrivals)
     return TpotRateBound(rep, st, prefill, floor_step, output_tokens, target_tpot_s,
                          tuning.extra_resident_bytes if tuning is not None else 0.0)
 
@@ -883,7 +887,8 @@ def slo_capacity(
 
     ``slo_percentile`` (one of ``latency.PERCENTILES``) makes both targets that percentile of
     requests instead of their mean; ``arrivals`` (Poisson by default) shapes the queue and the
-    batch's spread (``latency.py``).
+    batch's spread (``latency.py``), and its spread of output lengths the mean context a
+    decoded token attends to (``step.decode_context``).
 
     ``kv_budget_bytes`` replaces the engine's default KV budget (e.g. the pipeline's VRAM
     plan); ``prefill_tokens`` is the prompt tokens actually computed per request (prefix
@@ -900,7 +905,7 @@ def slo_capacity(
         raise InputError("target_tpot_s", target_tpot_s, "a number > 0")
     _, _, rep, st, prefill, floor_step = _configured(
         model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
-        input_tokens, output_tokens, prefill_tokens, tuning)
+        input_tokens, output_tokens, prefill_tokens, tuning, arrivals)
     extra = tuning.extra_resident_bytes if tuning is not None else 0.0
     budget = (rep.kv_budget_bytes if kv_budget_bytes is None else kv_budget_bytes) - extra
     kv_fit = int(budget / st.kv_reserved) if budget > 0.0 else 0
