@@ -81,3 +81,23 @@ def test_mlperf_offline_ceilings_carry_the_answers_spread():
     spread, _ = predict(row, None)
     equal, _ = predict(row, None, percentile=None)
     assert spread < 0.8 * equal
+
+
+def test_a_sizing_with_spread_answers_shows_the_context_and_buys_for_it():
+    """DeepSeek-R1 FP4 on B200 at MLPerf-like lengths: answers spread as the dataset's (CV 1.25)
+    attend to 800 + 2.5625 x 3,750 / 2 = 5,605 tokens, against 2,675 at equal lengths; the plan
+    buys more GPUs for it and says why in explain(). Equal lengths and the course's table show
+    no such row."""
+    import xlsizer
+
+    base = dict(model="deepseek-r1", gpu="b200", precision="fp4", concurrent_users=2000,
+                avg_prompt_tokens=800, avg_output_tokens=3750)
+    spread = xlsizer.size(**base, length_cv=1.25)
+    equal = xlsizer.size(**base)
+    rows = [e for e in spread.explain() if e.name == "Context per decoded token"]
+    assert len(rows) == 1 and rows[0].value == pytest.approx(800 + 2.5625 * 3750 / 2)
+    assert "2,675 tokens" in rows[0].formula
+    assert spread.burst.total_gpus > equal.burst.total_gpus
+    assert not [e for e in equal.explain() if e.name == "Context per decoded token"]
+    course = xlsizer.size(**{**base, "concurrent_users": 100}, length_cv=1.25, throughput_source="course-table")
+    assert not [e for e in course.explain() if e.name == "Context per decoded token"]

@@ -67,6 +67,7 @@ from xlsizer.engine.solver import (
 from xlsizer.engine.step import (
     REFERENCE_MAMF_GPU,
     collective_link,
+    decode_context,
     expert_compute,
     gemm_compute,
     reference_mamf_efficiency,
@@ -291,6 +292,7 @@ def size(inp: SizingInputs) -> SizingResult:
          (sh.prompt, sh.out_tok, " (sliding-window layers capped)" if model.sliding_window else "",
           " + fixed state per sequence" if sh.state else ""), f"{S_COURSE} step 2"),
         *_state_rows(model),
+        *_context_rows(inp, sh),
         ("all", "RPS", sh.rps, "req/s", "{} x {:g} rpm / 60",
          (count(inp.concurrent_users, "user"), inp.requests_per_user_per_minute), f"{S_COURSE} step 3"),
         ("all", "Time per request", sh.t_req, "s", "{:,} output tokens x {:g} ms", (sh.out_tok, inp.tpot_ms),
@@ -346,6 +348,20 @@ def _state_rows(model: ModelSpec) -> list[Any]:
              (rec.layers, rec.kind, rec.state_elements_per_layer, rec.state_bytes_per_element,
               rec.conv_elements_per_layer, rec.conv_bytes_per_element),
              "config.json via the catalog (recurrent); engine/memory.py state_bytes_per_sequence")]
+
+
+def _context_rows(inp: SizingInputs, sh: _Shared) -> list[Any]:
+    """The explain row of the context a decoded token attends to where the answers' lengths
+    spread (``step.decode_context``; none at equal lengths, where it is the middle answer's, nor
+    where the course's table or the user's override sets the throughput)."""
+    cv = sh.arr.answer_cv
+    if cv <= 0.0 or inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None:
+        return []
+    return [("all", "Context per decoded token", decode_context(sh.prompt, sh.out_tok, cv), "tokens",
+             "{:,} prompt + (1 + {:g}²) x {:,} output / 2: a long answer carries more tokens, each at a longer "
+             "context, so every step reads more KV and does more attention than answers all of the average "
+             "length would ({:,.0f} tokens)", (sh.prompt, cv, sh.out_tok, decode_context(sh.prompt, sh.out_tok)),
+             'docs/method.md "The context a decoded token attends to" (renewal reward: E[L²] / 2E[L])')]
 
 
 def _kv_source(model: ModelSpec) -> str:
