@@ -732,12 +732,28 @@ def _static_useful(fx: Effects, batch: int) -> float:
     return static_useful_fraction(batch, fx.mean_output, fx.output_cap)
 
 
-def _lower_total(offered_rps: float, ub: float, offset: int, paired: bool, n: int) -> float:
-    """Fewest GPUs a configuration of ``n`` GPUs per replica could need if each replica
-    carried ``ub`` req/s (inf when it carries none)."""
-    if ub <= 0:
-        return math.inf
-    return placement.replica_count(max(1, math.ceil(offered_rps / ub - 1e-9)), offset, paired) * n
+def _lower_of(loads: tuple[tuple[int, float], ...], offset: int, paired: bool) -> Callable[[float, int], float]:
+    """``lower(ub, n)``: the fewest GPUs a configuration of ``n`` GPUs per replica could need
+    over every deployment of ``loads`` (count, req/s each) if each replica carried ``ub`` req/s
+    (inf when it carries none): the active replicas, at least one, plus the scenario's spares
+    (``placement.replica_count``). One call per bound: the search asks it for every one."""
+    ceil = math.ceil
+
+    def lower(ub: float, n: int) -> float:
+        if ub <= 0:
+            return math.inf
+        total = 0
+        for cnt, rps in loads:
+            active = ceil(rps / ub - 1e-9)
+            if active < 1:
+                active = 1
+            reps = active + offset  # placement.replica_count, inlined
+            if paired and 2 * ceil(active / 2) > reps:
+                reps = 2 * ceil(active / 2)
+            total += cnt * reps * n
+        return total
+
+    return lower
 
 
 def _tight(c: _Cand, inp: SizingInputs, sh: _Shared) -> CapacityBound:
@@ -773,6 +789,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
     queue: list[tuple[float, float, int, int, int]] = []  # (cost key, GPUs, order, index, bounds applied)
+    lower = _lower_of(loads, offset, paired)
     lazy = PRUNE and not fx.disaggregated  # the lazy bounds (below) hold for aggregated serving
     floor_best = math.inf
     shapes: list[tuple[_Cand, float, float]] = []  # (candidate, KV budget, bound req/s)
@@ -799,7 +816,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                 ub, level = min(ub, t.ttft_req_s), 2
             elif c.loose is not None:
                 ub, level = min(ub, c.loose), 1
-        lb_total = sum(cnt * _lower_total(rps, ub, offset, paired, c.n) for cnt, rps in loads)
+        lb_total = lower(ub, c.n)
         queue.append((lb_total * c.price, lb_total, c.order, len(shapes), level))
         shapes.append((c, budget, ub))
         if fixed is None:  # configurations of each GPU that hold the weights and are not yet ruled out
@@ -815,7 +832,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     def requeue(i: int, ub: float, level: int) -> None:
         """Put candidate ``i`` back at the cost its tighter bound ``ub`` allows, that bound applied."""
         c, budget, _ = shapes[i]
-        lb_total = sum(cnt * _lower_total(rps, ub, offset, paired, c.n) for cnt, rps in loads)
+        lb_total = lower(ub, c.n)
         shapes[i] = (c, budget, ub)
         heapq.heappush(queue, (lb_total * c.price, lb_total, c.order, i, level))
 
