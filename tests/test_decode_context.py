@@ -101,3 +101,18 @@ def test_a_sizing_with_spread_answers_shows_the_context_and_buys_for_it():
     assert not [e for e in equal.explain() if e.name == "Context per decoded token"]
     course = xlsizer.size(**{**base, "concurrent_users": 100}, length_cv=1.25, throughput_source="course-table")
     assert not [e for e in course.explain() if e.name == "Context per decoded token"]
+
+
+def test_equal_answers_are_questioned_where_attention_matters():
+    """At length_cv 0 a sizing whose step leans on attention says what answers spread as an
+    exponential's would do (DeepSeek-R1 at 3,750-token answers: a 24% longer step, each token at
+    4,550 tokens instead of 2,675); a stated spread, or a short-answer chat, is not warned."""
+    import xlsizer
+
+    base = dict(model="deepseek-r1", gpu="b200", precision="fp4", concurrent_users=2000,
+                avg_prompt_tokens=800, avg_output_tokens=3750)
+    warned = [w for w in xlsizer.size(**base).warnings if "taken as all" in w]
+    assert len(warned) == 1 and "4,550 tokens, not 2,675" in warned[0] and "24%" in warned[0]
+    assert not [w for w in xlsizer.size(**base, length_cv=1.25).warnings if "taken as all" in w]
+    chat = xlsizer.size(model="llama-3.1-8b", concurrent_users=500)
+    assert not [w for w in chat.warnings if "taken as all" in w]

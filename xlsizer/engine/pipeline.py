@@ -61,6 +61,7 @@ from xlsizer.engine.solver import (
     capacity_bound,
     idle_ttft_s,
     lightest_tpot_q_s,
+    mean_step_s,
     tpot_rate_bound,
     ttft_floor_bound,
 )
@@ -1768,6 +1769,8 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
     if inp.ttft_ms < GUARD["short_ttft_ms"] and sh.prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {sh.prompt:,}-token prompts is aggressive")
     _measured_step_warning(name, inp, sh, plan, warn)
+    if name == "burst":
+        _equal_answers_warning(inp, sh, plan, warn)
     cap = plan.cap
     if name == "burst" and cap is not None and cap.binding == TTFT_BINDS and cap.mean_batch < 1.0:
         warn.append(f"TTFT: each replica holds {cap.mean_batch:.2f} sequences on average{_BELOW_ONE}: a looser TTFT "
@@ -1777,6 +1780,38 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
 
 _BELOW_ONE = (", below one: it idles between requests so that a prompt seldom waits behind another's prefill, "
               "and the TTFT target, not the load, sets the replica count")
+
+
+SPREAD_STEP_GAIN: float = 0.10
+"""An equal-length sizing (length_cv 0) is warned when answers spread as an exponential's
+(CV 1) would lengthen its decode step by more than this fraction at the plan's batch (a
+definition of "matters", not a measurement)."""
+
+
+def _equal_answers_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+    """Where every answer is taken at the average length (the default) and the plan's step
+    leans on attention, say what a spread of answer lengths would do: a long answer's tokens
+    attend to longer contexts (``step.decode_context``), so answers spread as an exponential's
+    (CV 1) attend to prompt + output, not prompt + output / 2. Roofline plans only."""
+    cap = plan.cap
+    if cap is None or plan.prec is None or sh.arr.answer_cv > 0.0:
+        return
+    kw = dict(pp=plan.pp, ep=plan.ep, kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
+              prefill_tokens=0.0 if sh.fx.disaggregated else sh.fx.prefill_tokens, tuning=plan.tuning,
+              calibration=sh.cal(plan.gpu, inp))
+    b = cap.mean_batch
+    equal = mean_step_s(sh.model, plan.gpu, plan.tp, plan.prec, sh.prompt, sh.out_tok, b, arrivals=sh.arr, **kw)
+    spread = mean_step_s(sh.model, plan.gpu, plan.tp, plan.prec, sh.prompt, sh.out_tok, b,
+                         arrivals=sh.arr._replace(output_cv=1.0), **kw)
+    gain = spread / equal - 1.0
+    if gain <= SPREAD_STEP_GAIN:
+        return
+    at_one, at_zero = decode_context(sh.prompt, sh.out_tok, 1.0), decode_context(sh.prompt, sh.out_tok)
+    warn.append(f"answers are taken as all {sh.out_tok:,} tokens long (length_cv 0), and attention is a large part "
+                f"of this plan's decode step: answers spread as an exponential's (CV 1) would lengthen it by "
+                f"{gain:.0%} at the same batch (each token attending to {at_one:,.0f} tokens, not {at_zero:,.0f}), "
+                "so they would need more GPUs; set length_cv from your request logs (MLPerf's DeepSeek-R1 answers "
+                "spread with CV 1.25)")
 
 
 def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:

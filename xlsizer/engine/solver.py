@@ -694,6 +694,21 @@ def lightest_tpot_q_s(
     return tpot_quantile_step(st, 1.0, float(output_tokens), slo_percentile, arr, float(rep.max_seqs)) / st.a
 
 
+def mean_step_s(
+    model: ModelSpec | str, gpu: GpuSpec | str, tp: int, precision: Precision | str,
+    input_tokens: float, output_tokens: float, batch: float, *, pp: int = 1, ep: int = 1,
+    kv_precision: Precision | str | None = None, engine: str = "vllm", prefill_tokens: float | None = None,
+    tuning: Tuning | None = None, calibration: Calibration | None = None, arrivals: Arrivals | None = None,
+) -> float:
+    """The mean step, s, of one replica at a mean ``batch`` of sequences (at least one): its
+    decode steps and the prompt chunks among them, as ``slo_capacity`` times them, with the
+    answers spread as ``arrivals`` says (``step.decode_context``)."""
+    _, _, _rep, st, _prefill, _floor = _configured(
+        model, gpu, tp, pp, ep, precision, kv_precision, engine, calibration,
+        input_tokens, output_tokens, prefill_tokens, tuning, arrivals)
+    return _step_s(st, batch if batch > 1.0 else 1.0)
+
+
 class CapacityBound(NamedTuple):
     """What bounds ``slo_capacity``'s answer for one configuration and workload, from its
     constants alone (``capacity_bound``): the capacity is 0 when the KV budget is below
