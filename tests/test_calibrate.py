@@ -63,6 +63,49 @@ def test_aiperf_and_genai_perf_concurrency_from_input_config():
     assert {r["metric"]: r["value"] for r in a.rows} == {"ttft_ms": "125.6", "tpot_ms": "9.75"}
 
 
+def test_the_answers_spread_is_read_where_the_file_has_it(tmp_path):
+    """A detailed vLLM result lists each request's output tokens (``output_lens``; a failed one
+    as 0, left out): its population standard deviation over the mean is the run's ``osl_cv``.
+    AIPerf states the std of ``output_sequence_length`` (51.2 / 256 in the fixture). A run
+    without either has none (equal lengths), and ``--set osl_cv`` must be a number from 0 to 4."""
+    lines = (FIX / "vllm_bench_serve.json").read_text(encoding="utf-8").splitlines()
+    run = json.loads(lines[0])
+    run["output_lens"] = [100, 300, 0, 200, 400]  # mean 250, population sd 111.8
+    p = tmp_path / "detailed.json"
+    p.write_text(json.dumps(run), encoding="utf-8")
+    f = read_file(p, DEPLOY)
+    assert {r["osl_cv"] for r in f.rows} == {f"{(12500 ** 0.5) / 250:.4g}"}
+    a = read_file(FIX / "profile_export_aiperf.json", {k: v for k, v in DEPLOY.items() if k != "model"})
+    assert {r["osl_cv"] for r in a.rows} == {"0.2"}
+    plain = read_file(FIX / "vllm_bench_serve.json", DEPLOY)
+    assert {r["osl_cv"] for r in plain.rows} == {""}
+    assert {r["osl_cv"] for r in read_file(FIX / "vllm_bench_serve.json", {**DEPLOY, "osl_cv": "1"}).rows} == {"1"}
+    for bad in ("abc", "5", "-1"):
+        with pytest.raises(CalibrationInputError, match="osl_cv"):
+            read_file(FIX / "vllm_bench_serve.json", {**DEPLOY, "osl_cv": bad})
+
+
+def test_a_runs_spread_answers_are_predicted_with_their_longer_contexts():
+    """The validation CSV's optional ``osl_cv`` column: a run whose answers spread decodes at
+    longer contexts (step.decode_context), so its predicted TPOT is longer; aggregated and
+    disaggregated alike. A spread above 4 is refused with the reason."""
+    from xlsizer.validation import RowSkipped
+
+    row = {"id": "r1", "model": "llama-3.1-8b", "gpu": "h100-sxm", "gpu_count": "1", "tp": "1",
+           "weights_precision": "bf16", "engine": "vllm", "isl": "1024", "osl": "2048",
+           "load": "concurrency", "concurrency": "64", "metric": "tpot_ms", "value": "1",
+           "source": "team run", "notes": ""}
+    equal, _ = predict_row(row)
+    spread, note = predict_row({**row, "osl_cv": "1.2"})
+    assert spread > 1.05 * equal and "answers spread with CV 1.2" in note
+    assert predict_row({**row, "osl_cv": ""})[0] == equal
+    dis = {**row, "mode": "disagg", "prefill_workers": "1", "prefill_tp": "1", "decode_workers": "1",
+           "decode_tp": "1"}
+    assert predict_row({**dis, "osl_cv": "1.2"})[0] > predict_row(dis)[0]
+    with pytest.raises(RowSkipped, match="osl_cv"):
+        predict_row({**row, "osl_cv": "9"})
+
+
 def test_trtllm_bench_report_gives_parallelism():
     f = read_file(FIX / "trtllm_bench_report.json", {"gpu": "h100-sxm", "weights_precision": "bf16"})
     r = f.rows[0]

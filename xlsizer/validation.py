@@ -57,6 +57,7 @@ from typing import Any
 
 from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.engine.disagg import PoolShape, closed_loop
+from xlsizer.engine.latency import LENGTH_CV_MAX
 from xlsizer.engine.performance import (
     Calibration,
     PerfEstimate,
@@ -198,6 +199,16 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
 # --- predicting one row ---------------------------------------------------------------------
 
 
+def _osl_cv(row: Mapping[str, str]) -> float:
+    """The run's spread of answer lengths (optional column ``osl_cv``: standard deviation / mean
+    of the output tokens per request; blank = equal lengths, as serving.csv's fixed-length runs):
+    a long answer's tokens attend to longer contexts (``step.decode_context``)."""
+    cv = _number(row, "osl_cv") or 0.0
+    if cv > LENGTH_CV_MAX:
+        raise RowSkipped(f"osl_cv {cv:g} is above {LENGTH_CV_MAX:g} (standard deviation / mean of the output tokens)")
+    return cv
+
+
 def _number(row: Mapping[str, str], key: str) -> float | None:
     text = row.get(key, "").replace(",", "")
     if not text:
@@ -275,9 +286,12 @@ def predict_row(
             notes.append(f"isl/osl not given: assumed {isl:.0f}/{osl:.0f}")
         else:
             raise RowSkipped("isl/osl not given")
+    osl_cv = _osl_cv(row)
+    if osl_cv:
+        notes.append(f"answers spread with CV {osl_cv:g}")
     if mode == "disagg":
         return _predict_disagg(row, metric, model, gpu, precision, kv_precision, engine, isl, osl,
-                               calibration, notes)
+                               calibration, notes, osl_cv)
     if mode != "agg":
         raise RowSkipped(f"mode {mode!r} is not agg or disagg")
 
@@ -305,7 +319,7 @@ def predict_row(
         return estimate(
             model, gpu, tp, precision, isl, osl, concurrency, ep=ep_,
             kv_precision=kv_precision, engine=engine,
-            request_rate=rate, calibration=calibration, dp=dp, tuning=tuning,
+            request_rate=rate, calibration=calibration, dp=dp, tuning=tuning, output_cv=osl_cv,
         )
 
     try:
@@ -388,7 +402,7 @@ def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int, int 
 def _predict_disagg(
     row: Mapping[str, str], metric: str, model: str, gpu: str, precision: str,
     kv_precision: str | None, engine: str, isl: float, osl: float,
-    calibration: Calibration | None, notes: list[str],
+    calibration: Calibration | None, notes: list[str], osl_cv: float = 0.0,
 ) -> tuple[float, str]:
     """A disaggregated run: TPOT from the decode pool (decode-only steps at the concurrency
     per decode worker), TTFT from the prefill pool (``disagg.closed_loop``)."""
@@ -404,7 +418,7 @@ def _predict_disagg(
         ttft, tpot = closed_loop(
             model, gpu, precision, isl, osl, conc, PoolShape(*pre), PoolShape(*dec),
             kv_precision=kv_precision, engine=engine, calibration=calibration,
-            token_budget=aic_token_budget(row, isl), benchmark_rounds=benchmark_rounds(row))
+            token_budget=aic_token_budget(row, isl), benchmark_rounds=benchmark_rounds(row), output_cv=osl_cv)
     except XlsizerError as exc:
         raise RowSkipped(exc.short()) from None
     if metric == "ttft_ms":

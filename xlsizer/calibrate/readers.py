@@ -40,11 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsizer.engine.latency import LENGTH_CV_MAX
 from xlsizer.errors import XlsizerError
 
 SET_FIELDS: tuple[str, ...] = (
     "model", "gpu", "gpu_count", "tp", "ep", "dp", "engine", "engine_version", "weights_precision",
-    "kv_precision", "mode", "concurrency", "isl", "osl", "benchmark_rounds", "max_num_tokens",
+    "kv_precision", "mode", "concurrency", "isl", "osl", "osl_cv", "benchmark_rounds", "max_num_tokens",
 )
 """What ``--set`` may give: the deployment and, for a file that lacks them, the load and lengths."""
 
@@ -164,8 +165,22 @@ def _pick(obj: Mapping[str, Any], mean_key: str, median_key: str) -> tuple[float
     return _num(obj.get(median_key)), "median"
 
 
+def _lens_cv(lens: Any) -> float | None:
+    """Standard deviation / mean of a run's per-request output tokens (a detailed result's
+    ``output_lens``; failed requests, written as 0, left out); None without two lengths."""
+    if not isinstance(lens, list):
+        return None
+    xs = [float(x) for x in lens if isinstance(x, int | float) and not isinstance(x, bool) and x > 0]
+    if len(xs) < 2:
+        return None
+    mean = sum(xs) / len(xs)
+    return math.sqrt(sum((x - mean) ** 2 for x in xs) / len(xs)) / mean
+
+
 def _bench_serve_run(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """vLLM ``bench serve`` and SGLang ``bench_serving`` share their latency keys."""
+    """vLLM ``bench serve`` and SGLang ``bench_serving`` share their latency keys; with
+    ``--save-detailed`` (vLLM) or ``--output-details`` (SGLang) they also list each request's
+    output tokens (``output_lens``), whose spread the model takes (``osl_cv``)."""
     ttft, s1 = _pick(obj, "mean_ttft_ms", "median_ttft_ms")
     tpot, s2 = _pick(obj, "mean_tpot_ms", "median_tpot_ms")
     done = _num(obj.get("completed"))
@@ -176,6 +191,9 @@ def _bench_serve_run(obj: Mapping[str, Any]) -> dict[str, Any]:
         run["isl"], run["osl"] = tin / done, tout / done
     elif _num(obj.get("random_input_len")) and _num(obj.get("random_output_len")):
         run["isl"], run["osl"] = _num(obj["random_input_len"]), _num(obj["random_output_len"])
+    cv = _lens_cv(obj.get("output_lens"))
+    if cv is not None:
+        run["osl_cv"] = cv
     run["concurrency"] = _num(obj.get("max_concurrency"))
     rate = obj.get("request_rate")
     rate_n = _num(rate)
@@ -233,11 +251,15 @@ def _aiperf_run(obj: Mapping[str, Any]) -> dict[str, Any]:
     isl, _, _ = _stat(obj, "input_sequence_length")
     osl, _, _ = _stat(obj, "output_sequence_length")
     count, _, _ = _stat(obj, "request_count")
+    block = obj.get("output_sequence_length")
+    std = _num(block.get("std")) if isinstance(block, dict) else None
     cfg = obj.get("input_config")
     conc, rate = _find_concurrency(cfg)
     run: dict[str, Any] = {"ttft_ms": ttft, "tpot_ms": tpot, "isl": isl, "osl": osl, "completed": count,
                            "statistic": "mean" if s1 == s2 == "mean" else "median",
                            "concurrency": conc, "rate": rate if conc is None else None}
+    if std is not None and osl:  # the metric block's standard deviation: the answers' spread
+        run["osl_cv"] = std / osl
     if isinstance(cfg, dict):
         names = (cfg.get("endpoint") or {}).get("model_names") if isinstance(cfg.get("endpoint"), dict) else None
         model = names[0] if isinstance(names, list) and names else cfg.get("model")
@@ -314,6 +336,13 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
         raise CalibrationInputError(f"{where}: neither a concurrency nor a request rate; add --set concurrency=... "
                                     "(requests in flight during the run)")
     tp = facts.get("tp") or facts.get("gpu_count")
+    cv_raw = facts.get("osl_cv")
+    if cv_raw is not None and _text(cv_raw) != "":
+        cv = _num(cv_raw)
+        if cv is None or not 0.0 <= cv <= LENGTH_CV_MAX:
+            raise CalibrationInputError(f"{where}: osl_cv {_text(cv_raw)!r} is not a number from 0 to "
+                                        f"{LENGTH_CV_MAX:g} (standard deviation / mean of the output tokens per "
+                                        "request; 0 = every answer the same length)")
     base = {
         "split": "public", "source": f"{path.name} ({fmt})",
         "model": _text(facts["model"]), "gpu": _text(facts["gpu"]),
@@ -322,6 +351,7 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
         "weights_precision": _text(facts["weights_precision"]), "kv_precision": _text(facts.get("kv_precision")),
         "engine": _text(facts["engine"]), "engine_version": _text(facts.get("engine_version")),
         "isl": f"{float(facts['isl']):.6g}", "osl": f"{float(facts['osl']):.6g}",
+        "osl_cv": f"{float(facts['osl_cv']):.4g}" if _num(facts.get("osl_cv")) is not None else "",
         "mode": _text(facts.get("mode") or "agg"), "max_num_tokens": _text(facts.get("max_num_tokens")),
         "quality": "A", "_run": f"{path.name}#{i}", "_file": path.name,
     }

@@ -63,12 +63,13 @@ def closed_loop(
     model: ModelSpec | str, gpu: GpuSpec | str, precision: str, isl: float, osl: float,
     concurrency: float, prefill: PoolShape, decode: PoolShape, *, kv_precision: str | None = None,
     engine: str = "vllm", calibration: Calibration | None = None, token_budget: int | None = None,
-    benchmark_rounds: float | None = None,
+    benchmark_rounds: float | None = None, output_cv: float = 0.0,
 ) -> tuple[float, float]:
     """(mean TTFT s, mean TPOT s) of a disaggregated deployment at a fixed concurrency.
     ``token_budget``: the prefill workers' prompt tokens per step (None: the engine's default).
     ``benchmark_rounds``: the run is a benchmark whose clients start together and each send
-    this many requests (``Tuning.benchmark_rounds``, ``queueing.burst_weight``)."""
+    this many requests (``Tuning.benchmark_rounds``, ``queueing.burst_weight``). ``output_cv``:
+    the answers' spread, which sets the decode pool's attention context (``step.decode_context``)."""
     m, g = _as_model(model), _as_gpu(gpu)
     if not concurrency > 0:
         raise InputError("concurrency", concurrency, "> 0")
@@ -76,7 +77,7 @@ def closed_loop(
     ep_d = decode.ep if m.is_moe else 1
     dec = estimate(m, g, decode.tp, precision, isl, osl, concurrency / decode.workers, ep=ep_d,
                    dp=decode.dp, kv_precision=kv_precision, engine=engine, prefill_tokens=0.0,
-                   calibration=calibration)
+                   calibration=calibration, output_cv=output_cv)
     pre = estimate(m, g, prefill.tp, precision, isl, osl, 1.0, ep=ep_p, dp=prefill.dp,
                    kv_precision=kv_precision, engine=engine, calibration=calibration,
                    prefill_batch=prefill.batch,
