@@ -147,6 +147,12 @@ def mlperf_arrivals(model: str) -> Arrivals:
     return POISSON if d is None else Arrivals("poisson", 1.0, d.prompt_cv, d.output_cv)
 
 
+def _traffic(model: str, percentile: float | None) -> Arrivals:
+    """The traffic a row is predicted under: LoadGen's (``mlperf_arrivals``), or equal lengths
+    when ``percentile`` is None (the limits read as means: the sizer before issue 22)."""
+    return POISSON if percentile is None else mlperf_arrivals(model)
+
+
 def replica_shapes(model: str, gpu: GpuSpec | str) -> list[tuple[int, int]]:
     """(GPUs per replica, expert-parallel width) of the replicas the sizer tries for ``model``
     on ``gpu``: tensor-parallel ones of ``TP_SIZES`` GPUs (width 1), and for a MoE the wide
@@ -170,7 +176,7 @@ def shape_capacity(model: str, gpu: GpuSpec | str, n: int, ep: int, precision: s
     tp = n if ep == 1 else 1
     return slo_capacity(model, gpu, tp, precision, isl, osl, tpot_s, ep=ep, engine=engine,
                         target_ttft_s=ttft_s, calibration=calibration, slo_percentile=percentile,
-                        arrivals=POISSON if percentile is None else mlperf_arrivals(model),
+                        arrivals=_traffic(model, percentile),
                         tuning=mtp_tuning(model, gpu_id, tp, precision, isl, osl) if mtp else None)
 
 
@@ -191,7 +197,7 @@ def sized_capacity(model: str, gpu: GpuSpec | str, precision: str, isl: float, o
             if tpot_s is None:
                 out = estimate(model, gpu, n if ep == 1 else 1, precision, isl, osl, None, ep=ep, engine=engine,
                                calibration=calibration,
-                               output_cv=0.0 if percentile is None else mlperf_arrivals(model).answer_cv,
+                               output_cv=_traffic(model, percentile).answer_cv,
                                ).out_tok_s_per_replica
             else:
                 cap = shape_capacity(model, gpu, n, ep, precision, isl, osl, tpot_s, ttft_s, engine,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,8 +174,7 @@ def _lens_cv(lens: Any) -> float | None:
     xs = [float(x) for x in lens if isinstance(x, int | float) and not isinstance(x, bool) and x > 0]
     if len(xs) < 2:
         return None
-    mean = sum(xs) / len(xs)
-    return math.sqrt(sum((x - mean) ** 2 for x in xs) / len(xs)) / mean
+    return statistics.pstdev(xs) / statistics.fmean(xs)
 
 
 def _bench_serve_run(obj: Mapping[str, Any]) -> dict[str, Any]:

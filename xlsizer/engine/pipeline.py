@@ -356,7 +356,7 @@ def _context_rows(inp: SizingInputs, sh: _Shared) -> list[Any]:
     spread (``step.decode_context``; none at equal lengths, where it is the middle answer's, nor
     where the course's table or the user's override sets the throughput)."""
     cv = sh.arr.answer_cv
-    if cv <= 0.0 or inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None:
+    if cv <= 0.0 or _fixed_throughput(inp):
         return []
     return [("all", "Context per decoded token", decode_context(sh.prompt, sh.out_tok, cv), "tokens",
              "{:,} prompt + (1 + {:g}²) x {:,} output / 2: a long answer carries more tokens, each at a longer "
@@ -373,9 +373,15 @@ def _kv_source(model: ModelSpec) -> str:
                   if model.sliding_window else "")
 
 
+def _fixed_throughput(inp: SizingInputs) -> bool:
+    """Whether the course's table or the user's override sets the throughput per replica (the
+    course's method), not the roofline model."""
+    return inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None
+
+
 def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
     kind = "moe" if model.is_moe else "dense"
-    if inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None:
+    if _fixed_throughput(inp):
         frac = float(CONF_TABLE[kind])
         return {"low": -frac, "high": frac, "kind": kind,
                 "source": "course Sizer's fixed badge (course.md §10.2): ±15% dense/GQA, ±30% MoE, on the "
@@ -1249,7 +1255,7 @@ def _need(name: str, inp: SizingInputs, sh: _Shared, rec: Rec) -> _Need:
     rps, w, act = sh.rps, sh.w, sh.act
     burst = scenario_burst(name, inp.burst_factor)
     inflight = traffic.inflight_requests(rps, sh.t_req, burst)
-    course = inp.throughput_source is ThroughputSource.COURSE_TABLE or inp.throughput_override is not None
+    course = _fixed_throughput(inp)
     # roofline: KV reserved per request as the optimizations leave it (paging, shared prefix,
     # drafter) and memory held once per replica (adapters, drafter, shared prefix)
     kv_req = sh.kv_req if course else sh.kv_plan
