@@ -6,8 +6,9 @@ miss").
     PYTHONPATH=$PWD python3 scripts/mlperf_step_check.py RESULTS_CLONE [--rows]
 
 RESULTS_CLONE is a git clone of a public MLPerf Inference results repository of a round
-validation/mlperf.csv already holds (v6.0: github.com/mlcommons/inference_results_v6.0; a
-bare mirror works too). Nothing from it is copied into the project.
+validation/mlperf.csv already holds (v6.0: github.com/mlcommons/inference_results_v6.0;
+v5.1: github.com/mlcommons/inference_results_v5.1; a bare mirror works too). Nothing from it
+is copied into the project.
 
 Each Server or Interactive LoadGen log (``closed/<org>/results/<system>/<benchmark>/<scenario>/
 performance/run_1/mlperf_log_detail.txt``) states the completed requests/s, the mean

@@ -1,7 +1,8 @@
 """Where tuned systems measured a slower decode step than the model's (``GpuSpec.measured_step``,
 docs/method.md "What the latency-bound scenarios still miss"), a sizing in that range says so:
-the HGX B200 / B300 step at a few hundred sequences per replica is 1.14-1.52x the model's in the
-MLPerf v6.0 logs, and a plan that leans on it would buy too few GPUs without a word."""
+the HGX B200 / B300 step at a few hundred sequences per replica is 1.13-1.55x the model's in the
+MLPerf v5.1 and v6.0 logs, the MI300X / MI325X / MI350X step at Interactive loads 1.11-1.31x, and
+a plan that leans on it would buy too few GPUs without a word."""
 
 from __future__ import annotations
 
@@ -44,10 +45,23 @@ def test_b200_in_the_measured_range_says_the_plan_is_optimistic() -> None:
 
 def test_no_note_outside_the_range_or_on_a_gpu_without_the_finding() -> None:
     tight = size(make_inputs({**BASE, "gpu": "b200", "target_tpot_ms": 20}))  # a few dozen sequences
-    assert all(batch < 268 and not said for batch, said in _flagged(tight).values())
+    low = load_catalog().gpu("b200").measured_step.sequences_low
+    assert all(batch < low and not said for batch, said in _flagged(tight).values())
     assert load_catalog().gpu("h200-sxm").measured_step is None
     hopper = size(make_inputs({**BASE, "gpu": "h200-sxm", "precision": "fp8", "target_tpot_ms": 80}))
     assert not any(said for _, said in _flagged(hopper).values())
+
+
+def test_an_amd_plan_in_its_measured_range_says_so_too() -> None:
+    # the v5.1 MI325X Interactive logs: 68-78 sequences per replica at 1.11-1.20x the model's step
+    m = load_catalog().gpu("mi325x").measured_step
+    assert m is not None and (m.sequences_low, m.sequences_high) == (68, 78)
+    inside = {**BASE, "precision": "fp8", "gpu": "mi325x", "target_tpot_ms": 35, "avg_prompt_tokens": 300,
+              "avg_output_tokens": 300}
+    flagged = _flagged(size(make_inputs(inside)))
+    assert all(said == (m.sequences_low <= batch <= m.sequences_high) for batch, said in flagged.values())
+    assert any(said for _, said in flagged.values()), flagged
+    assert load_catalog().gpu("mi355x").measured_step is None  # its v6.0 Interactive logs: 0.95-0.98x
 
 
 def test_a_teams_profile_for_the_gpu_replaces_the_note(tmp_path) -> None:
