@@ -2,6 +2,16 @@
 
     python3 benchmarks/bench_sizing.py [--n 3000] [--source course-table|roofline] [--length-cv 1]
 
+Wall-clock time on a shared machine varies by 2x for the same code. The CPU instructions do not:
+
+    valgrind --tool=cachegrind --cache-sim=no python3 benchmarks/bench_sizing.py --n 200 --no-sweep
+    valgrind --tool=cachegrind --cache-sim=no python3 benchmarks/bench_sizing.py --n 200 --count-only
+
+The difference of the two "I refs" totals / 200 is the instructions per full sizing (the second
+run draws, validates and warms up the same inputs, then stops before the timed sizings). Give
+valgrind the interpreter binary itself (``python3 -c "import sys; print(sys.executable)"``), not
+a shell shim such as pyenv's.
+
 Inputs are drawn at random (fixed seed) from realistic ranges so caches of sub-results do
 not flatter the figure; input validation is timed separately.
 """
@@ -44,6 +54,9 @@ def main() -> None:
     ap.add_argument("--source", default=None, help="throughput_source (default: the inputs' default)")
     ap.add_argument("--length-cv", type=float, default=0.0,
                     help="length_cv of every input set (default 0: equal lengths, the inputs' default)")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the users sweep after the timed sizings")
+    ap.add_argument("--count-only", action="store_true",
+                    help="stop after the warm-up (the baseline of an instruction count; see the docstring)")
     args = ap.parse_args()
     rng = random.Random(42)
     raw = [random_inputs(rng, args.source, args.length_cv) for _ in range(args.n)]
@@ -59,6 +72,8 @@ def main() -> None:
 
     for inp in inputs[:50]:  # import and catalog load happen once per process, as in a workbook
         run(inp)
+    if args.count_only:
+        return
     t2 = time.perf_counter()
     feasible = sum(run(inp) for inp in inputs)
     t3 = time.perf_counter()
@@ -66,6 +81,9 @@ def main() -> None:
     print(f"input validation: {(t1 - t0) / args.n * 1e6:.1f} us per input set")
     print(f"full sizing (3 scenarios): {(t3 - t2) / args.n * 1e6:.1f} us each = {per_s:,.0f} sizings/s on one core")
     print(f"({feasible} of {args.n} random input sets were feasible; the rest end in a clear InfeasibleError)")
+    if args.no_sweep:
+        print(f"validation + sizing: {args.n / ((t1 - t0) + (t3 - t2)):,.0f} per second")
+        return
     # a sensitivity table: one workload, users varied (capacity per configuration is reused)
     sweep = [inputs[0].model_copy(update={"concurrent_users": u}) for u in range(10, 2010, 2)]
     t4 = time.perf_counter()
