@@ -81,17 +81,15 @@ def main() -> None:
     print(f"input validation: {(t1 - t0) / args.n * 1e6:.1f} us per input set")
     print(f"full sizing (3 scenarios): {(t3 - t2) / args.n * 1e6:.1f} us each = {per_s:,.0f} sizings/s on one core")
     print(f"({feasible} of {args.n} random input sets were feasible; the rest end in a clear InfeasibleError)")
-    if args.no_sweep:
-        print(f"validation + sizing: {args.n / ((t1 - t0) + (t3 - t2)):,.0f} per second")
-        return
-    # a sensitivity table: one workload, users varied (capacity per configuration is reused)
-    sweep = [inputs[0].model_copy(update={"concurrent_users": u}) for u in range(10, 2010, 2)]
-    t4 = time.perf_counter()
-    for inp in sweep:
-        run(inp)
-    t5 = time.perf_counter()
-    print(f"users sweep over one workload: {(t5 - t4) / len(sweep) * 1e6:.1f} us each = "
-          f"{len(sweep) / (t5 - t4):,.0f} sizings/s")
+    if not args.no_sweep:
+        # a sensitivity table: one workload, users varied (capacity per configuration is reused)
+        sweep = [inputs[0].model_copy(update={"concurrent_users": u}) for u in range(10, 2010, 2)]
+        t4 = time.perf_counter()
+        for inp in sweep:
+            run(inp)
+        t5 = time.perf_counter()
+        print(f"users sweep over one workload: {(t5 - t4) / len(sweep) * 1e6:.1f} us each = "
+              f"{len(sweep) / (t5 - t4):,.0f} sizings/s")
     print(f"validation + sizing: {args.n / ((t1 - t0) + (t3 - t2)):,.0f} per second")
 
 

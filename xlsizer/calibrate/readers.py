@@ -336,6 +336,7 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
         raise CalibrationInputError(f"{where}: neither a concurrency nor a request rate; add --set concurrency=... "
                                     "(requests in flight during the run)")
     tp = facts.get("tp") or facts.get("gpu_count")
+    osl_cv = ""  # blank: equal lengths
     cv_raw = facts.get("osl_cv")
     if cv_raw is not None and _text(cv_raw) != "":
         cv = _num(cv_raw)
@@ -343,6 +344,7 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
             raise CalibrationInputError(f"{where}: osl_cv {_text(cv_raw)!r} is not a number from 0 to "
                                         f"{LENGTH_CV_MAX:g} (standard deviation / mean of the output tokens per "
                                         "request; 0 = every answer the same length)")
+        osl_cv = f"{cv:.4g}"
     base = {
         "split": "public", "source": f"{path.name} ({fmt})",
         "model": _text(facts["model"]), "gpu": _text(facts["gpu"]),
@@ -351,7 +353,7 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
         "weights_precision": _text(facts["weights_precision"]), "kv_precision": _text(facts.get("kv_precision")),
         "engine": _text(facts["engine"]), "engine_version": _text(facts.get("engine_version")),
         "isl": f"{float(facts['isl']):.6g}", "osl": f"{float(facts['osl']):.6g}",
-        "osl_cv": f"{float(facts['osl_cv']):.4g}" if _num(facts.get("osl_cv")) is not None else "",
+        "osl_cv": osl_cv,
         "mode": _text(facts.get("mode") or "agg"), "max_num_tokens": _text(facts.get("max_num_tokens")),
         "quality": "A", "_run": f"{path.name}#{i}", "_file": path.name,
     }
