@@ -821,6 +821,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         left[c.g.id] = left.get(c.g.id, 0)
                     continue
                 ub, level = min(ub, t.ttft_req_s), 2
+                r = c.rate
+                if r is not None and fx.offload_cpu_bytes_per_server <= 0.0:
+                    ub, level = min(ub, r.at(budget)), 3  # the TPOT-rate bound at this budget
             elif c.loose is not None:
                 ub, level = min(ub, c.loose), 1
         lb_total = lower(ub, c.n)
@@ -835,6 +838,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     plan: _Plan | None = None
     eng = inp.serving_engine.value
     chosen: str | None = None  # the answer's GPU once no candidate can beat it (automatic choice)
+    runner: tuple[float, float, int, int] | None = None  # then the best key found on another GPU
 
     def requeue(i: int, ub: float, level: int) -> None:
         """Put candidate ``i`` back at the cost its tighter bound ``ub`` allows, that bound applied."""
@@ -851,8 +855,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             # the answer is proven; the search goes on for the cheapest shape on another GPU
             # (explain's "Next cheapest GPU"), with the same bounds, until none can beat it
             chosen = plan.gpu.id
-        if chosen is not None:
             runner = min((k for gid, k in fits.items() if gid != chosen), default=None)
+        if chosen is not None:
             if runner is not None and (lb_cost, lb_total, order, i) >= runner:
                 break
             if shapes[i][0].g.id == chosen:
@@ -917,6 +921,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
         key = (billed * price, total, order, i)
         if fixed is None and (g.id not in fits or key < fits[g.id]):
             fits[g.id] = key
+            if chosen is not None and (runner is None or key < runner):
+                runner = key  # the best shape off the chosen GPU (its shapes are skipped)
         if best is None or key < best:
             best = key
             req_s = ev.req_s
