@@ -840,12 +840,17 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
     chosen: str | None = None  # the answer's GPU once no candidate can beat it (automatic choice)
     runner: tuple[float, float, int, int] | None = None  # then the best key found on another GPU
 
-    def requeue(i: int, ub: float, level: int) -> None:
-        """Put candidate ``i`` back at the cost its tighter bound ``ub`` allows, that bound applied."""
+    def requeue(i: int, ub: float, level: int, lb_now: float) -> bool:
+        """Apply candidate ``i``'s tighter bound ``ub``: put it back at the cost it allows and
+        say so (True), or False where that cost is its popped one (``lb_now`` GPUs): it would be
+        the next pop, so the caller goes on to the next bound at once."""
         c, budget, _ = shapes[i]
         lb_total = lower(ub, c.n)
         shapes[i] = (c, budget, ub)
+        if lb_total == lb_now:
+            return False
         heapq.heappush(queue, (lb_total * c.price, lb_total, c.order, i, level))
+        return True
 
     while queue:
         lb_cost, lb_total, order, i, refined = heapq.heappop(queue)
@@ -872,7 +877,8 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
             # workload's constants (KV for one sequence, TPOT floor, TTFT queue at the exact
             # prefill and the fastest step: ``solver.capacity_bound``), then by the batch
             # the TPOT target and this scenario's KV budget allow (``solver.tpot_rate_bound``,
-            # closed form), and requeue it at the cost each allows
+            # closed form), and requeue it at the cost each allows (or go on to the next bound
+            # where that cost is unchanged)
             if refined == 0:
                 if c.loose is None:
                     c.loose = ttft_floor_bound(
@@ -880,8 +886,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
                         calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
                 if c.loose < ub:
-                    requeue(i, c.loose, 1)
-                    continue
+                    ub = c.loose
+                    if requeue(i, ub, 1, lb_total):
+                        continue
             if refined < 2:
                 t = _tight(c, inp, sh)
                 if (budget + fx.offload_cpu_bytes_per_server * n / g.gpus_per_node < t.seq_bytes
@@ -893,8 +900,9 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         left[g.id] -= 1
                     continue
                 if t.ttft_req_s < ub:
-                    requeue(i, t.ttft_req_s, 2)
-                    continue
+                    ub = t.ttft_req_s
+                    if requeue(i, ub, 2, lb_total):
+                        continue
             if fx.offload_cpu_bytes_per_server <= 0.0:  # with host memory the solve tries other tunings
                 if c.rate is None:
                     c.rate = tpot_rate_bound(
@@ -902,8 +910,7 @@ def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | N
                         kv_precision=sh.kv_prec, engine=eng, prefill_tokens=fx.prefill_tokens, tuning=tun,
                         calibration=sh.cal(g, inp), arrivals=sh.arr)
                 ub3 = c.rate.at(budget)
-                if ub3 < ub:
-                    requeue(i, ub3, 3)
+                if ub3 < ub and requeue(i, ub3, 3, lb_total):
                     continue
         ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
         floor_best = min(floor_best, floor)
