@@ -35,7 +35,7 @@ from pathlib import Path
 
 from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, _engine, replica_shapes, resolved, shape_capacity
+from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, engine_of, replica_shapes, resolved, shape_capacity
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 LOW = 0.85
@@ -65,7 +65,7 @@ def sized_both(row: dict[str, str], percentile: float | None) -> tuple[int, floa
     for n, ep in replica_shapes(model, gpu):
         try:
             mtp = percentile is not None and row["scenario"] == "Interactive"  # xlsizer.mlperf.MTP_DRAFT_TOKENS
-            cap = shape_capacity(model, gpu, n, ep, prec, isl, osl, tpot, ttft, _engine(row["engine"]), cal,
+            cap = shape_capacity(model, gpu, n, ep, prec, isl, osl, tpot, ttft, engine_of(row), cal,
                                  percentile, mtp)
         except XlsizerError:
             continue
@@ -134,7 +134,7 @@ def rows_below(best_only: bool = True) -> list[tuple[float, dict[str, str], int]
         g = sized_gpus(row, MLPERF_PERCENTILE)
         if g is not None and g / float(row["gpu_count"]) < LOW:
             out.append((g / float(row["gpu_count"]), row, g))
-    return sorted(out, key=lambda t: (t[1]["model"], t[1]["scenario"], t[1]["gpu"], t[1]["round"]))
+    return sorted(out, key=lambda t: (t[1]["model"], t[1]["scenario"], resolved(t[1])[0], t[1]["round"]))
 
 
 def main() -> None:
@@ -164,7 +164,8 @@ def main() -> None:
               "GPUs used, organization, output tok/s per GPU, GPUs sized)")
         for ratio, r, g in rows_below():
             per_gpu = float(r["value"]) / float(r["gpu_count"])
-            print(f"  {ratio:5.2f}  {r['round']}  {r['model']:<15} {r['scenario']:<12} {r['gpu']:<13} "
+            gpu = resolved(r)[0]  # the row's own, else by alias (an L40S row names no catalog GPU)
+            print(f"  {ratio:5.2f}  {r['round']}  {r['model']:<15} {r['scenario']:<12} {gpu:<13} "
                   f"{r['gpu_count']:>4}  {r['organization'][:16]:<16} {per_gpu:9,.0f}  {g}")
 
 

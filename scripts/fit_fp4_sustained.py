@@ -34,7 +34,7 @@ from pathlib import Path
 
 from xlsizer.catalog import load_catalog
 from xlsizer.engine.calibration import held_out_calibration
-from xlsizer.mlperf import Skip, _engine, resolved, sized_capacity
+from xlsizer.mlperf import Skip, engine_of, resolved, sized_capacity
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 GRID = [round(0.30 + 0.01 * i, 2) for i in range(71)]  # shares 0.30 ... 1.00
@@ -77,7 +77,7 @@ def predicted(row: dict[str, str], gpu_id: str, ratio: float) -> float | None:
     g = load_catalog().gpu(gpu_id).model_copy(update={"fp4_sustained_ratio": ratio})
     model = row["model"]
     out, *_ = sized_capacity(model, g, "fp4", float(row["isl_mean"]), float(row["osl_mean"]), None, None,
-                            _engine(row["engine"]), int(float(row["gpu_count"])), held_out_calibration(model))
+                            engine_of(row), int(float(row["gpu_count"])), held_out_calibration(model))
     return out or None
 
 

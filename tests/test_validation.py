@@ -417,20 +417,43 @@ def test_mlperf_rows_are_predicted_per_scenario_and_grouped():
 def test_mlperf_rows_without_gpu_or_precision_follow_the_files_own_rule():
     """Rows whose results table states no precision (and whose GPU the file's catalog lacked)
     are resolved by the accelerator's alias and the file's rule (FP4 on Blackwell and MI355X,
-    FP8 on Hopper, MI300X and MI325X; MI350X is MI355X's silicon); the rest are skipped, named."""
+    FP8 on Hopper, MI300X and MI325X; MI350X is MI355X's silicon), or the format the L40S
+    submissions state (FP8); the rest (Intel Arc Pro, whose table values are not all tokens/s)
+    are skipped, named."""
     from xlsizer.mlperf import Skip, resolved
 
     base = {"gpu": "", "precision": ""}
     assert resolved({**base, "accelerator": "AMD Instinct MI350X 288GB HBM3e"}) == ("mi350x", "fp4")
     assert resolved({**base, "accelerator": "NVIDIA RTX PRO 4500 Blackwell"}) == ("rtx-pro-4500", "fp4")
     assert resolved({"gpu": "h200-sxm", "precision": "fp8", "accelerator": "x"}) == ("h200-sxm", "fp8")
-    for name, why in (("NVIDIA L40S", "does not cover l40s"), ("Intel(R) Arc Pro(R) B60", "does not cover b60"),
+    assert resolved({**base, "accelerator": "NVIDIA L40S"}) == ("l40s", "fp8")
+    for name, why in (("Intel(R) Arc Pro(R) B60", "covers b60"),
+                      ("MS-Intel Arc Pro B60 Dual 48G Turbo", "covers b60-dual"),
                       ("Acme Matrix 9000", "not in the catalog")):
         with pytest.raises(Skip, match=why):
             resolved({**base, "accelerator": name})
     text, _ = validate_command(str(ROOT / "validation" / "mlperf.csv"), as_json=True)
-    rows = [r for r in json.loads(text)["rows"] if r.get("gpu") == "mi350x"]
-    assert len(rows) == 14 and all("skipped" not in r and r["precision"] == "fp4" for r in rows)
+    rows = json.loads(text)["rows"]
+    mi350x = [r for r in rows if r.get("gpu") == "mi350x"]
+    assert len(mi350x) == 14 and all("skipped" not in r and r["precision"] == "fp4" for r in mi350x)
+    l40s = [r for r in rows if r.get("gpu") == "l40s"]
+    assert len(l40s) == 10 and all("skipped" not in r and r["precision"] == "fp8" for r in l40s)
+    assert sum("skipped" in r for r in rows) == 32  # the Intel Arc Pro rows
+
+
+def test_mlperf_engine_is_the_systems_own_where_the_file_guessed_it_from_the_vendor():
+    """The file guesses the engine from the vendor ("tensorrt-llm (inferred from vendor)" for any
+    NVIDIA GPU); a system whose own name says vLLM ran vLLM. A stated engine stands, and a name
+    that says nothing leaves the guess."""
+    from xlsizer.mlperf import engine_of
+
+    guess = "tensorrt-llm (inferred from vendor)"
+    assert engine_of({"engine": guess, "system": "IBM Cloud gx3 instance 1xL40S-PCIE-48GB vLLM"}) == "vllm"
+    assert engine_of({"engine": guess, "system": "Dell PowerEdge XE8640 (1xH100-SXM-80GB vLLM)"}) == "vllm"
+    assert engine_of({"engine": "vllm (inferred from vendor)", "system": "C845A_L40Sx8_TRT"}) == "tensorrt-llm"
+    assert engine_of({"engine": guess, "system": "srv-sglang-8x"}) == "sglang"
+    assert engine_of({"engine": guess, "system": "Dell PowerEdge XE9680 (8x H100-SXM-80GB)"}) == "tensorrt-llm"
+    assert engine_of({"engine": "tensorrt-llm", "system": "box vLLM"}) == "tensorrt-llm"  # stated: it stands
 
 
 def test_mlperf_interactive_rows_run_the_models_own_mtp_head():

@@ -21,11 +21,15 @@ number taken from them is each FP4 GPU's sustained share of its datasheet FP4 ra
 each model left out: ``scripts/fit_fp4_sustained.py``). A row whose ``gpu`` is empty (the
 file's catalog lacked it) is resolved from its accelerator name by the catalog's aliases; a row
 whose precision is empty gets the file's own rule for the rounds whose tables state none
-(``INFERRED_PRECISION``). Rows the catalog or the rule does not cover are skipped with the reason.
+(``INFERRED_PRECISION``), or the format its submitters state where the rule is silent (L40S:
+``SUBMITTED_PRECISION``). Rows the catalog or neither rule covers are skipped with the reason. A
+row's engine is the one its system's name says where the file guessed it from the vendor
+(``engine_of``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -59,8 +63,28 @@ _HOPPER_CDNA3 = ("h100-sxm", "h100-pcie", "h100-nvl", "h200-sxm", "h200-nvl", "g
 INFERRED_PRECISION: dict[str, str] = {**{g: "fp4" for g in _BLACKWELL + _CDNA4}, **{g: "fp8" for g in _HOPPER_CDNA3}}
 """Precision of a row whose results table states none, by catalog GPU: the file's own rule
 (validation/README.md, mlperf.csv: "FP4 is assumed on Blackwell and MI355X and FP8 on Hopper,
-MI300X and MI325X"), which its ``precision`` column applies wherever it filled the GPU. Ada
-(L40S) and Intel Arc Pro are outside the rule: their rows are skipped, not guessed."""
+MI300X and MI325X"), which its ``precision`` column applies wherever it filled the GPU."""
+
+SUBMITTED_PRECISION: dict[str, str] = {"l40s": "fp8"}
+"""Precision of rows outside the file's rule, as the submissions themselves state it.
+
+L40S: FP8. Red Hat's v5.1 L40S run states ``weight_data_types: fp8`` (inference_results_v5.1,
+closed/RedHat/measurements/IBM_Cloud_gx3-48x240x2l40s_vLLM/llama3.1-8b/Server/*.json), and
+NVIDIA's TensorRT-LLM harness runs llama2-70b on L40S at FP8 with FP8 KV (closed/Cisco/configs/
+C845A_L40Sx8/Server/llama2-70b.py: ``model_fields.precision: 'fp8'``), the harness the v5.0
+Dell and HPE L40S TensorRT systems run.
+
+Intel Arc Pro (B50, B60, B60 Dual, B70) stays skipped, though its v5.1 and v6.0 submissions state
+their formats (measurements.json: INT8 weights and activations for the Llama models, MXFP4
+weights with BF16 compute for gpt-oss-120b). The results table's llama-3.1-8b values for these
+systems (13-53 "tokens/s" on four cards) are their samples/s (the v6.0 B60 log: 26.15 samples/s,
+3,347 tokens/s), and the submission and the table count a B60 Dual card, two GPUs (the catalog's
+``b60-dual`` row is per GPU), as one accelerator: predicting those rows would measure the table's
+units, not the model."""
+
+_ENGINE_NAMED = (("vllm", "vllm"), ("sglang", "sglang"), ("tensorrt", "tensorrt-llm"), ("trt", "tensorrt-llm"))
+"""Engine words in a system's name (``..._vLLM``, ``... TensorRT``, ``..._TRT``), in the order
+they are looked for."""
 
 GROUP_DIMENSIONS: tuple[str, ...] = ("model/scenario", "model", "scenario", "gpu", "precision", "round")
 
@@ -87,6 +111,20 @@ def _num(row: Mapping[str, str], key: str) -> float:
 def _engine(text: str) -> str:
     word = (text or "").split(" ")[0].lower()
     return ENGINE.get(word, "vllm")
+
+
+def engine_of(row: Mapping[str, str]) -> str:
+    """The serving engine of a row: its ``engine`` column, except where that is the file's guess
+    from the vendor ("tensorrt-llm (inferred from vendor)") and the system's own name says
+    otherwise (Red Hat's "IBM Cloud gx3 instance 1xL40S-PCIE-48GB vLLM" ran vLLM on NVIDIA GPUs):
+    the submitter's name for its system is its own statement, the vendor a guess."""
+    text = row.get("engine", "")
+    if "inferred" in text:
+        words = re.findall(r"[a-z]+", row.get("system", "").lower())
+        for word, engine in _ENGINE_NAMED:
+            if word in words:
+                return engine
+    return _engine(text)
 
 
 MTP_DRAFT_TOKENS: int = 3
@@ -228,10 +266,10 @@ def resolved(row: Mapping[str, str]) -> tuple[str, str]:
     gpu = _gpu_of(row)
     if not gpu:
         raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
-    precision = row.get("precision", "") or INFERRED_PRECISION.get(gpu, "")
+    precision = row.get("precision", "") or INFERRED_PRECISION.get(gpu, "") or SUBMITTED_PRECISION.get(gpu, "")
     if not precision:
-        raise Skip(f"precision not given, and the file's rule (FP4 on Blackwell and MI355X, FP8 on Hopper, "
-                   f"MI300X and MI325X) does not cover {gpu}")
+        raise Skip(f"precision not given, and neither the file's rule (FP4 on Blackwell and MI355X, FP8 on Hopper, "
+                   f"MI300X and MI325X) nor a submission's statement (FP8 on L40S) covers {gpu}")
     return gpu, precision
 
 
@@ -244,7 +282,7 @@ def predict(row: Mapping[str, str], calibration: Calibration | None,
     gpu, precision = resolved(row)
     gpus = int(_num(row, "gpu_count"))
     isl, osl = _num(row, "isl_mean"), _num(row, "osl_mean")
-    engine = _engine(row.get("engine", ""))
+    engine = engine_of(row)
     if scenario == "Offline":
         tpot = ttft = None
     else:
@@ -278,7 +316,7 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
             gpu, precision = resolved(row)
         except Skip:
             gpu, precision = _gpu_of(row), row.get("precision", "")
-        desc = {"model": model, "family": family_of(model) if model else "", "engine": _engine(row.get("engine", "")),
+        desc = {"model": model, "family": family_of(model) if model else "", "engine": engine_of(row),
                 "gpu": gpu, "mode": "agg", "scenario": row.get("scenario", ""),
                 "precision": precision, "round": row.get("round", "")}
         metric = row.get("metric", "out_tok_s_total")
@@ -292,6 +330,6 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
     return ValidationReport(source, tuple(out), cross_validated=True, dimensions=GROUP_DIMENSIONS)
 
 
-__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "is_mlperf", "predict", "replica_shapes", "shape_capacity",
+__all__ = ["GROUP_DIMENSIONS", "SCENARIOS", "engine_of", "is_mlperf", "predict", "replica_shapes", "shape_capacity",
            "sized_capacity",
            "validate_rows"]
