@@ -107,3 +107,56 @@ def test_the_burst_plans_band_reaches_the_measured_step() -> None:
     outside = size(make_inputs({**inputs, "target_tpot_ms": 40}))  # about 190: below the measured range
     assert outside.scenarios["burst"].extra["perf"]["batch"] < m.sequences_low
     assert (outside.confidence["low"], outside.confidence["high"]) == (low, high)
+
+
+# --- a GPU the model is optimistic on (``GpuSpec.measured_results``) -------------------------------
+
+L40S = {"model": "llama-3.1-8b", "precision": "fp8", "serving_engine": "vllm", "gpu": "l40s",
+        "concurrent_users": 200, "throughput_source": "roofline"}
+
+
+def _says_optimistic(result) -> dict[str, bool]:
+    return {name: any("every MLPerf result on this GPU" in w for w in s.warnings)
+            for name, s in result.scenarios.items()}
+
+
+def test_every_plan_on_the_l40s_says_tuned_results_came_out_below_the_model() -> None:
+    # every L40S result validate predicts measured 0.53-0.83 of the prediction (Dell, HPE, Red Hat)
+    r_l40s = load_catalog().gpu("l40s").measured_results
+    assert r_l40s is not None and r_l40s.ratio_high < 0.85 and r_l40s.submitters >= 2
+    r = size(make_inputs(L40S))
+    assert all(_says_optimistic(r).values())
+    note = next(w for w in r.warnings if "every MLPerf result on this GPU" in w)
+    assert f"{r_l40s.ratio_low:g}-{r_l40s.ratio_high:g}" in note and "1.9x" in note and "xlsizer calibrate" in note
+    assert sum("every MLPerf result on this GPU" in w for w in r.warnings) == 1  # one note for the three scenarios
+    # the band's low side reaches the lowest result: a plan that carries 0.53 of its rate needs 1 / 0.53 the GPUs
+    assert r.confidence["low"] == pytest.approx(r_l40s.ratio_low - 1.0)
+    assert "measured_results" in r.confidence["source"]
+
+
+def test_no_such_note_on_gpus_without_the_finding_or_with_a_teams_profile(tmp_path) -> None:
+    assert [g.id for g in load_catalog().gpus.values() if g.measured_results is not None] == ["l40s"]
+    h100 = size(make_inputs({**L40S, "gpu": "h100-sxm"}))
+    assert not any(_says_optimistic(h100).values())
+    cal = packaged_calibration()
+    prof = Profile(deployment=Deployment(model="llama-3.1-8b", gpu="l40s", engine="vllm", weights_precision="fp8",
+                                         gpu_count=1, tp=1),
+                   factors={f.name: Factor(value=cal.engine_value("vllm", f.name),
+                                           packaged=cal.engine_value("vllm", f.name)) for f in FACTORS},
+                   range={})
+    path = tmp_path / "l40s.yaml"
+    path.write_text(dump_profile(prof), encoding="utf-8")
+    own = size(make_inputs({**L40S, "calibration_profile": str(path)}))
+    assert not any(_says_optimistic(own).values())  # the team's runs on this GPU replace the public finding
+    course = size(make_inputs({**L40S, "throughput_source": "course-table"}))
+    assert not any(_says_optimistic(course).values())  # the course's fixed table is not the model validated
+
+
+def test_measured_results_must_be_below_the_mark_ordered_and_from_two_submitters() -> None:
+    from xlsizer.catalog.schema import MeasuredResults
+
+    ok = {"ratio_low": 0.53, "ratio_high": 0.83, "results": 6, "submitters": 3, "source": "validate"}
+    assert MeasuredResults.model_validate(ok).results == 6
+    for bad in ({"ratio_high": 0.9}, {"ratio_low": 0.84, "ratio_high": 0.6}, {"submitters": 1}, {"results": 0}):
+        with pytest.raises(ValidationError):
+            MeasuredResults.model_validate({**ok, **bad})

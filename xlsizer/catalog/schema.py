@@ -86,6 +86,24 @@ class MeasuredStep(_Row):
         return self
 
 
+class MeasuredResults(_Row):
+    """Where every MLPerf result on this GPU that the model predicts came out below 0.85 of its
+    prediction, from at least two submitters: a validation finding shown with every plan on the
+    GPU, not a term of the model (docs/method.md, "A GPU the model is optimistic on")."""
+
+    ratio_low: float = Field(gt=0, lt=0.85, description="lowest measured / predicted output rate")
+    ratio_high: float = Field(gt=0, lt=0.85, description="highest measured / predicted output rate")
+    results: int = Field(gt=0, description="distinct results (a run submitted under two accuracy targets once)")
+    submitters: int = Field(ge=2, description="organizations that submitted them")
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MeasuredResults:
+        if not self.ratio_low <= self.ratio_high:
+            raise ValueError(f"measured results: ratio_low must be <= ratio_high: {self}")
+        return self
+
+
 class GpuSpec(_Row):
     """One accelerator SKU (per GPU, not per node)."""
 
@@ -163,6 +181,12 @@ class GpuSpec(_Row):
         description="where tuned systems on this GPU measured a mean decode step slower than the "
         "model's (sequences per replica, ratio, source): a sizing in that range says so "
         "(docs/method.md, 'What the latency-bound scenarios still miss'); None = no such finding",
+    )
+    measured_results: MeasuredResults | None = Field(
+        None,
+        description="where every MLPerf result on this GPU that the model predicts measured below "
+        "0.85 of the prediction, from two submitters or more (ratios, results, source): every plan "
+        "on it says so (docs/method.md, 'A GPU the model is optimistic on'); None = no such finding",
     )
     form_factor: Literal["sxm", "oam", "pcie", "superchip", "custom"]
     liquid_cooling_required: bool = False

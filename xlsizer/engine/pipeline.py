@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from xlsizer.calibrate.profile import calibration_for, shared_profile, sizing_notes
 from xlsizer.catalog.loader import load_catalog, read_data_file
-from xlsizer.catalog.schema import GpuSpec, MeasuredStep, ModelSpec
+from xlsizer.catalog.schema import GpuSpec, MeasuredResults, MeasuredStep, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
 from xlsizer.engine.calibration import Calibration
 from xlsizer.engine.cost import API_PRICE_MODEL, api_price_warning, gpu_purchase_price, scenario_cost, server_price
@@ -227,8 +227,8 @@ class _Shared:
     """Values every scenario of one sizing shares (computed once)."""
 
     __slots__ = ("act", "arr", "cals", "cands", "fx", "kv_plan", "kv_prec", "kv_read_min", "kv_req", "kv_res_min",
-                 "kv_tok", "measured", "model", "out_tok", "profile", "prompt", "rps", "state", "t_req", "ttft_s", "w",
-                 "w_active", "w_dense")
+                 "kv_tok", "measured", "model", "optimistic", "out_tok", "profile", "prompt", "rps", "state", "t_req",
+                 "ttft_s", "w", "w_active", "w_dense")
 
     def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
         self.model = model
@@ -264,6 +264,8 @@ class _Shared:
         self.cals: dict[str, Calibration | None] = {}
         # scenario -> the GPU's measured-step finding its plan falls in (``_measured_step_warning``)
         self.measured: dict[str, MeasuredStep] = {}
+        # scenario -> its GPU's finding that tuned results came out below the model's (``_measured_results_warning``)
+        self.optimistic: dict[str, MeasuredResults] = {}
 
     def cal(self, g: GpuSpec, inp: SizingInputs) -> Calibration | None:
         """The calibration configurations on ``g`` use (None: the packaged one)."""
@@ -312,7 +314,9 @@ def size(inp: SizingInputs) -> SizingResult:
         top_warn.append(api_warn)
     confidence = _confidence(model, inp)
     if "burst" in sh.measured:
-        confidence = _widened(confidence, sh.measured["burst"])
+        confidence = _widened(confidence, *_step_low(sh.measured["burst"]))
+    if "burst" in sh.optimistic:
+        confidence = _widened(confidence, *_results_low(sh.optimistic["burst"]))
     if sh.profile is not None:  # issue 23: which factors the profile gave, its range, its band
         recs, warns, confidence = sizing_notes(sh.profile, model.id, inp.serving_engine.value, inp.precision.value,
                                                sh.prompt, sh.out_tok, scenarios, confidence)
@@ -390,18 +394,28 @@ def _confidence(model: ModelSpec, inp: SizingInputs) -> dict[str, Any]:
     return {"low": low, "high": high, "kind": kind, "source": src}
 
 
-def _widened(conf: dict[str, Any], m: MeasuredStep) -> dict[str, Any]:
-    """The band with its low side taken at least to 1 / ``m.ratio_high`` − 1: where tuned systems
-    measured a step that much slower than the model's at the plan's batch, the capacity they got
-    was about that much lower (at a fixed TPOT target the batch also shrinks, so this is the
-    least of it)."""
-    low = 1.0 / m.ratio_high - 1.0
+def _widened(conf: dict[str, Any], low: float, why: str) -> dict[str, Any]:
+    """The band with its low side taken at least to ``low`` (a fraction, below 0), ``why`` said
+    in its source (``_step_low``, ``_results_low``)."""
     if low >= conf["low"]:
         return conf
-    return {**conf, "low": low,
-            "source": f"{conf['source']} Its low side is taken to {low:.0%}: at this plan's batch tuned MLPerf systems "
-                      f"on this GPU measured a decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's (catalog "
-                      "measured_step)."}
+    return {**conf, "low": low, "source": f"{conf['source']} Its low side is taken to {low:.0%}: {why}."}
+
+
+def _step_low(m: MeasuredStep) -> tuple[float, str]:
+    """(1 / ``m.ratio_high`` − 1, why): where tuned systems measured a step that much slower than
+    the model's at the plan's batch, the capacity they got was about that much lower (at a fixed
+    TPOT target the batch also shrinks, so this is the least of it)."""
+    return 1.0 / m.ratio_high - 1.0, (f"at this plan's batch tuned MLPerf systems on this GPU measured a decode step "
+                                      f"{m.ratio_low:g}-{m.ratio_high:g}x the model's (catalog measured_step)")
+
+
+def _results_low(r: MeasuredResults) -> tuple[float, str]:
+    """(``r.ratio_low`` − 1, why): tuned systems on the GPU delivered as little as that share of
+    the model's predicted throughput."""
+    return r.ratio_low - 1.0, (f"tuned MLPerf systems on this GPU delivered {r.ratio_low:g}-{r.ratio_high:g} of the "
+                               f"throughput the model predicts for them ({r.results} results, {r.submitters} "
+                               "submitters; catalog measured_results)")
 
 
 class _Plan:
@@ -1788,6 +1802,7 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
     if inp.ttft_ms < GUARD["short_ttft_ms"] and sh.prompt > GUARD["long_prompt_tokens"]:
         warn.append(f"TTFT target {inp.ttft_ms:g} ms with {sh.prompt:,}-token prompts is aggressive")
     _measured_step_warning(name, inp, sh, plan, warn)
+    _measured_results_warning(name, inp, sh, plan, warn)
     if name == "burst":
         _equal_answers_warning(inp, sh, plan, warn)
     cap = plan.cap
@@ -1849,6 +1864,21 @@ def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Pla
                     f"measured a mean decode step {m.ratio_low:g}-{m.ratio_high:g}x the model's ({m.sequences_low}-"
                     f"{m.sequences_high} sequences per replica; docs/method.md), so its TPOT may come out that much "
                     "above the target: treat it as optimistic, or calibrate on your own runs (xlsizer calibrate)")
+
+
+def _measured_results_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+    """Where every MLPerf result on the plan's GPU that the model predicts came out below its
+    prediction (``GpuSpec.measured_results``), say so with any plan on it: the plan is likely
+    optimistic, and the Burst scenario's finding widens the band (``_widened``). Not with a team's
+    profile for that GPU, and not for the course table's fixed throughput."""
+    r, cap = plan.gpu.measured_results, plan.cap
+    if r is None or cap is None or sh.cal(plan.gpu, inp) is not None:
+        return
+    sh.optimistic[name] = r
+    warn.append(f"{plan.gpu.id}: every MLPerf result on this GPU that xlsizer predicts came out below its prediction, "
+                f"at {r.ratio_low:g}-{r.ratio_high:g} of the predicted throughput ({r.results} results from "
+                f"{r.submitters} submitters; docs/method.md), so this plan is likely optimistic, by up to "
+                f"{1.0 / r.ratio_low:.1f}x: buy with that margin, or calibrate on your own runs (xlsizer calibrate)")
 
 
 def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need, site: _Site,
