@@ -4,13 +4,17 @@
 
 Wall-clock time on a shared machine varies by 2x for the same code. The CPU instructions do not:
 
+    export PYTHONHASHSEED=0
     valgrind --tool=cachegrind --cache-sim=no python3 benchmarks/bench_sizing.py --n 200 --no-sweep
     valgrind --tool=cachegrind --cache-sim=no python3 benchmarks/bench_sizing.py --n 200 --count-only
 
 The difference of the two "I refs" totals / 200 is the instructions per full sizing (the second
 run draws, validates and warms up the same inputs, then stops before the timed sizings). Give
 valgrind the interpreter binary itself (``python3 -c "import sys; print(sys.executable)"``), not
-a shell shim such as pyenv's.
+a shell shim such as pyenv's. Fix the hash seed: with Python's per-process string hashing, three
+runs of the same code counted 10.205-10.262 million per sizing; with ``PYTHONHASHSEED=0`` two
+counted 10.210 and 10.211. Count where the package's bytecode is already compiled (run it once
+first): compiling it inside one run and not the other moves the difference too.
 
 Inputs are drawn at random (fixed seed) from realistic ranges so caches of sub-results do
 not flatter the figure; input validation is timed separately.

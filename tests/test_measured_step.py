@@ -64,20 +64,25 @@ def test_an_amd_plan_in_its_measured_range_says_so_too() -> None:
     assert load_catalog().gpu("mi355x").measured_step is None  # its v6.0 Interactive logs: 0.95-0.98x
 
 
-def test_a_teams_profile_for_the_gpu_replaces_the_note(tmp_path) -> None:
-    # the team's own runs on this GPU replace the packaged step, so the public finding is not
-    # repeated (a profile with the packaged values: only its presence matters here)
+def _profile(tmp_path, model: str, gpu: str, precision: str) -> str:
+    """A team's profile for ``gpu`` with the packaged values (only its presence matters here)."""
     cal = packaged_calibration()
-    prof = Profile(deployment=Deployment(model="llama-3.1-70b", gpu="b200", engine="vllm", weights_precision="fp4",
+    prof = Profile(deployment=Deployment(model=model, gpu=gpu, engine="vllm", weights_precision=precision,
                                          gpu_count=1, tp=1),
                    factors={f.name: Factor(value=cal.engine_value("vllm", f.name),
                                            packaged=cal.engine_value("vllm", f.name)) for f in FACTORS},
                    range={})
-    path = tmp_path / "b200.yaml"
+    path = tmp_path / f"{gpu}.yaml"
     path.write_text(dump_profile(prof), encoding="utf-8")
+    return str(path)
+
+
+def test_a_teams_profile_for_the_gpu_replaces_the_note(tmp_path) -> None:
+    # the team's own runs on this GPU replace the packaged step, so the public finding is not repeated
+    path = _profile(tmp_path, "llama-3.1-70b", "b200", "fp4")
     inputs = INSIDE
     assert any(said for _, said in _flagged(size(make_inputs(inputs))).values())
-    with_profile = size(make_inputs({**inputs, "calibration_profile": str(path)}))
+    with_profile = size(make_inputs({**inputs, "calibration_profile": path}))
     assert not any(said for _, said in _flagged(with_profile).values())
 
 
@@ -138,15 +143,7 @@ def test_no_such_note_on_gpus_without_the_finding_or_with_a_teams_profile(tmp_pa
     assert [g.id for g in load_catalog().gpus.values() if g.measured_results is not None] == ["l40s"]
     h100 = size(make_inputs({**L40S, "gpu": "h100-sxm"}))
     assert not any(_says_optimistic(h100).values())
-    cal = packaged_calibration()
-    prof = Profile(deployment=Deployment(model="llama-3.1-8b", gpu="l40s", engine="vllm", weights_precision="fp8",
-                                         gpu_count=1, tp=1),
-                   factors={f.name: Factor(value=cal.engine_value("vllm", f.name),
-                                           packaged=cal.engine_value("vllm", f.name)) for f in FACTORS},
-                   range={})
-    path = tmp_path / "l40s.yaml"
-    path.write_text(dump_profile(prof), encoding="utf-8")
-    own = size(make_inputs({**L40S, "calibration_profile": str(path)}))
+    own = size(make_inputs({**L40S, "calibration_profile": _profile(tmp_path, "llama-3.1-8b", "l40s", "fp8")}))
     assert not any(_says_optimistic(own).values())  # the team's runs on this GPU replace the public finding
     course = size(make_inputs({**L40S, "throughput_source": "course-table"}))
     assert not any(_says_optimistic(course).values())  # the course's fixed table is not the model validated
