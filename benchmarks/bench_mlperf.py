@@ -33,12 +33,13 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from xlsizer.catalog.schema import SHORT_OF_MODEL
 from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.errors import XlsizerError
 from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, engine_of, replica_shapes, resolved, shape_capacity
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
-LOW = 0.85
+LOW = SHORT_OF_MODEL
 """Ratio below which the sizer is said to buy too few GPUs (issue 22's threshold)."""
 
 
@@ -126,15 +127,16 @@ def table(percentile: float | None,
     return out
 
 
-def rows_below(best_only: bool = True) -> list[tuple[float, dict[str, str], int]]:
-    """(GPUs sized / used, row, GPUs sized) of each result the sizer sizes below ``LOW`` (AFTER),
-    the best result per group only by default: the ones to read one by one."""
+def rows_below(best_only: bool = True) -> list[tuple[float, dict[str, str], int, str]]:
+    """(GPUs sized / used, row, GPUs sized, catalog GPU) of each result the sizer sizes below
+    ``LOW`` (AFTER), the best result per group only by default: the ones to read one by one. The
+    GPU is the resolved one (an L40S row names none in the file)."""
     out = []
     for row in results(best_only):
         g = sized_gpus(row, MLPERF_PERCENTILE)
         if g is not None and g / float(row["gpu_count"]) < LOW:
-            out.append((g / float(row["gpu_count"]), row, g))
-    return sorted(out, key=lambda t: (t[1]["model"], t[1]["scenario"], resolved(t[1])[0], t[1]["round"]))
+            out.append((g / float(row["gpu_count"]), row, g, resolved(row)[0]))
+    return sorted(out, key=lambda t: (t[1]["model"], t[1]["scenario"], t[3], t[1]["round"]))
 
 
 def main() -> None:
@@ -162,9 +164,8 @@ def main() -> None:
     if args.below:
         print(f"Best results sized below {LOW:g} of the GPUs used (ratio, round, model, scenario, GPU, "
               "GPUs used, organization, output tok/s per GPU, GPUs sized)")
-        for ratio, r, g in rows_below():
+        for ratio, r, g, gpu in rows_below():
             per_gpu = float(r["value"]) / float(r["gpu_count"])
-            gpu = resolved(r)[0]  # the row's own, else by alias (an L40S row names no catalog GPU)
             print(f"  {ratio:5.2f}  {r['round']}  {r['model']:<15} {r['scenario']:<12} {gpu:<13} "
                   f"{r['gpu_count']:>4}  {r['organization'][:16]:<16} {per_gpu:9,.0f}  {g}")
 

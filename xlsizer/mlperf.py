@@ -268,8 +268,9 @@ def resolved(row: Mapping[str, str]) -> tuple[str, str]:
         raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
     precision = row.get("precision", "") or INFERRED_PRECISION.get(gpu, "") or SUBMITTED_PRECISION.get(gpu, "")
     if not precision:
+        stated = ", ".join(f"{p.upper()} on {g}" for g, p in SUBMITTED_PRECISION.items())
         raise Skip(f"precision not given, and neither the file's rule (FP4 on Blackwell and MI355X, FP8 on Hopper, "
-                   f"MI300X and MI325X) nor a submission's statement (FP8 on L40S) covers {gpu}")
+                   f"MI300X and MI325X) nor a submission's statement ({stated}) covers {gpu}")
     return gpu, precision
 
 
