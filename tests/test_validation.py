@@ -452,6 +452,9 @@ def test_mlperf_engine_is_the_systems_own_where_the_file_guessed_it_from_the_ven
     assert engine_of({"engine": guess, "system": "Dell PowerEdge XE8640 (1xH100-SXM-80GB vLLM)"}) == "vllm"
     assert engine_of({"engine": "vllm (inferred from vendor)", "system": "C845A_L40Sx8_TRT"}) == "tensorrt-llm"
     assert engine_of({"engine": guess, "system": "srv-sglang-8x"}) == "sglang"
+    # llm-d serves with vLLM (Red Hat's v6.0 systems: "framework: LLM-D v0.5.0, vLLM 0.14.1")
+    assert engine_of({"engine": guess, "system": "LLM-D v0.5.0Openshift 4.20.12NVIDIA 8xB200-SXM-180GB"}) == "vllm"
+    assert engine_of({"engine": guess, "system": "8x B200 LLM TensorRT"}) == "tensorrt-llm"  # "llm" alone is not llm-d
     assert engine_of({"engine": guess, "system": "Dell PowerEdge XE9680 (8x H100-SXM-80GB)"}) == "tensorrt-llm"
     assert engine_of({"engine": "tensorrt-llm", "system": "box vLLM"}) == "tensorrt-llm"  # stated: it stands
 

@@ -82,9 +82,12 @@ systems (13-53 "tokens/s" on four cards) are their samples/s (the v6.0 B60 log: 
 ``b60-dual`` row is per GPU), as one accelerator: predicting those rows would measure the table's
 units, not the model."""
 
-_ENGINE_NAMED = (("vllm", "vllm"), ("sglang", "sglang"), ("tensorrt", "tensorrt-llm"), ("trt", "tensorrt-llm"))
+_ENGINE_NAMED = (("vllm", "vllm"), ("sglang", "sglang"), ("tensorrt", "tensorrt-llm"), ("trt", "tensorrt-llm"),
+                 ("llm-d", "vllm"))
 """Engine words in a system's name (``..._vLLM``, ``... TensorRT``, ``..._TRT``), in the order
-they are looked for."""
+they are looked for. llm-d (Red Hat's v6.0 "LLM-D v0.5.0 ... 8xB200-SXM-180GB") is a serving
+stack whose model server is vLLM: those systems' descriptions state "framework: LLM-D v0.5.0,
+vLLM 0.14.1" (closed/RedHat/systems/8xB200-LLM-D-Openshift.json, 8xH200-LLM-D-Openshift.json)."""
 
 GROUP_DIMENSIONS: tuple[str, ...] = ("model/scenario", "model", "scenario", "gpu", "precision", "round")
 
@@ -120,7 +123,9 @@ def engine_of(row: Mapping[str, str]) -> str:
     the submitter's name for its system is its own statement, the vendor a guess."""
     text = row.get("engine", "")
     if "inferred" in text:
-        words = re.findall(r"[a-z]+", row.get("system", "").lower())
+        name = row.get("system", "").lower()
+        # plain words, and hyphenated ones whole ("llm-d")
+        words = set(re.findall(r"[a-z]+", name)) | set(re.findall(r"[a-z]+(?:-[a-z]+)+", name))
         for word, engine in _ENGINE_NAMED:
             if word in words:
                 return engine
