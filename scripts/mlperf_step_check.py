@@ -25,6 +25,14 @@ beside the measured mean TPOT:
 - p99 / mean TPOT: how much of the limit the run's own spread takes (the model's
   percentile term, ``latency.py``, covers this part).
 
+The second table checks that percentile term itself, apart from the step: the p99 / mean of
+TTFT and of TPOT each run measured, beside the model's at its own capacity within the run's
+limits (LoadGen's ``requested_server_ttft_latency`` and ``_tpot_latency``) for the same replica
+(``mlperf.shape_capacity``: Poisson arrivals, the dataset's spread of lengths; the TTFT's from
+``latency.ttft_at_load_q``, the TPOT's ``ReplicaCapacity.tpot_q_s / tpot_s``), and which limit
+binds (p99 at 0.9 of the limit or more: ``BINDS_AT``), measured and modelled. Every log with a
+shape the model can run enters it, the batch cap notwithstanding.
+
 Logs whose batch is above what the model lets one replica run (its engine profile's sequence
 cap, or the KV budget) are skipped: the model's step there is not a step at that batch.
 Speculative-decoding runs (DeepSeek-R1's MTP, named in their config) are left out: their TPOT
@@ -47,9 +55,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from xlsizer.engine.calibration import held_out_calibration  # noqa: E402
+from xlsizer.engine.latency import ttft_at_load_q  # noqa: E402
 from xlsizer.engine.performance import estimate  # noqa: E402
 from xlsizer.errors import XlsizerError  # noqa: E402
-from xlsizer.mlperf import Skip, mlperf_arrivals, resolved  # noqa: E402
+from xlsizer.mlperf import Skip, mlperf_arrivals, resolved, shape_capacity  # noqa: E402
 
 BENCHMARKS = {"llama2-70b-99": "llama-2-70b", "llama3.1-8b": "llama-3.1-8b", "gpt-oss-120b": "gpt-oss-120b",
               "llama3.1-405b": "llama-3.1-405b", "mixtral-8x7b": "mixtral-8x7b", "deepseek-r1": "deepseek-r1"}
@@ -60,6 +69,9 @@ GPUS = (("GB300", "gb300"), ("GB200", "gb200"), ("B300", "b300"), ("B200", "b200
         ("MI350X", "mi350x"), ("MI325X", "mi325x"), ("MI300X", "mi300x"), ("RTX_PRO_6000", "rtx-pro-6000"),
         ("RTXPRO6000", "rtx-pro-6000"), ("RTX_PRO_4500", "rtx-pro-4500"))
 """System-name fragment (upper case) -> catalog GPU; the first match wins (GB300 before B300)."""
+
+BINDS_AT = 0.9
+"""A p99 at or above this share of its limit is said to bind (a definition, for the table)."""
 
 LOG = re.compile(r"^closed/([^/]+)/results/([^/]+)/([^/]+)/(Server|Interactive)/performance/run_1/"
                  r"mlperf_log_detail\.txt$")
@@ -133,6 +145,28 @@ def speculative(text: str) -> bool:
     return bool(re.search(r"speculative_decoding|num_nextn_predict_layers", text))
 
 
+def binds(ttft_use: float, tpot_use: float) -> str:
+    """Which p99 limits a run sits at, from each p99 as a share of its limit (``BINDS_AT``)."""
+    return "+".join(n for n, u in (("TTFT", ttft_use), ("TPOT", tpot_use)) if u >= BINDS_AT) or "neither"
+
+
+def model_spread(model: str, gpu: str, width: int, ep: int, precision: str, isl: float, osl: float,
+                 ttft_limit_s: float, tpot_limit_s: float, engine: str) -> tuple[float, float, str] | None:
+    """(p99 / mean TTFT, p99 / mean TPOT, the limits that bind) of the model at its own capacity
+    within the limits on one replica of the shape; None where the shape cannot meet them."""
+    cal, arr = held_out_calibration(model), mlperf_arrivals(model)
+    cap = shape_capacity(model, gpu, width, ep, precision, isl, osl, tpot_limit_s, ttft_limit_s, engine, cal)
+    if not cap.feasible or cap.req_s <= 0.0:
+        return None
+    rate = cap.req_s * (1.0 - 1e-9)
+    t99, tmean = ttft_at_load_q(cap, rate, 99.0, arr), ttft_at_load_q(cap, rate, None, arr)
+    return t99 / tmean, cap.tpot_q_s / cap.tpot_s, binds(t99 / ttft_limit_s, cap.tpot_q_s / tpot_limit_s)
+
+
+def _most(xs: list[str]) -> str:
+    return max(sorted(set(xs)), key=xs.count) if xs else "-"
+
+
 def prompt_means() -> dict[str, float]:
     """Mean prompt tokens per model: the dataset's, as validation/mlperf.csv states it."""
     with (ROOT / "validation" / "mlperf.csv").open(encoding="utf-8") as f:
@@ -148,6 +182,9 @@ def main() -> None:
     isl = prompt_means()
     groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     spread: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    # per (model, scenario, gpu): (measured TTFT p99/mean, model's, measured TPOT p99/mean, model's,
+    # measured binds, model's)
+    shapes: dict[tuple[str, str, str], list[tuple[float, float, float, float, str, str]]] = defaultdict(list)
     for name in repo.files():
         m = LOG.match(name)
         if not m or m.group(3) not in BENCHMARKS:
@@ -172,14 +209,27 @@ def main() -> None:
         tp = width if ep == 1 else 1
         batch = rate * v["result_mean_latency_ns"] / 1e9 / n * width  # Little, per replica
         ttft = v["result_first_token_mean_latency_ns"] / 1e6
+        engine = "vllm" if gpu.startswith("mi") else "tensorrt-llm"
         try:
             _, precision = resolved({"gpu": gpu})  # the validation's precision rule for the GPU
-            est = estimate(model, gpu, tp, precision, isl[model], osl, batch, ep=ep,
-                           engine="vllm" if gpu.startswith("mi") else "tensorrt-llm",
+            est = estimate(model, gpu, tp, precision, isl[model], osl, batch, ep=ep, engine=engine,
                            calibration=held_out_calibration(model), output_cv=mlperf_arrivals(model).answer_cv)
         except (Skip, XlsizerError) as exc:
             print(f"skip {name}: {exc}", file=sys.stderr)
             continue
+        limits = (v.get("requested_server_ttft_latency", 0.0) / 1e9, v.get("requested_server_tpot_latency", 0.0) / 1e9)
+        t99 = v.get("result_first_token_99.00_percentile_latency_ns", 0.0)
+        p99_ns = v.get("result_time_per_output_token_99.00_percentile_ns", 0.0)
+        if all(limits) and t99 and p99_ns:
+            try:
+                modelled = model_spread(model, gpu, width, ep, precision, isl[model], osl, *limits, engine)
+            except XlsizerError:
+                modelled = None
+            if modelled is not None:
+                tpot_ns = v["result_time_to_output_token_mean"]
+                shapes[(model, scenario, gpu)].append(
+                    (t99 / v["result_first_token_mean_latency_ns"], modelled[0], p99_ns / tpot_ns, modelled[1],
+                     binds(t99 / 1e9 / limits[0], p99_ns / 1e9 / limits[1]), modelled[2]))
         if batch > est.max_batch:  # the engine profile's sequence cap or the KV budget: not a step at that batch
             print(f"skip {name}: {batch:.0f} in flight per replica, above the model's {est.max_batch}", file=sys.stderr)
             continue
@@ -201,6 +251,24 @@ def main() -> None:
         rs = groups[key]
         sp = statistics.median(spread[key]) if spread[key] else float("nan")
         print(f"{key[0]:15} {key[1]:11} {key[2]:13} {len(rs):>4}  {statistics.median(rs):>34.2f}  {sp:>22.2f}")
+    print_spreads(shapes)
+
+
+def print_spreads(shapes: dict[tuple[str, str, str], list[tuple[float, float, float, float, str, str]]]) -> None:
+    """The second table: measured against modelled p99 / mean of TTFT and TPOT, and the limits
+    that bind (medians per group; "all" per scenario last)."""
+    print(f"\n{'model':15} {'scenario':11} {'gpu':13} {'logs':>4}  {'p99/mean TTFT':>14}  {'p99/mean TPOT':>14}"
+          f"  limits that bind (most)")
+    print(f"{'':15} {'':11} {'':13} {'':>4}  {'meas.  model':>14}  {'meas.  model':>14}  measured / model")
+    rows = sorted(shapes.items())
+    for scenario in ("Interactive", "Server"):
+        rows.append((("all", scenario, ""), [x for k, xs in shapes.items() if k[1] == scenario for x in xs]))
+    for (model, scenario, gpu), xs in rows:
+        if not xs:
+            continue
+        med = [statistics.median(x[i] for x in xs) for i in range(4)]
+        print(f"{model:15} {scenario:11} {gpu:13} {len(xs):>4}  {med[0]:>6.2f} {med[1]:>6.2f}  "
+              f"{med[2]:>6.2f} {med[3]:>6.2f}  {_most([x[4] for x in xs])} / {_most([x[5] for x in xs])}")
 
 
 if __name__ == "__main__":

@@ -48,3 +48,25 @@ def test_configs_give_the_replica_and_drafting_runs_are_known():
     assert step_check.config_shape("") is None
     assert step_check.speculative("llm_fields.speculative_decoding: {'num_nextn_predict_layers': 3}")
     assert not step_check.speculative(dep)
+
+
+def test_the_limits_a_run_sits_at_are_named_from_its_p99s():
+    """A p99 at 0.9 of its limit or more binds; the spread table counts which ones do."""
+    assert step_check.binds(0.95, 0.5) == "TTFT"
+    assert step_check.binds(0.3, 0.9) == "TPOT"
+    assert step_check.binds(1.0, 0.99) == "TTFT+TPOT"
+    assert step_check.binds(0.89, 0.2) == "neither"
+
+
+def test_the_models_spread_at_its_capacity_is_a_percentile_over_a_mean():
+    """The model side of the spread table, on the case of the LoadGen log in docs/method.md:
+    llama2-70b Interactive on one B200 at FP4 (TTFT 450 ms, TPOT 40 ms at p99). Both ratios are
+    above 1 (a p99 over a mean) and the TPOT's is the capacity's own p99 over its mean step."""
+    spread = step_check.model_spread("llama-2-70b", "b200", 1, 1, "fp4", 222.3, 272.0, 0.45, 0.04, "tensorrt-llm")
+    assert spread is not None
+    ttft, tpot, bound = spread
+    assert 1.2 < ttft < 4.0 and 1.0 < tpot < 1.3
+    assert "TPOT" in bound  # the run binds at its TPOT limit, as the measured one does (p99 38.1 of 40 ms)
+    # a limit no single sequence meets: no capacity, no spread
+    assert step_check.model_spread("llama-2-70b", "b200", 1, 1, "fp4", 222.3, 272.0, 0.45, 0.001,
+                                   "tensorrt-llm") is None
