@@ -1,7 +1,7 @@
 """GPUs the sizer would buy for each public MLPerf Server/Interactive result versus the GPUs
 the submission used (issue 22). A script, not a test: it prints, it asserts nothing.
 
-    PYTHONPATH=$PWD python3 benchmarks/bench_mlperf.py [--below]
+    PYTHONPATH=$PWD python3 benchmarks/bench_mlperf.py [--below] [--data NEWER-ROUND.csv]
 
 For each row of validation/mlperf.csv in the Server or Interactive scenario whose GPU the
 catalog knows: the submission's own rate (its output tok/s ÷ the dataset's mean output
@@ -30,9 +30,10 @@ import argparse
 import csv
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
+from xlsizer.catalog import load_catalog
 from xlsizer.catalog.schema import SHORT_OF_MODEL
 from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.errors import XlsizerError
@@ -78,19 +79,27 @@ def sized_both(row: dict[str, str], percentile: float | None) -> tuple[int, floa
     return None if best is None else (best, unrounded)
 
 
-def results(best_only: bool = False) -> list[dict[str, str]]:
-    """The Server and Interactive rows whose GPU and precision the catalog and the file's rule
-    cover; ``best_only``: of each (model, scenario, GPU, precision, round) only the result with
-    the highest output rate per GPU, the best-tuned system on that hardware in that round."""
-    with DATA.open(encoding="utf-8") as f:
+def results(best_only: bool = False, data: Path = DATA,
+            skipped: Counter[str] | None = None) -> list[dict[str, str]]:
+    """The Server and Interactive rows of ``data`` (mlperf.csv's format) whose model, GPU and
+    precision the catalog and the file's rule cover; ``best_only``: of each (model, scenario,
+    GPU, precision, round) only the result with the highest output rate per GPU, the best-tuned
+    system on that hardware in that round. ``skipped`` counts the other rows by reason."""
+    catalog = load_catalog()
+    with data.open(encoding="utf-8", newline="") as f:
         rows = []
         for row in csv.DictReader(f):
-            if row["scenario"] not in ("Server", "Interactive"):
+            if row.get("scenario") not in ("Server", "Interactive"):
                 continue
             try:
+                catalog.model(row.get("model", ""))
                 rows.append((resolved(row), row))
-            except Skip:
-                continue  # accelerator or precision the catalog / the file's rule does not cover
+            except (KeyError, XlsizerError):
+                if skipped is not None:
+                    skipped[f"model {row.get('model', '')!r} is not in the catalog"] += 1
+            except Skip as why:  # accelerator or precision the catalog / the file's rule does not cover
+                if skipped is not None:
+                    skipped[str(why)] += 1
     if not best_only:
         return [r for _, r in rows]
     best: dict[tuple[str, ...], dict[str, str]] = {}
@@ -102,14 +111,14 @@ def results(best_only: bool = False) -> list[dict[str, str]]:
     return list(best.values())
 
 
-def table(percentile: float | None,
-          best_only: bool = False) -> list[tuple[str, int, float, float, float, float, int]]:
+def table(percentile: float | None, best_only: bool = False,
+          data: Path = DATA) -> list[tuple[str, int, float, float, float, float, int]]:
     """(model/scenario, rows, median ratio, share below LOW, the same two unrounded (whole
     replicas not rounded up: ``sized_both``), rows no size could meet)."""
     ratios: dict[str, list[float]] = defaultdict(list)
     unrounded: dict[str, list[float]] = defaultdict(list)
     never: dict[str, int] = defaultdict(int)
-    for row in results(best_only):
+    for row in results(best_only, data):
         key = f"{row['model']}/{row['scenario']}"
         sized = sized_both(row, percentile)
         if sized is None:
@@ -127,12 +136,12 @@ def table(percentile: float | None,
     return out
 
 
-def rows_below(best_only: bool = True) -> list[tuple[float, dict[str, str], int, str]]:
+def rows_below(best_only: bool = True, data: Path = DATA) -> list[tuple[float, dict[str, str], int, str]]:
     """(GPUs sized / used, row, GPUs sized, catalog GPU) of each result the sizer sizes below
     ``LOW`` (AFTER), the best result per group only by default: the ones to read one by one. The
     GPU is the resolved one (an L40S row names none in the file)."""
     out = []
-    for row in results(best_only):
+    for row in results(best_only, data):
         g = sized_gpus(row, MLPERF_PERCENTILE)
         if g is not None and g / float(row["gpu_count"]) < LOW:
             out.append((g / float(row["gpu_count"]), row, g, resolved(row)[0]))
@@ -143,7 +152,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--below", action="store_true",
                     help=f"also list the best results sized below {LOW:g} of the GPUs used, one per line")
+    ap.add_argument("--data", type=Path, default=DATA,
+                    help="results in validation/mlperf.csv's format, e.g. a newer round held out from the fit "
+                         "(default: validation/mlperf.csv)")
     args = ap.parse_args()
+    if not args.data.is_file():
+        raise SystemExit(f"bench_mlperf: {args.data}: no such file")
+    skipped: Counter[str] = Counter()
+    results(False, args.data, skipped)
+    print(f"{args.data}: {sum(skipped.values())} Server and Interactive rows skipped" + (":" if skipped else ""))
+    for why, n in skipped.most_common():
+        print(f"  {n:>4}  {why}")
+    print()
     after = f"AFTER (p{MLPERF_PERCENTILE:g} under Poisson arrivals)"
     for label, q, best_only in (("BEFORE (p99 limits treated as means)", None, False),
                                 (after, MLPERF_PERCENTILE, False),
@@ -153,7 +173,7 @@ def main() -> None:
         print(f"  {'model/scenario':<28} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} "
               f"{'unrounded: median':>18} {'< 0.85':>7} {'unmeetable':>10}")
         all_rows = below = u_below = 0
-        for key, n, med, low, u_med, u_low, never in table(q, best_only):
+        for key, n, med, low, u_med, u_low, never in table(q, best_only, args.data):
             all_rows += n
             below += round(low * n)
             u_below += round(u_low * n)
@@ -164,7 +184,7 @@ def main() -> None:
     if args.below:
         print(f"Best results sized below {LOW:g} of the GPUs used (ratio, round, model, scenario, GPU, "
               "GPUs used, organization, output tok/s per GPU, GPUs sized)")
-        for ratio, r, g, gpu in rows_below():
+        for ratio, r, g, gpu in rows_below(True, args.data):
             per_gpu = float(r["value"]) / float(r["gpu_count"])
             print(f"  {ratio:5.2f}  {r['round']}  {r['model']:<15} {r['scenario']:<12} {gpu:<13} "
                   f"{r['gpu_count']:>4}  {r['organization'][:16]:<16} {per_gpu:9,.0f}  {g}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -495,3 +496,39 @@ def test_mlperf_predictions_try_the_replica_shapes_a_sizing_buys():
     assert (n, ep) == (8, 8) and out > 0
     res = size(make_inputs({"model": "deepseek-r1", "gpu": "b200", "precision": "fp4", "concurrent_users": 5000}))
     assert res.burst.gpus_per_replica == 8 and res.burst.tp == 1
+
+
+def test_bench_mlperf_reads_a_newer_round_and_names_the_rows_it_skips(tmp_path):
+    """benchmarks/bench_mlperf.py --data: a held-out file in mlperf.csv's format (a newer round)
+    is read as the packaged one is; a row whose model or accelerator the catalog lacks is
+    counted with its reason, not sized and not a crash."""
+    import importlib.util
+    from collections import Counter
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_mlperf.py"
+    spec = importlib.util.spec_from_file_location("bench_mlperf", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with bench.DATA.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        fields = list(reader.fieldnames or [])
+        rows = [r for r in reader if r["round"] == "v6.0" and r["model"] == "llama-2-70b"
+                and r["scenario"] == "Server" and r["gpu"] == "b200"][:2]
+    assert len(rows) == 2
+    newer = [dict(r, round="v9.9") for r in rows]
+    newer.append(dict(rows[0], round="v9.9", model="no-such-model"))
+    newer.append(dict(rows[0], round="v9.9", gpu="", accelerator="No Such Accelerator 1TB"))
+    newer.append(dict(rows[0], round="v9.9", scenario="Offline"))  # not sized: a ceiling, no limits
+    path = tmp_path / "newer.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(newer)
+    skipped: Counter[str] = Counter()
+    kept = bench.results(False, path, skipped)
+    assert [r["round"] for r in kept] == ["v9.9", "v9.9"] and all(r["model"] == "llama-2-70b" for r in kept)
+    assert skipped == Counter({"model 'no-such-model' is not in the catalog": 1,
+                               "accelerator 'No Such Accelerator 1TB' is not in the catalog": 1})
+    ((key, n, med, *_),) = bench.table(99.0, data=path)
+    assert key == "llama-2-70b/Server" and n == 2 and med > 0
