@@ -532,3 +532,17 @@ def test_bench_mlperf_reads_a_newer_round_and_names_the_rows_it_skips(tmp_path):
                                "accelerator 'No Such Accelerator 1TB' is not in the catalog": 1})
     ((key, n, med, *_),) = bench.table(99.0, data=path)
     assert key == "llama-2-70b/Server" and n == 2 and med > 0
+
+
+def test_mlperf_row_of_a_model_the_catalog_lacks_is_skipped_not_fatal():
+    """A newer round can bring a model the catalog lacks: validate skips that row with the
+    catalog's reason and predicts the rest (it used to stop the whole file at that row)."""
+    from xlsizer.mlperf import validate_rows
+
+    with (Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv").open(encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["model"] == "llama-2-70b" and r["scenario"] == "Server"
+                   and r["gpu"] == "h200-sxm")
+    report = validate_rows([row, dict(row, id="new-1", model="no-such-model")], "newer.csv")
+    kept, new = report.rows
+    assert kept.skipped is None and kept.predicted > 0
+    assert new.skipped is not None and "unknown model 'no-such-model'" in new.skipped

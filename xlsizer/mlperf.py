@@ -329,7 +329,7 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
         try:
             measured = _num(row, "value")
             predicted, note = predict(row, calibration_for(model))
-        except Skip as skip:
+        except (Skip, XlsizerError) as skip:  # a row the catalog cannot size (e.g. a model it lacks) is skipped
             out.append(RowResult(rid, metric, skipped=str(skip), **desc))
             continue
         out.append(RowResult(rid, metric, measured, predicted, note=note, **desc))
