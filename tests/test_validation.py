@@ -546,3 +546,7 @@ def test_mlperf_row_of_a_model_the_catalog_lacks_is_skipped_not_fatal():
     kept, new = report.rows
     assert kept.skipped is None and kept.predicted > 0
     assert new.skipped is not None and "unknown model 'no-such-model'" in new.skipped
+    # a format the sizer has no rate for is named as such, an alias of one it has is read as it
+    odd, alias = validate_rows([dict(row, id="fp6", precision="fp6"), dict(row, id="e4m3", precision="e4m3")]).rows
+    assert odd.skipped is not None and odd.skipped.startswith("precision 'fp6' is not one xlsizer sizes")
+    assert alias.skipped is None and alias.predicted == pytest.approx(kept.predicted)

@@ -45,7 +45,7 @@ from xlsizer.engine.optimizations import effects
 from xlsizer.engine.performance import ReplicaCapacity, Tuning, estimate, slo_capacity
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import make_inputs
-from xlsizer.precision import Precision
+from xlsizer.precision import Precision, parse_precision
 from xlsizer.units import count
 from xlsizer.validation_results import RowResult, ValidationReport, family_of
 
@@ -276,6 +276,11 @@ def resolved(row: Mapping[str, str]) -> tuple[str, str]:
         stated = ", ".join(f"{p.upper()} on {g}" for g, p in SUBMITTED_PRECISION.items())
         raise Skip(f"precision not given, and neither the file's rule (FP4 on Blackwell and MI355X, FP8 on Hopper, "
                    f"MI300X and MI325X) nor a submission's statement ({stated}) covers {gpu}")
+    try:
+        parse_precision(precision)
+    except ValueError:
+        known = ", ".join(p.value for p in Precision)
+        raise Skip(f"precision {precision!r} is not one xlsizer sizes ({known}, and aliases such as nvfp4)") from None
     return gpu, precision
 
 
