@@ -74,13 +74,18 @@ NVIDIA's TensorRT-LLM harness runs llama2-70b on L40S at FP8 with FP8 KV (closed
 C845A_L40Sx8/Server/llama2-70b.py: ``model_fields.precision: 'fp8'``), the harness the v5.0
 Dell and HPE L40S TensorRT systems run.
 
-Intel Arc Pro (B50, B60, B60 Dual, B70) stays skipped, though its v5.1 and v6.0 submissions state
-their formats (measurements.json: INT8 weights and activations for the Llama models, MXFP4
-weights with BF16 compute for gpt-oss-120b). The results table's llama-3.1-8b values for these
-systems (13-53 "tokens/s" on four cards) are their samples/s (the v6.0 B60 log: 26.15 samples/s,
-3,347 tokens/s), and the submission and the table count a B60 Dual card, two GPUs (the catalog's
-``b60-dual`` row is per GPU), as one accelerator: predicting those rows would measure the table's
-units, not the model."""
+Intel Arc Pro (B50, B60, B60 Dual, B70) stays skipped in these rounds: ``TABLE_NOT_COMPARABLE``."""
+
+_ARC_PRO_REASON = (
+    "Intel Arc Pro in the v5.1/v6.0 results table: its llama-3.1-8b values are samples/s, not tokens/s "
+    "(the v6.0 B60 log: 26.15 samples/s, 3,347 tokens/s; the table has 26.15), and a B60 Dual card, two GPUs, "
+    "counts as one accelerator, so a prediction would measure the table's units, not the model (the "
+    "submissions state INT8 for the Llama models and MXFP4 with BF16 compute for gpt-oss-120b)")
+TABLE_NOT_COMPARABLE: dict[str, tuple[frozenset[str], str]] = {
+    gpu: (frozenset({"v5.1", "v6.0"}), _ARC_PRO_REASON) for gpu in ("b50", "b60", "b60-dual", "b70")}
+"""Catalog GPU -> (rounds, reason): rows of those rounds on that GPU are skipped with the reason,
+whatever their precision column says, because the results table's own figures for them cannot be
+set beside a prediction. A later round's rows on the GPU are read as any other."""
 
 _ENGINE_NAMED = (("vllm", "vllm"), ("sglang", "sglang"), ("tensorrt", "tensorrt-llm"), ("trt", "tensorrt-llm"),
                  ("llm-d", "vllm"))
@@ -271,6 +276,9 @@ def resolved(row: Mapping[str, str]) -> tuple[str, str]:
     gpu = _gpu_of(row)
     if not gpu:
         raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
+    rounds, why = TABLE_NOT_COMPARABLE.get(gpu, (frozenset(), ""))
+    if row.get("round", "") in rounds:
+        raise Skip(why)
     precision = row.get("precision", "") or INFERRED_PRECISION.get(gpu, "") or SUBMITTED_PRECISION.get(gpu, "")
     if not precision:
         stated = ", ".join(f"{p.upper()} on {g}" for g, p in SUBMITTED_PRECISION.items())
