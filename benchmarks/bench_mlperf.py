@@ -93,10 +93,12 @@ def results(best_only: bool = False, data: Path = DATA,
                 continue
             try:
                 catalog.model(row.get("model", ""))
-                rows.append((resolved(row), row))
-            except (KeyError, XlsizerError):
+            except XlsizerError:
                 if skipped is not None:
                     skipped[f"model {row.get('model', '')!r} is not in the catalog"] += 1
+                continue
+            try:
+                rows.append((resolved(row), row))
             except Skip as why:  # accelerator or precision the catalog / the file's rule does not cover
                 if skipped is not None:
                     skipped[str(why)] += 1
