@@ -271,8 +271,10 @@ def _gpu_of(row: Mapping[str, str]) -> str:
 
 def resolved(row: Mapping[str, str]) -> tuple[str, str]:
     """(catalog GPU id, precision) of a row: its own, else the accelerator name through the
-    catalog's aliases and the file's precision rule (``INFERRED_PRECISION``). ``Skip`` when
-    either cannot be had."""
+    catalog's aliases and the file's precision rule (``INFERRED_PRECISION``, then
+    ``SUBMITTED_PRECISION``). ``Skip`` when either cannot be had, when the precision is not one
+    the sizer has a rate for, or when the round's table is not comparable on that GPU
+    (``TABLE_NOT_COMPARABLE``)."""
     gpu = _gpu_of(row)
     if not gpu:
         raise Skip(f"accelerator {row.get('accelerator', '')!r} is not in the catalog")
