@@ -797,6 +797,15 @@ def test_poisson_ttft_counts_the_decode_work_of_shared_steps():
     assert rs[0] == pytest.approx(0.05) and all(b > a for a, b in pairwise(rs))
     assert rs[-1] == pytest.approx(400 * 0.05 - 2.0, rel=0.01)
     assert closed_loop_response(10, 0.05, 0.0) == pytest.approx(0.5)  # no think time: n·S
+    # a mean number of clients with a fraction (a sizing's clients per replica): the mix of the
+    # whole numbers around it, so R rises continuously where rounding made it a step at n.5
+    fine = [closed_loop_response(n / 8.0, 0.05, 0.3) for n in range(8, 8 * 12)]
+    assert all(b > a for a, b in pairwise(fine))
+    assert max(b - a for a, b in pairwise(fine)) < 0.25 * (closed_loop_response(12, 0.05, 0.3)
+                                                          - closed_loop_response(11, 0.05, 0.3))
+    lo, hi = closed_loop_response(3, 0.05, 0.3), closed_loop_response(4, 0.05, 0.3)
+    assert closed_loop_response(3.25, 0.05, 0.3) == pytest.approx(lo + 0.25 * (hi - lo))
+    assert closed_loop_response(0.4, 0.05, 0.3) == pytest.approx(0.05)  # below one client: one
 
 
 def test_queue_service_scale_moves_the_waits_only():

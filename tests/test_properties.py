@@ -491,6 +491,21 @@ def test_longer_outputs_whole_batch_former_counterexample():
         assert p["batch"] == int(p["mean_batch"]) and p["tpot_ms"] <= 10 * (1 + 1e-9)
 
 
+def test_longer_outputs_closed_loop_former_counterexample():
+    """deepseek-v3.1 BF16 on Arc Pro B70 (7 pipeline stages), a closed loop of clients at a p99.9
+    TTFT: the mean value analysis rounded the clients per replica to a whole number, so the
+    TTFT-limited load stepped at half clients (a mean batch of 2.5 at 500 output tokens, 3.5 at
+    550 and 605) and 605 output tokens needed 1,456 Baseline GPUs where 500 needed 1,568. The
+    clients are now a mean with a fraction (a mix of the whole numbers around it)."""
+    d = dict(model="deepseek-v3.1", gpu="b70", precision="bf16", concurrent_users=215, workload_type="batch",
+             target_tpot_ms=197.0, target_ttft_ms=3627.3, slo_percentile=99.9, arrivals="closed")
+    plans = [size(**d, avg_output_tokens=o) for o in (450, 500, 550, 605, 700)]
+    gpus = [[r.scenarios[s].total_gpus for s in SCENARIOS] for r in plans]
+    assert all(all(a <= b for a, b in zip(x, y, strict=True)) for x, y in itertools.pairwise(gpus)), gpus
+    means = [r.baseline.extra["perf"]["mean_batch"] for r in plans]
+    assert means == sorted(means) and means[0] < means[-1]
+
+
 def test_ttft_below_one_sequence_longer_output_never_fewer_gpus():
     """Far below one sequence per replica the TTFT sets the rate, and a longer output carries it
     in a larger mean batch (0.06 and 0.16 here). Bisected to 1/65,536 of a sequence, the short

@@ -488,7 +488,7 @@ def _closed_wait(clients_per_rank: float, batched_prefill_s: float, think_s: flo
     (exact MVA, ``queueing.closed_loop_response``)."""
     service = batched_prefill_s * queue_scale
     r = closed_loop_response(clients_per_rank, service, think_s)
-    n = max(round(clients_per_rank), 1)
+    n = clients_per_rank if clients_per_rank > 1.0 else 1.0  # a mean with a fraction, as R's
     return max(r - service, 0.0), (min(n * service / (r + think_s), 1.0) if r + think_s > 0.0 else 0.0)
 
 

@@ -84,18 +84,30 @@ def ttft_poisson(rate_per_rank: float, prefill_s: float, chunks: float, decode_s
 def closed_loop_response(clients: float, service_s: float, think_s: float) -> float:
     """Mean response time, s, of one server visited by ``clients`` clients that each think
     ``think_s`` s between visits (exact MVA, see the module docstring). Cost: one short loop
-    per client (at most ``MVA_MAX_CLIENTS``; beyond, the saturated asymptote n·S − Z)."""
-    n = max(round(clients), 1)
+    per client (at most ``MVA_MAX_CLIENTS``; beyond, the saturated asymptote n·S − Z).
+
+    ``clients`` may be a mean with a fraction (a sizing's clients per replica: a fleet of
+    ⌊n⌋ on some servers and ⌈n⌉ on the rest, in the fraction's proportion): R is then the
+    same mix of R(⌊n⌋) and R(⌈n⌉), continuous and rising in n. Rounding n instead made R a
+    step, so a longer output, whose clients spend longer decoding, could cross a half client
+    and carry 40% more requests per replica at a TTFT target (docs/method.md, "Answers that
+    must move the right way"). Below one client: one (a lone client never waits)."""
     if service_s <= 0.0:
         return 0.0
+    n = clients if clients > 1.0 else 1.0
     if n > MVA_MAX_CLIENTS:  # saturated long before: the asymptote is exact to rounding
         return max(n * service_s - think_s, closed_loop_response(MVA_MAX_CLIENTS, service_s, think_s))
+    whole = math.floor(n)
+    frac = n - whole
     q = 0.0
     r = service_s
-    for k in range(1, n + 1):
+    for k in range(1, whole + 1):
         r = service_s * (1.0 + q)
         q = k * r / (r + think_s)
-    return r
+    if frac <= 0.0:
+        return r
+    above = service_s * (1.0 + q)  # R(⌊n⌋ + 1): one more step of the recursion
+    return r + frac * (above - r)
 
 
 MVA_MAX_CLIENTS: int = 4096
