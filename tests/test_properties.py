@@ -506,6 +506,24 @@ def test_longer_outputs_closed_loop_former_counterexample():
     assert means == sorted(means) and means[0] < means[-1]
 
 
+def test_long_prefill_beside_short_answers_is_named():
+    """The one continuous-batching wrong-way answer left (docs/method.md, "Answers that must move
+    the right way"): deepseek-v4-pro FP4 on one 8-GPU attention-data-parallel GB200 replica,
+    6,832-token prompts and 39-token answers, holds each slot about a third of its time in
+    prefill, which the step charges as decoding, so the plan errs toward more GPUs. The answer
+    says so, with the share; a chat plan and a disaggregated one (no prefill in the decode pool)
+    do not."""
+    d = dict(model="deepseek-v4-pro", gpu="gb200", precision="fp4", concurrent_users=6304,
+             workload_type="interactive_chat", target_ttft_ms=2765.3, avg_output_tokens=39,
+             avg_prompt_tokens=6832, burst_factor=1.44, serving_engine="trt-llm")
+    warned = [w for w in size(**d).warnings if "in prefill (" in w]
+    assert len(warned) == 1 and "6,832-token prompts" in warned[0] and "39 output tokens" in warned[0], warned
+    share = int(warned[0].split("spends ", 1)[1].split("%", 1)[0])
+    assert 10 <= share <= 60 and f"up to about {share}%" in warned[0]
+    assert not [w for w in size(model="llama-3.3-70b", concurrent_users=2000).warnings if "in prefill (" in w]
+    assert not [w for w in size(**d, disaggregated=True).warnings if "in prefill (" in w]
+
+
 def test_ttft_below_one_sequence_longer_output_never_fewer_gpus():
     """Far below one sequence per replica the TTFT sets the rate, and a longer output carries it
     in a larger mean batch (0.06 and 0.16 here). Bisected to 1/65,536 of a sequence, the short

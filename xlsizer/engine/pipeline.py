@@ -1805,6 +1805,7 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
     _measured_results_warning(name, inp, sh, plan, warn)
     if name == "burst":
         _equal_answers_warning(inp, sh, plan, warn)
+        _prefill_slot_warning(sh, plan, warn)
     cap = plan.cap
     if name == "burst" and cap is not None and cap.binding == TTFT_BINDS and cap.mean_batch < 1.0:
         warn.append(f"TTFT: each replica holds {cap.mean_batch:.2f} sequences on average{_BELOW_ONE}: a looser TTFT "
@@ -1846,6 +1847,30 @@ def _equal_answers_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: li
                 f"{gain:.0%} at the same batch (each token attending to {at_one:,.0f} tokens, not {at_zero:,.0f}), "
                 "so they would need more GPUs; set length_cv from your request logs (MLPerf's DeepSeek-R1 answers "
                 "spread with CV 1.25)")
+
+
+PREFILL_SLOT_SHARE: float = 0.05
+"""A plan is warned when its requests spend more than this share of the time they hold a
+replica's slot in prefill (a definition of "matters", not a measurement: the capacity's
+over-charge is at most about that share)."""
+
+
+def _prefill_slot_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+    """Where a request spends a material share of its slot time in prefill (long prompts,
+    short answers, a slow prefill), say that the capacity errs toward more GPUs by up to about
+    that share: Little's law counts the slot for prefill + output x TPOT, while the step charges
+    every slot as a decoding sequence (docs/method.md, "Answers that must move the right way").
+    Continuous batching, one pool (a disaggregated decode pool runs no prefill)."""
+    cap, ev = plan.cap, plan.ev
+    if cap is None or ev is None or ev.disaggregated or sh.fx.static_batching or cap.prefill_s <= 0.0:
+        return
+    share = cap.prefill_s / (cap.prefill_s + sh.out_tok * cap.tpot_s)
+    if share <= PREFILL_SLOT_SHARE:
+        return
+    warn.append(f"each request spends {share:.0%} of its time in a replica in prefill ({sh.prompt:,}-token prompts, "
+                f"{cap.prefill_s * 1000:,.0f} ms on its replica, against {sh.out_tok:,} output tokens): the capacity "
+                "counts those sequences as decoding in every step, which errs toward more GPUs, by up to about "
+                f"{share:.0%} (docs/method.md, \"Answers that must move the right way\")")
 
 
 def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
