@@ -27,7 +27,9 @@ where every scenario that dropped moved to another GPU and its answer says why (
 adequate GPU is no longer ..." warning or the "Next cheapest GPU" explain row); and, for
 longer outputs or prompts, answers that warn that static batches' outputs reach the cap of
 max context - prompt (a tighter cap shortens a static batch's longest request: physics, not a
-solver error). The course-table method's "tighter TPOT, fewer GPUs" is the course's
+solver error), or that a request spends a material share of its slot time in prefill (the
+capacity counts those slots as decoding, a gap the answer names: docs/method.md, "Answers that
+must move the right way"). The course-table method's "tighter TPOT, fewer GPUs" is the course's
 documented Little's-law effect (its in-flight KV shrinks): reported, not a bug.
 """
 
@@ -107,7 +109,8 @@ def random_inputs(rng: random.Random, models: list[str], gpus: list[str]) -> dic
 
 def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[str], list[bool], bool] | None:
     """(total GPUs, GPU, whether the answer explains its automatic choice) per scenario, and
-    whether it warns that static batches' outputs reach the context cap; inf GPUs when
+    whether it warns that static batches' outputs reach the context cap (or that prefill holds a
+    material share of each slot); inf GPUs when
     infeasible; None when the inputs are invalid (an InputError: not an answer to compare)."""
     key = repr(sorted(d.items()))
     if key in memo:
@@ -117,7 +120,8 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
         why = {s.scenario for s in r.explain() if s.name == "Next cheapest GPU"}
         if any("cheapest adequate GPU is no longer" in w for w in r.warnings):
             why |= set(SCENARIOS)
-        capped = any("reach the cap of max context" in w or "is not below max context" in w for w in r.warnings)
+        capped = any("reach the cap of max context" in w or "is not below max context" in w
+                     or "in prefill (" in w for w in r.warnings)
         out: tuple[list[float], list[str], list[bool], bool] | None = (
             [_bought(r.scenarios[s], d) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
             [s in why for s in SCENARIOS], capped)
@@ -253,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             if choice == "auto" and all(after[1][i] != base[1][i] and after[2][i] for i in dropped):
                 bad[prop, kind + " explained"] += 1
             elif prop in ("output", "prompt") and (base[3] or after[3]):
-                bad[prop, kind + " explained"] += 1  # static batches under the context cap, said in a warning
+                bad[prop, kind + " explained"] += 1  # a static cap or prefill-held slots, warned
             ex = shown.setdefault((prop, kind), [])
             if len(ex) < a.show:
                 changed = {k: v for k, v in h.items() if d.get(k) != v}
