@@ -90,8 +90,9 @@ def closed_loop_response(clients: float, service_s: float, think_s: float) -> fl
     ⌊n⌋ on some servers and ⌈n⌉ on the rest, in the fraction's proportion): R is then the
     same mix of R(⌊n⌋) and R(⌈n⌉), continuous and rising in n. Rounding n instead made R a
     step, so a longer output, whose clients spend longer decoding, could cross a half client
-    and carry 40% more requests per replica at a TTFT target (docs/method.md, "Answers that
-    must move the right way"). Below one client: one (a lone client never waits)."""
+    and carry more requests per replica at a TTFT target (17% more, 2.5 to 3.5 clients, in
+    docs/method.md's example, "Answers that must move the right way"). Below one client: one
+    (a lone client never waits)."""
     if service_s <= 0.0:
         return 0.0
     n = clients if clients > 1.0 else 1.0
