@@ -120,11 +120,11 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
         why = {s.scenario for s in r.explain() if s.name == "Next cheapest GPU"}
         if any("cheapest adequate GPU is no longer" in w for w in r.warnings):
             why |= set(SCENARIOS)
-        capped = any("reach the cap of max context" in w or "is not below max context" in w
+        warned = any("reach the cap of max context" in w or "is not below max context" in w
                      or "in prefill (" in w for w in r.warnings)
         out: tuple[list[float], list[str], list[bool], bool] | None = (
             [_bought(r.scenarios[s], d) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
-            [s in why for s in SCENARIOS], capped)
+            [s in why for s in SCENARIOS], warned)
     except InfeasibleError:
         out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS), False)
     except XlsizerError:

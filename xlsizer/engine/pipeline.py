@@ -1862,7 +1862,7 @@ def _prefill_slot_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
     every slot as a decoding sequence (docs/method.md, "Answers that must move the right way").
     Continuous batching, one pool (a disaggregated decode pool runs no prefill)."""
     cap, ev = plan.cap, plan.ev
-    if cap is None or ev is None or ev.disaggregated or sh.fx.static_batching or cap.prefill_s <= 0.0:
+    if cap is None or ev is None or ev.disaggregated or sh.fx.static_batching:
         return
     share = cap.prefill_s / (cap.prefill_s + sh.out_tok * cap.tpot_s)
     if share <= PREFILL_SLOT_SHARE:
