@@ -8,6 +8,7 @@ the choice to a larger GPU class of which fewer are needed (8x H100 replicas giv
 
 import itertools
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -215,6 +216,25 @@ def test_replica_beyond_a_rack_is_refused():
     with pytest.raises(PlanTooLargeError, match=r"spans \d+ servers, more than the \d+ a 20 kW rack holds"):
         size(model="deepseek-r1", gpu="l4", throughput_source="course-table", rack_power_limit_kw=20,
              max_total_gpus=10_000_000)
+
+
+def test_replica_beyond_a_rack_names_the_rack_power_that_holds_it():
+    """Where the rack's power limit, not its slots, is what a replica outgrows, the refusal names
+    the rack power that holds it, and that rack does: kimi-k3 BF16 on MI355X needs 4 servers of
+    20.2 kW, where "a GPU with more memory" alone sent the planner nowhere (no AMD GPU has more)."""
+    d = dict(model="kimi-k3", gpu="mi355x", precision="bf16", concurrent_users=47, target_tpot_ms=62,
+             requests_per_user_per_minute=5.01, redundancy_mode="N+1")
+    with pytest.raises(PlanTooLargeError) as exc:
+        size(**d)
+    msg = str(exc.value)
+    found = re.search(r"spans (\d+) servers.*racks of at least ([\d,]+) kW \(rack_power_limit_kw\)", msg)
+    assert found is not None, msg
+    assert len(msg) < 300
+    servers, kw = int(found.group(1)), int(found.group(2).replace(",", ""))
+    with pytest.raises(PlanTooLargeError):
+        size(**d, rack_power_limit_kw=kw - 1)
+    r = size(**d, rack_power_limit_kw=kw)
+    assert r.scenarios["baseline"].gpus_per_replica == servers * 8
 
 
 def test_deployment_ceiling_is_an_input():

@@ -20,6 +20,8 @@ and the CLI.
 
 from __future__ import annotations
 
+import math
+
 from xlsizer.errors import InfeasibleError
 
 
@@ -28,13 +30,20 @@ class PlanTooLargeError(InfeasibleError):
 
 
 def check_replica_fits_a_rack(scenario: str, gpu_id: str, gpus_per_replica: int, servers_per_replica: int,
-                              servers_per_rack: int, rack_kw: float, course_method: bool) -> None:
-    """Refuse a replica spanning more servers than one rack holds."""
+                              servers_per_rack: int, rack_kw: float, course_method: bool,
+                              rack_kw_needed: float | None = None) -> None:
+    """Refuse a replica spanning more servers than one rack holds. ``rack_kw_needed``: the rack
+    power that would hold the replica where the power limit, not the rack's server slots, is
+    what binds (kW; None otherwise): the message then names that input too, since a planner
+    told only "more memory" may already be on the GPU with the most (kimi-k3 BF16 on MI355X:
+    4 servers of 20.2 kW against an 80 kW rack)."""
     if servers_per_replica <= servers_per_rack:
         return
     fix = ("use throughput_source 'roofline' (the course method puts every in-flight request's KV in one "
            "replica), a GPU with more memory, or a lower precision" if course_method
            else "choose a GPU with more memory or a lower precision")
+    if rack_kw_needed is not None:
+        fix += f", or racks of at least {math.ceil(rack_kw_needed - 1e-9):,} kW (rack_power_limit_kw)"
     raise PlanTooLargeError(
         f"{scenario}: one replica of {gpus_per_replica:,}x {gpu_id} spans {servers_per_replica:,} servers, more "
         f"than the {servers_per_rack} a {rack_kw:g} kW rack holds; {fix}")

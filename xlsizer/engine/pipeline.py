@@ -1742,8 +1742,11 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     pue = inp.pue_override if inp.pue_override is not None else tier_pue
     fac_kw = it_kw * pue
     rack_servers = max(racks.capacity, domain or 0)
+    # a denser rack holds the replica where its power limit, not its server slots, binds
+    kw_needed = (layout.servers_per_replica * host_kw
+                 if domain is None and layout.servers_per_replica <= facility.MAX_SERVERS_PER_RACK else None)
     guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
-                                         inp.rack_power_limit_kw, need.course)
+                                         inp.rack_power_limit_kw, need.course, kw_needed)
     guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus)
     fab = facility.fabric(layout.servers_per_replica, sh.model.is_moe, sh.model.total_params_b,
                           in_scale_up_domain=plan.n <= g.scaleup_gpus)
