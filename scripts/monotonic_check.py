@@ -29,7 +29,9 @@ longer outputs or prompts, answers that warn that static batches' outputs reach 
 max context - prompt (a tighter cap shortens a static batch's longest request: physics, not a
 solver error), or that a request spends a material share of its slot time in prefill (the
 capacity counts those slots as decoding, a gap the answer names: docs/method.md, "Answers that
-must move the right way"). The course-table method's "tighter TPOT, fewer GPUs" is the course's
+must move the right way"); and, for a faster GPU, a refusal because one replica's servers
+outgrow the rack's power limit (the faster GPU draws more per server) that names the rack power
+that would hold it (``rack_power_limit_kw``). The course-table method's "tighter TPOT, fewer GPUs" is the course's
 documented Little's-law effect (its in-flight KV shrinks): reported, not a bug.
 """
 
@@ -110,8 +112,9 @@ def random_inputs(rng: random.Random, models: list[str], gpus: list[str]) -> dic
 def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[str], list[bool], bool] | None:
     """(total GPUs, GPU, whether the answer explains its automatic choice) per scenario, and
     whether it warns that static batches' outputs reach the context cap (or that prefill holds a
-    material share of each slot); inf GPUs when
-    infeasible; None when the inputs are invalid (an InputError: not an answer to compare)."""
+    material share of each slot); inf GPUs when infeasible, the flag then saying whether the
+    refusal names the rack power that would hold a replica; None when the inputs are invalid
+    (an InputError: not an answer to compare)."""
     key = repr(sorted(d.items()))
     if key in memo:
         return memo[key]
@@ -125,8 +128,11 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
         out: tuple[list[float], list[str], list[bool], bool] | None = (
             [_bought(r.scenarios[s], d) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
             [s in why for s in SCENARIOS], warned)
-    except InfeasibleError:
-        out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS), False)
+    except InfeasibleError as exc:
+        # the flag of a refusal: a replica outgrew the rack's power limit (a faster GPU that
+        # draws more per server holds fewer servers per rack), and the refusal names that input
+        out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS),
+               "rack_power_limit_kw" in str(exc))
     except XlsizerError:
         out = None
     memo[key] = out
@@ -258,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                 bad[prop, kind + " explained"] += 1
             elif prop in ("output", "prompt") and (base[3] or after[3]):
                 bad[prop, kind + " explained"] += 1  # a static cap or prefill-held slots, warned
+            elif prop == "faster-gpu" and after[3]:
+                bad[prop, kind + " explained"] += 1  # refused by the rack's power limit, named
             ex = shown.setdefault((prop, kind), [])
             if len(ex) < a.show:
                 changed = {k: v for k, v in h.items() if d.get(k) != v}
