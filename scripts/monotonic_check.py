@@ -33,6 +33,12 @@ must move the right way"); and, for a faster GPU, a refusal because one replica'
 outgrow the rack's power limit (the faster GPU draws more per server) that names the rack power
 that would hold it (``rack_power_limit_kw``). The course-table method's "tighter TPOT, fewer GPUs" is the course's
 documented Little's-law effect (its in-flight KV shrinks): reported, not a bug.
+
+A last line checks the bill where the GPU count may move: with ``gpu=auto`` and the roofline
+method on a cloud basis, the search ranks plans on GPUs in use x $/GPU-hour, so a harder input
+never cuts a scenario's monthly bill, save by the precision gate (more bytes per weight opening
+GPUs without the easier format's tensor cores) or with static batches; any other cut is a search
+bug, printed with its inputs.
 """
 
 from __future__ import annotations
@@ -109,12 +115,16 @@ def random_inputs(rng: random.Random, models: list[str], gpus: list[str]) -> dic
     return d
 
 
-def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[str], list[bool], bool] | None:
+Totals = tuple[list[float], list[str], list[bool], bool, list[float]]
+
+
+def totals(d: dict[str, Any], memo: dict[str, Any]) -> Totals | None:
     """(total GPUs, GPU, whether the answer explains its automatic choice) per scenario, and
     whether it warns that static batches' outputs reach the context cap (or that prefill holds a
-    material share of each slot); inf GPUs when infeasible, the flag then saying whether the
-    refusal names the rack power that would hold a replica; None when the inputs are invalid
-    (an InputError: not an answer to compare)."""
+    material share of each slot), and the monthly bill of a cloud plan per scenario (the GPUs in
+    use x $/GPU-hour: the cost the automatic choice ranks on; nan on-prem or unpriced); inf GPUs
+    when infeasible, the flag then saying whether the refusal names the rack power that would
+    hold a replica; None when the inputs are invalid (an InputError: not an answer to compare)."""
     key = repr(sorted(d.items()))
     if key in memo:
         return memo[key]
@@ -125,14 +135,14 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> tuple[list[float], list[s
             why |= set(SCENARIOS)
         warned = any("reach the cap of max context" in w or "is not below max context" in w
                      or "in prefill (" in w for w in r.warnings)
-        out: tuple[list[float], list[str], list[bool], bool] | None = (
+        out: Totals | None = (
             [_bought(r.scenarios[s], d) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
-            [s in why for s in SCENARIOS], warned)
+            [s in why for s in SCENARIOS], warned, [_cloud_bill(r.scenarios[s]) for s in SCENARIOS])
     except InfeasibleError as exc:
         # the flag of a refusal: a replica outgrew the rack's power limit (a faster GPU that
         # draws more per server holds fewer servers per rack), and the refusal names that input
         out = ([math.inf] * len(SCENARIOS), [""] * len(SCENARIOS), [False] * len(SCENARIOS),
-               "rack_power_limit_kw" in str(exc))
+               "rack_power_limit_kw" in str(exc), [math.inf] * len(SCENARIOS))
     except XlsizerError:
         out = None
     memo[key] = out
@@ -147,6 +157,16 @@ def _bought(sc: Any, d: dict[str, Any]) -> float:
     if d.get("pricing_model") == "on-prem" and full_baseboards(load_catalog().gpu(sc.gpu)):
         return float(max(sc.servers * sc.gpus_per_server, sc.total_gpus))
     return float(sc.total_gpus)
+
+
+def _cloud_bill(sc: Any) -> float:
+    """The monthly bill of a cloud plan's GPUs in use (what the automatic choice ranks: GPUs x
+    $/GPU-hour, pipeline._billed_gpus); nan on-prem (ranked on purchase, billed with power) or
+    without a price."""
+    cost = sc.extra.get("cost") if sc.extra else None
+    if not isinstance(cost, dict) or cost.get("pricing_model") != "cloud" or cost.get("compute") is None:
+        return math.nan
+    return float(cost["compute"])
 
 
 def _dominates(a: Any, b: Any) -> bool:
@@ -217,6 +237,32 @@ def harder(prop: str, d: dict[str, Any], rng: random.Random, cat: Any) -> dict[s
     raise ValueError(prop)
 
 
+def _cost_check(prop: str, d: dict[str, Any], h: dict[str, Any], base: Totals, after: Totals,
+                cost: dict[str, Any], show: int) -> None:
+    """The automatic choice ranks plans on their bill, so a harder input never cuts it: an easier
+    input could always have bought the harder one's plan. Exceptions, counted apart: the
+    precision gate (the choice keeps to GPUs with tensor cores for the weights' format, so more
+    bytes per weight can open cheaper GPUs: FP4 to FP8 or BF16, FP8 to BF16 on an A100; the
+    answer's what-ifs price FP8 where FP4 keeps the choice to Blackwell) and static batches, whose
+    cycle the longest request sets (longer outputs or prompts can shorten it at the context
+    cap). Tallied in ``cost``: tried, fell, gate, static, shown (examples)."""
+    pairs = [(b, x) for b, x in zip(base[4], after[4], strict=True) if math.isfinite(b) and math.isfinite(x)]
+    if not pairs:
+        return
+    cost["tried"] += 1
+    if not any(x < b * (1.0 - 1e-9) for b, x in pairs):
+        return
+    cost["fell"] += 1
+    prec = Precision(d["precision"])
+    if prop == "bytes" and any(g and not load_catalog().gpu(g).supports(prec) for g in after[1]):
+        cost["gate"] += 1  # the harder plan's GPU lacks the easier input's format: the gate kept it out
+    elif d.get("continuous_batching") is False:
+        cost["static"] += 1
+    elif len(cost["shown"]) < show:
+        changed = {k: v for k, v in h.items() if d.get(k) != v}
+        cost["shown"].append(f"{prop}: {d} -> {changed}: {base[4]} -> {after[4]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000, help="random input sets (default 2,000)")
@@ -229,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     gpus = sorted(g.id for g in cat.gpus.values() if not g.roadmap)
     tried: Counter = Counter()
     bad: Counter = Counter()
+    cost: dict[str, Any] = {"tried": 0, "fell": 0, "gate": 0, "static": 0, "shown": []}
     shown: dict[tuple[str, str], list[str]] = {}
     memo: dict[str, Any] = {}
     t0 = time.perf_counter()
@@ -251,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             kind = f"{choice}/{method}"
             tried[prop, kind] += 1
+            if kind == "auto/roofline" and prop != "faster-gpu":
+                _cost_check(prop, d, h, base, after, cost, a.show)
             if prop == "faster-gpu":
                 wrong = math.isfinite(base[0][1]) and not math.isfinite(after[0][1])
             else:
@@ -279,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         expl = sum(bad[prop, k + " explained"] for k in kinds)
         print(f"{prop:<11}" + "".join(f"{c:>22}" for c in cells) + f"{expl:>11,}")
     print(f"total wrong-way answers: {sum(v for k, v in bad.items() if not k[1].endswith('explained')):,}")
+    print(f"automatic choice, roofline, cloud: {cost['fell']:,} of {cost['tried']:,} harder inputs cut the "
+          f"monthly bill of a scenario ({cost['gate']:,} by the precision gate, {cost['static']:,} with static "
+          f"batches; {cost['fell'] - cost['gate'] - cost['static']:,} unexplained: each a search bug)")
+    for e in cost["shown"]:
+        print(f"  cost: {e}")
     for (prop, kind), ex in sorted(shown.items()):
         for e in ex:
             print(f"  {prop} [{kind}]: {e}")
