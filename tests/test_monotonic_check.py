@@ -1,0 +1,47 @@
+"""scripts/monotonic_check.py on a small sample: the properties that hold exactly stay at zero
+wrong-way answers, and the automatic choice's bill never falls for a harder input save by the
+two named rules (the script's own verdict lines; the full run is 2,000 sets, docs/method.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "monotonic_check.py"
+
+
+@pytest.fixture(scope="module")
+def report() -> str:
+    spec = importlib.util.spec_from_file_location("monotonic_check", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["monotonic_check"] = mod
+    spec.loader.exec_module(mod)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert mod.main(["--n", "120", "--seed", "6", "--show", "3"]) == 0
+    return buf.getvalue()
+
+
+def _row(report: str, prop: str) -> list[int]:
+    line = next(x for x in report.splitlines() if x.startswith(f"{prop} "))
+    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) of", line)]
+
+
+@pytest.mark.parametrize("prop", ["tpot", "ttft", "users", "rpm", "burst", "redundancy", "percentile"])
+def test_a_fixed_gpu_on_the_roofline_never_needs_fewer_gpus_for_a_harder_input(report: str, prop: str) -> None:
+    fixed_roofline = _row(report, prop)[0]
+    assert fixed_roofline == 0, report
+
+
+def test_the_automatic_choice_never_pays_less_for_a_harder_input(report: str) -> None:
+    line = next(x for x in report.splitlines() if x.startswith("automatic choice, roofline, cloud:"))
+    tried = int(re.search(r"of ([\d,]+) harder inputs", line).group(1).replace(",", ""))
+    assert tried >= 50, line  # the sample reached the check (102 pairs at this seed)
+    assert " 0 unexplained" in line, report
