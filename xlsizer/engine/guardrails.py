@@ -39,11 +39,13 @@ def check_replica_fits_a_rack(scenario: str, gpu_id: str, gpus_per_replica: int,
     4 servers of 20.2 kW against an 80 kW rack)."""
     if servers_per_replica <= servers_per_rack:
         return
-    fix = ("use throughput_source 'roofline' (the course method puts every in-flight request's KV in one "
-           "replica), a GPU with more memory, or a lower precision" if course_method
-           else "choose a GPU with more memory or a lower precision")
+    ways = ["a GPU with more memory", "a lower precision"]
+    if course_method:
+        ways.insert(0, "throughput_source 'roofline' (the course method puts every in-flight request's KV in "
+                       "one replica)")
     if rack_kw_needed is not None:
-        fix += f", or racks of at least {math.ceil(rack_kw_needed - 1e-9):,} kW (rack_power_limit_kw)"
+        ways.append(f"racks of at least {math.ceil(rack_kw_needed - 1e-9):,} kW (rack_power_limit_kw)")
+    fix = ("use " if course_method else "choose ") + ", ".join(ways[:-1]) + f" or {ways[-1]}"
     raise PlanTooLargeError(
         f"{scenario}: one replica of {gpus_per_replica:,}x {gpu_id} spans {servers_per_replica:,} servers, more "
         f"than the {servers_per_rack} a {rack_kw:g} kW rack holds; {fix}")
