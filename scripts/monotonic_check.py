@@ -16,6 +16,8 @@ Properties (the harder input on the right):
   INT8 GEMMs run at twice the rate of INT4's weight-only BF16 ones, nor a MoE's fp4 -> fp8, whose
   FP4 checkpoints keep attention in BF16 where FP8 runs it at twice the rate), the KV format held (on
   "auto" the KV cache follows the weights: FP8 weights, FP8 KV, half of BF16's)
+- opt-off: one of continuous batching, PagedAttention, prefix caching or KV offload switched
+  off (each only takes work or memory away; the waterfall's steps)
 - faster-gpu: a GPU of the same vendor at least as large and fast in every figure (memory,
   bandwidth, 16-bit and 8-bit tensor rate, GPUs per server, the link of a collective over 2-64
   GPUs: step.collective_link, NVLink bridges included) is *refused* where
@@ -65,7 +67,10 @@ from xlsizer.resolve import output_tokens, resolve_model
 from xlsizer.results import SCENARIOS
 
 PROPS = ("tpot", "ttft", "output", "prompt", "users", "rpm", "burst", "redundancy", "percentile", "bytes",
-         "faster-gpu")
+         "faster-gpu", "opt-off")
+SAVERS = ("continuous_batching", "paged_attention", "prefix_caching", "kv_offload")
+"""Optimizations that only take work or memory away, so switching one off is a harder input
+(speculative decoding and disaggregated serving can cost more than they save: not among them)."""
 PERCENTILES = ("50", "90", "95", "99", "99.9")
 REDUNDANCY = ("N", "N+1", "N+2")
 PRECISIONS = ("fp4", "int4", "fp8", "int8", "bf16", "fp16")
@@ -228,6 +233,9 @@ def harder(prop: str, d: dict[str, Any], rng: random.Random, cat: Any) -> dict[s
                 and all(_rate(g, Precision(p)) <= min(_rate(g, inp.precision), _rate(g, dense)) for g in use)]
         # the KV cache's format pinned: on "auto" it follows the weights (FP8 weights, FP8 KV)
         return {**d, "precision": rng.choice(more), "kv_cache_dtype": inp.kv_precision.value} if more else None
+    if prop == "opt-off":
+        on = [f for f in SAVERS if getattr(inp, f)]
+        return {**d, rng.choice(on): False} if on else None
     if prop == "faster-gpu":
         if d["gpu"] == "auto":
             return None

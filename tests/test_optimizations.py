@@ -89,6 +89,45 @@ def test_a_static_batch_below_every_limit_says_static_batching_binds():
     assert size(**BATCHING, continuous_batching=False).burst.extra["perf"]["binding"] == "memory bandwidth"
 
 
+@pytest.mark.parametrize("model,gpu,tp", [("llama-3.1-70b", "h200-sxm", 4), ("qwen3-235b-a22b", "h200-sxm", 4),
+                                          ("kimi-k2-instruct", "b200", 8)])
+@pytest.mark.parametrize("batch", [64.0, 512.0])
+def test_a_static_batch_charges_its_prompts_what_a_mixed_step_does(model: str, gpu: str, tp: int, batch: float):
+    """Continuous batching off runs a batch's prompts in passes of their own, charged to its decode
+    steps: every cost a prompt token has in a mixed step (dense GEMMs, a MoE's routed experts, the
+    prompt's attention, the collectives and activation traffic), so the two steps agree within a few
+    percent. Only the dense GEMM math was charged: 0.71-0.74x the mixed step for Llama-3.1-70B,
+    0.23-0.45x for Qwen3-235B-A22B, whose prompt tokens' experts went uncharged."""
+    from dataclasses import replace
+
+    from xlsizer.engine.step import DEFAULT_TUNING, _setup, _step_s, _workload
+
+    rep = _setup(model, gpu, tp, 1, 1, "fp8", None, "vllm", None)[5]
+    static = _workload(rep, 8000.0, 300.0, None, replace(DEFAULT_TUNING, continuous_batching=False), 0.0)
+    mixed = _workload(rep, 8000.0, 300.0, None, DEFAULT_TUNING, 0.0)
+    assert 0.97 <= _step_s(static, batch) / _step_s(mixed, batch) <= 1.06
+
+
+@pytest.mark.parametrize("d", [
+    # 8,000-token prompts at the interactive default's 8,000-token max context: the static cap
+    # fell to max context - prompt (0 tokens), so no static batch idled (128 static, 136 continuous)
+    dict(model="qwen3-235b-a22b", avg_prompt_tokens=8000, avg_output_tokens=300, concurrent_users=500,
+         gpu="h200-sxm"),
+    # 12,418-token prompts under a TTFT target: the static steps left the prompts' costs out
+    dict(model="minimax-m2.5", gpu="gb300", precision="int8", concurrent_users=10654,
+         workload_type="interactive_chat", target_ttft_ms=4940.3, avg_output_tokens=3609,
+         avg_prompt_tokens=12418, requests_per_user_per_minute=1.85, redundancy_mode="N+2", slo_percentile=90,
+         speculative_decoding=True),
+])
+def test_continuous_batching_never_needs_more_gpus_than_static_batches(d: dict):
+    on, off = size(**d), size(**d, continuous_batching=False)
+    for name in SCENARIOS:
+        assert on.scenarios[name].total_gpus <= off.scenarios[name].total_gpus, name
+    rows = xlsizer.waterfall(make_inputs(d))
+    at = next(i for i, row in enumerate(rows) if row.label == "Continuous batching")
+    assert rows[at].total_gpus <= rows[at - 1].total_gpus  # the waterfall's step saves GPUs
+
+
 def test_static_useful_fraction_is_the_harmonic_law():
     assert static_useful_fraction(1, 400, math.inf) == pytest.approx(1.0)
     assert static_useful_fraction(4, 400, math.inf) == pytest.approx(1 / (1 + 1 / 2 + 1 / 3 + 1 / 4))

@@ -342,14 +342,23 @@ def effects(inp: Any, model: ModelSpec, prompt_tokens: int, output_tokens: int) 
 
     # --- batching ----------------------------------------------------------------------------
     static = not inp.continuous_batching
-    cap_out = max(max_ctx - prompt, 1.0)
+    app_cap = max(max_ctx - prompt, 1.0)
+    # An average context above the app's max context is a contradiction the answer warns about
+    # (below); it is sized as the averages say, as the KV reservation above is (max(max_ctx,
+    # prompt + out)), so a static batch's outputs are capped no lower than their mean. Capped at
+    # max context - prompt, every request was cut to the same few tokens, a static batch idled no
+    # slot, and turning continuous batching on needed more GPUs (qwen3-235b-a22b on H200, 8,000-
+    # token prompts at the default 8,000 max context: 128 -> 136), while the decode time each
+    # request holds its slot stayed the uncut average.
+    cap_out = max(app_cap, out)
     if static:
         warn.append("continuous batching off: static batches run until their longest request ends, so most "
                     "slots idle (course red flag: ask for a serving engine such as vLLM, TRT-LLM or SGLang)")
         cut = math.exp(-cap_out / out)  # share of exponential output lengths beyond the cap
-        if out >= cap_out:
-            warn.append(f"average output {out:,.0f} tokens is not below max context - prompt = {cap_out:,.0f}: "
-                        "every request would be cut at the cap; check the context and output inputs")
+        if out >= app_cap:
+            warn.append(f"average output {out:,.0f} tokens is not below max context - prompt = {app_cap:,.0f}: "
+                        "every request would be cut at the cap; sized uncut at the average, with static batches' "
+                        "outputs capped at it; check the context and output inputs")
         elif cut >= OUTPUT_CAP_WARN:
             warn.append(f"static batches: {cut:.0%} of outputs reach the cap of max context - prompt = "
                         f"{cap_out:,.0f} tokens, which shortens a batch's longest request; a longer prompt under "

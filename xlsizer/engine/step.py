@@ -623,7 +623,7 @@ class _Step(NamedTuple):
     ln_e: float
     pp: float
     w_s2: float  # (seconds to stream w0)², used when no experts are routed
-    k_lin: float  # k_dec + k_static
+    k_lin: float  # k_dec + k_static + the static prompts' traffic ((comm + act + ew) x r_static)
     w0: float  # bytes a pass always streams
     routed: float  # routed expert bytes on this GPU
     log_miss: float
@@ -635,7 +635,8 @@ class _Step(NamedTuple):
     kp: float  # dense GEMM math of a prompt token over a decode token's (prompt_gemm_factor)
     k_dec: float  # seconds per unit of B (attention, collectives, hand-offs of decode tokens)
     k_pre: float  # seconds per unit of (B − 1) (the same for prompt tokens)
-    k_static: float  # seconds per unit of B for prompts run in passes of their own
+    k_static: float  # seconds per unit of B for prompts run in passes of their own: their math
+    r_static: float  # prompt tokens per sequence per step run in passes of their own (0 when mixed)
     fixed: float  # seconds per step independent of B
     a: float  # output tokens per sequence per step
     attn_s: float  # decode attention seconds per unit of B (all passes)
@@ -734,7 +735,23 @@ def _workload(
     k_dec = attn_s + (tok_s + act + ew) * d + peer
     k_pre = pre_attn_s + (tok_s + act + ew) * r if mixed else 0.0
     kp = prompt_gemm_factor(rep, prompt)
-    k_static = 0.0 if mixed else rep.flops_per_token * kp * r / (rep.peak * tuning.gemm_rate_scale)
+    # Continuous batching off: a static batch runs its prompts in passes of their own, charged per
+    # decode step as its B prompts spread over the steps they precede. Each prompt token costs what
+    # it costs in a mixed step: the dense GEMM math (at kp), a MoE's routed experts (balanced: a
+    # prefill pass routes thousands of tokens), the prompt's attention, and its share of the
+    # collectives, routed activations and element-wise kernels. Only the dense GEMM math was
+    # charged, so a long prompt's static batch came out faster than a continuous one and the
+    # waterfall showed continuous batching adding GPUs (minimax-m2.5 INT8 on GB300, 12,418-token
+    # prompts: 3,080 static against 3,192 continuous Baseline GPUs).
+    r_static = 0.0 if mixed else r
+    k_static = 0.0
+    if not mixed:
+        scale = rep.peak * tuning.gemm_rate_scale
+        k_static = rep.flops_per_token * kp * r / scale + pp * seqs * prompt_attn * a / osl / rep.attn_peak
+        if rep.routed_bytes:
+            k_static += rep.expert_flops_per_token * r / (rep.expert_peak * GROUPED_COMPUTE_RATIO
+                                                          * tuning.gemm_rate_scale)
+    k_static_io = (tok_s + act + ew) * r_static
     fixed = (pp * (rep.comm_fixed_s + rep.layer_s) + rep.step_s
              + (pp - 1) * rep.hop_fixed_s + tuning.extra_step_s)
     w0 = rep.dense_read_bytes + tuning.extra_read_bytes_per_step
@@ -744,19 +761,19 @@ def _workload(
     # decode-token equivalents of GEMM math, a prompt token weighing kp): prompt math added in
     # full (above the true step) and prompt tokens spread over every pass (below it, g being
     # convex).
-    k_sum = k_dec + k_pre + k_static
+    k_sum = k_dec + k_pre + k_static + k_static_io
     k_add, c_add = k_sum + pp * alpha * kp * r_mb, fixed - k_pre - pp * alpha * kp * r_mb
     u_sp, v_sp, c_sp = d_mb + kp * r_mb, -kp * r_mb, fixed - k_pre
     return _Step(
         alpha_e=rep.expert_flops_per_token
         / (rep.expert_peak * GROUPED_COMPUTE_RATIO * tuning.gemm_rate_scale),
         expert_bw=rep.expert_bw, k_over_e=rep.k_over_e, ln_e=rep.ln_e,
-        pp=float(pp), w_s2=(w0 / rep.gemm_bw) ** 2, k_lin=k_dec + k_static,
+        pp=float(pp), w_s2=(w0 / rep.gemm_bw) ** 2, k_lin=k_dec + k_static + k_static_io,
         w0=w0,
         routed=rep.routed_bytes, log_miss=rep.log_miss, gemm_bw=rep.gemm_bw,
         alpha=alpha, d_mb=d_mb, r_mb=r_mb,
         chunk=min(prompt, float(rep.token_budget)), kp=kp,
-        k_dec=k_dec, k_pre=k_pre, k_static=k_static, fixed=fixed, a=a,
+        k_dec=k_dec, k_pre=k_pre, k_static=k_static, r_static=r_static, fixed=fixed, a=a,
         attn_s=attn_s, attn_mem=attn_kv >= attn_math, attn_flops=attn,
         pre_attn_s=pre_attn_s, tok_comm_s=tok_s, tok_act_s=act, tok_ew_s=ew, peer_s=peer,
         kv_read=kv_read, kv_reserved=kv_reserved, prompt=prompt, prompt_attn=prompt_attn,
@@ -1066,8 +1083,11 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
                 compute += t
         weights += pp * share * st.w0
         flops += pp * share * rep.flops_per_token * dense
-    act = st.tok_act_s * pp * tokens_all  # routed tokens' activation traffic: HBM, expert layer
-    memory += act + st.tok_ew_s * pp * tokens_all
+    # routed tokens' activation traffic (HBM, expert layer); a static batch's prompt tokens, run in
+    # passes of their own, move theirs too (r_static per sequence per step)
+    tok = pp * tokens_all + st.r_static * b
+    act = st.tok_act_s * tok
+    memory += act + st.tok_ew_s * tok
     expert += act
     attn = st.attn_s * b
     if st.attn_mem:
@@ -1077,8 +1097,8 @@ def _split(rep: _Replica, st: _Step, b: float) -> tuple[float, ...]:
     compute += st.pre_attn_s * others + st.k_static * b
     flops += pp * b * st.seqs * st.attn_flops + st.pre_attn_s * others * rep.attn_peak
     comm = (pp * rep.comm_fixed_s + (pp - 1) * rep.hop_fixed_s
-            + st.tok_comm_s * pp * tokens_all + st.peer_s * b)
-    a2a = pp * (rep.a2a_fixed_s + rep.a2a_per_token_s * tokens_all)
+            + st.tok_comm_s * tok + st.peer_s * b)
+    a2a = pp * (rep.a2a_fixed_s + rep.a2a_per_token_s * tokens_all) + rep.a2a_per_token_s * st.r_static * b
     overhead = st.fixed - pp * rep.comm_fixed_s - (pp - 1) * rep.hop_fixed_s
     return memory, compute, comm, overhead, weights, flops, expert, imb, a2a
 
@@ -1106,14 +1126,15 @@ def _binding(rep: _Replica, st: _Step, b: float) -> str:
                 compute += t
     memory *= st.pp
     compute *= st.pp
-    memory += (st.tok_act_s + st.tok_ew_s) * st.pp * tokens_all
+    tok = st.pp * tokens_all + st.r_static * b  # a static batch's prompt tokens move theirs too
+    memory += (st.tok_act_s + st.tok_ew_s) * tok
     if st.attn_mem:
         memory += st.attn_s * b
     else:
         compute += st.attn_s * b
     compute += st.pre_attn_s * (b - 1.0 if b > 1.0 else 0.0) + st.k_static * b
     comm = (st.pp * rep.comm_fixed_s + (st.pp - 1.0) * rep.hop_fixed_s
-            + st.tok_comm_s * st.pp * tokens_all + st.peer_s * b)
+            + st.tok_comm_s * tok + st.peer_s * b)
     if memory >= compute:
         return "memory bandwidth" if memory >= comm else "interconnect"
     return "compute" if compute >= comm else "interconnect"
