@@ -6,6 +6,7 @@ range, the test pins what the physics gives and its docstring says why.
 """
 
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -126,6 +127,28 @@ def test_continuous_batching_never_needs_more_gpus_than_static_batches(d: dict):
     rows = xlsizer.waterfall(make_inputs(d))
     at = next(i for i, row in enumerate(rows) if row.label == "Continuous batching")
     assert rows[at].total_gpus <= rows[at - 1].total_gpus  # the waterfall's step saves GPUs
+
+
+def test_a_static_plan_says_the_wait_for_the_running_batch_that_its_ttft_leaves_out():
+    """A request arriving while a static batch runs waits for it to end; the TTFT model is the
+    continuous engine's queue, so the answer states the batch's cycle (its prompt, then until its
+    longest answer ends: prefill + output x TPOT / useful share) and the mean wait it adds
+    (llama-3.1-8b on an H100, 200 users: a 54 s cycle beside a 107 ms TTFT shown)."""
+    from xlsizer.resolve import output_tokens
+
+    d = dict(model="llama-3.1-8b", concurrent_users=200, gpu="h100-sxm")
+    stat = size(**d, continuous_batching=False)
+    line = next(w for w in stat.warnings if "static batch runs" in w)
+    found = re.search(r"a batch here runs ([\d,.]+) s .* about ([\d,.]+) s of wait on average", line)
+    assert found is not None, line
+    perf = stat.burst.extra["perf"]
+    useful = stat.burst.extra["optimizations"]["continuous_batching"]["static_useful_fraction"]
+    out = output_tokens(stat.inputs, resolve_model(stat.inputs))
+    cycle = perf["prefill_ms"] / 1000 + out * perf["tpot_ms"] / 1000 / useful
+    assert float(found.group(1).replace(",", "")) == pytest.approx(cycle, abs=0.06)
+    assert float(found.group(2).replace(",", "")) == pytest.approx(cycle / 2, abs=0.06)
+    assert cycle > 100 * perf["ttft_ms"] / 1000  # seconds of wait beside a TTFT of a tenth of one
+    assert not any("static batch runs" in w for w in size(**d).warnings)
 
 
 def test_static_useful_fraction_is_the_harmonic_law():

@@ -1809,11 +1809,31 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
     if name == "burst":
         _equal_answers_warning(inp, sh, plan, warn)
         _prefill_slot_warning(sh, plan, warn)
+        _static_wait_warning(inp, sh, plan, warn)
     cap = plan.cap
     if name == "burst" and cap is not None and cap.binding == TTFT_BINDS and cap.mean_batch < 1.0:
         warn.append(f"TTFT: each replica holds {cap.mean_batch:.2f} sequences on average{_BELOW_ONE}: a looser TTFT "
                     f"target, shorter prompts or a faster prefill (more GPUs per replica, a faster GPU) need fewer "
                     "GPUs")
+
+
+def _static_wait_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+    """With continuous batching off, say what the TTFT shown leaves out: a request that arrives
+    while a static batch runs waits for that batch to end before its own starts. The TTFT model
+    is the continuous engine's prefill queue; the batch's cycle (its prompts, then decode steps
+    until its longest answer ends: the slot time the capacity already charges, prefill + output x
+    TPOT / useful share) is the wait a static server adds, half of it on average for a steady
+    cycle. Stated, not modelled: most TTFT targets are far below it."""
+    cap = plan.cap
+    fx = sh.fx
+    if not fx.static_batching or cap is None or cap.batch < 1:
+        return
+    useful = _static_useful(fx, cap.batch)
+    cycle = cap.prefill_s + fx.mean_output * cap.tpot_s / useful
+    warn.append(f"continuous batching off: a request that arrives while a static batch runs waits for it to end "
+                f"before its own batch starts; a batch here runs {cycle:,.1f} s (its prompts, then until its longest "
+                f"answer ends), so about {cycle / 2:,.1f} s of wait on average, which the TTFT shown (the continuous "
+                f"engine's prefill queue) leaves out: a static server meets no TTFT target below that wait")
 
 
 _BELOW_ONE = (", below one: it idles between requests so that a prompt seldom waits behind another's prefill, "
