@@ -1809,7 +1809,7 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
     if name == "burst":
         _equal_answers_warning(inp, sh, plan, warn)
         _prefill_slot_warning(sh, plan, warn)
-        _static_wait_warning(inp, sh, plan, warn)
+        _static_wait_warning(sh, plan, warn)
     cap = plan.cap
     if name == "burst" and cap is not None and cap.binding == TTFT_BINDS and cap.mean_batch < 1.0:
         warn.append(f"TTFT: each replica holds {cap.mean_batch:.2f} sequences on average{_BELOW_ONE}: a looser TTFT "
@@ -1817,7 +1817,7 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
                     "GPUs")
 
 
-def _static_wait_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _static_wait_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
     """With continuous batching off, say what the TTFT shown leaves out: a request that arrives
     while a static batch runs waits for that batch to end before its own starts. The TTFT model
     is the continuous engine's prefill queue; the batch's cycle (its prompts, then decode steps
