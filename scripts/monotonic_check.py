@@ -33,8 +33,9 @@ solver error), or that a request spends a material share of its slot time in pre
 capacity counts those slots as decoding, a gap the answer names: docs/method.md, "Answers that
 must move the right way"); and, for a faster GPU, a refusal because one replica's servers
 outgrow the rack's power limit (the faster GPU draws more per server) that names the rack power
-that would hold it (``rack_power_limit_kw``). The course-table method's "tighter TPOT, fewer GPUs" is the course's
-documented Little's-law effect (its in-flight KV shrinks): reported, not a bug.
+that would hold it (``rack_power_limit_kw``). The course-table method's "tighter TPOT, fewer
+GPUs" is the course's documented Little's-law effect (its in-flight KV shrinks): reported, not a
+bug.
 
 A last line checks the bill where the GPU count may move: with ``gpu=auto`` and the roofline
 method on a cloud basis, the search ranks plans on GPUs in use x $/GPU-hour, so a harder input

@@ -10,7 +10,6 @@ import contextlib
 import importlib.util
 import io
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ def report() -> str:
     spec = importlib.util.spec_from_file_location("monotonic_check", SCRIPT)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["monotonic_check"] = mod
     spec.loader.exec_module(mod)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -31,24 +29,20 @@ def report() -> str:
     return buf.getvalue()
 
 
-def _row(report: str, prop: str) -> list[int]:
+def _row(report: str, prop: str) -> list[tuple[int, int]]:
+    """(wrong-way answers, harder inputs tried) per kind, from the property's table row."""
     line = next(x for x in report.splitlines() if x.startswith(f"{prop} "))
-    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) of", line)]
-
-
-def _tried(report: str, prop: str) -> int:
-    line = next(x for x in report.splitlines() if x.startswith(f"{prop} "))
-    return int(re.findall(r"of +([\d,]+)", line)[0].replace(",", ""))
+    return [(int(w.replace(",", "")), int(t.replace(",", ""))) for w, t in re.findall(r"([\d,]+) of +([\d,]+)", line)]
 
 
 @pytest.mark.parametrize("prop", ["tpot", "ttft", "users", "rpm", "burst", "redundancy", "percentile", "opt-off"])
 def test_a_fixed_gpu_on_the_roofline_never_needs_fewer_gpus_for_a_harder_input(report: str, prop: str) -> None:
-    fixed_roofline, tried = _row(report, prop)[0], _tried(report, prop)
+    fixed_roofline, tried = _row(report, prop)[0]
     assert tried > 0 and fixed_roofline == 0, report
 
 
 def test_the_automatic_choice_never_pays_less_for_a_harder_input(report: str) -> None:
     line = next(x for x in report.splitlines() if x.startswith("automatic choice, roofline, cloud:"))
     tried = int(re.search(r"of ([\d,]+) harder inputs", line).group(1).replace(",", ""))
-    assert tried >= 50, line  # the sample reached the check (102 pairs at this seed)
+    assert tried >= 50, line  # the sample reached the check (89 pairs at this seed)
     assert " 0 unexplained" in line, report

@@ -7,6 +7,7 @@ range, the test pins what the physics gives and its docstring says why.
 
 import math
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,8 +19,9 @@ from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine import pipeline
 from xlsizer.engine.optimizations import effects, expected_tokens_per_step, static_useful_fraction
 from xlsizer.engine.performance import estimate
+from xlsizer.engine.step import DEFAULT_TUNING, _setup, _step_s, _workload
 from xlsizer.precision import Precision
-from xlsizer.resolve import resolve_model
+from xlsizer.resolve import output_tokens, resolve_model
 from xlsizer.results import SCENARIOS
 from xlsizer.summary import sizing_rows
 from xlsizer.workbook.examples import EXAMPLES
@@ -99,10 +101,6 @@ def test_a_static_batch_charges_its_prompts_what_a_mixed_step_does(model: str, g
     prompt's attention, the collectives and activation traffic), so the two steps agree within a few
     percent. Only the dense GEMM math was charged: 0.71-0.74x the mixed step for Llama-3.1-70B,
     0.23-0.45x for Qwen3-235B-A22B, whose prompt tokens' experts went uncharged."""
-    from dataclasses import replace
-
-    from xlsizer.engine.step import DEFAULT_TUNING, _setup, _step_s, _workload
-
     rep = _setup(model, gpu, tp, 1, 1, "fp8", None, "vllm", None)[5]
     static = _workload(rep, 8000.0, 300.0, None, replace(DEFAULT_TUNING, continuous_batching=False), 0.0)
     mixed = _workload(rep, 8000.0, 300.0, None, DEFAULT_TUNING, 0.0)
@@ -134,8 +132,6 @@ def test_a_static_plan_says_the_wait_for_the_running_batch_that_its_ttft_leaves_
     continuous engine's queue, so the answer states the batch's cycle (its prompt, then until its
     longest answer ends: prefill + output x TPOT / useful share) and the mean wait it adds
     (llama-3.1-8b on an H100, 200 users: a 54 s cycle beside a 107 ms TTFT shown)."""
-    from xlsizer.resolve import output_tokens
-
     d = dict(model="llama-3.1-8b", concurrent_users=200, gpu="h100-sxm")
     stat = size(**d, continuous_batching=False)
     line = next(w for w in stat.warnings if "static batch runs" in w)

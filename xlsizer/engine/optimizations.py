@@ -160,9 +160,14 @@ class Effects:
         slot is held for the batch's longest request, not for its own."""
         if not self.static_batching:
             return 1.0
+        return (prefill_s + self.mean_output * tpot_s) / self.static_cycle_s(batch, prefill_s, tpot_s)
+
+    def static_cycle_s(self, batch: float, prefill_s: float, tpot_s: float) -> float:
+        """Seconds a static batch of ``batch`` runs: its prompt, then decode steps until its
+        longest answer ends (the mean answer over the share of its slot-steps that produce a
+        token, ``static_useful_fraction``)."""
         useful = static_useful_fraction(batch, self.mean_output, self.output_cap)
-        decode = self.mean_output * tpot_s
-        return (prefill_s + decode) / (prefill_s + decode / useful)
+        return prefill_s + self.mean_output * tpot_s / useful
 
     def tuning_for(self, gpu: GpuSpec, n: int, run_prec: Precision, spec: bool = True,
                    calibration: Calibration | None = None) -> Tuning:

@@ -1823,13 +1823,12 @@ def _static_wait_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
     is the continuous engine's prefill queue; the batch's cycle (its prompts, then decode steps
     until its longest answer ends: the slot time the capacity already charges, prefill + output x
     TPOT / useful share) is the wait a static server adds, half of it on average for a steady
-    cycle. Stated, not modelled: most TTFT targets are far below it."""
+    cycle (``Effects.static_cycle_s``). Stated, not modelled: most TTFT targets are far below it."""
     cap = plan.cap
     fx = sh.fx
     if not fx.static_batching or cap is None or cap.batch < 1:
         return
-    useful = _static_useful(fx, cap.batch)
-    cycle = cap.prefill_s + fx.mean_output * cap.tpot_s / useful
+    cycle = fx.static_cycle_s(cap.batch, cap.prefill_s, cap.tpot_s)
     warn.append(f"continuous batching off: a request that arrives while a static batch runs waits for it to end "
                 f"before its own batch starts; a batch here runs {cycle:,.1f} s (its prompts, then until its longest "
                 f"answer ends), so about {cycle / 2:,.1f} s of wait on average, which the TTFT shown (the continuous "

@@ -728,7 +728,8 @@ def _workload(
     if tuning.kv_host_fraction > 0.0:  # offloaded KV streamed over the host link each step
         attn_s += pp * seqs * kv_read * tuning.kv_host_fraction / tuning.host_link_bytes_per_s
     attn_s += tuning.extra_step_s_per_seq
-    pre_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak if mixed else 0.0
+    prompt_attn_s = pp * seqs * prompt_attn * a / osl / rep.attn_peak  # per sequence per step
+    pre_attn_s = prompt_attn_s if mixed else 0.0
     act = rep.moe_act_per_token_s
     ew = rep.elementwise_per_token_s
     peer = rep.peer_per_token_s * d
@@ -746,8 +747,7 @@ def _workload(
     r_static = 0.0 if mixed else r
     k_static = 0.0
     if not mixed:
-        scale = rep.peak * tuning.gemm_rate_scale
-        k_static = rep.flops_per_token * kp * r / scale + pp * seqs * prompt_attn * a / osl / rep.attn_peak
+        k_static = rep.flops_per_token * kp * r / (rep.peak * tuning.gemm_rate_scale) + prompt_attn_s
         if rep.routed_bytes:
             k_static += rep.expert_flops_per_token * r / (rep.expert_peak * GROUPED_COMPUTE_RATIO
                                                           * tuning.gemm_rate_scale)
