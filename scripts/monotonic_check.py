@@ -58,8 +58,8 @@ from xlsizer.api import size
 from xlsizer.catalog import load_catalog
 from xlsizer.engine.memory import dense_weights_precision
 from xlsizer.engine.performance import packaged_calibration
-from xlsizer.engine.pipeline import _compute_precision
 from xlsizer.engine.placement import full_baseboards
+from xlsizer.engine.search import compute_precision
 from xlsizer.engine.step import collective_link
 from xlsizer.errors import InfeasibleError, XlsizerError
 from xlsizer.inputs import make_inputs
@@ -167,7 +167,7 @@ def _bought(sc: Any, d: dict[str, Any]) -> float:
 
 def _cloud_bill(sc: Any) -> float:
     """The monthly bill of a cloud plan's GPUs in use (what the automatic choice ranks: GPUs x
-    $/GPU-hour, pipeline._billed_gpus); nan on-prem (ranked on purchase, billed with power) or
+    $/GPU-hour, search.billed_gpus); nan on-prem (ranked on purchase, billed with power) or
     without a price."""
     cost = sc.extra.get("cost") if sc.extra else None
     if not isinstance(cost, dict) or cost.get("pricing_model") != "cloud" or cost.get("compute") is None:
@@ -191,7 +191,7 @@ def _dominates(a: Any, b: Any) -> bool:
 
 def _rate(g: Any, p: Precision) -> float:
     """Tensor rate the GEMMs of weights in ``p`` run at on ``g`` (the pipeline's choice)."""
-    c = _compute_precision(g, p)
+    c = compute_precision(g, p)
     return g.dense_flops(c) * (packaged_calibration().fp4_gemm_efficiency if c.compute is Precision.FP4 else 1.0)
 
 

@@ -504,7 +504,7 @@ def test_sizing_uses_profile_and_says_so(profile_path):
 def test_performance_rows_name_the_profile_where_it_applies(profile_path, tmp_path):
     # the rows computed with the team's factors must not cite the packaged fit alone, and the
     # mean TTFT row names the queue factor where the profile moved it from 1
-    from xlsizer.engine.pipeline import S_PERF, S_PERF_PROFILE
+    from xlsizer.engine.shared import S_PERF, S_PERF_PROFILE
 
     prof = load_profile(profile_path)
     prof.factors["queue_service_scale"].value = 1.5

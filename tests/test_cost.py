@@ -279,18 +279,18 @@ def test_unpriced_gpu_is_said_plainly_in_the_headline():
 def test_on_prem_pruned_search_equals_exhaustive(kw):
     """The on-prem ranking counts whole servers bought, so GPUs in use x price is only a lower
     bound of a candidate's cost: the pruned search must still return the exhaustive answer."""
-    from xlsizer.engine import pipeline
+    from xlsizer.engine import search
 
     def answer():
         r = xlsizer.size(pricing_model="on-prem", **kw)
         return [(s.gpu, s.gpus_per_replica, s.replicas, s.extra["cost"]["capex"]) for s in r.scenarios.values()]
 
     pruned = answer()
-    pipeline.PRUNE = False
+    search.PRUNE = False
     try:
         full = answer()
     finally:
-        pipeline.PRUNE = True
+        search.PRUNE = True
     assert pruned == full
 
 

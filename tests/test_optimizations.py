@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import xlsizer
 from xlsizer import InfeasibleError, make_inputs, size
 from xlsizer.catalog.loader import load_catalog
-from xlsizer.engine import pipeline
+from xlsizer.engine import search
 from xlsizer.engine.optimizations import effects, expected_tokens_per_step, static_useful_fraction
 from xlsizer.engine.performance import estimate
 from xlsizer.engine.step import DEFAULT_TUNING, _setup, _step_s, _workload
@@ -515,11 +515,11 @@ def test_pruned_search_equals_exhaustive_with_optimizations(d):
         return [(r.scenarios[s].gpu, r.scenarios[s].gpus_per_replica, r.scenarios[s].replicas) for s in SCENARIOS]
 
     pruned = answer()
-    pipeline.PRUNE = False
+    search.PRUNE = False
     try:
         full = answer()
     finally:
-        pipeline.PRUNE = True
+        search.PRUNE = True
     assert pruned == full
 
 

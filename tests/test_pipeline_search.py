@@ -6,7 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xlsizer
-from xlsizer.engine import pipeline
+from xlsizer.catalog import load_catalog
+from xlsizer.engine import search
+from xlsizer.engine.shared import Shared
 from xlsizer.errors import InfeasibleError
 from xlsizer.results import SCENARIOS
 
@@ -50,11 +52,11 @@ def test_pruned_search_equals_exhaustive(d):
     only skip what cannot win, and ties go to the earlier candidate of the table whatever the
     order of evaluation: the same answer, shape for shape, and the same next cheapest GPU."""
     pruned = _answer(d)
-    pipeline.PRUNE = False
+    search.PRUNE = False
     try:
         full = _answer(d)
     finally:
-        pipeline.PRUNE = True
+        search.PRUNE = True
     assert pruned == full
 
 
@@ -72,11 +74,11 @@ def test_next_cheapest_gpu_is_the_true_runner_up():
     assert rows["burst"][1].startswith("2 GPUs in use, +6% cost")
     # baseline: b200 since MI300X's TP=2 all-reduces over one Infinity Fabric link (2026-12-07)
     assert r.baseline.gpu == "b200" and rows["baseline"][0] == "h100-sxm"
-    pipeline.PRUNE = False
+    search.PRUNE = False
     try:
         assert _runner_up(xlsizer.size(**d)) == _runner_up(r)
     finally:
-        pipeline.PRUNE = True
+        search.PRUNE = True
 
 
 def test_pipeline_stages_pool_batches_where_a_node_holds_the_kv():
@@ -118,12 +120,12 @@ def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     assert nvl.gpus_per_replica == 8 and nvl.fabric.startswith("NVLink inside the scale-up domain"), nvl.fabric
     assert xlsizer.size(model="llama-3.1-405b", gpu="h100-sxm", precision="bf16").burst.fabric.startswith(
         "InfiniBand")  # 16 GPUs over two HGX servers: the network
-    cat = pipeline.load_catalog()
-    assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
-    assert pipeline.wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]
-    assert (64, 64) in pipeline.wide_ep_configs(cat.gpu("gb200"), cat.model("deepseek-r1"))
+    cat = load_catalog()
+    assert search.wide_ep_configs(cat.gpu("b200"), cat.model("llama-3.3-70b")) == []
+    assert search.wide_ep_configs(cat.gpu("b200"), cat.model("deepseek-r1")) == [(8, 8)]
+    assert (64, 64) in search.wide_ep_configs(cat.gpu("gb200"), cat.model("deepseek-r1"))
     # the KV budget of a wide replica pays for every rank's copy of the dense weights
-    sh = pipeline._Shared(xlsizer.make_inputs(d), cat.model("deepseek-r1"))
+    sh = Shared(xlsizer.make_inputs(d), cat.model("deepseek-r1"))
     assert 0 < sh.w_dense < 0.1 * sh.w
 
 
@@ -319,10 +321,10 @@ def test_nvlink_bridged_cards_pipeline_between_their_bridge_groups():
     """The H200 NVL's bridge joins quads, the H100 NVL's pairs: beside TP over the whole server
     (whose all-reduces cross PCIe), the search offers TP inside a bridge group with pipeline
     stages between the groups, and keeps whichever costs less; TP wider than the bridge is named."""
-    cat = pipeline.load_catalog()
-    assert {(4, 2, 2), (8, 2, 4), (8, 8, 1)} <= set(pipeline._configs(cat.gpu("h100-nvl"), 400e9, 40))
-    assert (8, 4, 2) in pipeline._configs(cat.gpu("h200-nvl"), 400e9, 40)
-    assert all(pp == 1 or tp == 8 for _n, tp, pp in pipeline._configs(cat.gpu("h100-sxm"), 400e9, 40))
+    cat = load_catalog()
+    assert {(4, 2, 2), (8, 2, 4), (8, 8, 1)} <= set(search.replica_configs(cat.gpu("h100-nvl"), 400e9, 40))
+    assert (8, 4, 2) in search.replica_configs(cat.gpu("h200-nvl"), 400e9, 40)
+    assert all(pp == 1 or tp == 8 for _n, tp, pp in search.replica_configs(cat.gpu("h100-sxm"), 400e9, 40))
     d = dict(model="llama-3.1-405b", precision="fp8", concurrent_users=500, target_ttft_ms=3000)
     r = xlsizer.size(**d, gpu="h200-nvl", target_tpot_ms=60)
     assert (r.resilient.gpus_per_replica, r.resilient.tp, r.resilient.pp) == (8, 4, 2)

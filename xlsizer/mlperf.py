@@ -204,9 +204,9 @@ def _traffic(model: str, percentile: float | None) -> Arrivals:
 def replica_shapes(model: str, gpu: GpuSpec | str) -> list[tuple[int, int]]:
     """(GPUs per replica, expert-parallel width) of the replicas the sizer tries for ``model``
     on ``gpu``: tensor-parallel ones of ``TP_SIZES`` GPUs (width 1), and for a MoE the wide
-    expert-parallel ones (attention data-parallel, tp 1: ``pipeline.wide_ep_configs``), so
+    expert-parallel ones (attention data-parallel, tp 1: ``search.wide_ep_configs``), so
     that a result is predicted with the shapes a sizing would buy."""
-    from xlsizer.engine.pipeline import wide_ep_configs
+    from xlsizer.engine.search import wide_ep_configs
 
     cat = load_catalog()
     g = cat.gpu(gpu) if isinstance(gpu, str) else gpu

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from xlsizer.engine.scenarios import HEADROOM, RESILIENT_MIN_BURST, scenario_burst
 from xlsizer.results import SCENARIOS, Scenario, SizingResult
 
 INT = "#,##0"
@@ -48,8 +49,6 @@ def _cost(s: Scenario) -> dict[str, Any]:
 
 def meaning_rows(r: SizingResult) -> list[Row]:
     """What each scenario sizes for and adds (course.md §10.3 steps 6 and 12)."""
-    from xlsizer.engine.pipeline import HEADROOM, RESILIENT_MIN_BURST, scenario_burst
-
     sec = "What each scenario sizes for"
     user = r.inputs.burst_factor
     sc = [r.scenarios[k] for k in SCENARIOS]

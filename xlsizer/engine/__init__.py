@@ -3,5 +3,8 @@
 memory.py (weights, KV, activations, headroom), traffic.py (RPS, Little's law),
 throughput.py (course lookup table), performance.py (roofline), placement.py (GPU choice,
 parallelism, replicas, servers), facility.py (server spec, fabric, power, cooling),
-guardrails.py (warnings), pipeline.py (the composition root, one pass per scenario).
+guardrails.py (warnings), scenarios.py (each scenario's headroom, burst and spares),
+shared.py (what every scenario of one sizing shares), search.py (the roofline search for the
+cheapest configuration that meets the SLOs), pipeline.py (the composition root, one pass per
+scenario).
 """

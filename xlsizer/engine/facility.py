@@ -56,6 +56,17 @@ def servers_per_rack(server_kw: float, rack_limit_kw: float) -> int:
     return max(1, min(MAX_SERVERS_PER_RACK, math.floor(rack_limit_kw / server_kw + 1e-9)))
 
 
+def rack_domain_trays(g: GpuSpec) -> int | None:
+    """Trays (servers) of one rack-scale NVLink domain where ``g``'s scale-up domain spans
+    several servers in one rack (GB200, GB300, Vera Rubin NVL72: 72 GPUs in 18 trays of 4;
+    catalog ``scaleup_domain_gpus``), else None. A replica over several trays stays in that
+    rack, and the rack's liquid cooling is the system's own."""
+    domain = g.scaleup_domain_gpus
+    if g.form_factor == "superchip" and domain is not None and domain > g.gpus_per_node:
+        return domain // g.gpus_per_node
+    return None
+
+
 def domain_trays_per_rack(domain_trays: int, tray_kw: float, rack_limit_kw: float) -> int:
     """Trays one rack holds of a rack-scale NVLink system whose scale-up domain is
     ``domain_trays`` trays (GB200/GB300 NVL72: 18 trays of 4 GPUs): the whole domain where the

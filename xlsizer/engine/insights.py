@@ -13,7 +13,8 @@ from typing import Any
 from xlsizer.catalog.loader import load_catalog
 from xlsizer.engine.memory import upcast_release
 from xlsizer.engine.optimizations import expected_tokens_per_step
-from xlsizer.engine.pipeline import RESILIENT_MIN_BURST, scenario_burst, size
+from xlsizer.engine.pipeline import size
+from xlsizer.engine.scenarios import RESILIENT_MIN_BURST, scenario_burst
 from xlsizer.engine.solver import ENGINE_SEQS_BINDS, STATIC_BINDS
 from xlsizer.errors import XlsizerError
 from xlsizer.inputs import SizingInputs, ThroughputSource, make_inputs
@@ -188,7 +189,7 @@ def what_ifs(inputs: SizingInputs) -> list[WhatIf]:
         cases.append((f"Weights as released ({rel.label} instead of {inputs.precision.label})",
                       {"precision": rel.value}))
     if inputs.gpu == "auto" and inputs.precision is Precision.FP4 and rel is None:
-        # the automatic choice never picks a GPU without the weights' format (pipeline._candidate_table):
+        # the automatic choice never picks a GPU without the weights' format (search._candidate_table):
         # at FP4 that leaves the B200 alone in its list, and a small model can cost several times a plan on
         # older GPUs at FP8 (qwen3-8b, 23 agentic users, burst: 2x b200 at 7,665 USD/month, 2x mi300x at 2,905)
         cases.append(("FP8 weights (FP4 keeps the automatic choice to GPUs with FP4 tensor cores)",

@@ -1,14 +1,14 @@
 """The composition root: the course Sizer's steps (course.md §10.3), run once per scenario.
 
-Each step is a call into a pure function of memory.py, traffic.py, placement.py,
+Each step is a call into a pure function of memory.py, traffic.py, search.py, placement.py,
 throughput.py, performance.py, facility.py or cost.py; this module only wires them and
 records every intermediate value (name, value, unit, formula, source) for
 ``SizingResult.explain()``. Records hold a format template and its arguments, formatted
 only when someone asks for the explanation: a workbook recalculates thousands of cells.
 
 Two ways to get a replica's capacity (``throughput_source``):
-- ``roofline`` (default): every candidate configuration (GPU × GPUs per replica) gets its
-  capacity under the TPOT and TTFT targets from the performance model, with a KV budget of
+- ``roofline`` (default, ``search.py``): every candidate configuration (GPU × GPUs per
+  replica) gets its capacity under the TPOT and TTFT targets from the performance model, with a KV budget of
   ``GPUs × memory / (1 + headroom) − weights − activations``; replicas = ceil(peak requests/s
   ÷ requests/s per replica) + spares; the automatic choice is the cheapest adequate
   configuration on the sizing's cost basis (cloud: catalog $/GPU-hour × GPUs; on-prem:
@@ -19,51 +19,40 @@ Two ways to get a replica's capacity (``throughput_source``):
 
 from __future__ import annotations
 
-import copy
-import heapq
 import math
-from collections.abc import Callable
-from dataclasses import replace as _replace
-from functools import cache
 from typing import Any, NamedTuple
 
-from xlsizer.calibrate.profile import calibration_for, shared_profile, sizing_notes
+from xlsizer.calibrate.profile import sizing_notes
 from xlsizer.catalog.loader import load_catalog, read_data_file
 from xlsizer.catalog.schema import GpuSpec, MeasuredResults, MeasuredStep, ModelSpec
 from xlsizer.engine import facility, guardrails, memory, placement, traffic
-from xlsizer.engine.calibration import Calibration
-from xlsizer.engine.cost import API_PRICE_MODEL, api_price_warning, gpu_purchase_price, scenario_cost, server_price
-from xlsizer.engine.latency import Arrivals, max_rate_within_ttft, ttft_at_load_q, ttft_open
-from xlsizer.engine.layers import (
-    deployed_weights_bytes,
-    multiplied_active_params,
-    output_head_params,
-    routed_params,
-    tensor_parallel_refusal,
+from xlsizer.engine.cost import API_PRICE_MODEL, api_price_warning, scenario_cost
+from xlsizer.engine.latency import Arrivals, ttft_at_load_q, ttft_open
+from xlsizer.engine.layers import deployed_weights_bytes
+from xlsizer.engine.optimizations import SPEC_NOT_PAYING, host_link_bytes_per_s
+from xlsizer.engine.performance import confidence_band, step_shares
+from xlsizer.engine.scenarios import HEADROOM, MIN_SERVERS, RED_LABEL, scenario_burst, scenario_offset
+from xlsizer.engine.search import (
+    MAX_STAGES,
+    PCIE_MAX_W,
+    PICK,
+    SIZES,
+    Plan,
+    auto_gpus,
+    billed_gpus,
+    compute_precision,
+    evaluate,
+    priced_fleet,
+    rank_price,
+    roofline_plan,
 )
-from xlsizer.engine.moe import busiest_expert_share
-from xlsizer.engine.optimizations import SPEC_NOT_PAYING, Effects, effects, host_link_bytes_per_s, kv_transfer_s
-from xlsizer.engine.performance import (
-    ReplicaCapacity,
-    Tuning,
-    confidence_band,
-    packaged_calibration,
-    slo_capacity,
-    step_shares,
-)
+from xlsizer.engine.shared import Shared
 from xlsizer.engine.slo import mean_wait_words, slo_latency
 from xlsizer.engine.solver import (
     ENGINE_SEQS_BINDS,
     STATIC_BINDS,
     TTFT_BINDS,
-    CapacityBound,
-    TpotRateBound,
-    capacity_bound,
-    idle_ttft_s,
-    lightest_tpot_q_s,
     mean_step_s,
-    tpot_rate_bound,
-    ttft_floor_bound,
 )
 from xlsizer.engine.step import (
     REFERENCE_MAMF_GPU,
@@ -72,221 +61,37 @@ from xlsizer.engine.step import (
     expert_compute,
     gemm_compute,
     reference_mamf_efficiency,
-    scaleout_bytes_per_s,
-    sustained_compute_efficiency,
     sustained_tensor_ratio,
 )
 from xlsizer.engine.throughput import PIPELINE_STAGE_FACTOR, course_table_throughput
-from xlsizer.errors import InfeasibleError, XlsizerError
+from xlsizer.errors import InfeasibleError
 from xlsizer.inputs import SizingInputs, ThroughputSource
 from xlsizer.precision import Precision
-from xlsizer.resolve import output_tokens, resolve_gpu, resolve_model
+from xlsizer.resolve import resolve_gpu, resolve_model
 from xlsizer.results import SCENARIOS, Memory, Scenario, Server, SizingResult, Traffic, build, headline_for
 from xlsizer.units import GB, TERA, count, figure
 
 _D = read_data_file("defaults.yaml")
-HEADROOM: dict[str, float] = {k: float(v["headroom_fraction"]) for k, v in _D["scenarios"].items()}
-MAX_HEADROOM: float = max(HEADROOM.values())
-RESILIENT_MIN_BURST: float = float(_D["resilient_min_burst"])
-MIN_SERVERS: dict[str, int] = dict(_D["min_servers"])
 SPEC_VRAM: float = float(_D["speculative_vram_factor"])
 KV_OFFLOAD_FRACTION: float = float(_D["kv_offload_gpu_fraction"])
 WORST_KV_RATIO: float = float(_D["worst_case_kv_ratio"])
-PICK = _D["gpu_pick"]
-SIZES: tuple[int, ...] = tuple(PICK["gpus_per_replica"])
-MAX_STAGES: int = int(PICK["max_pipeline_stages"])
-PCIE_MAX_W: float = float(PICK["pcie_max_weights_gb"]) * GB
 GUARD = _D["guardrails"]
 CONF_TABLE = _D["confidence_course_table"]
 NVL72_PUE = float(_D["nvl72_pue"])
-NVL72_GPUS = 72
-"""GPUs in one GB200/GB300 NVL72 rack (18 compute trays of 4): its NVLink domain, so a replica
-over several trays stays in the rack (NVIDIA GB200 NVL72 product brief)."""
-RED_LABEL = {0: "N", 1: "N+1", 2: "N+2"}
 
 CHEAPER_BY = 0.05
 """Course-table mode names a cheaper adequate configuration when it saves more than this share
 of the first fit's cost (a judgement call: below 5% the catalog prices are not that precise)."""
 
-OFFLOAD_TRIES = 6
-"""Host-memory amounts tried per configuration with KV offload: all of it, then halves down to
-1/32 (a search grid, not a physical constant)."""
-
-PRUNE = True
-"""Skip candidates whose cost lower bound cannot beat the best found (tests switch it off to
-check that the pruned search returns the exhaustive search's answer)."""
-
 S_COURSE = "course.md §10.3"
-S_PERF = ("xlsizer roofline model (docs/method.md, Capacity per replica), calibrated on published throughput "
-          "measurements and published serving runs (NVIDIA aiconfigurator silicon sample)")
-# where a team's calibration profile applies to the plan's GPU its fitted factors replace the
-# packaged ones (the "Profile:" rows list them): the source must not name the packaged fit alone
-S_PERF_PROFILE = ("xlsizer roofline model (docs/method.md, Capacity per replica), with the factors of the team's "
-                  "calibration profile (the Profile rows) in place of the packaged fit")
 Rec = list[tuple[Any, ...]]
-
-
-@cache
-def _candidates() -> tuple[GpuSpec, ...]:
-    cat = load_catalog()
-    return tuple(cat.gpu(g) for g in PICK["order"])
-
-
-@cache
-def _candidate_order() -> dict[str, int]:
-    """GPU id -> its place in the automatic search's order (ties on cost go to the earlier)."""
-    return {g.id: i for i, g in enumerate(_candidates())}
-
-
-def scenario_burst(name: str, user_burst: float) -> float:
-    """Burst factor a scenario sizes for (course step 12)."""
-    if name == "baseline":
-        return 1.0
-    if name == "burst":
-        return user_burst
-    return max(user_burst, RESILIENT_MIN_BURST)
-
-
-def scenario_offset(name: str, user_offset: int) -> int:
-    """Spare replicas a scenario adds (course step 12)."""
-    if name == "baseline":
-        return 0
-    if name == "burst":
-        return max(1, user_offset)
-    return 2
-
-
-def _compute_precision(gpu: GpuSpec, p: Precision) -> Precision:
-    """The precision the GPU multiplies at: the weights' own, or BF16 when the GPU lacks it
-    (weight-only kernels dequantize FP8/INT8 to BF16, e.g. vLLM's Marlin on A100)."""
-    return p if gpu.supports(p) else Precision.BF16
-
-
-def _rank_price(g: GpuSpec, inp: SizingInputs) -> float:
-    """Price per GPU used to rank candidate configurations, on the sizing's own cost basis.
-
-    cloud: catalog $/GPU-hour (typical), a market price every automatic candidate has.
-    on-prem: purchase price per GPU (the user's, else the catalog's typical) plus the GPU's
-    share of a server without GPUs (cost.py's server class of a full node). A GPU without a
-    purchase price ranks last (inf) so it is never chosen silently on cost; ``_candidate_table``
-    drops it when a priced GPU is available.
-    """
-    if inp.pricing_model == "on-prem":
-        gp = gpu_purchase_price(inp, g)
-        if gp is None:
-            return math.inf
-        if placement.full_baseboards(g):
-            return gp + server_price(inp, g.gpus_per_node) / g.gpus_per_node
-        # PCIe: a server holds only the cards needed and is priced by its size class, so the
-        # cheapest share of a server per card (4 cards in a 2-4 GPU host at cost.py's prices)
-        # keeps GPUs in use x this price a lower bound of every fleet's bill (the search prunes on it)
-        return gp + min(server_price(inp, k) / k for k in range(1, g.gpus_per_node + 1))
-    p = g.cloud_price_per_gpu_hour
-    # Without a price (only possible for a user-chosen GPU, whose candidates all share it)
-    # the ranking falls back to the GPU count alone.
-    return p.typical if p is not None else 1.0
-
-
-def _billed_gpus(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> tuple[float, int]:
-    """(GPUs the bill counts, replicas) under the redundancy rule, on cost.py's basis, so that
-    GPUs x ``_rank_price`` is the bill: cloud rents the GPUs in use, and the rule never adds
-    replicas to a per-GPU bill (it spreads them over hosts: placement.survivable_fleet), so no
-    placement is needed; on-prem buys every installed slot of the servers the replicas are
-    packed into, and each server: a full baseboard's slots carry its share of the server in the
-    rank price, while a PCIe server holding fewer cards than it has slots costs a whole server
-    (its GPU-equivalents here). Never below the GPUs in use, so ``GPUs in use x price`` stays a
-    lower bound for the search's pruning."""
-    if inp.pricing_model != "on-prem":
-        reps = placement.replica_count(active, offset, paired)
-        return reps * n, reps
-    fl = _survivable(inp, active, offset, paired, n, g)
-    slots = placement.installed_slots(fl.replicas * n, fl.layout)
-    gp = gpu_purchase_price(inp, g)
-    if gp is None or placement.full_baseboards(g):  # full servers: their slots carry them at the rank price
-        return slots, fl.replicas
-    lay = fl.layout  # PCIe: the cards installed and each server at its size class's price
-    return (slots * gp + lay.servers * server_price(inp, lay.gpus_per_server)) / _rank_price(g, inp), fl.replicas
-
-
-def _survivable(inp: SizingInputs, active: int, offset: int, paired: bool, n: int, g: GpuSpec) -> placement.Fleet:
-    """The scenario's replicas and servers under the redundancy rule, cheapest on the sizing's basis
-    (on-prem: GPU slots and servers at their purchase prices)."""
-    on_prem = inp.pricing_model == "on-prem"
-    gp = gpu_purchase_price(inp, g) if on_prem else None
-    return placement.survivable_fleet(
-        active, offset, paired, n, g, MIN_SERVERS[RED_LABEL[offset]], per_gpu_bill=not on_prem,
-        server_cost=(lambda k: server_price(inp, k) / gp) if gp else None)
-
-
-def _priced(g: GpuSpec, inp: SizingInputs) -> bool:
-    """Whether the sizing's cost basis has a price for GPU ``g``."""
-    return _rank_price(g, inp) < math.inf
-
-
-class _Shared:
-    """Values every scenario of one sizing shares (computed once)."""
-
-    __slots__ = ("act", "arr", "cals", "cands", "fx", "kv_plan", "kv_prec", "kv_read_min", "kv_req", "kv_res_min",
-                 "kv_tok", "measured", "model", "optimistic", "out_tok", "profile", "prompt", "rps", "state", "t_req",
-                 "ttft_s", "w", "w_active", "w_dense")
-
-    def __init__(self, inp: SizingInputs, model: ModelSpec) -> None:
-        self.model = model
-        self.out_tok = output_tokens(inp, model)
-        self.prompt = inp.avg_prompt_tokens
-        self.arr = inp.arrival_process  # validated once: the search reads it per configuration
-        self.ttft_s = inp.ttft_ms / 1000.0
-        self.kv_prec = inp.kv_precision  # resolved once ('auto' by model and weights)
-        kv_b = inp.kv_precision.bytes_per_element
-        # a MoE at FP4 holds only its routed experts in 4 bits (memory.dense_weights_precision)
-        self.w = deployed_weights_bytes(model, inp.precision)
-        self.w_active = deployed_weights_bytes(model, inp.precision, model.active_params)
-        self.w_dense = deployed_weights_bytes(model, inp.precision, model.total_params - routed_params(model))
-        self.kv_tok = memory.kv_bytes_per_token(model, kv_b)
-        self.kv_req = memory.kv_bytes_for_context(model, self.prompt + self.out_tok, kv_b)
-        self.rps = traffic.requests_per_second(inp.concurrent_users, inp.requests_per_user_per_minute)
-        self.t_req = self.out_tok * inp.tpot_ms / 1000.0
-        self.act = memory.activations_bytes(self.w)
-        self.fx: Effects = effects(inp, model, self.prompt, self.out_tok)
-        self.cands: list[_Cand] | None = None  # the roofline search's candidates, built on first use
-        # least KV a decoding sequence reads per step: its prompt's (for the search bounds)
-        self.kv_read_min = memory.kv_bytes_for_context(model, self.prompt, kv_b)
-        # KV reserved per request under the optimizations (paging, shared prefix, drafter): the
-        # roofline memory plan's unit; the course-table mode keeps the course's prompt + output
-        # (a hybrid's fixed state per sequence does not scale with the tokens reserved)
-        self.state = memory.state_bytes_per_sequence(model)
-        kv_only = self.kv_req - self.state
-        self.kv_plan = self.state + kv_only * self.fx.kv_reserved_tokens / (self.prompt + self.out_tok)
-        base = self.fx.kv_reserved_base if self.fx.kv_reserved_base is not None else self.prompt + self.out_tok
-        self.kv_res_min = memory.kv_bytes_for_context(model, min(base, self.prompt + self.out_tok), kv_b)
-        # issue 23: the team's calibration profile, applied per GPU (calibrate/profile.py ``applies``)
-        self.profile = shared_profile(inp.calibration_profile) if inp.calibration_profile else None
-        self.cals: dict[str, Calibration | None] = {}
-        # scenario -> the GPU's measured-step finding its plan falls in (``_measured_step_warning``)
-        self.measured: dict[str, MeasuredStep] = {}
-        # scenario -> its GPU's finding that tuned results came out below the model's (``_measured_results_warning``)
-        self.optimistic: dict[str, MeasuredResults] = {}
-
-    def cal(self, g: GpuSpec, inp: SizingInputs) -> Calibration | None:
-        """The calibration configurations on ``g`` use (None: the packaged one)."""
-        if self.profile is None:
-            return None
-        if g.id not in self.cals:
-            self.cals[g.id] = calibration_for(self.profile, self.model.id, g.id, inp.serving_engine.value,
-                                              inp.precision.value)
-        return self.cals[g.id]
-
-    def perf_source(self, g: GpuSpec, inp: SizingInputs) -> str:
-        """The readable source of the performance rows of a plan on ``g``: the packaged fit, or
-        the team's profile where it applies to ``g``."""
-        return S_PERF if self.cal(g, inp) is None else S_PERF_PROFILE
 
 
 def size(inp: SizingInputs) -> SizingResult:
     """Size a deployment for all three scenarios. Pure: same inputs, same answer."""
     model = resolve_model(inp)
     fixed = resolve_gpu(inp)
-    sh = _Shared(inp, model)
+    sh = Shared(inp, model)
     rec: Rec = [
         _weights_row(inp, model, sh),
         ("all", "KV bytes per token", sh.kv_tok, "B", _kv_formula(model), (inp.kv_precision.bytes_per_element,),
@@ -355,7 +160,7 @@ def _state_rows(model: ModelSpec) -> list[Any]:
              "config.json via the catalog (recurrent); engine/memory.py state_bytes_per_sequence")]
 
 
-def _context_rows(inp: SizingInputs, sh: _Shared) -> list[Any]:
+def _context_rows(inp: SizingInputs, sh: Shared) -> list[Any]:
     """The explain row of the context a decoded token attends to where the answers' lengths
     spread (``step.decode_context``; none at equal lengths, where it is the middle answer's, nor
     where the course's table or the user's override sets the throughput)."""
@@ -418,92 +223,7 @@ def _results_low(r: MeasuredResults) -> tuple[float, str]:
                                "submitters; catalog measured_results)")
 
 
-class _Plan:
-    """One scenario's chosen configuration and the load it carries."""
-
-    __slots__ = ("active", "alternative", "basis", "budget", "cap", "ep", "ev", "extra_w", "gpu", "n", "pp", "prec",
-                 "source", "tp", "tput", "tuning", "vram")
-
-    def __init__(self, gpu: GpuSpec, n: int, tp: int, pp: int, active: int, tput: float, source: str,
-                 basis: tuple[str, tuple[Any, ...], str], cap: Any = None, vram: float = 0.0) -> None:
-        self.gpu, self.n, self.tp, self.pp = gpu, n, tp, pp
-        self.active, self.tput, self.source, self.basis, self.cap, self.vram = active, tput, source, basis, cap, vram
-        self.ev: _Eval | None = None
-        self.ep, self.extra_w = 1, 0.0  # expert-parallel width; dense weights replicated per extra rank
-        self.prec: Precision | None = None
-        self.tuning: Tuning | None = None
-        self.budget = 0.0
-        self.alternative: tuple[str, int, float] | None = None
-        """Automatic choice: (GPU, GPUs, cost) of the best adequate shape on a GPU cheaper per GPU."""
-
-    def carrying(self, offered_rps: float) -> _Plan:
-        """The same configuration (GPU, shape, capacity per replica) with the active replicas
-        that carry ``offered_rps``: a replica's capacity under the SLOs does not depend on how
-        many replicas share the load."""
-        assert self.ev is not None, "a roofline plan"
-        other = copy.copy(self)
-        other.active = self.ev.active(offered_rps)
-        return other
-
-
-def _configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int, int]]:
-    """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
-    2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
-    (weights, activations, adapters) with the largest scenario headroom and room for KV.
-
-    Stages are offered whatever the weights: a node that barely holds them leaves little KV,
-    and more stages (more KV per replica) can then carry more per GPU. Offering them only
-    once the weights outgrew a node made heavier weights (BF16 against FP8) or a larger GPU
-    (a node of H100 against nodes of A10G) lose the shapes that fit (issue 24); the search's
-    bound prunes the stages that cannot pay. Stages also pay where a node holds the weights and
-    its KV: a replica of k nodes pools k nodes' sequences in one scheduler, so its batch varies
-    less for its size (a Poisson count's spread is the square root of its mean), and at a
-    percentile TPOT it runs a larger mean batch per GPU (llama-4-scout FP8 on MI250X at p99:
-    4-GPU replicas need 800 GPUs, 3 stages of 4 GPUs 768). Offering stages only where a node's
-    KV could not hold the batch the TPOT target allows (the means' reasoning) left that out,
-    and refused as "does not fit" gpt-j-6b on B50 at a 10.6 ms p95 TPOT, which 3 stages of 4
-    GPUs serve. The extra stages stop at the servers one rack holds (a replica spanning racks
-    is refused, guardrails.py: offering it made the search pick a shape the guardrail then
-    refused where a shorter one fits)."""
-    per_node = g.gpus_per_node
-    out = [(n, n, 1) for n in SIZES if n <= per_node]
-    k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
-    rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
-    trays = _nvl72_trays(g)
-    if trays is not None:
-        rack = max(rack, trays)  # the NVL72 rack holds its 18 trays (_site)
-    nodes = range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)
-    out += [(k * per_node, per_node, k) for k in nodes]
-    bridge = g.bridge_gpus
-    if bridge is not None:
-        # NVLink-bridged PCIe cards: tensor parallelism inside each bridge group and pipeline
-        # stages between groups, whose hops pass one activation per token over PCIe where a
-        # wider TP would all-reduce every layer over it (both offered: the search keeps the cheaper)
-        out += [(n, bridge, n // bridge) for n in SIZES if bridge < n <= per_node]
-        out += [(k * per_node, bridge, k * per_node // bridge) for k in nodes if k * per_node // bridge <= MAX_STAGES]
-    return out
-
-
-WIDE_EP_SIZES: tuple[int, ...] = (8, 16, 32, 64)
-"""GPUs per replica of the wide expert-parallel shapes tried for a MoE model: attention
-data-parallel (one rank per GPU, each with its own copy of the dense weights, scheduler and
-prefill queue) and the routed experts spread over all of them, as tuned deployments serve
-DeepSeek-R1 (DEP8 in an HGX node; DEP16-64 inside a GB200/GB300 NVL72 rack: TensorRT-LLM's
-wide-EP and SGLang's large-scale EP deployments). Only inside one scale-up domain: beyond it
-every token's all-gather would cross the network."""
-
-
-def wide_ep_configs(g: GpuSpec, model: ModelSpec) -> list[tuple[int, int]]:
-    """(GPUs, expert-parallel width) of the wide expert-parallel shapes for a MoE model on GPU
-    ``g``: tp 1, dp = ep = GPUs, within the scale-up domain and at most one GPU per expert."""
-    moe = model.moe
-    if moe is None:
-        return []
-    return [(n, n) for n in WIDE_EP_SIZES
-            if n <= g.scaleup_gpus and n <= moe.experts and n % g.gpus_per_node in (0, n)]
-
-
-def _weights_row(inp: SizingInputs, model: ModelSpec, sh: _Shared) -> tuple[Any, ...]:
+def _weights_row(inp: SizingInputs, model: ModelSpec, sh: Shared) -> tuple[Any, ...]:
     """Course step 1, the weights: params x bytes; a MoE at FP4 in two parts, its routed experts
     in 4 bits and the rest as released (``memory.dense_weights_precision``)."""
     prec = inp.precision
@@ -539,574 +259,10 @@ def _upcast_warning(inp: SizingInputs, model: ModelSpec, w: float) -> str | None
             "as it ships: 'Weights as released' among what would change the answer)")
 
 
-class _Cand:
-    """One candidate configuration with what the search bound needs, built once per sizing."""
-
-    __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "loose", "mem", "n", "order", "pp", "prec", "price",
-                 "rate", "req_compute", "tight", "tp", "tun")
-
-    def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
-                 req_compute: float, bw: float, b_tpot: float, price: float, ep: int = 1,
-                 extra_w: float = 0.0) -> None:
-        self.order, self.g, self.prec, self.n, self.tp, self.pp, self.tun = order, g, prec, n, tp, pp, tun
-        self.price, self.ep, self.extra_w = price, ep, extra_w
-        self.mem = n * g.memory_bytes
-        self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
-        self.loose: float | None = None  # its TTFT bound from the replica alone, on first need
-        self.tight: CapacityBound | None = None  # its solver bounds, on first need (any scenario)
-        self.rate: TpotRateBound | None = None  # its bound from the TPOT target, on first need (any scenario)
-
-
-def _candidate_table(inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None) -> list[_Cand]:
-    """Every configuration the roofline search may choose (GPU × GPUs per replica), with the
-    load- and scenario-independent parts of its bound (see ``_bound``)."""
-    fx = sh.fx
-    tpot_s = inp.tpot_ms / 1000.0
-    gpus = (fixed,) if fixed is not None else _candidates()
-    if fixed is None:  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
-        gpus = tuple(g for g in gpus if g.supports(inp.precision)
-                     and not (g.form_factor == "pcie" and sh.w > PCIE_MAX_W))
-        priced = tuple(g for g in gpus if _priced(g, inp))
-        if priced:  # cost basis: choose among GPUs the bill can price (on-prem: a purchase price)
-            gpus = priced
-    out: list[_Cand] = []
-    pre = 0.0 if fx.disaggregated else fx.prefill_tokens  # prompt tokens each replica computes
-    # the least GEMM math the step charges (step._build_replica): per decode token every
-    # active weight but the looked-up input embedding; per prompt token, without the output
-    # head too (its last token's head dropped here: a bound may only be lower)
-    dec_flops = 2.0 * multiplied_active_params(sh.model)
-    pre_flops = max(dec_flops - 2.0 * output_head_params(sh.model), 0.0)
-    for g in gpus:
-        order = _candidate_order()[g.id] if fixed is None else 0
-        price = _rank_price(g, inp)
-        if price == math.inf:
-            price = 1.0  # no priced GPU at all (or the user's own): rank on the GPU count alone
-        cprec = _compute_precision(g, inp.precision)
-        # the weights' own format where a kernel streams it (natively, or 4-bit weight-only:
-        # step.gemm_compute); passing the BF16 compute format streamed FP4 weights at 2 bytes,
-        # so FP8 weights needed fewer GPUs than FP4 ones on a GPU without FP4 (issue 24).
-        # FP8/INT8 without their tensor cores stay modelled as BF16 weights (step.py refuses them)
-        prec = inp.precision if inp.precision is Precision.FP4 else cprec
-        own = sh.cal(g, inp)  # a team's profile for this GPU, or None
-        cal = own or packaged_calibration()
-        peak = g.dense_flops(cprec) * sustained_compute_efficiency(g, cal)
-        resident = sh.w + sh.act + fx.extra_resident_bytes
-        shapes = [(n, tp, pp, 1) for n, tp, pp in _configs(g, resident, inp.rack_power_limit_kw)]
-        if not fx.disaggregated:
-            shapes += [(n, 1, 1, ep) for n, ep in wide_ep_configs(g, sh.model)]
-        gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-        for n, tp, pp, ep in shapes:
-            if tensor_parallel_refusal(sh.model, tp) is not None:
-                continue  # the engines refuse to split its heads so (Qwen2.5-7B at tp 8)
-            tun = fx.tuning_for(g, n, cprec, calibration=own)
-            a = tun.accepted_tokens_per_step
-            flops = pre_flops * pre + dec_flops * sh.out_tok * tun.decode_tokens_per_step / a
-            req_compute = n * peak * max(tun.gemm_rate_scale, 1.0) / flops
-            bw = n * gpu_bw
-            # pipeline stages: each of the pp micro-batches streams its stage's weights, so a
-            # step reads the active weights pp times over the replica's bandwidth (step.py)
-            b_tpot = (tpot_s * a * bw - pp * sh.w_active) / sh.kv_read_min
-            extra_w = 0.0
-            if ep > 1 and sh.model.moe is not None:
-                # each attention rank's own dense weights, and the busiest GPU's whole experts
-                # (moe.busiest_expert_share): every rank's KV room is that GPU's
-                held = busiest_expert_share(sh.model.moe.experts, ep)
-                extra_w = (n - 1) * sh.w_dense + (sh.w - sh.w_dense) * (held - 1.0)
-            out.append(_Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price, ep, extra_w))
-    return out
-
-
-def _bound(c: _Cand, sh: _Shared, kv_budget: float) -> float:
-    """Upper bound on one replica's requests/s that the performance model can never exceed:
-    compute (2 × active params FLOPs per token processed, the looked-up embedding left out and,
-    for prompt tokens, the output head, at the calibrated fraction of peak)
-    and memory (each decode step reads the active weights once per pipeline stage plus every sequence's KV at
-    the calibrated fraction of bandwidth, and must finish within the TPOT target; the batch
-    is also capped by the KV budget). 0 when the TPOT target is out of reach.
-
-    The optimizations only add work (drafter, adapters, host streaming, static batches) except
-    where this bound takes them in: the GEMM rate scale, prefix hits (fewer prompt tokens),
-    disaggregation (decode replicas compute no prompts), the smallest KV reservation (shared
-    prefix) and host memory (KV offload, passed in ``kv_budget``).
-
-    Used only to skip configurations that cannot beat the best one already found.
-    """
-    b_max = min(c.b_tpot, kv_budget / sh.kv_res_min)
-    if b_max < 1.0:
-        return 0.0 if b_max <= 0 else c.req_compute
-    out_bw = b_max * c.tun.accepted_tokens_per_step * c.bw / (c.pp * sh.w_active + b_max * sh.kv_read_min)
-    return min(c.req_compute, out_bw / sh.out_tok)
-
-
-class _Eval:
-    """One candidate configuration evaluated: decode capacity (and the prefill pool's, when
-    disaggregated), and what each optimization did there."""
-
-    __slots__ = ("cap", "info", "req_d", "req_p", "ttft_fixed_s")
-
-    def __init__(self, cap: ReplicaCapacity, req_d: float, req_p: float, info: dict[str, Any],
-                 ttft_fixed_s: float = 0.0) -> None:
-        self.cap, self.req_d, self.req_p, self.info, self.ttft_fixed_s = cap, req_d, req_p, info, ttft_fixed_s
-
-    @property
-    def disaggregated(self) -> bool:
-        """Whether prompts run in a prefill pool of their own (its req/s finite)."""
-        return self.req_p < math.inf
-
-    def pools(self, offered_rps: float) -> tuple[int, int]:
-        """(prefill replicas, decode replicas) that carry ``offered_rps``: no prefill pool (0)
-        unless disaggregated."""
-        d = max(1, math.ceil(offered_rps / self.req_d - 1e-9))
-        p = max(1, math.ceil(offered_rps / self.req_p - 1e-9)) if self.disaggregated else 0
-        return p, d
-
-    def active(self, offered_rps: float) -> int:
-        p, d = self.pools(offered_rps)
-        return p + d
-
-    @property
-    def req_s(self) -> float:
-        """Requests/s per replica of the deployment (both pools when disaggregated)."""
-        if self.req_p == math.inf:
-            return self.req_d
-        return 1.0 / (1.0 / self.req_d + 1.0 / self.req_p)
-
-
-def _evaluate(inp: SizingInputs, sh: _Shared, g: GpuSpec, n: int, tp: int, pp: int, prec: Precision,
-              budget: float, tuning: Tuning, ep: int = 1) -> tuple[_Eval | None, float]:
-    """(capacity of one configuration under the SLOs with the optimizations applied, or None
-    when it cannot meet them; TPOT floor of one sequence alone)."""
-    fx = sh.fx
-    tpot_s = inp.tpot_ms / 1000.0
-    ttft_s = inp.ttft_ms / 1000.0
-    eng = inp.serving_engine.value
-    info: dict[str, Any] = {}
-    static = (fx.mean_output, fx.output_cap) if fx.static_batching else None
-
-    def solve(tun: Tuning, bud: float, prefill: float, ttft: float | None) -> ReplicaCapacity:
-        # the solver returns the largest batch meeting both TPOT and TTFT (issue 11), so the
-        # best-over-batch-caps search issue 15 added here is no longer needed
-        return slo_capacity(sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
-                            kv_precision=sh.kv_prec, engine=eng, kv_budget_bytes=bud,
-                            prefill_tokens=prefill, target_ttft_s=ttft, tuning=tun, calibration=sh.cal(g, inp),
-                            static_output=static, slo_percentile=inp.slo_percentile, arrivals=sh.arr)
-
-    def best(prefill: float, ttft: float | None) -> ReplicaCapacity:
-        cap = solve(tuning, budget, prefill, ttft)
-        cpu = fx.offload_cpu_bytes_per_server
-        if cpu > 0.0 and cap.binding == "memory capacity":
-            # host memory extends KV capacity; the offloaded share of every sequence's KV streams
-            # over the host link each step. An engine offloads only as much as pays: try using
-            # all of the replica's host memory, then halves of it, and keep the best.
-            cpu_rep = cpu * n / g.gpus_per_node
-            best_off: tuple[ReplicaCapacity, float] | None = None
-            for j in range(OFFLOAD_TRIES):
-                c = cpu_rep / 2 ** j
-                x = c / (budget + c) if budget > 0 else 1.0
-                off = solve(_replace(tuning, kv_host_fraction=x, host_link_bytes_per_s=host_link_bytes_per_s(fx, g)),
-                            budget + c, prefill, ttft)
-                if off.feasible and off.req_s > (best_off[0].req_s if best_off else cap.req_s):
-                    best_off = (off, c)
-            info["kv_offload"] = {"used": best_off is not None, "max_batch_gpu_only": cap.max_batch,
-                                  "host_gb_used_per_replica": best_off[1] / GB if best_off else 0.0,
-                                  "max_batch_with_host": best_off[0].max_batch if best_off else cap.max_batch}
-            if best_off is not None:
-                cap = best_off[0]
-        return cap
-
-    if fx.disaggregated:
-        cap = best(0.0, None)  # decode pool: decode-only steps, no prompt in them
-        if not cap.feasible or cap.req_s <= 0:
-            return None, cap.tpot_floor_s
-        full = solve(tuning, budget, fx.prefill_tokens, None)
-        s_pre = full.prefill_s
-        xfer = kv_transfer_s(sh.prompt, sh.kv_tok, n, scaleout_bytes_per_s(g))
-        # the prefill pool samples the first token (issue 11); plus the engine's fixed overhead
-        budget = ttft_s - xfer - cap.first_token_s
-        if s_pre <= 0.0:
-            req_p = math.inf  # every prompt fully cached: no prefill pool
-        else:  # a queue in front of each prefill replica: its wait and the prompt within the budget
-            req_p = max_rate_within_ttft(s_pre * cap.queue_scale, s_pre, budget, inp.slo_percentile, sh.arr)
-            if req_p <= 0.0:
-                return None, cap.tpot_floor_s
-        info["disaggregated"] = {"prefill_ms": s_pre * 1000.0, "kv_transfer_ms": xfer * 1000.0,
-                                 "prefill_req_s_per_replica": req_p, "decode_req_s_per_replica": cap.req_s}
-        cap = cap._replace(prefill_s=s_pre)
-        req_d = cap.req_s
-        ttft_fixed = xfer
-    else:
-        cap = best(fx.prefill_tokens, ttft_s)
-        if not cap.feasible or cap.req_s <= 0:
-            return None, cap.tpot_floor_s
-        req_d, req_p, ttft_fixed = cap.req_s, math.inf, 0.0
-    if fx.static_batching:
-        f = fx.req_s_factor(cap.batch, cap.prefill_s, cap.tpot_s)
-        req_d *= f
-        info["continuous_batching"] = {"static_useful_fraction": _static_useful(fx, cap.batch),
-                                       "throughput_factor": f}
-    return _Eval(cap, req_d, req_p, info, ttft_fixed), cap.tpot_floor_s
-
-
-def _static_useful(fx: Effects, batch: int) -> float:
-    from xlsizer.engine.optimizations import static_useful_fraction
-
-    return static_useful_fraction(batch, fx.mean_output, fx.output_cap)
-
-
-def _lower_of(loads: tuple[tuple[int, float], ...], offset: int, paired: bool) -> Callable[[float, int], float]:
-    """``lower(ub, n)``: the fewest GPUs a configuration of ``n`` GPUs per replica could need
-    over every deployment of ``loads`` (count, req/s each) if each replica carried ``ub`` req/s
-    (inf when it carries none): the active replicas, at least one, plus the scenario's spares
-    (``placement.replica_count``). One call per bound: the search asks it for every one."""
-    ceil = math.ceil
-
-    def lower(ub: float, n: int) -> float:
-        if ub <= 0:
-            return math.inf
-        total = 0
-        for cnt, rps in loads:
-            active = ceil(rps / ub - 1e-9)
-            if active < 1:
-                active = 1
-            reps = active + offset  # placement.replica_count, inlined
-            if paired and 2 * ceil(active / 2) > reps:
-                reps = 2 * ceil(active / 2)
-            total += cnt * reps * n
-        return total
-
-    return lower
-
-
-def _tight(c: _Cand, inp: SizingInputs, sh: _Shared) -> CapacityBound:
-    """``solver.capacity_bound`` of candidate ``c`` for this sizing's workload (once per sizing)."""
-    if c.tight is None:
-        c.tight = capacity_bound(
-            sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, pp=c.pp, ep=c.ep, kv_precision=sh.kv_prec,
-            engine=inp.serving_engine.value, prefill_tokens=sh.fx.prefill_tokens, target_ttft_s=sh.ttft_s,
-            tuning=c.tun, calibration=sh.cal(c.g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
-    return c.tight
-
-
-def _roofline_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
-                   loads: tuple[tuple[int, float], ...], offset: int, warn: list[str]) -> _Plan:
-    """The cheapest configuration whose replicas carry the offered load within the SLOs.
-
-    ``loads``: (deployments, req/s each) of every deployment the configuration serves, each with
-    its own spares (one variant per deployment without LoRA); the cost ranked is their sum, the
-    plan's active replicas are the first deployment's (``_Plan.carrying`` gives the others').
-
-    Candidates are visited in order of a lower bound on their cost (from ``_bound``) and the
-    search stops once no remaining candidate can beat the best found: the answer is the same
-    as evaluating all of them, at a fraction of the performance-model calls. With the
-    automatic choice it then goes on, skipping the answer's GPU, until no candidate can beat
-    the best shape found on another GPU: explain's "Next cheapest GPU" (``_explain_choice``)
-    is the true runner-up, not the best of those evaluated so far.
-    """
-    fx = sh.fx
-    h = HEADROOM[name]
-    tpot_s = inp.tpot_ms / 1000.0
-    paired = name == "resilient"
-    resident = sh.w + sh.act + fx.extra_resident_bytes
-    if sh.cands is None:
-        sh.cands = _candidate_table(inp, sh, fixed)
-    queue: list[tuple[float, float, int, int, int]] = []  # (cost key, GPUs, order, index, bounds applied)
-    lower = _lower_of(loads, offset, paired)
-    lazy = PRUNE and not fx.disaggregated  # the lazy bounds (below) hold for aggregated serving
-    floor_best = math.inf
-    shapes: list[tuple[_Cand, float, float]] = []  # (candidate, KV budget, bound req/s)
-    # automatic choice: why each GPU lost (the explanation of a jump between GPUs, issue 24)
-    left: dict[str, int] = {}
-    fits: dict[str, tuple[float, float, int, int]] = {}  # GPU id -> key of its best adequate shape
-    floors: dict[str, float] = {}  # GPU id -> the best TPOT floor of its evaluated configurations
-    for c in sh.cands:
-        budget = c.mem / (1.0 + h) - resident - c.extra_w
-        if budget <= 0:
-            continue
-        cpu = fx.offload_cpu_bytes_per_server * c.n / c.g.gpus_per_node
-        ub = _bound(c, sh, budget + cpu)
-        level = 0  # the lazy bounds below already applied (an earlier scenario computed them)
-        if lazy and ub > 0.0:
-            t = c.tight
-            if t is not None:
-                if budget + cpu < t.seq_bytes or t.tpot_floor_s > tpot_s:  # ruled out
-                    floor_best = min(floor_best, t.tpot_floor_s)
-                    if fixed is None:
-                        floors[c.g.id] = min(floors.get(c.g.id, math.inf), t.tpot_floor_s)
-                        left[c.g.id] = left.get(c.g.id, 0)
-                    continue
-                ub, level = min(ub, t.ttft_req_s), 2
-                r = c.rate
-                if r is not None and fx.offload_cpu_bytes_per_server <= 0.0:
-                    ub, level = min(ub, r.at(budget)), 3  # the TPOT-rate bound at this budget
-            elif c.loose is not None:
-                ub, level = min(ub, c.loose), 1
-        lb_total = lower(ub, c.n)
-        queue.append((lb_total * c.price, lb_total, c.order, len(shapes), level))
-        shapes.append((c, budget, ub))
-        if fixed is None:  # configurations of each GPU that hold the weights and are not yet ruled out
-            left[c.g.id] = left.get(c.g.id, 0) + (ub > 0)
-    heapq.heapify(queue)
-    # best (cost, GPUs, GPU order, candidate index) found: ties go to the earlier candidate of
-    # the table whatever the order of evaluation
-    best: tuple[float, float, int, int] | None = None
-    plan: _Plan | None = None
-    eng = inp.serving_engine.value
-    chosen: str | None = None  # the answer's GPU once no candidate can beat it (automatic choice)
-    runner: tuple[float, float, int, int] | None = None  # then the best key found on another GPU
-
-    def requeue(i: int, ub: float, level: int, lb_now: float) -> bool:
-        """Apply candidate ``i``'s tighter bound ``ub``: put it back at the cost it allows and
-        say so (True), or False where that cost is its popped one (``lb_now`` GPUs): it would be
-        the next pop, so the caller goes on to the next bound at once."""
-        c, budget, _ = shapes[i]
-        lb_total = lower(ub, c.n)
-        shapes[i] = (c, budget, ub)
-        if lb_total == lb_now:
-            return False
-        heapq.heappush(queue, (lb_total * c.price, lb_total, c.order, i, level))
-        return True
-
-    while queue:
-        lb_cost, lb_total, order, i, refined = heapq.heappop(queue)
-        if PRUNE and best is not None and chosen is None and (lb_cost, lb_total, order, i) >= best:
-            if fixed is not None or plan is None:
-                break
-            # the answer is proven; the search goes on for the cheapest shape on another GPU
-            # (explain's "Next cheapest GPU"), with the same bounds, until none can beat it
-            chosen = plan.gpu.id
-            runner = min((k for gid, k in fits.items() if gid != chosen), default=None)
-        if chosen is not None:
-            if runner is not None and (lb_cost, lb_total, order, i) >= runner:
-                break
-            if shapes[i][0].g.id == chosen:
-                continue
-        if lb_cost == math.inf:
-            continue  # TPOT out of reach even at peak bandwidth
-        c, budget, ub = shapes[i]
-        g, prec, n, tp, pp, tun, price, ep, extra_w = c.g, c.prec, c.n, c.tp, c.pp, c.tun, c.price, c.ep, c.extra_w
-        if lazy and refined < 3:
-            # Best first with lazy, tighter bounds, cheapest first: before the full capacity
-            # solve, bound this configuration by the TTFT queue at floors of the prefill and
-            # the step (``solver.ttft_floor_bound``, the replica's constants), then by its
-            # workload's constants (KV for one sequence, TPOT floor, TTFT queue at the exact
-            # prefill and the fastest step: ``solver.capacity_bound``), then by the batch
-            # the TPOT target and this scenario's KV budget allow (``solver.tpot_rate_bound``,
-            # closed form), and requeue it at the cost each allows (or go on to the next bound
-            # where that cost is unchanged)
-            if refined == 0:
-                if c.loose is None:
-                    c.loose = ttft_floor_bound(
-                        sh.model, g, tp, prec, sh.prompt, pp=pp, ep=ep, kv_precision=sh.kv_prec, engine=eng,
-                        prefill_tokens=fx.prefill_tokens, target_ttft_s=sh.ttft_s, tuning=tun,
-                        calibration=sh.cal(g, inp), slo_percentile=inp.slo_percentile, arrivals=sh.arr)
-                if c.loose < ub:
-                    ub = c.loose
-                    if requeue(i, ub, 1, lb_total):
-                        continue
-            if refined < 2:
-                t = _tight(c, inp, sh)
-                if (budget + fx.offload_cpu_bytes_per_server * n / g.gpus_per_node < t.seq_bytes
-                        or t.tpot_floor_s > tpot_s):
-                    # ruled out, as the full solve would have found
-                    floor_best = min(floor_best, t.tpot_floor_s)
-                    if fixed is None:
-                        floors[g.id] = min(floors.get(g.id, math.inf), t.tpot_floor_s)
-                        left[g.id] -= 1
-                    continue
-                if t.ttft_req_s < ub:
-                    ub = t.ttft_req_s
-                    if requeue(i, ub, 2, lb_total):
-                        continue
-            if fx.offload_cpu_bytes_per_server <= 0.0:  # with host memory the solve tries other tunings
-                if c.rate is None:
-                    c.rate = tpot_rate_bound(
-                        sh.model, g, tp, prec, sh.prompt, sh.out_tok, tpot_s, pp=pp, ep=ep,
-                        kv_precision=sh.kv_prec, engine=eng, prefill_tokens=fx.prefill_tokens, tuning=tun,
-                        calibration=sh.cal(g, inp), arrivals=sh.arr)
-                ub3 = c.rate.at(budget)
-                if ub3 < ub and requeue(i, ub3, 3, lb_total):
-                    continue
-        ev, floor = _evaluate(inp, sh, g, n, tp, pp, prec, budget, tun, ep)
-        floor_best = min(floor_best, floor)
-        if fixed is None:
-            floors[g.id] = min(floors.get(g.id, math.inf), floor)
-            left[g.id] -= 1
-        if ev is None:
-            continue
-        cap = ev.cap
-        active = ev.active(loads[0][1])
-        billed = total = 0.0
-        for cnt, rps in loads:
-            b_v, reps_v = _billed_gpus(inp, ev.active(rps), offset, paired, n, g)
-            billed, total = billed + cnt * b_v, total + cnt * reps_v * n
-        key = (billed * price, total, order, i)
-        if fixed is None and (g.id not in fits or key < fits[g.id]):
-            fits[g.id] = key
-            if chosen is not None and (runner is None or key < runner):
-                runner = key  # the best shape off the chosen GPU (its shapes are skipped)
-        if best is None or key < best:
-            best = key
-            req_s = ev.req_s
-            if ev.disaggregated:  # a replica of either pool, in the pools' proportion
-                basis = ("{} x {} req/s (1 / (1/prefill + 1/decode): a prefill replica {} req/s, a decode"
-                         " replica {} at a mean batch of {}, TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                         (f"{n}x {g.id}", figure(req_s), figure(ev.req_p), figure(ev.req_d),
-                          figure(cap.mean_batch, 4), cap.tpot_s * 1000, cap.binding),
-                         sh.perf_source(g, inp))
-            else:
-                basis = ("{} x {} req/s at a mean batch of {} (TPOT {:.1f} ms, {}) x (prompt + output) tokens",
-                         (f"{n}x {g.id}", figure(req_s), figure(cap.mean_batch, 4), cap.tpot_s * 1000, cap.binding),
-                         sh.perf_source(g, inp))
-            plan = _Plan(g, n, tp, pp, active, req_s * (sh.prompt + sh.out_tok), "roofline", basis, cap=cap)
-            plan.ev, plan.prec, plan.tuning, plan.budget = ev, prec, tun, budget
-            plan.ep, plan.extra_w = ep, extra_w
-    if plan is None:
-        where = fixed.id if fixed is not None else "any GPU of the automatic search"
-        if not shapes and sh.cands:  # no configuration holds the weights
-            c = max(sh.cands, key=lambda c: (c.mem / (1.0 + h) - c.extra_w, -c.order))
-            room = c.mem / (1.0 + h) - c.extra_w
-            stages = f" ({c.pp} pipeline stages, the most offered)" if c.pp == MAX_STAGES else ""
-            raise InfeasibleError(
-                f"{sh.model.id} does not fit in memory on {where}: its weights and activations take "
-                f"{resident / GB:,.0f} GB at {inp.precision.label}, and the largest replica offered, {c.n}x {c.g.id}"
-                f"{stages}, holds {c.mem / GB:,.0f} GB, {room / GB:,.0f} GB after the {h:.0%} headroom; a GPU "
-                "with more memory or a lower precision fit")
-        for c, _b, _u in shapes:  # rare path: the best TPOT floor
-            floor_best = min(floor_best, _tight(c, inp, sh).tpot_floor_s)
-        if floor_best < math.inf and floor_best > tpot_s:
-            limit = _tp_limit(sh.model)
-            raise InfeasibleError(f"target_tpot_ms {inp.tpot_ms:g} is below the hardware floor on {where}: "
-                                  f"one sequence alone takes {floor_best * 1000:.1f} ms per token"
-                                  + (f"; {limit}" if limit else ""))
-        light = _lightest_tpot(inp, sh, [c for c, _b, _u in shapes])
-        if light is not None and light[0] > tpot_s:
-            s_light, c = light
-            raise InfeasibleError(
-                f"target_tpot_ms {inp.tpot_ms:g} is out of reach at p{inp.slo_percentile:g} on {where}: one sequence "
-                f"alone takes {floor_best * 1000:.2f} ms per token, but the steps a request decodes in vary (the "
-                "requests sharing its batch, the prompt chunks in its steps), and even at one sequence in flight per "
-                f"replica on average its p{inp.slo_percentile:g} TPOT is {s_light * 1000:.2f} ms on the fastest shape "
-                f"({c.n}x {c.g.id}); "
-                "a looser TPOT target, a lower slo_percentile or a faster GPU fit")
-        idle = _idle_ttft(inp, sh, [c for c, _b, _u in shapes])
-        if idle is not None and idle[0] > sh.ttft_s:
-            s_idle, c = idle
-            alone = ("an idle prefill replica (prefill, KV transfer to the decode pool, first-token overhead)"
-                     if fx.disaggregated else "an idle replica")
-            raise InfeasibleError(
-                f"target_ttft_ms {inp.ttft_ms:g} is out of reach on {where}: one request alone, on {alone}, "
-                f"takes {s_idle * 1000:,.0f} ms to its first token at p{inp.slo_percentile:g} on the fastest shape "
-                f"that holds the weights ({c.n}x {c.g.id}, {sh.prompt:,}-token prompts); a looser TTFT target, "
-                "shorter prompts or a faster GPU fit")
-        raise InfeasibleError(f"{sh.model.id} does not fit on {where} with the p{inp.slo_percentile:g} TTFT/TPOT "
-                              f"targets ({inp.ttft_ms:g} / {inp.tpot_ms:g} ms)")
+def _course_plan(name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | None, vram: float,
+                 bw_need: float, demand: float, warn: list[str], rec: Rec) -> Plan:
     if fixed is None:
-        _explain_choice(name, inp, sh, plan, {k: (v[0], int(v[1])) for k, v in fits.items()},
-                        {k: floors.get(k, math.inf) for k, v in left.items() if v == 0}, warn)
-    limit = _tp_limit(sh.model, plan.tp, plan.gpu.gpus_per_node)
-    if limit:
-        warn.append(f"tensor parallelism: {limit}, so each replica stops at TP={plan.tp} and more load "
-                    "takes more replicas")
-    if fixed is not None and not fixed.supports(inp.precision):
-        warn.append(f"{fixed.id} has no {inp.precision.label} tensor cores: {inp.precision.label} weights run "
-                    "weight-only (dequantized to BF16), so compute runs at the BF16 rate")
-    return plan
-
-
-def _tp_limit(model: ModelSpec, tp: int | None = None, per_node: int = max(SIZES)) -> str | None:
-    """Why ``model``'s replicas cannot use a wider tensor-parallel size inside a node of
-    ``per_node`` GPUs (``layers.tensor_parallel_refusal``), when the plan's ``tp`` is already
-    the widest its heads allow (any ``tp`` when None); None when nothing is refused there."""
-    sizes = [n for n in SIZES if n <= per_node]
-    ok = [n for n in sizes if tensor_parallel_refusal(model, n) is None]
-    wider = [n for n in sizes if n > max(ok)]
-    if not wider or (tp is not None and tp != max(ok)):
-        return None
-    return (f"{model.id}'s heads split evenly over {' or '.join(map(str, ok))} GPUs only: "
-            f"{tensor_parallel_refusal(model, wider[0])}, and serving engines give each GPU whole heads")
-
-
-def _least(cands: list[_Cand], value: Callable[[_Cand], float]) -> tuple[float, _Cand] | None:
-    """(the least ``value`` over the configurations, and that configuration), skipping those the
-    solver cannot build; None without one."""
-    best: tuple[float, _Cand] | None = None
-    for c in cands:
-        try:
-            t = value(c)
-        except XlsizerError:
-            continue
-        if best is None or t < best[0]:
-            best = (t, c)
-    return best
-
-
-def _solver_kw(inp: SizingInputs, sh: _Shared, c: _Cand, prefill_tokens: float) -> dict[str, Any]:
-    """The keyword arguments a solver function takes for configuration ``c`` of this sizing."""
-    return dict(pp=c.pp, ep=c.ep, kv_precision=sh.kv_prec, engine=inp.serving_engine.value,
-                prefill_tokens=prefill_tokens, tuning=c.tun, calibration=sh.cal(c.g, inp),
-                slo_percentile=inp.slo_percentile, arrivals=sh.arr)
-
-
-def _lightest_tpot(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
-    """(the least TPOT, s, at the SLO percentile at one sequence in flight on average, over
-    configurations that hold the weights, and that configuration): why no load fits where the
-    TPOT target lies between the hardware floor and it (``solver.lightest_tpot_q_s``; a
-    disaggregated decode pool's steps carry no prompt). None without a configuration to ask."""
-    pre = 0.0 if sh.fx.disaggregated else sh.fx.prefill_tokens
-    return _least(cands, lambda c: lightest_tpot_q_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok,
-                                                     **_solver_kw(inp, sh, c, pre)))
-
-
-def _idle_ttft(inp: SizingInputs, sh: _Shared, cands: list[_Cand]) -> tuple[float, _Cand] | None:
-    """(the least TTFT, s, one request reaches on an idle replica at the SLO percentile, over
-    configurations that hold the weights, and that configuration): why no load fits where the
-    TTFT target is below it (``solver.idle_ttft_s``). Disaggregated: an idle prefill replica's
-    prompt, the KV's transfer to the decode pool and the first-token overhead, the TTFT
-    ``_evaluate`` holds the prefill pool to. None without a configuration to ask."""
-    dis = sh.fx.disaggregated
-    return _least(cands, lambda c: idle_ttft_s(sh.model, c.g, c.tp, c.prec, sh.prompt, sh.out_tok, prefill_only=dis,
-                                               **_solver_kw(inp, sh, c, sh.fx.prefill_tokens))
-                  + (kv_transfer_s(sh.prompt, sh.kv_tok, c.n, scaleout_bytes_per_s(c.g)) if dis else 0.0))
-
-
-def _explain_choice(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fits: dict[str, tuple[float, int]],
-                    floors: dict[str, float], warn: list[str]) -> None:
-    """Say why the automatic choice is not another GPU (issue 24: a harder input can need
-    *fewer* GPUs when it moves the choice to a dearer, faster GPU).
-
-    ``plan.alternative`` (an explain() row): the cheapest adequate shape on another GPU (the
-    ranking is on cost, not GPU count). The warning: the dearest GPU cheaper per GPU than the
-    chosen one that holds the weights but cannot meet the latency targets, and why.
-    ``floors``: GPUs whose every configuration holding the weights was ruled out (by the
-    bound or evaluated), with their best TPOT floor (inf: bandwidth out of reach)."""
-    others = [(cost, total, gid) for gid, (cost, total) in fits.items() if gid != plan.gpu.id]
-    if others:
-        cost, total, gid = min(others)
-        plan.alternative = (gid, total, cost)
-    if name != "burst":  # the headline's scenario: one warning, not three
-        return
-    chosen = _rank_price(plan.gpu, inp)
-    refused = sorted(((c.price, c.order, c.g) for c in sh.cands
-                      if c.price < chosen and c.g.id not in fits and c.g.id in floors), key=lambda t: t[:2])
-    if not refused:
-        return
-    g = refused[-1][2]
-    floor = floors[g.id]
-    if floor == math.inf:
-        why = f"its memory bandwidth cannot reach the {inp.tpot_ms:g} ms TPOT target"
-    elif floor > inp.tpot_ms / 1000.0:
-        why = f"one sequence alone takes {floor * 1000:.1f} ms per token there"
-    else:
-        why = "no batch it holds meets both targets"
-    warn.append(f"at TPOT <= {inp.tpot_ms:g} ms and TTFT <= {inp.ttft_ms:g} ms the cheapest adequate GPU is no "
-                f"longer {g.id}, cheaper per GPU than {plan.gpu.id} ({why}): tighter targets or heavier loads move "
-                "the automatic choice to dearer, faster GPUs, so they can show fewer GPUs")
-
-
-def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, vram: float,
-                 bw_need: float, demand: float, warn: list[str], rec: Rec) -> _Plan:
-    if fixed is None:
-        choice = placement.pick_gpu(list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
+        choice = placement.pick_gpu(list(auto_gpus()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
                                     margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W)
         if choice is not None and name == "burst":  # the headline's scenario: one warning, not three
             _cheaper_alternative(name, inp, sh, choice, vram, bw_need, demand, warn)
@@ -1143,11 +299,11 @@ def _course_plan(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | Non
         warn.append(f"course table has no {t.bucket} row for {g.id}; throughput scaled from the nearest "
                     "listed GPU by memory bandwidth")
     active = placement.active_replicas(demand, t.tok_s)
-    return _Plan(g, n, choice.tp, choice.pp, active, t.tok_s, "course-table", ("{}", (t.basis,), f"{S_COURSE} step 11"),
+    return Plan(g, n, choice.tp, choice.pp, active, t.tok_s, "course-table", ("{}", (t.basis,), f"{S_COURSE} step 11"),
                  vram=vram)
 
 
-def _course_cost(name: str, inp: SizingInputs, sh: _Shared, c: placement.GpuChoice,
+def _course_cost(name: str, inp: SizingInputs, sh: Shared, c: placement.GpuChoice,
                  demand: float) -> tuple[float, int]:
     """(ranking cost, total GPUs) of one course-method configuration: catalog $/GPU-hour x GPUs
     per replica x replicas (active from the course table, plus the scenario's spares)."""
@@ -1159,10 +315,10 @@ def _course_cost(name: str, inp: SizingInputs, sh: _Shared, c: placement.GpuChoi
     offset = scenario_offset(name, inp.redundancy_mode.offset)
     total = placement.replica_count(placement.active_replicas(demand, tok), offset,
                                     name == "resilient") * c.gpus_per_replica
-    return total * _rank_price(c.gpu, inp), total
+    return total * rank_price(c.gpu, inp), total
 
 
-def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: placement.GpuChoice, vram: float,
+def _cheaper_alternative(name: str, inp: SizingInputs, sh: Shared, choice: placement.GpuChoice, vram: float,
                          bw_need: float, demand: float, warn: list[str]) -> None:
     """Say when a configuration that passes the course's own test costs less than its first fit.
 
@@ -1172,7 +328,7 @@ def _cheaper_alternative(name: str, inp: SizingInputs, sh: _Shared, choice: plac
     the first fit, to reproduce the course's answers, and names the cheaper configuration; the
     default ``roofline`` method ranks by cost and never makes more load cheaper."""
     configs = placement.adequate_configs(
-        list(_candidates()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
+        list(auto_gpus()), inp.precision, vram, bw_need, sh.w, sizes=SIZES,
         margin=float(PICK["bandwidth_margin"]), pcie_max_weights_bytes=PCIE_MAX_W, max_stages=MAX_STAGES)
     if not configs:
         return
@@ -1208,7 +364,7 @@ class _Need(NamedTuple):
 class _Fleet(NamedTuple):
     """The replicas of every deployment packed into servers (course steps 12-13)."""
 
-    deployments: list[tuple[int, float, _Plan]]  # (count, share of the traffic, plan) per deployment
+    deployments: list[tuple[int, float, Plan]]  # (count, share of the traffic, plan) per deployment
     replicas: int
     total_gpus: int
     servers: int
@@ -1254,7 +410,7 @@ def _scenario_warnings(scenarios: dict[str, Scenario]) -> list[str]:
     return out
 
 
-def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
+def _scenario(name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | None, rec: Rec) -> Scenario:
     """One scenario in the Sizer's order: the load's needs, a configuration and its capacity,
     replicas and servers, performance at peak, facility, latency checks, cost."""
     warn: list[str] = []
@@ -1276,7 +432,7 @@ def _scenario(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, 
     return _scenario_result(name, inp, sh, plan, fleet, need, site, warn, extra)
 
 
-def _need(name: str, inp: SizingInputs, sh: _Shared, rec: Rec) -> _Need:
+def _need(name: str, inp: SizingInputs, sh: Shared, rec: Rec) -> _Need:
     """Course steps 3-8 and 12: requests in flight, their KV, the VRAM and bandwidth they need,
     and the token demand, at this scenario's burst."""
     rps, w, act = sh.rps, sh.w, sh.act
@@ -1318,13 +474,13 @@ def _need(name: str, inp: SizingInputs, sh: _Shared, rec: Rec) -> _Need:
                  scenario_offset(name, inp.redundancy_mode.offset))
 
 
-def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, need: _Need, warn: list[str],
-               rec: Rec) -> tuple[_Plan, list[tuple[int, float, _Plan]]]:
+def _configure(name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | None, need: _Need, warn: list[str],
+               rec: Rec) -> tuple[Plan, list[tuple[int, float, Plan]]]:
     """Course steps 9-11: the configuration and its capacity per replica, by the course's table,
     the user's override or the roofline search; without LoRA, one deployment per fine-tuned
     variant, each with its own spares. Returns the headline plan and every deployment as
     (count, share of the traffic, plan)."""
-    deployments: list[tuple[int, float, _Plan]] = []
+    deployments: list[tuple[int, float, Plan]] = []
     if inp.throughput_override is not None:
         plan = _course_plan(name, inp, sh, fixed, need.vram, need.bw_need, need.demand, warn, rec)
         plan.tput, plan.source = inp.throughput_override, "override"
@@ -1336,7 +492,7 @@ def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
         peak_rps = sh.rps * need.burst
         shares = sh.fx.lora_shares
         if sh.fx.lora_pool or len(shares) == 1:
-            plan = _roofline_plan(name, inp, sh, fixed, ((1, peak_rps),), need.offset, warn)
+            plan = roofline_plan(name, inp, sh, fixed, ((1, peak_rps),), need.offset, warn)
         else:
             # one deployment per variant, all of one configuration: the one whose deployments
             # together cost least. Searched each on its own, a small variant could land on another
@@ -1346,14 +502,14 @@ def _configure(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None,
             for sv in shares:
                 groups[round(sv, 12)] = groups.get(round(sv, 12), 0) + 1
             ordered = sorted(groups.items(), reverse=True)
-            plan = _roofline_plan(name, inp, sh, fixed, tuple((cnt, peak_rps * sv) for sv, cnt in ordered),
+            plan = roofline_plan(name, inp, sh, fixed, tuple((cnt, peak_rps * sv) for sv, cnt in ordered),
                                   need.offset, warn)
             deployments = [(cnt, sv, plan if k == 0 else plan.carrying(peak_rps * sv))
                            for k, (sv, cnt) in enumerate(ordered)]
     return plan, deployments or [(1, 1.0, plan)]
 
 
-def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Plan]], offset: int) -> _Fleet:
+def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, Plan]], offset: int) -> _Fleet:
     """Course steps 12-13: active replicas plus spares per deployment, packed into servers;
     except in the course-table method (which reproduces the course), one server failure
     leaves the active replicas (placement.survivable_fleet, docs/method.md "Spares and servers")."""
@@ -1367,7 +523,7 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
     shared, host_share = False, 0.0
     for cnt, _, p_v in deployments:
         if survivable:
-            r_v, lay_v, add_v = _survivable(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
+            r_v, lay_v, add_v = priced_fleet(inp, p_v.active, offset, paired, p_v.n, p_v.gpu)
             # a cloud renting only whole nodes fills them with spares rather than spreading replicas
             whole = lay_v if inp.pricing_model == "on-prem" else \
                 placement.survivable_fleet(p_v.active, offset, paired, p_v.n, p_v.gpu, MIN_SERVERS[red]).layout
@@ -1398,7 +554,7 @@ def _fleet(name: str, inp: SizingInputs, deployments: list[tuple[int, float, _Pl
                   (whole_servers, whole_per) if survivable else None, shared, host_share)
 
 
-def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet,
+def _record_fleet(name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | None, plan: Plan, fleet: _Fleet,
                   need: _Need, rec: Rec) -> None:
     """explain() rows of the chosen GPU, its replicas and servers."""
     offset = need.offset
@@ -1438,15 +594,15 @@ def _record_fleet(name: str, inp: SizingInputs, sh: _Shared, fixed: GpuSpec | No
     ]
     if plan.alternative is not None and plan.ev is not None:  # the automatic choice's runner-up (issue 24)
         gid, total, cost = plan.alternative
-        mine = sum(cnt * _billed_gpus(inp, p.active, offset, name == "resilient", p.n, g)[0]
-                   for cnt, _, p in fleet.deployments) * _rank_price(g, inp)
+        mine = sum(cnt * billed_gpus(inp, p.active, offset, name == "resilient", p.n, g)[0]
+                   for cnt, _, p in fleet.deployments) * rank_price(g, inp)
         rec.append((name, "Next cheapest GPU", gid, "", "{} in use, {:+.0%} cost against the {:,}x {} chosen "
                     "(ranked on cost, not GPU count: as inputs change the choice can move between GPUs and the "
                     "GPU count jump)", (count(total, "GPU"), cost / mine - 1.0, fleet.total_gpus, g.id),
                     "xlsizer cost ranking"))
 
 
-def _pools(plan: _Plan, fleet: _Fleet, peak_rps: float) -> tuple[int, int] | None:
+def _pools(plan: Plan, fleet: _Fleet, peak_rps: float) -> tuple[int, int] | None:
     """(prefill, decode) active replicas of a disaggregated plan with one deployment (the
     replicas a planner deploys in each role; the spares are of the same shape, either); None
     otherwise."""
@@ -1456,7 +612,7 @@ def _pools(plan: _Plan, fleet: _Fleet, peak_rps: float) -> tuple[int, int] | Non
     return ev.pools(peak_rps)
 
 
-def _active_row(name: str, sh: _Shared, plan: _Plan, fleet: _Fleet, peak_rps: float) -> tuple[Any, ...]:
+def _active_row(name: str, sh: Shared, plan: Plan, fleet: _Fleet, peak_rps: float) -> tuple[Any, ...]:
     """The "Active replicas" explain() row; disaggregated, with its prefill and decode pools."""
     pools = _pools(plan, fleet, peak_rps)
     if pools is not None and plan.ev is not None:
@@ -1474,7 +630,7 @@ def _active_row(name: str, sh: _Shared, plan: _Plan, fleet: _Fleet, peak_rps: fl
                if several else ""), (len(sh.fx.lora_shares),) if several else (), f"{S_COURSE} step 12")
 
 
-def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
+def _spread(fleet: _Fleet, plan: Plan, red: str) -> bool:
     """Whether the redundancy rule put the replicas on more servers than dense packing would."""
     if fleet.whole_nodes is None or fleet.several:
         return False
@@ -1484,7 +640,7 @@ def _spread(fleet: _Fleet, plan: _Plan, red: str) -> bool:
     return fleet.layout.servers > dense
 
 
-def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, fleet: _Fleet, offset: int,
+def _fleet_warnings(name: str, sh: Shared, fixed: GpuSpec | None, plan: Plan, fleet: _Fleet, offset: int,
                     warn: list[str]) -> None:
     """What the chosen shape asks the planner to watch: pipeline stages, wide MoE replicas,
     servers holding more replicas than the spares cover, TP over PCIe."""
@@ -1526,14 +682,6 @@ def _fleet_warnings(name: str, sh: _Shared, fixed: GpuSpec | None, plan: _Plan, 
                         f"PCIe all-reduces is slow{shown}")
 
 
-def _nvl72_trays(g: GpuSpec) -> int | None:
-    """Trays of one NVL72 NVLink domain (18 of 4 GPUs) where ``g`` is an NVL72 superchip GPU
-    (its catalog row says so), else None."""
-    if g.form_factor == "superchip" and "nvl72" in g.notes.lower():
-        return NVL72_GPUS // g.gpus_per_node
-    return None
-
-
 def _racks_row(name: str, inp: SizingInputs, fleet: _Fleet, racks: facility.RackPlan, rack_hosts: int,
                domain: int | None) -> tuple[Any, ...]:
     """The "Racks" explain() row: servers packed to the rack power limit and the course's
@@ -1565,12 +713,12 @@ def _pue_row(name: str, inp: SizingInputs, racks: facility.RackPlan, domain: int
     return (name, "PUE", tier_pue, "", est, (), f"{S_COURSE} step 16")
 
 
-def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any], src: str) -> tuple[Any, ...]:
+def _offload_row(name: str, sh: Shared, plan: Plan, info: dict[str, Any], src: str) -> tuple[Any, ...]:
     """The "KV offload" explain() row where the input asks for it: host memory used per replica
     and the batch it allowed, or why none was used (the KV budget did not bind, or streaming the
     offloaded KV over the host link every step carried fewer requests than the GPUs alone). The
     option said nothing in the explanation either way."""
-    if "used" not in info:  # _evaluate tries host memory only where the KV budget binds
+    if "used" not in info:  # evaluate tries host memory only where the KV budget binds
         return (name, "KV offload", 0.0, "GB per replica", "not needed: the KV budget does not bind ({} does)",
                 (plan.cap.binding if plan.cap is not None else "",), src)
     if info["used"]:
@@ -1586,7 +734,7 @@ def _offload_row(name: str, sh: _Shared, plan: _Plan, info: dict[str, Any], src:
             (info["max_batch_gpu_only"], host_link_bytes_per_s(sh.fx, plan.gpu) / 1e9), src)
 
 
-def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
+def _peak_ttft(arr: Arrivals, plan: Plan, offered_rps: float) -> tuple[float, str, tuple[Any, ...]]:
     """Mean TTFT, s, at the scenario's peak load under the arrivals ``arr``, with the formula
     and its arguments for explain(): the prefill pool's queue when disaggregated, else the
     decode replica's own (``slo.mean_wait_words`` names the queue)."""
@@ -1606,7 +754,7 @@ def _peak_ttft(arr: Arrivals, plan: _Plan, offered_rps: float) -> tuple[float, s
          cap.first_token_s * 1000.0)
 
 
-def _performance(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
+def _performance(name: str, inp: SizingInputs, sh: Shared, plan: Plan, fleet: _Fleet, need: _Need,
                  warn: list[str], rec: Rec) -> dict[str, Any]:
     """The roofline plan's performance at peak (extra["perf"]), what each optimization did
     (extra["optimizations"]) and, for MoE, where a step goes. Empty in the course's table mode."""
@@ -1724,7 +872,7 @@ def _fp4_sustained(name: str, model: ModelSpec, g: GpuSpec, prec: Precision | No
              (r, peak, g.id), "xlsizer GPU catalog, sustained FP4 share (fitted on public MLPerf Offline results)")]
 
 
-def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need,
+def _site(name: str, inp: SizingInputs, sh: Shared, plan: Plan, fleet: _Fleet, need: _Need,
           warn: list[str], rec: Rec) -> _Site:
     """Course steps 15-16: racks, cooling, PUE, facility power and fabric; refuses a replica
     that no rack holds or a deployment beyond the ceiling (engine/guardrails.py, issue 15)."""
@@ -1733,7 +881,7 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     # shared cloud hosts: the racks and cooling of the rented GPUs' share, as whole hosts (rounded up)
     rack_hosts = math.ceil(fleet.host_share - 1e-9) if fleet.shared else fleet.servers
     host_kw = fleet.it_w / fleet.host_share / 1000.0 if fleet.shared else fleet.it_w / fleet.servers / 1000.0
-    domain = _nvl72_trays(g)
+    domain = facility.rack_domain_trays(g)
     racks = facility.rack_plan(rack_hosts, host_kw, inp.rack_power_limit_kw, g.liquid_cooling_required,
                                domain_trays=domain)
     # the facility's own PUE where the user gives it (pue_override): it is a measured fact of the
@@ -1780,7 +928,7 @@ def _site(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet,
     return _Site(racks, it_kw, pue, fac_kw, fab)
 
 
-def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, need: _Need, warn: list[str],
+def _latency_warnings(name: str, inp: SizingInputs, sh: Shared, plan: Plan, need: _Need, warn: list[str],
                       rec: Rec) -> None:
     """Course step 17 and the checks beside it: worst-case KV at max context (Burst), the
     prefill estimate against the TTFT target, an aggressive TTFT for long prompts."""
@@ -1795,7 +943,7 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
             warn.append(f"worst case: {what} at max context ({inp.max_context_tokens:,} tokens) "
                         f"need{'s' if reqs == 1 else ''} {figure(worst_kv / GB)} GB of KV, over {WORST_KV_RATIO:g}x "
                         f"the sized {figure(need.kv_total / GB)} GB: cap the context or enable KV offload")
-    cp = _compute_precision(g, inp.precision)
+    cp = compute_precision(g, inp.precision)
     prefill_ms = 2 * sh.fx.prefill_tokens * model.active_params / (n * g.dense_flops(cp)) * 1000.0
     rec.append((name, "Prefill estimate", prefill_ms, "ms", "2 x {:,.0f} x {:g}B / ({} x {:,.0f} TFLOPS)",
                 (sh.fx.prefill_tokens, model.active_params / 1e9, n, g.dense_flops(cp) / TERA), f"{S_COURSE} step 17"))
@@ -1817,7 +965,7 @@ def _latency_warnings(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, ne
                     "GPUs")
 
 
-def _static_wait_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _static_wait_warning(sh: Shared, plan: Plan, warn: list[str]) -> None:
     """With continuous batching off, say what the TTFT shown leaves out: a request that arrives
     while a static batch runs waits for that batch to end before its own starts. The TTFT model
     is the continuous engine's prefill queue; the batch's cycle (its prompts, then decode steps
@@ -1845,7 +993,7 @@ SPREAD_STEP_GAIN: float = 0.10
 definition of "matters", not a measurement)."""
 
 
-def _equal_answers_warning(inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _equal_answers_warning(inp: SizingInputs, sh: Shared, plan: Plan, warn: list[str]) -> None:
     """Where every answer is taken at the average length (the default) and the plan's step
     leans on attention, say what a spread of answer lengths would do: a long answer's tokens
     attend to longer contexts (``step.decode_context``), so answers spread as an exponential's
@@ -1877,7 +1025,7 @@ replica's slot in prefill (a definition of "matters", not a measurement: the cap
 over-charge is at most about that share)."""
 
 
-def _prefill_slot_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _prefill_slot_warning(sh: Shared, plan: Plan, warn: list[str]) -> None:
     """Where a request spends a material share of its slot time in prefill (long prompts,
     short answers, a slow prefill), say that the capacity errs toward more GPUs by up to about
     that share: Little's law counts the slot for prefill + output x TPOT, while the step charges
@@ -1895,7 +1043,7 @@ def _prefill_slot_warning(sh: _Shared, plan: _Plan, warn: list[str]) -> None:
                 f"{share:.0%} (docs/method.md, \"Answers that must move the right way\")")
 
 
-def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _measured_step_warning(name: str, inp: SizingInputs, sh: Shared, plan: Plan, warn: list[str]) -> None:
     """Where tuned systems on the plan's GPU measured a slower mean decode step than the model's
     at as many sequences per replica as the plan runs (``GpuSpec.measured_step``), say so: the
     plan's TPOT is likely optimistic there, and the Burst scenario's finding widens the band
@@ -1913,7 +1061,7 @@ def _measured_step_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Pla
                     "above the target: treat it as optimistic, or calibrate on your own runs (xlsizer calibrate)")
 
 
-def _measured_results_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, warn: list[str]) -> None:
+def _measured_results_warning(name: str, inp: SizingInputs, sh: Shared, plan: Plan, warn: list[str]) -> None:
     """Where every MLPerf result on the plan's GPU that the model predicts came out below its
     prediction (``GpuSpec.measured_results``), say so with any plan on it: the plan is likely
     optimistic, and the Burst scenario's finding widens the band (``_widened``). Not with a team's
@@ -1928,7 +1076,7 @@ def _measured_results_warning(name: str, inp: SizingInputs, sh: _Shared, plan: _
                 f"{1.0 / r.ratio_low:.1f}x: buy with that margin, or calibrate on your own runs (xlsizer calibrate)")
 
 
-def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fleet: _Fleet, need: _Need, site: _Site,
+def _scenario_result(name: str, inp: SizingInputs, sh: Shared, plan: Plan, fleet: _Fleet, need: _Need, site: _Site,
                      warn: list[str], extra: dict[str, Any]) -> Scenario:
     """The scenario's result model from its steps."""
     g, layout = plan.gpu, fleet.layout
@@ -1951,8 +1099,8 @@ def _scenario_result(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan, fle
     )
 
 
-def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
-                   deployments: list[tuple[int, float, _Plan]], warn: list[str]) -> dict[str, Any]:
+def _optimizations(name: str, inp: SizingInputs, sh: Shared, plan: Plan,
+                   deployments: list[tuple[int, float, Plan]], warn: list[str]) -> dict[str, Any]:
     """What each technique did in this scenario (JSON ``extra.optimizations``); adds the
     warning when speculative decoding costs more than it gives at the sized batch."""
     fx = sh.fx
@@ -1964,9 +1112,9 @@ def _optimizations(name: str, inp: SizingInputs, sh: _Shared, plan: _Plan,
             out.setdefault(k, {}).update(v)
     out["lora"]["deployments"] = sum(c for c, _, _ in deployments)
     if fx.draft is not None and ev is not None and plan.prec is not None:
-        tun0 = fx.tuning_for(plan.gpu, plan.n, _compute_precision(plan.gpu, plan.prec), spec=False,
+        tun0 = fx.tuning_for(plan.gpu, plan.n, compute_precision(plan.gpu, plan.prec), spec=False,
                              calibration=sh.cal(plan.gpu, inp))
-        ev0, floor0 = _evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0, plan.ep)
+        ev0, floor0 = evaluate(inp, sh, plan.gpu, plan.n, plan.tp, plan.pp, plan.prec, plan.budget, tun0, plan.ep)
         cap = ev.cap
         sd = out["speculative_decoding"]
         sd["tpot_floor_ms"] = cap.tpot_floor_s * 1000.0
