@@ -364,6 +364,7 @@ def test_mlperf_fixture_covers_the_new_accelerators():
     ("Intel(R) Arc Pro(R) B60", "b60"), ("Virtualized NVIDIA H100-SXM-80GB", "h100-sxm"),
     ("NVIDIA A100-SXM4-80GB", "a100-80gb"), ("AMD Instinct MI355X 288GB HBM3e (Power Cap 1000 W)", "mi355x"),
     ("amd instinct mi350p", "mi350p"), ("NVIDIA H100 80GB HBM3", "h100-sxm"),
+    ("Google TPU v6e", "tpu-v6e"), ("Google Cloud TPU v6e Trillium (per chip)", "tpu-v6e"),
 ])
 def test_vendor_and_benchmark_spellings(name, gpu):
     assert load_catalog().gpu(name).id == gpu

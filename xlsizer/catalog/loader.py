@@ -30,7 +30,7 @@ def _norm(text: str) -> str:
 
 
 _DECORATION = re.compile(r"\((?:r|tm)\)|[®™]", re.IGNORECASE)
-_VENDOR_WORDS = ("nvidia-", "amd-instinct-", "amd-", "instinct-", "intel-", "ms-intel-")
+_VENDOR_WORDS = ("nvidia-", "amd-instinct-", "amd-", "instinct-", "intel-", "ms-intel-", "google-cloud-", "google-")
 _SIZE = re.compile(r"-(\d+(?:\.\d+)?)-?gb?(?:-hbm\w*|-gddr\w*)?$")
 
 
