@@ -245,6 +245,20 @@ def test_deployment_ceiling_is_an_input():
     assert max(s.total_gpus for s in size(**d, max_total_gpus=total).scenarios.values()) == total
 
 
+def test_a_plan_above_the_ceiling_names_a_gpu_within_it():
+    """max_total_gpus refuses a plan as a likely mistake; it does not steer the automatic choice to
+    a dearer GPU. Where the cheapest plan on another GPU stays within it, the refusal names that
+    GPU, and the GPU, chosen, fits (glm-5.2 at 10,498 users: 147,984 MI300X refused, 74,752 B200 fit)."""
+    d = dict(model="qwen3-32b", concurrent_users=3000, max_total_gpus=60)
+    with pytest.raises(PlanTooLargeError) as exc:
+        size(**d)
+    found = re.search(r"another GPU, ([\d,]+) ([\w.-]+) in use, is within it, at a higher cost \(gpu ([\w.-]+)\)",
+                      str(exc.value))
+    assert found is not None and found.group(2) == found.group(3), str(exc.value)
+    fixed = size(**{**d, "gpu": found.group(2)})
+    assert max(s.total_gpus for s in fixed.scenarios.values()) <= 60
+
+
 def test_nvl72_replica_within_its_rack_is_not_refused():
     """An NVL72 rack holds 18 trays of 4 GPUs: a 44-GPU replica (11 trays) stays in one rack."""
     r = size(model="deepseek-r1", gpu="gb200", throughput_source="course-table", concurrent_users=400,

@@ -51,11 +51,19 @@ def check_replica_fits_a_rack(scenario: str, gpu_id: str, gpus_per_replica: int,
         f"than the {servers_per_rack} a {rack_kw:g} kW rack holds; {fix}")
 
 
-def check_deployment_ceiling(scenario: str, gpu_id: str, total_gpus: int, facility_kw: float, ceiling: int) -> None:
-    """Refuse a deployment above ``max_total_gpus``."""
+def check_deployment_ceiling(scenario: str, gpu_id: str, total_gpus: int, facility_kw: float, ceiling: int,
+                             alternative: tuple[str, int] | None = None) -> None:
+    """Refuse a deployment above ``max_total_gpus``. ``alternative``: (GPU, GPUs in use) of the
+    automatic choice's cheapest plan on another GPU, named where it stays within the ceiling (the
+    ceiling refuses a plan as a likely mistake; it does not steer the choice to a dearer GPU)."""
     if total_gpus <= ceiling:
         return
+    other = ""
+    if alternative is not None and alternative[1] <= ceiling:
+        gid, n = alternative
+        other = (f"; the cheapest plan on another GPU, {n:,} {gid} in use, is within it, at a higher cost "
+                 f"(gpu {gid})")
     raise PlanTooLargeError(
         f"{scenario}: {total_gpus:,}x {gpu_id} ({facility_kw / 1000:,.1f} MW) is above max_total_gpus "
         f"{ceiling:,}; check the users (active at peak, not registered), the load and the GPU, or raise "
-        "max_total_gpus")
+        f"max_total_gpus{other}")

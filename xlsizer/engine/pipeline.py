@@ -895,7 +895,9 @@ def _site(name: str, inp: SizingInputs, sh: Shared, plan: Plan, fleet: _Fleet, n
                  if domain is None and layout.servers_per_replica <= facility.MAX_SERVERS_PER_RACK else None)
     guardrails.check_replica_fits_a_rack(name, g.id, plan.n, layout.servers_per_replica, rack_servers,
                                          inp.rack_power_limit_kw, need.course, kw_needed)
-    guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus)
+    alt = plan.alternative  # the automatic choice's runner-up: (GPU, GPUs in use, cost)
+    guardrails.check_deployment_ceiling(name, g.id, fleet.total_gpus, fac_kw, inp.max_total_gpus,
+                                        (alt[0], alt[1]) if alt is not None else None)
     fab = facility.fabric(layout.servers_per_replica, sh.model.is_moe, sh.model.total_params_b,
                           in_scale_up_domain=plan.n <= g.scaleup_gpus)
     if g.liquid_cooling_required:
