@@ -37,7 +37,8 @@ from xlsizer.catalog import load_catalog
 from xlsizer.catalog.schema import SHORT_OF_MODEL
 from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.errors import XlsizerError
-from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, engine_of, replica_shapes, resolved, shape_capacity
+from xlsizer.mlperf import MLPERF_PERCENTILE, Skip, engine_of, numbers, replica_shapes, resolved, shape_capacity
+from xlsizer.validation_results import with_catalog_model
 
 DATA = Path(__file__).resolve().parent.parent / "validation" / "mlperf.csv"
 LOW = SHORT_OF_MODEL
@@ -88,7 +89,8 @@ def results(best_only: bool = False, data: Path = DATA,
     catalog = load_catalog()
     with data.open(encoding="utf-8", newline="") as f:
         rows = []
-        for row in csv.DictReader(f):
+        for raw in csv.DictReader(f):
+            row = dict(with_catalog_model(raw))  # the fit made without the model, by its catalog id
             if row.get("scenario") not in ("Server", "Interactive"):
                 continue
             try:
@@ -98,8 +100,9 @@ def results(best_only: bool = False, data: Path = DATA,
                     skipped[f"model {row.get('model', '')!r} is not in the catalog"] += 1
                 continue
             try:
+                numbers(row, "gpu_count", "value", "isl_mean", "osl_mean", "tpot_p99_limit_ms", "ttft_p99_limit_ms")
                 rows.append((resolved(row), row))
-            except Skip as why:  # accelerator or precision the catalog / the file's rule does not cover
+            except Skip as why:  # a field not given; an accelerator or precision not covered
                 if skipped is not None:
                     skipped[str(why)] += 1
     if not best_only:
@@ -172,14 +175,16 @@ def main() -> None:
                                 (f"{after}, best result per model, scenario, GPU, precision and round",
                                  MLPERF_PERCENTILE, True)):
         print(label)
-        print(f"  {'model/scenario':<28} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} "
+        lines = table(q, best_only, args.data)
+        w = max([28, *(len(key) for key, *_ in lines)])  # a newer round's model names may be longer
+        print(f"  {'model/scenario':<{w}} {'rows':>5} {'median sized/used':>18} {'share < 0.85':>13} "
               f"{'unrounded: median':>18} {'< 0.85':>7} {'unmeetable':>10}")
         all_rows = below = u_below = 0
-        for key, n, med, low, u_med, u_low, never in table(q, best_only, args.data):
+        for key, n, med, low, u_med, u_low, never in lines:
             all_rows += n
             below += round(low * n)
             u_below += round(u_low * n)
-            print(f"  {key:<28} {n:>5} {med:>18.2f} {low:>12.0%} {u_med:>18.2f} {u_low:>6.0%} {never:>10}")
+            print(f"  {key:<{w}} {n:>5} {med:>18.2f} {low:>12.0%} {u_med:>18.2f} {u_low:>6.0%} {never:>10}")
         print(f"  all: {below} of {all_rows} results sized below {LOW:g} of the GPUs used "
               f"({u_below} before rounding up to whole replicas)")
         print()

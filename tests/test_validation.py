@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from xlsizer.engine.calibration import held_out_calibration
 from xlsizer.errors import InputError
 from xlsizer.validation import (
     format_text,
@@ -368,7 +369,6 @@ def test_mlperf_dataset_lengths_match_the_results_file_and_the_catalog():
 
 
 def test_mlperf_rows_are_predicted_per_scenario_and_grouped():
-    from xlsizer.engine.calibration import held_out_calibration
     from xlsizer.engine.latency import Arrivals
     from xlsizer.engine.performance import slo_capacity
     from xlsizer.mlperf import mlperf_arrivals
@@ -528,6 +528,8 @@ def test_bench_mlperf_reads_a_newer_round_and_names_the_rows_it_skips(tmp_path):
     newer.append(dict(rows[0], round="v9.9", model="no-such-model"))
     newer.append(dict(rows[0], round="v9.9", gpu="", accelerator="No Such Accelerator 1TB"))
     newer.append(dict(rows[0], round="v9.9", scenario="Offline"))  # not sized: a ceiling, no limits
+    newer.append(dict(rows[0], round="v9.9", isl_mean=""))  # a field left empty: named, not a crash
+    newer.append(dict(rows[1], round="v9.9", model="llama2-70b"))  # MLPerf's own name: read as the catalog id
     path = tmp_path / "newer.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
@@ -535,11 +537,32 @@ def test_bench_mlperf_reads_a_newer_round_and_names_the_rows_it_skips(tmp_path):
         w.writerows(newer)
     skipped: Counter[str] = Counter()
     kept = bench.results(False, path, skipped)
-    assert [r["round"] for r in kept] == ["v9.9", "v9.9"] and all(r["model"] == "llama-2-70b" for r in kept)
+    assert [r["round"] for r in kept] == ["v9.9"] * 3 and all(r["model"] == "llama-2-70b" for r in kept)
     assert skipped == Counter({"model 'no-such-model' is not in the catalog": 1,
-                               "accelerator 'No Such Accelerator 1TB' is not in the catalog": 1})
+                               "accelerator 'No Such Accelerator 1TB' is not in the catalog": 1,
+                               "isl_mean not given": 1})
     ((key, n, med, *_),) = bench.table(99.0, data=path)
-    assert key == "llama-2-70b/Server" and n == 2 and med > 0
+    assert key == "llama-2-70b/Server" and n == 3 and med > 0
+    assert bench.sized_both(kept[2], 99.0) == bench.sized_both(dict(kept[2], model="llama-2-70b"), 99.0)
+
+
+def test_a_row_naming_its_model_by_an_alias_is_predicted_as_the_catalog_id():
+    """MLPerf names its benchmarks "llama3.1-8b"; a held-out file may too. Read as the catalog
+    id, the row gets the fit made without that model and the dataset's length spread; read raw,
+    it got the fit that had seen the model (an in-sample leak) and equal lengths."""
+    from xlsizer.mlperf import validate_rows as mlperf_rows
+
+    root = Path(__file__).resolve().parent.parent / "validation"
+    with (root / "mlperf.csv").open(encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["model"] == "llama-3.1-8b" and r["scenario"] == "Server")
+    own, alias = mlperf_rows([row, dict(row, id="alias", model="llama3.1-8b")]).rows
+    assert alias.model == "llama-3.1-8b" and alias.predicted == own.predicted and alias.note == own.note
+    with (root / "serving.csv").open(encoding="utf-8") as f:
+        srow = next(r for r in csv.DictReader(f) if r["model"] == "llama-3.1-8b")
+    rep = validate_rows([srow, dict(srow, id="alias", model="meta-llama/Llama-3.1-8B-Instruct")],
+                        calibration_for=held_out_calibration)
+    own, alias = rep.rows
+    assert own.predicted is not None and alias.predicted == own.predicted and alias.model == "llama-3.1-8b"
 
 
 def test_mlperf_row_of_a_model_the_catalog_lacks_is_skipped_not_fatal():

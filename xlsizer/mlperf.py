@@ -47,7 +47,7 @@ from xlsizer.errors import XlsizerError
 from xlsizer.inputs import make_inputs
 from xlsizer.precision import Precision, parse_precision
 from xlsizer.units import count
-from xlsizer.validation_results import RowResult, ValidationReport, family_of
+from xlsizer.validation_results import RowResult, ValidationReport, family_of, with_catalog_model
 
 SCENARIOS: tuple[str, ...] = ("Server", "Interactive", "Offline")
 TP_SIZES: tuple[int, ...] = (1, 2, 4, 8)
@@ -114,6 +114,12 @@ def _num(row: Mapping[str, str], key: str) -> float:
     if not v > 0:
         raise Skip(f"{key} not given")
     return v
+
+
+def numbers(row: Mapping[str, str], *keys: str) -> tuple[float, ...]:
+    """The row's values of ``keys``, each a positive number; ``Skip`` names the first that is not
+    (a newer round's file may leave a field empty)."""
+    return tuple(_num(row, k) for k in keys)
 
 
 def _engine(text: str) -> str:
@@ -330,7 +336,8 @@ def validate_rows(rows: Iterable[Mapping[str, str]], source: str = "",
     with the scenario, precision and round of each row for the groups."""
 
     out = []
-    for i, row in enumerate(rows, start=1):
+    for i, raw in enumerate(rows, start=1):
+        row = with_catalog_model(raw)
         rid = row.get("id") or f"row {i}"
         model = row.get("model", "")
         try:

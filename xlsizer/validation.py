@@ -67,7 +67,7 @@ from xlsizer.engine.performance import (
 )
 from xlsizer.errors import InputError, UnknownIdError, XlsizerError
 from xlsizer.units import MS
-from xlsizer.validation_results import RowResult, ValidationReport, family_of, percentile
+from xlsizer.validation_results import RowResult, ValidationReport, family_of, percentile, with_catalog_model
 
 METRICS: tuple[str, ...] = (
     "out_tok_s_per_gpu", "out_tok_s_total", "ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "req_s",
@@ -441,7 +441,8 @@ def validate_rows(
     packaged one) predicts every row.
     """
     out: list[RowResult] = []
-    for i, row in enumerate(rows, start=1):
+    for i, raw in enumerate(rows, start=1):
+        row = with_catalog_model(raw)
         rid = row.get("id") or f"row {i}"
         metric = row.get("metric", "")
         model = row.get("model", "")

@@ -5,7 +5,7 @@ the statistics both the serving-run predictions (validation.py) and the MLPerf o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from xlsizer.catalog.loader import load_catalog
@@ -95,6 +95,19 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     lo = math.floor(pos)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def with_catalog_model(row: Mapping[str, str]) -> Mapping[str, str]:
+    """The row with its ``model`` as the catalog id where it names a catalog model by an alias
+    (MLPerf's "llama3.1-8b", a Hugging Face repo id), else the row itself. Every lookup by model
+    reads the id: the fit made without that model (leave-one-model-out), the dataset's length
+    spread, the groups. An alias once took the fit that had seen the model, and no spread."""
+    model = row.get("model", "")
+    try:
+        mid = load_catalog().model(model).id if model else model
+    except (UnknownIdError, XlsizerError, ValueError):
+        return row
+    return row if mid == model else {**row, "model": mid}
 
 
 def family_of(model: str) -> str:
