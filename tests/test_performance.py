@@ -1037,3 +1037,16 @@ def test_element_wise_traffic_counts_each_blocks_norm_and_each_ffns_activation()
     small_h = estimate(llama, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1).prefill_s
     wide = llama.model_copy(update={"intermediate_size": 2 * 14336, "total_params_b": llama.total_params_b})
     assert estimate(wide, "h100-sxm", 1, "bf16", 8000, 200, concurrency=1).prefill_s > small_h
+
+
+def test_a_tpot_target_no_batch_reaches_leaves_the_engine_limit_binding():
+    """An infinite (or 1e300 s) TPOT target is no limit: the capacity is the loose target's, where
+    the engine's sequence limit binds. Its squares once overflowed the closed-form batch bound to
+    NaN ("cannot convert float NaN to integer")."""
+    from xlsizer.engine.solver import slo_capacity
+
+    args = ("llama-2-70b", "b200", 2, "fp8", 1000.0, 300.0)
+    loose = slo_capacity(*args, 10.0)
+    for target in (1e300, math.inf):
+        cap = slo_capacity(*args, target, slo_percentile=99)
+        assert (cap.batch, cap.req_s, cap.binding) == (loose.batch, loose.req_s, loose.binding)

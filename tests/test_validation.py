@@ -581,3 +581,30 @@ def test_mlperf_row_of_a_model_the_catalog_lacks_is_skipped_not_fatal():
     odd, alias = validate_rows([dict(row, id="fp6", precision="fp6"), dict(row, id="e4m3", precision="e4m3")]).rows
     assert odd.skipped is not None and odd.skipped.startswith("precision 'fp6' is not one xlsizer sizes")
     assert alias.skipped is None and alias.predicted == pytest.approx(kept.predicted)
+
+
+@pytest.mark.parametrize(("column", "value"), [("tpot_p99_limit_ms", "inf"), ("tpot_p99_limit_ms", "1e308"),
+                                               ("gpu_count", "inf"), ("isl_mean", "")])
+def test_an_absurd_mlperf_number_skips_its_row_and_never_stops_the_file(column, value):
+    """A held-out file's typo is one skipped row with its reason: an infinite or 1e308 ms TPOT
+    limit stopped validate (the solver's squares overflowed to NaN), as did an infinite GPU count."""
+    from xlsizer.mlperf import validate_rows as mlperf_rows
+
+    with (ROOT / "validation" / "mlperf.csv").open(encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["model"] == "llama-2-70b" and r["scenario"] == "Interactive"
+                   and r["gpu"] == "b200")
+    good, odd = mlperf_rows([row, dict(row, id="odd", **{column: value})]).rows
+    assert good.predicted is not None
+    # a TPOT limit no batch reaches is a valid (if odd) target: the engine's limit then binds
+    assert odd.skipped is not None or (column == "tpot_p99_limit_ms" and odd.predicted >= good.predicted)
+
+
+@pytest.mark.parametrize("column", ["dp", "prefill_workers", "decode_dp", "tp"])
+def test_a_count_past_any_deployment_skips_a_serving_row(column):
+    """'1e308' workers or ranks stopped validate with an OverflowError; a count past 10,000,000
+    (max_total_gpus's bound) is now the row's skip reason."""
+    with (ROOT / "validation" / "serving.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    row = next(r for r in rows if r["mode"] == ("disagg" if column in ("prefill_workers", "decode_dp") else "agg"))
+    (odd,) = validate_rows([dict(row, **{column: "1e308"})]).rows
+    assert odd.skipped is not None and "is not a whole number from 1 to 10,000,000" in odd.skipped

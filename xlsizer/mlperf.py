@@ -29,6 +29,7 @@ row's engine is the one its system's name says where the file guessed it from th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -113,6 +114,8 @@ def _num(row: Mapping[str, str], key: str) -> float:
         raise Skip(f"{key} {row.get(key)!r} is not a number") from None
     if not v > 0:
         raise Skip(f"{key} not given")
+    if v == math.inf:
+        raise Skip(f"{key} {row.get(key)!r} is not a finite number")
     return v
 
 

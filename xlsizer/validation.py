@@ -222,13 +222,24 @@ def _number(row: Mapping[str, str], key: str) -> float | None:
     return value
 
 
+MAX_COUNT = 10_000_000
+"""Largest count (GPUs, ranks, workers, sequences) a row may state: the largest deployment an
+input may state (``max_total_gpus``'s bound). Past it a count is a typo, and as an integer it
+overflowed the float arithmetic ("1e308" workers stopped ``validate``)."""
+
+
 def _whole(row: Mapping[str, str], key: str) -> int | None:
     v = _number(row, key)
     if v is None:
         return None
-    if v < 1 or v != int(v):
-        raise RowSkipped(f"{key} {row.get(key)!r} is not a whole number >= 1")
+    if v < 1 or v != int(v) or v > MAX_COUNT:
+        raise RowSkipped(f"{key} {row.get(key)!r} is not a whole number from 1 to {MAX_COUNT:,}")
     return int(v)
+
+
+def _ranks(row: Mapping[str, str], key: str) -> int | None:
+    """A data-parallel width: None where blank or 0 (not stated), else a whole count."""
+    return _whole(row, key) if _number(row, key) else None
 
 
 def _skip_reason_from_notes(notes: str) -> str | None:
@@ -297,8 +308,7 @@ def predict_row(
 
     tp = _whole(row, "tp")
     ep = _whole(row, "ep") or 1
-    dp_raw = _number(row, "dp")
-    dp = int(dp_raw) if dp_raw else None  # 0 or blank: not stated (one rank)
+    dp = _ranks(row, "dp")  # 0 or blank: not stated (one rank)
     moe_tp = _whole(row, "moe_tp")
     gpu_count = _number(row, "gpu_count")
     gpu_count = int(gpu_count) if gpu_count else None
@@ -393,8 +403,7 @@ def _pool(row: Mapping[str, str], prefix: str) -> tuple[int, int, int, int, int 
     tp = _whole(row, f"{prefix}_tp")
     if workers is None or tp is None:
         raise RowSkipped(f"disaggregated row without {prefix}_workers/{prefix}_tp")
-    dp_raw = _number(row, f"{prefix}_dp")
-    dp = int(dp_raw) if dp_raw else 1
+    dp = _ranks(row, f"{prefix}_dp") or 1
     ep = _whole(row, f"{prefix}_ep") or 1
     return workers, tp, dp, ep, _whole(row, f"{prefix}_batch")
 

@@ -57,7 +57,10 @@ def _bound(st: _Step, w: float, tau: float, spread: bool) -> float:
         k, room = st.ku_sp, tau + st.base_sp
     else:
         k, room = st.ku_add, tau + st.base_add
-    c = room * room - p * p * w * w
+    room2 = room * room
+    if room2 == math.inf:  # a target no batch reaches (an infinite TPOT): its squares overflow
+        return math.inf
+    c = room2 - p * p * w * w
     if c <= 0.0:
         x = 0.0
     else:
