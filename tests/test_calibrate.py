@@ -137,6 +137,38 @@ def test_unusable_files(tmp_path, text, match):
         read_file(p, DEPLOY)
 
 
+def _bench_run(**changes: object) -> str:
+    """The first run of the vLLM fixture with some keys changed, as one JSON line."""
+    run = json.loads((FIX / "vllm_bench_serve.json").read_text(encoding="utf-8").splitlines()[0])
+    return json.dumps({**run, **changes})
+
+
+@pytest.mark.parametrize(("text", "sets", "match"), [
+    # each was an "internal error" of `xlsizer calibrate`, found by fuzzing every number of the fixtures
+    (_bench_run(), {"isl": "abc"}, r"isl 'abc' is not a number of tokens"),
+    (_bench_run(max_concurrency=0), {}, r"concurrency '0' is not a positive number"),
+    (_bench_run(completed=float("nan")), {}, r"does not give isl"),  # NaN written by json.dumps
+    ('{"mean_ttft_ms": 1' + "0" * 400 + ', "mean_tpot_ms": 12.0, "completed": 10}', {}, r"no TTFT in the file"),
+])
+def test_impossible_numbers_are_named_not_internal_errors(tmp_path, text, sets, match):
+    p = tmp_path / "run.json"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(CalibrationInputError, match=match):
+        build_profile([read_file(p, {**DEPLOY, **sets})], "2026-12-08")
+
+
+def test_an_infinite_gpu_count_in_a_csv_is_named(tmp_path):
+    head = ("id,split,source,model,gpu,gpu_count,tp,ep,weights_precision,kv_precision,engine,isl,osl,load,"
+            "concurrency,metric,value,quality,notes")
+    rows = [f"r{i},public,x,llama-3.1-8b,h100-sxm,1,{'inf' if i == 0 else 1},,bf16,,vllm,1024,256,concurrency,"
+            f"{c},{m},{v},A," for i, (c, m, v) in enumerate([(1, "ttft_ms", 40), (1, "tpot_ms", 9),
+                                                             (8, "ttft_ms", 60), (8, "tpot_ms", 11)])]
+    p = tmp_path / "runs.csv"
+    p.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(CalibrationInputError, match="gpu_count, tp, ep and dp must be whole numbers"):
+        build_profile([read_file(p)], "2026-12-08")
+
+
 # --- the fit ---------------------------------------------------------------------------------------
 
 

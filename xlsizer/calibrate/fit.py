@@ -140,7 +140,7 @@ def _canon(rows: Sequence[dict[str, str]]) -> Deployment:
             key = (model, gpu, engine, r.get("weights_precision", "").lower(), count or tp, tp,
                    int(float(r.get("ep") or 0)) or 1, int(float(r.get("dp") or 0)) or 1,
                    (r.get("mode") or "agg").lower())
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; infinite
             raise CalibrationInputError(f"row {r.get('id')}: gpu_count, tp, ep and dp must be whole numbers") from None
         seen[key] = seen.get(key, 0) + 1
     if not seen:

@@ -83,16 +83,20 @@ class FileRuns:
 
 
 def _num(x: Any) -> float | None:
+    """A finite number, or None (absent, not a number, infinite: vLLM writes an unbounded request
+    rate as Infinity; an integer past a float's range)."""
     if isinstance(x, bool) or x is None:
         return None
-    if isinstance(x, int | float):
-        return float(x)
-    if isinstance(x, str):
-        try:
-            return float(x.replace(",", ""))
-        except ValueError:
+    try:
+        if isinstance(x, int | float):
+            v = float(x)
+        elif isinstance(x, str):
+            v = float(x.replace(",", ""))
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def _text(x: Any) -> str:
@@ -328,10 +332,19 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
                                     "(GPUs per replica)")
     for key in REQUIRED:
         _require(path, facts, key)
+    lengths: dict[str, float] = {}
     for key in ("isl", "osl"):
         _require(path, facts, key, " (mean prompt / output tokens of the run)")
+        x = _num(facts[key])
+        if x is None or x < 1.0:
+            raise CalibrationInputError(f"{where}: {key} {_text(facts[key])!r} is not a number of tokens (at "
+                                        "least 1: the run's mean prompt / output tokens)")
+        lengths[key] = x
     conc = facts.get("concurrency")
     rate = run.get("rate")
+    if conc is not None and not (_num(conc) or 0.0) > 0.0:
+        raise CalibrationInputError(f"{where}: concurrency {_text(conc)!r} is not a positive number; add --set "
+                                    "concurrency=... (requests in flight during the run)")
     if conc is None and rate is None:
         raise CalibrationInputError(f"{where}: neither a concurrency nor a request rate; add --set concurrency=... "
                                     "(requests in flight during the run)")
@@ -352,7 +365,7 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
         "ep": _text(facts.get("ep") or ""), "dp": _text(facts.get("dp") or ""),
         "weights_precision": _text(facts["weights_precision"]), "kv_precision": _text(facts.get("kv_precision")),
         "engine": _text(facts["engine"]), "engine_version": _text(facts.get("engine_version")),
-        "isl": f"{float(facts['isl']):.6g}", "osl": f"{float(facts['osl']):.6g}",
+        "isl": f"{lengths['isl']:.6g}", "osl": f"{lengths['osl']:.6g}",
         "osl_cv": osl_cv,
         "mode": _text(facts.get("mode") or "agg"), "max_num_tokens": _text(facts.get("max_num_tokens")),
         "quality": "A", "_run": f"{path.name}#{i}", "_file": path.name,
