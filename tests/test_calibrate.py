@@ -382,6 +382,31 @@ def test_profile_without_guard_record_still_loads(tmp_path):
     assert old.factors == prof.factors and old.profile_version == 1
 
 
+@pytest.mark.parametrize(("where", "value", "match"), [
+    (("factors", "bandwidth_efficiency", "value"), 0, r"factor 'bandwidth_efficiency' is 0, outside what is physically "
+                                                      r"possible \(0.05 to 1 fraction of peak memory bandwidth\)"),
+    (("factors", "bandwidth_efficiency", "value"), 1.5, "outside what is physically possible"),
+    (("error", "tpot_ms", "after", "p90_ape"), "abc", r"p90_ape 'abc' is not a share"),
+])
+def test_a_hand_edited_profile_out_of_bounds_is_refused_in_one_line(tmp_path, where, value, match):
+    """A profile edited by hand is read as the fit's output is: a factor outside its physical
+    bounds, or an error figure that is not a number, is refused naming it (a bandwidth efficiency
+    of 0 divided by zero in every sizing that used the profile; 'abc' stopped it with a ValueError)."""
+    import yaml
+
+    rows = _model_rows(apply_factors(packaged_calibration(), "vllm", {"bandwidth_efficiency": 0.6}))
+    prof, _ = build_profile([FileRuns("gen", "csv", "mean", rows)], "2026-01-02")
+    data = prof.model_dump(mode="json")
+    node = data
+    for key in where[:-1]:
+        node = node.setdefault(key, {})
+    node[where[-1]] = value
+    p = tmp_path / "edited.yaml"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ProfileError, match=match):
+        load_profile(p)
+
+
 def test_one_run_is_not_enough():
     rows = _model_rows(packaged_calibration(), concs=(8,), lengths=((1024, 256),))
     with pytest.raises(CalibrationInputError, match="at least 2 runs"):

@@ -183,6 +183,23 @@ class Profile(BaseModel):
         unknown = sorted(set(v) - set(FACTOR_BY_NAME))
         if unknown:
             raise ValueError(f"unknown factor {unknown[0]!r} (known: {', '.join(FACTOR_BY_NAME)})")
+        for name, f in v.items():  # the fit keeps to these; a hand-edited 0 divided by zero
+            spec = FACTOR_BY_NAME[name]
+            if not spec.low <= f.value <= spec.high:
+                raise ValueError(f"factor {name!r} is {f.value:g}, outside what is physically possible "
+                                 f"({spec.low:g} to {spec.high:g} {spec.unit})")
+        return v
+
+    @field_validator("error")
+    @classmethod
+    def _errors(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The errors' figures that the sizing reads (``tpot_band``) are numbers."""
+        for metric, when in v.items():
+            after = when.get("after") if isinstance(when, dict) else None
+            p90 = after.get("p90_ape") if isinstance(after, dict) else None
+            if p90 is not None and (isinstance(p90, bool) or not isinstance(p90, int | float)
+                                    or not 0.0 <= p90 < math.inf):
+                raise ValueError(f"{metric}.after.p90_ape {p90!r} is not a share >= 0")
         return v
 
     @property
