@@ -8,9 +8,10 @@ import inspect
 
 import pytest
 
+import xlsizer
 from xlsizer import cells
 from xlsizer.cli import main
-from xlsizer.errors import LINE_MAX, LINE_WORD_MAX, one_line
+from xlsizer.errors import LINE_MAX, LINE_WORD_MAX, InputError, one_line
 
 udfs = importlib.import_module("xlsizer_udfs")
 INPUTS = [["model", "llama-3.1-8b"], ["concurrent_users", 100]]
@@ -152,3 +153,26 @@ def test_new_project_title_leaves_out_the_extension_typed(tmp_path):
 
     assert main(["new-project", "Pilot plan.xlsx", "--out", str(tmp_path)]) == 0
     assert read_project(tmp_path / "Pilot-plan.xlsx").name == "Pilot plan"
+
+
+# --- hostile numbers at the sizing's boundary (2026-12-08) --------------------------------------
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("hours_per_month", 10 ** 400),  # a JSON project's integer past a float's range: OverflowError
+    ("gpu_purchase_price", 10 ** 400),
+    ("lora_traffic_split", 10 ** 400),
+    ("throughput_override", 1e-320),  # demand / a denormal rate: an infinite replica count
+])
+def test_a_number_past_what_a_float_holds_is_an_input_error(field, value):
+    """Fuzzing every input with hostile values: these stopped `xlsizer size --inputs project.json`
+    with "internal error" instead of naming the field."""
+    with pytest.raises(InputError) as exc:
+        xlsizer.size(**{field: value})
+    assert field in str(exc.value)
+
+
+def test_a_length_spread_too_small_to_square_is_no_spread():
+    """length_cv 1e-320 squared underflows to 0: its lognormal had no width and divided by zero.
+    It is now fixed lengths, as 0 is."""
+    tiny, none = xlsizer.size(length_cv=1e-320), xlsizer.size(length_cv=0)
+    assert [s.total_gpus for s in tiny.scenarios.values()] == [s.total_gpus for s in none.scenarios.values()]

@@ -51,7 +51,7 @@ def test_kv_auto_follows_weights():
     ("redundancy_mode", "N+5", "one of N, N+1, N+2"),
     ("serving_engine", "ollama", "one of vllm, trt-llm, triton, sglang"),
     ("workload_type", "chatbot", "one of interactive_chat"),
-    ("throughput_override", 0, "greater than 0"),
+    ("throughput_override", 0, "between 1 and 10000000"),
     ("concurrent_users", "many", "between 1 and 100000"),
     ("speculative_decoding", "maybe", "TRUE or FALSE"),
 ])

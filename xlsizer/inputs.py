@@ -179,7 +179,7 @@ class SizingInputs(BaseModel):
         step="6 Advanced", owner=AI, moves="replicas")
     throughput_override: float | None = F(
         None, "Measured output+input tokens/s per replica; replaces the model's figure.",
-        step="6 Advanced", unit="tok/s", owner=AI, moves="replicas", gt=0, le=10_000_000)
+        step="6 Advanced", unit="tok/s", owner=AI, moves="replicas", ge=1, le=10_000_000)
     calibration_profile: str | None = F(
         None, "A calibration profile written by `xlsizer calibrate` from the team's own benchmark runs (path "
         "to its YAML file); empty = the packaged fit. Used where the sizing runs the profile's model, GPU and "
@@ -373,6 +373,8 @@ class SizingInputs(BaseModel):
             x = float(v) if v is not None and not isinstance(v, bool) else None
         except (TypeError, ValueError):
             return v  # pydantic reports the type error
+        except OverflowError:  # an integer past a float's range (a JSON project's 1 followed by 400 zeros)
+            raise InputError(info.field_name, v, "a finite number") from None
         if info.field_name == "expected_utilization":
             if x is not None and not 0.0 < x <= 1.0:
                 raise InputError("expected_utilization", v, "greater than 0 and at most 1",
@@ -434,7 +436,10 @@ class SizingInputs(BaseModel):
         if v is None or (isinstance(v, str) and v.strip() == ""):
             return "equal"
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            v = f"{v:g}"
+            try:
+                v = f"{v:g}"
+            except OverflowError:  # an integer past a float's range
+                raise InputError("lora_traffic_split", v, "'equal' or comma-separated positive shares") from None
         if isinstance(v, str):
             k = v.strip().lower()
             if k == "equal":

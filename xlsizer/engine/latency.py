@@ -142,7 +142,9 @@ def arrivals(kind: str = "poisson", scv: float | None = None, length_cv: float =
     if isinstance(length_cv, bool) or not isinstance(length_cv, (int, float)) or not (
             0.0 <= length_cv <= LENGTH_CV_MAX):
         raise InputError("length_cv", length_cv, f"a number from 0 (fixed lengths) to {LENGTH_CV_MAX:g}")
-    cv = float(length_cv)
+    # a spread whose square underflows (below about 1e-154) is no spread: its lognormal has no
+    # width to divide by (a length_cv of 1e-320 divided by zero)
+    cv = float(length_cv) if length_cv * length_cv > 0.0 else 0.0
     if k == "bursty":
         if scv is None or not (isinstance(scv, (int, float)) and 1.0 < scv <= 100.0):
             raise InputError("arrival_scv", scv, "a number above 1 and at most 100 for bursty arrivals "
