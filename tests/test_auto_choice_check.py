@@ -4,24 +4,13 @@ automatic table's 8-GPU shapes left out, 116 of 397 plans at seed 5 billed more.
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
 import re
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "auto_choice_check.py"
+from scriptrun import printout
 
 
 def test_the_automatic_choice_never_bills_more_than_a_gpu_it_could_have_chosen() -> None:
-    spec = importlib.util.spec_from_file_location("auto_choice_check", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert mod.main(["--n", "150", "--seed", "6"]) == 0
-    out = buf.getvalue()
+    out = printout("scripts/auto_choice_check.py", ["--n", "150", "--seed", "6"])
     m = re.search(r"([\d,]+) plans with a GPU of their list fixed: (\d+) where", out)
     assert m, out
     assert int(m.group(1).replace(",", "")) >= 300, out  # enough fixed plans to compare with

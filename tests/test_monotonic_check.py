@@ -6,27 +6,15 @@ full run is 2,000 sets, docs/method.md)."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
 import re
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "monotonic_check.py"
+from scriptrun import printout
 
 
 @pytest.fixture(scope="module")
 def report() -> str:
-    spec = importlib.util.spec_from_file_location("monotonic_check", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert mod.main(["--n", "120", "--seed", "6", "--show", "3"]) == 0
-    return buf.getvalue()
+    return printout("scripts/monotonic_check.py", ["--n", "120", "--seed", "6", "--show", "3"])
 
 
 def _row(report: str, prop: str) -> list[tuple[int, int]]:
