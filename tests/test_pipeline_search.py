@@ -129,6 +129,23 @@ def test_wide_expert_parallel_replicas_are_candidates_for_large_moe():
     assert 0 < sh.w_dense < 0.1 * sh.w
 
 
+def test_the_automatic_choice_keeps_to_replicas_a_rack_holds():
+    """A replica spanning more servers than the rack power limit allows is refused (guardrails.py).
+    Offered with the others, such a shape was the cheapest and the whole sizing was refused, where
+    another shape fit: kimi-k3 BF16 chose 48x B200 (6 servers of 14.4 kW, 5 per 80 kW rack) and
+    stopped, while 40x B200 and 56x MI300X fit. A fixed GPU still offers the deeper replica, so
+    that its refusal says which rack would hold it."""
+    d = dict(model="kimi-k3", precision="fp16", concurrent_users=203, workload_type="interactive_chat",
+             target_tpot_ms=266.2, avg_output_tokens=430, redundancy_mode="N", serving_engine="trt-llm")
+    r = xlsizer.size(**d)
+    cat = load_catalog()
+    for s in r.scenarios.values():
+        g = cat.gpu(s.gpu)
+        assert -(-s.gpus_per_replica // g.gpus_per_node) <= search.rack_servers(g, 80.0), (s.gpu, s.gpus_per_replica)
+    with pytest.raises(InfeasibleError, match=r"48x b200 spans 6 servers, more than the 5 a 80 kW rack holds"):
+        xlsizer.size(**d, gpu="b200")
+
+
 def test_moe_warning_asks_for_expert_parallelism_only_where_the_replica_has_none():
     """"MoE model above 8 GPUs per replica: consider expert parallelism" (the course's
     guardrail) was also said of a wide expert-parallel replica (DEP16 on GB300), which is expert

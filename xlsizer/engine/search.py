@@ -165,6 +165,14 @@ class Plan:
         return other
 
 
+def rack_servers(g: GpuSpec, rack_kw: float) -> int:
+    """Servers of ``g`` one rack of ``rack_kw`` holds (``facility.servers_per_rack``), at least
+    the trays of its rack-scale NVLink domain (an NVL72 rack holds its 18 trays: ``_site``)."""
+    rack = facility.servers_per_rack(facility.server_power_w(g.gpus_per_node, g.tdp_w) / 1000.0, rack_kw)
+    trays = facility.rack_domain_trays(g)
+    return rack if trays is None else max(rack, trays)
+
+
 def replica_configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
     2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
@@ -187,10 +195,7 @@ def replica_configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[i
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
     k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
-    rack = facility.servers_per_rack(facility.server_power_w(per_node, g.tdp_w) / 1000.0, rack_kw)
-    trays = facility.rack_domain_trays(g)
-    if trays is not None:
-        rack = max(rack, trays)  # the NVL72 rack holds its 18 trays (_site)
+    rack = rack_servers(g, rack_kw)
     nodes = range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)
     out += [(k * per_node, per_node, k) for k in nodes]
     bridge = g.bridge_gpus
@@ -225,14 +230,15 @@ def wide_ep_configs(g: GpuSpec, model: ModelSpec) -> list[tuple[int, int]]:
 class Cand:
     """One candidate configuration with what the search bound needs, built once per sizing."""
 
-    __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "loose", "mem", "n", "order", "pp", "prec", "price",
-                 "rate", "req_compute", "tight", "tp", "tun")
+    __slots__ = ("b_tpot", "bw", "ep", "extra_w", "g", "loose", "mem", "n", "order", "over_rack", "pp", "prec",
+                 "price", "rate", "req_compute", "tight", "tp", "tun")
 
     def __init__(self, order: int, g: GpuSpec, prec: Precision, n: int, tp: int, pp: int, tun: Tuning,
                  req_compute: float, bw: float, b_tpot: float, price: float, ep: int = 1,
-                 extra_w: float = 0.0) -> None:
+                 extra_w: float = 0.0, over_rack: bool = False) -> None:
         self.order, self.g, self.prec, self.n, self.tp, self.pp, self.tun = order, g, prec, n, tp, pp, tun
         self.price, self.ep, self.extra_w = price, ep, extra_w
+        self.over_rack = over_rack  # one replica spans more servers than a rack holds (guardrails.py refuses it)
         self.mem = n * g.memory_bytes
         self.req_compute, self.bw, self.b_tpot = req_compute, bw, b_tpot
         self.loose: float | None = None  # its TTFT bound from the replica alone, on first need
@@ -278,6 +284,7 @@ def _candidate_table(inp: SizingInputs, sh: Shared, fixed: GpuSpec | None) -> li
         if not fx.disaggregated:
             shapes += [(n, 1, 1, ep) for n, ep in wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
+        rack = rack_servers(g, inp.rack_power_limit_kw)
         for n, tp, pp, ep in shapes:
             if tensor_parallel_refusal(sh.model, tp) is not None:
                 continue  # the engines refuse to split its heads so (Qwen2.5-7B at tp 8)
@@ -295,7 +302,8 @@ def _candidate_table(inp: SizingInputs, sh: Shared, fixed: GpuSpec | None) -> li
                 # (moe.busiest_expert_share): every rank's KV room is that GPU's
                 held = busiest_expert_share(sh.model.moe.experts, ep)
                 extra_w = (n - 1) * sh.w_dense + (sh.w - sh.w_dense) * (held - 1.0)
-            out.append(Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price, ep, extra_w))
+            over_rack = -(-n // g.gpus_per_node) > rack  # servers per replica, rounded up
+            out.append(Cand(order, g, prec, n, tp, pp, tun, req_compute, bw, b_tpot, price, ep, extra_w, over_rack))
     return out
 
 
@@ -480,11 +488,12 @@ class _Search:
     of the table whatever the order of evaluation."""
 
     __slots__ = ("best", "chosen", "fits", "fixed", "floor_best", "floors", "inp", "lazy", "left", "loads", "lower",
-                 "name", "offset", "paired", "plan", "queue", "runner", "sh", "shapes", "tpot_s")
+                 "name", "offset", "paired", "plan", "queue", "runner", "sh", "shapes", "tpot_s", "within_rack")
 
     def __init__(self, name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | None,
-                 loads: tuple[tuple[int, float], ...], offset: int) -> None:
+                 loads: tuple[tuple[int, float], ...], offset: int, within_rack: bool = False) -> None:
         self.name, self.inp, self.sh, self.fixed, self.loads, self.offset = name, inp, sh, fixed, loads, offset
+        self.within_rack = within_rack  # leave out the shapes whose replica spans more servers than a rack holds
         self.paired = name == "resilient"
         self.tpot_s = inp.tpot_ms / 1000.0
         self.lower = _lower_of(loads, offset, self.paired)
@@ -523,9 +532,10 @@ class _Search:
         # locals: this loop runs over every shape of the table, three times per sizing
         queue, shapes, left, lower, lazy, fixed = self.queue, self.shapes, self.left, self.lower, self.lazy, self.fixed
         cpu_server = fx.offload_cpu_bytes_per_server
+        within_rack = self.within_rack
         for c in sh.cands:
             budget = c.mem / (1.0 + h) - resident - c.extra_w
-            if budget <= 0:
+            if budget <= 0 or (within_rack and c.over_rack):
                 continue
             cpu = cpu_server * c.n / c.g.gpus_per_node
             ub = _bound(c, sh, budget + cpu)
@@ -691,9 +701,18 @@ def roofline_plan(name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | Non
     resident = sh.w + sh.act + sh.fx.extra_resident_bytes
     if sh.cands is None:
         sh.cands = _candidate_table(inp, sh, fixed)
-    s = _Search(name, inp, sh, fixed, loads, offset)
+    # The automatic choice first among the shapes a rack holds: a replica spanning more servers
+    # than the rack power limit allows is refused (guardrails.py), and offered with the others it
+    # was chosen and refused where another GPU's shape fits (kimi-k3 BF16: 48x B200 in 6 servers
+    # at 80 kW, where 56x H200 fit in 7). Only where none meets the SLOs are they all searched,
+    # so that the refusal says what rack would hold the replica. A fixed GPU offers them all.
+    s = _Search(name, inp, sh, fixed, loads, offset, within_rack=fixed is None)
     s.seed(resident)
     s.run()
+    if s.plan is None and s.within_rack:
+        s = _Search(name, inp, sh, fixed, loads, offset)
+        s.seed(resident)
+        s.run()
     plan = s.plan
     if plan is None:
         raise _no_plan_error(s, resident)
