@@ -1,5 +1,6 @@
 """The automatic choice never bills more than a GPU it could have chosen: over N random valid
-input sets (fixed seed) with ``gpu=auto``, the roofline method and a cloud cost basis, size each
+input sets (fixed seed; ``monotonic_check``'s, a fifth of them with fine-tuned variants, pooled
+under LoRA or one deployment each) with ``gpu=auto``, the roofline method and a cloud cost basis, size each
 again with every GPU of the automatic search's list fixed (those with the weights' tensor
 format, a cloud price, and not a PCIe card above the course's weights limit: the same gate the
 search applies) and count the scenarios whose automatic plan bills more per month for its GPUs
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         d = random_inputs(rng, models, gpus)
         d = {k: v for k, v in d.items() if k not in ("throughput_source", "pricing_model")}
         d["gpu"] = "auto"
+        if rng.random() < 0.2:  # fine-tuned variants: one pooled deployment (LoRA) or one each
+            d.update(lora_variants=rng.choice([2, 3, 5]), lora_enabled=rng.random() < 0.5,
+                     lora_traffic_split=rng.choice(["equal", "60,30,10", "50,50", "70,20,5,5"]))
         try:
             inp = make_inputs(d)
         except XlsizerError:

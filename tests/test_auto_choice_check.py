@@ -1,6 +1,8 @@
 """scripts/auto_choice_check.py on a small sample: the automatic choice never bills more than a
-GPU of its own list fixed (cloud, roofline). The check fails on a real search bug: with the
-automatic table's 8-GPU shapes left out, 116 of 397 plans at seed 5 billed more."""
+GPU of its own list fixed (cloud, roofline). The check fails on real search bugs: with the
+automatic table's 8-GPU shapes left out, 147 of 634 plans here billed more; with replicas a rack
+cannot hold offered among the others (before 2026-12-08), kimi-k3 BF16 was refused where H200
+fit (4 of 7,958 plans at seed 5)."""
 
 from __future__ import annotations
 
