@@ -173,7 +173,7 @@ def rack_servers(g: GpuSpec, rack_kw: float) -> int:
     return rack if trays is None else max(rack, trays)
 
 
-def replica_configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[int, int, int]]:
+def replica_configs(g: GpuSpec, resident: float, rack_kw: float, rack: int | None = None) -> list[tuple[int, int, int]]:
     """(GPUs, TP, PP) candidates for one GPU: 1/2/4/8 inside a node, then whole nodes with
     2 pipeline stages up to two more than the fewest nodes that hold ``resident`` bytes
     (weights, activations, adapters) with the largest scenario headroom and room for KV.
@@ -195,7 +195,8 @@ def replica_configs(g: GpuSpec, resident: float, rack_kw: float) -> list[tuple[i
     per_node = g.gpus_per_node
     out = [(n, n, 1) for n in SIZES if n <= per_node]
     k_fit = math.floor(resident * (1.0 + MAX_HEADROOM) / (per_node * g.memory_bytes)) + 1
-    rack = rack_servers(g, rack_kw)
+    if rack is None:  # servers one rack holds (the caller's, where it has it)
+        rack = rack_servers(g, rack_kw)
     nodes = range(2, min(MAX_STAGES, max(k_fit, min(k_fit + 2, rack))) + 1)
     out += [(k * per_node, per_node, k) for k in nodes]
     bridge = g.bridge_gpus
@@ -280,11 +281,11 @@ def _candidate_table(inp: SizingInputs, sh: Shared, fixed: GpuSpec | None) -> li
         cal = own or packaged_calibration()
         peak = g.dense_flops(cprec) * sustained_compute_efficiency(g, cal)
         resident = sh.w + sh.act + fx.extra_resident_bytes
-        shapes = [(n, tp, pp, 1) for n, tp, pp in replica_configs(g, resident, inp.rack_power_limit_kw)]
+        rack = rack_servers(g, inp.rack_power_limit_kw)
+        shapes = [(n, tp, pp, 1) for n, tp, pp in replica_configs(g, resident, inp.rack_power_limit_kw, rack)]
         if not fx.disaggregated:
             shapes += [(n, 1, 1, ep) for n, ep in wide_ep_configs(g, sh.model)]
         gpu_bw = g.memory_bandwidth_bytes_per_s * cal.bandwidth_efficiency
-        rack = rack_servers(g, inp.rack_power_limit_kw)
         for n, tp, pp, ep in shapes:
             if tensor_parallel_refusal(sh.model, tp) is not None:
                 continue  # the engines refuse to split its heads so (Qwen2.5-7B at tp 8)
@@ -709,7 +710,7 @@ def roofline_plan(name: str, inp: SizingInputs, sh: Shared, fixed: GpuSpec | Non
     s = _Search(name, inp, sh, fixed, loads, offset, within_rack=fixed is None)
     s.seed(resident)
     s.run()
-    if s.plan is None and s.within_rack:
+    if s.plan is None and s.within_rack and any(c.over_rack for c in sh.cands):
         s = _Search(name, inp, sh, fixed, loads, offset)
         s.seed(resident)
         s.run()
