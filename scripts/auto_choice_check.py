@@ -24,39 +24,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from xlsizer.api import size
 from xlsizer.catalog import load_catalog
 from xlsizer.engine import search
 from xlsizer.engine.guardrails import PlanTooLargeError
-from xlsizer.engine.shared import Shared
+from xlsizer.engine.layers import deployed_weights_bytes
 from xlsizer.errors import XlsizerError
-from xlsizer.inputs import SizingInputs, make_inputs
+from xlsizer.inputs import make_inputs
+from xlsizer.resolve import resolve_model
 from xlsizer.results import SCENARIOS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from monotonic_check import random_inputs  # the same random input sets
-
-
-def _bill(sc: Any) -> float:
-    """A cloud scenario's monthly bill for its GPUs in use (USD); nan without one."""
-    cost = sc.extra.get("cost") if sc.extra else None
-    if not isinstance(cost, dict) or cost.get("compute") is None:
-        return math.nan
-    return float(cost["compute"])
-
-
-def choosable(inp: SizingInputs) -> list[str]:
-    """The GPUs the automatic search may choose for ``inp`` (``search._candidate_table``'s gate)."""
-    weights = Shared(inp, load_catalog().model(inp.model)).w
-    return [g.id for g in search.auto_gpus() if g.supports(inp.precision) and search._priced(g, inp)
-            and not (g.form_factor == "pcie" and weights > search.PCIE_MAX_W)]
+from monotonic_check import cloud_bill, random_inputs  # the same random input sets and bill
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             auto_refused += 1
             named = isinstance(exc, PlanTooLargeError) and "is within it" in str(exc)
             too_large += named
-        for gid in choosable(inp):
+        weights = deployed_weights_bytes(resolve_model(inp), inp.precision)
+        for gid in (g.id for g in search.choosable_gpus(inp, weights)):
             try:
                 fixed = size(inp.model_copy(update={"gpu": gid}))
             except XlsizerError:
@@ -102,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                     bad.append(f"automatic refused, {gid} fits: {json.dumps(d)}")
                 break
             for s in SCENARIOS:
-                a, f = _bill(auto.scenarios[s]), _bill(fixed.scenarios[s])
+                a, f = cloud_bill(auto.scenarios[s]), cloud_bill(fixed.scenarios[s])
                 if a > f * (1.0 + 1e-9):
                     bad.append(f"{s}: automatic {auto.scenarios[s].gpu} {a:,.0f} USD/month > {gid} {f:,.0f}: "
                                f"{json.dumps(d)}")

@@ -143,7 +143,7 @@ def totals(d: dict[str, Any], memo: dict[str, Any]) -> Totals | None:
                      or "in prefill (" in w for w in r.warnings)
         out: Totals | None = (
             [_bought(r.scenarios[s], d) for s in SCENARIOS], [r.scenarios[s].gpu for s in SCENARIOS],
-            [s in why for s in SCENARIOS], warned, [_cloud_bill(r.scenarios[s]) for s in SCENARIOS])
+            [s in why for s in SCENARIOS], warned, [cloud_bill(r.scenarios[s]) for s in SCENARIOS])
     except InfeasibleError as exc:
         # the flag of a refusal: a replica outgrew the rack's power limit (a faster GPU that
         # draws more per server holds fewer servers per rack), and the refusal names that input
@@ -165,7 +165,7 @@ def _bought(sc: Any, d: dict[str, Any]) -> float:
     return float(sc.total_gpus)
 
 
-def _cloud_bill(sc: Any) -> float:
+def cloud_bill(sc: Any) -> float:
     """The monthly bill of a cloud plan's GPUs in use (what the automatic choice ranks: GPUs x
     $/GPU-hour, search.billed_gpus); nan on-prem (ranked on purchase, billed with power) or
     without a price."""

@@ -22,6 +22,10 @@ AI = "AI team"
 IT = "IT team"
 FIN = "Finance"
 
+MAX_DEPLOYMENT_GPUS = 10_000_000
+"""GPUs, the most ``max_total_gpus`` may allow: 50-100x the largest single clusters built by 2025
+(100,000-200,000 GPUs). Measurement files hold their counts to it too (validation.py)."""
+
 
 class WorkloadType(StrEnum):
     INTERACTIVE_CHAT = "interactive_chat"
@@ -390,7 +394,7 @@ class SizingInputs(BaseModel):
     max_total_gpus: int = F(
         100_000, "Largest deployment xlsizer returns as a plan; above it the sizing is refused as a mistake "
         "(the largest single clusters built by 2025 hold 100,000-200,000 GPUs, e.g. xAI Colossus).",
-        step="7 Facility", unit="GPUs", owner=IT, moves="refuses absurd plans", ge=1, le=10_000_000)
+        step="7 Facility", unit="GPUs", owner=IT, moves="refuses absurd plans", ge=1, le=MAX_DEPLOYMENT_GPUS)
 
     # ------------------------------------------------------------------------------------
     @model_validator(mode="before")

@@ -66,6 +66,7 @@ from xlsizer.engine.performance import (
     estimate,
 )
 from xlsizer.errors import InputError, UnknownIdError, XlsizerError
+from xlsizer.inputs import MAX_DEPLOYMENT_GPUS
 from xlsizer.units import MS
 from xlsizer.validation_results import RowResult, ValidationReport, family_of, percentile, with_catalog_model
 
@@ -222,7 +223,7 @@ def _number(row: Mapping[str, str], key: str) -> float | None:
     return value
 
 
-MAX_COUNT = 10_000_000
+MAX_COUNT = MAX_DEPLOYMENT_GPUS
 """Largest count (GPUs, ranks, workers, sequences) a row may state: the largest deployment an
 input may state (``max_total_gpus``'s bound). Past it a count is a typo, and as an integer it
 overflowed the float arithmetic ("1e308" workers stopped ``validate``)."""

@@ -342,7 +342,7 @@ def _rows_from_run(path: Path, i: int, run: dict[str, Any], sets: Mapping[str, A
         lengths[key] = x
     conc = facts.get("concurrency")
     rate = run.get("rate")
-    if conc is not None and not (_num(conc) or 0.0) > 0.0:
+    if conc is not None and (_num(conc) or 0.0) <= 0.0:
         raise CalibrationInputError(f"{where}: concurrency {_text(conc)!r} is not a positive number; add --set "
                                     "concurrency=... (requests in flight during the run)")
     if conc is None and rate is None:

@@ -247,18 +247,22 @@ class Cand:
         self.rate: TpotRateBound | None = None  # its bound from the TPOT target, on first need (any scenario)
 
 
+def choosable_gpus(inp: SizingInputs, weights_bytes: float) -> tuple[GpuSpec, ...]:
+    """The GPUs the automatic choice may pick, in its order: those with tensor cores for the
+    weights' format (the precision gate), no PCIe card above the course's weights limit, and,
+    where any GPU has one, a price on the sizing's cost basis (on-prem: a purchase price)."""
+    gpus = tuple(g for g in auto_gpus() if g.supports(inp.precision)
+                 and not (g.form_factor == "pcie" and weights_bytes > PCIE_MAX_W))
+    priced = tuple(g for g in gpus if _priced(g, inp))
+    return priced or gpus
+
+
 def _candidate_table(inp: SizingInputs, sh: Shared, fixed: GpuSpec | None) -> list[Cand]:
     """Every configuration the roofline search may choose (GPU × GPUs per replica), with the
     load- and scenario-independent parts of its bound (see ``_bound``)."""
     fx = sh.fx
     tpot_s = inp.tpot_ms / 1000.0
-    gpus = (fixed,) if fixed is not None else auto_gpus()
-    if fixed is None:  # precision gate: never auto-pick a GPU without the format (and the course's PCIe rule)
-        gpus = tuple(g for g in gpus if g.supports(inp.precision)
-                     and not (g.form_factor == "pcie" and sh.w > PCIE_MAX_W))
-        priced = tuple(g for g in gpus if _priced(g, inp))
-        if priced:  # cost basis: choose among GPUs the bill can price (on-prem: a purchase price)
-            gpus = priced
+    gpus = (fixed,) if fixed is not None else choosable_gpus(inp, sh.w)
     out: list[Cand] = []
     pre = 0.0 if fx.disaggregated else fx.prefill_tokens  # prompt tokens each replica computes
     # the least GEMM math the step charges (step._build_replica): per decode token every
@@ -518,12 +522,9 @@ class _Search:
 
     def ruled_out(self, g: GpuSpec, floor: float) -> None:
         """A queued shape of ``g`` ruled out or evaluated (its TPOT floor, s): one fewer left."""
-        if floor < self.floor_best:
-            self.floor_best = floor
-        if self.fixed is None:  # note_floor, inlined: once per shape evaluated
-            gid = g.id
-            self.floors[gid] = min(self.floors.get(gid, math.inf), floor)
-            self.left[gid] -= 1
+        self.note_floor(g, floor)
+        if self.fixed is None:
+            self.left[g.id] -= 1
 
     def seed(self, resident: float) -> None:
         """Queue every shape that holds the weights (``resident`` bytes) at its first bound
